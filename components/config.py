@@ -49,15 +49,27 @@ def _check_dns_label(value: str) -> str:
 
 def _check_hostname(value: str) -> str:
     label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-    if len(value) > 253 or not re.fullmatch(rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value):
-        raise ValueError("expected a fully qualified lowercase domain name such as app.example.com")
+    if len(value) > 253 or not re.fullmatch(
+        rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value
+    ):
+        raise ValueError(
+            "expected a fully qualified lowercase domain name such as app.example.com"
+        )
     return value
 
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 _QUANTITY_FACTORS = {
-    None: 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
+    None: 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
 }
 
 
@@ -71,7 +83,9 @@ def quantity_value(value: str) -> float:
 
 def _check_quantity(value: str) -> str:
     if not _QUANTITY.fullmatch(value) or quantity_value(value) <= 0:
-        raise ValueError("expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi")
+        raise ValueError(
+            "expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi"
+        )
     return value
 
 
@@ -157,16 +171,20 @@ class KubernetesConfig(Model):
     """Where Kubernetes objects go."""
 
     provider: Literal["existing"] = Field(
-        "existing", description="Cluster implementation: `existing` (a cluster reached through a kubeconfig)."
+        default="existing",
+        description="Cluster implementation: `existing` (a cluster reached through a kubeconfig).",
     )
     context: str | None = Field(
-        None, description="kubeconfig context to use; the current context when unset."
+        default=None,
+        description="kubeconfig context to use; the current context when unset.",
     )
     kubeconfig: SecretValue | None = Field(
-        None, description="kubeconfig contents (secret); the ambient ~/.kube/config or $KUBECONFIG when unset."
+        default=None,
+        description="kubeconfig contents (secret); the ambient ~/.kube/config or $KUBECONFIG when unset.",
     )
     cluster_domain: Hostname = Field(
-        "cluster.local", description="The cluster's DNS domain, used in in-cluster service URLs."
+        default="cluster.local",
+        description="The cluster's DNS domain, used in in-cluster service URLs.",
     )
 
 
@@ -174,32 +192,45 @@ class MongoConfig(Model):
     """The MongoDB replica set every app uses."""
 
     provider: Literal["inCluster", "external"] = Field(
-        "inCluster",
+        default="inCluster",
         description="`inCluster` runs a replica set StatefulSet; `external` uses `url` (secret).",
     )
-    namespace: DnsLabel = Field("meteor-mongo", description="Namespace of the in-cluster replica set.")
-    members: Literal[1, 3, 5] = Field(1, description="Replica set members (in-cluster): 1, 3 or 5.")
+    namespace: DnsLabel = Field(
+        default="meteor-mongo", description="Namespace of the in-cluster replica set."
+    )
+    members: Literal[1, 3, 5] = Field(
+        default=1, description="Replica set members (in-cluster): 1, 3 or 5."
+    )
     version: str = Field(
-        "7.0.16", description="MongoDB server version (in-cluster): 6.0 or newer, image `mongo:<version>`."
+        default="7.0.16",
+        description="MongoDB server version (in-cluster): 6.0 or newer, image `mongo:<version>`.",
     )
     image: ImageRef | None = Field(
-        None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`."
+        default=None,
+        description="Override the MongoDB image (e.g. pinned by digest); must match `version`.",
     )
-    storage_size: Quantity = Field("10Gi", description="Volume size per member.")
+    storage_size: Quantity = Field(
+        default="10Gi", description="Volume size per member."
+    )
     storage_class: str | None = Field(
-        None, description="Existing StorageClass for the volumes (must reclaim with Retain). Conflicts with `storageProvisioner`."
+        default=None,
+        description="Existing StorageClass for the volumes (must reclaim with Retain). Conflicts with `storageProvisioner`.",
     )
     storage_provisioner: str | None = Field(
-        None,
+        default=None,
         description="CSI provisioner for a StorageClass the platform creates with reclaimPolicy Retain (e.g. dobs.csi.digitalocean.com).",
     )
-    cpu: Quantity = Field("500m", description="CPU request per member.")
-    memory: Quantity = Field("1Gi", description="Memory request and limit per member.")
+    cpu: Quantity = Field(default="500m", description="CPU request per member.")
+    memory: Quantity = Field(
+        default="1Gi", description="Memory request and limit per member."
+    )
     url: MongoUrl | None = Field(
-        None, description="External MongoDB URL (secret), required when provider is `external`."
+        default=None,
+        description="External MongoDB URL (secret), required when provider is `external`.",
     )
     oplog_url: MongoUrl | None = Field(
-        None, description="External oplog URL (secret), optional with provider `external`."
+        default=None,
+        description="External oplog URL (secret), optional with provider `external`.",
     )
 
 
@@ -207,33 +238,52 @@ class StorageConfig(Model):
     """Where uploaded files live (never on the container's disk)."""
 
     provider: Literal["gridfs"] = Field(
-        "gridfs", description="`gridfs`: files in MongoDB GridFS on the app's own database."
+        default="gridfs",
+        description="`gridfs`: files in MongoDB GridFS on the app's own database.",
     )
-    gridfs_bucket: DnsLabel = Field("uploads", description="GridFS bucket name given to the app.")
+    gridfs_bucket: DnsLabel = Field(
+        default="uploads", description="GridFS bucket name given to the app."
+    )
 
 
 class IngressConfig(Model):
     """How apps with a domain are exposed over TLS."""
 
     controller: Literal["traefik", "nginx"] = Field(
-        "traefik", description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx)."
+        default="traefik",
+        description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx).",
     )
-    class_name: str | None = Field(None, description="IngressClass name; defaults to the controller name.")
+    class_name: str | None = Field(
+        default=None, description="IngressClass name; defaults to the controller name."
+    )
     namespace: DnsLabel | None = Field(
-        None,
+        default=None,
         description="Namespace the controller runs in (admitted by the apps' NetworkPolicies); default `traefik` or `ingress-nginx`.",
     )
     tls: Literal["certManager", "existingSecret", "off"] = Field(
-        "certManager", description="`certManager` (a cert-manager ClusterIssuer), `existingSecret` or `off` (plain HTTP)."
+        default="certManager",
+        description="`certManager` (a cert-manager ClusterIssuer), `existingSecret` or `off` (plain HTTP).",
     )
-    cluster_issuer: str = Field("letsencrypt-prod", description="cert-manager ClusterIssuer when tls is `certManager`.")
-    tls_secret_name: str | None = Field(None, description="TLS Secret in each app namespace when tls is `existingSecret`.")
+    cluster_issuer: str = Field(
+        default="letsencrypt-prod",
+        description="cert-manager ClusterIssuer when tls is `certManager`.",
+    )
+    tls_secret_name: str | None = Field(
+        default=None,
+        description="TLS Secret in each app namespace when tls is `existingSecret`.",
+    )
     idle_timeout_seconds: int = Field(
-        3600, ge=60, le=86400, description="Proxy read/send timeout for long-lived websockets and long polls."
+        default=3600,
+        ge=60,
+        le=86400,
+        description="Proxy read/send timeout for long-lived websockets and long polls.",
     )
-    max_body_size: Quantity = Field("50Mi", description="Largest request body (uploads) the proxy accepts.")
+    max_body_size: Quantity = Field(
+        default="50Mi", description="Largest request body (uploads) the proxy accepts."
+    )
     session_cookie: str = Field(
-        "meteor-affinity", description="Name of the sticky-session cookie set by the load balancer."
+        default="meteor-affinity",
+        description="Name of the sticky-session cookie set by the load balancer.",
     )
 
     @property
@@ -242,29 +292,50 @@ class IngressConfig(Model):
 
     @property
     def effective_namespace(self) -> str:
-        return self.namespace or ("traefik" if self.controller == "traefik" else "ingress-nginx")
+        return self.namespace or (
+            "traefik" if self.controller == "traefik" else "ingress-nginx"
+        )
 
 
 class AutoscalingConfig(Model):
-    min_replicas: int | None = Field(None, ge=1, le=100, description="Lowest replica count; defaults to `replicas`.")
+    min_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Lowest replica count; defaults to `replicas`.",
+    )
     max_replicas: int = Field(..., ge=1, le=100, description="Highest replica count.")
-    target_cpu_percent: int = Field(70, ge=10, le=100, description="Average CPU utilisation to aim for.")
+    target_cpu_percent: int = Field(
+        default=70, ge=10, le=100, description="Average CPU utilisation to aim for."
+    )
 
 
 class ResourcesConfig(Model):
-    cpu_request: Quantity = Field("250m", description="CPU request per pod.")
-    cpu_limit: Quantity = Field("1", description="CPU limit per pod (node runs one thread of JavaScript).")
-    memory_request: Quantity = Field("512Mi", description="Memory request per pod.")
-    memory_limit: Quantity = Field("1Gi", description="Memory limit per pod.")
+    cpu_request: Quantity = Field(default="250m", description="CPU request per pod.")
+    cpu_limit: Quantity = Field(
+        default="1",
+        description="CPU limit per pod (node runs one thread of JavaScript).",
+    )
+    memory_request: Quantity = Field(
+        default="512Mi", description="Memory request per pod."
+    )
+    memory_limit: Quantity = Field(default="1Gi", description="Memory limit per pod.")
 
 
 class MeteorClusterConfig(Model):
     """meteorhacks:cluster wiring (the CLUSTER_* variables)."""
 
-    enabled: bool = Field(False, description="Set CLUSTER_* so instances discover each other through MongoDB.")
-    workers: int | Literal["auto"] = Field(1, description="CLUSTER_WORKERS_COUNT: worker processes per pod, or `auto`.")
+    enabled: bool = Field(
+        default=False,
+        description="Set CLUSTER_* so instances discover each other through MongoDB.",
+    )
+    workers: int | Literal["auto"] = Field(
+        default=1,
+        description="CLUSTER_WORKERS_COUNT: worker processes per pod, or `auto`.",
+    )
     public_services: list[DnsLabel] = Field(
-        default_factory=list, description="CLUSTER_PUBLIC_SERVICES: services reachable by clients."
+        default_factory=list,
+        description="CLUSTER_PUBLIC_SERVICES: services reachable by clients.",
     )
 
 
@@ -274,7 +345,11 @@ class ImageFlavor(StrEnum):
     CUSTOM = "custom"
 
 
-FLAVOR_PORT = {ImageFlavor.ZODERN: 3000, ImageFlavor.METEORD: 80, ImageFlavor.CUSTOM: 3000}
+FLAVOR_PORT = {
+    ImageFlavor.ZODERN: 3000,
+    ImageFlavor.METEORD: 80,
+    ImageFlavor.CUSTOM: 3000,
+}
 FLAVOR_USER: dict[ImageFlavor, int | None] = {
     ImageFlavor.ZODERN: 1000,
     ImageFlavor.METEORD: None,  # meteorhacks/meteord runs as root
@@ -283,10 +358,22 @@ FLAVOR_USER: dict[ImageFlavor, int | None] = {
 
 RESERVED_ENV = frozenset(
     {
-        "ROOT_URL", "PORT", "MONGO_URL", "MONGO_OPLOG_URL", "METEOR_SETTINGS", "MAIL_URL",
-        "HTTP_FORWARDED_COUNT", "BIND_IP", "CLUSTER_DISCOVERY_URL", "CLUSTER_SERVICE",
-        "CLUSTER_ENDPOINT_URL", "CLUSTER_BALANCER_URL", "CLUSTER_WORKERS_COUNT",
-        "CLUSTER_PUBLIC_SERVICES", "POD_IP", "NODE_OPTIONS",
+        "ROOT_URL",
+        "PORT",
+        "MONGO_URL",
+        "MONGO_OPLOG_URL",
+        "METEOR_SETTINGS",
+        "MAIL_URL",
+        "HTTP_FORWARDED_COUNT",
+        "BIND_IP",
+        "CLUSTER_DISCOVERY_URL",
+        "CLUSTER_SERVICE",
+        "CLUSTER_ENDPOINT_URL",
+        "CLUSTER_BALANCER_URL",
+        "CLUSTER_WORKERS_COUNT",
+        "CLUSTER_PUBLIC_SERVICES",
+        "POD_IP",
+        "NODE_OPTIONS",
     }
 )
 
@@ -294,33 +381,79 @@ RESERVED_ENV = frozenset(
 class AppConfig(Model):
     """One Meteor service."""
 
-    name: DnsLabel = Field(..., description="App name: namespace, workload and database name derive from it.")
-    image: ImageRef = Field(..., description="Image reference; pinned by `@sha256:` digest outside dev.")
+    name: DnsLabel = Field(
+        ...,
+        description="App name: namespace, workload and database name derive from it.",
+    )
+    image: ImageRef = Field(
+        ..., description="Image reference; pinned by `@sha256:` digest outside dev."
+    )
     flavor: ImageFlavor = Field(
-        ImageFlavor.ZODERN,
+        default=ImageFlavor.ZODERN,
         description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
     )
-    port: int | None = Field(None, ge=1, le=65535, description="Container port, set as PORT; default by flavor (3000 or 80).")
-    run_as_user: int | None = Field(
-        None, ge=1, le=2**31 - 1, description="UID the image runs as (custom flavor); defaults by flavor."
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Container port, set as PORT; default by flavor (3000 or 80).",
     )
-    domain: Hostname | None = Field(None, description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset.")
-    namespace: DnsLabel | None = Field(None, description="Kubernetes namespace; defaults to the app name.")
-    replicas: int = Field(2, ge=1, le=100, description="Pod count (the floor when autoscaling).")
-    autoscaling: AutoscalingConfig | None = Field(None, description="HorizontalPodAutoscaler bounds; fixed replicas when unset.")
-    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per pod.")
+    run_as_user: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="UID the image runs as (custom flavor); defaults by flavor.",
+    )
+    domain: Hostname | None = Field(
+        default=None,
+        description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset.",
+    )
+    namespace: DnsLabel | None = Field(
+        default=None, description="Kubernetes namespace; defaults to the app name."
+    )
+    replicas: int = Field(
+        default=2, ge=1, le=100, description="Pod count (the floor when autoscaling)."
+    )
+    autoscaling: AutoscalingConfig | None = Field(
+        default=None,
+        description="HorizontalPodAutoscaler bounds; fixed replicas when unset.",
+    )
+    resources: ResourcesConfig = Field(
+        default_factory=ResourcesConfig, description="Requests and limits per pod."
+    )
     settings: dict[str, JsonValue] = Field(
-        default_factory=dict, description="METEOR_SETTINGS as structured config (non-secret parts)."
+        default_factory=dict,
+        description="METEOR_SETTINGS as structured config (non-secret parts).",
     )
     secret_settings: SecretValue | None = Field(
-        None, description="A JSON object (secret) merged over `settings`; for private API keys."
+        default=None,
+        description="A JSON object (secret) merged over `settings`; for private API keys.",
     )
-    mail_url: MailUrl | None = Field(None, description="MAIL_URL (secret), smtp:// or smtps://.")
-    env: dict[EnvName, str] = Field(default_factory=dict, description="Extra plain environment variables (no secrets).")
-    health_path: HttpPath = Field("/", description="HTTP path the probes request.")
-    http_forwarded_count: int = Field(1, ge=0, le=5, description="HTTP_FORWARDED_COUNT: proxies in front of the app.")
-    pre_stop_seconds: int = Field(10, ge=0, le=120, description="Pause before the kill so load balancers drain.")
-    cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
+    mail_url: MailUrl | None = Field(
+        default=None, description="MAIL_URL (secret), smtp:// or smtps://."
+    )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="Extra plain environment variables (no secrets).",
+    )
+    health_path: HttpPath = Field(
+        default="/", description="HTTP path the probes request."
+    )
+    http_forwarded_count: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="HTTP_FORWARDED_COUNT: proxies in front of the app.",
+    )
+    pre_stop_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=120,
+        description="Pause before the kill so load balancers drain.",
+    )
+    cluster: MeteorClusterConfig = Field(
+        default_factory=MeteorClusterConfig, description="meteorhacks:cluster."
+    )
 
     @property
     def container_port(self) -> int:
@@ -328,7 +461,11 @@ class AppConfig(Model):
 
     @property
     def user_id(self) -> int | None:
-        return self.run_as_user if self.run_as_user is not None else FLAVOR_USER[self.flavor]
+        return (
+            self.run_as_user
+            if self.run_as_user is not None
+            else FLAVOR_USER[self.flavor]
+        )
 
     @property
     def k8s_namespace(self) -> str:
@@ -348,20 +485,34 @@ class AppConfig(Model):
 class PlatformConfig(Model):
     """Everything under the `meteor-platform:` namespace of a stack."""
 
-    environment: Environment = Field(..., description="`dev`, `staging` or `production`: sets the safety defaults.")
+    environment: Environment = Field(
+        ..., description="`dev`, `staging` or `production`: sets the safety defaults."
+    )
     protect: bool | None = Field(
-        None,
+        default=None,
         description="Protect stateful resources from `pulumi destroy` and replacement; default true in production.",
     )
-    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="Cluster to deploy to.")
+    kubernetes: KubernetesConfig = Field(
+        default_factory=KubernetesConfig, description="Cluster to deploy to."
+    )
     mongo: MongoConfig = Field(default_factory=MongoConfig, description="MongoDB.")
-    storage: StorageConfig = Field(default_factory=StorageConfig, description="File storage.")
-    ingress: IngressConfig = Field(default_factory=IngressConfig, description="Exposure over TLS.")
-    apps: list[AppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="File storage."
+    )
+    ingress: IngressConfig = Field(
+        default_factory=IngressConfig, description="Exposure over TLS."
+    )
+    apps: list[AppConfig] = Field(
+        ..., min_length=1, description="The Meteor apps of this stack."
+    )
 
     @property
     def protect_stateful(self) -> bool:
-        return self.protect if self.protect is not None else self.environment is Environment.PRODUCTION
+        return (
+            self.protect
+            if self.protect is not None
+            else self.environment is Environment.PRODUCTION
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +524,11 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        header = "invalid stack configuration:" if len(problems) > 1 else "invalid stack configuration:"
+        header = (
+            "invalid stack configuration:"
+            if len(problems) > 1
+            else "invalid stack configuration:"
+        )
         super().__init__(header + "".join(f"\n  {p}" for p in problems))
 
 
@@ -399,7 +554,7 @@ def _expectation(err: ErrorDetails) -> str:
     msg = err["msg"]
     for prefix in ("Value error, ", "Input should be ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
             break
     if msg.startswith("expected "):
         return msg
@@ -408,25 +563,26 @@ def _expectation(err: ErrorDetails) -> str:
 
 def _known_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """The keys allowed at `loc` (for typo suggestions)."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             continue
+        if current is None:
+            return []
         field = next(
             (f for n, f in current.model_fields.items() if (f.alias or n) == part), None
-        ) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        )
         if field is None:
             return []
         current = _model_of(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+    return [f.alias or n for n, f in current.model_fields.items()] if current else []
 
 
-def _model_of(annotation: Any) -> Any:
+def _model_of(annotation: object) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    for arg in getattr(annotation, "__args__", ()):
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())  # pyright: ignore[reportUnknownArgumentType]
+    for arg in args:
         found = _model_of(arg)
         if found is not None:
             return found
@@ -434,7 +590,7 @@ def _model_of(annotation: Any) -> Any:
 
 
 def _format_error(err: ErrorDetails) -> str:
-    loc = [p for p in err["loc"] if isinstance(p, str | int)]
+    loc: list[str | int] = list(err["loc"])
     path = key_path(loc)
     kind = err["type"]
     given = err.get("input")
@@ -453,7 +609,9 @@ def _format_error(err: ErrorDetails) -> str:
 
 
 def _is_secret_field(loc: Sequence[str | int]) -> bool:
-    return any(path == list(loc) for path, _ in _secret_field_paths(None, PlatformConfig, []))
+    return any(
+        path == list(loc) for path, _ in _secret_field_paths(None, PlatformConfig, [])
+    )
 
 
 def _secret_field_paths(
@@ -463,8 +621,13 @@ def _secret_field_paths(
     for name, field in model.model_fields.items():
         alias = field.alias or name
         field_value = getattr(value, name, None) if value is not None else None
-        if SecretValue in _flatten_args(field.annotation) or _annotated_secret(field.metadata):
-            yield [*prefix, alias], field_value if isinstance(field_value, SecretValue) else None
+        if SecretValue in _flatten_args(field.annotation) or _annotated_secret(
+            field.metadata
+        ):
+            yield (
+                [*prefix, alias],
+                field_value if isinstance(field_value, SecretValue) else None,
+            )
             continue
         sub = _model_of(field.annotation)
         if sub is None:
@@ -478,7 +641,8 @@ def _secret_field_paths(
 
 def _flatten_args(annotation: Any) -> set[Any]:
     found = {annotation}
-    for arg in getattr(annotation, "__args__", ()):
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
+    for arg in args:
         found |= _flatten_args(arg)
     origin = getattr(annotation, "__origin__", None)
     if origin is not None:
@@ -519,17 +683,33 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
     mongo = cfg.mongo
     version = _major_minor(mongo.version)
     if version is None:
-        add(["mongo", "version"], mongo.version, "expected a MongoDB version such as 7.0 or 8.0.4")
+        add(
+            ["mongo", "version"],
+            mongo.version,
+            "expected a MongoDB version such as 7.0 or 8.0.4",
+        )
     elif version[0] < 6:
-        add(["mongo", "version"], mongo.version, "expected 6.0 or newer (Meteor 3 needs change streams on a replica set)")
+        add(
+            ["mongo", "version"],
+            mongo.version,
+            "expected 6.0 or newer (Meteor 3 needs change streams on a replica set)",
+        )
     if mongo.provider == "external":
         if mongo.url is None:
             problems.append(
                 f"{key_path(['mongo', 'url'])}: missing; expected a mongodb:// URL (secret) because mongo.provider is 'external'"
             )
-        for field, value in (("members", mongo.members != 1), ("storageClass", mongo.storage_class), ("storageProvisioner", mongo.storage_provisioner)):
+        for field, value in (
+            ("members", mongo.members != 1),
+            ("storageClass", mongo.storage_class),
+            ("storageProvisioner", mongo.storage_provisioner),
+        ):
             if value:
-                add(["mongo", field], getattr(mongo, to_snake(field)), "expected it unset: it only applies to mongo.provider 'inCluster'")
+                add(
+                    ["mongo", field],
+                    getattr(mongo, to_snake(field)),
+                    "expected it unset: it only applies to mongo.provider 'inCluster'",
+                )
     else:
         for field in ("url", "oplogUrl"):
             if getattr(mongo, to_snake(field)) is not None:
@@ -537,7 +717,11 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
                     f"{key_path(['mongo', field])}: got a value; expected it unset: it conflicts with mongo.provider 'inCluster' (use 'external')"
                 )
         if mongo.storage_class and mongo.storage_provisioner:
-            add(["mongo", "storageProvisioner"], mongo.storage_provisioner, "expected either mongo.storageClass or mongo.storageProvisioner, not both")
+            add(
+                ["mongo", "storageProvisioner"],
+                mongo.storage_provisioner,
+                "expected either mongo.storageClass or mongo.storageProvisioner, not both",
+            )
         if not mongo.storage_class and not mongo.storage_provisioner:
             problems.append(
                 f"{key_path(['mongo', 'storageProvisioner'])}: missing; expected the cluster's CSI provisioner "
@@ -546,56 +730,114 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
 
     ingress = cfg.ingress
     if ingress.tls == "existingSecret" and not ingress.tls_secret_name:
-        problems.append(f"{key_path(['ingress', 'tlsSecretName'])}: missing; expected a Secret name because ingress.tls is 'existingSecret'")
+        problems.append(
+            f"{key_path(['ingress', 'tlsSecretName'])}: missing; expected a Secret name because ingress.tls is 'existingSecret'"
+        )
     if ingress.tls != "existingSecret" and ingress.tls_secret_name:
-        add(["ingress", "tlsSecretName"], ingress.tls_secret_name, "expected it unset unless ingress.tls is 'existingSecret'")
+        add(
+            ["ingress", "tlsSecretName"],
+            ingress.tls_secret_name,
+            "expected it unset unless ingress.tls is 'existingSecret'",
+        )
     if ingress.tls == "off" and cfg.environment is not Environment.DEV:
-        add(["ingress", "tls"], "off", "expected 'certManager' or 'existingSecret' outside dev (sessions need TLS)")
+        add(
+            ["ingress", "tls"],
+            "off",
+            "expected 'certManager' or 'existingSecret' outside dev (sessions need TLS)",
+        )
 
     seen_names: dict[str, int] = {}
     seen_namespaces: dict[str, int] = {}
     seen_domains: dict[str, int] = {}
     for i, app in enumerate(cfg.apps):
         if app.name in seen_names:
-            add(["apps", i, "name"], app.name, f"expected a unique app name (apps[{seen_names[app.name]}] has it)")
+            add(
+                ["apps", i, "name"],
+                app.name,
+                f"expected a unique app name (apps[{seen_names[app.name]}] has it)",
+            )
         seen_names.setdefault(app.name, i)
         if app.k8s_namespace in seen_namespaces:
-            add(["apps", i, "namespace"], app.k8s_namespace, f"expected a namespace of its own (apps[{seen_namespaces[app.k8s_namespace]}] uses it)")
+            add(
+                ["apps", i, "namespace"],
+                app.k8s_namespace,
+                f"expected a namespace of its own (apps[{seen_namespaces[app.k8s_namespace]}] uses it)",
+            )
         seen_namespaces.setdefault(app.k8s_namespace, i)
         if app.k8s_namespace == mongo.namespace and mongo.provider == "inCluster":
-            add(["apps", i, "namespace"], app.k8s_namespace, "expected a namespace other than mongo.namespace")
+            add(
+                ["apps", i, "namespace"],
+                app.k8s_namespace,
+                "expected a namespace other than mongo.namespace",
+            )
         if app.domain:
             if app.domain in seen_domains:
-                add(["apps", i, "domain"], app.domain, f"expected a domain of its own (apps[{seen_domains[app.domain]}] uses it)")
+                add(
+                    ["apps", i, "domain"],
+                    app.domain,
+                    f"expected a domain of its own (apps[{seen_domains[app.domain]}] uses it)",
+                )
             seen_domains.setdefault(app.domain, i)
         if cfg.environment is not Environment.DEV and not is_digest_pinned(app.image):
-            add(["apps", i, "image"], app.image, f"expected an image pinned by @sha256: digest in {cfg.environment.value}")
+            add(
+                ["apps", i, "image"],
+                app.image,
+                f"expected an image pinned by @sha256: digest in {cfg.environment.value}",
+            )
         if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
-            add(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
+            add(
+                ["apps", i, "port"],
+                app.port,
+                "expected 80: legacy MeteorD images listen on port 80",
+            )
         if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:
-            add(["apps", i, "runAsUser"], app.run_as_user, "expected it unset: the flavor fixes the user (use flavor 'custom')")
+            add(
+                ["apps", i, "runAsUser"],
+                app.run_as_user,
+                "expected it unset: the flavor fixes the user (use flavor 'custom')",
+            )
         if app.autoscaling:
             low = app.min_replicas
             if low > app.autoscaling.max_replicas:
-                add(["apps", i, "autoscaling", "maxReplicas"], app.autoscaling.max_replicas,
-                    f"expected at least the minimum replica count ({low})")
+                add(
+                    ["apps", i, "autoscaling", "maxReplicas"],
+                    app.autoscaling.max_replicas,
+                    f"expected at least the minimum replica count ({low})",
+                )
         res = app.resources
-        for req, lim, label in ((res.cpu_request, res.cpu_limit, "cpu"), (res.memory_request, res.memory_limit, "memory")):
+        for req, lim, label in (
+            (res.cpu_request, res.cpu_limit, "cpu"),
+            (res.memory_request, res.memory_limit, "memory"),
+        ):
             if quantity_value(req) > quantity_value(lim):
-                add(["apps", i, "resources", f"{label}Request"], req, f"expected no more than {label}Limit ({lim})")
+                add(
+                    ["apps", i, "resources", f"{label}Request"],
+                    req,
+                    f"expected no more than {label}Limit ({lim})",
+                )
         reserved = sorted(set(app.env) & RESERVED_ENV)
         for name in reserved:
-            add(["apps", i, "env", name], app.env[name], "expected it unset: the platform sets this variable")
+            add(
+                ["apps", i, "env", name],
+                app.env[name],
+                "expected it unset: the platform sets this variable",
+            )
         if app.secret_settings is not None and app.secret_settings.known:
             try:
                 parsed = json.loads(app.secret_settings.reveal())
             except json.JSONDecodeError:
                 parsed = None
             if not isinstance(parsed, dict):
-                problems.append(f"{key_path(['apps', i, 'secretSettings'])}: got a secret that is not valid; expected a JSON object (value hidden)")
+                problems.append(
+                    f"{key_path(['apps', i, 'secretSettings'])}: got a secret that is not valid; expected a JSON object (value hidden)"
+                )
         for j, service in enumerate(app.cluster.public_services):
             if service not in {a.name for a in cfg.apps}:
-                add(["apps", i, "cluster", "publicServices", j], service, "expected the name of an app in this stack")
+                add(
+                    ["apps", i, "cluster", "publicServices", j],
+                    service,
+                    "expected the name of an app in this stack",
+                )
     return problems
 
 
@@ -607,7 +849,9 @@ def to_snake(camel: str) -> str:
 # Loading
 
 
-def parse_config(raw: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> PlatformConfig:
+def parse_config(
+    raw: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()
+) -> PlatformConfig:
     """Validate the `meteor-platform:*` values (already JSON-decoded, keys without the prefix).
 
     `secret_keys` holds the full keys (`meteor-platform:apps`) the engine marked secret.

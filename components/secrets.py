@@ -67,7 +67,9 @@ class SecretValue:
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             _to_secret_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(lambda _v: "[secret]"),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda _v: "[secret]"
+            ),
         )
 
 

@@ -1,0 +1,270 @@
+"""Run the real program for a stack under Pulumi's mock runtime and record what it registers.
+
+The mocks answer like the providers would (auto-named Kubernetes objects, generated passwords,
+cluster IPs), derived from a hash of the resource's name so every run is identical. The
+recording monitor captures each RegisterResourceRequest: parent, dependencies, protect and the
+inputs, with secrets redacted before anything leaves the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
+
+from components.secrets import UNKNOWN_SECURE
+
+PROJECT = "meteor-platform"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+REDACTED = "[secret]"
+UNKNOWN_TEXT = "[unknown]"
+
+CLUSTER_SCOPED_KINDS = {"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PersistentVolume"}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def generated_password(name: str, length: int) -> str:
+    """What the mock answers for a RandomPassword: deterministic, alphanumeric, unmistakable."""
+    alphabet = string.ascii_letters + string.digits
+    seed = _digest("password", name)
+    out: list[str] = []
+    while len(out) < length:
+        seed = _digest(seed)
+        out.extend(alphabet[int(seed[i : i + 2], 16) % len(alphabet)] for i in range(0, 64, 2))
+    return "".join(out[:length])
+
+
+class PlanMocks(Mocks):
+    """Realistic provider answers, deterministic per resource name."""
+
+    def __init__(self) -> None:
+        self.generated_secrets: list[str] = []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state: dict[str, Any] = dict(args.inputs)
+        resource_id = f"{args.name}-{_digest(args.typ, args.name)[:8]}"
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            result = generated_password(args.name, int(args.inputs.get("length", 16)))
+            self.generated_secrets.append(result)
+            state["result"] = result
+            state["bcryptHash"] = "$2a$10$" + _digest("bcrypt", args.name)[:53]
+            resource_id = "none"
+        elif args.typ.startswith("kubernetes:") and "kind" in state:
+            state = _kubernetes_state(args.name, state)
+            meta = state["metadata"]
+            resource_id = f"{meta['namespace']}/{meta['name']}" if "namespace" in meta else meta["name"]
+        return resource_id, state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def _kubernetes_state(name: str, state: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = dict(state.get("metadata") or {})
+    if not meta.get("name"):
+        # Pulumi auto-names Kubernetes objects: logical name plus a random suffix.
+        meta["name"] = f"{name}-{_digest('autoname', name)[:8]}"
+    if state["kind"] not in CLUSTER_SCOPED_KINDS:
+        meta.setdefault("namespace", "default")
+    meta["uid"] = str(_uuid(name))
+    meta["resourceVersion"] = "1"
+    meta["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    state["metadata"] = meta
+    if state["kind"] == "Service":
+        spec = dict(state.get("spec") or {})
+        if spec.get("clusterIP") != "None":
+            value = int(_digest("ip", name)[:4], 16)
+            spec["clusterIP"] = f"10.96.{value // 256 % 256}.{value % 254 + 1}"
+        state["spec"] = spec
+    return state
+
+
+def _uuid(name: str) -> str:
+    h = _digest("uid", name)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def redact(value: Any) -> Any:
+    """Secrets become `[secret]`, unknowns `[unknown]`, resource references their URN; whole floats ints."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return REDACTED
+        if value.get(SECRET_SIG) == RESOURCE_SIG:
+            return value.get("urn")
+        return {k: redact(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [redact(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if value == UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass
+class Recorded:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    state_name: str | None = None
+    state_namespace: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "dependencies": self.dependencies,
+            "inputs": self.inputs,
+        }
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that keeps every registration request, redacted."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: dict[str, Recorded] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = redact(json_format.MessageToDict(request.object))
+        state = self.resources.get(response.urn)
+        meta = state.state.get("metadata") if state else None
+        # A provider reference is "<provider urn>::<provider id>".
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None
+        self.recorded[response.urn] = Recorded(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent if request.parent and "pulumi:pulumi:Stack" not in request.parent else None,
+            custom=bool(request.custom),
+            provider=provider,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            dependencies=sorted(set(request.dependencies)),
+            inputs=inputs,
+            state_name=meta.get("name") if isinstance(meta, dict) else None,
+            state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
+        )
+        return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack files
+
+
+@dataclass
+class StackConfig:
+    values: dict[str, str] = field(default_factory=lambda: {})
+    secret_keys: list[str] = field(default_factory=lambda: [])
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def _replace_secure(value: Any) -> tuple[Any, bool]:
+    """Swap `{secure: ...}` for the not-decrypted stand-in; report whether any was found."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:  # pyright: ignore[reportUnknownArgumentType]
+            return UNKNOWN_SECURE, True
+        found = False
+        out: dict[str, Any] = {}
+        for k, v in value.items():  # pyright: ignore[reportUnknownVariableType]
+            out[str(k)], hit = _replace_secure(v)  # pyright: ignore[reportUnknownArgumentType]
+            found = found or hit
+        return out, found
+    if isinstance(value, list):
+        items = [_replace_secure(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        return [i for i, _ in items], any(hit for _, hit in items)
+    return value, False
+
+
+def read_stack_config(root: Path, stack: str) -> StackConfig:
+    """The config of `Pulumi.<stack>.yaml` as the engine would hand it to the program."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name} in {root}")
+    document: Any = yaml.safe_load(path.read_text()) or {}
+    raw: Mapping[str, Any] = document.get("config") or {}
+    config = StackConfig()
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        replaced, secret = _replace_secure(value)
+        config.values[full_key] = _encode(replaced)
+        if secret:
+            config.secret_keys.append(full_key)
+    return config
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    resources: list[Recorded]
+    generated_secrets: list[str]
+    outputs: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project": PROJECT,
+            "stack": self.stack,
+            "resources": [r.as_json() for r in self.resources],
+        }
+
+
+def run_program(root: Path, stack: str) -> PlanResult:
+    """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`."""
+    config = read_stack_config(root, stack)
+    pulumi.runtime.set_all_config(config.values, config.secret_keys)
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+
+    def program() -> None:
+        runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program))
+    resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
+    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, outputs={})
