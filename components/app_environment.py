@@ -48,16 +48,12 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def meteor_settings(
-    app: AppConfig, storage: StorageWiring
-) -> tuple[pulumi.Output[str], bool]:
+def meteor_settings(app: AppConfig, storage: StorageWiring) -> tuple[pulumi.Output[str], bool]:
     """METEOR_SETTINGS as one JSON string, and whether it must be a secret.
 
     It is secret when it carries secret settings or any private (non-`public`) key of the app's own.
     """
-    plain: dict[str, JsonValue] = deep_merge(
-        app.settings, {"storage": storage.settings}
-    )
+    plain: dict[str, JsonValue] = deep_merge(app.settings, {"storage": storage.settings})
     secret_parts: list[pulumi.Output[str]] = []
     if app.secret_settings is not None:
         secret_parts.append(app.secret_settings.output())
@@ -66,9 +62,7 @@ def meteor_settings(
 
     def render(values: list[Any]) -> str:
         merged: dict[str, Any] = dict(plain)
-        stored = dict(
-            zip(storage_secret_keys, values[: len(storage_secret_keys)], strict=True)
-        )
+        stored = dict(zip(storage_secret_keys, values[: len(storage_secret_keys)], strict=True))
         merged = deep_merge(merged, {"storage": stored})
         for text in values[len(storage_secret_keys) :]:
             merged = deep_merge(merged, json.loads(text))

@@ -40,21 +40,14 @@ NAMESPACE = "meteor-platform"
 
 def _check_dns_label(value: str) -> str:
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
-        raise ValueError(
-            "expected a DNS label: lowercase letters, digits and '-', starting with a letter, "
-            "at most 40 characters"
-        )
+        raise ValueError("expected a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters")
     return value
 
 
 def _check_hostname(value: str) -> str:
     label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-    if len(value) > 253 or not re.fullmatch(
-        rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value
-    ):
-        raise ValueError(
-            "expected a fully qualified lowercase domain name such as app.example.com"
-        )
+    if len(value) > 253 or not re.fullmatch(rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value):
+        raise ValueError("expected a fully qualified lowercase domain name such as app.example.com")
     return value
 
 
@@ -83,9 +76,7 @@ def quantity_value(value: str) -> float:
 
 def _check_quantity(value: str) -> str:
     if not _QUANTITY.fullmatch(value) or quantity_value(value) <= 0:
-        raise ValueError(
-            "expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi"
-        )
+        raise ValueError("expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi")
     return value
 
 
@@ -104,10 +95,7 @@ def is_digest_pinned(image: str) -> bool:
 
 def _check_image(value: str) -> str:
     if not _IMAGE_REF.fullmatch(value):
-        raise ValueError(
-            "expected a container image reference such as registry.example.com/team/app:1.2.3 "
-            "or ...@sha256:<64 hex digits>"
-        )
+        raise ValueError("expected a container image reference such as registry.example.com/team/app:1.2.3 or ...@sha256:<64 hex digits>")
     return value
 
 
@@ -195,12 +183,8 @@ class MongoConfig(Model):
         default="inCluster",
         description="`inCluster` runs a replica set StatefulSet; `external` uses `url` (secret).",
     )
-    namespace: DnsLabel = Field(
-        default="meteor-mongo", description="Namespace of the in-cluster replica set."
-    )
-    members: Literal[1, 3, 5] = Field(
-        default=1, description="Replica set members (in-cluster): 1, 3 or 5."
-    )
+    namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the in-cluster replica set.")
+    members: Literal[1, 3, 5] = Field(default=1, description="Replica set members (in-cluster): 1, 3 or 5.")
     version: str = Field(
         default="7.0.16",
         description="MongoDB server version (in-cluster): 6.0 or newer, image `mongo:<version>`.",
@@ -209,9 +193,7 @@ class MongoConfig(Model):
         default=None,
         description="Override the MongoDB image (e.g. pinned by digest); must match `version`.",
     )
-    storage_size: Quantity = Field(
-        default="10Gi", description="Volume size per member."
-    )
+    storage_size: Quantity = Field(default="10Gi", description="Volume size per member.")
     storage_class: str | None = Field(
         default=None,
         description="Existing StorageClass for the volumes (must reclaim with Retain). Conflicts with `storageProvisioner`.",
@@ -221,9 +203,7 @@ class MongoConfig(Model):
         description="CSI provisioner for a StorageClass the platform creates with reclaimPolicy Retain (e.g. dobs.csi.digitalocean.com).",
     )
     cpu: Quantity = Field(default="500m", description="CPU request per member.")
-    memory: Quantity = Field(
-        default="1Gi", description="Memory request and limit per member."
-    )
+    memory: Quantity = Field(default="1Gi", description="Memory request and limit per member.")
     url: MongoUrl | None = Field(
         default=None,
         description="External MongoDB URL (secret), required when provider is `external`.",
@@ -241,9 +221,7 @@ class StorageConfig(Model):
         default="gridfs",
         description="`gridfs`: files in MongoDB GridFS on the app's own database.",
     )
-    gridfs_bucket: DnsLabel = Field(
-        default="uploads", description="GridFS bucket name given to the app."
-    )
+    gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
 
 
 class IngressConfig(Model):
@@ -253,9 +231,7 @@ class IngressConfig(Model):
         default="traefik",
         description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx).",
     )
-    class_name: str | None = Field(
-        default=None, description="IngressClass name; defaults to the controller name."
-    )
+    class_name: str | None = Field(default=None, description="IngressClass name; defaults to the controller name.")
     namespace: DnsLabel | None = Field(
         default=None,
         description="Namespace the controller runs in (admitted by the apps' NetworkPolicies); default `traefik` or `ingress-nginx`.",
@@ -278,9 +254,7 @@ class IngressConfig(Model):
         le=86400,
         description="Proxy read/send timeout for long-lived websockets and long polls.",
     )
-    max_body_size: Quantity = Field(
-        default="50Mi", description="Largest request body (uploads) the proxy accepts."
-    )
+    max_body_size: Quantity = Field(default="50Mi", description="Largest request body (uploads) the proxy accepts.")
     session_cookie: str = Field(
         default="meteor-affinity",
         description="Name of the sticky-session cookie set by the load balancer.",
@@ -292,9 +266,7 @@ class IngressConfig(Model):
 
     @property
     def effective_namespace(self) -> str:
-        return self.namespace or (
-            "traefik" if self.controller == "traefik" else "ingress-nginx"
-        )
+        return self.namespace or ("traefik" if self.controller == "traefik" else "ingress-nginx")
 
 
 class AutoscalingConfig(Model):
@@ -305,9 +277,7 @@ class AutoscalingConfig(Model):
         description="Lowest replica count; defaults to `replicas`.",
     )
     max_replicas: int = Field(..., ge=1, le=100, description="Highest replica count.")
-    target_cpu_percent: int = Field(
-        default=70, ge=10, le=100, description="Average CPU utilisation to aim for."
-    )
+    target_cpu_percent: int = Field(default=70, ge=10, le=100, description="Average CPU utilisation to aim for.")
 
 
 class ResourcesConfig(Model):
@@ -316,9 +286,7 @@ class ResourcesConfig(Model):
         default="1",
         description="CPU limit per pod (node runs one thread of JavaScript).",
     )
-    memory_request: Quantity = Field(
-        default="512Mi", description="Memory request per pod."
-    )
+    memory_request: Quantity = Field(default="512Mi", description="Memory request per pod.")
     memory_limit: Quantity = Field(default="1Gi", description="Memory limit per pod.")
 
 
@@ -385,9 +353,7 @@ class AppConfig(Model):
         ...,
         description="App name: namespace, workload and database name derive from it.",
     )
-    image: ImageRef = Field(
-        ..., description="Image reference; pinned by `@sha256:` digest outside dev."
-    )
+    image: ImageRef = Field(..., description="Image reference; pinned by `@sha256:` digest outside dev.")
     flavor: ImageFlavor = Field(
         default=ImageFlavor.ZODERN,
         description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
@@ -408,19 +374,13 @@ class AppConfig(Model):
         default=None,
         description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset.",
     )
-    namespace: DnsLabel | None = Field(
-        default=None, description="Kubernetes namespace; defaults to the app name."
-    )
-    replicas: int = Field(
-        default=2, ge=1, le=100, description="Pod count (the floor when autoscaling)."
-    )
+    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; defaults to the app name.")
+    replicas: int = Field(default=2, ge=1, le=100, description="Pod count (the floor when autoscaling).")
     autoscaling: AutoscalingConfig | None = Field(
         default=None,
         description="HorizontalPodAutoscaler bounds; fixed replicas when unset.",
     )
-    resources: ResourcesConfig = Field(
-        default_factory=ResourcesConfig, description="Requests and limits per pod."
-    )
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per pod.")
     settings: dict[str, JsonValue] = Field(
         default_factory=dict,
         description="METEOR_SETTINGS as structured config (non-secret parts).",
@@ -429,16 +389,12 @@ class AppConfig(Model):
         default=None,
         description="A JSON object (secret) merged over `settings`; for private API keys.",
     )
-    mail_url: MailUrl | None = Field(
-        default=None, description="MAIL_URL (secret), smtp:// or smtps://."
-    )
+    mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
     env: dict[EnvName, str] = Field(
         default_factory=dict,
         description="Extra plain environment variables (no secrets).",
     )
-    health_path: HttpPath = Field(
-        default="/", description="HTTP path the probes request."
-    )
+    health_path: HttpPath = Field(default="/", description="HTTP path the probes request.")
     http_forwarded_count: int = Field(
         default=1,
         ge=0,
@@ -451,9 +407,7 @@ class AppConfig(Model):
         le=120,
         description="Pause before the kill so load balancers drain.",
     )
-    cluster: MeteorClusterConfig = Field(
-        default_factory=MeteorClusterConfig, description="meteorhacks:cluster."
-    )
+    cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
 
     @property
     def container_port(self) -> int:
@@ -461,11 +415,7 @@ class AppConfig(Model):
 
     @property
     def user_id(self) -> int | None:
-        return (
-            self.run_as_user
-            if self.run_as_user is not None
-            else FLAVOR_USER[self.flavor]
-        )
+        return self.run_as_user if self.run_as_user is not None else FLAVOR_USER[self.flavor]
 
     @property
     def k8s_namespace(self) -> str:
@@ -485,34 +435,20 @@ class AppConfig(Model):
 class PlatformConfig(Model):
     """Everything under the `meteor-platform:` namespace of a stack."""
 
-    environment: Environment = Field(
-        ..., description="`dev`, `staging` or `production`: sets the safety defaults."
-    )
+    environment: Environment = Field(..., description="`dev`, `staging` or `production`: sets the safety defaults.")
     protect: bool | None = Field(
         default=None,
         description="Protect stateful resources from `pulumi destroy` and replacement; default true in production.",
     )
-    kubernetes: KubernetesConfig = Field(
-        default_factory=KubernetesConfig, description="Cluster to deploy to."
-    )
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="Cluster to deploy to.")
     mongo: MongoConfig = Field(default_factory=MongoConfig, description="MongoDB.")
-    storage: StorageConfig = Field(
-        default_factory=StorageConfig, description="File storage."
-    )
-    ingress: IngressConfig = Field(
-        default_factory=IngressConfig, description="Exposure over TLS."
-    )
-    apps: list[AppConfig] = Field(
-        ..., min_length=1, description="The Meteor apps of this stack."
-    )
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="File storage.")
+    ingress: IngressConfig = Field(default_factory=IngressConfig, description="Exposure over TLS.")
+    apps: list[AppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
 
     @property
     def protect_stateful(self) -> bool:
-        return (
-            self.protect
-            if self.protect is not None
-            else self.environment is Environment.PRODUCTION
-        )
+        return self.protect if self.protect is not None else self.environment is Environment.PRODUCTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,12 +460,7 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        header = (
-            "invalid stack configuration:"
-            if len(problems) > 1
-            else "invalid stack configuration:"
-        )
-        super().__init__(header + "".join(f"\n  {p}" for p in problems))
+        super().__init__("invalid stack configuration:" + "".join(f"\n  {p}" for p in problems))
 
 
 def key_path(loc: Sequence[str | int]) -> str:
@@ -569,9 +500,7 @@ def _known_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
             continue
         if current is None:
             return []
-        field = next(
-            (f for n, f in current.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
             return []
         current = _model_of(field.annotation)
@@ -609,9 +538,7 @@ def _format_error(err: ErrorDetails) -> str:
 
 
 def _is_secret_field(loc: Sequence[str | int]) -> bool:
-    return any(
-        path == list(loc) for path, _ in _secret_field_paths(None, PlatformConfig, [])
-    )
+    return any(path == list(loc) for path, _ in _secret_field_paths(None, PlatformConfig, []))
 
 
 def _secret_field_paths(
@@ -621,9 +548,7 @@ def _secret_field_paths(
     for name, field in model.model_fields.items():
         alias = field.alias or name
         field_value = getattr(value, name, None) if value is not None else None
-        if SecretValue in _flatten_args(field.annotation) or _annotated_secret(
-            field.metadata
-        ):
+        if SecretValue in _flatten_args(field.annotation) or _annotated_secret(field.metadata):
             yield (
                 [*prefix, alias],
                 field_value if isinstance(field_value, SecretValue) else None,
@@ -849,9 +774,7 @@ def to_snake(camel: str) -> str:
 # Loading
 
 
-def parse_config(
-    raw: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()
-) -> PlatformConfig:
+def parse_config(raw: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> PlatformConfig:
     """Validate the `meteor-platform:*` values (already JSON-decoded, keys without the prefix).
 
     `secret_keys` holds the full keys (`meteor-platform:apps`) the engine marked secret.

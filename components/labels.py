@@ -50,19 +50,13 @@ def platform_apps_peer(stack: str) -> k8s.networking.v1.NetworkPolicyPeerArgsDic
 
 
 def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgsDict:
-    return {
-        "namespace_selector": {
-            "match_labels": {"kubernetes.io/metadata.name": namespace}
-        }
-    }
+    return {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": namespace}}}
 
 
 DNS_EGRESS: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
     "to": [
         {
-            "namespace_selector": {
-                "match_labels": {"kubernetes.io/metadata.name": "kube-system"}
-            },
+            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
             "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
         }
     ],

@@ -232,7 +232,12 @@ class MeteorApp(pulumi.ComponentResource):
                         }
                     ],
                     # Scale in slowly: every removed pod drops its clients' live connections.
-                    "behavior": {"scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}},
+                    "behavior": {
+                        "scale_down": {
+                            "stabilization_window_seconds": 600,
+                            "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}],
+                        }
+                    },
                 },
                 opts=k8s_opts,
             )

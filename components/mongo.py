@@ -136,19 +136,14 @@ class InClusterMongo(pulumi.ComponentResource):
         super().__init__("meteor-platform:mongo:InClusterMongo", name, None, opts)
         self._args = args
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        keep = pulumi.ResourceOptions(
-            protect=args.protect, retain_on_delete=args.protect
-        )
+        keep = pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
         secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
         ns = args.namespace
         sts_name = "mongo"
         service_name = "mongo"
         pod_labels = labels.common(args.stack, "mongo", labels.MONGO_ROLE)
         pod_selector = labels.selector(args.stack, "mongo", labels.MONGO_ROLE)
-        self.hosts = [
-            f"{sts_name}-{i}.{service_name}.{ns}.svc.{args.cluster_domain}:{MONGO_PORT}"
-            for i in range(args.members)
-        ]
+        self.hosts = [f"{sts_name}-{i}.{service_name}.{ns}.svc.{args.cluster_domain}:{MONGO_PORT}" for i in range(args.members)]
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -164,17 +159,10 @@ class InClusterMongo(pulumi.ComponentResource):
         }
 
         # Credentials generated at deploy time; replacing them would lock the apps out of existing data.
-        self.root_password = random.RandomPassword(
-            f"{name}-root-password", length=32, special=False, opts=secret_opts
-        )
-        keyfile = random.RandomPassword(
-            f"{name}-keyfile", length=756, special=False, opts=secret_opts
-        )
+        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
         self._app_passwords = {
-            u.app: random.RandomPassword(
-                f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts
-            )
-            for u in args.users
+            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
         }
         credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
@@ -184,10 +172,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 "root-username": "root",
                 "root-password": self.root_password.result,
                 "keyfile": keyfile.result,
-                **{
-                    _password_env(app): pw.result
-                    for app, pw in self._app_passwords.items()
-                },
+                **{_password_env(app): pw.result for app, pw in self._app_passwords.items()},
             },
             opts=k8s_opts,
         )
@@ -219,9 +204,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 # Members must resolve each other before they are ready, or initiation deadlocks.
                 "publish_not_ready_addresses": True,
                 "selector": pod_selector,
-                "ports": [
-                    {"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}
-                ],
+                "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
             },
             opts=k8s_opts,
         )
@@ -403,13 +386,7 @@ class InClusterMongo(pulumi.ComponentResource):
                         "from_": [
                             labels.platform_apps_peer(args.stack),
                             {"pod_selector": {"match_labels": pod_selector}},
-                            {
-                                "pod_selector": {
-                                    "match_labels": labels.selector(
-                                        args.stack, "mongo-init", labels.MONGO_INIT_ROLE
-                                    )
-                                }
-                            },
+                            {"pod_selector": {"match_labels": labels.selector(args.stack, "mongo-init", labels.MONGO_INIT_ROLE)}},
                         ],
                         "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
                     }
@@ -428,11 +405,7 @@ class InClusterMongo(pulumi.ComponentResource):
             f"{name}-init-network-policy",
             metadata=meta,
             spec={
-                "pod_selector": {
-                    "match_labels": labels.selector(
-                        args.stack, "mongo-init", labels.MONGO_INIT_ROLE
-                    )
-                },
+                "pod_selector": {"match_labels": labels.selector(args.stack, "mongo-init", labels.MONGO_INIT_ROLE)},
                 "policy_types": ["Ingress", "Egress"],
                 "egress": [
                     labels.DNS_EGRESS,
@@ -562,9 +535,7 @@ class InClusterMongo(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions.merge(
-                k8s_opts, pulumi.ResourceOptions(depends_on=[self.stateful_set])
-            ),
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[self.stateful_set])),
         )
         self.register_outputs({"hosts": self.hosts, "namespace": ns})
 
@@ -574,36 +545,24 @@ class InClusterMongo(pulumi.ComponentResource):
         password = self._app_passwords[app].result
         params = f"replicaSet={REPLICA_SET}&authSource={user.database}"
         url = pulumi.Output.secret(password).apply(
-            lambda pw: (
-                f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/{user.database}?{params}"
-            )
+            lambda pw: f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/{user.database}?{params}"
         )
         oplog = pulumi.Output.secret(password).apply(
-            lambda pw: (
-                f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/local?{params}"
-            )
+            lambda pw: f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/local?{params}"
         )
         egress: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
             "to": [
                 {
                     **labels.namespace_peer(self._args.namespace),
-                    "pod_selector": {
-                        "match_labels": labels.selector(
-                            self._args.stack, "mongo", labels.MONGO_ROLE
-                        )
-                    },
+                    "pod_selector": {"match_labels": labels.selector(self._args.stack, "mongo", labels.MONGO_ROLE)},
                 }
             ],
             "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
         }
-        return MongoConnection(
-            url=url, oplog_url=oplog, egress=[egress], ready=[self.init_job]
-        )
+        return MongoConnection(url=url, oplog_url=oplog, egress=[egress], ready=[self.init_job])
 
 
-def _spread(
-    selector: dict[str, str], *, required: bool
-) -> k8s.core.v1.AffinityArgsDict:
+def _spread(selector: dict[str, str], *, required: bool) -> k8s.core.v1.AffinityArgsDict:
     by_host: k8s.core.v1.PodAffinityTermArgsDict = {
         "label_selector": {"match_labels": selector},
         "topology_key": "kubernetes.io/hostname",
@@ -653,6 +612,4 @@ class ExternalMongo:
             "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
         }
         oplog = self._args.oplog_url.output() if self._args.oplog_url else None
-        return MongoConnection(
-            url=self._args.url.output(), oplog_url=oplog, egress=[egress]
-        )
+        return MongoConnection(url=self._args.url.output(), oplog_url=oplog, egress=[egress])

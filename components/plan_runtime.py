@@ -6,6 +6,9 @@ recording monitor captures each RegisterResourceRequest: parent, dependencies, p
 inputs, with secrets redacted before anything leaves the process.
 """
 
+# The mock runtime and deepdiff are untyped: their values are handled as Any here.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportUnknownLambdaType=false
+
 from __future__ import annotations
 
 import hashlib
@@ -135,7 +138,7 @@ class Recorded:
     state_namespace: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -147,6 +150,12 @@ class Recorded:
             "dependencies": self.dependencies,
             "inputs": self.inputs,
         }
+        if self.state_name is not None:
+            # What the provider names the object (auto-naming adds a suffix).
+            data["objectName"] = self.state_name
+        if self.state_namespace is not None:
+            data["objectNamespace"] = self.state_namespace
+        return data
 
 
 class RecordingMonitor(MockMonitor):
@@ -163,6 +172,13 @@ class RecordingMonitor(MockMonitor):
         inputs = redact(json_format.MessageToDict(request.object))
         state = self.resources.get(response.urn)
         meta = state.state.get("metadata") if state else None
+        for key in ("stringData", "data"):
+            # The SDK marks a Secret's whole data map secret; keep its key names, not its values.
+            held: Any = state.state.get(key) if state else None
+            if isinstance(held, dict) and SECRET_SIG in held:
+                held = held.get("value")
+            if inputs.get(key) == REDACTED and isinstance(held, dict):
+                inputs[key] = {k: REDACTED for k in sorted(held)}  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
         # A provider reference is "<provider urn>::<provider id>".
         provider = request.provider.rsplit("::", 1)[0] if request.provider else None
         self.recorded[response.urn] = Recorded(
@@ -257,8 +273,9 @@ def run_program(root: Path, stack: str) -> PlanResult:
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
-    pulumi.runtime.settings.SETTINGS.outputs.clear()
+    runtime_settings: Any = pulumi.runtime.settings.SETTINGS
+    runtime_settings.rpc_manager.clear()
+    runtime_settings.outputs.clear()
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
 

@@ -62,14 +62,10 @@ class SecretValue:
         return hash(self._value)
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             _to_secret_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda _v: "[secret]"
-            ),
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda _v: "[secret]"),
         )
 
 

@@ -27,9 +27,7 @@ class StorageWiring:
     """Fragment of METEOR_SETTINGS, placed under the `storage` key."""
     secret_settings: dict[str, pulumi.Output[str]] = field(default_factory=lambda: {})
     """Sensitive settings merged into `storage` (these make METEOR_SETTINGS secret)."""
-    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = field(
-        default_factory=lambda: []
-    )
+    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = field(default_factory=lambda: [])
     """NetworkPolicy egress rules to reach the store (empty when it is MongoDB itself)."""
 
 
