@@ -257,7 +257,9 @@ class PlanResult:
     stack: str
     resources: list[Recorded]
     generated_secrets: list[str]
-    outputs: dict[str, Any]
+    """Every value the mocks generated for a secret (passwords): must never appear in plain text."""
+    states: dict[str, dict[str, Any]]
+    """What the mocks answered per URN, secrets unwrapped (for tests; never written out)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -284,4 +286,5 @@ def run_program(root: Path, stack: str) -> PlanResult:
 
     _sync_await(run_pulumi_func(program))
     resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
-    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, outputs={})
+    states = {urn: reg.state for urn, reg in monitor.resources.items()}
+    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states)

@@ -1,0 +1,75 @@
+"""Run the real program for an in-memory stack config under the plan's mocks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.plan_report import plan_text
+from components.plan_runtime import SECRET_SIG, PlanResult, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGEST = "sha256:" + "ab" * 32
+
+BASE_CONFIG: dict[str, Any] = {
+    "environment": "staging",
+    "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
+    "apps": [
+        {"name": "todos", "image": f"ghcr.io/acme/todos@{DIGEST}", "domain": "todos.example.com"},
+    ],
+}
+
+
+def base_config(**changes: Any) -> dict[str, Any]:
+    config = copy.deepcopy(BASE_CONFIG)
+    config.update(changes)
+    return config
+
+
+def unwrap(value: Any) -> Any:
+    """Mock state with secret wrappers removed (tests may look at real values)."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value and "value" in value:
+            return unwrap(value["value"])
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+@dataclass
+class Run:
+    result: PlanResult
+    plan: dict[str, Any]
+
+    def resources(self, type_: str) -> list[dict[str, Any]]:
+        return [r for r in self.plan["resources"] if r["type"] == type_]
+
+    def one(self, type_: str, name: str) -> dict[str, Any]:
+        matches = [r for r in self.resources(type_) if r["name"] == name]
+        assert len(matches) == 1, f"expected one {type_} named {name}, found {len(matches)}"
+        return matches[0]
+
+    def state(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return unwrap(self.result.states[resource["urn"]])
+
+
+def run_config(tmp_path: Path, config: dict[str, Any], stack: str = "test", extra_yaml: str = "") -> Run:
+    """Plan `config` (values under the meteor-platform namespace) as stack `stack`."""
+    document = {"config": {f"meteor-platform:{k}": v for k, v in config.items()}}
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document) + extra_yaml)
+    main = tmp_path / "__main__.py"
+    if not main.exists():
+        main.write_text((ROOT / "__main__.py").read_text())
+    result = run_program(tmp_path, stack)
+    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    container = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in container["env"]}

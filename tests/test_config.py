@@ -1,0 +1,172 @@
+"""Bad stack values fail before any resource, with one clear message naming the key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from components.config import ConfigError, ImageFlavor, PlatformConfig, load_config, parse_config
+from components.secrets import UNKNOWN_SECURE, SecretValue
+from tests.harness import BASE_CONFIG, DIGEST, ROOT
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def app0(**fields: Any) -> Mutation:
+    return lambda c: c["apps"][0].update(fields)
+
+
+def second_app(**fields: Any) -> Mutation:
+    def mutate(c: dict[str, Any]) -> None:
+        c["apps"].append({"name": "api", "image": f"ghcr.io/acme/api@{DIGEST}", **fields})
+
+    return mutate
+
+
+def section(name: str, **fields: Any) -> Mutation:
+    return lambda c: c.setdefault(name, {}).update(fields)
+
+
+# (case id, mutation, secret keys, expected key path, expected fragment of the explanation)
+BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
+    ("unknown key (typo)", app0(replcias=3), set(), "meteor-platform:apps[0].replcias", "did you mean 'replicas'"),
+    ("unknown top-level key", lambda c: c.update(ingres={}), set(), "meteor-platform:ingres", "did you mean 'ingress'"),
+    ("wrong type", app0(replicas="two"), set(), "meteor-platform:apps[0].replicas", "valid integer"),
+    ("out of range", app0(replicas=0), set(), "meteor-platform:apps[0].replicas", "greater than or equal to 1"),
+    ("port out of range", app0(port=70000), set(), "meteor-platform:apps[0].port", "less than or equal to 65535"),
+    ("malformed domain", app0(domain="https://todos.example.com"), set(), "meteor-platform:apps[0].domain", "domain name"),
+    ("malformed image", app0(image="Not An Image"), set(), "meteor-platform:apps[0].image", "image reference"),
+    ("image not digest-pinned outside dev", app0(image="ghcr.io/acme/todos:1.0"), set(), "meteor-platform:apps[0].image", "pinned by @sha256"),
+    ("malformed mongo URL", section("mongo", provider="external", url="http://db", storageProvisioner=None), {"meteor-platform:mongo"}, "meteor-platform:mongo.url", "mongodb://"),
+    ("plain text where a secret is required", app0(mailUrl="smtp://user:pass@mail.example.com:587"), set(), "meteor-platform:apps[0].mailUrl", "expected a secret"),
+    ("secure value where plain is expected", app0(replicas=UNKNOWN_SECURE), set(), "meteor-platform:apps[0].replicas", "expected a plain value"),
+    ("conflicting options: url with inCluster", section("mongo", url="mongodb://db:27017"), {"meteor-platform:mongo"}, "meteor-platform:mongo.url", "conflicts with mongo.provider"),
+    ("conflicting storage class options", section("mongo", storageClass="fast"), set(), "meteor-platform:mongo.storageProvisioner", "not both"),
+    ("missing required value", lambda c: c.pop("environment"), set(), "meteor-platform:environment", "required"),
+    ("missing external URL", section("mongo", provider="external", storageProvisioner=None), set(), "meteor-platform:mongo.url", "missing"),
+    ("missing apps", lambda c: c.pop("apps"), set(), "meteor-platform:apps", "required"),
+    ("duplicate app names", second_app(name="todos", namespace="todos2"), set(), "meteor-platform:apps[1].name", "unique app name"),
+    ("mongo below 6", section("mongo", version="5.0.26"), set(), "meteor-platform:mongo.version", "6.0 or newer"),
+    ("autoscaling min above max", app0(replicas=5, autoscaling={"maxReplicas": 3}), set(), "meteor-platform:apps[0].autoscaling.maxReplicas", "at least the minimum"),
+    ("request above limit", app0(resources={"memoryRequest": "2Gi", "memoryLimit": "1Gi"}), set(), "meteor-platform:apps[0].resources.memoryRequest", "no more than memoryLimit"),
+    ("malformed quantity", app0(resources={"cpuRequest": "lots"}), set(), "meteor-platform:apps[0].resources.cpuRequest", "Kubernetes quantity"),
+    ("reserved env var", app0(env={"MONGO_URL": "mongodb://x"}), set(), "meteor-platform:apps[0].env.MONGO_URL", "platform sets this variable"),
+    ("legacy MeteorD on another port", app0(flavor="meteord", port=3000), set(), "meteor-platform:apps[0].port", "port 80"),
+    ("bad environment", lambda c: c.update(environment="prod"), set(), "meteor-platform:environment", "'dev', 'staging' or 'production'"),
+    ("TLS off outside dev", section("ingress", tls="off"), set(), "meteor-platform:ingress.tls", "outside dev"),
+    ("existing TLS secret without a name", section("ingress", tls="existingSecret"), set(), "meteor-platform:ingress.tlsSecretName", "missing"),
+    ("cluster public service unknown", app0(cluster={"enabled": True, "publicServices": ["nope"]}), set(), "meteor-platform:apps[0].cluster.publicServices[0]", "name of an app"),
+    ("duplicate domains", second_app(domain="todos.example.com"), set(), "meteor-platform:apps[1].domain", "domain of its own"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "secret_keys", "key", "expected"),
+    [pytest.param(m, s, k, e, id=i) for i, m, s, k, e in BAD_CONFIGS],
+)
+def test_bad_config_names_key_and_expectation(mutate: Mutation, secret_keys: set[str], key: str, expected: str) -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    mutate(config)
+    config = _drop_none(config)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, secret_keys)
+    message = str(caught.value)
+    assert isinstance(caught.value, pulumi.RunError)
+    assert message.startswith("invalid stack configuration:")
+    lines = [line.strip() for line in message.splitlines()[1:]]
+    matching = [line for line in lines if line.startswith(key + ":")]
+    assert matching, f"no line names {key}:\n{message}"
+    assert any(expected in line for line in matching), message
+    assert "Traceback" not in message
+
+
+def test_matrix_has_at_least_15_distinct_cases() -> None:
+    assert len({case[0] for case in BAD_CONFIGS}) >= 15
+
+
+def test_secret_value_never_echoed_in_errors() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    config["mongo"] = {"provider": "external", "url": "postgres://admin:hunter2@db"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, {"meteor-platform:mongo"})
+    assert "hunter2" not in str(caught.value)
+    assert "meteor-platform:mongo.url" in str(caught.value)
+
+
+def test_secret_accepted_when_its_key_is_secret() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    config["apps"][0]["mailUrl"] = "smtp://user:pass@mail.example.com:587"
+    parsed = parse_config(config, {"meteor-platform:apps"})
+    mail = parsed.apps[0].mail_url
+    assert isinstance(mail, SecretValue)
+    assert "pass" not in repr(parsed)
+
+
+def test_offline_secure_value_is_unknown_secret() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    config["apps"][0]["mailUrl"] = UNKNOWN_SECURE
+    parsed = parse_config(config, {"meteor-platform:apps"})
+    assert parsed.apps[0].mail_url is not None and not parsed.apps[0].mail_url.known
+
+
+def test_defaults_follow_the_meteord_contract() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    config["apps"].append({"name": "legacy", "image": f"meteorhacks/meteord@{DIGEST}", "flavor": "meteord"})
+    parsed = parse_config(config)
+    zodern, legacy = parsed.apps
+    assert (zodern.flavor, zodern.container_port, zodern.user_id) == (ImageFlavor.ZODERN, 3000, 1000)
+    assert (legacy.container_port, legacy.user_id) == (80, None)
+    assert parsed.protect_stateful is False
+    assert parse_config({**config, "environment": "production"}).protect_stateful is True
+
+
+def test_load_config_reads_the_engine_config() -> None:
+    pulumi.runtime.set_all_config(
+        {
+            "meteor-platform:environment": "dev",
+            "meteor-platform:apps": '[{"name": "web", "image": "web:dev"}]',
+            "meteor-platform:mongo": '{"storageClass": "standard"}',
+            "kubernetes:context": "kind-dev",
+        },
+        [],
+    )
+    try:
+        parsed = load_config()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    assert isinstance(parsed, PlatformConfig)
+    assert parsed.apps[0].name == "web"
+    assert parsed.mongo.storage_class == "standard"
+
+
+def test_plan_cli_prints_one_message_and_no_traceback(tmp_path: Path) -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
+    stack["config"]["meteor-platform:apps"][0]["replicas"] = -1
+    stack_file = ROOT / "Pulumi.citest-bad.yaml"
+    stack_file.write_text(yaml.safe_dump(stack))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "components.plan", "citest-bad"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        stack_file.unlink()
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "meteor-platform:apps[0].replicas: got -1; expected greater than or equal to 1" in proc.stderr
+    assert proc.stdout == ""
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value

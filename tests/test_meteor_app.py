@@ -1,0 +1,181 @@
+"""MeteorApp on Kubernetes: resource inputs and the wiring between apps, MongoDB and storage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import DIGEST, Run, base_config, env_of, run_config
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SECRET = "kubernetes:core/v1:Secret"
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def two_apps(**todos: Any) -> dict[str, Any]:
+    config = base_config()
+    config["apps"][0].update(todos)
+    config["apps"].append({"name": "legacy", "image": f"meteorhacks/meteord@{DIGEST}", "flavor": "meteord", "replicas": 3})
+    return config
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    config = two_apps(
+        autoscaling={"maxReplicas": 8},
+        settings={"public": {"feature": True}},
+        cluster={"enabled": True, "workers": 2, "publicServices": ["todos"]},
+    )
+    return run_config(tmp_path_factory.mktemp("apps"), config)
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    return deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_port_is_explicit_and_matches_the_container_port(run: Run) -> None:
+    for name, port in (("todos", 3000), ("legacy", 80)):
+        c = container(run.one(DEPLOYMENT, f"{name}-deployment"))
+        assert c["ports"][0]["containerPort"] == port
+        assert env_of(run.one(DEPLOYMENT, f"{name}-deployment"))["PORT"]["value"] == str(port)
+
+
+def test_rollout_never_drops_capacity_and_drains_before_kill(run: Run) -> None:
+    spec = run.one(DEPLOYMENT, "todos-deployment")["inputs"]["spec"]
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    pod = spec["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
+    assert pod["terminationGracePeriodSeconds"] > 10
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/", "port": "http"}
+    assert c["resources"]["requests"] and c["resources"]["limits"]
+    assert pod["automountServiceAccountToken"] is False
+    keys = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
+    assert keys == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+
+
+def test_security_context_as_tight_as_the_image_allows(run: Run) -> None:
+    todos = run.one(DEPLOYMENT, "todos-deployment")["inputs"]["spec"]["template"]["spec"]
+    assert todos["securityContext"]["runAsNonRoot"] is True
+    assert todos["securityContext"]["runAsUser"] == 1000
+    assert todos["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    sc = todos["containers"][0]["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]}
+    legacy = run.one(DEPLOYMENT, "legacy-deployment")["inputs"]["spec"]["template"]["spec"]
+    assert "runAsNonRoot" not in legacy["securityContext"]  # meteorhacks/meteord runs as root
+    assert legacy["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+
+
+def test_secrets_only_through_secret_key_ref(run: Run) -> None:
+    env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
+    secret = run.one(SECRET, "todos-env")
+    for name in ("MONGO_URL", "MONGO_OPLOG_URL", "CLUSTER_DISCOVERY_URL"):
+        assert "value" not in env[name]
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret["objectName"], "key": name}
+    assert set(secret["inputs"]["stringData"]) >= {"MONGO_URL", "MONGO_OPLOG_URL"}
+    assert all(v == "[secret]" for v in secret["inputs"]["stringData"].values())
+
+
+def test_root_url_settings_and_forwarding(run: Run) -> None:
+    env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
+    assert env["ROOT_URL"]["value"] == "https://todos.example.com"
+    assert env["HTTP_FORWARDED_COUNT"]["value"] == "1"
+    settings = json.loads(env["METEOR_SETTINGS"]["value"])
+    assert settings == {"public": {"feature": True}, "storage": {"backend": "gridfs", "gridfsBucket": "uploads"}}
+
+
+def test_private_settings_go_into_the_secret(tmp_path: Path) -> None:
+    run = run_config(tmp_path, two_apps(settings={"stripeKey": "sk_live_abc", "public": {}}))
+    env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
+    assert "secretKeyRef" in env["METEOR_SETTINGS"]["valueFrom"]
+    assert "sk_live_abc" not in json.dumps(run.plan)
+    stored = run.state(run.one(SECRET, "todos-env"))["stringData"]["METEOR_SETTINGS"]
+    assert json.loads(stored)["stripeKey"] == "sk_live_abc"
+
+
+def test_siblings_reach_each_other_by_internal_dns(run: Run) -> None:
+    todos = env_of(run.one(DEPLOYMENT, "todos-deployment"))
+    legacy = env_of(run.one(DEPLOYMENT, "legacy-deployment"))
+    assert todos["LEGACY_DDP_URL"]["value"] == "http://legacy.legacy.svc:80"
+    assert legacy["TODOS_DDP_URL"]["value"] == "http://todos.todos.svc:3000"
+
+
+def test_meteorhacks_cluster_wiring(run: Run) -> None:
+    env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
+    assert env["CLUSTER_SERVICE"]["value"] == "todos"
+    assert env["CLUSTER_ENDPOINT_URL"]["value"] == "http://$(POD_IP):3000"
+    assert env["CLUSTER_WORKERS_COUNT"]["value"] == "2"
+    assert env["CLUSTER_PUBLIC_SERVICES"]["value"] == "todos"
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert "CLUSTER_SERVICE" not in env_of(run.one(DEPLOYMENT, "legacy-deployment"))
+
+
+def test_autoscaling_owns_replicas(run: Run) -> None:
+    assert "replicas" not in run.one(DEPLOYMENT, "todos-deployment")["inputs"]["spec"]
+    hpa = run.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "todos-autoscaler")["inputs"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 8)
+    assert run.one(DEPLOYMENT, "legacy-deployment")["inputs"]["spec"]["replicas"] == 3
+    assert not [r for r in run.resources("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") if r["name"] == "legacy-autoscaler"]
+
+
+def test_traefik_sticky_sessions_and_tls(run: Run) -> None:
+    service = run.one(SERVICE, "todos-service")["inputs"]["metadata"]["annotations"]
+    assert service["traefik.ingress.kubernetes.io/service.sticky.cookie"] == "true"
+    assert service["traefik.ingress.kubernetes.io/service.sticky.cookie.secure"] == "true"
+    ingress = run.one(INGRESS, "todos-ingress")["inputs"]
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    assert ingress["spec"]["tls"][0]["hosts"] == ["todos.example.com"]
+    # Internal-only apps get no Ingress.
+    assert [r["name"] for r in run.resources(INGRESS)] == ["todos-ingress"]
+
+
+def test_nginx_cookie_affinity_and_websocket_timeouts(tmp_path: Path) -> None:
+    config = two_apps()
+    config["ingress"] = {"controller": "nginx", "idleTimeoutSeconds": 7200}
+    run = run_config(tmp_path, config)
+    annotations = run.one(INGRESS, "todos-ingress")["inputs"]["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert annotations["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "7200"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"] == "7200"
+    assert run.one(INGRESS, "todos-ingress")["inputs"]["spec"]["ingressClassName"] == "nginx"
+
+
+def test_network_policy_admits_only_ingress_and_siblings(run: Run) -> None:
+    spec = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    sources = [peer for rule in spec["ingress"] for peer in rule["from"]]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}} in sources
+    assert all(rule["ports"] == [{"port": 3000, "protocol": "TCP"}] for rule in spec["ingress"])
+    destinations = {json.dumps(peer, sort_keys=True) for rule in spec["egress"] for peer in rule.get("to", [])}
+    assert any("kube-dns" in d for d in destinations)
+    assert any('"meteor-mongo"' in d for d in destinations)
+    assert any('"legacy"' in d for d in destinations)
+    assert not any("0.0.0.0/0" in d for d in destinations)  # no mail, no external store: no open egress
+    legacy = run.one(POLICY, "legacy-network-policy")["inputs"]["spec"]
+    assert len(legacy["ingress"]) == 1  # no domain: only sibling apps may call it
+
+
+def test_pdb_per_app(run: Run) -> None:
+    for name in ("todos", "legacy"):
+        pdb = run.one("kubernetes:policy/v1:PodDisruptionBudget", f"{name}-pdb")["inputs"]["spec"]
+        assert pdb["maxUnavailable"] == 1
+        assert pdb["selector"]["matchLabels"]["app.kubernetes.io/name"] == name
+
+
+def test_every_kubernetes_resource_uses_the_explicit_provider(run: Run) -> None:
+    provider = run.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["urn"]
+    kube = [r for r in run.plan["resources"] if r["type"].startswith("kubernetes:")]
+    assert kube and all(r["provider"] == provider for r in kube)
+
+
+def test_app_waits_for_its_database_user(run: Run) -> None:
+    job = run.one("kubernetes:batch/v1:Job", "meteor-mongo-init")["urn"]
+    assert job in run.one(DEPLOYMENT, "todos-deployment")["dependencies"]
