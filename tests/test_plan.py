@@ -1,0 +1,128 @@
+"""The offline plan of every shipped stack: fresh, schema-valid, secret-free, diffable."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from components.plan_report import diff_plans, diff_text, kubernetes_objects, markdown, plan_text, tree, write_manifests
+from components.plan_runtime import run_program
+from tests.harness import ROOT
+
+STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+KUBERNETES_VERSIONS = ["1.31.0", "1.33.0"]
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def shipped(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], list[str]]:
+    result = run_program(ROOT, request.param)
+    return request.param, json.loads(plan_text(result.as_json())), result.generated_secrets
+
+
+def test_there_are_shipped_stacks() -> None:
+    assert "staging" in STACKS
+
+
+def test_committed_plan_is_fresh(shipped: tuple[str, dict[str, Any], list[str]]) -> None:
+    stack, plan, _ = shipped
+    committed = ROOT / "plans" / f"{stack}.json"
+    assert committed.exists(), f"plans/{stack}.json missing: python -m components.plan {stack} --json plans/{stack}.json"
+    stale = diff_plans(json.loads(committed.read_text()), plan)
+    assert stale.empty, (
+        f"plans/{stack}.json is stale; regenerate with: python -m components.plan {stack} --json plans/{stack}.json\n" + diff_text(stale)
+    )
+    assert committed.read_text() == plan_text({k: v for k, v in plan.items() if k != "format"})
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_pass_strict_schema_validation(shipped: tuple[str, dict[str, Any], list[str]], version: str) -> None:
+    _, plan, _ = shipped
+    objects = kubernetes_objects(plan)
+    assert len(objects) > 10
+    for obj in objects:
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_schema_validation_would_catch_a_bad_manifest(shipped: tuple[str, dict[str, Any], list[str]]) -> None:
+    _, plan, _ = shipped
+    deployment = copy.deepcopy(next(o for o in kubernetes_objects(plan) if o["kind"] == "Deployment"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["exec_"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[0], strict=True)
+
+
+def test_no_secret_in_plain_text(shipped: tuple[str, dict[str, Any], list[str]], tmp_path: Path) -> None:
+    _, plan, generated = shipped
+    assert generated, "the stack generates passwords; the mocks must have produced them"
+    write_manifests(plan, tmp_path)
+    rendered = [plan_text(plan), markdown(plan, None), tree(plan)] + [p.read_text() for p in tmp_path.glob("*.yaml")]
+    for secret in generated:
+        for text in rendered:
+            assert secret not in text
+    for text in rendered:
+        # Connection strings with credentials only ever appear as secrets ($VARS are shell references).
+        assert not re.search(r"mongodb://(?!\$)[^:/\s]+:(?!\$)[^@\s]+@", text)
+
+
+def test_plan_is_deterministic() -> None:
+    first = plan_text(run_program(ROOT, "staging").as_json())
+    second = plan_text(run_program(ROOT, "staging").as_json())
+    assert first == second
+
+
+def test_plan_lists_required_fields() -> None:
+    plan = json.loads((ROOT / "plans" / "staging.json").read_text())
+    urns = [r["urn"] for r in plan["resources"]]
+    assert urns == sorted(urns)
+    for r in plan["resources"]:
+        assert {"urn", "type", "name", "parent", "inputs", "dependencies", "protect"} <= set(r)
+
+
+def test_diff_shows_property_level_changes() -> None:
+    plan = json.loads((ROOT / "plans" / "staging.json").read_text())
+    changed = copy.deepcopy(plan)
+    deployment = next(r for r in changed["resources"] if r["name"] == "accounts-deployment")
+    deployment["inputs"]["spec"]["replicas"] = 5
+    removed = changed["resources"].pop()
+    diff = diff_plans(plan, changed)
+    assert [r["urn"] for r in diff.removed] == [removed["urn"]]
+    assert diff.added == []
+    [(resource, changes)] = diff.changed
+    assert resource["name"] == "accounts-deployment"
+    assert changes == ["~ inputs.spec.replicas: 2 => 5"]
+    assert "1 to change" in markdown(changed, diff)
+
+
+def test_cli_writes_json_manifests_and_markdown(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components.plan",
+            "staging",
+            "--json",
+            str(out),
+            "--manifests",
+            str(tmp_path / "m"),
+            "--diff",
+            str(ROOT / "plans" / "staging.json"),
+            "--markdown",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "No infrastructure changes" in proc.stdout
+    assert out.read_text() == (ROOT / "plans" / "staging.json").read_text()
+    assert len(list((tmp_path / "m").glob("*.yaml"))) == len(kubernetes_objects(json.loads(out.read_text())))
