@@ -334,18 +334,10 @@ class MeteorApp(pulumi.ComponentResource):
         egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [labels.DNS_EGRESS]
         egress += args.mongo.egress
         egress += args.storage.egress
-        for sibling in args.siblings:
-            egress.append(
-                {
-                    "to": [
-                        {
-                            **labels.namespace_peer(sibling.namespace),
-                            "pod_selector": {"match_labels": labels.selector(args.stack, sibling.name, labels.APP_ROLE)},
-                        }
-                    ],
-                    "ports": [{"protocol": "TCP", "port": sibling.port}],
-                }
-            )
+        if args.siblings:
+            # One rule for every sibling keeps the policy's size independent of the app count.
+            sibling_ports = sorted({sibling.port for sibling in args.siblings})
+            egress.append({"to": [labels.platform_apps_peer(args.stack)], "ports": [{"protocol": "TCP", "port": p} for p in sibling_ports]})
         if app.cluster.enabled:
             egress.append({"to": [{"pod_selector": {"match_labels": selector}}], "ports": [{"protocol": "TCP", "port": port}]})
         if app.mail_url is not None:
