@@ -132,7 +132,7 @@ def measure(kind: str, apps: int, resources: int, repeat: int) -> dict[str, Any]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--apps", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", nargs=3, metavar=("KIND", "APPS", "RESOURCES"), help=argparse.SUPPRESS)
