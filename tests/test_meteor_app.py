@@ -157,7 +157,11 @@ def test_network_policy_admits_only_ingress_and_siblings(run: Run) -> None:
     destinations = {json.dumps(peer, sort_keys=True) for rule in spec["egress"] for peer in rule.get("to", [])}
     assert any("kube-dns" in d for d in destinations)
     assert any('"meteor-mongo"' in d for d in destinations)
-    to_siblings = [rule for rule in spec["egress"] if '"meteor-platform/role": "app"' in json.dumps(rule.get("to"), sort_keys=True)]
+    platform_apps = {
+        "namespaceSelector": {"matchLabels": {"meteor-platform/stack": "test"}},
+        "podSelector": {"matchLabels": {"meteor-platform/role": "app", "meteor-platform/stack": "test"}},
+    }
+    to_siblings = [rule for rule in spec["egress"] if rule.get("to") == [platform_apps]]
     assert [rule["ports"] for rule in to_siblings] == [[{"port": 80, "protocol": "TCP"}]]  # legacy listens on 80
     assert not any("0.0.0.0/0" in d for d in destinations)  # no mail, no external store: no open egress
     legacy = run.one(POLICY, "legacy-network-policy")["inputs"]["spec"]
