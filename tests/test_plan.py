@@ -126,3 +126,12 @@ def test_cli_writes_json_manifests_and_markdown(tmp_path: Path) -> None:
     assert "No infrastructure changes" in proc.stdout
     assert out.read_text() == (ROOT / "plans" / "staging.json").read_text()
     assert len(list((tmp_path / "m").glob("*.yaml"))) == len(kubernetes_objects(json.loads(out.read_text())))
+
+
+def test_readme_config_reference_is_current() -> None:
+    from components.config_reference import reference
+
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+    section = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert section == reference(), "README config reference is stale: regenerate with python -m components.config_reference"
