@@ -1,10 +1,11 @@
-"""Labels and selectors shared by every Kubernetes object the platform makes.
+"""Labels, selectors and small building blocks shared by every Kubernetes object the platform makes.
 
 NetworkPolicies admit traffic by these labels, so they live in one place.
 """
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 PART_OF = "meteor-platform"
@@ -68,3 +69,8 @@ RESTRICTED_CONTAINER: k8s.core.v1.SecurityContextArgsDict = {
     "capabilities": {"drop": ["ALL"]},
     "seccomp_profile": {"type": "RuntimeDefault"},
 }
+
+
+def secret_env(name: str, secret: pulumi.Input[str], key: str) -> k8s.core.v1.EnvVarArgsDict:
+    """An environment variable read from a Secret (never a plain value)."""
+    return {"name": name, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}

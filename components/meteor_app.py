@@ -99,7 +99,7 @@ class MeteorApp(pulumi.ComponentResource):
         for key, value in sorted(args.environment.plain.items()):
             env.append({"name": key, "value": value})
         for key in sorted(args.environment.secret):
-            env.append({"name": key, "value_from": {"secret_key_ref": {"name": self.secret.metadata.name, "key": key}}})
+            env.append(labels.secret_env(key, self.secret.metadata.name, key))
 
         pull_secrets: list[k8s.core.v1.LocalObjectReferenceArgsDict] = []
         if args.image_pull_secret is not None:

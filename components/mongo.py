@@ -272,24 +272,8 @@ class InClusterMongo(pulumi.ComponentResource):
                             ],
                             "ports": [{"name": "mongo", "container_port": MONGO_PORT}],
                             "env": [
-                                {
-                                    "name": "MONGO_INITDB_ROOT_USERNAME",
-                                    "value_from": {
-                                        "secret_key_ref": {
-                                            "name": credentials_name,
-                                            "key": "root-username",
-                                        }
-                                    },
-                                },
-                                {
-                                    "name": "MONGO_INITDB_ROOT_PASSWORD",
-                                    "value_from": {
-                                        "secret_key_ref": {
-                                            "name": credentials_name,
-                                            "key": "root-password",
-                                        }
-                                    },
-                                },
+                                labels.secret_env("MONGO_INITDB_ROOT_USERNAME", credentials_name, "root-username"),
+                                labels.secret_env("MONGO_INITDB_ROOT_PASSWORD", credentials_name, "root-password"),
                             ],
                             "security_context": labels.RESTRICTED_CONTAINER,
                             "resources": {
@@ -470,24 +454,8 @@ class InClusterMongo(pulumi.ComponentResource):
                                     + '/admin?directConnection=true&authSource=admin" /scripts/init.js',
                                 ],
                                 "env": [
-                                    {
-                                        "name": "MONGO_ROOT_USER",
-                                        "value_from": {
-                                            "secret_key_ref": {
-                                                "name": credentials_name,
-                                                "key": "root-username",
-                                            }
-                                        },
-                                    },
-                                    {
-                                        "name": "MONGO_ROOT_PASSWORD",
-                                        "value_from": {
-                                            "secret_key_ref": {
-                                                "name": credentials_name,
-                                                "key": "root-password",
-                                            }
-                                        },
-                                    },
+                                    labels.secret_env("MONGO_ROOT_USER", credentials_name, "root-username"),
+                                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials_name, "root-password"),
                                     {
                                         "name": "RS_SPEC",
                                         "value_from": {
@@ -497,18 +465,7 @@ class InClusterMongo(pulumi.ComponentResource):
                                             }
                                         },
                                     },
-                                    *[
-                                        {
-                                            "name": _password_env(u.app),
-                                            "value_from": {
-                                                "secret_key_ref": {
-                                                    "name": credentials_name,
-                                                    "key": _password_env(u.app),
-                                                }
-                                            },
-                                        }
-                                        for u in args.users
-                                    ],
+                                    *[labels.secret_env(_password_env(u.app), credentials_name, _password_env(u.app)) for u in args.users],
                                 ],
                                 "security_context": labels.RESTRICTED_CONTAINER,
                                 "resources": {
