@@ -548,7 +548,7 @@ def _secret_field_paths(
     for name, field in model.model_fields.items():
         alias = field.alias or name
         field_value = getattr(value, name, None) if value is not None else None
-        if SecretValue in _flatten_args(field.annotation) or _annotated_secret(field.metadata):
+        if SecretValue in _flatten_args(field.annotation):
             yield (
                 [*prefix, alias],
                 field_value if isinstance(field_value, SecretValue) else None,
@@ -573,10 +573,6 @@ def _flatten_args(annotation: Any) -> set[Any]:
     if origin is not None:
         found.add(origin)
     return found
-
-
-def _annotated_secret(metadata: list[Any]) -> bool:
-    return False if not metadata else any(m is SecretValue for m in metadata)
 
 
 # ---------------------------------------------------------------------------------------------
