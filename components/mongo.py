@@ -21,6 +21,14 @@ from components.secrets import SecretValue
 
 MONGO_PORT = 27017
 REPLICA_SET = "rs0"
+MONGO_UID = 999  # the `mongodb` user of the official image
+_MONGO_POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
+    "run_as_non_root": True,
+    "run_as_user": MONGO_UID,
+    "run_as_group": MONGO_UID,
+    "fs_group": MONGO_UID,
+    "seccomp_profile": {"type": "RuntimeDefault"},
+}
 
 
 @dataclass(frozen=True)
@@ -225,13 +233,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 "spec": {
                     "automount_service_account_token": False,
                     "termination_grace_period_seconds": 30,
-                    "security_context": {
-                        "run_as_non_root": True,
-                        "run_as_user": 999,
-                        "run_as_group": 999,
-                        "fs_group": 999,
-                        "seccomp_profile": {"type": "RuntimeDefault"},
-                    },
+                    "security_context": _MONGO_POD_SECURITY,
                     "affinity": _spread(pod_selector, required=args.members > 1),
                     "init_containers": [
                         {
@@ -436,12 +438,7 @@ class InClusterMongo(pulumi.ComponentResource):
                     "spec": {
                         "restart_policy": "OnFailure",
                         "automount_service_account_token": False,
-                        "security_context": {
-                            "run_as_non_root": True,
-                            "run_as_user": 999,
-                            "run_as_group": 999,
-                            "seccomp_profile": {"type": "RuntimeDefault"},
-                        },
+                        "security_context": _MONGO_POD_SECURITY,
                         "containers": [
                             {
                                 "name": "init",
