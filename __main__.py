@@ -1,4 +1,4 @@
-"""meteor-platform: load the stack's typed config, build the platform, export its URLs."""
+"""meteor-platform: load the stack's typed config, build the platform, export its outputs."""
 
 import pulumi
 
@@ -7,4 +7,5 @@ from components.platform import Platform
 
 config = load_config()
 platform = Platform("meteor", config, stack=pulumi.get_stack())
-pulumi.export("urls", {name: app.url for name, app in platform.apps.items()})
+for key, value in platform.outputs.items():
+    pulumi.export(key, value)

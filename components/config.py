@@ -10,6 +10,7 @@ value given and what is expected. It runs before the program registers any resou
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -123,7 +124,57 @@ def _check_http_path(value: str) -> str:
     return value
 
 
+DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
+
+
+def _check_do_region(value: str) -> str:
+    if value not in DO_REGIONS:
+        raise ValueError(f"expected a DigitalOcean region slug: one of {', '.join(sorted(DO_REGIONS))}")
+    return value
+
+
+def _check_droplet_size(value: str) -> str:
+    # s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
+    if not re.fullmatch(r"[a-z][a-z0-9_]*-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)", value):
+        raise ValueError("expected a droplet size slug such as s-2vcpu-4gb or c-4")
+    return value
+
+
+def _check_db_size(value: str) -> str:
+    if not re.fullmatch(r"(db|gd|so1_5|m)-[a-z0-9-]+", value):
+        raise ValueError("expected a database size slug such as db-s-1vcpu-2gb")
+    return value
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("expected a CIDR block such as 203.0.113.0/24 or 2001:db8::/32") from None
+    return value
+
+
+def _check_ssh_public_key(value: str) -> str:
+    if not re.fullmatch(
+        r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{40,}( .*)?", value
+    ):
+        raise ValueError("expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... you@host'")
+    return value
+
+
+def _check_time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ValueError("expected a UTC time of day as HH:MM")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+DoRegion = Annotated[str, AfterValidator(_check_do_region)]
+DropletSize = Annotated[str, AfterValidator(_check_droplet_size)]
+DatabaseSize = Annotated[str, AfterValidator(_check_db_size)]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+SshPublicKey = Annotated[str, AfterValidator(_check_ssh_public_key)]
+TimeOfDay = Annotated[str, AfterValidator(_check_time_of_day)]
 Hostname = Annotated[str, AfterValidator(_check_hostname)]
 Quantity = Annotated[str, AfterValidator(_check_quantity)]
 ImageRef = Annotated[str, AfterValidator(_check_image)]
@@ -158,9 +209,9 @@ class Environment(StrEnum):
 class KubernetesConfig(Model):
     """Where Kubernetes objects go."""
 
-    provider: Literal["existing"] = Field(
+    provider: Literal["existing", "doks"] = Field(
         default="existing",
-        description="Cluster implementation: `existing` (a cluster reached through a kubeconfig).",
+        description="Cluster implementation: `existing` (a cluster reached through a kubeconfig) or `doks` (DigitalOcean Kubernetes).",
     )
     context: str | None = Field(
         default=None,
@@ -174,15 +225,33 @@ class KubernetesConfig(Model):
         default="cluster.local",
         description="The cluster's DNS domain, used in in-cluster service URLs.",
     )
+    version_prefix: str = Field(
+        default="1.33.",
+        pattern=r"^1\.\d+\.$",
+        description="DOKS: Kubernetes minor version prefix; the newest patch DigitalOcean offers is used.",
+    )
+    node_size: DropletSize = Field(default="s-4vcpu-8gb", description="DOKS: droplet size of the node pool.")
+    min_nodes: int = Field(default=2, ge=1, le=100, description="DOKS: autoscaler lower bound.")
+    max_nodes: int = Field(default=5, ge=1, le=100, description="DOKS: autoscaler upper bound.")
+    ha: bool = Field(default=False, description="DOKS: highly available control plane.")
+    maintenance_day: Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        default="sunday", description="DOKS: day of the weekly maintenance window (auto-upgrades, surge upgrades)."
+    )
+    maintenance_start: TimeOfDay = Field(default="03:00", description="DOKS: maintenance window start, UTC HH:MM.")
+    kubeconfig_ttl_days: int = Field(
+        default=90, ge=1, le=365, description="DOKS: lifetime of the kubeconfig token; renewed on every `pulumi up`/`refresh`."
+    )
 
 
 class MongoConfig(Model):
     """The MongoDB replica set every app uses."""
 
-    provider: Literal["inCluster", "external"] = Field(
+    provider: Literal["inCluster", "external", "digitalocean"] = Field(
         default="inCluster",
-        description="`inCluster` runs a replica set StatefulSet; `external` uses `url` (secret).",
+        description="`inCluster` runs a replica set StatefulSet; `external` uses `url` (secret); `digitalocean` a managed cluster.",
     )
+    size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="digitalocean: database node size.")
+    nodes: int = Field(default=1, ge=1, le=3, description="digitalocean: database nodes (1 or 3; 3 required in production).")
     namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the in-cluster replica set.")
     members: Literal[1, 3, 5] = Field(default=1, description="Replica set members (in-cluster): 1, 3 or 5.")
     version: str = Field(
@@ -217,11 +286,51 @@ class MongoConfig(Model):
 class StorageConfig(Model):
     """Where uploaded files live (never on the container's disk)."""
 
-    provider: Literal["gridfs"] = Field(
+    provider: Literal["gridfs", "spaces"] = Field(
         default="gridfs",
-        description="`gridfs`: files in MongoDB GridFS on the app's own database.",
+        description="`gridfs`: files in MongoDB GridFS on the app's own database; `spaces`: a DigitalOcean Spaces bucket.",
     )
     gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
+    bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+        description="spaces: bucket name (globally unique); default `meteor-platform-<stack>-files`.",
+    )
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650, description="spaces: days before an overwritten or deleted object version expires."
+    )
+
+
+class DigitalOceanConfig(Model):
+    """Account-wide DigitalOcean settings (the API token comes from `digitalocean:token` or DIGITALOCEAN_TOKEN)."""
+
+    region: DoRegion = Field(default="fra1", description="Region of every DigitalOcean resource.")
+    vpc_ip_range: Cidr = Field(default="10.120.0.0/20", description="Private network range of the stack's VPC.")
+
+
+class RegistryConfig(Model):
+    """Where app images are pulled from."""
+
+    provider: Literal["none", "digitalocean"] = Field(
+        default="none", description="`none` (public or already-authorised images) or `digitalocean` (DOCR)."
+    )
+    name: DnsLabel | None = Field(default=None, description="digitalocean: registry name; default `meteor-<stack>`.")
+    tier: Literal["starter", "basic", "professional"] = Field(default="basic", description="digitalocean: subscription tier.")
+    region: DoRegion | None = Field(default=None, description="digitalocean: registry region; default `digitalocean.region`.")
+
+
+class MachinesConfig(Model):
+    """Cloud machines booted as hardened Docker hosts (the Docker Machine idea)."""
+
+    provider: Literal["none", "digitalocean"] = Field(default="none", description="`none` or `digitalocean` (droplets).")
+    count: int = Field(default=1, ge=1, le=20, description="Number of hosts.")
+    size: DropletSize = Field(default="s-2vcpu-4gb", description="Droplet size.")
+    image: str = Field(default="ubuntu-24-04-x64", pattern=r"^ubuntu-\d\d-04-x64$", description="Ubuntu LTS image slug.")
+    admin_cidrs: list[Cidr] = Field(default_factory=list, description="Networks allowed to reach SSH (required with hosts).")
+    ssh_public_key: SshPublicKey | None = Field(default=None, description="Public key of the deploy user (required with hosts).")
+    deploy_user: DnsLabel = Field(default="deploy", description="Non-root user in the docker group, for ssh:// Docker access.")
+    serve_traffic: bool = Field(default=True, description="Open 80/443 to the internet on these hosts.")
+    reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
 
 
 class IngressConfig(Model):
@@ -443,6 +552,9 @@ class PlatformConfig(Model):
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig, description="Cluster to deploy to.")
     mongo: MongoConfig = Field(default_factory=MongoConfig, description="MongoDB.")
     storage: StorageConfig = Field(default_factory=StorageConfig, description="File storage.")
+    digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
+    registry: RegistryConfig = Field(default_factory=RegistryConfig, description="Container registry.")
+    machines: MachinesConfig = Field(default_factory=MachinesConfig, description="Docker host machines.")
     ingress: IngressConfig = Field(default_factory=IngressConfig, description="Exposure over TLS.")
     apps: list[AppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
 
@@ -602,6 +714,10 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
             )
 
     mongo = cfg.mongo
+    if mongo.provider != "digitalocean":
+        for field, value, default in (("size", mongo.size, "db-s-1vcpu-2gb"), ("nodes", mongo.nodes, 1)):
+            if value != default:
+                add(["mongo", field], value, "expected it unset: it only applies to mongo.provider 'digitalocean'")
     version = _major_minor(mongo.version)
     if version is None:
         add(
@@ -615,7 +731,13 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
             mongo.version,
             "expected 6.0 or newer (Meteor 3 needs change streams on a replica set)",
         )
-    if mongo.provider == "external":
+    if mongo.provider == "digitalocean":
+        for field in ("url", "oplogUrl", "storageClass", "storageProvisioner"):
+            if getattr(mongo, to_snake(field)) is not None:
+                problems.append(
+                    f"{key_path(['mongo', field])}: got a value; expected it unset: it conflicts with mongo.provider 'digitalocean'"
+                )
+    elif mongo.provider == "external":
         if mongo.url is None:
             problems.append(
                 f"{key_path(['mongo', 'url'])}: missing; expected a mongodb:// URL (secret) because mongo.provider is 'external'"
@@ -648,6 +770,34 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
                 f"{key_path(['mongo', 'storageProvisioner'])}: missing; expected the cluster's CSI provisioner "
                 "(or mongo.storageClass naming a class that reclaims with Retain)"
             )
+
+    k = cfg.kubernetes
+    if k.provider == "doks":
+        if k.min_nodes > k.max_nodes:
+            add(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
+        for field, value in (("context", k.context), ("kubeconfig", k.kubeconfig)):
+            if value is not None:
+                add(["kubernetes", field], value, "expected it unset: it conflicts with kubernetes.provider 'doks'")
+    if mongo.provider == "digitalocean":
+        if k.provider != "doks":
+            add(
+                ["mongo", "provider"],
+                mongo.provider,
+                "expected kubernetes.provider 'doks' with it (the database firewall admits that cluster)",
+            )
+        if mongo.nodes == 2:
+            add(["mongo", "nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
+        if cfg.environment is Environment.PRODUCTION and mongo.nodes < 3:
+            add(["mongo", "nodes"], mongo.nodes, "expected 3 in production (a highly available replica set)")
+    machines = cfg.machines
+    if machines.provider != "none":
+        if not machines.admin_cidrs:
+            problems.append(f"{key_path(['machines', 'adminCidrs'])}: missing; expected the networks allowed to reach SSH")
+        if machines.ssh_public_key is None:
+            problems.append(f"{key_path(['machines', 'sshPublicKey'])}: missing; expected the deploy user's OpenSSH public key")
+        for j, cidr in enumerate(machines.admin_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                add(["machines", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
 
     ingress = cfg.ingress
     if ingress.tls == "existingSecret" and not ingress.tls_secret_name:

@@ -70,6 +70,9 @@ class PlanMocks(Mocks):
             state["result"] = result
             state["bcryptHash"] = "$2a$10$" + _digest("bcrypt", args.name)[:53]
             resource_id = "none"
+        elif args.typ in DIGITALOCEAN_OUTPUTS:
+            resource_id, outputs = DIGITALOCEAN_OUTPUTS[args.typ](self, args.name, state)
+            state.update(outputs)
         elif args.typ.startswith("kubernetes:") and "kind" in state:
             state = _kubernetes_state(args.name, state)
             meta = state["metadata"]
@@ -77,7 +80,140 @@ class PlanMocks(Mocks):
         return resource_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+            prefix = args.args.get("versionPrefix") or "1.33."
+            valid = [f"{prefix}{patch}-do.0" for patch in (4, 3, 1)]
+            return {"id": "versions", "latestVersion": valid[0], "validVersions": valid, "versionPrefix": prefix}, []
+        return {}, []
+
+    def secret(self, name: str, length: int = 32) -> str:
+        """A generated credential; recorded so tests can prove it never leaks."""
+        value = generated_password(name, length)
+        self.generated_secrets.append(value)
+        return value
+
+
+def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    cluster_id = _uuid("doks/" + name)
+    host = f"https://{cluster_id}.k8s.ondigitalocean.com"
+    token = "dop_v1_" + mocks.secret(f"{name}-kubeconfig-token", 64)
+    cluster_name = state.get("name", name)
+    kubeconfig = yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": f"do-{cluster_name}", "cluster": {"server": host, "certificate-authority-data": "TU9DSy1DQQ=="}}],
+            "users": [{"name": f"do-{cluster_name}-admin", "user": {"token": token}}],
+            "contexts": [{"name": f"do-{cluster_name}", "context": {"cluster": f"do-{cluster_name}", "user": f"do-{cluster_name}-admin"}}],
+            "current-context": f"do-{cluster_name}",
+        }
+    )
+    return cluster_id, {
+        "endpoint": host,
+        "clusterUrn": f"do:kubernetes:{cluster_id}",
+        "ipv4Address": "",
+        "status": "running",
+        "kubeConfigs": [{"rawConfig": kubeconfig, "host": host, "token": token, "expiresAt": "2027-01-01T00:00:00Z"}],
+    }
+
+
+def _do_database_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    cluster_id = _uuid("db/" + name)
+    db_name = state.get("name", name)
+    host = f"{db_name}-{cluster_id[:8]}.mongo.ondigitalocean.com"
+    password = mocks.secret(f"{name}-doadmin")
+    return cluster_id, {
+        "host": host,
+        "privateHost": f"private-{host}",
+        "port": 27017,
+        "user": "doadmin",
+        "password": password,
+        "database": "admin",
+        "uri": f"mongodb+srv://doadmin:{password}@{host}/admin?tls=true&authSource=admin&replicaSet={db_name}",
+        "privateUri": f"mongodb+srv://doadmin:{password}@private-{host}/admin?tls=true&authSource=admin&replicaSet={db_name}",
+        "clusterUrn": f"do:dbaas:{cluster_id}",
+    }
+
+
+def _do_database_user(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return f"{state.get('clusterId', '')}/user/{state.get('name', name)}", {"password": mocks.secret(name), "role": "normal"}
+
+
+def _do_spaces_key(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    access = "DO00" + generated_password(f"{name}-access", 16).upper()
+    return access, {"accessKey": access, "secretKey": mocks.secret(f"{name}-secret", 43), "createdAt": "2026-01-01T00:00:00Z"}
+
+
+def _do_spaces_bucket(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    bucket, region = state.get("name", name), state.get("region", "fra1")
+    return f"{region}:{bucket}", {
+        "bucketDomainName": f"{bucket}.{region}.digitaloceanspaces.com",
+        "endpoint": f"{region}.digitaloceanspaces.com",
+        "urn": f"do:space:{bucket}",
+    }
+
+
+def _do_registry(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    registry = state.get("name", name)
+    return registry, {
+        "endpoint": f"registry.digitalocean.com/{registry}",
+        "serverUrl": "registry.digitalocean.com",
+        "storageUsageBytes": 0,
+        "createdAt": "2026-01-01T00:00:00Z",
+    }
+
+
+def _do_registry_credentials(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    token = mocks.secret(f"{name}-token", 48)
+    auth = {"auths": {"registry.digitalocean.com": {"auth": token}}}
+    return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": ""}
+
+
+def _do_droplet(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    n = int(_digest("droplet", name)[:6], 16)
+    return str(400000000 + n), {
+        "ipv4Address": f"203.0.113.{n % 250 + 2}",
+        "ipv4AddressPrivate": f"10.120.0.{n % 250 + 2}",
+        "ipv6Address": f"2001:db8::{n % 65535:x}",
+        "urn": f"do:droplet:{400000000 + n}",
+        "status": "active",
+    }
+
+
+def _do_simple(prefix: str, extra: dict[str, Any] | None = None) -> Any:
+    def answer(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        resource_id = _uuid(f"{prefix}/{name}")
+        outputs = {"urn": f"do:{prefix}:{resource_id}", **(extra or {})}
+        if prefix == "reservedip":
+            resource_id = f"198.51.100.{int(_digest(name)[:2], 16) % 250 + 2}"
+            outputs["ipAddress"] = resource_id
+        if prefix == "sshkey":
+            outputs["fingerprint"] = ":".join(_digest("fp", name)[i : i + 2] for i in range(0, 32, 2))
+        if prefix == "tag":
+            resource_id = state.get("name", name)
+        return resource_id, outputs
+
+    return answer
+
+
+DIGITALOCEAN_OUTPUTS: dict[str, Any] = {
+    "digitalocean:index/kubernetesCluster:KubernetesCluster": _do_kubernetes_cluster,
+    "digitalocean:index/databaseCluster:DatabaseCluster": _do_database_cluster,
+    "digitalocean:index/databaseUser:DatabaseUser": _do_database_user,
+    "digitalocean:index/spacesKey:SpacesKey": _do_spaces_key,
+    "digitalocean:index/spacesBucket:SpacesBucket": _do_spaces_bucket,
+    "digitalocean:index/containerRegistry:ContainerRegistry": _do_registry,
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": _do_registry_credentials,
+    "digitalocean:index/droplet:Droplet": _do_droplet,
+    "digitalocean:index/vpc:Vpc": _do_simple("vpc"),
+    "digitalocean:index/reservedIp:ReservedIp": _do_simple("reservedip"),
+    "digitalocean:index/sshKey:SshKey": _do_simple("sshkey"),
+    "digitalocean:index/tag:Tag": _do_simple("tag"),
+    "digitalocean:index/firewall:Firewall": _do_simple("firewall", {"status": "succeeded"}),
+    "digitalocean:index/databaseFirewall:DatabaseFirewall": _do_simple("dbfirewall"),
+    "digitalocean:index/databaseDb:DatabaseDb": _do_simple("db"),
+    "digitalocean:index/spacesBucketCorsConfiguration:SpacesBucketCorsConfiguration": _do_simple("cors"),
+}
 
 
 def _kubernetes_state(name: str, state: dict[str, Any]) -> dict[str, Any]:

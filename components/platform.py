@@ -1,9 +1,10 @@
 """Composition root: picks each capability's implementation from config and wires them.
 
-    cluster  ->  MongoDB  ->  file storage  ->  Meteor apps (one MeteorApp per service)
+    network -> cluster -> registry -> machines -> MongoDB -> file storage -> Meteor apps
 
-Each capability sits behind a small protocol (KubernetesTarget, MongoDatabase, FileStorage),
-so a new cloud is a new implementation chosen here, not a change to the apps.
+Each capability sits behind a small protocol (KubernetesTarget, Registry, DockerHosts,
+MongoDatabase, FileStorage), so a new cloud is a new implementation chosen here, not a change
+to the apps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import pulumi
 
 from components.app_environment import build_app_environment
 from components.config import PlatformConfig
+from components.digitalocean_network import DigitalOceanNetwork, DigitalOceanNetworkArgs
+from components.doks import DoksCluster, DoksClusterArgs
 from components.kubernetes_target import ExistingCluster, ExistingClusterArgs, KubernetesTarget
+from components.machines import DigitalOceanMachines, DigitalOceanMachinesArgs
+from components.managed_mongo import DigitalOceanMongo, DigitalOceanMongoArgs
 from components.meteor_app import MeteorApp, MeteorAppArgs, Sibling
 from components.mongo import (
     ExternalMongo,
@@ -22,23 +27,36 @@ from components.mongo import (
     MongoAppUser,
     MongoDatabase,
 )
+from components.registry import DigitalOceanRegistry, DigitalOceanRegistryArgs, Registry
+from components.spaces import SpacesStorage, SpacesStorageArgs
 from components.storage import FileStorage, GridFsStorage
 
 
 class Platform(pulumi.ComponentResource):
-    """Everything one stack runs."""
+    """Everything one stack runs; each capability is exposed for users who need the raw resources."""
 
+    network: DigitalOceanNetwork | None
     cluster: KubernetesTarget
+    registry: Registry | None
+    machines: DigitalOceanMachines | None
     mongo: MongoDatabase
     storage: FileStorage
     apps: dict[str, MeteorApp]
+    outputs: dict[str, pulumi.Input[object]]
 
     def __init__(self, name: str, config: PlatformConfig, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:index:Platform", name, None, opts)
+        self._config = config
+        self._stack = stack
+        self._prefix = f"{name}-{stack}"
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster = self._cluster(name, config, child)
-        self.mongo = self._mongo(name, config, stack, child)
-        self.storage = GridFsStorage(config.storage.gridfs_bucket)
+
+        self.network = self._network(name, child)
+        self.cluster = self._cluster(name, child)
+        self.registry = self._registry(name, child)
+        self.machines = self._machines(name, child)
+        self.mongo = self._mongo(name, child)
+        self.storage = self._storage(name, child)
 
         self.apps = {}
         for app in config.apps:
@@ -68,31 +86,136 @@ class Platform(pulumi.ComponentResource):
                     storage=storage,
                     ingress=config.ingress,
                     siblings=siblings,
+                    image_pull_secret=self.registry.pull_credentials if self.registry else None,
                 ),
                 opts=child,
             )
-        self.register_outputs({"urls": {n: a.url for n, a in self.apps.items()}})
 
-    @staticmethod
-    def _cluster(name: str, config: PlatformConfig, opts: pulumi.ResourceOptions) -> KubernetesTarget:
-        k = config.kubernetes
+        self.outputs = {"urls": {n: a.url for n, a in self.apps.items()}}
+        if self.registry is not None:
+            self.outputs["registry_server"] = self.registry.server
+            self.outputs["registry_push_credentials"] = self.registry.push_credentials
+        if self.machines is not None:
+            self.outputs["docker_hosts"] = self.machines.docker_host_urls
+            self.outputs["host_addresses"] = self.machines.public_addresses
+        if isinstance(self.cluster, DoksCluster):
+            self.outputs["kubeconfig"] = self.cluster.kubeconfig
+        self.register_outputs(self.outputs)
+
+    def _uses_digitalocean(self) -> bool:
+        c = self._config
+        return "digitalocean" in (c.mongo.provider, c.registry.provider, c.machines.provider) or (
+            c.kubernetes.provider == "doks" or c.storage.provider == "spaces"
+        )
+
+    def _network(self, name: str, opts: pulumi.ResourceOptions) -> DigitalOceanNetwork | None:
+        if not self._uses_digitalocean():
+            return None
+        do_config = self._config.digitalocean
+        return DigitalOceanNetwork(
+            f"{name}-network",
+            DigitalOceanNetworkArgs(name=f"{self._prefix}-vpc", region=do_config.region, ip_range=do_config.vpc_ip_range),
+            opts=opts,
+        )
+
+    def _cluster(self, name: str, opts: pulumi.ResourceOptions) -> KubernetesTarget:
+        k = self._config.kubernetes
+        if k.provider == "doks":
+            assert self.network is not None
+            return DoksCluster(
+                f"{name}-cluster",
+                DoksClusterArgs(
+                    name=f"{self._prefix}-k8s",
+                    region=self.network.region,
+                    vpc_id=self.network.vpc.id,
+                    version_prefix=k.version_prefix,
+                    node_size=k.node_size,
+                    min_nodes=k.min_nodes,
+                    max_nodes=k.max_nodes,
+                    ha=k.ha,
+                    maintenance_day=k.maintenance_day,
+                    maintenance_start=k.maintenance_start,
+                    kubeconfig_ttl_days=k.kubeconfig_ttl_days,
+                    tags=("meteor-platform", self._stack),
+                ),
+                opts=opts,
+            )
         return ExistingCluster(
             f"{name}-cluster",
             ExistingClusterArgs(context=k.context, kubeconfig=k.kubeconfig, cluster_domain=k.cluster_domain),
             opts=opts,
         )
 
-    def _mongo(self, name: str, config: PlatformConfig, stack: str, opts: pulumi.ResourceOptions) -> MongoDatabase:
+    def _registry(self, name: str, opts: pulumi.ResourceOptions) -> Registry | None:
+        r = self._config.registry
+        if r.provider == "none":
+            return None
+        return DigitalOceanRegistry(
+            f"{name}-registry",
+            DigitalOceanRegistryArgs(
+                name=r.name or f"meteor-{self._stack}",
+                region=r.region or self._config.digitalocean.region,
+                tier=r.tier,
+                protect=self._config.protect_stateful,
+            ),
+            opts=opts,
+        )
+
+    def _machines(self, name: str, opts: pulumi.ResourceOptions) -> DigitalOceanMachines | None:
+        m = self._config.machines
+        if m.provider == "none":
+            return None
+        assert self.network is not None and m.ssh_public_key is not None  # guaranteed by config validation
+        return DigitalOceanMachines(
+            f"{name}-machines",
+            DigitalOceanMachinesArgs(
+                name=f"{self._prefix}-docker",
+                region=self.network.region,
+                vpc_id=self.network.vpc.id,
+                ssh_public_key=m.ssh_public_key,
+                admin_cidrs=m.admin_cidrs,
+                count=m.count,
+                size=m.size,
+                image=m.image,
+                deploy_user=m.deploy_user,
+                serve_traffic=m.serve_traffic,
+                reserved_ip=m.reserved_ip,
+            ),
+            opts=opts,
+        )
+
+    def _mongo(self, name: str, opts: pulumi.ResourceOptions) -> MongoDatabase:
+        config = self._config
         m = config.mongo
+        users = [MongoAppUser(app=a.name, database=a.database) for a in config.apps]
         if m.provider == "external":
             assert m.url is not None  # guaranteed by config validation
             return ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url))
+        if m.provider == "digitalocean":
+            assert self.network is not None and isinstance(self.cluster, DoksCluster)
+            return DigitalOceanMongo(
+                f"{name}-mongo",
+                DigitalOceanMongoArgs(
+                    name=f"{self._prefix}-mongo",
+                    region=self.network.region,
+                    vpc_id=self.network.vpc.id,
+                    vpc_ip_range=self.network.ip_range,
+                    users=users,
+                    kubernetes_cluster_id=self.cluster.cluster_id,
+                    version=m.version.split(".")[0],
+                    size=m.size,
+                    nodes=m.nodes,
+                    droplet_tags=[self.machines.tag] if self.machines else [],
+                    protect=config.protect_stateful,
+                ),
+                opts=opts,
+            )
         return InClusterMongo(
             f"{name}-mongo",
             InClusterMongoArgs(
                 provider=self.cluster.provider,
-                stack=stack,
-                users=[MongoAppUser(app=a.name, database=a.database) for a in config.apps],
+                stack=self._stack,
+                users=users,
                 namespace=m.namespace,
                 members=m.members,
                 image=m.image or f"mongo:{m.version}",
@@ -106,6 +229,23 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=opts,
         )
+
+    def _storage(self, name: str, opts: pulumi.ResourceOptions) -> FileStorage:
+        s = self._config.storage
+        if s.provider == "spaces":
+            scheme = "http" if self._config.ingress.tls == "off" else "https"
+            return SpacesStorage(
+                f"{name}-storage",
+                SpacesStorageArgs(
+                    bucket=s.bucket or f"meteor-platform-{self._stack}-files",
+                    region=self._config.digitalocean.region,
+                    cors_origins=[f"{scheme}://{a.domain}" for a in self._config.apps if a.domain],
+                    noncurrent_version_days=s.noncurrent_version_days,
+                    protect=self._config.protect_stateful,
+                ),
+                opts=opts,
+            )
+        return GridFsStorage(s.gridfs_bucket)
 
 
 def _root_url(domain: str | None, config: PlatformConfig, name: str, namespace: str, port: int) -> str:

@@ -1,0 +1,99 @@
+"""DigitalOcean Spaces as the apps' file storage (S3-compatible).
+
+A private, versioned bucket per stack whose old object versions expire, CORS for direct browser
+uploads from the apps' domains, and a Spaces key that can read and write this bucket only.
+Each app receives the wiring in its Secret and mirrored into METEOR_SETTINGS (`storage`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+import pulumi_kubernetes as k8s
+
+from components.storage import StorageWiring
+
+HTTPS_ANYWHERE: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
+    "to": [{"ip_block": {"cidr": "0.0.0.0/0"}}],
+    "ports": [{"protocol": "TCP", "port": 443}],
+}
+
+
+@dataclass(frozen=True)
+class SpacesStorageArgs:
+    bucket: str
+    region: str
+    cors_origins: list[str]
+    """Origins allowed to upload directly from the browser (https://<app domain>)."""
+    noncurrent_version_days: int = 30
+    protect: bool = False
+
+
+class SpacesStorage(pulumi.ComponentResource):
+    bucket: do.SpacesBucket
+    key: do.SpacesKey
+    endpoint: str
+
+    def __init__(self, name: str, args: SpacesStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:storage:SpacesStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        self.endpoint = f"https://{args.region}.digitaloceanspaces.com"
+        self.bucket = do.SpacesBucket(
+            f"{name}-bucket",
+            name=args.bucket,
+            region=args.region,
+            acl="private",
+            versioning={"enabled": True},
+            lifecycle_rules=[
+                {
+                    "enabled": True,
+                    "noncurrent_version_expiration": {"days": args.noncurrent_version_days},
+                    "abort_incomplete_multipart_upload_days": 7,
+                }
+            ],
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        if args.cors_origins:
+            do.SpacesBucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=self.bucket.name,
+                region=args.region,
+                cors_rules=[
+                    {
+                        "allowed_methods": ["GET", "HEAD", "PUT", "POST"],
+                        "allowed_origins": sorted(args.cors_origins),
+                        "allowed_headers": ["*"],
+                        "max_age_seconds": 3000,
+                    }
+                ],
+                opts=child,
+            )
+        self.key = do.SpacesKey(
+            f"{name}-key",
+            name=f"{args.bucket}-app",
+            grants=[{"bucket": self.bucket.name, "permission": "readwrite"}],
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.name, "endpoint": self.endpoint})
+
+    def wiring(self, app: str) -> StorageWiring:
+        access_key = pulumi.Output.secret(self.key.access_key)
+        secret_key = pulumi.Output.secret(self.key.secret_key)
+        plain = {"endpoint": self.endpoint, "region": self._args.region, "bucket": self._args.bucket}
+        return StorageWiring(
+            env={"FILE_STORAGE": "s3"},
+            secret_env={
+                "S3_ENDPOINT": pulumi.Output.from_input(self.endpoint),
+                "S3_REGION": pulumi.Output.from_input(self._args.region),
+                "S3_BUCKET": self.bucket.name,
+                "S3_ACCESS_KEY_ID": access_key,
+                "S3_SECRET_ACCESS_KEY": secret_key,
+            },
+            settings={"backend": "s3", **plain, "prefix": f"{app}/"},
+            secret_settings={"accessKeyId": access_key, "secretAccessKey": secret_key},
+            egress=[HTTPS_ANYWHERE],
+        )
