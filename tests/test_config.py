@@ -35,6 +35,24 @@ def section(name: str, **fields: Any) -> Mutation:
     return lambda c: c.setdefault(name, {}).update(fields)
 
 
+def do_stack(environment: str = "staging", **sections: dict[str, Any]) -> Mutation:
+    """A valid DigitalOcean stack with `sections` merged over it."""
+
+    def mutate(c: dict[str, Any]) -> None:
+        c["environment"] = environment
+        c["kubernetes"] = {"provider": "doks"}
+        c["mongo"] = {"provider": "digitalocean"}
+        c["machines"] = {
+            "provider": "digitalocean",
+            "adminCidrs": ["198.51.100.0/24"],
+            "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
+        }
+        for key, value in sections.items():
+            c[key] = {**c[key], **value}
+
+    return mutate
+
+
 # (case id, mutation, secret keys, expected key path, expected fragment of the explanation)
 BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
     ("unknown key (typo)", app0(replcias=3), set(), "meteor-platform:apps[0].replcias", "did you mean 'replicas'"),
@@ -137,6 +155,66 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         "name of an app",
     ),
     ("duplicate domains", second_app(domain="todos.example.com"), set(), "meteor-platform:apps[1].domain", "domain of its own"),
+    # DigitalOcean
+    ("unknown region", section("digitalocean", region="mars1"), set(), "meteor-platform:digitalocean.region", "DigitalOcean region slug"),
+    (
+        "droplet size format",
+        do_stack(kubernetes={"provider": "doks", "nodeSize": "large"}),
+        set(),
+        "meteor-platform:kubernetes.nodeSize",
+        "droplet size slug",
+    ),
+    (
+        "node bounds min > max",
+        do_stack(kubernetes={"provider": "doks", "minNodes": 5, "maxNodes": 3}),
+        set(),
+        "meteor-platform:kubernetes.minNodes",
+        "at most kubernetes.maxNodes (3)",
+    ),
+    (
+        "managed MongoDB below 6",
+        do_stack(mongo={"provider": "digitalocean", "version": "5.0"}),
+        set(),
+        "meteor-platform:mongo.version",
+        "6.0 or newer",
+    ),
+    (
+        "admin CIDR not a CIDR",
+        do_stack(machines={"adminCidrs": ["10.0.0.300/8"]}),
+        set(),
+        "meteor-platform:machines.adminCidrs[0]",
+        "CIDR block",
+    ),
+    (
+        "admin CIDR the whole internet",
+        do_stack(machines={"adminCidrs": ["0.0.0.0/0"]}),
+        set(),
+        "meteor-platform:machines.adminCidrs[0]",
+        "not the whole internet",
+    ),
+    ("production with one database node", do_stack(environment="production"), set(), "meteor-platform:mongo.nodes", "3 in production"),
+    (
+        "managed MongoDB without DOKS",
+        do_stack(kubernetes={"provider": "existing"}),
+        set(),
+        "meteor-platform:mongo.provider",
+        "kubernetes.provider 'doks'",
+    ),
+    ("hosts without a deploy key", do_stack(machines={"sshPublicKey": None}), set(), "meteor-platform:machines.sshPublicKey", "missing"),
+    (
+        "malformed deploy key",
+        do_stack(machines={"sshPublicKey": "not-a-key"}),
+        set(),
+        "meteor-platform:machines.sshPublicKey",
+        "OpenSSH public key",
+    ),
+    (
+        "context with DOKS",
+        do_stack(kubernetes={"provider": "doks", "context": "kind-dev"}),
+        set(),
+        "meteor-platform:kubernetes.context",
+        "conflicts with kubernetes.provider 'doks'",
+    ),
 ]
 
 
@@ -242,3 +320,10 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value
+
+
+def test_digitalocean_base_of_the_matrix_is_valid() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    do_stack()(config)
+    parsed = parse_config(config)
+    assert parsed.kubernetes.provider == "doks" and parsed.mongo.provider == "digitalocean"

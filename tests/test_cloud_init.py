@@ -1,0 +1,80 @@
+"""The Docker-host user data: what it sets up, and Debian's `cloud-init schema` accepts it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.cloud_init import DOCKER_APT_KEY_FINGERPRINT, DockerHostUserData, docker_host_config, docker_host_user_data
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U deploy@ci"
+SPEC = DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY])
+
+
+def cloud_init() -> str:
+    found = shutil.which("cloud-init")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("cloud-init is not installed: .ci/run must install Debian's cloud-init package")
+        pytest.skip("cloud-init not installed (apt-get install cloud-init after touching /etc/cloud/cloud-init.disabled)")
+    return found
+
+
+def schema_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "user-data.yaml"
+    path.write_text(text)
+    return subprocess.run([cloud_init(), "schema", "--config-file", str(path)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("distro", ["ubuntu", "debian"])
+def test_user_data_passes_cloud_init_schema(tmp_path: Path, distro: str) -> None:
+    text = docker_host_user_data(DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY], distro=distro))
+    result = schema_check(tmp_path, text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+
+
+def test_schema_check_rejects_a_broken_document(tmp_path: Path) -> None:
+    broken = docker_host_config(SPEC)
+    broken["ssh_pwauth"] = "sometimes"
+    broken["users"][0]["groups"] = 42
+    result = schema_check(tmp_path, "#cloud-config\n" + yaml.safe_dump(broken))
+    assert result.returncode != 0
+
+
+def test_docker_engine_from_docker_repository() -> None:
+    config = docker_host_config(SPEC)
+    source = config["apt"]["sources"]["docker.list"]
+    assert source["keyid"] == DOCKER_APT_KEY_FINGERPRINT
+    assert "https://download.docker.com/linux/ubuntu $RELEASE stable" in source["source"]
+    assert {"docker-ce", "containerd.io", "unattended-upgrades"} <= set(config["packages"])
+    assert ["systemctl", "enable", "--now", "docker", "containerd"] in config["runcmd"]
+
+
+def test_non_root_deploy_user_in_docker_group() -> None:
+    [user] = docker_host_config(SPEC)["users"]
+    assert user["name"] == "deploy" and user["groups"] == ["docker"]
+    assert user["lock_passwd"] is True
+    assert user["ssh_authorized_keys"] == [KEY]
+    assert "sudo" not in user
+
+
+def test_ssh_hardened_and_security_upgrades_on() -> None:
+    config = docker_host_config(SPEC)
+    assert config["ssh_pwauth"] is False and config["disable_root"] is True
+    files = {f["path"]: f["content"] for f in config["write_files"]}
+    sshd = files["/etc/ssh/sshd_config.d/90-meteor-platform.conf"]
+    assert "PermitRootLogin no" in sshd and "PasswordAuthentication no" in sshd
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in files["/etc/apt/apt.conf.d/20auto-upgrades"]
+    assert '"max-size": "20m"' in files["/etc/docker/daemon.json"]
+
+
+def test_user_data_is_a_cloud_config_document() -> None:
+    text = docker_host_user_data(SPEC)
+    assert text.startswith("#cloud-config\n")
+    assert yaml.safe_load(text) == docker_host_config(SPEC)

@@ -1,0 +1,184 @@
+"""DigitalOcean as a target: the shipped staging and production stacks, wired end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.plan_report import plan_text
+from components.plan_runtime import run_program
+from tests.harness import ROOT, Run, env_of, run_config
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+BUCKET = "digitalocean:index/spacesBucket:SpacesBucket"
+REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+SPACES_KEY = "digitalocean:index/spacesKey:SpacesKey"
+
+
+def shipped(stack: str) -> Run:
+    result = run_program(ROOT, stack)
+    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
+
+
+@pytest.fixture(scope="module")
+def staging() -> Run:
+    return shipped("staging")
+
+
+@pytest.fixture(scope="module")
+def production() -> Run:
+    return shipped("production")
+
+
+def test_every_kubernetes_resource_uses_the_doks_provider(staging: Run) -> None:
+    provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")
+    assert provider["parent"].endswith("DoksCluster::meteor-cluster")
+    kube = [r for r in staging.plan["resources"] if r["type"].startswith("kubernetes:")]
+    assert kube and all(r["provider"] == provider["urn"] for r in kube)
+
+
+def test_provider_survives_token_rotation(staging: Run) -> None:
+    cluster = staging.one(CLUSTER, "meteor-cluster-doks")
+    provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]
+    assert provider["clusterIdentifier"] == staging.result.states[cluster["urn"]]["clusterUrn"].split(":")[-1]
+    assert provider["kubeconfig"] == "[secret]"
+    assert cluster["inputs"]["kubeconfigExpireSeconds"] == 90 * 86400
+
+
+def test_doks_version_comes_from_the_data_source(staging: Run) -> None:
+    inputs = staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]
+    assert inputs["version"] == "1.33.4-do.0"  # the newest 1.33 patch the (mocked) API offers
+    assert inputs["autoUpgrade"] is True and inputs["surgeUpgrade"] is True
+    assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "03:00"}
+    pool = inputs["nodePool"]
+    assert (pool["autoScale"], pool["minNodes"], pool["maxNodes"]) == (True, 2, 4)
+    vpc = staging.one("digitalocean:index/vpc:Vpc", "meteor-network-vpc")
+    assert vpc["urn"] in staging.one(CLUSTER, "meteor-cluster-doks")["dependencies"]
+
+
+def test_production_control_plane_is_ha(production: Run) -> None:
+    assert production.one(CLUSTER, "meteor-cluster-doks")["inputs"]["ha"] is True
+
+
+def test_database_private_firewalled_to_this_cluster(staging: Run) -> None:
+    database = staging.one(DATABASE, "meteor-mongo-cluster")["inputs"]
+    assert database["engine"] == "mongodb" and int(database["version"]) >= 6
+    assert database["nodeCount"] == 1
+    assert database["privateNetworkUuid"] == staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]["vpcUuid"]
+    firewall = staging.one("digitalocean:index/databaseFirewall:DatabaseFirewall", "meteor-mongo-firewall")
+    cluster_id = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["clusterIdentifier"]
+    assert {"type": "k8s", "value": cluster_id} in firewall["inputs"]["rules"]
+    assert {"type": "tag", "value": "meteor-staging-docker"} in firewall["inputs"]["rules"]
+    assert len(firewall["inputs"]["rules"]) == 2
+
+
+def test_production_database_has_three_nodes(production: Run) -> None:
+    assert production.one(DATABASE, "meteor-mongo-cluster")["inputs"]["nodeCount"] == 3
+
+
+def test_app_gets_its_own_database_user_over_tls(staging: Run) -> None:
+    user = staging.one("digitalocean:index/databaseUser:DatabaseUser", "meteor-mongo-todos-user")
+    assert user["inputs"]["name"] == "todos"
+    secret = staging.state(staging.one("kubernetes:core/v1:Secret", "todos-env"))["stringData"]
+    url = secret["MONGO_URL"]
+    host = staging.result.states[staging.one(DATABASE, "meteor-mongo-cluster")["urn"]]["privateHost"]
+    password = staging.result.states[user["urn"]]["password"]
+    assert url == f"mongodb+srv://todos:{password}@{host}/todos?tls=true&authSource=admin&replicaSet=meteor-staging-mongo"
+    assert "MONGO_OPLOG_URL" not in secret
+    env = env_of(staging.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
+    assert "secretKeyRef" in env["MONGO_URL"]["valueFrom"]
+
+
+def test_app_secret_carries_this_stacks_bucket_and_key(staging: Run) -> None:
+    bucket = staging.one(BUCKET, "meteor-storage-bucket")["inputs"]
+    key = staging.one(SPACES_KEY, "meteor-storage-key")
+    key_state = staging.result.states[key["urn"]]
+    secret = staging.state(staging.one("kubernetes:core/v1:Secret", "todos-env"))["stringData"]
+    assert secret["S3_BUCKET"] == bucket["name"] == "meteor-platform-staging-files"
+    assert secret["S3_ENDPOINT"] == "https://fra1.digitaloceanspaces.com"
+    assert secret["S3_REGION"] == "fra1"
+    assert secret["S3_ACCESS_KEY_ID"] == key_state["accessKey"]
+    assert secret["S3_SECRET_ACCESS_KEY"] == key_state["secretKey"]
+    settings = json.loads(secret["METEOR_SETTINGS"])["storage"]
+    assert settings["bucket"] == bucket["name"] and settings["secretAccessKey"] == key_state["secretKey"]
+    env = env_of(staging.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
+    assert "secretKeyRef" in env["METEOR_SETTINGS"]["valueFrom"]
+    assert "secretKeyRef" in env["S3_SECRET_ACCESS_KEY"]["valueFrom"]
+
+
+def test_bucket_private_versioned_expiring_with_cors_and_a_scoped_key(staging: Run) -> None:
+    bucket = staging.one(BUCKET, "meteor-storage-bucket")["inputs"]
+    assert bucket["acl"] == "private" and bucket["versioning"] == {"enabled": True}
+    assert bucket["lifecycleRules"][0]["noncurrentVersionExpiration"] == {"days": 30}
+    cors = staging.one("digitalocean:index/spacesBucketCorsConfiguration:SpacesBucketCorsConfiguration", "meteor-storage-cors")
+    assert cors["inputs"]["corsRules"][0]["allowedOrigins"] == ["https://todos.staging.example.com"]
+    grants = staging.one(SPACES_KEY, "meteor-storage-key")["inputs"]["grants"]
+    assert grants == [{"bucket": bucket["name"], "permission": "readwrite"}]
+
+
+def test_pull_secret_is_read_only_and_per_namespace(staging: Run) -> None:
+    pull = staging.one("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials", "meteor-registry-pull")
+    assert pull["inputs"]["write"] is False
+    secret = staging.one("kubernetes:core/v1:Secret", "todos-pull")
+    assert secret["inputs"]["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret["inputs"]["stringData"] == {".dockerconfigjson": "[secret]"}
+    assert json.loads(staging.state(secret)["stringData"][".dockerconfigjson"])["auths"]
+    pod = staging.one("kubernetes:apps/v1:Deployment", "todos-deployment")["inputs"]["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": secret["objectName"]}]
+    push = staging.one("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials", "meteor-registry-push")
+    assert push["inputs"]["write"] is True
+    assert staging.one(REGISTRY, "meteor-registry-registry")["inputs"]["subscriptionTierSlug"] == "basic"
+
+
+def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(staging: Run) -> None:
+    droplet = staging.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")["inputs"]
+    assert droplet["monitoring"] is True and droplet["tags"] == ["meteor-staging-docker"]
+    assert droplet["userData"].startswith("#cloud-config\n")
+    assert droplet["vpcUuid"] == staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]["vpcUuid"]
+    rules = staging.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
+    ssh = [r for r in rules if r.get("portRange") == "22"]
+    assert ssh == [{"portRange": "22", "protocol": "tcp", "sourceAddresses": ["203.0.113.0/24"]}]
+    assert {r.get("portRange") for r in rules} == {"22", "80", "443", None}
+
+
+def test_production_reserved_ip_on_the_first_host(production: Run) -> None:
+    assert len(production.resources("digitalocean:index/droplet:Droplet")) == 2
+    assert production.resources("digitalocean:index/reservedIp:ReservedIp")
+
+
+@pytest.mark.parametrize(
+    ("type_", "name"),
+    [(DATABASE, "meteor-mongo-cluster"), (BUCKET, "meteor-storage-bucket"), (REGISTRY, "meteor-registry-registry")],
+)
+def test_production_protects_data_staging_opts_out(production: Run, staging: Run, type_: str, name: str) -> None:
+    prod = production.one(type_, name)
+    assert prod["protect"] is True and prod["retainOnDelete"] is True
+    assert staging.one(type_, name)["protect"] is False
+
+
+def test_docker_hosts_without_traffic_keep_web_ports_closed(tmp_path: Path) -> None:
+    run = run_config(tmp_path, _do_config(machines={"serveTraffic": False}))
+    rules = run.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
+    assert {r.get("portRange") for r in rules} == {"22", None}
+
+
+def _do_config(**sections: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "environment": "staging",
+        "kubernetes": {"provider": "doks"},
+        "mongo": {"provider": "digitalocean"},
+        "storage": {"provider": "spaces"},
+        "machines": {
+            "provider": "digitalocean",
+            "adminCidrs": ["198.51.100.0/24"],
+            "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
+        },
+        "apps": [{"name": "web", "image": "ghcr.io/acme/web@sha256:" + "ab" * 32, "domain": "web.example.com"}],
+    }
+    for key, value in sections.items():
+        config[key] = {**config.get(key, {}), **value}
+    return config
