@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import yaml
@@ -32,7 +33,7 @@ def schema_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("distro", ["ubuntu", "debian"])
-def test_user_data_passes_cloud_init_schema(tmp_path: Path, distro: str) -> None:
+def test_user_data_passes_cloud_init_schema(tmp_path: Path, distro: Literal["ubuntu", "debian"]) -> None:
     text = docker_host_user_data(DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY], distro=distro))
     result = schema_check(tmp_path, text)
     assert result.returncode == 0, result.stdout + result.stderr
