@@ -157,6 +157,16 @@ def markdown(plan: dict[str, Any], diff: PlanDiff | None) -> str:
                     out.append(f"@@ {r['type']} {r['name']} @@")
                     out += changes
                 out += ["```", "</details>", ""]
+    if plan.get("outputs"):
+        out += [
+            "<details><summary>Outputs</summary>",
+            "",
+            "```json",
+            json.dumps(plan["outputs"], indent=2, sort_keys=True),
+            "```",
+            "</details>",
+            "",
+        ]
     protected = sum(1 for r in resources if r["protect"])
     out += [f"{len(resources)} resources, {protected} protected.", "", "| type | count |", "|---|---:|"]
     out += [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]

@@ -300,6 +300,11 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.recorded: dict[str, Recorded] = {}
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self.component_outputs[request.urn] = redact(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -396,11 +401,14 @@ class PlanResult:
     """Every value the mocks generated for a secret (passwords): must never appear in plain text."""
     states: dict[str, dict[str, Any]]
     """What the mocks answered per URN, secrets unwrapped (for tests; never written out)."""
+    outputs: dict[str, Any]
+    """What the program exports (the platform component's outputs), secrets redacted."""
 
     def as_json(self) -> dict[str, Any]:
         return {
             "project": PROJECT,
             "stack": self.stack,
+            "outputs": self.outputs,
             "resources": [r.as_json() for r in self.resources],
         }
 
@@ -423,4 +431,6 @@ def run_program(root: Path, stack: str) -> PlanResult:
     _sync_await(run_pulumi_func(program))
     resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
     states = {urn: reg.state for urn, reg in monitor.resources.items()}
-    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states)
+    platform = sorted(urn for urn in monitor.component_outputs if urn.split("::")[2].endswith("meteor-platform:index:Platform"))
+    outputs = monitor.component_outputs[platform[0]] if platform else {}
+    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, outputs=outputs)

@@ -182,3 +182,16 @@ def _do_config(**sections: dict[str, Any]) -> dict[str, Any]:
     for key, value in sections.items():
         config[key] = {**config.get(key, {}), **value}
     return config
+
+
+def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run) -> None:
+    outputs = production.plan["outputs"]
+    droplets = production.resources("digitalocean:index/droplet:Droplet")
+    reserved = production.result.states[production.resources("digitalocean:index/reservedIp:ReservedIp")[0]["urn"]]["ipAddress"]
+    second = production.result.states[droplets[1]["urn"]]["ipv4Address"]
+    assert outputs["host_addresses"] == [reserved, second]
+    assert outputs["docker_hosts"] == [f"ssh://deploy@{reserved}", f"ssh://deploy@{second}"]
+    assert outputs["registry_server"] == "registry.digitalocean.com/meteor-production"
+    assert outputs["registry_push_credentials"] == "[secret]"
+    assert outputs["kubeconfig"] == "[secret]"
+    assert outputs["urls"] == {"todos": "https://todos.example.com"}
