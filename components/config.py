@@ -246,9 +246,9 @@ class KubernetesConfig(Model):
 class MongoConfig(Model):
     """The MongoDB replica set every app uses."""
 
-    provider: Literal["inCluster", "external", "digitalocean"] = Field(
+    provider: Literal["inCluster", "external", "digitalocean", "container"] = Field(
         default="inCluster",
-        description="`inCluster` runs a replica set StatefulSet; `external` uses `url` (secret); `digitalocean` a managed cluster.",
+        description="`inCluster` (Kubernetes StatefulSet), `external` (`url`, secret), `digitalocean` (managed), `container` (Docker hosts).",
     )
     size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="digitalocean: database node size.")
     nodes: int = Field(default=1, ge=1, le=3, description="digitalocean: database nodes (1 or 3; 3 required in production).")
@@ -286,9 +286,9 @@ class MongoConfig(Model):
 class StorageConfig(Model):
     """Where uploaded files live (never on the container's disk)."""
 
-    provider: Literal["gridfs", "spaces"] = Field(
+    provider: Literal["gridfs", "spaces", "minio"] = Field(
         default="gridfs",
-        description="`gridfs`: files in MongoDB GridFS on the app's own database; `spaces`: a DigitalOcean Spaces bucket.",
+        description="`gridfs` (MongoDB GridFS), `spaces` (a DigitalOcean Spaces bucket) or `minio` (an S3-compatible container on the Docker host).",
     )
     gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
     bucket: str | None = Field(
@@ -298,6 +298,34 @@ class StorageConfig(Model):
     )
     noncurrent_version_days: int = Field(
         default=30, ge=1, le=3650, description="spaces: days before an overwritten or deleted object version expires."
+    )
+
+
+class DockerConfig(Model):
+    """The Docker-host target: apps as containers behind a Traefik proxy on each host."""
+
+    hosts: Literal["local", "machines"] = Field(
+        default="local", description="`local` (the engine at `localHost`) or `machines` (the cloud machines, over ssh)."
+    )
+    local_host: str = Field(
+        default="unix:///var/run/docker.sock",
+        pattern=r"^(unix|tcp|ssh|npipe)://.+",
+        description="Docker endpoint for `hosts: local`.",
+    )
+    acme_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Let's Encrypt account email; required unless ingress.tls is `off`.",
+    )
+    http_port: int = Field(default=80, ge=1, le=65535, description="Host port of the proxy's HTTP entrypoint.")
+    https_port: int = Field(default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint.")
+    proxy_image: ImageRef = Field(default="traefik:v3.5.3", description="Traefik image of the reverse proxy.")
+    mongo_image: ImageRef = Field(default="mongo:7.0.16", description="MongoDB image for `mongo.provider: container`.")
+    minio_image: ImageRef = Field(
+        default="minio/minio:RELEASE.2025-04-22T22-12-26Z", description="MinIO image for `storage.provider: minio`."
+    )
+    minio_client_image: ImageRef = Field(
+        default="minio/mc:RELEASE.2025-04-16T18-13-26Z", description="MinIO client image that creates the bucket and its user."
     )
 
 
@@ -504,6 +532,9 @@ class AppConfig(Model):
         description="Extra plain environment variables (no secrets).",
     )
     health_path: HttpPath = Field(default="/", description="HTTP path the probes request.")
+    read_only_root: bool = Field(
+        default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
+    )
     http_forwarded_count: int = Field(
         default=1,
         ge=0,
@@ -545,6 +576,9 @@ class PlatformConfig(Model):
     """Everything under the `meteor-platform:` namespace of a stack."""
 
     environment: Environment = Field(..., description="`dev`, `staging` or `production`: sets the safety defaults.")
+    target: Literal["kubernetes", "docker"] = Field(
+        default="kubernetes", description="Where apps run: `kubernetes` or `docker` (plain Docker hosts behind Traefik)."
+    )
     protect: bool | None = Field(
         default=None,
         description="Protect stateful resources from `pulumi destroy` and replacement; default true in production.",
@@ -554,6 +588,7 @@ class PlatformConfig(Model):
     storage: StorageConfig = Field(default_factory=StorageConfig, description="File storage.")
     digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
     registry: RegistryConfig = Field(default_factory=RegistryConfig, description="Container registry.")
+    docker: DockerConfig = Field(default_factory=DockerConfig, description="Docker-host target.")
     machines: MachinesConfig = Field(default_factory=MachinesConfig, description="Docker host machines.")
     ingress: IngressConfig = Field(default_factory=IngressConfig, description="Exposure over TLS.")
     apps: list[AppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
@@ -753,6 +788,10 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
                     getattr(mongo, to_snake(field)),
                     "expected it unset: it only applies to mongo.provider 'inCluster'",
                 )
+    elif mongo.provider == "container":
+        for field in ("url", "oplogUrl"):
+            if getattr(mongo, to_snake(field)) is not None:
+                problems.append(f"{key_path(['mongo', field])}: got a value; expected it unset: it conflicts with mongo.provider 'container'")
     else:
         for field in ("url", "oplogUrl"):
             if getattr(mongo, to_snake(field)) is not None:
@@ -778,12 +817,13 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
         for field, value in (("context", k.context), ("kubeconfig", k.kubeconfig)):
             if value is not None:
                 add(["kubernetes", field], value, "expected it unset: it conflicts with kubernetes.provider 'doks'")
+    docker_on_machines = cfg.target == "docker" and cfg.docker.hosts == "machines"
     if mongo.provider == "digitalocean":
-        if k.provider != "doks":
+        if k.provider != "doks" and not docker_on_machines:
             add(
                 ["mongo", "provider"],
                 mongo.provider,
-                "expected kubernetes.provider 'doks' with it (the database firewall admits that cluster)",
+                "expected kubernetes.provider 'doks' or the docker target on machines with it (its firewall admits only those)",
             )
         if mongo.nodes == 2:
             add(["mongo", "nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
@@ -798,6 +838,23 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
         for j, cidr in enumerate(machines.admin_cidrs):
             if ipaddress.ip_network(cidr).prefixlen == 0:
                 add(["machines", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
+
+    if cfg.target == "docker":
+        if mongo.provider == "inCluster":
+            add(["mongo", "provider"], mongo.provider, "expected 'container', 'external' or 'digitalocean' with target 'docker'")
+        if cfg.docker.hosts == "machines" and machines.provider == "none":
+            problems.append(f"{key_path(['machines', 'provider'])}: missing; expected cloud machines because docker.hosts is 'machines'")
+        if mongo.provider == "container" and docker_on_machines and machines.count > 1:
+            add(["mongo", "provider"], mongo.provider, "expected 'digitalocean' or 'external' with more than one host (a container lives on one host)")
+        if cfg.ingress.tls != "off" and cfg.docker.acme_email is None:
+            problems.append(f"{key_path(['docker', 'acmeEmail'])}: missing; expected a Let's Encrypt account email because ingress.tls is not 'off'")
+        if cfg.ingress.tls == "existingSecret":
+            add(["ingress", "tls"], "existingSecret", "expected 'certManager' (Let's Encrypt through Traefik) or 'off' with target 'docker'")
+    else:
+        if mongo.provider == "container":
+            add(["mongo", "provider"], mongo.provider, "expected it only with target 'docker'")
+        if cfg.storage.provider == "minio":
+            add(["storage", "provider"], "minio", "expected it only with target 'docker'")
 
     ingress = cfg.ingress
     if ingress.tls == "existingSecret" and not ingress.tls_secret_name:
