@@ -791,7 +791,9 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
     elif mongo.provider == "container":
         for field in ("url", "oplogUrl"):
             if getattr(mongo, to_snake(field)) is not None:
-                problems.append(f"{key_path(['mongo', field])}: got a value; expected it unset: it conflicts with mongo.provider 'container'")
+                problems.append(
+                    f"{key_path(['mongo', field])}: got a value; expected it unset: it conflicts with mongo.provider 'container'"
+                )
     else:
         for field in ("url", "oplogUrl"):
             if getattr(mongo, to_snake(field)) is not None:
@@ -845,11 +847,19 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
         if cfg.docker.hosts == "machines" and machines.provider == "none":
             problems.append(f"{key_path(['machines', 'provider'])}: missing; expected cloud machines because docker.hosts is 'machines'")
         if mongo.provider == "container" and docker_on_machines and machines.count > 1:
-            add(["mongo", "provider"], mongo.provider, "expected 'digitalocean' or 'external' with more than one host (a container lives on one host)")
+            add(
+                ["mongo", "provider"],
+                mongo.provider,
+                "expected 'digitalocean' or 'external' with more than one host (a container lives on one host)",
+            )
         if cfg.ingress.tls != "off" and cfg.docker.acme_email is None:
-            problems.append(f"{key_path(['docker', 'acmeEmail'])}: missing; expected a Let's Encrypt account email because ingress.tls is not 'off'")
+            problems.append(
+                f"{key_path(['docker', 'acmeEmail'])}: missing; expected a Let's Encrypt account email because ingress.tls is not 'off'"
+            )
         if cfg.ingress.tls == "existingSecret":
-            add(["ingress", "tls"], "existingSecret", "expected 'certManager' (Let's Encrypt through Traefik) or 'off' with target 'docker'")
+            add(
+                ["ingress", "tls"], "existingSecret", "expected 'certManager' (Let's Encrypt through Traefik) or 'off' with target 'docker'"
+            )
     else:
         if mongo.provider == "container":
             add(["mongo", "provider"], mongo.provider, "expected it only with target 'docker'")

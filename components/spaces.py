@@ -13,7 +13,7 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
-from components.storage import StorageWiring
+from components.storage import StorageWiring, s3_wiring
 
 HTTPS_ANYWHERE: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
     "to": [{"ip_block": {"cidr": "0.0.0.0/0"}}],
@@ -81,19 +81,12 @@ class SpacesStorage(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket.name, "endpoint": self.endpoint})
 
     def wiring(self, app: str) -> StorageWiring:
-        access_key = pulumi.Output.secret(self.key.access_key)
-        secret_key = pulumi.Output.secret(self.key.secret_key)
-        plain = {"endpoint": self.endpoint, "region": self._args.region, "bucket": self._args.bucket}
-        return StorageWiring(
-            env={"FILE_STORAGE": "s3"},
-            secret_env={
-                "S3_ENDPOINT": pulumi.Output.from_input(self.endpoint),
-                "S3_REGION": pulumi.Output.from_input(self._args.region),
-                "S3_BUCKET": self.bucket.name,
-                "S3_ACCESS_KEY_ID": access_key,
-                "S3_SECRET_ACCESS_KEY": secret_key,
-            },
-            settings={"backend": "s3", **plain, "prefix": f"{app}/"},
-            secret_settings={"accessKeyId": access_key, "secretAccessKey": secret_key},
+        return s3_wiring(
+            app,
+            endpoint=self.endpoint,
+            region=self._args.region,
+            bucket=self.bucket.name,
+            access_key=self.key.access_key,
+            secret_key=self.key.secret_key,
             egress=[HTTPS_ANYWHERE],
         )

@@ -46,3 +46,32 @@ class GridFsStorage:
             env={"FILE_STORAGE": "gridfs", "GRIDFS_BUCKET": self.bucket},
             settings={"backend": "gridfs", "gridfsBucket": self.bucket},
         )
+
+
+def s3_wiring(
+    app: str,
+    *,
+    endpoint: str,
+    region: str,
+    bucket: pulumi.Input[str],
+    access_key: pulumi.Output[str],
+    secret_key: pulumi.Output[str],
+    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict],
+) -> StorageWiring:
+    """The wiring of any S3-compatible store (Spaces, MinIO, S3): all of it in the app's Secret,
+    mirrored into METEOR_SETTINGS.storage, each app under its own key prefix."""
+    access_key, secret_key = pulumi.Output.secret(access_key), pulumi.Output.secret(secret_key)
+    bucket_name = pulumi.Output.from_input(bucket)
+    return StorageWiring(
+        env={"FILE_STORAGE": "s3"},
+        secret_env={
+            "S3_ENDPOINT": pulumi.Output.from_input(endpoint),
+            "S3_REGION": pulumi.Output.from_input(region),
+            "S3_BUCKET": bucket_name,
+            "S3_ACCESS_KEY_ID": access_key,
+            "S3_SECRET_ACCESS_KEY": secret_key,
+        },
+        settings={"backend": "s3", "endpoint": endpoint, "region": region, "prefix": f"{app}/"},
+        secret_settings={"bucket": bucket_name, "accessKeyId": access_key, "secretAccessKey": secret_key},
+        egress=egress,
+    )
