@@ -856,6 +856,12 @@ def _semantic_problems(cfg: PlatformConfig, secret_keys: set[str]) -> list[str]:
             problems.append(
                 f"{key_path(['docker', 'acmeEmail'])}: missing; expected a Let's Encrypt account email because ingress.tls is not 'off'"
             )
+        if cfg.registry.provider != "none":
+            add(
+                ["registry", "provider"],
+                cfg.registry.provider,
+                "expected 'none' with target 'docker' (hosts pull public images or ones their deploy user is logged in to)",
+            )
         if cfg.ingress.tls == "existingSecret":
             add(
                 ["ingress", "tls"], "existingSecret", "expected 'certManager' (Let's Encrypt through Traefik) or 'off' with target 'docker'"

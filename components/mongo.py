@@ -81,7 +81,7 @@ class InClusterMongoArgs:
     """Protect the data (StorageClass, StatefulSet, credentials) from destroy and replacement."""
 
 
-_INIT_SCRIPT = r"""
+INIT_SCRIPT = r"""
 // Idempotent: initiate the replica set (or add missing members), then create or update one
 // user per app. Safe to run again after any change.
 const spec = JSON.parse(process.env.RS_SPEC);
@@ -122,8 +122,29 @@ for (const u of spec.users) {
 """
 
 
-def _password_env(app: str) -> str:
+def password_env(app: str) -> str:
+    """The variable the init step reads an app user's password from."""
     return "APP_PASSWORD_" + app.upper().replace("-", "_")
+
+
+def init_spec(hosts: list[str], users: list[MongoAppUser]) -> str:
+    """What INIT_SCRIPT sets up (RS_SPEC): the members and one user per app."""
+    spec = {
+        "replicaSet": REPLICA_SET,
+        "hosts": hosts,
+        "users": [{"user": u.app, "database": u.database, "passwordEnv": password_env(u.app)} for u in users],
+    }
+    return json.dumps(spec, sort_keys=True)
+
+
+def replica_set_urls(user: MongoAppUser, password: pulumi.Output[str], hosts: list[str]) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """MONGO_URL and MONGO_OPLOG_URL (secrets) of an app user on a replica set the platform runs."""
+    members = ",".join(hosts)
+    params = f"replicaSet={REPLICA_SET}&authSource={user.database}"
+    credentials = pulumi.Output.secret(password).apply(lambda pw: f"{quote(user.app, safe='')}:{quote(pw, safe='')}")
+    url = credentials.apply(lambda c: f"mongodb://{c}@{members}/{user.database}?{params}")
+    oplog = credentials.apply(lambda c: f"mongodb://{c}@{members}/local?{params}")
+    return url, oplog
 
 
 class InClusterMongo(pulumi.ComponentResource):
@@ -180,7 +201,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 "root-username": "root",
                 "root-password": self.root_password.result,
                 "keyfile": keyfile.result,
-                **{_password_env(app): pw.result for app, pw in self._app_passwords.items()},
+                **{password_env(app): pw.result for app, pw in self._app_passwords.items()},
             },
             opts=k8s_opts,
         )
@@ -404,24 +425,12 @@ class InClusterMongo(pulumi.ComponentResource):
             opts=k8s_opts,
         )
 
-        spec = {
-            "replicaSet": REPLICA_SET,
-            "hosts": self.hosts,
-            "users": [
-                {
-                    "user": u.app,
-                    "database": u.database,
-                    "passwordEnv": _password_env(u.app),
-                }
-                for u in args.users
-            ],
-        }
         script = k8s.core.v1.ConfigMap(
             f"{name}-init-script",
             metadata=meta,
             data={
-                "init.js": _INIT_SCRIPT.lstrip(),
-                "spec.json": json.dumps(spec, sort_keys=True),
+                "init.js": INIT_SCRIPT.lstrip(),
+                "spec.json": init_spec(self.hosts, args.users),
             },
             opts=k8s_opts,
         )
@@ -462,7 +471,7 @@ class InClusterMongo(pulumi.ComponentResource):
                                             }
                                         },
                                     },
-                                    *[labels.secret_env(_password_env(u.app), credentials_name, _password_env(u.app)) for u in args.users],
+                                    *[labels.secret_env(password_env(u.app), credentials_name, password_env(u.app)) for u in args.users],
                                 ],
                                 "security_context": labels.RESTRICTED_CONTAINER,
                                 "resources": {
@@ -495,15 +504,7 @@ class InClusterMongo(pulumi.ComponentResource):
 
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)
-        hosts = ",".join(self.hosts)
-        password = self._app_passwords[app].result
-        params = f"replicaSet={REPLICA_SET}&authSource={user.database}"
-        url = pulumi.Output.secret(password).apply(
-            lambda pw: f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/{user.database}?{params}"
-        )
-        oplog = pulumi.Output.secret(password).apply(
-            lambda pw: f"mongodb://{quote(app, safe='')}:{quote(pw, safe='')}@{hosts}/local?{params}"
-        )
+        url, oplog = replica_set_urls(user, self._app_passwords[app].result, self.hosts)
         egress: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
             "to": [
                 {
