@@ -46,13 +46,18 @@ class DockerApp(pulumi.ComponentResource):
         super().__init__("meteor-platform:app:DockerApp", name, None, opts)
         app = args.app
         port = app.container_port
-        plain_env = [f"{k}={v}" for k, v in sorted(args.environment.plain.items())]
         secret_names = sorted(args.environment.secret)
-        envs = pulumi.Output.secret(
-            pulumi.Output.all(*[args.environment.secret[k] for k in secret_names]).apply(
-                lambda values: plain_env + [f"{k}={v}" for k, v in zip(secret_names, values, strict=True)]
+        secret_values = pulumi.Output.all(*[args.environment.secret[k] for k in secret_names])
+
+        def envs_for(hostname: str) -> pulumi.Output[list[str]]:
+            plain = dict(args.environment.plain)
+            if "CLUSTER_ENDPOINT_URL" in plain:
+                plain["CLUSTER_ENDPOINT_URL"] = f"http://{hostname}:{port}"  # this container, directly
+            lines = [f"{k}={v}" for k, v in sorted(plain.items())]
+            return pulumi.Output.secret(
+                secret_values.apply(lambda values: lines + [f"{k}={v}" for k, v in zip(secret_names, values, strict=True)])
             )
-        )
+
         labels = {
             "meteor-platform/app": app.name,
             **traefik_labels(app.name, domain=app.domain, port=port, tls=args.tls, cookie=args.session_cookie, health_path=app.health_path),
@@ -67,12 +72,13 @@ class DockerApp(pulumi.ComponentResource):
             on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
             image = docker.RemoteImage(f"{name}-{host.name}-image", name=app.image, keep_locally=True, opts=on_host)
             for i in range(app.replicas):
+                hostname = f"{app.name}-{host.name}-{i}"
                 self.containers.append(
                     docker.Container(
                         f"{name}-{host.name}-{i}",
                         image=image.image_id,
-                        envs=envs,
-                        hostname=f"{app.name}-{host.name}-{i}",
+                        envs=envs_for(hostname),
+                        hostname=hostname,
                         labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
                         networks_advanced=[
                             {"name": EDGE_NETWORK},

@@ -26,8 +26,8 @@ class DigitalOceanMongoArgs:
     vpc_ip_range: str
     """The VPC range, for the apps' NetworkPolicy egress."""
     users: list[MongoAppUser]
-    kubernetes_cluster_id: pulumi.Input[str]
-    """The DOKS cluster the database firewall admits."""
+    kubernetes_cluster_id: pulumi.Input[str] | None
+    """The DOKS cluster the database firewall admits (None when apps run on Docker hosts)."""
     version: str = "7"
     size: str = "db-s-1vcpu-2gb"
     nodes: int = 1
@@ -57,7 +57,9 @@ class DigitalOceanMongo(pulumi.ComponentResource):
             maintenance_windows=[{"day": "sunday", "hour": "02:00:00"}],
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
-        rules: list[do.DatabaseFirewallRuleArgsDict] = [{"type": "k8s", "value": args.kubernetes_cluster_id}]
+        rules: list[do.DatabaseFirewallRuleArgsDict] = []
+        if args.kubernetes_cluster_id is not None:
+            rules.append({"type": "k8s", "value": args.kubernetes_cluster_id})
         for tag in args.droplet_tags:
             rules.append({"type": "tag", "value": tag})
         self.firewall = do.DatabaseFirewall(f"{name}-firewall", cluster_id=self.cluster.id, rules=rules, opts=child)

@@ -1,6 +1,7 @@
 """Composition root: picks each capability's implementation from config and wires them.
 
-    network -> cluster -> registry -> machines -> MongoDB -> file storage -> Meteor apps
+    network -> machines -> cluster | Docker hosts + proxy -> registry -> MongoDB -> file storage
+            -> Meteor apps (MeteorApp on Kubernetes, DockerApp on Docker hosts)
 
 Each capability sits behind a small protocol (KubernetesTarget, Registry, DockerHosts,
 MongoDatabase, FileStorage), so a new cloud is a new implementation chosen here, not a change
@@ -12,13 +13,18 @@ from __future__ import annotations
 import pulumi
 
 from components.app_environment import build_app_environment
-from components.config import PlatformConfig
+from components.config import AppConfig, PlatformConfig
 from components.digitalocean_network import DigitalOceanNetwork, DigitalOceanNetworkArgs
+from components.docker_app import DockerApp, DockerAppArgs
+from components.docker_hosts import DockerHost, local_docker_host, machine_docker_hosts
+from components.docker_mongo import ContainerMongo, ContainerMongoArgs
+from components.docker_proxy import TraefikProxy, TraefikProxyArgs
 from components.doks import DoksCluster, DoksClusterArgs
 from components.kubernetes_target import ExistingCluster, ExistingClusterArgs, KubernetesTarget
 from components.machines import DigitalOceanMachines, DigitalOceanMachinesArgs
 from components.managed_mongo import DigitalOceanMongo, DigitalOceanMongoArgs
 from components.meteor_app import MeteorApp, MeteorAppArgs, Sibling
+from components.minio import MinioStorage, MinioStorageArgs
 from components.mongo import (
     ExternalMongo,
     ExternalMongoArgs,
@@ -36,12 +42,14 @@ class Platform(pulumi.ComponentResource):
     """Everything one stack runs; each capability is exposed for users who need the raw resources."""
 
     network: DigitalOceanNetwork | None
-    cluster: KubernetesTarget
-    registry: Registry | None
     machines: DigitalOceanMachines | None
+    cluster: KubernetesTarget | None
+    docker_hosts: list[DockerHost]
+    proxies: list[TraefikProxy]
+    registry: Registry | None
     mongo: MongoDatabase
     storage: FileStorage
-    apps: dict[str, MeteorApp]
+    apps: dict[str, MeteorApp | DockerApp]
     outputs: dict[str, pulumi.Input[object]]
 
     def __init__(self, name: str, config: PlatformConfig, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -52,14 +60,18 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.network = self._network(name, child)
-        self.cluster = self._cluster(name, child)
-        self.registry = self._registry(name, child)
         self.machines = self._machines(name, child)
+        self.cluster = self._cluster(name, child) if config.target == "kubernetes" else None
+        self.docker_hosts, self.proxies = self._docker_hosts(name, child)
+        self.registry = self._registry(name, child)
         self.mongo = self._mongo(name, child)
         self.storage = self._storage(name, child)
 
         self.apps = {}
         for app in config.apps:
+            if self.cluster is None:
+                self.apps[app.name] = self._docker_app(app, child)
+                continue
             siblings = [
                 Sibling(name=other.name, namespace=other.k8s_namespace, port=other.container_port)
                 for other in config.apps
@@ -69,7 +81,7 @@ class Platform(pulumi.ComponentResource):
             storage = self.storage.wiring(app.name)
             environment = build_app_environment(
                 app,
-                root_url=_root_url(app.domain, config, app.name, app.k8s_namespace, app.container_port),
+                root_url=_root_url(app.domain, config, f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"),
                 endpoint_url=f"http://$(POD_IP):{app.container_port}",
                 mongo=connection,
                 storage=storage,
@@ -101,6 +113,62 @@ class Platform(pulumi.ComponentResource):
         if isinstance(self.cluster, DoksCluster):
             self.outputs["kubeconfig"] = self.cluster.kubeconfig
         self.register_outputs(self.outputs)
+
+    def _docker_hosts(self, name: str, opts: pulumi.ResourceOptions) -> tuple[list[DockerHost], list[TraefikProxy]]:
+        config = self._config
+        if config.target != "docker":
+            return [], []
+        if config.docker.hosts == "machines":
+            assert self.machines is not None  # guaranteed by config validation
+            hosts = machine_docker_hosts(name, self.machines, self)
+        else:
+            hosts = local_docker_host(name, config.docker.local_host, self)
+        proxies = [
+            TraefikProxy(
+                f"{name}-{host.name}-proxy",
+                TraefikProxyArgs(
+                    provider=host.provider,
+                    image=config.docker.proxy_image,
+                    tls=config.ingress.tls != "off",
+                    acme_email=config.docker.acme_email,
+                    http_port=config.docker.http_port,
+                    https_port=config.docker.https_port,
+                    idle_timeout_seconds=config.ingress.idle_timeout_seconds,
+                    protect=config.protect_stateful,
+                ),
+                opts=opts,
+            )
+            for host in hosts
+        ]
+        return hosts, proxies
+
+    def _host_networks(self, index: int) -> tuple[pulumi.Resource, ...]:
+        proxy = self.proxies[index]
+        return (proxy.edge_network, proxy.apps_network)
+
+    def _docker_app(self, app: AppConfig, opts: pulumi.ResourceOptions) -> DockerApp:
+        config = self._config
+        connection = self.mongo.connection(app.name)
+        environment = build_app_environment(
+            app,
+            root_url=_root_url(app.domain, config, f"http://{app.name}:{app.container_port}"),
+            endpoint_url=f"http://{app.name}:{app.container_port}",
+            mongo=connection,
+            storage=self.storage.wiring(app.name),
+            siblings={o.name: f"http://{o.name}:{o.container_port}" for o in config.apps if o.name != app.name},
+        )
+        return DockerApp(
+            app.name,
+            DockerAppArgs(
+                app=app,
+                hosts=self.docker_hosts,
+                environment=environment,
+                tls=config.ingress.tls != "off",
+                session_cookie=config.ingress.session_cookie,
+                ready=(*connection.ready, *(r for i in range(len(self.proxies)) for r in self._host_networks(i))),
+            ),
+            opts=opts,
+        )
 
     def _uses_digitalocean(self) -> bool:
         c = self._config
@@ -191,8 +259,20 @@ class Platform(pulumi.ComponentResource):
         if m.provider == "external":
             assert m.url is not None  # guaranteed by config validation
             return ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url))
+        if m.provider == "container":
+            return ContainerMongo(
+                f"{name}-mongo",
+                ContainerMongoArgs(
+                    host=self.docker_hosts[0],
+                    users=users,
+                    image=config.docker.mongo_image,
+                    protect=config.protect_stateful,
+                    ready_after=self._host_networks(0),
+                ),
+                opts=opts,
+            )
         if m.provider == "digitalocean":
-            assert self.network is not None and isinstance(self.cluster, DoksCluster)
+            assert self.network is not None
             return DigitalOceanMongo(
                 f"{name}-mongo",
                 DigitalOceanMongoArgs(
@@ -201,7 +281,7 @@ class Platform(pulumi.ComponentResource):
                     vpc_id=self.network.vpc.id,
                     vpc_ip_range=self.network.ip_range,
                     users=users,
-                    kubernetes_cluster_id=self.cluster.cluster_id,
+                    kubernetes_cluster_id=self.cluster.cluster_id if isinstance(self.cluster, DoksCluster) else None,
                     version=m.version.split(".")[0],
                     size=m.size,
                     nodes=m.nodes,
@@ -210,6 +290,7 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=opts,
             )
+        assert self.cluster is not None  # inCluster needs the kubernetes target (config validation)
         return InClusterMongo(
             f"{name}-mongo",
             InClusterMongoArgs(
@@ -245,10 +326,23 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=opts,
             )
+        if s.provider == "minio":
+            return MinioStorage(
+                f"{name}-storage",
+                MinioStorageArgs(
+                    host=self.docker_hosts[0],
+                    bucket=s.bucket or "meteor-files",
+                    image=self._config.docker.minio_image,
+                    client_image=self._config.docker.minio_client_image,
+                    protect=self._config.protect_stateful,
+                    ready_after=self._host_networks(0),
+                ),
+                opts=opts,
+            )
         return GridFsStorage(s.gridfs_bucket)
 
 
-def _root_url(domain: str | None, config: PlatformConfig, name: str, namespace: str, port: int) -> str:
+def _root_url(domain: str | None, config: PlatformConfig, internal_url: str) -> str:
     if domain is None:
-        return f"http://{name}.{namespace}.svc:{port}"
+        return internal_url
     return f"{'http' if config.ingress.tls == 'off' else 'https'}://{domain}"
