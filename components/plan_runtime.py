@@ -15,6 +15,7 @@ import hashlib
 import json
 import runpy
 import string
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,8 @@ class PlanMocks(Mocks):
             state["result"] = result
             state["bcryptHash"] = "$2a$10$" + _digest("bcrypt", args.name)[:53]
             resource_id = "none"
-        elif args.typ in DIGITALOCEAN_OUTPUTS:
-            resource_id, outputs = DIGITALOCEAN_OUTPUTS[args.typ](self, args.name, state)
+        elif args.typ in PROVIDER_OUTPUTS:
+            resource_id, outputs = PROVIDER_OUTPUTS[args.typ](self, args.name, state)
             state.update(outputs)
         elif args.typ.startswith("kubernetes:") and "kind" in state:
             state = _kubernetes_state(args.name, state)
@@ -196,7 +197,35 @@ def _do_simple(prefix: str, extra: dict[str, Any] | None = None) -> Any:
     return answer
 
 
-DIGITALOCEAN_OUTPUTS: dict[str, Any] = {
+def _docker_image(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ref = str(state.get("name", name))
+    digest = "sha256:" + _digest("image", ref)
+    repository = ref.split("@")[0].rsplit(":", 1)[0] if "/" in ref.split("@")[0] or ":" in ref else ref
+    return f"{digest}{ref}", {"imageId": digest, "repoDigest": f"{repository}@{digest}"}
+
+
+def _docker_container(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    container_id = _digest("container", name)
+    return container_id, {"name": state.get("name") or f"{name}-{container_id[:7]}", "exitCode": 0, "containerLogs": ""}
+
+
+def _docker_named(kind: str) -> Any:
+    def answer(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        object_name = state.get("name") or f"{name}-{_digest(kind, name)[:7]}"
+        outputs: dict[str, Any] = {"name": object_name}
+        if kind == "volume":
+            outputs["mountpoint"] = f"/var/lib/docker/volumes/{object_name}/_data"
+            return object_name, outputs
+        return _digest(kind, name), outputs
+
+    return answer
+
+
+PROVIDER_OUTPUTS: dict[str, Any] = {
+    "docker:index/remoteImage:RemoteImage": _docker_image,
+    "docker:index/container:Container": _docker_container,
+    "docker:index/network:Network": _docker_named("network"),
+    "docker:index/volume:Volume": _docker_named("volume"),
     "digitalocean:index/kubernetesCluster:KubernetesCluster": _do_kubernetes_cluster,
     "digitalocean:index/databaseCluster:DatabaseCluster": _do_database_cluster,
     "digitalocean:index/databaseUser:DatabaseUser": _do_database_user,
@@ -326,7 +355,7 @@ class RecordingMonitor(MockMonitor):
             urn=response.urn,
             type=request.type,
             name=request.name,
-            parent=request.parent if request.parent and "pulumi:pulumi:Stack" not in request.parent else None,
+            parent=request.parent if request.parent and not request.parent.split("::")[2].endswith("pulumi:pulumi:Stack") else None,
             custom=bool(request.custom),
             provider=provider,
             protect=bool(request.protect),
@@ -413,9 +442,26 @@ class PlanResult:
         }
 
 
+def _ignore_mock_loop_finalizers() -> None:
+    """The mock monitor gives each executor thread an event loop of its own; at interpreter exit
+    their finalizers report an already-closed selector. Silence exactly that, nothing else."""
+    previous = sys.unraisablehook
+    if getattr(previous, "meteor_platform", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, ValueError) and "BaseEventLoop.__del__" in repr(unraisable.object):
+            return
+        previous(unraisable)
+
+    hook.meteor_platform = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+
+
 def run_program(root: Path, stack: str) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`."""
     config = read_stack_config(root, stack)
+    _ignore_mock_loop_finalizers()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)

@@ -6,7 +6,7 @@ import copy
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from components.config import ConfigError, parse_config, quantity_value
@@ -28,6 +28,7 @@ def test_replicas_accepted_exactly_in_range(replicas: int) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=70))
 def test_app_names_are_dns_labels_or_refused(name: str) -> None:
+    assume(name != "meteor-mongo")  # the MongoDB namespace: refused for another reason
     config = copy.deepcopy(BASE_CONFIG)
     config["apps"][0]["name"] = name
     valid = re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", name) is not None
