@@ -630,6 +630,8 @@ def _show(value: Any) -> str:
 
 def _expectation(err: ErrorDetails) -> str:
     msg = err["msg"]
+    if err["type"] == "string_pattern_mismatch":
+        return f"expected a value matching the pattern {(err.get('ctx') or {}).get('pattern')}"
     for prefix in ("Value error, ", "Input should be ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]

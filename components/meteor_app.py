@@ -114,6 +114,7 @@ class MeteorApp(pulumi.ComponentResource):
 
         probe_get: k8s.core.v1.HTTPGetActionArgsDict = {"path": app.health_path, "port": "http"}
         security = labels.RESTRICTED_CONTAINER.copy()
+        security["read_only_root_filesystem"] = app.read_only_root
         if not non_root:
             # Legacy MeteorD runs as root and binds port 80: root is unavoidable, the rest is not.
             security["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}

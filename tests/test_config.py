@@ -53,6 +53,17 @@ def do_stack(environment: str = "staging", **sections: dict[str, Any]) -> Mutati
     return mutate
 
 
+def docker_stack(**sections: dict[str, Any]) -> Mutation:
+    """A valid dev stack on the local Docker engine with `sections` merged over it."""
+
+    def mutate(c: dict[str, Any]) -> None:
+        c.update(environment="dev", target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
+        for key, value in sections.items():
+            c[key] = {**c.get(key, {}), **value}
+
+    return mutate
+
+
 # (case id, mutation, secret keys, expected key path, expected fragment of the explanation)
 BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
     ("unknown key (typo)", app0(replcias=3), set(), "meteor-platform:apps[0].replcias", "did you mean 'replicas'"),
@@ -215,6 +226,50 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         "meteor-platform:kubernetes.context",
         "conflicts with kubernetes.provider 'doks'",
     ),
+    # Docker-host target
+    (
+        "in-cluster MongoDB on Docker hosts",
+        docker_stack(mongo={"provider": "inCluster"}),
+        set(),
+        "meteor-platform:mongo.provider",
+        "with target 'docker'",
+    ),
+    (
+        "MinIO on Kubernetes",
+        lambda c: c.update(storage={"provider": "minio"}),
+        set(),
+        "meteor-platform:storage.provider",
+        "only with target 'docker'",
+    ),
+    (
+        "container MongoDB on Kubernetes",
+        lambda c: c.update(mongo={"provider": "container"}),
+        set(),
+        "meteor-platform:mongo.provider",
+        "only with target 'docker'",
+    ),
+    ("TLS without an ACME email", docker_stack(ingress={"tls": "certManager"}), set(), "meteor-platform:docker.acmeEmail", "Let's Encrypt"),
+    (
+        "docker on machines without machines",
+        docker_stack(docker={"hosts": "machines"}),
+        set(),
+        "meteor-platform:machines.provider",
+        "docker.hosts is 'machines'",
+    ),
+    (
+        "registry with docker hosts",
+        docker_stack(registry={"provider": "digitalocean"}),
+        set(),
+        "meteor-platform:registry.provider",
+        "expected 'none'",
+    ),
+    (
+        "bad docker endpoint",
+        docker_stack(docker={"localHost": "/var/run/docker.sock"}),
+        set(),
+        "meteor-platform:docker.localHost",
+        "should match pattern",
+    ),
 ]
 
 
@@ -327,3 +382,9 @@ def test_digitalocean_base_of_the_matrix_is_valid() -> None:
     do_stack()(config)
     parsed = parse_config(config)
     assert parsed.kubernetes.provider == "doks" and parsed.mongo.provider == "digitalocean"
+
+
+def test_docker_base_of_the_matrix_is_valid() -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    docker_stack()(config)
+    assert parse_config(config).target == "docker"

@@ -1,0 +1,174 @@
+"""The Docker-host target: dev on the local engine and a droplet behind Traefik with TLS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.minio import bucket_policy
+from components.mongo import INIT_SCRIPT
+from components.plan_report import plan_text
+from components.plan_runtime import run_program
+from tests.harness import ROOT, Run, base_config, env_of, run_config
+
+CONTAINER = "docker:index/container:Container"
+
+
+def shipped(stack: str) -> Run:
+    result = run_program(ROOT, stack)
+    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
+
+
+@pytest.fixture(scope="module")
+def dev() -> Run:
+    return shipped("dev")
+
+
+@pytest.fixture(scope="module")
+def droplets() -> Run:
+    return shipped("droplets")
+
+
+def labels_of(container: dict[str, Any]) -> dict[str, str]:
+    return {entry["label"]: entry["value"] for entry in container["inputs"]["labels"]}
+
+
+def env_list(run: Run, container: dict[str, Any]) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in run.state(container)["envs"])
+
+
+def test_dev_needs_no_cloud_and_uses_the_local_engine(dev: Run) -> None:
+    providers = dev.resources("pulumi:providers:docker")
+    assert [p["inputs"]["host"] for p in providers] == ["unix:///var/run/docker.sock"]
+    assert not [r for r in dev.plan["resources"] if r["type"].startswith(("digitalocean:", "kubernetes:"))]
+    assert all(r["provider"] == providers[0]["urn"] for r in dev.plan["resources"] if r["type"].startswith("docker:"))
+    assert dev.plan["outputs"]["urls"] == {"todos": "http://todos.localhost"}
+
+
+def test_proxy_sticky_sessions_and_websocket_friendly_timeouts(dev: Run) -> None:
+    labels = labels_of(dev.one(CONTAINER, "todos-local-0"))
+    lb = "traefik.http.services.todos.loadbalancer"
+    assert labels[f"{lb}.sticky.cookie"] == "true"
+    assert labels[f"{lb}.sticky.cookie.name"] == "meteor-affinity"
+    assert labels[f"{lb}.sticky.cookie.httponly"] == "true"
+    assert labels[f"{lb}.server.port"] == "3000"
+    assert labels["traefik.http.routers.todos.rule"] == "Host(`todos.localhost`)"
+    assert labels["traefik.http.routers.todos.entrypoints"] == "web"
+    command = dev.one(CONTAINER, "meteor-local-proxy-traefik")["inputs"]["command"]
+    assert "--entrypoints.web.transport.respondingTimeouts.readTimeout=3600s" in command
+    assert "--entrypoints.web.transport.respondingTimeouts.idleTimeout=3600s" in command
+    assert "--providers.docker.exposedbydefault=false" in command
+    assert not any("certificatesresolvers" in c for c in command)  # plain HTTP in dev
+
+
+def test_droplet_proxy_serves_tls_with_lets_encrypt(droplets: Run) -> None:
+    labels = labels_of(droplets.one(CONTAINER, "todos-host0-0"))
+    assert labels["traefik.http.routers.todos.entrypoints"] == "websecure"
+    assert labels["traefik.http.routers.todos.tls.certresolver"] == "letsencrypt"
+    assert labels["traefik.http.services.todos.loadbalancer.sticky.cookie.secure"] == "true"
+    traefik = droplets.one(CONTAINER, "meteor-host0-proxy-traefik")["inputs"]
+    assert "--certificatesresolvers.letsencrypt.acme.email=ops@example.com" in traefik["command"]
+    assert "--entrypoints.web.http.redirections.entrypoint.to=websecure" in traefik["command"]
+    assert {p["external"] for p in traefik["ports"]} == {80, 443}
+    volume = droplets.one("docker:index/volume:Volume", "meteor-host0-proxy-certificates")
+    assert volume["protect"] is True
+
+
+def test_droplet_host_reached_over_ssh_as_the_deploy_user(droplets: Run) -> None:
+    [provider] = droplets.resources("pulumi:providers:docker")
+    reserved = droplets.result.states[droplets.resources("digitalocean:index/reservedIp:ReservedIp")[0]["urn"]]["ipAddress"]
+    assert provider["inputs"]["host"] == f"ssh://deploy@{reserved}"
+    assert droplets.plan["outputs"]["docker_hosts"] == [f"ssh://deploy@{reserved}"]
+
+
+def test_zero_downtime_replacement(dev: Run) -> None:
+    for i in (0, 1):
+        app = dev.one(CONTAINER, f"todos-local-{i}")["inputs"]
+        assert "name" not in app  # auto-named: the new container is created before the old one goes
+        assert app["wait"] is True and app["mustRun"] is True
+        assert app["healthcheck"]["tests"][:3] == ["CMD", "node", "-e"]
+    labels = labels_of(dev.one(CONTAINER, "todos-local-0"))
+    assert labels["traefik.http.services.todos.loadbalancer.healthcheck.path"] == "/"
+
+
+def test_app_containers_hardened_and_limited(dev: Run) -> None:
+    app = dev.one(CONTAINER, "todos-local-0")["inputs"]
+    assert app["user"] == "1000"
+    assert app["capabilities"] == {"drops": ["ALL"]}
+    assert app["securityOpts"] == ["no-new-privileges:true"]
+    assert app["memory"] == 1024 and app["cpus"] == "1"
+    assert app["logDriver"] == "local" and app["logOpts"] == {"max-file": "5", "max-size": "20m"}
+    assert app["restart"] == "unless-stopped"
+    assert app["readOnly"] is False
+    assert [n["name"] for n in app["networksAdvanced"]] == ["meteor-edge", "meteor-apps"]
+    assert app["envs"] == "[secret]"
+
+
+def test_replica_set_initiated_automatically(dev: Run) -> None:
+    mongod = dev.one(CONTAINER, "meteor-mongo-mongod")["inputs"]
+    assert mongod["command"] == ["--replSet", "rs0", "--bind_ip_all", "--keyFile", "/etc/mongo/keyfile"]
+    [keyfile] = mongod["uploads"]
+    assert (keyfile["owner"], keyfile["group"], keyfile["permissions"], keyfile["content"]) == ("999", "999", "0400", "[secret]")
+    init = dev.one(CONTAINER, "meteor-mongo-init")
+    assert init["inputs"]["uploads"] == [{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}]
+    assert mongod and dev.one(CONTAINER, "meteor-mongo-mongod")["urn"] in init["dependencies"]
+    spec = json.loads(env_list(dev, init)["RS_SPEC"])
+    assert spec == {
+        "replicaSet": "rs0",
+        "hosts": ["mongo:27017"],
+        "users": [{"database": "todos", "passwordEnv": "APP_PASSWORD_TODOS", "user": "todos"}],
+    }
+    env = env_list(dev, dev.one(CONTAINER, "todos-local-0"))
+    assert env["MONGO_URL"].endswith("@mongo:27017/todos?replicaSet=rs0&authSource=todos")
+    assert env["MONGO_OPLOG_URL"].endswith("@mongo:27017/local?replicaSet=rs0&authSource=todos")
+
+
+def test_volumes_kept_outside_dev(dev: Run, droplets: Run) -> None:
+    assert dev.one("docker:index/volume:Volume", "meteor-mongo-data")["protect"] is False
+    kept = droplets.one("docker:index/volume:Volume", "meteor-mongo-data")
+    assert kept["protect"] is True and kept["retainOnDelete"] is True
+    mongod = droplets.one(CONTAINER, "meteor-mongo-mongod")["inputs"]
+    assert mongod["volumes"] == [{"containerPath": "/data/db", "volumeName": "meteor-mongo-data"}]
+
+
+def test_minio_bucket_and_a_key_scoped_to_it(dev: Run) -> None:
+    setup = dev.one(CONTAINER, "meteor-storage-setup")
+    env = env_list(dev, setup)
+    assert env["BUCKET"] == "meteor-dev-files"
+    assert json.loads(env["BUCKET_POLICY"]) == json.loads(bucket_policy("meteor-dev-files"))
+    resources = [r for s in json.loads(env["BUCKET_POLICY"])["Statement"] for r in s["Resource"]]
+    assert resources == ["arn:aws:s3:::meteor-dev-files", "arn:aws:s3:::meteor-dev-files/*"]
+    app = env_list(dev, dev.one(CONTAINER, "todos-local-0"))
+    assert app["S3_ENDPOINT"] == "http://minio:9000" and app["S3_BUCKET"] == "meteor-dev-files"
+    assert app["S3_ACCESS_KEY_ID"] == env["APP_ACCESS_KEY"]
+    assert app["S3_SECRET_ACCESS_KEY"] == env["APP_SECRET_KEY"]
+    assert dev.one("docker:index/volume:Volume", "meteor-storage-data")["inputs"]["name"] == "meteor-minio-data"
+
+
+def test_one_environment_contract_for_both_targets(tmp_path: Path) -> None:
+    app: dict[str, Any] = {"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost", "cluster": {"enabled": True}}
+    (tmp_path / "k").mkdir()
+    (tmp_path / "d").mkdir()
+    kube = run_config(tmp_path / "k", base_config(environment="dev", apps=[app]), stack="k")
+    docker_config = base_config(environment="dev", apps=[app], target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
+    dock = run_config(tmp_path / "d", docker_config, stack="d")
+    kube_env = set(env_of(kube.one("kubernetes:apps/v1:Deployment", "todos-deployment"))) - {"POD_IP"}
+    docker_env = env_list(dock, dock.one(CONTAINER, "todos-local-0"))
+    assert set(docker_env) == kube_env
+    assert docker_env["CLUSTER_ENDPOINT_URL"] == "http://todos-local-0:3000"
+    assert docker_env["PORT"] == "3000" and docker_env["ROOT_URL"] == "http://todos.localhost"
+
+
+def test_read_only_root_where_the_image_allows(tmp_path: Path) -> None:
+    app = {"name": "web", "image": "ghcr.io/acme/web:dev", "readOnlyRoot": True}
+    config = base_config(environment="dev", apps=[app], target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
+    run = run_config(tmp_path, config)
+    inputs = run.one(CONTAINER, "web-local-0")["inputs"]
+    assert inputs["readOnly"] is True and "/tmp" in inputs["tmpfs"]
+    assert labels_of(run.one(CONTAINER, "web-local-0")) == {"meteor-platform/app": "web", "traefik.enable": "false"}
+    kube = run_config(tmp_path, base_config(environment="dev", apps=[app]), stack="kube")
+    container = kube.one("kubernetes:apps/v1:Deployment", "web-deployment")["inputs"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
