@@ -268,7 +268,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         docker_stack(docker={"localHost": "/var/run/docker.sock"}),
         set(),
         "meteor-platform:docker.localHost",
-        "should match pattern",
+        "matching the pattern ^(unix|tcp|ssh|npipe)://",
     ),
 ]
 
