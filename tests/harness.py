@@ -70,6 +70,12 @@ def run_config(tmp_path: Path, config: dict[str, Any], stack: str = "test", extr
     return Run(result=result, plan=json.loads(plan_text(result.as_json())))
 
 
+def run_shipped(stack: str) -> Run:
+    """Plan a stack file shipped in the repository."""
+    result = run_program(ROOT, stack)
+    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
+
+
 def env_of(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:
     container = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
     return {e["name"]: e for e in container["env"]}

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.plan_report import plan_text
-from components.plan_runtime import run_program
-from tests.harness import ROOT, Run, env_of, run_config
+from tests.harness import Run, env_of, run_config, run_shipped
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
@@ -19,19 +17,14 @@ REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 SPACES_KEY = "digitalocean:index/spacesKey:SpacesKey"
 
 
-def shipped(stack: str) -> Run:
-    result = run_program(ROOT, stack)
-    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
-
-
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return shipped("staging")
+    return run_shipped("staging")
 
 
 @pytest.fixture(scope="module")
 def production() -> Run:
-    return shipped("production")
+    return run_shipped("production")
 
 
 def test_every_kubernetes_resource_uses_the_doks_provider(staging: Run) -> None:

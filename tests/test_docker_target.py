@@ -10,26 +10,19 @@ import pytest
 
 from components.minio import bucket_policy
 from components.mongo import INIT_SCRIPT
-from components.plan_report import plan_text
-from components.plan_runtime import run_program
-from tests.harness import ROOT, Run, base_config, env_of, run_config
+from tests.harness import Run, base_config, env_of, run_config, run_shipped
 
 CONTAINER = "docker:index/container:Container"
 
 
-def shipped(stack: str) -> Run:
-    result = run_program(ROOT, stack)
-    return Run(result=result, plan=json.loads(plan_text(result.as_json())))
-
-
 @pytest.fixture(scope="module")
 def dev() -> Run:
-    return shipped("dev")
+    return run_shipped("dev")
 
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return shipped("droplets")
+    return run_shipped("droplets")
 
 
 def labels_of(container: dict[str, Any]) -> dict[str, str]:
