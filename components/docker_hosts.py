@@ -29,13 +29,13 @@ def local_docker_host(name: str, endpoint: str, parent: pulumi.Resource) -> list
 
 def machine_docker_hosts(name: str, machines: DockerHosts, parent: pulumi.Resource) -> list[DockerHost]:
     hosts: list[DockerHost] = []
-    for i, url in enumerate(machines.docker_host_urls):
+    for i, (url, ready) in enumerate(zip(machines.docker_host_urls, machines.docker_ready, strict=True)):
         provider = docker.Provider(
             f"{name}-host{i}-docker",
             host=url,
             # A new droplet has a new host key: accept it on first contact, refuse changes afterwards.
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"],
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
         hosts.append(DockerHost(name=f"host{i}", provider=provider))
     return hosts

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
+import pulumi_command as command
 import pulumi_digitalocean as do
 
 from components.cloud_init import DockerHostUserData, docker_host_user_data
@@ -20,6 +21,8 @@ class DockerHosts(Protocol):
     private_addresses: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     """`ssh://<user>@<address>` per host, for a pulumi-docker provider."""
+    docker_ready: list[pulumi.Resource]
+    """Per host: done once the host finished booting and Docker answers."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class DigitalOceanMachinesArgs:
     """Open 80/443 to the internet (hosts running the reverse proxy)."""
     reserved_ip: bool = False
     """Attach a reserved IP to the first host."""
+    wait_for_docker: bool = False
+    """Wait over ssh until cloud-init finished and Docker answers (when apps deploy to these hosts)."""
 
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
@@ -54,6 +59,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     public_addresses: list[pulumi.Output[str]]
     private_addresses: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
+    docker_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:DigitalOceanMachines", name, None, opts)
@@ -111,4 +117,20 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             self.public_addresses[0] = self.reserved_ip.ip_address
         self.private_addresses = [d.ipv4_address_private for d in self.droplets]
         self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
+        # Docker arrives through cloud-init after boot: wait for it (over ssh, with the same agent
+        # key pulumi-docker uses) before anything is deployed to the host.
+        self.docker_ready = []
+        if not args.wait_for_docker:
+            self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+            return
+        self.docker_ready = [
+            command.remote.Command(
+                f"{name}-{i}-docker-ready",
+                connection={"host": address, "user": args.deploy_user, "dial_error_limit": 40, "per_dial_timeout": 15},
+                create="cloud-init status --wait >/dev/null && docker info --format '{{.ServerVersion}}'",
+                triggers=[droplet.id],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
+            )
+            for i, (droplet, address) in enumerate(zip(self.droplets, self.public_addresses, strict=True))
+        ]
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})

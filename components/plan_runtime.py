@@ -223,6 +223,7 @@ def _docker_named(kind: str) -> Any:
 
 PROVIDER_OUTPUTS: dict[str, Any] = {
     "docker:index/remoteImage:RemoteImage": _docker_image,
+    "command:remote:Command": lambda _m, name, state: (f"{name}-{_digest('cmd', name)[:8]}", {"stdout": "28.2.2", "stderr": ""}),
     "docker:index/container:Container": _docker_container,
     "docker:index/network:Network": _docker_named("network"),
     "docker:index/volume:Volume": _docker_named("volume"),

@@ -248,6 +248,7 @@ class Platform(pulumi.ComponentResource):
                 deploy_user=m.deploy_user,
                 serve_traffic=m.serve_traffic,
                 reserved_ip=m.reserved_ip,
+                wait_for_docker=self._config.target == "docker",
             ),
             opts=opts,
         )

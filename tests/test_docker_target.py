@@ -165,3 +165,16 @@ def test_read_only_root_where_the_image_allows(tmp_path: Path) -> None:
     kube = run_config(tmp_path, base_config(environment="dev", apps=[app]), stack="kube")
     container = kube.one("kubernetes:apps/v1:Deployment", "web-deployment")["inputs"]["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_deploys_wait_until_cloud_init_has_installed_docker(droplets: Run) -> None:
+    [ready] = droplets.resources("command:remote:Command")
+    assert ready["inputs"]["create"].startswith("cloud-init status --wait")
+    assert ready["inputs"]["connection"] == "[secret]"  # pulumi-command keeps connections secret
+    connection = droplets.state(ready)["connection"]
+    assert connection["user"] == "deploy"
+    assert connection["host"] == droplets.plan["outputs"]["host_addresses"][0]
+    [provider] = droplets.resources("pulumi:providers:docker")
+    assert ready["urn"] in provider["dependencies"]
+    staging = run_shipped("staging")  # machines not used as Docker targets: no ssh at deploy time
+    assert not staging.resources("command:remote:Command")
