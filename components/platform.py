@@ -67,41 +67,10 @@ class Platform(pulumi.ComponentResource):
         self.mongo = self._mongo(name, child)
         self.storage = self._storage(name, child)
 
-        self.apps = {}
-        for app in config.apps:
-            if self.cluster is None:
-                self.apps[app.name] = self._docker_app(app, child)
-                continue
-            siblings = [
-                Sibling(name=other.name, namespace=other.k8s_namespace, port=other.container_port)
-                for other in config.apps
-                if other.name != app.name
-            ]
-            connection = self.mongo.connection(app.name)
-            storage = self.storage.wiring(app.name)
-            environment = build_app_environment(
-                app,
-                root_url=_root_url(app.domain, config, f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"),
-                endpoint_url=f"http://$(POD_IP):{app.container_port}",
-                mongo=connection,
-                storage=storage,
-                siblings={s.name: f"http://{s.name}.{s.namespace}.svc:{s.port}" for s in siblings},
-            )
-            self.apps[app.name] = MeteorApp(
-                app.name,
-                MeteorAppArgs(
-                    app=app,
-                    provider=self.cluster.provider,
-                    stack=stack,
-                    environment=environment,
-                    mongo=connection,
-                    storage=storage,
-                    ingress=config.ingress,
-                    siblings=siblings,
-                    image_pull_secret=self.registry.pull_credentials if self.registry else None,
-                ),
-                opts=child,
-            )
+        self.apps = {
+            app.name: self._kubernetes_app(app, self.cluster, child) if self.cluster else self._docker_app(app, child)
+            for app in config.apps
+        }
 
         self.outputs = {"urls": {n: a.url for n, a in self.apps.items()}}
         if self.registry is not None:
@@ -113,6 +82,39 @@ class Platform(pulumi.ComponentResource):
         if isinstance(self.cluster, DoksCluster):
             self.outputs["kubeconfig"] = self.cluster.kubeconfig
         self.register_outputs(self.outputs)
+
+    def _kubernetes_app(self, app: AppConfig, cluster: KubernetesTarget, opts: pulumi.ResourceOptions) -> MeteorApp:
+        config = self._config
+        siblings = [
+            Sibling(name=other.name, namespace=other.k8s_namespace, port=other.container_port)
+            for other in config.apps
+            if other.name != app.name
+        ]
+        connection = self.mongo.connection(app.name)
+        storage = self.storage.wiring(app.name)
+        environment = build_app_environment(
+            app,
+            root_url=_root_url(app.domain, config, f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"),
+            endpoint_url=f"http://$(POD_IP):{app.container_port}",
+            mongo=connection,
+            storage=storage,
+            siblings={s.name: f"http://{s.name}.{s.namespace}.svc:{s.port}" for s in siblings},
+        )
+        return MeteorApp(
+            app.name,
+            MeteorAppArgs(
+                app=app,
+                provider=cluster.provider,
+                stack=self._stack,
+                environment=environment,
+                mongo=connection,
+                storage=storage,
+                ingress=config.ingress,
+                siblings=siblings,
+                image_pull_secret=self.registry.pull_credentials if self.registry else None,
+            ),
+            opts=opts,
+        )
 
     def _docker_hosts(self, name: str, opts: pulumi.ResourceOptions) -> tuple[list[DockerHost], list[TraefikProxy]]:
         config = self._config
