@@ -26,6 +26,7 @@ import pulumi.runtime
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
@@ -38,6 +39,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REDACTED = "[secret]"
 UNKNOWN_TEXT = "[unknown]"
 
+STACK_TYPE = "pulumi:pulumi:Stack"
 CLUSTER_SCOPED_KINDS = {"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PersistentVolume"}
 
 
@@ -300,6 +302,8 @@ class Recorded:
     retain_on_delete: bool
     dependencies: list[str]
     inputs: dict[str, Any]
+    aliases: list[str] = field(default_factory=lambda: [])
+    """Earlier URNs of this resource (from `aliases`), as the engine would match them."""
     state_name: str | None = None
     state_namespace: str | None = None
 
@@ -316,6 +320,8 @@ class Recorded:
             "dependencies": self.dependencies,
             "inputs": self.inputs,
         }
+        if self.aliases:
+            data["aliases"] = self.aliases
         if self.state_name is not None:
             # What the provider names the object (auto-naming adds a suffix).
             data["objectName"] = self.state_name
@@ -325,12 +331,31 @@ class Recorded:
 
 
 class RecordingMonitor(MockMonitor):
-    """A MockMonitor that keeps every registration request, redacted."""
+    """A MockMonitor that keeps every registration request, redacted, under the engine's URNs."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.recorded: dict[str, Recorded] = {}
         self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the type is qualified with the parent's whole type chain.
+
+        The SDK's MockMonitor qualifies with the parent's last type only; the engine (and the SDK's
+        `create_urn`) use every ancestor's type except the root stack's. Deployed stacks' URNs are
+        the engine's, so those are what the plan records and what a rename must keep.
+        """
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != STACK_TYPE:
+            type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def GetDeploymentInfo(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        # Without alias specs the SDK resolves every alias to a full URN itself (with `create_urn`,
+        # the engine's form), which is what the plan records and compares.
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         self.component_outputs[request.urn] = redact(json_format.MessageToDict(request.outputs))
@@ -338,7 +363,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return response
         inputs = redact(json_format.MessageToDict(request.object))
         state = self.resources.get(response.urn)
@@ -356,13 +381,14 @@ class RecordingMonitor(MockMonitor):
             urn=response.urn,
             type=request.type,
             name=request.name,
-            parent=request.parent if request.parent and not request.parent.split("::")[2].endswith("pulumi:pulumi:Stack") else None,
+            parent=request.parent if request.parent and request.parent.split("::")[2] != STACK_TYPE else None,
             custom=bool(request.custom),
             provider=provider,
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             dependencies=sorted(set(request.dependencies)),
             inputs=inputs,
+            aliases=sorted({alias.urn for alias in request.aliases if alias.urn}),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
         )
