@@ -71,8 +71,8 @@ def platform_stack(apps: int) -> dict[str, Any]:
 
 
 def worker(kind: str, apps: int, resources: int) -> dict[str, Any]:
-    from components.plan_report import plan_text
-    from components.plan_runtime import run_program
+    from offline_plan.report import plan_text
+    from offline_plan.runtime import run_program
 
     root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     if kind == "platform":
@@ -140,7 +140,7 @@ def main() -> None:
     if args.worker:
         kind, apps, resources = args.worker
         if kind == "plan-json":
-            from components.plan_runtime import run_program
+            from offline_plan.runtime import run_program
 
             root = Path(tempfile.mkdtemp(prefix="bench-plan-"))
             (root / "Pulumi.bench.yaml").write_text(yaml.safe_dump(platform_stack(int(apps))))

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from components.plan_report import plan_text
-from components.plan_runtime import SECRET_SIG, PlanResult, run_program
+from offline_plan.report import plan_text
+from offline_plan.runtime import SECRET_SIG, PlanResult, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32

@@ -359,7 +359,7 @@ def test_plan_cli_prints_one_message_and_no_traceback(tmp_path: Path) -> None:
     stack_file.write_text(yaml.safe_dump(stack))
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "components.plan", "citest-bad"], cwd=ROOT, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "offline_plan", "citest-bad"], cwd=ROOT, capture_output=True, text=True, timeout=120
         )
     finally:
         stack_file.unlink()

@@ -13,8 +13,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components.plan_report import diff_plans, diff_text, kubernetes_objects, markdown, plan_text, tree, write_manifests
-from components.plan_runtime import run_program
+from offline_plan.report import diff_plans, diff_text, kubernetes_objects, markdown, plan_text, tree, write_manifests
+from offline_plan.runtime import run_program
 from tests.harness import ROOT
 
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
@@ -34,10 +34,10 @@ def test_there_are_shipped_stacks() -> None:
 def test_committed_plan_is_fresh(shipped: tuple[str, dict[str, Any], list[str]]) -> None:
     stack, plan, _ = shipped
     committed = ROOT / "plans" / f"{stack}.json"
-    assert committed.exists(), f"plans/{stack}.json missing: python -m components.plan {stack} --json plans/{stack}.json"
+    assert committed.exists(), f"plans/{stack}.json missing: python -m offline_plan {stack} --json plans/{stack}.json"
     stale = diff_plans(json.loads(committed.read_text()), plan)
     assert stale.empty, (
-        f"plans/{stack}.json is stale; regenerate with: python -m components.plan {stack} --json plans/{stack}.json\n" + diff_text(stale)
+        f"plans/{stack}.json is stale; regenerate with: python -m offline_plan {stack} --json plans/{stack}.json\n" + diff_text(stale)
     )
     assert committed.read_text() == plan_text({k: v for k, v in plan.items() if k != "format"})
 
@@ -114,7 +114,7 @@ def test_cli_writes_json_manifests_and_markdown(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "components.plan",
+            "offline_plan",
             "staging",
             "--json",
             str(out),
@@ -136,7 +136,7 @@ def test_cli_writes_json_manifests_and_markdown(tmp_path: Path) -> None:
 
 
 def test_readme_config_reference_is_current() -> None:
-    from components.config_reference import reference
+    from offline_plan.config_reference import reference
 
     readme = (ROOT / "README.md").read_text()
     start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"

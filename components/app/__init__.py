@@ -1,0 +1,29 @@
+"""Meteor apps run to the MeteorD contract, one module per app target.
+
+    environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, METEOR_SETTINGS, ...)
+    kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
+    docker.py      containers on Docker hosts behind Traefik
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pulumi
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """Another app of the same stack, reachable over DDP."""
+
+    name: str
+    url: str
+    """Its internal URL on this target."""
+    port: int
+
+
+class MeteorService(Protocol):
+    url: pulumi.Output[str]
+    """The public URL (or the internal one for an app without a domain)."""

@@ -1,0 +1,132 @@
+"""One Meteor service as containers on Docker hosts, to the same contract as on Kubernetes.
+
+`replicas` is the app's total number of instances, spread round-robin over the hosts (instance
+i runs on host i mod n). Containers are auto-named, so a changed container is created (and
+waited on until healthy) before the old one is removed; Traefik routes only to healthy
+containers, so replacements never drop traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from components.app import Sibling
+from components.app.environment import build_app_environment, public_url
+from components.config import DockerAppConfig, ImageFlavor, quantity_value
+from components.docker import APPS_NETWORK, EDGE_NETWORK, DockerHost
+from components.docker.hardening import service_container_defaults
+from components.docker.proxy import traefik_labels
+from components.mongo import MongoConnection
+from components.storage import StorageWiring
+
+# Every MeteorD-style image has node; node 0.10 (legacy MeteorD) has no arrow functions.
+HEALTH_SCRIPT = (
+    "require('http').get('http://127.0.0.1:' + process.env.PORT + '{path}', function (r) {{"
+    " process.exit(r.statusCode < 500 ? 0 : 1); }}).on('error', function () {{ process.exit(1); }});"
+)
+
+
+def internal_url(app: DockerAppConfig) -> str:
+    """How other containers on the apps network reach the app (its network alias)."""
+    return f"http://{app.name}:{app.container_port}"
+
+
+def placement(replicas: int, hosts: list[DockerHost]) -> list[tuple[DockerHost, int]]:
+    """(host, index on that host) for each of the app's instances, round-robin over the hosts."""
+    return [(hosts[i % len(hosts)], i // len(hosts)) for i in range(replicas)]
+
+
+@dataclass(frozen=True)
+class DockerAppArgs:
+    app: DockerAppConfig
+    hosts: list[DockerHost]
+    """Hosts to spread the app's instances over."""
+    mongo: MongoConnection
+    storage: StorageWiring
+    tls: bool
+    """Serve the domain over HTTPS (Let's Encrypt through Traefik)."""
+    siblings: list[Sibling] = field(default_factory=lambda: [])
+    session_cookie: str = "meteor-affinity"
+
+
+class DockerApp(pulumi.ComponentResource):
+    containers: list[docker.Container]
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DockerAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:app:DockerApp", name, None, opts)
+        app = args.app
+        port = app.container_port
+        root_url = public_url(app.domain, args.tls) if app.domain else internal_url(app)
+        environment = build_app_environment(
+            app, root_url=root_url, endpoint_url=internal_url(app), mongo=args.mongo, storage=args.storage, siblings=args.siblings
+        )
+        secret_names = sorted(environment.secret)
+        secret_values = pulumi.Output.all(*[environment.secret[k] for k in secret_names])
+
+        def envs_for(hostname: str) -> pulumi.Output[list[str]]:
+            plain = dict(environment.plain)
+            if "CLUSTER_ENDPOINT_URL" in plain:
+                plain["CLUSTER_ENDPOINT_URL"] = f"http://{hostname}:{port}"  # this container, directly
+            lines = [f"{k}={v}" for k, v in sorted(plain.items())]
+            return pulumi.Output.secret(
+                secret_values.apply(lambda values: lines + [f"{k}={v}" for k, v in zip(secret_names, values, strict=True)])
+            )
+
+        labels = {
+            "meteor-platform/app": app.name,
+            **traefik_labels(app.name, domain=app.domain, port=port, tls=args.tls, cookie=args.session_cookie, health_path=app.health_path),
+        }
+        capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
+        if app.flavor is ImageFlavor.METEORD:
+            capabilities["adds"] = ["NET_BIND_SERVICE"]  # legacy MeteorD binds port 80 as root
+
+        images: dict[str, docker.RemoteImage] = {}
+        self.containers = []
+        for host, index in placement(app.replicas, args.hosts):
+            on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
+            if host.name not in images:
+                images[host.name] = docker.RemoteImage(f"{name}-{host.name}-image", name=app.image, keep_locally=True, opts=on_host)
+            hostname = f"{app.name}-{host.name}-{index}"
+            self.containers.append(
+                docker.Container(
+                    f"{name}-{host.name}-{index}",
+                    image=images[host.name].image_id,
+                    envs=envs_for(hostname),
+                    hostname=hostname,
+                    labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
+                    networks_advanced=[
+                        {"name": EDGE_NETWORK},
+                        # Siblings reach the app by its name on the private network.
+                        {"name": APPS_NETWORK, "aliases": [app.name]},
+                    ],
+                    restart="unless-stopped",
+                    healthcheck={
+                        "tests": ["CMD", "node", "-e", HEALTH_SCRIPT.format(path=app.health_path)],
+                        "interval": "10s",
+                        "timeout": "5s",
+                        "retries": 3,
+                        "start_period": "120s",
+                    },
+                    memory=int(quantity_value(app.resources.memory_limit) / 2**20),
+                    memory_reservation=int(quantity_value(app.resources.memory_request) / 2**20),
+                    cpus=app.resources.cpu_limit,
+                    user=str(app.user_id) if app.user_id is not None else None,
+                    read_only=app.read_only_root,
+                    tmpfs={"/tmp": "rw,noexec,nosuid,size=512m"},
+                    capabilities=capabilities,
+                    init=True,
+                    destroy_grace_seconds=app.pre_stop_seconds + 20,
+                    # Healthy before the old container is removed.
+                    wait=True,
+                    wait_timeout=300,
+                    must_run=True,
+                    opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *host.networks])),
+                    **service_container_defaults(),
+                )
+            )
+        self.url = pulumi.Output.from_input(root_url)
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,177 @@
+"""One Meteor service on Kubernetes, run to the MeteorD contract (specs in `kubernetes_specs`).
+
+Versions N-1 and N run side by side during every rollout. The Kubernetes provider reaches every
+child through the component's `providers` option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.app import Sibling
+from components.app.environment import build_app_environment, public_url
+from components.app.kubernetes_specs import (
+    autoscaler_spec,
+    container_spec,
+    deployment_spec,
+    ingress_annotations,
+    network_policy_spec,
+    sticky_service_annotations,
+)
+from components.config import KubernetesAppConfig
+from components.config.ingress import KubernetesIngressConfig
+from components.kubernetes import labels
+from components.mongo import MongoConnection
+from components.storage import StorageWiring
+
+
+def internal_url(app: KubernetesAppConfig) -> str:
+    """How other workloads in the cluster reach the app (its Service)."""
+    return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
+
+
+@dataclass(frozen=True)
+class MeteorAppArgs:
+    app: KubernetesAppConfig
+    """The app's validated config."""
+    stack: str
+    """Stack name (labels, NetworkPolicy peers)."""
+    mongo: MongoConnection
+    """The app's database."""
+    storage: StorageWiring
+    """The app's file storage."""
+    ingress: KubernetesIngressConfig
+    """How the app is exposed when it has a domain."""
+    siblings: list[Sibling] = field(default_factory=lambda: [])
+    """The other apps of the stack (DDP URLs, egress to them)."""
+    image_pull_secret: pulumi.Output[str] | None = None
+    """A .dockerconfigjson (secret) for a private registry."""
+
+
+class MeteorApp(pulumi.ComponentResource):
+    """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app."""
+
+    namespace: k8s.core.v1.Namespace
+    secret: k8s.core.v1.Secret
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+    ingress: k8s.networking.v1.Ingress | None
+    autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    url: pulumi.Output[str]
+    internal_url: str
+
+    def __init__(self, name: str, args: MeteorAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:app:MeteorApp", name, None, opts)
+        app = args.app
+        child = pulumi.ResourceOptions(parent=self)
+        pod_labels = labels.common(args.stack, app.name, labels.APP_ROLE)
+        selector = labels.selector(args.stack, app.name, labels.APP_ROLE)
+        tls = args.ingress.tls != "off"
+        self.internal_url = internal_url(app)
+        self.url = pulumi.Output.from_input(public_url(app.domain, tls) if app.domain else self.internal_url)
+        environment = build_app_environment(
+            app,
+            root_url=public_url(app.domain, tls) if app.domain else self.internal_url,
+            endpoint_url=f"http://$(POD_IP):{app.container_port}",
+            mongo=args.mongo,
+            storage=args.storage,
+            siblings=args.siblings,
+        )
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": app.k8s_namespace,
+                "labels": labels.namespace_labels(args.stack, "restricted" if app.user_id is not None else "baseline"),
+            },
+            opts=child,
+        )
+        meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": self.namespace.metadata.name, "labels": pod_labels}
+        # Auto-named: a changed secret gets a new name, which rolls the pods onto it.
+        self.secret = k8s.core.v1.Secret(f"{name}-env", metadata=meta, type="Opaque", string_data=dict(environment.secret), opts=child)
+        pull_secrets: list[pulumi.Input[str]] = []
+        if args.image_pull_secret is not None:
+            pull = k8s.core.v1.Secret(
+                f"{name}-pull",
+                metadata=meta,
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": args.image_pull_secret},
+                opts=child,
+            )
+            pull_secrets.append(pull.metadata.name)
+
+        container = container_spec(app, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name)
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": app.name, "namespace": self.namespace.metadata.name, "labels": pod_labels},
+            spec=deployment_spec(app, container=container, pod_labels=pod_labels, selector=selector, pull_secrets=pull_secrets),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.mongo.ready),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={
+                "name": app.name,
+                "namespace": self.namespace.metadata.name,
+                "labels": pod_labels,
+                "annotations": sticky_service_annotations(args.ingress),
+            },
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "http", "port": app.container_port, "target_port": "http", "protocol": "TCP", "app_protocol": "http"}],
+            },
+            opts=child,
+        )
+        self.ingress = self._ingress(name, app.domain, args.ingress, meta, child) if app.domain else None
+        self.autoscaler = None
+        if app.autoscaling is not None:
+            self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler", metadata=meta, spec=autoscaler_spec(app, self.deployment.metadata.name), opts=child
+            )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta,
+            spec={"max_unavailable": 1, "selector": {"match_labels": selector}, "unhealthy_pod_eviction_policy": "AlwaysAllow"},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=meta,
+            spec=network_policy_spec(
+                app,
+                stack=args.stack,
+                selector=selector,
+                ingress_namespace=args.ingress.effective_namespace,
+                endpoints=[*args.mongo.endpoints, *args.storage.endpoints],
+                sibling_ports=[s.port for s in args.siblings],
+            ),
+            opts=child,
+        )
+        self.register_outputs({"url": self.url, "internal_url": self.internal_url})
+
+    def _ingress(
+        self, name: str, domain: str, ingress: KubernetesIngressConfig, meta: k8s.meta.v1.ObjectMetaArgsDict, opts: pulumi.ResourceOptions
+    ) -> k8s.networking.v1.Ingress:
+        tls: list[k8s.networking.v1.IngressTLSArgsDict] = []
+        if ingress.tls == "certManager":
+            tls = [{"hosts": [domain], "secret_name": f"{domain.split('.')[0]}-{name}-tls"}]
+        elif ingress.tls == "existingSecret" and ingress.tls_secret_name:
+            tls = [{"hosts": [domain], "secret_name": ingress.tls_secret_name}]
+        path: k8s.networking.v1.HTTPIngressPathArgsDict = {
+            "path": "/",
+            "path_type": "Prefix",
+            "backend": {"service": {"name": self.service.metadata.name, "port": {"name": "http"}}},
+        }
+        return k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata={**meta, "annotations": ingress_annotations(ingress)},
+            spec={
+                "ingress_class_name": ingress.effective_class_name,
+                "tls": tls,
+                "rules": [{"host": domain, "http": {"paths": [path]}}],
+            },
+            opts=opts,
+        )

@@ -1,0 +1,180 @@
+"""Pure builders of a Meteor app's Kubernetes objects: plain values in, specs out.
+
+Crash-only by design: MeteorD-style images start node without `exec`, so SIGTERM never reaches
+it. Rollouts therefore never drop capacity (maxUnavailable 0, readiness-gated), a pre-stop pause
+lets load balancers drain before the kill, and clients reconnect by themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import KubernetesAppConfig
+from components.config.ingress import KubernetesIngressConfig
+from components.endpoints import Endpoint
+from components.kubernetes import labels
+
+SMTP_PORTS = (25, 465, 587)
+
+
+def container_spec(
+    app: KubernetesAppConfig, *, plain_env: Mapping[str, str], secret_env: Sequence[str], secret_name: pulumi.Input[str]
+) -> k8s.core.v1.ContainerArgsDict:
+    """The Meteor container: PORT equals the container port, secrets only through secretKeyRef."""
+    env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}]
+    env += [{"name": key, "value": value} for key, value in sorted(plain_env.items())]
+    env += [labels.secret_env(key, secret_name, key) for key in sorted(secret_env)]
+    probe_get: k8s.core.v1.HTTPGetActionArgsDict = {"path": app.health_path, "port": "http"}
+    security = labels.RESTRICTED_CONTAINER.copy()
+    security["read_only_root_filesystem"] = app.read_only_root
+    if app.user_id is None:
+        # Legacy MeteorD runs as root and binds port 80: root is unavoidable, the rest is not.
+        security["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    return {
+        "name": "meteor",
+        "image": app.image,
+        "image_pull_policy": "IfNotPresent",
+        "ports": [{"name": "http", "container_port": app.container_port, "protocol": "TCP"}],
+        "env": env,
+        "resources": {
+            "requests": {"cpu": app.resources.cpu_request, "memory": app.resources.memory_request},
+            "limits": {"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit},
+        },
+        # Meteor unpacks and links the bundle at start: allow a slow first response.
+        "startup_probe": {"http_get": probe_get, "period_seconds": 5, "failure_threshold": 60, "timeout_seconds": 5},
+        "readiness_probe": {"http_get": probe_get, "period_seconds": 5, "failure_threshold": 3, "timeout_seconds": 5},
+        "liveness_probe": {"http_get": probe_get, "period_seconds": 20, "failure_threshold": 3, "timeout_seconds": 10},
+        "lifecycle": {"pre_stop": {"exec_": {"command": ["sleep", str(app.pre_stop_seconds)]}}},
+        "security_context": security,
+        "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+    }
+
+
+def deployment_spec(
+    app: KubernetesAppConfig,
+    *,
+    container: k8s.core.v1.ContainerArgsDict,
+    pod_labels: Mapping[str, str],
+    selector: Mapping[str, str],
+    pull_secrets: Sequence[pulumi.Input[str]] = (),
+) -> k8s.apps.v1.DeploymentSpecArgsDict:
+    """Rolling updates that never drop capacity, spread over nodes and zones; replicas unless autoscaled."""
+    pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
+    if app.user_id is not None:
+        pod_security |= {"run_as_non_root": True, "run_as_user": app.user_id, "run_as_group": app.user_id, "fs_group": app.user_id}
+    spread: list[k8s.core.v1.TopologySpreadConstraintArgsDict] = [
+        {"max_skew": 1, "topology_key": key, "when_unsatisfiable": "ScheduleAnyway", "label_selector": {"match_labels": dict(selector)}}
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    ]
+    spec: k8s.apps.v1.DeploymentSpecArgsDict = {
+        "selector": {"match_labels": dict(selector)},
+        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": "25%"}},
+        "min_ready_seconds": 5,
+        "revision_history_limit": 5,
+        "progress_deadline_seconds": 600,
+        "template": {
+            "metadata": {"labels": dict(pod_labels)},
+            "spec": {
+                "automount_service_account_token": False,
+                "enable_service_links": False,
+                "termination_grace_period_seconds": app.pre_stop_seconds + 20,
+                "security_context": pod_security,
+                "topology_spread_constraints": spread,
+                "image_pull_secrets": [{"name": name} for name in pull_secrets],
+                "containers": [container],
+                "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
+            },
+        },
+    }
+    if app.autoscaling is None:
+        spec["replicas"] = app.replicas
+    return spec
+
+
+def autoscaler_spec(app: KubernetesAppConfig, deployment: pulumi.Input[str]) -> k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict:
+    assert app.autoscaling is not None
+    return {
+        "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": deployment},
+        "min_replicas": app.min_replicas,
+        "max_replicas": app.autoscaling.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "average_utilization": app.autoscaling.target_cpu_percent}},
+            }
+        ],
+        # Scale in slowly: every removed pod drops its clients' live connections.
+        "behavior": {"scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}},
+    }
+
+
+def sticky_service_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
+    """Traefik reads sticky-cookie settings from the Service; ingress-nginx from the Ingress."""
+    if ingress.controller != "traefik":
+        return {}
+    cookie = "traefik.ingress.kubernetes.io/service.sticky.cookie"
+    return {
+        cookie: "true",
+        f"{cookie}.name": ingress.session_cookie,
+        f"{cookie}.secure": str(ingress.tls != "off").lower(),
+        f"{cookie}.httponly": "true",
+        f"{cookie}.samesite": "lax",
+    }
+
+
+def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
+    """Sticky sessions, websocket-length timeouts, upload size and TLS, as the controller reads them."""
+    if ingress.controller == "nginx":
+        prefix = "nginx.ingress.kubernetes.io"
+        timeout = str(ingress.idle_timeout_seconds)
+        annotations = {
+            f"{prefix}/affinity": "cookie",
+            f"{prefix}/affinity-mode": "persistent",
+            f"{prefix}/session-cookie-name": ingress.session_cookie,
+            f"{prefix}/session-cookie-secure": str(ingress.tls != "off").lower(),
+            f"{prefix}/session-cookie-samesite": "Lax",
+            f"{prefix}/proxy-read-timeout": timeout,
+            f"{prefix}/proxy-send-timeout": timeout,
+            f"{prefix}/proxy-body-size": ingress.max_body_size.removesuffix("i").lower(),
+            f"{prefix}/ssl-redirect": str(ingress.tls != "off").lower(),
+        }
+    else:
+        annotations = {
+            "traefik.ingress.kubernetes.io/router.entrypoints": "web" if ingress.tls == "off" else "websecure",
+            "traefik.ingress.kubernetes.io/router.tls": str(ingress.tls != "off").lower(),
+        }
+    if ingress.tls == "certManager":
+        annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
+    return annotations
+
+
+def network_policy_spec(
+    app: KubernetesAppConfig,
+    *,
+    stack: str,
+    selector: Mapping[str, str],
+    ingress_namespace: str,
+    endpoints: Sequence[Endpoint],
+    sibling_ports: Sequence[int],
+) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """In: this stack's apps, and the ingress controller for a public app. Out: DNS, the app's
+    services (MongoDB, file storage), its siblings, its own pods (cluster) and SMTP when it mails."""
+    port = app.container_port
+    ingress_rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
+        {"from_": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": port}]},
+    ]
+    if app.domain:
+        ingress_rules.append({"from_": [labels.namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
+    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [labels.DNS_EGRESS]
+    egress += [labels.egress_to(endpoint) for endpoint in endpoints]
+    if sibling_ports:
+        # One rule for every sibling keeps the policy's size independent of the app count.
+        egress.append({"to": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(sibling_ports))]})
+    if app.cluster.enabled:
+        egress.append({"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": port}]})
+    if app.mail_url is not None:
+        egress.append({"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]})
+    return {"pod_selector": {"match_labels": dict(selector)}, "policy_types": ["Ingress", "Egress"], "ingress": ingress_rules, "egress": egress}

@@ -1,0 +1,37 @@
+"""Typed stack configuration: the only package that reads `pulumi.Config`.
+
+    values.py    value types (quantities, image refs, DNS labels, ...)
+    errors.py    the one-message error format
+    unions.py    sections whose keys depend on a `provider` / `target`
+    <section>.py one module per section, with its own rules
+    platform.py  the whole config (`target` decides the rest) and the rules across sections
+    loading.py   reading the stack, validation passes, error lines
+
+`load_config()` returns a frozen `PlatformConfig` or raises `ConfigError` (a `pulumi.RunError`)
+before any resource is registered.
+"""
+
+from components.config.apps import AppConfig, DockerAppConfig, ImageFlavor, KubernetesAppConfig
+from components.config.errors import NAMESPACE, ConfigError, key_path
+from components.config.loading import load_config, parse_config
+from components.config.platform import DockerPlatformConfig, Environment, KubernetesPlatformConfig, PlatformConfig, PlatformSection
+from components.config.values import is_digest_pinned, quantity_value
+
+__all__ = [
+    "NAMESPACE",
+    "AppConfig",
+    "ConfigError",
+    "DockerAppConfig",
+    "DockerPlatformConfig",
+    "Environment",
+    "ImageFlavor",
+    "KubernetesAppConfig",
+    "KubernetesPlatformConfig",
+    "PlatformConfig",
+    "PlatformSection",
+    "is_digest_pinned",
+    "key_path",
+    "load_config",
+    "parse_config",
+    "quantity_value",
+]

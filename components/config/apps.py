@@ -1,0 +1,181 @@
+"""`apps`: the Meteor services of the stack, and the image contract each one follows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, JsonValue
+
+from components.config.errors import Problems
+from components.config.values import DnsLabel, EnvName, HttpPath, Hostname, ImageRef, MailUrl, Model, Quantity, is_digest_pinned, quantity_value
+from components.secrets import SecretValue
+
+
+class ImageFlavor(StrEnum):
+    ZODERN = "zodern"
+    METEORD = "meteord"
+    CUSTOM = "custom"
+
+
+FLAVOR_PORT = {ImageFlavor.ZODERN: 3000, ImageFlavor.METEORD: 80, ImageFlavor.CUSTOM: 3000}
+FLAVOR_USER: dict[ImageFlavor, int | None] = {
+    ImageFlavor.ZODERN: 1000,
+    ImageFlavor.METEORD: None,  # meteorhacks/meteord runs as root
+    ImageFlavor.CUSTOM: 1000,
+}
+
+RESERVED_ENV = frozenset(
+    {
+        "ROOT_URL",
+        "PORT",
+        "MONGO_URL",
+        "MONGO_OPLOG_URL",
+        "METEOR_SETTINGS",
+        "MAIL_URL",
+        "HTTP_FORWARDED_COUNT",
+        "BIND_IP",
+        "CLUSTER_DISCOVERY_URL",
+        "CLUSTER_SERVICE",
+        "CLUSTER_ENDPOINT_URL",
+        "CLUSTER_BALANCER_URL",
+        "CLUSTER_WORKERS_COUNT",
+        "CLUSTER_PUBLIC_SERVICES",
+        "POD_IP",
+        "NODE_OPTIONS",
+    }
+)
+
+
+class ResourcesConfig(Model):
+    cpu_request: Quantity = Field(default="250m", description="CPU request per instance.")
+    cpu_limit: Quantity = Field(default="1", description="CPU limit per instance (node runs one thread of JavaScript).")
+    memory_request: Quantity = Field(default="512Mi", description="Memory request per instance.")
+    memory_limit: Quantity = Field(default="1Gi", description="Memory limit per instance.")
+
+
+class MeteorClusterConfig(Model):
+    """meteorhacks:cluster wiring (the CLUSTER_* variables)."""
+
+    enabled: bool = Field(default=False, description="Set CLUSTER_* so instances discover each other through MongoDB.")
+    workers: int | Literal["auto"] = Field(default=1, description="CLUSTER_WORKERS_COUNT: worker processes per instance, or `auto`.")
+    public_services: list[DnsLabel] = Field(default_factory=list, description="CLUSTER_PUBLIC_SERVICES: services reachable by clients.")
+
+
+class AutoscalingConfig(Model):
+    min_replicas: int | None = Field(default=None, ge=1, le=100, description="Lowest replica count; defaults to `replicas`.")
+    max_replicas: int = Field(..., ge=1, le=100, description="Highest replica count.")
+    target_cpu_percent: int = Field(default=70, ge=10, le=100, description="Average CPU utilisation to aim for.")
+
+
+class AppConfig(Model):
+    """One Meteor service: what both targets understand."""
+
+    name: DnsLabel = Field(..., description="App name: workload, service and database name derive from it.")
+    image: ImageRef = Field(..., description="Image reference; pinned by `@sha256:` digest outside dev.")
+    flavor: ImageFlavor = Field(
+        default=ImageFlavor.ZODERN,
+        description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
+    )
+    port: int | None = Field(default=None, ge=1, le=65535, description="Container port, set as PORT; default by flavor (3000 or 80).")
+    run_as_user: int | None = Field(default=None, ge=1, le=2**31 - 1, description="UID the image runs as (custom flavor); defaults by flavor.")
+    domain: Hostname | None = Field(default=None, description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset.")
+    replicas: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Instances of the app in total: pods on Kubernetes (the floor when autoscaling); containers on Docker hosts, "
+        "spread round-robin over the hosts.",
+    )
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per instance.")
+    settings: dict[str, JsonValue] = Field(default_factory=dict, description="METEOR_SETTINGS as structured config (non-secret parts).")
+    secret_settings: SecretValue | None = Field(default=None, description="A JSON object (secret) merged over `settings`; for private API keys.")
+    mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
+    env: dict[EnvName, str] = Field(default_factory=dict, description="Extra plain environment variables (no secrets).")
+    health_path: HttpPath = Field(default="/", description="HTTP path the health checks request.")
+    read_only_root: bool = Field(
+        default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
+    )
+    http_forwarded_count: int = Field(default=1, ge=0, le=5, description="HTTP_FORWARDED_COUNT: proxies in front of the app.")
+    pre_stop_seconds: int = Field(default=10, ge=0, le=120, description="Pause before the kill so load balancers drain.")
+    cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
+
+    @property
+    def container_port(self) -> int:
+        return self.port if self.port is not None else FLAVOR_PORT[self.flavor]
+
+    @property
+    def user_id(self) -> int | None:
+        return self.run_as_user if self.run_as_user is not None else FLAVOR_USER[self.flavor]
+
+    @property
+    def database(self) -> str:
+        return self.name.replace("-", "_")
+
+
+class KubernetesAppConfig(AppConfig):
+    """An app on Kubernetes: its own namespace, optionally autoscaled."""
+
+    namespace: DnsLabel | None = Field(default=None, description="Kubernetes only: namespace; defaults to the app name.")
+    autoscaling: AutoscalingConfig | None = Field(
+        default=None, description="Kubernetes only: HorizontalPodAutoscaler bounds; fixed replicas when unset."
+    )
+
+    @property
+    def k8s_namespace(self) -> str:
+        return self.namespace or self.name
+
+    @property
+    def min_replicas(self) -> int:
+        if self.autoscaling and self.autoscaling.min_replicas is not None:
+            return self.autoscaling.min_replicas
+        return self.replicas
+
+
+class DockerAppConfig(AppConfig):
+    """An app as containers on Docker hosts."""
+
+
+def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, problems: Problems) -> None:
+    """Rules within and between apps that hold on every target."""
+    names = {a.name for a in apps}
+    seen_names: dict[str, int] = {}
+    seen_domains: dict[str, int] = {}
+    for i, app in enumerate(apps):
+        if app.name in seen_names:
+            problems.bad(["apps", i, "name"], app.name, f"expected a unique app name (apps[{seen_names[app.name]}] has it)")
+        seen_names.setdefault(app.name, i)
+        if app.domain:
+            if app.domain in seen_domains:
+                problems.bad(["apps", i, "domain"], app.domain, f"expected a domain of its own (apps[{seen_domains[app.domain]}] uses it)")
+            seen_domains.setdefault(app.domain, i)
+        if not dev and not is_digest_pinned(app.image):
+            problems.bad(["apps", i, "image"], app.image, f"expected an image pinned by @sha256: digest in {environment}")
+        if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
+            problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
+        if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:
+            problems.bad(["apps", i, "runAsUser"], app.run_as_user, "expected it unset: the flavor fixes the user (use flavor 'custom')")
+        res = app.resources
+        for request, limit, label in ((res.cpu_request, res.cpu_limit, "cpu"), (res.memory_request, res.memory_limit, "memory")):
+            if quantity_value(request) > quantity_value(limit):
+                problems.bad(["apps", i, "resources", f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
+        for name in sorted(set(app.env) & RESERVED_ENV):
+            problems.bad(["apps", i, "env", name], app.env[name], "expected it unset: the platform sets this variable")
+        if app.secret_settings is not None and app.secret_settings.known:
+            try:
+                parsed = json.loads(app.secret_settings.reveal())
+            except json.JSONDecodeError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                problems.line(["apps", i, "secretSettings"], "got a secret that is not valid; expected a JSON object (value hidden)")
+        for j, service in enumerate(app.cluster.public_services):
+            if service not in names:
+                problems.bad(["apps", i, "cluster", "publicServices", j], service, "expected the name of an app in this stack")
+        if isinstance(app, KubernetesAppConfig) and app.autoscaling and app.min_replicas > app.autoscaling.max_replicas:
+            problems.bad(
+                ["apps", i, "autoscaling", "maxReplicas"],
+                app.autoscaling.max_replicas,
+                f"expected at least the minimum replica count ({app.min_replicas})",
+            )

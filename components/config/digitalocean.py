@@ -1,0 +1,12 @@
+"""`digitalocean`: account-wide settings (the API token comes from `digitalocean:token` or DIGITALOCEAN_TOKEN)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from components.config.values import Cidr, DoRegion, Model
+
+
+class DigitalOceanConfig(Model):
+    region: DoRegion = Field(default="fra1", description="Region of every DigitalOcean resource.")
+    vpc_ip_range: Cidr = Field(default="10.120.0.0/20", description="Private network range of the stack's VPC.")

@@ -1,0 +1,41 @@
+"""`docker`: the Docker-host target — apps as containers behind a Traefik proxy on each host."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.unions import tagged
+from components.config.values import ImageRef, Model
+
+
+class DockerHostsBase(Model):
+    hosts: str
+    acme_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Let's Encrypt account email; required unless ingress.tls is `off`.",
+    )
+    http_port: int = Field(default=80, ge=1, le=65535, description="Host port of the proxy's HTTP entrypoint.")
+    https_port: int = Field(default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint.")
+    proxy_image: ImageRef = Field(default="traefik:v3.5.3", description="Traefik image of the reverse proxy.")
+
+
+class LocalDockerConfig(DockerHostsBase):
+    """The Docker engine on this machine (the dev stack)."""
+
+    hosts: Literal["local"] = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
+        default="local", description="`local` (the engine at `localHost`) or `machines` (the cloud machines, over ssh)."
+    )
+    local_host: str = Field(default="unix:///var/run/docker.sock", pattern=r"^(unix|tcp|ssh|npipe)://.+", description="Docker endpoint.")
+
+
+class MachineDockerConfig(DockerHostsBase):
+    """The stack's cloud machines, reached over ssh as their deploy user."""
+
+    hosts: Literal["machines"]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+DockerConfig = LocalDockerConfig | MachineDockerConfig
+DockerSection = tagged("docker", "hosts", "local", {"local": LocalDockerConfig, "machines": MachineDockerConfig})

@@ -1,0 +1,68 @@
+"""One message per bad stack: every problem on its own line, `<key>: got <value>; expected ...`.
+
+`ConfigError` is a `pulumi.RunError`, which the Pulumi CLI prints without a Python traceback;
+the offline plan prints the same message and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+from components.secrets import SecretValue, SecureLeaf
+
+NAMESPACE = "meteor-platform"
+
+Loc = Sequence[str | int]
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration; the message lists every problem, one per line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid stack configuration:" + "".join(f"\n  {p}" for p in problems))
+
+
+def key_path(loc: Loc) -> str:
+    """`('apps', 0, 'replicas')` -> `meteor-platform:apps[0].replicas`."""
+    text = NAMESPACE + ":"
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += part if i == 0 else f".{part}"
+    return text
+
+
+def show(value: Any) -> str:
+    """A given value as the error shows it: secrets never, long values cut."""
+    if isinstance(value, SecureLeaf | SecretValue):
+        return "a secret"
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Problems:
+    """Collects the problems of one validation pass, each already formatted as a line."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def bad(self, loc: Loc, given: Any, expected: str) -> None:
+        """A value that is present but wrong."""
+        self.lines.append(f"{key_path(loc)}: got {show(given)}; {expected}")
+
+    def missing(self, loc: Loc, expected: str) -> None:
+        """A value that is required here but absent."""
+        self.lines.append(f"{key_path(loc)}: missing; {expected}")
+
+    def line(self, loc: Loc, text: str) -> None:
+        """Anything else about `loc` (e.g. a secret whose content must not be echoed)."""
+        self.lines.append(f"{key_path(loc)}: {text}")
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)

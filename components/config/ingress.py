@@ -1,0 +1,69 @@
+"""`ingress`: how apps with a domain are exposed (TLS, sticky sessions, timeouts), per target."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.errors import Problems
+from components.config.values import DnsLabel, Model, Quantity
+
+_IDLE = "Proxy read/idle timeout for long-lived websockets and long polls."
+_COOKIE = "Name of the sticky-session cookie set by the load balancer."
+
+
+class KubernetesIngressConfig(Model):
+    """An ingress controller in the cluster."""
+
+    controller: Literal["traefik", "nginx"] = Field(
+        default="traefik", description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx)."
+    )
+    class_name: str | None = Field(default=None, description="IngressClass name; defaults to the controller name.")
+    namespace: DnsLabel | None = Field(
+        default=None,
+        description="Namespace the controller runs in (admitted by the apps' NetworkPolicies); default `traefik` or `ingress-nginx`.",
+    )
+    tls: Literal["certManager", "existingSecret", "off"] = Field(
+        default="certManager", description="`certManager` (a cert-manager ClusterIssuer), `existingSecret` or `off` (plain HTTP)."
+    )
+    cluster_issuer: str = Field(default="letsencrypt-prod", description="cert-manager ClusterIssuer when tls is `certManager`.")
+    tls_secret_name: str | None = Field(default=None, description="TLS Secret in each app namespace when tls is `existingSecret`.")
+    idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
+    max_body_size: Quantity = Field(default="50Mi", description="Largest request body (uploads) the proxy accepts.")
+    session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
+
+    @property
+    def effective_class_name(self) -> str:
+        return self.class_name or self.controller
+
+    @property
+    def effective_namespace(self) -> str:
+        return self.namespace or ("traefik" if self.controller == "traefik" else "ingress-nginx")
+
+
+class DockerIngressConfig(Model):
+    """Traefik on each Docker host."""
+
+    tls: Literal["certManager", "off"] = Field(
+        default="certManager", description="`certManager` (Let's Encrypt through Traefik, HTTP-01) or `off` (plain HTTP)."
+    )
+    idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
+    session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
+
+
+IngressConfig = KubernetesIngressConfig | DockerIngressConfig
+
+
+def ingress_problems(ingress: IngressConfig, dev: bool, problems: Problems) -> None:
+    if isinstance(ingress, KubernetesIngressConfig):
+        if ingress.tls == "existingSecret" and not ingress.tls_secret_name:
+            problems.missing(["ingress", "tlsSecretName"], "expected a Secret name because ingress.tls is 'existingSecret'")
+        if ingress.tls != "existingSecret" and ingress.tls_secret_name:
+            problems.bad(["ingress", "tlsSecretName"], ingress.tls_secret_name, "expected it unset unless ingress.tls is 'existingSecret'")
+    if ingress.tls == "off" and not dev:
+        problems.bad(["ingress", "tls"], "off", "expected TLS outside dev (sessions need it)")
+
+
+def uses_tls(ingress: IngressConfig) -> bool:
+    return ingress.tls != "off"

@@ -1,0 +1,62 @@
+"""`kubernetes`: the cluster Kubernetes objects go to — an existing one, or DOKS."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.errors import Problems
+from components.config.unions import tagged
+from components.config.values import DropletSize, Hostname, Model, TimeOfDay
+from components.secrets import SecretValue
+
+
+class ExistingKubernetesConfig(Model):
+    """A cluster reached through a kubeconfig (bring your own cluster)."""
+
+    provider: Literal["existing"] = Field(
+        default="existing",
+        description="Cluster implementation: `existing` (a cluster reached through a kubeconfig) or `doks` (DigitalOcean Kubernetes).",
+    )
+    context: str | None = Field(default=None, description="kubeconfig context to use; the current context when unset.")
+    kubeconfig: SecretValue | None = Field(
+        default=None,
+        description="kubeconfig contents (secret); the ambient ~/.kube/config or $KUBECONFIG when unset.",
+    )
+    cluster_domain: Hostname = Field(default="cluster.local", description="The cluster's DNS domain, used in in-cluster service URLs.")
+
+
+class DoksConfig(Model):
+    """DigitalOcean Kubernetes, created by the stack."""
+
+    provider: Literal["doks"]
+    version_prefix: str = Field(
+        default="1.33.",
+        pattern=r"^1\.\d+\.$",
+        description="Kubernetes minor version prefix; the newest patch DigitalOcean offers is used.",
+    )
+    node_size: DropletSize = Field(default="s-4vcpu-8gb", description="Droplet size of the node pool.")
+    min_nodes: int = Field(default=2, ge=1, le=100, description="Autoscaler lower bound.")
+    max_nodes: int = Field(default=5, ge=1, le=100, description="Autoscaler upper bound.")
+    ha: bool = Field(default=False, description="Highly available control plane.")
+    maintenance_day: Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        default="sunday", description="Day of the weekly maintenance window (auto-upgrades, surge upgrades)."
+    )
+    maintenance_start: TimeOfDay = Field(default="03:00", description="Maintenance window start, UTC HH:MM.")
+    kubeconfig_ttl_days: int = Field(
+        default=90, ge=1, le=365, description="Lifetime of the kubeconfig token; renewed on every `pulumi up`/`refresh`."
+    )
+
+    @property
+    def cluster_domain(self) -> str:
+        return "cluster.local"
+
+
+KubernetesConfig = ExistingKubernetesConfig | DoksConfig
+KubernetesSection = tagged("kubernetes", "provider", "existing", {"existing": ExistingKubernetesConfig, "doks": DoksConfig})
+
+
+def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
+    if isinstance(k, DoksConfig) and k.min_nodes > k.max_nodes:
+        problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")

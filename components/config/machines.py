@@ -1,0 +1,41 @@
+"""`machines`: cloud machines booted as hardened Docker hosts (the Docker Machine idea)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.errors import Problems
+from components.config.unions import tagged
+from components.config.values import Cidr, DnsLabel, DropletSize, Model, SshPublicKey
+
+
+class NoMachinesConfig(Model):
+    provider: Literal["none"] = Field(default="none", description="`none` or `digitalocean` (droplets).")
+
+
+class DigitalOceanMachinesConfig(Model):
+    """Droplets in the stack's VPC."""
+
+    provider: Literal["digitalocean"]
+    count: int = Field(default=1, ge=1, le=20, description="Number of hosts.")
+    size: DropletSize = Field(default="s-2vcpu-4gb", description="Droplet size.")
+    image: str = Field(default="ubuntu-24-04-x64", pattern=r"^ubuntu-\d\d-04-x64$", description="Ubuntu LTS image slug.")
+    admin_cidrs: list[Cidr] = Field(..., min_length=1, description="Networks allowed to reach SSH.")
+    ssh_public_key: SshPublicKey = Field(..., description="OpenSSH public key of the deploy user.")
+    deploy_user: DnsLabel = Field(default="deploy", description="Non-root user in the docker group, for ssh:// Docker access.")
+    serve_traffic: bool = Field(default=True, description="Open 80/443 to the internet on these hosts.")
+    reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
+
+
+MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig
+MachinesSection = tagged("machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig})
+
+
+def machines_problems(machines: MachinesConfig, problems: Problems) -> None:
+    if isinstance(machines, DigitalOceanMachinesConfig):
+        for j, cidr in enumerate(machines.admin_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                problems.bad(["machines", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")

@@ -1,0 +1,111 @@
+"""`mongo`: the MongoDB replica set every app uses, one model per provider."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.errors import Problems
+from components.config.unions import tagged
+from components.config.values import DatabaseSize, DnsLabel, ImageRef, Model, MongoUrl, MongoVersion, Quantity
+
+_VERSION = "MongoDB server version: 6.0 or newer."
+
+
+class InClusterMongoConfig(Model):
+    """A replica set as a Kubernetes StatefulSet."""
+
+    provider: Literal["inCluster"] = Field(
+        default="inCluster",
+        description="`inCluster` (Kubernetes StatefulSet), `external` (`url`, secret), `digitalocean` (managed) "
+        "or `container` (Docker hosts).",
+    )
+    namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the replica set.")
+    members: Literal[1, 3, 5] = Field(default=1, description="Replica set members: 1, 3 or 5.")
+    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} Image `mongo:<version>`.")
+    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+    storage_size: Quantity = Field(default="10Gi", description="Volume size per member.")
+    storage_class: str | None = Field(
+        default=None,
+        description="Existing StorageClass for the volumes (must reclaim with Retain). Conflicts with `storageProvisioner`.",
+    )
+    storage_provisioner: str | None = Field(
+        default=None,
+        description="CSI provisioner for a StorageClass the platform creates with reclaimPolicy Retain (e.g. dobs.csi.digitalocean.com).",
+    )
+    cpu: Quantity = Field(default="500m", description="CPU request per member.")
+    memory: Quantity = Field(default="1Gi", description="Memory request and limit per member.")
+
+    @property
+    def effective_image(self) -> str:
+        return self.image or f"mongo:{self.version}"
+
+
+class ContainerMongoConfig(Model):
+    """A single-node replica set as a container on the (only) Docker host."""
+
+    provider: Literal["container"] = Field(default="container")
+    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} Image `mongo:<version>`.")
+    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+
+    @property
+    def effective_image(self) -> str:
+        return self.image or f"mongo:{self.version}"
+
+
+class ExternalMongoConfig(Model):
+    """A MongoDB the platform does not manage."""
+
+    provider: Literal["external"]
+    url: MongoUrl = Field(..., description="MongoDB URL every app uses (secret).")
+    oplog_url: MongoUrl | None = Field(default=None, description="Oplog URL (secret), when the service offers it.")
+
+
+class DigitalOceanMongoConfig(Model):
+    """DigitalOcean managed MongoDB, in the stack's VPC."""
+
+    provider: Literal["digitalocean"]
+    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} DigitalOcean runs the newest release of its major version.")
+    size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="Database node size.")
+    nodes: int = Field(default=1, ge=1, le=3, description="Database nodes: 1, or 3 (required in production).")
+
+
+KubernetesMongoConfig = InClusterMongoConfig | ExternalMongoConfig | DigitalOceanMongoConfig
+DockerMongoConfig = ContainerMongoConfig | ExternalMongoConfig | DigitalOceanMongoConfig
+MongoConfig = KubernetesMongoConfig | DockerMongoConfig
+
+KubernetesMongoSection = tagged(
+    "mongo",
+    "provider",
+    "inCluster",
+    {"inCluster": InClusterMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
+    scope="with target 'kubernetes'",
+)
+DockerMongoSection = tagged(
+    "mongo",
+    "provider",
+    "container",
+    {"container": ContainerMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
+    scope="with target 'docker'",
+)
+
+
+def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> None:
+    if isinstance(mongo, InClusterMongoConfig):
+        if mongo.storage_class and mongo.storage_provisioner:
+            problems.bad(
+                ["mongo", "storageProvisioner"],
+                mongo.storage_provisioner,
+                "expected either mongo.storageClass or mongo.storageProvisioner, not both",
+            )
+        if not mongo.storage_class and not mongo.storage_provisioner:
+            problems.missing(
+                ["mongo", "storageProvisioner"],
+                "expected the cluster's CSI provisioner (or mongo.storageClass naming a class that reclaims with Retain)",
+            )
+    if isinstance(mongo, DigitalOceanMongoConfig):
+        if mongo.nodes == 2:
+            problems.bad(["mongo", "nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
+        if production and mongo.nodes < 3:
+            problems.bad(["mongo", "nodes"], mongo.nodes, "expected 3 in production (a highly available replica set)")

@@ -1,0 +1,169 @@
+"""The whole stack config: `target` chooses which sections and app keys exist.
+
+`KubernetesPlatformConfig` and `DockerPlatformConfig` share the account-wide sections; each has
+its own `mongo`, `storage`, `registry`, `ingress` and `apps` unions, so a Kubernetes-only key
+under `target: docker` (or the reverse) is an unknown key by construction. The rules here span
+sections; each section module holds its own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.apps import DockerAppConfig, KubernetesAppConfig, apps_problems
+from components.config.digitalocean import DigitalOceanConfig
+from components.config.docker import DockerSection, LocalDockerConfig, MachineDockerConfig
+from components.config.errors import Problems
+from components.config.ingress import DockerIngressConfig, KubernetesIngressConfig, ingress_problems
+from components.config.kubernetes import DoksConfig, ExistingKubernetesConfig, KubernetesSection, kubernetes_problems
+from components.config.machines import DigitalOceanMachinesConfig, MachinesSection, NoMachinesConfig, machines_problems
+from components.config.mongo import (
+    ContainerMongoConfig,
+    DigitalOceanMongoConfig,
+    DockerMongoSection,
+    InClusterMongoConfig,
+    KubernetesMongoSection,
+    mongo_problems,
+)
+from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
+from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, SpacesConfig
+from components.config.unions import tagged
+from components.config.values import Model
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class PlatformBase(Model):
+    environment: Environment = Field(..., description="`dev`, `staging` or `production`: sets the safety defaults.")
+    target: str
+    protect: bool | None = Field(
+        default=None, description="Protect stateful resources from `pulumi destroy` and replacement; default true in production."
+    )
+    digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
+    machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
+
+    @property
+    def protect_stateful(self) -> bool:
+        return self.protect if self.protect is not None else self.environment is Environment.PRODUCTION
+
+
+class KubernetesPlatformConfig(PlatformBase):
+    """Apps on a Kubernetes cluster."""
+
+    target: Literal["kubernetes"] = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
+        default="kubernetes", description="Where apps run: `kubernetes` or `docker` (plain Docker hosts behind Traefik)."
+    )
+    kubernetes: KubernetesSection = Field(default_factory=ExistingKubernetesConfig, description="Cluster to deploy to.")
+    mongo: KubernetesMongoSection = Field(default_factory=InClusterMongoConfig, description="MongoDB.")
+    storage: KubernetesStorageSection = Field(default_factory=GridFsConfig, description="File storage.")
+    registry: KubernetesRegistrySection = Field(default_factory=NoRegistryConfig, description="Container registry.")
+    ingress: KubernetesIngressConfig = Field(default_factory=KubernetesIngressConfig, description="Exposure over TLS.")
+    apps: list[KubernetesAppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
+
+    @property
+    def uses_digitalocean(self) -> bool:
+        return (
+            isinstance(self.kubernetes, DoksConfig)
+            or isinstance(self.mongo, DigitalOceanMongoConfig)
+            or isinstance(self.storage, SpacesConfig)
+            or self.registry.provider == "digitalocean"
+            or isinstance(self.machines, DigitalOceanMachinesConfig)
+        )
+
+
+class DockerPlatformConfig(PlatformBase):
+    """Apps as containers on Docker hosts behind Traefik."""
+
+    target: Literal["docker"]  # pyright: ignore[reportIncompatibleVariableOverride]
+    docker: DockerSection = Field(default_factory=LocalDockerConfig, description="Docker-host target.")
+    mongo: DockerMongoSection = Field(default_factory=ContainerMongoConfig, description="MongoDB.")
+    storage: DockerStorageSection = Field(default_factory=GridFsConfig, description="File storage.")
+    registry: DockerRegistrySection = Field(default_factory=NoRegistryConfig, description="Container registry.")
+    ingress: DockerIngressConfig = Field(default_factory=DockerIngressConfig, description="Exposure over TLS.")
+    apps: list[DockerAppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
+
+    @property
+    def uses_digitalocean(self) -> bool:
+        return (
+            isinstance(self.mongo, DigitalOceanMongoConfig)
+            or isinstance(self.storage, SpacesConfig)
+            or isinstance(self.machines, DigitalOceanMachinesConfig)
+        )
+
+    @property
+    def host_count(self) -> int:
+        if isinstance(self.docker, MachineDockerConfig) and isinstance(self.machines, DigitalOceanMachinesConfig):
+            return self.machines.count
+        return 1
+
+
+PlatformConfig = KubernetesPlatformConfig | DockerPlatformConfig
+PlatformSection = tagged("", "target", "kubernetes", {"kubernetes": KubernetesPlatformConfig, "docker": DockerPlatformConfig})
+
+
+def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
+    """Every rule of every section, then the rules that span sections."""
+    production = cfg.environment is Environment.PRODUCTION
+    dev = cfg.environment is Environment.DEV
+    mongo_problems(cfg.mongo, production, problems)
+    machines_problems(cfg.machines, problems)
+    ingress_problems(cfg.ingress, dev, problems)
+    apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
+    if isinstance(cfg, KubernetesPlatformConfig):
+        _kubernetes_target_problems(cfg, problems)
+    else:
+        _docker_target_problems(cfg, problems)
+
+
+def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problems) -> None:
+    kubernetes_problems(cfg.kubernetes, problems)
+    if isinstance(cfg.mongo, DigitalOceanMongoConfig) and not isinstance(cfg.kubernetes, DoksConfig):
+        problems.bad(
+            ["mongo", "provider"],
+            "digitalocean",
+            "expected kubernetes.provider 'doks' with it (its firewall admits only the stack's own cluster)",
+        )
+    seen: dict[str, int] = {}
+    for i, app in enumerate(cfg.apps):
+        if app.k8s_namespace in seen:
+            problems.bad(["apps", i, "namespace"], app.k8s_namespace, f"expected a namespace of its own (apps[{seen[app.k8s_namespace]}] uses it)")
+        seen.setdefault(app.k8s_namespace, i)
+        if isinstance(cfg.mongo, InClusterMongoConfig) and app.k8s_namespace == cfg.mongo.namespace:
+            problems.bad(["apps", i, "namespace"], app.k8s_namespace, "expected a namespace other than mongo.namespace")
+
+
+def _docker_target_problems(cfg: DockerPlatformConfig, problems: Problems) -> None:
+    on_machines = isinstance(cfg.docker, MachineDockerConfig)
+    if on_machines and isinstance(cfg.machines, NoMachinesConfig):
+        problems.missing(["machines", "provider"], "expected cloud machines because docker.hosts is 'machines'")
+    if isinstance(cfg.mongo, DigitalOceanMongoConfig) and not on_machines:
+        problems.bad(
+            ["mongo", "provider"],
+            "digitalocean",
+            "expected docker.hosts 'machines' with it (its firewall admits only the stack's own machines)",
+        )
+    hosts = cfg.host_count
+    if hosts > 1:
+        for section, kind in (("mongo", isinstance(cfg.mongo, ContainerMongoConfig)), ("storage", cfg.storage.provider == "minio")):
+            if kind:
+                problems.bad(
+                    [section, "provider"],
+                    "container" if section == "mongo" else "minio",
+                    "expected a managed or external service with more than one host (a container lives on one host)",
+                )
+        for i, app in enumerate(cfg.apps):
+            if app.domain and app.replicas < hosts:
+                problems.bad(
+                    ["apps", i, "replicas"],
+                    app.replicas,
+                    f"expected at least {hosts}: every host's proxy serves the app's domain, so each host runs an instance",
+                )
+    if cfg.ingress.tls != "off" and cfg.docker.acme_email is None:
+        problems.missing(["docker", "acmeEmail"], "expected a Let's Encrypt account email because ingress.tls is not 'off'")

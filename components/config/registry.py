@@ -1,0 +1,38 @@
+"""`registry`: where app images are pulled from."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.unions import tagged
+from components.config.values import DnsLabel, DoRegion, Model
+
+
+class NoRegistryConfig(Model):
+    """Public images, or ones the cluster is already authorised to pull."""
+
+    provider: Literal["none"] = Field(default="none", description="`none` (public or already-authorised images) or `digitalocean` (DOCR).")
+
+
+class DigitalOceanRegistryConfig(Model):
+    """DigitalOcean Container Registry (one per team)."""
+
+    provider: Literal["digitalocean"]
+    name: DnsLabel | None = Field(default=None, description="Registry name; default `meteor-<stack>`.")
+    tier: Literal["starter", "basic", "professional"] = Field(default="basic", description="Subscription tier.")
+    region: DoRegion | None = Field(default=None, description="Registry region; default `digitalocean.region`.")
+
+
+RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig
+
+KubernetesRegistrySection = tagged(
+    "registry",
+    "provider",
+    "none",
+    {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
+    scope="with target 'kubernetes'",
+)
+# Docker hosts pull public images or ones their deploy user is logged in to.
+DockerRegistrySection = tagged("registry", "provider", "none", {"none": NoRegistryConfig}, scope="with target 'docker'")

@@ -1,0 +1,60 @@
+"""`storage`: where uploaded files live (never on the container's disk), one model per provider."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from components.config.unions import tagged
+from components.config.values import DnsLabel, ImageRef, Model
+
+_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+
+
+class GridFsConfig(Model):
+    """Files in MongoDB GridFS, on each app's own database."""
+
+    provider: Literal["gridfs"] = Field(
+        default="gridfs",
+        description="`gridfs` (MongoDB GridFS), `spaces` (a DigitalOcean Spaces bucket) or `minio` "
+        "(an S3-compatible container on the Docker host).",
+    )
+    gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
+
+
+class SpacesConfig(Model):
+    """A private, versioned DigitalOcean Spaces bucket."""
+
+    provider: Literal["spaces"]
+    bucket: str | None = Field(
+        default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
+    )
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires.")
+
+
+class MinioConfig(Model):
+    """MinIO as a container on the (only) Docker host."""
+
+    provider: Literal["minio"]
+    bucket: str = Field(default="meteor-files", pattern=_BUCKET_PATTERN, description="Bucket name.")
+    image: ImageRef = Field(default="minio/minio:RELEASE.2025-04-22T22-12-26Z", description="MinIO server image.")
+    client_image: ImageRef = Field(
+        default="minio/mc:RELEASE.2025-04-16T18-13-26Z", description="MinIO client image that creates the bucket and its user."
+    )
+
+
+KubernetesStorageConfig = GridFsConfig | SpacesConfig
+DockerStorageConfig = GridFsConfig | SpacesConfig | MinioConfig
+StorageConfig = KubernetesStorageConfig | DockerStorageConfig
+
+KubernetesStorageSection = tagged(
+    "storage", "provider", "gridfs", {"gridfs": GridFsConfig, "spaces": SpacesConfig}, scope="with target 'kubernetes'"
+)
+DockerStorageSection = tagged(
+    "storage",
+    "provider",
+    "gridfs",
+    {"gridfs": GridFsConfig, "spaces": SpacesConfig, "minio": MinioConfig},
+    scope="with target 'docker'",
+)

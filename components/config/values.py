@@ -1,0 +1,183 @@
+"""Value types of the stack configuration: each checks one value's own shape.
+
+Every type is an `Annotated` string with a validator whose message reads as the second half of
+an error line (`expected ...`), so the loader can print `<key>: got <value>; expected ...`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from components.secrets import SecretValue
+
+
+class Model(BaseModel):
+    """Base of every config section: camelCase keys, unknown keys refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+
+def _check_dns_label(value: str) -> str:
+    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
+        raise ValueError("expected a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters")
+    return value
+
+
+def _check_hostname(value: str) -> str:
+    label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+    if len(value) > 253 or not re.fullmatch(rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value):
+        raise ValueError("expected a fully qualified lowercase domain name such as app.example.com")
+    return value
+
+
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_QUANTITY_FACTORS = {
+    None: 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+
+
+def quantity_value(value: str) -> float:
+    """The numeric value of a Kubernetes quantity such as `250m` or `1Gi`."""
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {value}")
+    return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2)]
+
+
+def _check_quantity(value: str) -> str:
+    if not _QUANTITY.fullmatch(value) or quantity_value(value) <= 0:
+        raise ValueError("expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi")
+    return value
+
+
+_IMAGE_REF = re.compile(
+    r"^(?:(?P<registry>[a-z0-9]([-a-z0-9.]*[a-z0-9])?(?::[0-9]+)?)/)?"
+    r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+def is_digest_pinned(image: str) -> bool:
+    match = _IMAGE_REF.fullmatch(image)
+    return bool(match and match.group("digest"))
+
+
+def _check_image(value: str) -> str:
+    if not _IMAGE_REF.fullmatch(value):
+        raise ValueError("expected a container image reference such as registry.example.com/team/app:1.2.3 or ...@sha256:<64 hex digits>")
+    return value
+
+
+def _check_env_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
+        raise ValueError("expected an environment variable name of A-Z, 0-9 and _")
+    return value
+
+
+def _check_mongo_url(value: SecretValue) -> SecretValue:
+    if value.known and not re.match(r"^mongodb(\+srv)?://[^/\s]+", value.reveal()):
+        raise ValueError("expected a mongodb:// or mongodb+srv:// URL (value hidden)")
+    return value
+
+
+def _check_mail_url(value: SecretValue) -> SecretValue:
+    if value.known and not re.match(r"^smtps?://[^\s]+$", value.reveal()):
+        raise ValueError("expected an smtp:// or smtps:// URL (value hidden)")
+    return value
+
+
+def _check_http_path(value: str) -> str:
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", value):
+        raise ValueError("expected an absolute URL path such as / or /healthz")
+    return value
+
+
+DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
+
+
+def _check_do_region(value: str) -> str:
+    if value not in DO_REGIONS:
+        raise ValueError(f"expected a DigitalOcean region slug: one of {', '.join(sorted(DO_REGIONS))}")
+    return value
+
+
+def _check_droplet_size(value: str) -> str:
+    # s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
+    if not re.fullmatch(r"[a-z][a-z0-9_]*-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)", value):
+        raise ValueError("expected a droplet size slug such as s-2vcpu-4gb or c-4")
+    return value
+
+
+def _check_db_size(value: str) -> str:
+    if not re.fullmatch(r"(db|gd|so1_5|m)-[a-z0-9-]+", value):
+        raise ValueError("expected a database size slug such as db-s-1vcpu-2gb")
+    return value
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("expected a CIDR block such as 203.0.113.0/24 or 2001:db8::/32") from None
+    return value
+
+
+def _check_ssh_public_key(value: str) -> str:
+    if not re.fullmatch(
+        r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{40,}( .*)?", value
+    ):
+        raise ValueError("expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... you@host'")
+    return value
+
+
+def _check_time_of_day(value: str) -> str:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ValueError("expected a UTC time of day as HH:MM")
+    return value
+
+
+def _check_mongo_version(value: str) -> str:
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?", value)
+    if match is None:
+        raise ValueError("expected a MongoDB version such as 7.0 or 8.0.4")
+    if int(match.group(1)) < 6:
+        raise ValueError("expected 6.0 or newer (Meteor 3 needs change streams on a replica set)")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_check_dns_label)]
+DoRegion = Annotated[str, AfterValidator(_check_do_region)]
+DropletSize = Annotated[str, AfterValidator(_check_droplet_size)]
+DatabaseSize = Annotated[str, AfterValidator(_check_db_size)]
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+SshPublicKey = Annotated[str, AfterValidator(_check_ssh_public_key)]
+TimeOfDay = Annotated[str, AfterValidator(_check_time_of_day)]
+Hostname = Annotated[str, AfterValidator(_check_hostname)]
+Quantity = Annotated[str, AfterValidator(_check_quantity)]
+ImageRef = Annotated[str, AfterValidator(_check_image)]
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+MongoUrl = Annotated[SecretValue, AfterValidator(_check_mongo_url)]
+MailUrl = Annotated[SecretValue, AfterValidator(_check_mail_url)]
+HttpPath = Annotated[str, AfterValidator(_check_http_path)]
+MongoVersion = Annotated[str, AfterValidator(_check_mongo_version)]

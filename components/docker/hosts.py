@@ -1,0 +1,32 @@
+"""Docker hosts as deploy targets: one explicit pulumi-docker provider per host.
+
+`local` is the engine on this machine (the dev stack); `machines` are the cloud machines,
+reached over ssh as their non-root deploy user.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker import DockerHost
+from components.machines import DockerMachines
+
+
+def local_docker_host(name: str, endpoint: str, parent: pulumi.Resource) -> list[DockerHost]:
+    provider = docker.Provider(f"{name}-local-docker", host=endpoint, opts=pulumi.ResourceOptions(parent=parent))
+    return [DockerHost(name="local", provider=provider)]
+
+
+def machine_docker_hosts(name: str, machines: DockerMachines, parent: pulumi.Resource) -> list[DockerHost]:
+    hosts: list[DockerHost] = []
+    for i, (url, ready) in enumerate(zip(machines.docker_host_urls, machines.docker_ready, strict=True)):
+        provider = docker.Provider(
+            f"{name}-host{i}-docker",
+            host=url,
+            # A new droplet has a new host key: accept it on first contact, refuse changes afterwards.
+            ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
+        )
+        hosts.append(DockerHost(name=f"host{i}", provider=provider))
+    return hosts

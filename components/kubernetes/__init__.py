@@ -1,0 +1,29 @@
+"""Kubernetes targets: where the platform's Kubernetes objects go.
+
+    existing.py     a cluster reached through a kubeconfig (bring your own)
+    digitalocean.py DOKS, created by the stack
+    labels.py       labels, selectors and NetworkPolicy building blocks every object shares
+
+Every implementation exposes an explicit `provider` (never the ambient default).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+
+class KubernetesTarget(Protocol):
+    """What the rest of the platform needs from a cluster."""
+
+    provider: k8s.Provider
+    """The explicit Kubernetes provider every Kubernetes resource uses."""
+    cluster_domain: str
+    """DNS domain for in-cluster service URLs."""
+    cluster_id: pulumi.Output[str] | None
+    """The cloud's id of a cluster the stack created (database firewalls admit it), or None."""
+    kubeconfig: pulumi.Output[str] | None
+    """The kubeconfig (secret) of a cluster the stack created, or None."""

@@ -1,0 +1,24 @@
+"""Cloud machines booted as hardened Docker hosts (the Docker Machine idea).
+
+    cloud_init.py   the user data every cloud boots its Docker hosts with
+    digitalocean.py droplets
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pulumi
+
+
+class DockerMachines(Protocol):
+    """What the Docker-host target and the database firewalls need from a set of machines."""
+
+    tag: str
+    """Tag every machine carries (firewalls admit it)."""
+    public_addresses: list[pulumi.Output[str]]
+    docker_host_urls: list[pulumi.Output[str]]
+    """`ssh://<user>@<address>` per host, for a pulumi-docker provider."""
+    docker_ready: list[pulumi.Resource]
+    """Per host: done once the host finished booting and Docker answers (empty unless asked for)."""

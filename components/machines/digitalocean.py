@@ -1,0 +1,124 @@
+"""DigitalOcean droplets booted as hardened Docker hosts.
+
+Exposes what the Docker-host target needs: each host's addresses and an `ssh://` Docker host
+URL for the deploy user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_digitalocean as do
+
+from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
+
+
+@dataclass(frozen=True)
+class DigitalOceanMachinesArgs:
+    name: str
+    """Prefix of droplet names; also the tag that firewalls and the database firewall match."""
+    region: str
+    vpc_id: pulumi.Input[str]
+    ssh_public_key: str
+    admin_cidrs: list[str]
+    """Networks allowed to reach SSH; nothing else may."""
+    count: int = 1
+    size: str = "s-2vcpu-4gb"
+    image: str = "ubuntu-24-04-x64"
+    deploy_user: str = "deploy"
+    serve_traffic: bool = True
+    """Open 80/443 to the internet (hosts running the reverse proxy)."""
+    reserved_ip: bool = False
+    """Attach a reserved IP to the first host."""
+    wait_for_docker: bool = False
+    """Wait over ssh until cloud-init finished and Docker answers (when apps deploy to these hosts)."""
+
+
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+
+
+class DigitalOceanMachines(pulumi.ComponentResource):
+    """Droplets in the VPC with an SSH key, a Cloud Firewall, monitoring and Docker via cloud-init."""
+
+    droplets: list[do.Droplet]
+    firewall: do.Firewall
+    reserved_ip: do.ReservedIp | None
+    tag: str
+    public_addresses: list[pulumi.Output[str]]
+    docker_host_urls: list[pulumi.Output[str]]
+    docker_ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:machines:DigitalOceanMachines", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.tag = args.name
+        tag = do.Tag(f"{name}-tag", name=args.name, opts=child)
+        key = do.SshKey(f"{name}-ssh-key", name=f"{args.name}-deploy", public_key=args.ssh_public_key, opts=child)
+        user_data = docker_host_user_data(DockerHostUserData(deploy_user=args.deploy_user, ssh_public_keys=[args.ssh_public_key]))
+        self.droplets = [
+            do.Droplet(
+                f"{name}-{i}",
+                name=f"{args.name}-{i}",
+                region=args.region,
+                size=args.size,
+                image=args.image,
+                vpc_uuid=args.vpc_id,
+                ssh_keys=[key.fingerprint],
+                user_data=user_data,
+                monitoring=True,
+                ipv6=True,
+                droplet_agent=True,
+                graceful_shutdown=True,
+                tags=[tag.id],
+                # New user data means a new machine: create it before the old one goes.
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"]),
+            )
+            for i in range(args.count)
+        ]
+        inbound: list[do.FirewallInboundRuleArgsDict] = [
+            {"protocol": "tcp", "port_range": "22", "source_addresses": list(args.admin_cidrs)},
+            {"protocol": "icmp", "source_addresses": ANYWHERE},
+        ]
+        if args.serve_traffic:
+            for port in ("80", "443"):
+                inbound.append({"protocol": "tcp", "port_range": port, "source_addresses": ANYWHERE})
+        self.firewall = do.Firewall(
+            f"{name}-firewall",
+            name=f"{args.name}-firewall",
+            tags=[tag.id],
+            inbound_rules=inbound,
+            outbound_rules=[
+                {"protocol": "tcp", "port_range": "1-65535", "destination_addresses": ANYWHERE},
+                {"protocol": "udp", "port_range": "1-65535", "destination_addresses": ANYWHERE},
+                {"protocol": "icmp", "destination_addresses": ANYWHERE},
+            ],
+            opts=child,
+        )
+        self.reserved_ip = None
+        if args.reserved_ip and self.droplets:
+            self.reserved_ip = do.ReservedIp(
+                f"{name}-reserved-ip", region=args.region, droplet_id=self.droplets[0].id.apply(int), opts=child
+            )
+        self.public_addresses = [d.ipv4_address for d in self.droplets]
+        if self.reserved_ip is not None:
+            self.public_addresses[0] = self.reserved_ip.ip_address
+        self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
+        # Docker arrives through cloud-init after boot: wait for it (over ssh, with the same agent
+        # key pulumi-docker uses) before anything is deployed to the host.
+        self.docker_ready = []
+        if not args.wait_for_docker:
+            self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+            return
+        self.docker_ready = [
+            command.remote.Command(
+                f"{name}-{i}-docker-ready",
+                connection={"host": address, "user": args.deploy_user, "dial_error_limit": 40, "per_dial_timeout": 15},
+                create="cloud-init status --wait >/dev/null && docker info --format '{{.ServerVersion}}'",
+                triggers=[droplet.id],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
+            )
+            for i, (droplet, address) in enumerate(zip(self.droplets, self.public_addresses, strict=True))
+        ]
+        self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})

@@ -1,0 +1,116 @@
+"""MongoDB as a container on a Docker host: a single-node replica set (change streams, oplog).
+
+A named volume holds the data and survives container replacement (protected outside dev).
+Keyfile, root and per-app passwords are generated at deploy time. A one-shot container runs the
+same idempotent init script as the Kubernetes replica set: initiate, then one user per app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from components.docker import APPS_NETWORK, DockerHost
+from components.docker.hardening import service_container_defaults
+from components.endpoints import Endpoint
+from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
+from components.mongo.replica_set import INIT_SCRIPT, MONGO_UID, REPLICA_SET, init_command, init_spec, password_env, replica_set_urls
+from components.protection import stateful
+
+HOST_ALIAS = "mongo"
+
+
+@dataclass(frozen=True)
+class ContainerMongoArgs:
+    host: DockerHost
+    """The host to run on; its provider reaches the children through the component's `providers`."""
+    users: list[MongoAppUser]
+    image: str = "mongo:7.0.16"
+    protect: bool = False
+    """Protect the data volume and credentials from destroy and replacement."""
+
+
+class ContainerMongo(pulumi.ComponentResource):
+    volume: docker.Volume
+    container: docker.Container
+    init: docker.Container
+
+    def __init__(self, name: str, args: ContainerMongoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:mongo:ContainerMongo", name, None, opts)
+        self._args = args
+        on_host = pulumi.ResourceOptions(parent=self, depends_on=list(args.host.networks))
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self.hosts = [f"{HOST_ALIAS}:{MONGO_PORT}"]
+
+        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
+        self._passwords = {
+            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
+        }
+        self.volume = docker.Volume(f"{name}-data", name="meteor-mongo-data", opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)))
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        root_env = pulumi.Output.secret(
+            self.root_password.result.apply(lambda pw: ["MONGO_INITDB_ROOT_USERNAME=root", f"MONGO_INITDB_ROOT_PASSWORD={pw}"])
+        )
+        ping = ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
+        self.container = docker.Container(
+            f"{name}-mongod",
+            name="meteor-mongo",
+            image=image.image_id,
+            command=["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/etc/mongo/keyfile"],
+            envs=root_env,
+            uploads=[
+                {
+                    "file": "/etc/mongo/keyfile",
+                    "content": pulumi.Output.secret(keyfile.result),
+                    "owner": str(MONGO_UID),
+                    "group": str(MONGO_UID),
+                    "permissions": "0400",
+                }
+            ],
+            volumes=[{"volume_name": self.volume.name, "container_path": "/data/db"}],
+            networks_advanced=[{"name": APPS_NETWORK, "aliases": [HOST_ALIAS]}],
+            restart="unless-stopped",
+            healthcheck={"tests": ping, "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "60s"},
+            wait=True,
+            wait_timeout=300,
+            opts=on_host,
+            **service_container_defaults(),
+        )
+        init_env = pulumi.Output.secret(
+            pulumi.Output.all(self.root_password.result, *[self._passwords[u.app].result for u in args.users]).apply(
+                lambda values: [
+                    "MONGO_ROOT_USER=root",
+                    f"MONGO_ROOT_PASSWORD={values[0]}",
+                    f"RS_SPEC={init_spec(self.hosts, args.users)}",
+                    *[f"{password_env(u.app)}={pw}" for u, pw in zip(args.users, values[1:], strict=True)],
+                ]
+            )
+        )
+        # Runs once per change of members or users (its inputs), then exits; safe to run again.
+        self.init = docker.Container(
+            f"{name}-init",
+            image=image.image_id,
+            entrypoints=["sh", "-c"],
+            command=[init_command(self.hosts[0])],
+            envs=init_env,
+            uploads=[{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}],
+            networks_advanced=[{"name": APPS_NETWORK}],
+            restart="on-failure",
+            max_retry_count=10,
+            must_run=False,
+            attach=True,
+            logs=True,
+            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.container])),
+        )
+        self.register_outputs({"hosts": self.hosts})
+
+    def connection(self, app: str) -> MongoConnection:
+        user = next(u for u in self._args.users if u.app == app)
+        url, oplog = replica_set_urls(user, self._passwords[app].result, self.hosts)
+        return MongoConnection(
+            url=url, oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, hosts=(HOST_ALIAS,))], ready=[self.init]
+        )

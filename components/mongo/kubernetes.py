@@ -1,0 +1,176 @@
+"""A MongoDB replica set as a Kubernetes StatefulSet, with keyfile auth and one user per app.
+
+The Kubernetes provider reaches every child through the component's `providers` option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.endpoints import Endpoint, Pods
+from components.kubernetes import labels
+from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
+from components.mongo.kubernetes_specs import (
+    init_job_spec,
+    init_network_policy_spec,
+    member_hosts,
+    mongo_network_policy_spec,
+    stateful_set_spec,
+)
+from components.mongo.replica_set import INIT_SCRIPT, init_spec, password_env, replica_set_urls
+from components.protection import stateful
+
+
+@dataclass(frozen=True)
+class InClusterMongoArgs:
+    stack: str
+    """Stack name, for labels and the NetworkPolicy that admits this stack's apps."""
+    users: list[MongoAppUser]
+    """One database and user per app."""
+    namespace: str = "meteor-mongo"
+    members: int = 1
+    """Replica set members: 1 (dev/staging) or 3 and more (HA)."""
+    image: str = "mongo:7.0.16"
+    storage_size: str = "10Gi"
+    storage_class: str | None = None
+    """Existing StorageClass (must reclaim with Retain); exclusive with storage_provisioner."""
+    storage_provisioner: str | None = None
+    """CSI provisioner for a StorageClass created here with reclaimPolicy Retain."""
+    cpu: str = "500m"
+    memory: str = "1Gi"
+    cluster_domain: str = "cluster.local"
+    protect: bool = False
+    """Protect the data (StorageClass, StatefulSet, credentials) from destroy and replacement."""
+
+
+class InClusterMongo(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    stateful_set: k8s.apps.v1.StatefulSet
+    init_job: k8s.batch.v1.Job
+    root_password: random.RandomPassword
+    hosts: list[str]
+
+    def __init__(self, name: str, args: InClusterMongoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:mongo:InClusterMongo", name, None, opts)
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions.merge(child, stateful(args.protect))
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        pod_labels = labels.common(args.stack, "mongo", labels.MONGO_ROLE)
+        self._selector = labels.selector(args.stack, "mongo", labels.MONGO_ROLE)
+        self.hosts = member_hosts(args.members, args.namespace, args.cluster_domain)
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": args.namespace, "labels": labels.namespace_labels(args.stack, "restricted")},
+            opts=keep,
+        )
+        ns = self.namespace.metadata.name
+        meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": ns, "labels": pod_labels}
+
+        # Credentials generated at deploy time; replacing them would lock the apps out of existing data.
+        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
+        self._app_passwords = {
+            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
+        }
+        credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=meta,
+            type="Opaque",
+            string_data={
+                "root-username": "root",
+                "root-password": self.root_password.result,
+                "keyfile": keyfile.result,
+                **{password_env(app): pw.result for app, pw in self._app_passwords.items()},
+            },
+            opts=child,
+        )
+
+        storage_class: pulumi.Input[str]
+        if args.storage_class:
+            storage_class = args.storage_class
+        else:
+            storage_class = k8s.storage.v1.StorageClass(
+                f"{name}-storage",
+                metadata={"labels": pod_labels},
+                provisioner=args.storage_provisioner or "",
+                reclaim_policy="Retain",
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                opts=keep,
+            ).metadata.name
+
+        service = k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata={"name": "mongo", "namespace": ns, "labels": pod_labels},
+            spec={
+                "cluster_ip": "None",
+                # Members must resolve each other before they are ready, or initiation deadlocks.
+                "publish_not_ready_addresses": True,
+                "selector": self._selector,
+                "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
+            },
+            opts=child,
+        )
+        self.stateful_set = k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata={"name": "mongo", "namespace": ns, "labels": pod_labels},
+            spec=stateful_set_spec(
+                image=args.image,
+                members=args.members,
+                service_name=service.metadata.name,
+                credentials=credentials.metadata.name,
+                storage_class=storage_class,
+                storage_size=args.storage_size,
+                cpu=args.cpu,
+                memory=args.memory,
+                pod_labels=pod_labels,
+                selector=self._selector,
+            ),
+            opts=keep,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=meta,
+            # With 3 members one may go, keeping a majority; with 1 member a drain may proceed.
+            spec={"max_unavailable": 1, "selector": {"match_labels": self._selector}},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=meta, spec=mongo_network_policy_spec(args.stack, self._selector), opts=child)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-init-network-policy", metadata=meta, spec=init_network_policy_spec(args.stack, self._selector), opts=child
+        )
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-init-script",
+            metadata=meta,
+            data={"init.js": INIT_SCRIPT.lstrip(), "spec.json": init_spec(self.hosts, args.users)},
+            opts=child,
+        )
+        # A Job is immutable: any change to the script, members or users replaces it, so the
+        # idempotent step runs again. Pulumi waits for it to complete.
+        init_labels = labels.common(args.stack, "mongo-init", labels.MONGO_INIT_ROLE)
+        self.init_job = k8s.batch.v1.Job(
+            f"{name}-init",
+            metadata={"namespace": ns, "labels": init_labels},
+            spec=init_job_spec(
+                image=args.image,
+                first_host=self.hosts[0],
+                credentials=credentials.metadata.name,
+                script=script.metadata.name,
+                users=args.users,
+                job_labels=init_labels,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.stateful_set]),
+        )
+        self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
+
+    def connection(self, app: str) -> MongoConnection:
+        user = next(u for u in self._args.users if u.app == app)
+        url, oplog = replica_set_urls(user, self._app_passwords[app].result, self.hosts)
+        endpoint = Endpoint(port=MONGO_PORT, hosts=tuple(self.hosts), pods=Pods(namespace=self._args.namespace, labels=self._selector))
+        return MongoConnection(url=url, oplog_url=oplog, endpoints=[endpoint], ready=[self.init_job])

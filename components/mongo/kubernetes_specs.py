@@ -1,0 +1,203 @@
+"""Pure builders of the in-cluster replica set's objects: plain values in, Kubernetes specs out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import labels
+from components.mongo import MONGO_PORT, MongoAppUser
+from components.mongo.replica_set import MONGO_UID, REPLICA_SET, init_command, password_env
+
+POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
+    "run_as_non_root": True,
+    "run_as_user": MONGO_UID,
+    "run_as_group": MONGO_UID,
+    "fs_group": MONGO_UID,
+    "seccomp_profile": {"type": "RuntimeDefault"},
+}
+PING: list[str] = ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
+
+
+def member_hosts(members: int, namespace: str, cluster_domain: str, service: str = "mongo") -> list[str]:
+    """Stable DNS names of the members (through the headless service)."""
+    return [f"{service}-{i}.{service}.{namespace}.svc.{cluster_domain}:{MONGO_PORT}" for i in range(members)]
+
+
+def spread(selector: Mapping[str, str], *, required: bool) -> k8s.core.v1.AffinityArgsDict:
+    """Members on different nodes (required with several members) and preferably zones."""
+    by_host: k8s.core.v1.PodAffinityTermArgsDict = {"label_selector": {"match_labels": dict(selector)}, "topology_key": "kubernetes.io/hostname"}
+    by_zone: k8s.core.v1.WeightedPodAffinityTermArgsDict = {
+        "weight": 50,
+        "pod_affinity_term": {"label_selector": {"match_labels": dict(selector)}, "topology_key": "topology.kubernetes.io/zone"},
+    }
+    if required:
+        return {
+            "pod_anti_affinity": {
+                "required_during_scheduling_ignored_during_execution": [by_host],
+                "preferred_during_scheduling_ignored_during_execution": [by_zone],
+            }
+        }
+    return {"pod_anti_affinity": {"preferred_during_scheduling_ignored_during_execution": [{"weight": 100, "pod_affinity_term": by_host}, by_zone]}}
+
+
+def stateful_set_spec(
+    *,
+    image: str,
+    members: int,
+    service_name: pulumi.Input[str],
+    credentials: pulumi.Input[str],
+    storage_class: pulumi.Input[str],
+    storage_size: str,
+    cpu: str,
+    memory: str,
+    pod_labels: Mapping[str, str],
+    selector: Mapping[str, str],
+) -> k8s.apps.v1.StatefulSetSpecArgsDict:
+    """The replica set: keyfile auth, data claims kept on delete and scale-down, probes, spread."""
+    return {
+        "service_name": service_name,
+        "replicas": members,
+        "pod_management_policy": "OrderedReady",
+        "selector": {"match_labels": dict(selector)},
+        "update_strategy": {"type": "RollingUpdate"},
+        "persistent_volume_claim_retention_policy": {"when_deleted": "Retain", "when_scaled": "Retain"},
+        "template": {
+            "metadata": {"labels": dict(pod_labels)},
+            "spec": {
+                "automount_service_account_token": False,
+                "termination_grace_period_seconds": 30,
+                "security_context": POD_SECURITY,
+                "affinity": spread(selector, required=members > 1),
+                "init_containers": [
+                    {
+                        # mongod refuses a keyfile readable by others; Secret volumes are group-readable.
+                        "name": "keyfile",
+                        "image": image,
+                        "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
+                        "security_context": labels.RESTRICTED_CONTAINER,
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+                        "volume_mounts": [
+                            {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
+                            {"name": "keyfile", "mount_path": "/keyfile"},
+                        ],
+                    }
+                ],
+                "containers": [
+                    {
+                        "name": "mongod",
+                        "image": image,
+                        "args": ["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/keyfile/keyfile", "--auth"],
+                        "ports": [{"name": "mongo", "container_port": MONGO_PORT}],
+                        "env": [
+                            labels.secret_env("MONGO_INITDB_ROOT_USERNAME", credentials, "root-username"),
+                            labels.secret_env("MONGO_INITDB_ROOT_PASSWORD", credentials, "root-password"),
+                        ],
+                        "security_context": labels.RESTRICTED_CONTAINER,
+                        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
+                        "startup_probe": {"exec_": {"command": PING}, "period_seconds": 5, "failure_threshold": 60, "timeout_seconds": 5},
+                        "readiness_probe": {"exec_": {"command": PING}, "period_seconds": 10, "timeout_seconds": 5},
+                        "liveness_probe": {"exec_": {"command": PING}, "period_seconds": 20, "timeout_seconds": 10, "failure_threshold": 6},
+                        "volume_mounts": [
+                            {"name": "data", "mount_path": "/data/db"},
+                            {"name": "keyfile", "mount_path": "/keyfile", "read_only": True},
+                            {"name": "tmp", "mount_path": "/tmp"},
+                        ],
+                    }
+                ],
+                "volumes": [
+                    {
+                        "name": "keyfile-src",
+                        "secret": {"secret_name": credentials, "items": [{"key": "keyfile", "path": "keyfile"}], "default_mode": 0o440},
+                    },
+                    {"name": "keyfile", "empty_dir": {"medium": "Memory", "size_limit": "1Mi"}},
+                    {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+                ],
+            },
+        },
+        "volume_claim_templates": [
+            {
+                "metadata": {"name": "data", "labels": dict(pod_labels)},
+                "spec": {
+                    "access_modes": ["ReadWriteOnce"],
+                    "storage_class_name": storage_class,
+                    "resources": {"requests": {"storage": storage_size}},
+                },
+            }
+        ],
+    }
+
+
+def init_job_spec(
+    *,
+    image: str,
+    first_host: str,
+    credentials: pulumi.Input[str],
+    script: pulumi.Input[str],
+    users: Sequence[MongoAppUser],
+    job_labels: Mapping[str, str],
+) -> k8s.batch.v1.JobSpecArgsDict:
+    """The idempotent init step: root credentials and app passwords from the Secret, spec from the ConfigMap."""
+    return {
+        "backoff_limit": 10,
+        "active_deadline_seconds": 900,
+        "template": {
+            "metadata": {"labels": dict(job_labels)},
+            "spec": {
+                "restart_policy": "OnFailure",
+                "automount_service_account_token": False,
+                "security_context": POD_SECURITY,
+                "containers": [
+                    {
+                        "name": "init",
+                        "image": image,
+                        "command": ["sh", "-c", init_command(first_host)],
+                        "env": [
+                            labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                            labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                            {"name": "RS_SPEC", "value_from": {"config_map_key_ref": {"name": script, "key": "spec.json"}}},
+                            *[labels.secret_env(password_env(u.app), credentials, password_env(u.app)) for u in users],
+                        ],
+                        "security_context": labels.RESTRICTED_CONTAINER,
+                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                        "volume_mounts": [
+                            {"name": "scripts", "mount_path": "/scripts", "read_only": True},
+                            {"name": "home", "mount_path": "/home/mongodb"},
+                        ],
+                    }
+                ],
+                "volumes": [{"name": "scripts", "config_map": {"name": script}}, {"name": "home", "empty_dir": {"size_limit": "64Mi"}}],
+            },
+        },
+    }
+
+
+def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """Members admit this stack's apps, each other and the init step; they talk only to each other."""
+    init_selector = labels.selector(stack, "mongo-init", labels.MONGO_INIT_ROLE)
+    return {
+        "pod_selector": {"match_labels": dict(selector)},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": [
+            {
+                "from_": [
+                    labels.platform_apps_peer(stack),
+                    {"pod_selector": {"match_labels": dict(selector)}},
+                    {"pod_selector": {"match_labels": init_selector}},
+                ],
+                "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
+            }
+        ],
+        "egress": [labels.DNS_EGRESS, {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]}],
+    }
+
+
+def init_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """The init step talks only to the members (and DNS)."""
+    return {
+        "pod_selector": {"match_labels": labels.selector(stack, "mongo-init", labels.MONGO_INIT_ROLE)},
+        "policy_types": ["Ingress", "Egress"],
+        "egress": [labels.DNS_EGRESS, {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]}],
+    }

@@ -1,0 +1,20 @@
+"""Container registries: where app images are pulled from.
+
+    digitalocean.py DigitalOcean Container Registry
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import pulumi
+
+
+class Registry(Protocol):
+    server: pulumi.Output[str]
+    """Registry endpoint to prefix image names with (e.g. registry.digitalocean.com/team)."""
+    pull_credentials: pulumi.Output[str]
+    """Read-only .dockerconfigjson (secret)."""
+    push_credentials: pulumi.Output[str]
+    """Read-write .dockerconfigjson (secret)."""

@@ -1,0 +1,51 @@
+"""DigitalOcean Container Registry with read-only and read-write credentials.
+
+Pull credentials reach the cluster as an imagePullSecret in each app namespace (read-only,
+scoped to this registry, visible in the plan and independent of the cluster's service-account
+setup) rather than DOKS registry integration, which patches every namespace's default service
+account behind Pulumi's back. Push credentials are a secret stack output for CI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components.protection import stateful
+
+
+@dataclass(frozen=True)
+class DigitalOceanRegistryArgs:
+    name: str
+    region: str
+    tier: str = "basic"
+    protect: bool = False
+    """Protect the registry (and the images in it) from destroy and replacement."""
+
+
+class DigitalOceanRegistry(pulumi.ComponentResource):
+    """DigitalOcean Container Registry with read-only and read-write credentials."""
+
+    registry: do.ContainerRegistry
+    server: pulumi.Output[str]
+    pull_credentials: pulumi.Output[str]
+    push_credentials: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DigitalOceanRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:registry:DigitalOceanRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.registry = do.ContainerRegistry(
+            f"{name}-registry",
+            name=args.name,
+            region=args.region,
+            subscription_tier_slug=args.tier,
+            opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+        )
+        pull = do.ContainerRegistryDockerCredentials(f"{name}-pull", registry_name=self.registry.name, write=False, opts=child)
+        push = do.ContainerRegistryDockerCredentials(f"{name}-push", registry_name=self.registry.name, write=True, opts=child)
+        self.server = self.registry.endpoint
+        self.pull_credentials = pulumi.Output.secret(pull.docker_credentials)
+        self.push_credentials = pulumi.Output.secret(push.docker_credentials)
+        self.register_outputs({"server": self.server})

@@ -1,0 +1,68 @@
+"""File storage: files never live on the container's disk.
+
+A `FileStorage` hands each app its `StorageWiring`: plain and secret environment variables, a
+fragment merged into METEOR_SETTINGS (under `storage`) and the endpoints the app connects to.
+
+    gridfs.py       MongoDB GridFS (no storage service of its own)
+    digitalocean.py a DigitalOcean Spaces bucket
+    minio.py        MinIO as a container on a Docker host
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulumi
+from pydantic import JsonValue
+
+from components.endpoints import Endpoint
+
+
+@dataclass(frozen=True)
+class StorageWiring:
+    """What one app receives to reach its file storage."""
+
+    env: dict[str, str] = field(default_factory=lambda: {})
+    """Plain environment variables."""
+    secret_env: dict[str, pulumi.Output[str]] = field(default_factory=lambda: {})
+    """Sensitive environment variables (access keys), delivered as secrets."""
+    settings: dict[str, JsonValue] = field(default_factory=lambda: {})
+    """Fragment of METEOR_SETTINGS, placed under the `storage` key."""
+    secret_settings: dict[str, pulumi.Output[str]] = field(default_factory=lambda: {})
+    """Sensitive settings merged into `storage` (these make METEOR_SETTINGS secret)."""
+    endpoints: list[Endpoint] = field(default_factory=lambda: [])
+    """Where the store listens (empty when it is MongoDB itself)."""
+
+
+class FileStorage(Protocol):
+    def wiring(self, app: str) -> StorageWiring: ...
+
+
+def s3_wiring(
+    app: str,
+    *,
+    endpoint: str,
+    region: str,
+    bucket: pulumi.Input[str],
+    access_key: pulumi.Output[str],
+    secret_key: pulumi.Output[str],
+    endpoints: list[Endpoint],
+) -> StorageWiring:
+    """The wiring of any S3-compatible store (Spaces, MinIO, S3): all of it secret,
+    mirrored into METEOR_SETTINGS.storage, each app under its own key prefix."""
+    access_key, secret_key = pulumi.Output.secret(access_key), pulumi.Output.secret(secret_key)
+    bucket_name = pulumi.Output.from_input(bucket)
+    return StorageWiring(
+        env={"FILE_STORAGE": "s3"},
+        secret_env={
+            "S3_ENDPOINT": pulumi.Output.from_input(endpoint),
+            "S3_REGION": pulumi.Output.from_input(region),
+            "S3_BUCKET": bucket_name,
+            "S3_ACCESS_KEY_ID": access_key,
+            "S3_SECRET_ACCESS_KEY": secret_key,
+        },
+        settings={"backend": "s3", "endpoint": endpoint, "region": region, "prefix": f"{app}/"},
+        secret_settings={"bucket": bucket_name, "accessKeyId": access_key, "secretAccessKey": secret_key},
+        endpoints=endpoints,
+    )

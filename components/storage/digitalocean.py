@@ -1,0 +1,91 @@
+"""DigitalOcean Spaces as the apps' file storage (S3-compatible).
+
+A private, versioned bucket per stack whose old object versions expire, CORS for direct browser
+uploads from the apps' domains, and a Spaces key that can read and write this bucket only.
+Each app receives the wiring in its Secret and mirrored into METEOR_SETTINGS (`storage`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components.endpoints import ANYWHERE, Endpoint
+from components.protection import stateful
+from components.storage import StorageWiring, s3_wiring
+
+# The Spaces endpoint is public: HTTPS anywhere.
+SPACES_ENDPOINT = Endpoint(port=443, cidr=ANYWHERE)
+
+
+@dataclass(frozen=True)
+class SpacesStorageArgs:
+    bucket: str
+    region: str
+    cors_origins: list[str]
+    """Origins allowed to upload directly from the browser (https://<app domain>)."""
+    noncurrent_version_days: int = 30
+    protect: bool = False
+
+
+class SpacesStorage(pulumi.ComponentResource):
+    bucket: do.SpacesBucket
+    key: do.SpacesKey
+    endpoint: str
+
+    def __init__(self, name: str, args: SpacesStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:storage:SpacesStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        self.endpoint = f"https://{args.region}.digitaloceanspaces.com"
+        self.bucket = do.SpacesBucket(
+            f"{name}-bucket",
+            name=args.bucket,
+            region=args.region,
+            acl="private",
+            versioning={"enabled": True},
+            lifecycle_rules=[
+                {
+                    "enabled": True,
+                    "noncurrent_version_expiration": {"days": args.noncurrent_version_days},
+                    "abort_incomplete_multipart_upload_days": 7,
+                }
+            ],
+            force_destroy=False,
+            opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+        )
+        if args.cors_origins:
+            do.SpacesBucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=self.bucket.name,
+                region=args.region,
+                cors_rules=[
+                    {
+                        "allowed_methods": ["GET", "HEAD", "PUT", "POST"],
+                        "allowed_origins": sorted(args.cors_origins),
+                        "allowed_headers": ["*"],
+                        "max_age_seconds": 3000,
+                    }
+                ],
+                opts=child,
+            )
+        self.key = do.SpacesKey(
+            f"{name}-key",
+            name=f"{args.bucket}-app",
+            grants=[{"bucket": self.bucket.name, "permission": "readwrite"}],
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.name, "endpoint": self.endpoint})
+
+    def wiring(self, app: str) -> StorageWiring:
+        return s3_wiring(
+            app,
+            endpoint=self.endpoint,
+            region=self._args.region,
+            bucket=self.bucket.name,
+            access_key=self.key.access_key,
+            secret_key=self.key.secret_key,
+            endpoints=[SPACES_ENDPOINT],
+        )

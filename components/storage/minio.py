@@ -1,0 +1,140 @@
+"""An S3-compatible object store (MinIO) as a container on a Docker host, for dev and small setups.
+
+A named volume keeps the objects across container replacement (protected outside dev). A
+one-shot `mc` container creates the bucket and an access key whose policy allows this bucket
+only; the app gets the same S3 wiring as with Spaces.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from components.docker import APPS_NETWORK, DockerHost
+from components.docker.hardening import service_container_defaults
+from components.endpoints import Endpoint
+from components.protection import stateful
+from components.storage import StorageWiring, s3_wiring
+
+HOST_ALIAS = "minio"
+PORT = 9000
+ENDPOINT = f"http://{HOST_ALIAS}:{PORT}"
+REGION = "us-east-1"
+
+SETUP_SCRIPT = """\
+set -eu
+mc alias set local "$MINIO_ENDPOINT" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
+mc mb --ignore-existing "local/$BUCKET"
+mc version enable "local/$BUCKET"
+printf '%s' "$BUCKET_POLICY" > /tmp/policy.json
+mc admin policy create local "$BUCKET-readwrite" /tmp/policy.json
+mc admin user add local "$APP_ACCESS_KEY" "$APP_SECRET_KEY"
+mc admin policy attach local "$BUCKET-readwrite" --user "$APP_ACCESS_KEY" || mc admin user info local "$APP_ACCESS_KEY" | grep -q "$BUCKET-readwrite"
+"""
+
+
+def bucket_policy(bucket: str) -> str:
+    """Read and write objects of one bucket, and list it; nothing else."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": [f"arn:aws:s3:::{bucket}"]},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                    "Resource": [f"arn:aws:s3:::{bucket}/*"],
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True)
+class MinioStorageArgs:
+    host: DockerHost
+    """The host to run on; its provider reaches the children through the component's `providers`."""
+    bucket: str
+    image: str
+    client_image: str
+    protect: bool = False
+
+
+class MinioStorage(pulumi.ComponentResource):
+    volume: docker.Volume
+    container: docker.Container
+    setup: docker.Container
+
+    def __init__(self, name: str, args: MinioStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:storage:MinioStorage", name, None, opts)
+        self._args = args
+        on_host = pulumi.ResourceOptions(parent=self, depends_on=list(args.host.networks))
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        root_password = random.RandomPassword(f"{name}-root-password", length=40, special=False, opts=secret_opts)
+        self.access_key = random.RandomPassword(f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=secret_opts)
+        self.secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False, opts=secret_opts)
+        self.volume = docker.Volume(
+            f"{name}-data",
+            name="meteor-minio-data",
+            opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
+        )
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        self.container = docker.Container(
+            f"{name}-server",
+            name="meteor-minio",
+            image=image.image_id,
+            command=["server", "/data", "--console-address", ":9001"],
+            envs=pulumi.Output.secret(root_password.result.apply(lambda pw: ["MINIO_ROOT_USER=meteor-admin", f"MINIO_ROOT_PASSWORD={pw}"])),
+            volumes=[{"volume_name": self.volume.name, "container_path": "/data"}],
+            networks_advanced=[{"name": APPS_NETWORK, "aliases": [HOST_ALIAS]}],
+            restart="unless-stopped",
+            healthcheck={"tests": ["CMD", "mc", "ready", "local"], "interval": "10s", "timeout": "5s", "retries": 6},
+            wait=True,
+            opts=on_host,
+            **service_container_defaults(),
+        )
+        client = docker.RemoteImage(f"{name}-client-image", name=args.client_image, keep_locally=True, opts=on_host)
+        setup_env = pulumi.Output.secret(
+            pulumi.Output.all(root_password.result, self.access_key.result, self.secret_key.result).apply(
+                lambda v: [
+                    f"MINIO_ENDPOINT={ENDPOINT}",
+                    "MINIO_ROOT_USER=meteor-admin",
+                    f"MINIO_ROOT_PASSWORD={v[0]}",
+                    f"BUCKET={args.bucket}",
+                    f"BUCKET_POLICY={bucket_policy(args.bucket)}",
+                    f"APP_ACCESS_KEY={v[1]}",
+                    f"APP_SECRET_KEY={v[2]}",
+                ]
+            )
+        )
+        self.setup = docker.Container(
+            f"{name}-setup",
+            image=client.image_id,
+            entrypoints=["sh", "-c"],
+            command=[SETUP_SCRIPT],
+            envs=setup_env,
+            networks_advanced=[{"name": APPS_NETWORK}],
+            restart="on-failure",
+            max_retry_count=10,
+            must_run=False,
+            attach=True,
+            logs=True,
+            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.container])),
+        )
+        self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT})
+
+    def wiring(self, app: str) -> StorageWiring:
+        return s3_wiring(
+            app,
+            endpoint=ENDPOINT,
+            region=REGION,
+            bucket=self._args.bucket,
+            access_key=self.access_key.result,
+            secret_key=self.secret_key.result,
+            endpoints=[Endpoint(port=PORT, hosts=(HOST_ALIAS,))],
+        )
