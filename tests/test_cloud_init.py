@@ -11,7 +11,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from components.cloud_init import DOCKER_APT_KEY_FINGERPRINT, DockerHostUserData, docker_host_config, docker_host_user_data
+from components.machines.cloud_init import DOCKER_APT_KEY_FINGERPRINT, DockerHostUserData, docker_host_config, docker_host_user_data
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U deploy@ci"
 SPEC = DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY])

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.minio import bucket_policy
-from components.mongo import INIT_SCRIPT
+from components.mongo.replica_set import INIT_SCRIPT
+from components.storage.minio import bucket_policy
 from tests.harness import Run, base_config, env_of, run_config, run_shipped
 
 CONTAINER = "docker:index/container:Container"

@@ -60,8 +60,13 @@ def test_aliases_are_recorded_as_engine_urns(tmp_path: Any) -> None:
     """An alias given in code reaches the plan as the full URN the engine would look up."""
     run = run_config(
         tmp_path,
-        {"environment": "dev", "target": "docker", "mongo": {"provider": "container"}, "ingress": {"tls": "off"},
-         "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:1"}]},
+        {
+            "environment": "dev",
+            "target": "docker",
+            "mongo": {"provider": "container"},
+            "ingress": {"tls": "off"},
+            "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:1"}],
+        },
     )
     # Every resource the platform aliases names a URN of this stack and project.
     for r in run.plan["resources"]:

@@ -1,8 +1,8 @@
 """Meteor apps run to the MeteorD contract, one module per app target.
 
-    environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, METEOR_SETTINGS, ...)
-    kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
-    docker.py      containers on Docker hosts behind Traefik
+environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, METEOR_SETTINGS, ...)
+kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
+docker.py      containers on Docker hosts behind Traefik
 """
 
 from __future__ import annotations

@@ -103,7 +103,9 @@ class MeteorApp(pulumi.ComponentResource):
             )
             pull_secrets.append(pull.metadata.name)
 
-        container = container_spec(app, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name)
+        container = container_spec(
+            app, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
+        )
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": app.name, "namespace": self.namespace.metadata.name, "labels": pod_labels},

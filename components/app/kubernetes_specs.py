@@ -25,7 +25,8 @@ def container_spec(
 ) -> k8s.core.v1.ContainerArgsDict:
     """The Meteor container: PORT equals the container port, secrets only through secretKeyRef."""
     env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}]
-    env += [{"name": key, "value": value} for key, value in sorted(plain_env.items())]
+    for key, value in sorted(plain_env.items()):
+        env.append({"name": key, "value": value})
     env += [labels.secret_env(key, secret_name, key) for key in sorted(secret_env)]
     probe_get: k8s.core.v1.HTTPGetActionArgsDict = {"path": app.health_path, "port": "http"}
     security = labels.RESTRICTED_CONTAINER.copy()
@@ -107,7 +108,9 @@ def autoscaler_spec(app: KubernetesAppConfig, deployment: pulumi.Input[str]) -> 
             }
         ],
         # Scale in slowly: every removed pod drops its clients' live connections.
-        "behavior": {"scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}},
+        "behavior": {
+            "scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}
+        },
     }
 
 
@@ -172,9 +175,16 @@ def network_policy_spec(
     egress += [labels.egress_to(endpoint) for endpoint in endpoints]
     if sibling_ports:
         # One rule for every sibling keeps the policy's size independent of the app count.
-        egress.append({"to": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(sibling_ports))]})
+        egress.append(
+            {"to": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(sibling_ports))]}
+        )
     if app.cluster.enabled:
         egress.append({"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": port}]})
     if app.mail_url is not None:
         egress.append({"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]})
-    return {"pod_selector": {"match_labels": dict(selector)}, "policy_types": ["Ingress", "Egress"], "ingress": ingress_rules, "egress": egress}
+    return {
+        "pod_selector": {"match_labels": dict(selector)},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": ingress_rules,
+        "egress": egress,
+    }

@@ -10,7 +10,18 @@ from typing import Literal
 from pydantic import Field, JsonValue
 
 from components.config.errors import Problems
-from components.config.values import DnsLabel, EnvName, HttpPath, Hostname, ImageRef, MailUrl, Model, Quantity, is_digest_pinned, quantity_value
+from components.config.values import (
+    DnsLabel,
+    EnvName,
+    Hostname,
+    HttpPath,
+    ImageRef,
+    MailUrl,
+    Model,
+    Quantity,
+    is_digest_pinned,
+    quantity_value,
+)
 from components.secrets import SecretValue
 
 
@@ -80,7 +91,9 @@ class AppConfig(Model):
         description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
     )
     port: int | None = Field(default=None, ge=1, le=65535, description="Container port, set as PORT; default by flavor (3000 or 80).")
-    run_as_user: int | None = Field(default=None, ge=1, le=2**31 - 1, description="UID the image runs as (custom flavor); defaults by flavor.")
+    run_as_user: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="UID the image runs as (custom flavor); defaults by flavor."
+    )
     domain: Hostname | None = Field(default=None, description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset.")
     replicas: int = Field(
         default=2,
@@ -91,7 +104,9 @@ class AppConfig(Model):
     )
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per instance.")
     settings: dict[str, JsonValue] = Field(default_factory=dict, description="METEOR_SETTINGS as structured config (non-secret parts).")
-    secret_settings: SecretValue | None = Field(default=None, description="A JSON object (secret) merged over `settings`; for private API keys.")
+    secret_settings: SecretValue | None = Field(
+        default=None, description="A JSON object (secret) merged over `settings`; for private API keys."
+    )
     mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
     env: dict[EnvName, str] = Field(default_factory=dict, description="Extra plain environment variables (no secrets).")
     health_path: HttpPath = Field(default="/", description="HTTP path the health checks request.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -38,4 +38,7 @@ class MachineDockerConfig(DockerHostsBase):
 
 
 DockerConfig = LocalDockerConfig | MachineDockerConfig
-DockerSection = tagged("docker", "hosts", "local", {"local": LocalDockerConfig, "machines": MachineDockerConfig})
+if TYPE_CHECKING:
+    DockerSection = LocalDockerConfig | MachineDockerConfig
+else:
+    DockerSection = tagged("docker", "hosts", "local", {"local": LocalDockerConfig, "machines": MachineDockerConfig})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -54,7 +54,10 @@ class DoksConfig(Model):
 
 
 KubernetesConfig = ExistingKubernetesConfig | DoksConfig
-KubernetesSection = tagged("kubernetes", "provider", "existing", {"existing": ExistingKubernetesConfig, "doks": DoksConfig})
+if TYPE_CHECKING:
+    KubernetesSection = ExistingKubernetesConfig | DoksConfig
+else:
+    KubernetesSection = tagged("kubernetes", "provider", "existing", {"existing": ExistingKubernetesConfig, "doks": DoksConfig})
 
 
 def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:

@@ -52,9 +52,7 @@ def _plain_text_secrets(cfg: PlatformConfig, secret_keys: set[str], problems: Pr
         if secret.marked_secure or f"{NAMESPACE}:{loc[0]}" in secret_keys:
             continue
         dotted = key_path(loc).split(":", 1)[1]
-        problems.line(
-            loc, f"got a plain-text value; expected a secret (set it with: pulumi config set --secret --path '{dotted}' <value>)"
-        )
+        problems.line(loc, f"got a plain-text value; expected a secret (set it with: pulumi config set --secret --path '{dotted}' <value>)")
 
 
 def secret_values(value: Any, prefix: list[str | int]) -> Iterator[tuple[list[str | int], SecretValue]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -31,7 +31,10 @@ class DigitalOceanMachinesConfig(Model):
 
 
 MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig
-MachinesSection = tagged("machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig})
+if TYPE_CHECKING:
+    MachinesSection = NoMachinesConfig | DigitalOceanMachinesConfig
+else:
+    MachinesSection = tagged("machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig})
 
 
 def machines_problems(machines: MachinesConfig, problems: Problems) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -75,20 +75,26 @@ KubernetesMongoConfig = InClusterMongoConfig | ExternalMongoConfig | DigitalOcea
 DockerMongoConfig = ContainerMongoConfig | ExternalMongoConfig | DigitalOceanMongoConfig
 MongoConfig = KubernetesMongoConfig | DockerMongoConfig
 
-KubernetesMongoSection = tagged(
-    "mongo",
-    "provider",
-    "inCluster",
-    {"inCluster": InClusterMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
-    scope="with target 'kubernetes'",
-)
-DockerMongoSection = tagged(
-    "mongo",
-    "provider",
-    "container",
-    {"container": ContainerMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
-    scope="with target 'docker'",
-)
+if TYPE_CHECKING:
+    KubernetesMongoSection = KubernetesMongoConfig
+else:
+    KubernetesMongoSection = tagged(
+        "mongo",
+        "provider",
+        "inCluster",
+        {"inCluster": InClusterMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
+        scope="with target 'kubernetes'",
+    )
+if TYPE_CHECKING:
+    DockerMongoSection = DockerMongoConfig
+else:
+    DockerMongoSection = tagged(
+        "mongo",
+        "provider",
+        "container",
+        {"container": ContainerMongoConfig, "external": ExternalMongoConfig, "digitalocean": DigitalOceanMongoConfig},
+        scope="with target 'docker'",
+    )
 
 
 def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> None:

@@ -9,7 +9,7 @@ sections; each section module holds its own.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -105,7 +105,10 @@ class DockerPlatformConfig(PlatformBase):
 
 
 PlatformConfig = KubernetesPlatformConfig | DockerPlatformConfig
-PlatformSection = tagged("", "target", "kubernetes", {"kubernetes": KubernetesPlatformConfig, "docker": DockerPlatformConfig})
+if TYPE_CHECKING:
+    PlatformSection = PlatformConfig
+else:
+    PlatformSection = tagged("", "target", "kubernetes", {"kubernetes": KubernetesPlatformConfig, "docker": DockerPlatformConfig})
 
 
 def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
@@ -133,7 +136,9 @@ def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problem
     seen: dict[str, int] = {}
     for i, app in enumerate(cfg.apps):
         if app.k8s_namespace in seen:
-            problems.bad(["apps", i, "namespace"], app.k8s_namespace, f"expected a namespace of its own (apps[{seen[app.k8s_namespace]}] uses it)")
+            problems.bad(
+                ["apps", i, "namespace"], app.k8s_namespace, f"expected a namespace of its own (apps[{seen[app.k8s_namespace]}] uses it)"
+            )
         seen.setdefault(app.k8s_namespace, i)
         if isinstance(cfg.mongo, InClusterMongoConfig) and app.k8s_namespace == cfg.mongo.namespace:
             problems.bad(["apps", i, "namespace"], app.k8s_namespace, "expected a namespace other than mongo.namespace")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -27,12 +27,18 @@ class DigitalOceanRegistryConfig(Model):
 
 RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig
 
-KubernetesRegistrySection = tagged(
-    "registry",
-    "provider",
-    "none",
-    {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
-    scope="with target 'kubernetes'",
-)
+if TYPE_CHECKING:
+    KubernetesRegistrySection = RegistryConfig
+else:
+    KubernetesRegistrySection = tagged(
+        "registry",
+        "provider",
+        "none",
+        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
+        scope="with target 'kubernetes'",
+    )
 # Docker hosts pull public images or ones their deploy user is logged in to.
-DockerRegistrySection = tagged("registry", "provider", "none", {"none": NoRegistryConfig}, scope="with target 'docker'")
+if TYPE_CHECKING:
+    DockerRegistrySection = NoRegistryConfig
+else:
+    DockerRegistrySection = tagged("registry", "provider", "none", {"none": NoRegistryConfig}, scope="with target 'docker'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -30,7 +30,9 @@ class SpacesConfig(Model):
     bucket: str | None = Field(
         default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
     )
-    noncurrent_version_days: int = Field(default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires.")
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires."
+    )
 
 
 class MinioConfig(Model):
@@ -48,13 +50,19 @@ KubernetesStorageConfig = GridFsConfig | SpacesConfig
 DockerStorageConfig = GridFsConfig | SpacesConfig | MinioConfig
 StorageConfig = KubernetesStorageConfig | DockerStorageConfig
 
-KubernetesStorageSection = tagged(
-    "storage", "provider", "gridfs", {"gridfs": GridFsConfig, "spaces": SpacesConfig}, scope="with target 'kubernetes'"
-)
-DockerStorageSection = tagged(
-    "storage",
-    "provider",
-    "gridfs",
-    {"gridfs": GridFsConfig, "spaces": SpacesConfig, "minio": MinioConfig},
-    scope="with target 'docker'",
-)
+if TYPE_CHECKING:
+    KubernetesStorageSection = KubernetesStorageConfig
+else:
+    KubernetesStorageSection = tagged(
+        "storage", "provider", "gridfs", {"gridfs": GridFsConfig, "spaces": SpacesConfig}, scope="with target 'kubernetes'"
+    )
+if TYPE_CHECKING:
+    DockerStorageSection = DockerStorageConfig
+else:
+    DockerStorageSection = tagged(
+        "storage",
+        "provider",
+        "gridfs",
+        {"gridfs": GridFsConfig, "spaces": SpacesConfig, "minio": MinioConfig},
+        scope="with target 'docker'",
+    )

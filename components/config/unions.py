@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel, Discriminator, Tag
 
@@ -40,7 +40,7 @@ def tagged(section: str, key: str, default: str, models: Mapping[str, type[BaseM
         if isinstance(value, BaseModel):
             return _tag_of(value, variants)
         if isinstance(value, Mapping):
-            chosen: Any = value.get(key, default)  # pyright: ignore[reportUnknownMemberType]
+            chosen: Any = cast(Mapping[str, Any], value).get(key, default)
             return chosen if isinstance(chosen, str) else None
         return None
 

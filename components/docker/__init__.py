@@ -1,8 +1,8 @@
 """Docker hosts as a deploy target: each host with its own provider and networks.
 
-    hosts.py     a pulumi-docker provider per host (the local engine, or the cloud machines over ssh)
-    proxy.py     Traefik and the host's networks
-    hardening.py defaults every long-running service container shares
+hosts.py     a pulumi-docker provider per host (the local engine, or the cloud machines over ssh)
+proxy.py     Traefik and the host's networks
+hardening.py defaults every long-running service container shares
 """
 
 from __future__ import annotations

@@ -23,7 +23,13 @@ class KubernetesTarget(Protocol):
     """The explicit Kubernetes provider every Kubernetes resource uses."""
     cluster_domain: str
     """DNS domain for in-cluster service URLs."""
-    cluster_id: pulumi.Output[str] | None
-    """The cloud's id of a cluster the stack created (database firewalls admit it), or None."""
-    kubeconfig: pulumi.Output[str] | None
-    """The kubeconfig (secret) of a cluster the stack created, or None."""
+
+    @property
+    def cluster_id(self) -> pulumi.Output[str] | None:
+        """The cloud's id of a cluster the stack created (database firewalls admit it), or None."""
+        ...
+
+    @property
+    def kubeconfig(self) -> pulumi.Output[str] | None:
+        """The kubeconfig (secret) of a cluster the stack created, or None."""
+        ...

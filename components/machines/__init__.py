@@ -1,7 +1,7 @@
 """Cloud machines booted as hardened Docker hosts (the Docker Machine idea).
 
-    cloud_init.py   the user data every cloud boots its Docker hosts with
-    digitalocean.py droplets
+cloud_init.py   the user data every cloud boots its Docker hosts with
+digitalocean.py droplets
 """
 
 from __future__ import annotations

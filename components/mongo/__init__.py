@@ -1,10 +1,10 @@
 """MongoDB: the `MongoDatabase` contract and one module per implementation.
 
-    kubernetes.py   replica set as a StatefulSet (bring-your-own cluster)
-    container.py    single-node replica set as a container on a Docker host
-    digitalocean.py DigitalOcean managed MongoDB
-    external.py     a URL the platform does not manage
-    replica_set.py  what the two replica sets the platform runs share (init script, URLs)
+kubernetes.py   replica set as a StatefulSet (bring-your-own cluster)
+container.py    single-node replica set as a container on a Docker host
+digitalocean.py DigitalOcean managed MongoDB
+external.py     a URL the platform does not manage
+replica_set.py  what the two replica sets the platform runs share (init script, URLs)
 """
 
 from __future__ import annotations

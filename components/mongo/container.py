@@ -50,7 +50,9 @@ class ContainerMongo(pulumi.ComponentResource):
         self._passwords = {
             u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
         }
-        self.volume = docker.Volume(f"{name}-data", name="meteor-mongo-data", opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)))
+        self.volume = docker.Volume(
+            f"{name}-data", name="meteor-mongo-data", opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect))
+        )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         root_env = pulumi.Output.secret(
             self.root_password.result.apply(lambda pw: ["MONGO_INITDB_ROOT_USERNAME=root", f"MONGO_INITDB_ROOT_PASSWORD={pw}"])
@@ -111,6 +113,4 @@ class ContainerMongo(pulumi.ComponentResource):
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)
         url, oplog = replica_set_urls(user, self._passwords[app].result, self.hosts)
-        return MongoConnection(
-            url=url, oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, hosts=(HOST_ALIAS,))], ready=[self.init]
-        )
+        return MongoConnection(url=url, oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, hosts=(HOST_ALIAS,))], ready=[self.init])

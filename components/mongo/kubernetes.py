@@ -141,7 +141,9 @@ class InClusterMongo(pulumi.ComponentResource):
             spec={"max_unavailable": 1, "selector": {"match_labels": self._selector}},
             opts=child,
         )
-        k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=meta, spec=mongo_network_policy_spec(args.stack, self._selector), opts=child)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy", metadata=meta, spec=mongo_network_policy_spec(args.stack, self._selector), opts=child
+        )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-init-network-policy", metadata=meta, spec=init_network_policy_spec(args.stack, self._selector), opts=child
         )

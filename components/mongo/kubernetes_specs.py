@@ -28,7 +28,10 @@ def member_hosts(members: int, namespace: str, cluster_domain: str, service: str
 
 def spread(selector: Mapping[str, str], *, required: bool) -> k8s.core.v1.AffinityArgsDict:
     """Members on different nodes (required with several members) and preferably zones."""
-    by_host: k8s.core.v1.PodAffinityTermArgsDict = {"label_selector": {"match_labels": dict(selector)}, "topology_key": "kubernetes.io/hostname"}
+    by_host: k8s.core.v1.PodAffinityTermArgsDict = {
+        "label_selector": {"match_labels": dict(selector)},
+        "topology_key": "kubernetes.io/hostname",
+    }
     by_zone: k8s.core.v1.WeightedPodAffinityTermArgsDict = {
         "weight": 50,
         "pod_affinity_term": {"label_selector": {"match_labels": dict(selector)}, "topology_key": "topology.kubernetes.io/zone"},
@@ -40,7 +43,11 @@ def spread(selector: Mapping[str, str], *, required: bool) -> k8s.core.v1.Affini
                 "preferred_during_scheduling_ignored_during_execution": [by_zone],
             }
         }
-    return {"pod_anti_affinity": {"preferred_during_scheduling_ignored_during_execution": [{"weight": 100, "pod_affinity_term": by_host}, by_zone]}}
+    return {
+        "pod_anti_affinity": {
+            "preferred_during_scheduling_ignored_during_execution": [{"weight": 100, "pod_affinity_term": by_host}, by_zone]
+        }
+    }
 
 
 def stateful_set_spec(
@@ -190,7 +197,10 @@ def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.ne
                 "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
             }
         ],
-        "egress": [labels.DNS_EGRESS, {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]}],
+        "egress": [
+            labels.DNS_EGRESS,
+            {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
+        ],
     }
 
 
@@ -199,5 +209,8 @@ def init_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.net
     return {
         "pod_selector": {"match_labels": labels.selector(stack, "mongo-init", labels.MONGO_INIT_ROLE)},
         "policy_types": ["Ingress", "Egress"],
-        "egress": [labels.DNS_EGRESS, {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]}],
+        "egress": [
+            labels.DNS_EGRESS,
+            {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
+        ],
     }

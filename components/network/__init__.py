@@ -1,6 +1,6 @@
 """The stack's private network.
 
-    digitalocean.py one VPC every droplet, node and database joins
+digitalocean.py one VPC every droplet, node and database joins
 """
 
 from __future__ import annotations

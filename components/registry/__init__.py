@@ -1,6 +1,6 @@
 """Container registries: where app images are pulled from.
 
-    digitalocean.py DigitalOcean Container Registry
+digitalocean.py DigitalOcean Container Registry
 """
 
 from __future__ import annotations
