@@ -457,6 +457,8 @@ class PlanResult:
     """Every value the mocks generated for a secret (passwords): must never appear in plain text."""
     states: dict[str, dict[str, Any]]
     """What the mocks answered per URN, secrets unwrapped (for tests; never written out)."""
+    ids: dict[str, str]
+    """The id the mocks gave each resource, per URN (for tests)."""
     outputs: dict[str, Any]
     """What the program exports (the platform component's outputs), secrets redacted."""
 
@@ -506,4 +508,7 @@ def run_program(root: Path, stack: str) -> PlanResult:
     states = {urn: reg.state for urn, reg in monitor.resources.items()}
     platform = sorted(urn for urn in monitor.component_outputs if urn.split("::")[2].endswith("meteor-platform:index:Platform"))
     outputs = monitor.component_outputs[platform[0]] if platform else {}
-    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, outputs=outputs)
+    ids = {urn: str(reg.id) for urn, reg in monitor.resources.items()}
+    return PlanResult(
+        stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, ids=ids, outputs=outputs
+    )

@@ -106,6 +106,8 @@ def test_app_secret_carries_this_stacks_bucket_and_key(staging: Run) -> None:
 def test_bucket_private_versioned_expiring_with_cors_and_a_scoped_key(staging: Run) -> None:
     bucket = staging.one(BUCKET, "meteor-storage-bucket")["inputs"]
     assert bucket["acl"] == "private" and bucket["versioning"] == {"enabled": True}
+    # A destroy (or replacement) must fail on a non-empty bucket, never empty it.
+    assert bucket["forceDestroy"] is False
     assert bucket["lifecycleRules"][0]["noncurrentVersionExpiration"] == {"days": 30}
     cors = staging.one("digitalocean:index/spacesBucketCorsConfiguration:SpacesBucketCorsConfiguration", "meteor-storage-cors")
     assert cors["inputs"]["corsRules"][0]["allowedOrigins"] == ["https://todos.staging.example.com"]
@@ -139,8 +141,14 @@ def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(staging: Run
 
 
 def test_production_reserved_ip_on_the_first_host(production: Run) -> None:
-    assert len(production.resources("digitalocean:index/droplet:Droplet")) == 2
-    assert production.resources("digitalocean:index/reservedIp:ReservedIp")
+    first, second = (production.one("digitalocean:index/droplet:Droplet", f"meteor-machines-{i}") for i in (0, 1))
+    [reserved] = production.resources("digitalocean:index/reservedIp:ReservedIp")
+    assert reserved["inputs"]["dropletId"] == int(production.result.ids[first["urn"]])
+    assert reserved["inputs"]["dropletId"] != int(production.result.ids[second["urn"]])
+    # The first host is published at the reserved address; the others at their own.
+    reserved_ip = production.state(reserved)["ipAddress"]
+    assert production.plan["outputs"]["host_addresses"] == [reserved_ip, production.state(second)["ipv4Address"]]
+    assert production.plan["outputs"]["docker_hosts"][0] == f"ssh://deploy@{reserved_ip}"
 
 
 @pytest.mark.parametrize(

@@ -178,3 +178,57 @@ def test_deploys_wait_until_cloud_init_has_installed_docker(droplets: Run) -> No
     assert ready["urn"] in provider["dependencies"]
     staging = run_shipped("staging")  # machines not used as Docker targets: no ssh at deploy time
     assert not staging.resources("command:remote:Command")
+
+
+def test_minio_data_kept_when_protected(tmp_path: Path) -> None:
+    config = {
+        "environment": "dev",
+        "target": "docker",
+        "protect": True,
+        "ingress": {"tls": "off"},
+        "storage": {"provider": "minio"},
+        "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:dev"}],
+    }
+    kept = run_config(tmp_path, config).one("docker:index/volume:Volume", "meteor-storage-data")
+    assert kept["protect"] is True and kept["retainOnDelete"] is True
+    dev = run_config(tmp_path, {**config, "protect": False}, stack="unprotected").one("docker:index/volume:Volume", "meteor-storage-data")
+    assert dev["protect"] is False and dev["retainOnDelete"] is False
+
+
+def test_app_starts_after_its_database_user_and_the_host_networks(dev: Run) -> None:
+    init = dev.one(CONTAINER, "meteor-mongo-init")["urn"]
+    networks = {r["urn"] for r in dev.resources("docker:index/network:Network")}
+    for name in ("todos-local-0", "todos-local-1"):
+        dependencies = set(dev.one(CONTAINER, name)["dependencies"])
+        assert init in dependencies
+        assert networks <= dependencies
+
+
+def test_replicas_are_instances_in_total_spread_over_the_hosts(tmp_path: Path) -> None:
+    config = {
+        "environment": "production",
+        "target": "docker",
+        "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
+        "machines": {
+            "provider": "digitalocean",
+            "count": 2,
+            "adminCidrs": ["198.51.100.0/24"],
+            "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
+        },
+        "mongo": {"provider": "digitalocean", "nodes": 3},
+        "storage": {"provider": "spaces"},
+        "apps": [{"name": "todos", "image": base_config()["apps"][0]["image"], "domain": "todos.example.com", "replicas": 3}],
+    }
+    run = run_config(tmp_path, config)
+    providers = {r["name"]: r["urn"] for r in run.resources("pulumi:providers:docker")}
+    placed = {r["name"]: r["provider"] for r in run.resources(CONTAINER) if r["name"].startswith("todos-")}
+    assert placed == {
+        "todos-host0-0": providers["meteor-host0-docker"],
+        "todos-host1-0": providers["meteor-host1-docker"],
+        "todos-host0-1": providers["meteor-host0-docker"],
+    }
+    # Each host's containers wait for that host's own networks.
+    host1_networks = {r["urn"] for r in run.resources("docker:index/network:Network") if r["name"].startswith("meteor-host1-")}
+    host0_networks = {r["urn"] for r in run.resources("docker:index/network:Network") if r["name"].startswith("meteor-host0-")}
+    dependencies = set(run.one(CONTAINER, "todos-host1-0")["dependencies"])
+    assert host1_networks <= dependencies and not host0_networks & dependencies
