@@ -509,6 +509,4 @@ def run_program(root: Path, stack: str) -> PlanResult:
     platform = sorted(urn for urn in monitor.component_outputs if urn.split("::")[2].endswith("meteor-platform:index:Platform"))
     outputs = monitor.component_outputs[platform[0]] if platform else {}
     ids = {urn: str(reg.id) for urn, reg in monitor.resources.items()}
-    return PlanResult(
-        stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, ids=ids, outputs=outputs
-    )
+    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, ids=ids, outputs=outputs)
