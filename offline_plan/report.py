@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from deepdiff import DeepDiff
 
 PLAN_FORMAT = 1
 
@@ -97,6 +96,8 @@ def _short(value: Any) -> str:
 
 
 def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
+    from deepdiff import DeepDiff  # only a diff needs it (~50 ms to import)
+
     before = {r["urn"]: r for r in old["resources"]}
     after = {r["urn"]: r for r in new["resources"]}
     result = PlanDiff(
