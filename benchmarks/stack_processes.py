@@ -109,7 +109,8 @@ def main() -> None:
         floor = floor_root(stack)
         platform_cmd = [python, "-m", "offline_plan", stack, "--quiet"]
         floor_cmd = [python, "-m", "offline_plan", stack, "--quiet", "--root", str(floor)]
-        timed(platform_cmd), timed(floor_cmd)  # warm the file cache
+        for command in (platform_cmd, floor_cmd):  # warm the file cache
+            timed(command)
         runs: dict[str, list[tuple[float, float]]] = {"platform": [], "floor": []}
         for i in range(args.repeat):
             order = [("platform", platform_cmd), ("floor", floor_cmd)]

@@ -172,7 +172,7 @@ class Platform(pulumi.ComponentResource):
             from components.app.environment import public_url
             from components.storage.digitalocean import SpacesStorage, SpacesStorageArgs
 
-            tls = config.ingress.tls != "off"
+            tls = config.ingress.serves_tls
             return SpacesStorage(
                 f"{self._name}-storage",
                 SpacesStorageArgs(
@@ -307,7 +307,7 @@ class Platform(pulumi.ComponentResource):
                 f"{self._name}-{host.name}-proxy",
                 TraefikProxyArgs(
                     image=d.proxy_image,
-                    tls=config.ingress.tls != "off",
+                    tls=config.ingress.serves_tls,
                     acme_email=d.acme_email,
                     http_port=d.http_port,
                     https_port=d.https_port,
@@ -346,7 +346,7 @@ class Platform(pulumi.ComponentResource):
                     hosts=self.docker_hosts,
                     mongo=self.mongo.connection(app.name),
                     storage=self.storage.wiring(app.name),
-                    tls=config.ingress.tls != "off",
+                    tls=config.ingress.serves_tls,
                     siblings=[s for s in siblings if s.name != app.name],
                     session_cookie=config.ingress.session_cookie,
                 ),

@@ -141,4 +141,4 @@ def test_readme_config_reference_is_current() -> None:
     readme = (ROOT / "README.md").read_text()
     start, end = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
     section = readme[readme.index(start) + len(start) : readme.index(end)]
-    assert section == reference(), "README config reference is stale: regenerate with python -m components.config_reference"
+    assert section == reference(), "README config reference is stale: regenerate with bash scripts/update-generated"

@@ -69,7 +69,7 @@ class MeteorApp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pod_labels = labels.common(args.stack, app.name, labels.APP_ROLE)
         selector = labels.selector(args.stack, app.name, labels.APP_ROLE)
-        tls = args.ingress.tls != "off"
+        tls = args.ingress.serves_tls
         self.internal_url = internal_url(app)
         self.url = pulumi.Output.from_input(public_url(app.domain, tls) if app.domain else self.internal_url)
         environment = build_app_environment(

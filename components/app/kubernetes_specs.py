@@ -122,7 +122,7 @@ def sticky_service_annotations(ingress: KubernetesIngressConfig) -> dict[str, st
     return {
         cookie: "true",
         f"{cookie}.name": ingress.session_cookie,
-        f"{cookie}.secure": str(ingress.tls != "off").lower(),
+        f"{cookie}.secure": str(ingress.serves_tls).lower(),
         f"{cookie}.httponly": "true",
         f"{cookie}.samesite": "lax",
     }
@@ -137,17 +137,17 @@ def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
             f"{prefix}/affinity": "cookie",
             f"{prefix}/affinity-mode": "persistent",
             f"{prefix}/session-cookie-name": ingress.session_cookie,
-            f"{prefix}/session-cookie-secure": str(ingress.tls != "off").lower(),
+            f"{prefix}/session-cookie-secure": str(ingress.serves_tls).lower(),
             f"{prefix}/session-cookie-samesite": "Lax",
             f"{prefix}/proxy-read-timeout": timeout,
             f"{prefix}/proxy-send-timeout": timeout,
             f"{prefix}/proxy-body-size": ingress.max_body_size.removesuffix("i").lower(),
-            f"{prefix}/ssl-redirect": str(ingress.tls != "off").lower(),
+            f"{prefix}/ssl-redirect": str(ingress.serves_tls).lower(),
         }
     else:
         annotations = {
-            "traefik.ingress.kubernetes.io/router.entrypoints": "web" if ingress.tls == "off" else "websecure",
-            "traefik.ingress.kubernetes.io/router.tls": str(ingress.tls != "off").lower(),
+            "traefik.ingress.kubernetes.io/router.entrypoints": "websecure" if ingress.serves_tls else "web",
+            "traefik.ingress.kubernetes.io/router.tls": str(ingress.serves_tls).lower(),
         }
     if ingress.tls == "certManager":
         annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer

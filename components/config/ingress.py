@@ -34,6 +34,11 @@ class KubernetesIngressConfig(Model):
     session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
 
     @property
+    def serves_tls(self) -> bool:
+        """Whether apps with a domain are served over HTTPS (the one place that decides the public scheme)."""
+        return self.tls != "off"
+
+    @property
     def effective_class_name(self) -> str:
         return self.class_name or self.controller
 
@@ -51,6 +56,11 @@ class DockerIngressConfig(Model):
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
     session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
 
+    @property
+    def serves_tls(self) -> bool:
+        """Whether apps with a domain are served over HTTPS (the one place that decides the public scheme)."""
+        return self.tls != "off"
+
 
 IngressConfig = KubernetesIngressConfig | DockerIngressConfig
 
@@ -61,9 +71,5 @@ def ingress_problems(ingress: IngressConfig, dev: bool, problems: Problems) -> N
             problems.missing(["ingress", "tlsSecretName"], "expected a Secret name because ingress.tls is 'existingSecret'")
         if ingress.tls != "existingSecret" and ingress.tls_secret_name:
             problems.bad(["ingress", "tlsSecretName"], ingress.tls_secret_name, "expected it unset unless ingress.tls is 'existingSecret'")
-    if ingress.tls == "off" and not dev:
+    if not ingress.serves_tls and not dev:
         problems.bad(["ingress", "tls"], "off", "expected TLS outside dev (sessions need it)")
-
-
-def uses_tls(ingress: IngressConfig) -> bool:
-    return ingress.tls != "off"

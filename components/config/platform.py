@@ -170,5 +170,5 @@ def _docker_target_problems(cfg: DockerPlatformConfig, problems: Problems) -> No
                     app.replicas,
                     f"expected at least {hosts}: every host's proxy serves the app's domain, so each host runs an instance",
                 )
-    if cfg.ingress.tls != "off" and cfg.docker.acme_email is None:
+    if cfg.ingress.serves_tls and cfg.docker.acme_email is None:
         problems.missing(["docker", "acmeEmail"], "expected a Let's Encrypt account email because ingress.tls is not 'off'")

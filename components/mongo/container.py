@@ -15,10 +15,10 @@ import pulumi_random as random
 
 from components.docker import APPS_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
+from components.docker.services import data_volume, one_shot
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.replica_set import INIT_SCRIPT, MONGO_UID, REPLICA_SET, init_command, init_spec, password_env, replica_set_urls
-from components.protection import stateful
 
 HOST_ALIAS = "mongo"
 
@@ -50,9 +50,7 @@ class ContainerMongo(pulumi.ComponentResource):
         self._passwords = {
             u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
         }
-        self.volume = docker.Volume(
-            f"{name}-data", name="meteor-mongo-data", opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect))
-        )
+        self.volume = data_volume(f"{name}-data", "meteor-mongo-data", protect=args.protect, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         root_env = pulumi.Output.secret(
             self.root_password.result.apply(lambda pw: ["MONGO_INITDB_ROOT_USERNAME=root", f"MONGO_INITDB_ROOT_PASSWORD={pw}"])
@@ -93,20 +91,14 @@ class ContainerMongo(pulumi.ComponentResource):
             )
         )
         # Runs once per change of members or users (its inputs), then exits; safe to run again.
-        self.init = docker.Container(
+        self.init = one_shot(
             f"{name}-init",
             image=image.image_id,
-            entrypoints=["sh", "-c"],
-            command=[init_command(self.hosts[0])],
+            script=init_command(self.hosts[0]),
             envs=init_env,
             uploads=[{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}],
-            networks_advanced=[{"name": APPS_NETWORK}],
-            restart="on-failure",
-            max_retry_count=10,
-            must_run=False,
-            attach=True,
-            logs=True,
-            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.container])),
+            after=self.container,
+            opts=on_host,
         )
         self.register_outputs({"hosts": self.hosts})
 

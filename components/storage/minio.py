@@ -16,8 +16,8 @@ import pulumi_random as random
 
 from components.docker import APPS_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
+from components.docker.services import data_volume, one_shot
 from components.endpoints import Endpoint
-from components.protection import stateful
 from components.storage import StorageWiring, s3_wiring
 
 HOST_ALIAS = "minio"
@@ -78,11 +78,7 @@ class MinioStorage(pulumi.ComponentResource):
         root_password = random.RandomPassword(f"{name}-root-password", length=40, special=False, opts=secret_opts)
         self.access_key = random.RandomPassword(f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=secret_opts)
         self.secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False, opts=secret_opts)
-        self.volume = docker.Volume(
-            f"{name}-data",
-            name="meteor-minio-data",
-            opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
-        )
+        self.volume = data_volume(f"{name}-data", "meteor-minio-data", protect=args.protect, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         self.container = docker.Container(
             f"{name}-server",
@@ -112,19 +108,8 @@ class MinioStorage(pulumi.ComponentResource):
                 ]
             )
         )
-        self.setup = docker.Container(
-            f"{name}-setup",
-            image=client.image_id,
-            entrypoints=["sh", "-c"],
-            command=[SETUP_SCRIPT],
-            envs=setup_env,
-            networks_advanced=[{"name": APPS_NETWORK}],
-            restart="on-failure",
-            max_retry_count=10,
-            must_run=False,
-            attach=True,
-            logs=True,
-            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.container])),
+        self.setup = one_shot(
+            f"{name}-setup", image=client.image_id, script=SETUP_SCRIPT, envs=setup_env, after=self.container, opts=on_host
         )
         self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT})
 

@@ -1,0 +1,49 @@
+"""Building blocks of a stateful service on one Docker host (MongoDB, MinIO): its data volume and
+the one-shot container that sets it up once the service is healthy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker import APPS_NETWORK
+from components.protection import stateful
+
+
+def data_volume(name: str, volume_name: str, *, protect: bool, opts: pulumi.ResourceOptions) -> docker.Volume:
+    """A named volume that outlives the container (protected and kept on delete when `protect`)."""
+    return docker.Volume(name, name=volume_name, opts=pulumi.ResourceOptions.merge(opts, stateful(protect)))
+
+
+def one_shot(
+    name: str,
+    *,
+    image: pulumi.Input[str],
+    script: str,
+    envs: pulumi.Input[Sequence[pulumi.Input[str]]],
+    after: docker.Container,
+    opts: pulumi.ResourceOptions,
+    uploads: Sequence[docker.ContainerUploadArgsDict] = (),
+) -> docker.Container:
+    """A setup step that runs `sh -c script` on the apps network once `after` is healthy, retried on failure.
+
+    Pulumi waits for it to stop (`attach`), but pulumi-docker never checks its exit code: the
+    script must be idempotent, and a failure shows in its logs. Any change of its inputs runs it again.
+    """
+    return docker.Container(
+        name,
+        image=image,
+        entrypoints=["sh", "-c"],
+        command=[script],
+        envs=envs,
+        uploads=list(uploads) or None,
+        networks_advanced=[{"name": APPS_NETWORK}],
+        restart="on-failure",
+        max_retry_count=10,
+        must_run=False,
+        attach=True,
+        logs=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
+    )
