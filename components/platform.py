@@ -14,7 +14,7 @@ from __future__ import annotations
 import pulumi
 
 from components.app import MeteorService, Sibling
-from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
+from components.config import ConfigError, DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, key_path
 from components.config.docker import LocalDockerConfig
 from components.config.machines import DigitalOceanMachinesConfig
 from components.config.mongo import (
@@ -55,7 +55,10 @@ class Platform(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._users = [MongoAppUser(app=a.name, database=a.database) for a in config.apps]
 
-        self.network = self._network(config) if config.uses_digitalocean else None
+        self.network = None
+        if config.uses_digitalocean:
+            # Every DigitalOcean stack gets its VPC, whether or not its first resource needs it.
+            self._do_network(config)
         self.machines = self._machines(config, wait_for_docker=isinstance(config, DockerPlatformConfig))
         self.registry = self._registry(config)
         self.cluster = None
@@ -84,15 +87,18 @@ class Platform(pulumi.ComponentResource):
 
     # -- shared capabilities ------------------------------------------------------------------
 
-    def _network(self, config: PlatformConfig) -> PrivateNetwork:
-        from components.network.digitalocean import DigitalOceanNetwork, DigitalOceanNetworkArgs
+    def _do_network(self, config: PlatformConfig) -> PrivateNetwork:
+        """The stack's VPC, created on first use."""
+        if self.network is None:
+            from components.network.digitalocean import DigitalOceanNetwork, DigitalOceanNetworkArgs
 
-        do_config = config.digitalocean
-        return DigitalOceanNetwork(
-            f"{self._name}-network",
-            DigitalOceanNetworkArgs(name=f"{self._prefix}-vpc", region=do_config.region, ip_range=do_config.vpc_ip_range),
-            opts=self._child,
-        )
+            do_config = config.digitalocean
+            self.network = DigitalOceanNetwork(
+                f"{self._name}-network",
+                DigitalOceanNetworkArgs(name=f"{self._prefix}-vpc", region=do_config.region, ip_range=do_config.vpc_ip_range),
+                opts=self._child,
+            )
+        return self.network
 
     def _machines(self, config: PlatformConfig, *, wait_for_docker: bool) -> DockerMachines | None:
         m = config.machines
@@ -100,7 +106,7 @@ class Platform(pulumi.ComponentResource):
             return None
         from components.machines.digitalocean import DigitalOceanMachines, DigitalOceanMachinesArgs
 
-        network = self._require_network()
+        network = self._do_network(config)
         return DigitalOceanMachines(
             f"{self._name}-machines",
             DigitalOceanMachinesArgs(
@@ -137,34 +143,34 @@ class Platform(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _external_or_managed_mongo(self, config: PlatformConfig, cluster_id: pulumi.Input[str] | None) -> MongoDatabase | None:
-        m = config.mongo
+    def _shared_mongo(
+        self, config: PlatformConfig, m: ExternalMongoConfig | DigitalOceanMongoConfig, cluster_id: pulumi.Input[str] | None
+    ) -> MongoDatabase:
+        """The MongoDB implementations both targets offer."""
         if isinstance(m, ExternalMongoConfig):
             from components.mongo.external import ExternalMongo, ExternalMongoArgs
 
             return ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url))
-        if isinstance(m, DigitalOceanMongoConfig):
-            from components.mongo.digitalocean import DigitalOceanMongo, DigitalOceanMongoArgs
+        from components.mongo.digitalocean import DigitalOceanMongo, DigitalOceanMongoArgs
 
-            network = self._require_network()
-            return DigitalOceanMongo(
-                f"{self._name}-mongo",
-                DigitalOceanMongoArgs(
-                    name=f"{self._prefix}-mongo",
-                    region=network.region,
-                    vpc_id=network.network_id,
-                    vpc_ip_range=network.ip_range,
-                    users=self._users,
-                    kubernetes_cluster_id=cluster_id,
-                    version=m.version.split(".")[0],
-                    size=m.size,
-                    nodes=m.nodes,
-                    droplet_tags=[self.machines.tag] if self.machines else [],
-                    protect=config.protect_stateful,
-                ),
-                opts=self._child,
-            )
-        return None
+        network = self._do_network(config)
+        return DigitalOceanMongo(
+            f"{self._name}-mongo",
+            DigitalOceanMongoArgs(
+                name=f"{self._prefix}-mongo",
+                region=network.region,
+                vpc_id=network.network_id,
+                vpc_ip_range=network.ip_range,
+                users=self._users,
+                kubernetes_cluster_id=cluster_id,
+                version=m.version.split(".")[0],
+                size=m.size,
+                nodes=m.nodes,
+                droplet_tags=[self.machines.tag] if self.machines else [],
+                protect=config.protect_stateful,
+            ),
+            opts=self._child,
+        )
 
     def _storage(self, config: PlatformConfig) -> FileStorage:
         s = config.storage
@@ -197,11 +203,6 @@ class Platform(pulumi.ComponentResource):
 
         return GridFsStorage(s.gridfs_bucket)
 
-    def _require_network(self) -> PrivateNetwork:
-        if self.network is None:  # pragma: no cover - `uses_digitalocean` creates it for every DigitalOcean resource
-            raise RuntimeError("a DigitalOcean resource needs the stack's network")
-        return self.network
-
     # -- Kubernetes target --------------------------------------------------------------------
 
     def _cluster(self, config: KubernetesPlatformConfig) -> KubernetesTarget:
@@ -211,7 +212,7 @@ class Platform(pulumi.ComponentResource):
         if isinstance(k, DoksConfig):
             from components.kubernetes.digitalocean import DoksCluster, DoksClusterArgs
 
-            network = self._require_network()
+            network = self._do_network(config)
             return DoksCluster(
                 f"{self._name}-cluster",
                 DoksClusterArgs(
@@ -241,9 +242,7 @@ class Platform(pulumi.ComponentResource):
     def _kubernetes_mongo(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> MongoDatabase:
         m = config.mongo
         if not isinstance(m, InClusterMongoConfig):
-            database = self._external_or_managed_mongo(config, cluster.cluster_id)
-            assert database is not None  # the Kubernetes mongo union has no other variant
-            return database
+            return self._shared_mongo(config, m, cluster.cluster_id)
         from components.mongo.kubernetes import InClusterMongo, InClusterMongoArgs
 
         return InClusterMongo(
@@ -298,9 +297,12 @@ class Platform(pulumi.ComponentResource):
         d = config.docker
         if isinstance(d, LocalDockerConfig):
             hosts = local_docker_host(self._name, d.local_host, self)
-        else:
-            assert self.machines is not None  # config requires machines with docker.hosts 'machines'
+        elif self.machines is not None:
             hosts = machine_docker_hosts(self._name, self.machines, self)
+        else:  # config validation refuses this first, with the same message
+            raise ConfigError(
+                [f"{key_path(['machines', 'provider'])}: missing; expected cloud machines because docker.hosts is 'machines'"]
+            )
         with_networks: list[DockerHost] = []
         for host in hosts:
             proxy = TraefikProxy(
@@ -322,9 +324,7 @@ class Platform(pulumi.ComponentResource):
     def _docker_mongo(self, config: DockerPlatformConfig) -> MongoDatabase:
         m = config.mongo
         if not isinstance(m, ContainerMongoConfig):
-            database = self._external_or_managed_mongo(config, None)
-            assert database is not None  # the Docker mongo union has no other variant
-            return database
+            return self._shared_mongo(config, m, None)
         from components.mongo.container import ContainerMongo, ContainerMongoArgs
 
         host = self.docker_hosts[0]

@@ -131,7 +131,7 @@ class MeteorApp(pulumi.ComponentResource):
         self.autoscaler = None
         if app.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-autoscaler", metadata=meta, spec=autoscaler_spec(app, self.deployment.metadata.name), opts=child
+                f"{name}-autoscaler", metadata=meta, spec=autoscaler_spec(app, app.autoscaling, self.deployment.metadata.name), opts=child
             )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config import KubernetesAppConfig
+from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
 from components.endpoints import Endpoint
 from components.kubernetes import labels
@@ -95,16 +96,18 @@ def deployment_spec(
     return spec
 
 
-def autoscaler_spec(app: KubernetesAppConfig, deployment: pulumi.Input[str]) -> k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict:
-    assert app.autoscaling is not None
+def autoscaler_spec(
+    app: KubernetesAppConfig, bounds: AutoscalingConfig, deployment: pulumi.Input[str]
+) -> k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict:
+    """CPU-driven scaling between the app's floor and `bounds.maxReplicas`, scaling in slowly."""
     return {
         "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": deployment},
         "min_replicas": app.min_replicas,
-        "max_replicas": app.autoscaling.max_replicas,
+        "max_replicas": bounds.max_replicas,
         "metrics": [
             {
                 "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "average_utilization": app.autoscaling.target_cpu_percent}},
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "average_utilization": bounds.target_cpu_percent}},
             }
         ],
         # Scale in slowly: every removed pod drops its clients' live connections.

@@ -49,7 +49,7 @@ def s3_wiring(
     secret_key: pulumi.Output[str],
     endpoints: list[Endpoint],
 ) -> StorageWiring:
-    """The wiring of any S3-compatible store (Spaces, MinIO, S3): all of it secret,
+    """The wiring of any S3-compatible store (Spaces, MinIO): all of it secret,
     mirrored into METEOR_SETTINGS.storage, each app under its own key prefix."""
     access_key, secret_key = pulumi.Output.secret(access_key), pulumi.Output.secret(secret_key)
     bucket_name = pulumi.Output.from_input(bucket)
