@@ -25,8 +25,6 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         arbitrary_types_allowed=True,
-        # Built once, as part of the whole config's schema, instead of once per section at import.
-        defer_build=True,
     )
 
 
