@@ -44,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     except pulumi.RunError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     text = plan_text(result.as_json())
     plan = json.loads(text)
 

@@ -16,7 +16,6 @@ import json
 import runpy
 import string
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
+from components.config.stackfile import read_stack_file, stack_file_path
 from components.secrets import UNKNOWN_SECURE
 
 PROJECT = "meteor-platform"
@@ -433,14 +433,10 @@ def _replace_secure(value: Any) -> tuple[Any, bool]:
 
 
 def read_stack_config(root: Path, stack: str) -> StackConfig:
-    """The config of `Pulumi.<stack>.yaml` as the engine would hand it to the program."""
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name} in {root}")
-    document: Any = yaml.safe_load(path.read_text()) or {}
-    raw: Mapping[str, Any] = document.get("config") or {}
+    """The config of `Pulumi.<stack>.yaml` as the engine would hand it to the program (raises StackFileError)."""
+    stack_file = read_stack_file(stack_file_path(root, stack))
     config = StackConfig()
-    for key, value in raw.items():
+    for key, value in stack_file.config.items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"
         replaced, secret = _replace_secure(value)
         config.values[full_key] = _encode(replaced)

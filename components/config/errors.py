@@ -60,6 +60,10 @@ class Problems:
         """A value that is required here but absent."""
         self.lines.append(f"{key_path(loc)}: missing; {expected}")
 
+    def raw(self, text: str) -> None:
+        """A line that names its subject itself (a stack name, a key of another namespace)."""
+        self.lines.append(text)
+
     def line(self, loc: Loc, text: str) -> None:
         """Anything else about `loc` (e.g. a secret whose content must not be echoed)."""
         self.lines.append(f"{key_path(loc)}: {text}")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
+from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -20,36 +21,80 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
+from components.config.names import derived_name_problems, stack_name_problems
 from components.config.platform import PlatformConfig, PlatformSection, platform_problems
+from components.config.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 from components.config.unions import Variants, other_scopes, variants_of
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
 
 _ADAPTER: TypeAdapter[PlatformConfig] = TypeAdapter(PlatformSection)
 
 
-def parse_config(raw: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset()) -> PlatformConfig:
+def parse_config(
+    raw: Mapping[str, Any],
+    secret_keys: Set[str] = frozenset(),
+    *,
+    stack: str | None = None,
+    secure_paths: Set[SecurePath] | None = None,
+    other_keys: Iterable[str] = (),
+) -> PlatformConfig:
     """Validate the `meteor-platform:*` values (already JSON-decoded, keys without the prefix).
 
-    `secret_keys` holds the full keys (`meteor-platform:apps`) the engine marked secret.
+    `secret_keys` holds the full keys (`meteor-platform:apps`) the engine marked secret;
+    `secure_paths` the `secure:` leaves of the stack file when it could be read (then secrecy is
+    checked per leaf); `other_keys` the full keys of other namespaces; `stack` the stack name.
     Raises ConfigError naming every bad key.
     """
+    problems = Problems()
+    _namespace_problems(other_keys, problems)
+    if stack is not None:
+        stack_name_problems(stack, problems)
     data = {key: mark_secure_leaves(value) for key, value in raw.items()}
     try:
         cfg = _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise ConfigError([format_error(e) for e in exc.errors()]) from None
-    problems = Problems()
-    _plain_text_secrets(cfg, set(secret_keys), problems)
+        raise ConfigError([*problems.lines, *(format_error(e) for e in exc.errors())]) from None
+    _plain_text_secrets(cfg, secret_keys, secure_paths, problems)
     platform_problems(cfg, problems)
+    if stack is not None:
+        derived_name_problems(cfg, stack, problems)
     if problems:
         raise ConfigError(problems.lines)
     return cfg
 
 
-def _plain_text_secrets(cfg: PlatformConfig, secret_keys: set[str], problems: Problems) -> None:
-    """Secrets must arrive as secrets: set with `pulumi config set --secret`."""
+# Provider packages whose config a stack may carry beside this project's.
+PROVIDER_NAMESPACES = ("pulumi", "digitalocean", "kubernetes", "docker", "random", "command", "aws")
+
+
+def _namespace_problems(other_keys: Iterable[str], problems: Problems) -> None:
+    """A key of no known namespace is a typo (`meteor-platfrom:protect`), not something to ignore."""
+    for full_key in sorted(other_keys):
+        namespace, _, key = full_key.partition(":")
+        if namespace in PROVIDER_NAMESPACES:
+            continue
+        close = difflib.get_close_matches(namespace, [NAMESPACE, *PROVIDER_NAMESPACES], n=1)
+        hint = f" (did you mean '{close[0]}:{key}'?)" if close else ""
+        problems.raw(
+            f"{full_key}: unknown key: namespace {namespace!r} is not this project's{hint}; "
+            f"expected '{NAMESPACE}:<key>' or a provider's namespace ({', '.join(PROVIDER_NAMESPACES)})"
+        )
+
+
+def _plain_text_secrets(cfg: PlatformConfig, secret_keys: Set[str], secure_paths: Set[SecurePath] | None, problems: Problems) -> None:
+    """Secrets must arrive as secrets: set with `pulumi config set --secret`, leaf by leaf.
+
+    The engine marks a whole top-level key secret when any leaf under it is `secure:`; where the
+    stack file is readable its `secure:` leaves decide, so a plain leaf beside a secure one is refused.
+    """
     for loc, secret in secret_values(cfg, []):
-        if secret.marked_secure or f"{NAMESPACE}:{loc[0]}" in secret_keys:
+        if secret.marked_secure:
+            continue
+        full = (f"{NAMESPACE}:{loc[0]}", *loc[1:])
+        if secure_paths is not None:
+            if full in secure_paths:
+                continue
+        elif full[0] in secret_keys:
             continue
         dotted = key_path(loc).split(":", 1)[1]
         problems.line(loc, f"got a plain-text value; expected a secret (set it with: pulumi config set --secret --path '{dotted}' <value>)")
@@ -232,22 +277,39 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def raw_stack_config() -> tuple[dict[str, Any], set[str]]:
-    """The raw `meteor-platform:*` values of the running stack and the keys marked secret."""
+def raw_stack_config() -> tuple[dict[str, Any], set[str], list[str]]:
+    """The raw `meteor-platform:*` values of the running stack, the keys marked secret, and the other namespaces' keys."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {}
+    others: list[str] = []
     for full_key in sorted(keys):
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
+            others.append(full_key)
             continue
         raw[key] = _decode(config.get(key))
     secret_keys = {k for k in keys if pulumi.runtime.is_config_secret(k)}
     secret_keys |= set(runtime_config.get_config_secret_keys_env())
-    return raw, secret_keys
+    return raw, secret_keys, others
 
 
-def load_config() -> PlatformConfig:
-    """Read and validate this stack's configuration (raises ConfigError)."""
-    raw, secret_keys = raw_stack_config()
-    return parse_config(raw, secret_keys)
+def _secure_paths(project_dir: Path | None, stack: str) -> set[SecurePath] | None:
+    """The `secure:` leaves of the stack file, with full keys, or None when it cannot be read."""
+    if project_dir is None:
+        return None
+    try:
+        stack_file = read_stack_file(stack_file_path(project_dir, stack))
+    except StackFileError:
+        return None  # config from elsewhere (e.g. Pulumi ESC): secrecy is known per top-level key only
+    return {(path[0] if ":" in str(path[0]) else f"{NAMESPACE}:{path[0]}", *path[1:]) for path in stack_file.secure_paths}
+
+
+def load_config(project_dir: Path | None = None) -> PlatformConfig:
+    """Read and validate this stack's configuration (raises ConfigError).
+
+    `project_dir` is where `Pulumi.<stack>.yaml` lives; with it, secrecy is checked per leaf.
+    """
+    raw, secret_keys, others = raw_stack_config()
+    stack = pulumi.get_stack()
+    return parse_config(raw, secret_keys, stack=stack, secure_paths=_secure_paths(project_dir, stack), other_keys=others)
