@@ -16,6 +16,7 @@ import difflib
 import math
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -126,7 +127,8 @@ def _check_events(text: str, name: str) -> None:
     depth = 0
     nodes = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        events: Iterator[yaml.Event] = yaml.parse(text, Loader=yaml.SafeLoader)  # pyright: ignore[reportUnknownMemberType]
+        for event in events:
             if isinstance(event, yaml.AliasEvent):
                 raise StackFileError(
                     _at(name, event), f"YAML alias *{event.anchor}; expected plain values (anchors and aliases are not supported)"
@@ -191,7 +193,7 @@ class _JsonishLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # pyright: ignore[reportUnknownMemberType]
+            key: Any = self.construct_object(key_node, deep=deep)  # pyright: ignore[reportUnknownMemberType]
             if isinstance(key, list | dict):
                 raise yaml.constructor.ConstructorError(None, None, "a list or mapping used as a key", key_node.start_mark)
             if key in seen:
