@@ -155,7 +155,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         app0(resources={"cpuRequest": "lots"}),
         set(),
         "meteor-platform:apps[0].resources.cpuRequest",
-        "Kubernetes quantity",
+        "expected CPU as cores or millicores",
     ),
     (
         "reserved env var",

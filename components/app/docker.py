@@ -16,6 +16,7 @@ import pulumi_docker as docker
 from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
+from components.config.values import docker_cpus
 from components.docker import APPS_NETWORK, EDGE_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
 from components.docker.proxy import traefik_labels
@@ -113,7 +114,7 @@ class DockerApp(pulumi.ComponentResource):
                     },
                     memory=int(quantity_value(app.resources.memory_limit) / 2**20),
                     memory_reservation=int(quantity_value(app.resources.memory_request) / 2**20),
-                    cpus=app.resources.cpu_limit,
+                    cpus=docker_cpus(app.resources.cpu_limit),
                     user=str(app.user_id) if app.user_id is not None else None,
                     read_only=app.read_only_root,
                     tmpfs={"/tmp": "rw,noexec,nosuid,size=512m"},

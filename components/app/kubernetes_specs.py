@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
+from components.config.values import nginx_size
 from components.endpoints import Endpoint
 from components.kubernetes import labels
 
@@ -144,7 +145,7 @@ def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
             f"{prefix}/session-cookie-samesite": "Lax",
             f"{prefix}/proxy-read-timeout": timeout,
             f"{prefix}/proxy-send-timeout": timeout,
-            f"{prefix}/proxy-body-size": ingress.max_body_size.removesuffix("i").lower(),
+            f"{prefix}/proxy-body-size": nginx_size(ingress.max_body_size),
             f"{prefix}/ssl-redirect": str(ingress.serves_tls).lower(),
         }
     else:

@@ -11,6 +11,8 @@ from pydantic import Field, JsonValue
 
 from components.config.errors import Problems
 from components.config.values import (
+    AppMemory,
+    Cpu,
     DnsLabel,
     EnvName,
     Hostname,
@@ -18,7 +20,6 @@ from components.config.values import (
     ImageRef,
     MailUrl,
     Model,
-    Quantity,
     is_digest_pinned,
     quantity_value,
 )
@@ -61,10 +62,17 @@ RESERVED_ENV = frozenset(
 
 
 class ResourcesConfig(Model):
-    cpu_request: Quantity = Field(default="250m", description="CPU request per instance.")
-    cpu_limit: Quantity = Field(default="1", description="CPU limit per instance (node runs one thread of JavaScript).")
-    memory_request: Quantity = Field(default="512Mi", description="Memory request per instance.")
-    memory_limit: Quantity = Field(default="1Gi", description="Memory limit per instance.")
+    cpu_request: Cpu = Field(default="250m", description="CPU request per instance: cores or millicores (10m to 64).")
+    cpu_limit: Cpu = Field(
+        default="1",
+        description="CPU limit per instance (node runs one thread of JavaScript): cores or millicores (10m to 64); Docker gets it as `cpus` in cores.",
+    )
+    memory_request: AppMemory = Field(
+        default="512Mi", description="Memory request per instance: with a unit (Ki, Mi, Gi, Ti or k, M, G, T), 64Mi to 1024Gi."
+    )
+    memory_limit: AppMemory = Field(
+        default="1Gi", description="Memory limit per instance: with a unit, 64Mi to 1024Gi; Docker gets it in MiB, node 75% of it as heap."
+    )
 
 
 class MeteorClusterConfig(Model):

@@ -28,7 +28,7 @@ class LocalDockerConfig(DockerHostsBase):
     hosts: Literal["local"] = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
         default="local", description="`local` (the engine at `localHost`) or `machines` (the cloud machines, over ssh)."
     )
-    local_host: str = Field(default="unix:///var/run/docker.sock", pattern=r"^(unix|tcp|ssh|npipe)://.+", description="Docker endpoint.")
+    local_host: str = Field(default="unix:///var/run/docker.sock", pattern=r"^(unix|tcp|ssh|npipe)://\S+$", description="Docker endpoint.")
 
 
 class MachineDockerConfig(DockerHostsBase):

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from components.config.errors import Problems
-from components.config.values import DnsLabel, Model, Quantity
+from components.config.values import BodySize, CookieName, DnsLabel, DnsSubdomain, Model
 
 _IDLE = "Proxy read/idle timeout for long-lived websockets and long polls."
 _COOKIE = "Name of the sticky-session cookie set by the load balancer."
@@ -19,7 +19,7 @@ class KubernetesIngressConfig(Model):
     controller: Literal["traefik", "nginx"] = Field(
         default="traefik", description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx)."
     )
-    class_name: str | None = Field(default=None, description="IngressClass name; defaults to the controller name.")
+    class_name: DnsSubdomain | None = Field(default=None, description="IngressClass name; defaults to the controller name.")
     namespace: DnsLabel | None = Field(
         default=None,
         description="Namespace the controller runs in (admitted by the apps' NetworkPolicies); default `traefik` or `ingress-nginx`.",
@@ -27,11 +27,13 @@ class KubernetesIngressConfig(Model):
     tls: Literal["certManager", "existingSecret", "off"] = Field(
         default="certManager", description="`certManager` (a cert-manager ClusterIssuer), `existingSecret` or `off` (plain HTTP)."
     )
-    cluster_issuer: str = Field(default="letsencrypt-prod", description="cert-manager ClusterIssuer when tls is `certManager`.")
-    tls_secret_name: str | None = Field(default=None, description="TLS Secret in each app namespace when tls is `existingSecret`.")
+    cluster_issuer: DnsSubdomain = Field(default="letsencrypt-prod", description="cert-manager ClusterIssuer when tls is `certManager`.")
+    tls_secret_name: DnsSubdomain | None = Field(default=None, description="TLS Secret in each app namespace when tls is `existingSecret`.")
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
-    max_body_size: Quantity = Field(default="50Mi", description="Largest request body (uploads) the proxy accepts.")
-    session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
+    max_body_size: BodySize = Field(
+        default="50Mi", description="Largest request body (uploads) the proxy accepts: whole bytes, Ki, Mi or Gi (1Ki to 64Gi)."
+    )
+    session_cookie: CookieName = Field(default="meteor-affinity", description=_COOKIE)
 
     @property
     def serves_tls(self) -> bool:
@@ -54,7 +56,7 @@ class DockerIngressConfig(Model):
         default="certManager", description="`certManager` (Let's Encrypt through Traefik, HTTP-01) or `off` (plain HTTP)."
     )
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
-    session_cookie: str = Field(default="meteor-affinity", description=_COOKIE)
+    session_cookie: CookieName = Field(default="meteor-affinity", description=_COOKIE)
 
     @property
     def serves_tls(self) -> bool:

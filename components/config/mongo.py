@@ -8,7 +8,19 @@ from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.unions import tagged
-from components.config.values import DatabaseSize, DnsLabel, ImageRef, Model, MongoUrl, MongoVersion, Quantity
+from components.config.values import (
+    Cpu,
+    CsiDriverName,
+    DatabaseSize,
+    DnsLabel,
+    DnsSubdomain,
+    ImageRef,
+    Model,
+    MongoMemory,
+    MongoUrl,
+    MongoVersion,
+    VolumeSize,
+)
 
 _VERSION = "MongoDB server version: 6.0 or newer."
 
@@ -25,17 +37,17 @@ class InClusterMongoConfig(Model):
     members: Literal[1, 3, 5] = Field(default=1, description="Replica set members: 1, 3 or 5.")
     version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} Image `mongo:<version>`.")
     image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
-    storage_size: Quantity = Field(default="10Gi", description="Volume size per member.")
-    storage_class: str | None = Field(
+    storage_size: VolumeSize = Field(default="10Gi", description="Volume size per member: 1Gi to 16384Gi.")
+    storage_class: DnsSubdomain | None = Field(
         default=None,
         description="Existing StorageClass for the volumes (must reclaim with Retain). Conflicts with `storageProvisioner`.",
     )
-    storage_provisioner: str | None = Field(
+    storage_provisioner: CsiDriverName | None = Field(
         default=None,
         description="CSI provisioner for a StorageClass the platform creates with reclaimPolicy Retain (e.g. dobs.csi.digitalocean.com).",
     )
-    cpu: Quantity = Field(default="500m", description="CPU request per member.")
-    memory: Quantity = Field(default="1Gi", description="Memory request and limit per member.")
+    cpu: Cpu = Field(default="500m", description="CPU request per member: cores or millicores.")
+    memory: MongoMemory = Field(default="1Gi", description="Memory request and limit per member: with a unit, 256Mi at least.")
 
     @property
     def effective_image(self) -> str:

@@ -108,8 +108,10 @@ def _check_mail_url(value: SecretValue) -> SecretValue:
 
 
 def _check_http_path(value: str) -> str:
-    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", value):
-        raise ValueError("expected an absolute URL path such as / or /healthz")
+    # RFC 3986 path characters without quotes: the path lands in a JavaScript string (the Docker
+    # health check), a Traefik label and a probe.
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&()*+,;=:@%/-]{0,200}", value):
+        raise ValueError("expected an absolute URL path such as / or /healthz (letters, digits and /._~!$&()*+,;=:@%-, no quotes)")
     return value
 
 
@@ -181,3 +183,107 @@ MongoUrl = Annotated[SecretValue, AfterValidator(_check_mongo_url)]
 MailUrl = Annotated[SecretValue, AfterValidator(_check_mail_url)]
 HttpPath = Annotated[str, AfterValidator(_check_http_path)]
 MongoVersion = Annotated[str, AfterValidator(_check_mongo_version)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Names as Kubernetes, CSI and browsers read them
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _check_dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise ValueError("expected a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters")
+    return value
+
+
+def _check_csi_driver(value: str) -> str:
+    if len(value) > 63 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise ValueError(
+            "expected a CSI driver name such as dobs.csi.digitalocean.com: lowercase letters, digits, '-' and '.', at most 63 characters"
+        )
+    return value
+
+
+def _check_cookie_name(value: str) -> str:
+    # An RFC 6265 token, narrowed to what is safe in a label, an annotation and a Set-Cookie header.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", value):
+        raise ValueError("expected a cookie name: letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters")
+    return value
+
+
+DnsSubdomain = Annotated[str, AfterValidator(_check_dns_subdomain)]
+CsiDriverName = Annotated[str, AfterValidator(_check_csi_driver)]
+CookieName = Annotated[str, AfterValidator(_check_cookie_name)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantities as each target reads them
+
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)")
+_CPU = re.compile(r"([0-9]+)m|([0-9]+(?:\.[0-9]{1,3})?)")
+_BODY = re.compile(r"([0-9]+)(Ki|Mi|Gi)?")
+MiB = 2**20
+GiB = 2**30
+
+
+def _memory(least: int, most: int, what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not _MEMORY.fullmatch(value):
+            raise ValueError(f"expected {what} with a unit, such as 512Mi or 1Gi (Ki, Mi, Gi, Ti, or k, M, G, T; 'm' means thousandths)")
+        size = quantity_value(value)
+        if not least <= size <= most:
+            raise ValueError(f"expected {what} from {_size(least)} to {_size(most)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _size(amount: int) -> str:
+    return f"{amount // GiB}Gi" if amount % GiB == 0 else f"{amount // MiB}Mi"
+
+
+def cpu_cores(value: str) -> float:
+    """`500m` -> 0.5, `2` -> 2.0: a CPU quantity in cores."""
+    match = _CPU.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a CPU quantity: {value}")
+    return int(match.group(1)) / 1000 if match.group(1) is not None else float(match.group(2))
+
+
+def docker_cpus(value: str) -> str:
+    """The `cpus` value Docker reads (cores as a decimal): `500m` -> `0.5`, `1` -> `1`."""
+    return f"{cpu_cores(value):g}"
+
+
+def _check_cpu(value: str) -> str:
+    if not _CPU.fullmatch(value):
+        raise ValueError("expected CPU as cores or millicores, such as 250m, 0.5 or 2")
+    if not 0.01 <= cpu_cores(value) <= 64:
+        raise ValueError("expected CPU from 10m to 64 (Docker counts CPUs in hundredths)")
+    return value
+
+
+def nginx_size(value: str) -> str:
+    """A body size as ingress-nginx's proxy-body-size reads it (k, m, g are powers of 1024): `50Mi` -> `50m`."""
+    match = _BODY.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a body size: {value}")
+    unit = match.group(2)
+    return match.group(1) + ({"Ki": "k", "Mi": "m", "Gi": "g"}[unit] if unit else "")
+
+
+def _check_body_size(value: str) -> str:
+    match = _BODY.fullmatch(value)
+    if match is None:
+        raise ValueError("expected a whole size in bytes, Ki, Mi or Gi, such as 50Mi (what ingress-nginx can express)")
+    if not 1024 <= quantity_value(value) <= 64 * GiB:
+        raise ValueError("expected a body size from 1Ki to 64Gi")
+    return value
+
+
+AppMemory = Annotated[str, _memory(64 * MiB, 1024 * GiB, "memory")]
+MongoMemory = Annotated[str, _memory(256 * MiB, 1024 * GiB, "memory (mongod needs 256Mi at least)")]
+VolumeSize = Annotated[str, _memory(GiB, 16 * 1024 * GiB, "a volume size")]
+Cpu = Annotated[str, AfterValidator(_check_cpu)]
+BodySize = Annotated[str, AfterValidator(_check_body_size)]
