@@ -145,7 +145,7 @@ def test_one_environment_contract_for_both_targets(tmp_path: Path) -> None:
     app: dict[str, Any] = {"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost", "cluster": {"enabled": True}}
     (tmp_path / "k").mkdir()
     (tmp_path / "d").mkdir()
-    kube = run_config(tmp_path / "k", base_config(environment="dev", apps=[app]), stack="k")
+    kube = run_config(tmp_path / "k", base_config(environment="dev", apps=[app], ingress={"tls": "off"}), stack="k")
     docker_config = base_config(environment="dev", apps=[app], target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
     dock = run_config(tmp_path / "d", docker_config, stack="d")
     kube_env = set(env_of(kube.one("kubernetes:apps/v1:Deployment", "todos-deployment"))) - {"POD_IP"}

@@ -101,6 +101,8 @@ def build_app_environment(
         secret["MONGO_OPLOG_URL"] = mongo.oplog_url
     if app.mail_url is not None:
         secret["MAIL_URL"] = app.mail_url.output()
+    for name, value in sorted(app.secret_env.items()):
+        secret[name] = value.output()
     if app.flavor is not ImageFlavor.METEORD:
         # Let V8 use most of the memory limit before the kernel kills the container.
         heap_mib = int(quantity_value(app.resources.memory_limit) / 2**20 * 0.75)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, JsonValue
 
-from components.config.errors import Problems
+from components.config.errors import Problems, looks_like_credential
 from components.config.values import (
     AppMemory,
     Cpu,
@@ -39,26 +41,37 @@ FLAVOR_USER: dict[ImageFlavor, int | None] = {
     ImageFlavor.CUSTOM: 1000,
 }
 
+# Every variable the platform sets (see app/environment.py); a test checks each one the shipped
+# stacks set is reserved here.
 RESERVED_ENV = frozenset(
     {
         "ROOT_URL",
         "PORT",
-        "MONGO_URL",
-        "MONGO_OPLOG_URL",
         "METEOR_SETTINGS",
         "MAIL_URL",
         "HTTP_FORWARDED_COUNT",
         "BIND_IP",
-        "CLUSTER_DISCOVERY_URL",
-        "CLUSTER_SERVICE",
-        "CLUSTER_ENDPOINT_URL",
-        "CLUSTER_BALANCER_URL",
-        "CLUSTER_WORKERS_COUNT",
-        "CLUSTER_PUBLIC_SERVICES",
         "POD_IP",
         "NODE_OPTIONS",
+        "FILE_STORAGE",
+        "GRIDFS_BUCKET",
     }
 )
+RESERVED_PREFIXES = ("MONGO_", "CLUSTER_", "S3_")
+RESERVED_SUFFIXES = ("_DDP_URL",)
+
+
+def is_reserved_env(name: str) -> bool:
+    """Whether the platform sets (or may set) this variable: apps cannot override it."""
+    return name in RESERVED_ENV or name.startswith(RESERVED_PREFIXES) or name.endswith(RESERVED_SUFFIXES)
+
+
+_CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)(_|$)")
+
+# One environment string ("NAME=value") may be at most 128 KiB on Linux (MAX_ARG_STRLEN).
+MAX_ENV_BYTES = 128 * 1024
+STORAGE_SETTINGS_ALLOWANCE = 2048
+"""Room for the storage fragment the platform merges into METEOR_SETTINGS."""
 
 
 class ResourcesConfig(Model):
@@ -116,7 +129,12 @@ class AppConfig(Model):
         default=None, description="A JSON object (secret) merged over `settings`; for private API keys."
     )
     mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
-    env: dict[EnvName, str] = Field(default_factory=dict, description="Extra plain environment variables (no secrets).")
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Extra plain environment variables (no credentials: those go in `secretEnv`)."
+    )
+    secret_env: dict[EnvName, SecretValue] = Field(
+        default_factory=dict, description="Extra environment variables delivered as secrets (each value set with --secret)."
+    )
     health_path: HttpPath = Field(default="/", description="HTTP path the health checks request.")
     read_only_root: bool = Field(
         default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
@@ -184,8 +202,8 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
         for request, limit, label in ((res.cpu_request, res.cpu_limit, "cpu"), (res.memory_request, res.memory_limit, "memory")):
             if quantity_value(request) > quantity_value(limit):
                 problems.bad(["apps", i, "resources", f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
-        for name in sorted(set(app.env) & RESERVED_ENV):
-            problems.bad(["apps", i, "env", name], app.env[name], "expected it unset: the platform sets this variable")
+        _env_problems(i, app, problems)
+        _settings_problems(i, app, problems)
         if app.secret_settings is not None and app.secret_settings.known:
             try:
                 parsed = json.loads(app.secret_settings.reveal())
@@ -202,3 +220,50 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
                 app.autoscaling.max_replicas,
                 f"expected at least the minimum replica count ({app.min_replicas})",
             )
+
+
+def _env_problems(i: int, app: AppConfig, problems: Problems) -> None:
+    for section, names in (("env", sorted(app.env)), ("secretEnv", sorted(app.secret_env))):
+        for name in names:
+            if is_reserved_env(name):
+                given = app.env.get(name) if section == "env" else app.secret_env[name]
+                problems.bad(["apps", i, section, name], given, "expected it unset: the platform sets this variable")
+    for name in sorted(set(app.env) & set(app.secret_env)):
+        problems.bad(["apps", i, "env", name], app.env[name], "expected it in env or secretEnv, not both")
+    pointer = f"set it as a secret: pulumi config set --secret --path 'apps[{i}].secretEnv.{{name}}' <value>"
+    for name, value in sorted(app.env.items()):
+        if "\x00" in value:
+            problems.line(["apps", i, "env", name], "got a value with a NUL character; expected text an environment variable can hold")
+        elif value and (looks_like_credential(value) or _CREDENTIAL_NAME.search(name)):
+            problems.line(
+                ["apps", i, "env", name],
+                "got a value that looks like a credential (hidden); expected no credentials in plain env: " + pointer.format(name=name),
+            )
+
+
+def _settings_problems(i: int, app: AppConfig, problems: Problems) -> None:
+    for where, number in _non_finite(app.settings, ["apps", i, "settings"]):
+        problems.bad(where, str(number), "expected a finite number (JSON has no NaN or Infinity)")
+    if looks_like_credential(app.settings):
+        problems.line(
+            ["apps", i, "settings"],
+            f"got a value that looks like a credential (hidden); expected private keys in secretSettings: pulumi config set --secret --path 'apps[{i}].secretSettings' '<json>'",
+        )
+    size = len(json.dumps(app.settings, separators=(",", ":"))) + STORAGE_SETTINGS_ALLOWANCE + len("METEOR_SETTINGS=")
+    if app.secret_settings is not None and app.secret_settings.known:
+        size += len(app.secret_settings.reveal())
+    if size > MAX_ENV_BYTES:
+        problems.line(
+            ["apps", i, "settings"],
+            f"got {size // 1024} KiB of METEOR_SETTINGS; expected at most {MAX_ENV_BYTES // 1024} KiB (what one environment variable holds on Linux)",
+        )
+
+
+def _non_finite(value: object, where: list[str | int]) -> list[tuple[list[str | int], float]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(where, value)]
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in _non_finite(item, [*where, str(key)])]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    if isinstance(value, list):
+        return [hit for j, item in enumerate(value) for hit in _non_finite(item, [*where, j])]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return []

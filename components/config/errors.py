@@ -7,6 +7,7 @@ the offline plan prints the same message and exits with status 2.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,10 +39,31 @@ def key_path(loc: Loc) -> str:
     return text
 
 
+# Shapes of credentials people paste where they do not belong: passwords in URLs, private keys,
+# well-known token formats (AWS, GitHub, GitLab, Slack, DigitalOcean, Stripe, Google, JWTs).
+_CREDENTIAL = re.compile(
+    r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{20,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bdop_v1_[a-f0-9]{20,}|\b[sr]k_live_[A-Za-z0-9]{16,}|\bAIza[0-9A-Za-z_-]{35}"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
+    re.IGNORECASE,
+)
+
+
+def looks_like_credential(value: Any) -> bool:
+    """Whether a value (or anything inside it) has the shape of a password, key or token."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return bool(_CREDENTIAL.search(text))
+
+
 def show(value: Any) -> str:
-    """A given value as the error shows it: secrets never, long values cut."""
+    """A given value as the error shows it: secrets and credential-shaped values never, long values cut."""
     if isinstance(value, SecureLeaf | SecretValue):
         return "a secret"
+    if looks_like_credential(value):
+        return "a value that looks like a credential (hidden)"
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

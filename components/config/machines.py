@@ -9,7 +9,7 @@ from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.unions import tagged
-from components.config.values import Cidr, DnsLabel, DropletSize, Model, SshPublicKey
+from components.config.values import Cidr, DropletSize, LinuxUser, Model, SshPublicKey
 
 
 class NoMachinesConfig(Model):
@@ -25,7 +25,9 @@ class DigitalOceanMachinesConfig(Model):
     image: str = Field(default="ubuntu-24-04-x64", pattern=r"^ubuntu-\d\d-04-x64$", description="Ubuntu LTS image slug.")
     admin_cidrs: list[Cidr] = Field(..., min_length=1, description="Networks allowed to reach SSH.")
     ssh_public_key: SshPublicKey = Field(..., description="OpenSSH public key of the deploy user.")
-    deploy_user: DnsLabel = Field(default="deploy", description="Non-root user in the docker group, for ssh:// Docker access.")
+    deploy_user: LinuxUser = Field(
+        default="deploy", description="Non-root user in the docker group, for ssh:// Docker access (not root or another system account)."
+    )
     serve_traffic: bool = Field(default=True, description="Open 80/443 to the internet on these hosts.")
     reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
 
@@ -42,3 +44,16 @@ def machines_problems(machines: MachinesConfig, problems: Problems) -> None:
         for j, cidr in enumerate(machines.admin_cidrs):
             if ipaddress.ip_network(cidr).prefixlen == 0:
                 problems.bad(["machines", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
+        networks = [ipaddress.ip_network(cidr) for cidr in machines.admin_cidrs]
+        v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network) and n.prefixlen > 0]
+        v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network) and n.prefixlen > 0]
+        for version, prefixes in (
+            ("IPv4", [n.prefixlen for n in ipaddress.collapse_addresses(v4)]),
+            ("IPv6", [n.prefixlen for n in ipaddress.collapse_addresses(v6)]),
+        ):
+            if prefixes == [0]:
+                problems.bad(
+                    ["machines", "adminCidrs"],
+                    machines.admin_cidrs,
+                    f"expected specific networks: together these cover the whole {version} internet",
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -20,6 +21,7 @@ from components.config.values import (
     MongoUrl,
     MongoVersion,
     VolumeSize,
+    image_tag,
 )
 
 _VERSION = "MongoDB server version: 6.0 or newer."
@@ -110,6 +112,8 @@ else:
 
 
 def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> None:
+    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.image is not None:
+        _image_version_problems(mongo.image, mongo.version, problems)
     if isinstance(mongo, InClusterMongoConfig):
         if mongo.storage_class and mongo.storage_provisioner:
             problems.bad(
@@ -127,3 +131,21 @@ def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> 
             problems.bad(["mongo", "nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
         if production and mongo.nodes < 3:
             problems.bad(["mongo", "nodes"], mongo.nodes, "expected 3 in production (a highly available replica set)")
+
+
+def _image_version_problems(image: str, version: str, problems: Problems) -> None:
+    """An image override obeys the same floor as `version`, and is the version `version` says."""
+    tag = image_tag(image)
+    found = re.match(r"(\d+)\.(\d+)", tag or "")
+    if found is None:
+        problems.bad(
+            ["mongo", "image"],
+            image,
+            "expected a tag with the MongoDB version, such as mongo:7.0.16 or mongo:7.0.16@sha256:<digest> (the version floor is checked on it)",
+        )
+        return
+    major, minor = int(found.group(1)), int(found.group(2))
+    if major < 6:
+        problems.bad(["mongo", "image"], image, "expected MongoDB 6.0 or newer (Meteor 3 needs change streams on a replica set)")
+    elif tuple(int(p) for p in version.split(".")[:2]) != (major, minor):
+        problems.bad(["mongo", "image"], image, f"expected the version mongo.version says ({version})")

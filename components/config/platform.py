@@ -119,10 +119,33 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     machines_problems(cfg.machines, problems)
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
+    _policy_problems(cfg, problems)
     if isinstance(cfg, KubernetesPlatformConfig):
         _kubernetes_target_problems(cfg, problems)
     else:
         _docker_target_problems(cfg, problems)
+
+
+# Special-use names (RFC 6761, 6762, 7686, 8375, and names ICANN reserves for private use): no
+# public certificate authority issues a certificate for them.
+SPECIAL_USE_SUFFIXES = ("localhost", "local", "test", "example", "invalid", "internal", "onion", "home.arpa", "lan", "corp", "home")
+
+
+def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
+    """What the stack files promise: production keeps its data, and certificates can be issued."""
+    if cfg.environment is Environment.PRODUCTION and cfg.protect is False:
+        problems.bad(["protect"], False, "expected true (or unset) in production: stateful resources stay protected from destroy")
+    issues_certificates = cfg.ingress.tls == "certManager"
+    for i, app in enumerate(cfg.apps):
+        if app.domain is None or not (issues_certificates or cfg.environment is Environment.PRODUCTION):
+            continue
+        suffix = next((t for t in SPECIAL_USE_SUFFIXES if app.domain == t or app.domain.endswith("." + t)), None)
+        if suffix is not None:
+            problems.bad(
+                ["apps", i, "domain"],
+                app.domain,
+                f"expected a public domain: no certificate authority issues for .{suffix} names (use it in dev with ingress.tls 'off')",
+            )
 
 
 def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problems) -> None:
@@ -170,5 +193,24 @@ def _docker_target_problems(cfg: DockerPlatformConfig, problems: Problems) -> No
                     app.replicas,
                     f"expected at least {hosts}: every host's proxy serves the app's domain, so each host runs an instance",
                 )
+    _port_problems(cfg, on_machines, problems)
     if cfg.ingress.serves_tls and cfg.docker.acme_email is None:
         problems.missing(["docker", "acmeEmail"], "expected a Let's Encrypt account email because ingress.tls is not 'off'")
+
+
+SSH_PORT = 22
+
+
+def _port_problems(cfg: DockerPlatformConfig, on_machines: bool, problems: Problems) -> None:
+    d = cfg.docker
+    if d.http_port == d.https_port:
+        problems.bad(["docker", "httpsPort"], d.https_port, "expected a port other than docker.httpPort (both are published on the host)")
+    for key, port in (("httpPort", d.http_port), ("httpsPort", d.https_port)):
+        if port == SSH_PORT:
+            problems.bad(["docker", key], port, "expected a port other than 22: SSH listens there on the host")
+    if cfg.ingress.serves_tls and d.http_port != 80:
+        problems.bad(["docker", "httpPort"], d.http_port, "expected 80: Let's Encrypt's HTTP-01 challenge comes to port 80")
+    if on_machines:
+        for key, port, opened in (("httpPort", d.http_port, 80), ("httpsPort", d.https_port, 443)):
+            if port != opened and not (key == "httpPort" and cfg.ingress.serves_tls):
+                problems.bad(["docker", key], port, f"expected {opened}: the machines' firewall opens 80 and 443 only")

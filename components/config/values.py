@@ -78,6 +78,12 @@ _IMAGE_REF = re.compile(
 )
 
 
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference (`mongo:7.0.16@sha256:...` -> `7.0.16`), if it has one."""
+    match = _IMAGE_REF.fullmatch(image)
+    return match.group("tag") if match else None
+
+
 def is_digest_pinned(image: str) -> bool:
     match = _IMAGE_REF.fullmatch(image)
     return bool(match and match.group("digest"))
@@ -287,3 +293,69 @@ MongoMemory = Annotated[str, _memory(256 * MiB, 1024 * GiB, "memory (mongod need
 VolumeSize = Annotated[str, _memory(GiB, 16 * 1024 * GiB, "a volume size")]
 Cpu = Annotated[str, AfterValidator(_check_cpu)]
 BodySize = Annotated[str, AfterValidator(_check_body_size)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks and accounts as DigitalOcean and Linux read them
+
+_RFC1918 = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+def _check_vpc_range(value: str) -> str:
+    # DigitalOcean: "must be in range of private addresses as defined in RFC1918. It may not be
+    # larger than /16 or smaller than /24" (pulumi-digitalocean Vpc.ip_range).
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("expected a private IPv4 CIDR block such as 10.120.0.0/20") from None
+    if not isinstance(network, ipaddress.IPv4Network) or not any(network.subnet_of(private) for private in _RFC1918):
+        raise ValueError("expected a private (RFC 1918) IPv4 range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError("expected a range from /16 to /24 (what DigitalOcean accepts for a VPC)")
+    return value
+
+
+# Accounts every Ubuntu/Debian image has: cloud-init would modify them, and sshd refuses root.
+SYSTEM_USERS = frozenset(
+    [
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "systemd-network",
+        "systemd-resolve",
+        "systemd-timesync",
+        "messagebus",
+        "syslog",
+        "sshd",
+        "ubuntu",
+        "admin",
+        "docker",
+    ]
+)
+
+
+def _check_linux_user(value: str) -> str:
+    if not re.fullmatch(r"[a-z][-a-z0-9]{0,31}", value):
+        raise ValueError("expected a Linux user name: lowercase letters, digits and '-', starting with a letter, at most 32 characters")
+    if value in SYSTEM_USERS:
+        raise ValueError("expected a user of the platform's own, not a system account (root cannot log in over ssh)")
+    return value
+
+
+VpcRange = Annotated[str, AfterValidator(_check_vpc_range)]
+LinuxUser = Annotated[str, AfterValidator(_check_linux_user)]
