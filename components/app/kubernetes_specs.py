@@ -20,6 +20,13 @@ from components.endpoints import Endpoint
 from components.kubernetes import labels
 
 SMTP_PORTS = (25, 465, 587)
+KUBELET_EXPANDS = frozenset({"CLUSTER_ENDPOINT_URL"})
+"""Plain variables whose `$(POD_IP)` the kubelet is meant to expand; every other value is literal."""
+
+
+def kubelet_literal(value: str) -> str:
+    """A value the kubelet passes through unchanged: it expands `$(VAR)` and reduces `$$` to `$`."""
+    return value.replace("$", "$$")
 
 
 def container_spec(
@@ -28,7 +35,7 @@ def container_spec(
     """The Meteor container: PORT equals the container port, secrets only through secretKeyRef."""
     env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}]
     for key, value in sorted(plain_env.items()):
-        env.append({"name": key, "value": value})
+        env.append({"name": key, "value": value if key in KUBELET_EXPANDS else kubelet_literal(value)})
     env += [labels.secret_env(key, secret_name, key) for key in sorted(secret_env)]
     probe_get: k8s.core.v1.HTTPGetActionArgsDict = {"path": app.health_path, "port": "http"}
     security = labels.RESTRICTED_CONTAINER.copy()

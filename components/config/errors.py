@@ -42,7 +42,7 @@ def key_path(loc: Loc) -> str:
 # Shapes of credentials people paste where they do not belong: passwords in URLs, private keys,
 # well-known token formats (AWS, GitHub, GitLab, Slack, DigitalOcean, Stripe, Google, JWTs).
 _CREDENTIAL = re.compile(
-    r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"
+    r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{1,256}:[^/\s@]{1,256}@"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{20,}"

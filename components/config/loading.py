@@ -110,6 +110,9 @@ def secret_values(value: Any, prefix: list[str | int]) -> Iterator[tuple[list[st
     elif isinstance(value, list):
         for i, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
             yield from secret_values(item, [*prefix, i])
+    elif isinstance(value, dict):
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            yield from secret_values(item, [*prefix, str(key)])  # pyright: ignore[reportUnknownArgumentType]
 
 
 # ---------------------------------------------------------------------------------------------
