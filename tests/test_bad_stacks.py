@@ -609,3 +609,86 @@ def test_a_valid_stack_of_each_base_plans(tmp_path: Path, capsys: pytest.Capture
         good = Case(id="good", kind=0, text=stack_text(base), names="")
         status, _, err, _ = plan(root, good, capsys)
         assert status == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
+# What the rules above protect, checked on real plans and values
+
+
+def test_every_variable_the_platform_sets_is_reserved() -> None:
+    """Independent oracle: the variables the shipped stacks' plans set (user env aside) are all reserved."""
+    from components.config.apps import is_reserved_env
+    from tests.harness import env_of, run_shipped
+
+    for stack in ("byoc", "staging", "production"):
+        run = run_shipped(stack)
+        for deployment in run.resources("kubernetes:apps/v1:Deployment"):
+            names = set(env_of(deployment))
+            assert names and all(is_reserved_env(n) for n in names), sorted(n for n in names if not is_reserved_env(n))
+    for stack in ("dev", "droplets"):
+        run = run_shipped(stack)
+        for container in run.resources("docker:index/container:Container"):
+            if container["name"].startswith("todos-"):
+                names = {line.split("=", 1)[0] for line in run.state(container)["envs"]}
+                assert all(is_reserved_env(n) for n in names), sorted(n for n in names if not is_reserved_env(n))
+
+
+def test_settings_reach_the_pod_literally(tmp_path: Path) -> None:
+    """The kubelet expands $(VAR) in env values; the platform's values are escaped so it does not."""
+    from tests.harness import env_of, run_config
+
+    config = changed(KUBERNETES, "apps.0.settings", {"public": {"greeting": "$(HOME) costs $5"}})
+    config = changed(config, "apps.0.cluster", {"enabled": True})
+    run = run_config(tmp_path, config)
+    env = env_of(run.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
+    assert (
+        env["METEOR_SETTINGS"]["value"]
+        == '{"public":{"greeting":"$$(HOME) costs $$5"},"storage":{"backend":"gridfs","gridfsBucket":"uploads"}}'
+    )
+    assert env["CLUSTER_ENDPOINT_URL"]["value"] == "http://$(POD_IP):3000", "the one value meant for the kubelet"
+
+
+def test_docker_gets_cpus_in_cores_and_memory_in_mib(tmp_path: Path) -> None:
+    from tests.harness import run_config
+
+    config = changed(
+        DOCKER, "apps.0.resources", {"cpuRequest": "100m", "cpuLimit": "500m", "memoryRequest": "256M", "memoryLimit": "1.5Gi"}
+    )
+    container = run_config(tmp_path, config).one("docker:index/container:Container", "todos-local-0")["inputs"]
+    assert container["cpus"] == "0.5"
+    assert (container["memory"], container["memoryReservation"]) == (1536, 244)
+
+
+def test_secret_env_is_delivered_as_a_secret(tmp_path: Path) -> None:
+    from tests.harness import env_of, run_config
+
+    config = changed(KUBERNETES, "apps.0.secretEnv", {"STRIPE_KEY": SECURE})
+    run = run_config(tmp_path, config)
+    env = env_of(run.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
+    assert "secretKeyRef" in env["STRIPE_KEY"]["valueFrom"]
+
+
+def test_per_key_secrecy_is_the_fallback_without_a_stack_file() -> None:
+    """Config from elsewhere (no readable stack file): the engine's per-key marking is all there is."""
+    from components.config import ConfigError, parse_config
+
+    config = changed(KUBERNETES, "apps.0.mailUrl", "smtps://u:p@smtp.example.com:465")
+    assert parse_config(config, {"meteor-platform:apps"}, secure_paths=None).apps[0].mail_url is not None
+    with pytest.raises(ConfigError, match=r"apps\[0\]\.mailUrl: got a plain-text value"):
+        parse_config(config, {"meteor-platform:apps"}, secure_paths={("meteor-platform:apps", 0, "secretSettings")})
+    accepted = parse_config(config, {"meteor-platform:apps"}, secure_paths={("meteor-platform:apps", 0, "mailUrl")})
+    assert accepted.apps[0].mail_url is not None
+
+
+def test_the_real_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    (tmp_path / "Pulumi.case.yaml").write_text(BILLION_LAUGHS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "offline_plan", "case", "--root", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: Pulumi.case.yaml:2:6: YAML anchor &a")
+    assert "Traceback" not in proc.stderr
