@@ -10,7 +10,7 @@ from components.config.errors import Problems
 from components.config.values import BodySize, CookieName, DnsLabel, DnsSubdomain, Model
 
 _IDLE = "Proxy read/idle timeout for long-lived websockets and long polls."
-_COOKIE = "Name of the sticky-session cookie set by the load balancer."
+_COOKIE = "Name of the sticky-session cookie set by the load balancer: letters, digits, `-` and `_`, at most 64 characters."
 
 
 class KubernetesIngressConfig(Model):
@@ -19,7 +19,9 @@ class KubernetesIngressConfig(Model):
     controller: Literal["traefik", "nginx"] = Field(
         default="traefik", description="Ingress controller in the cluster: `traefik` or `nginx` (ingress-nginx)."
     )
-    class_name: DnsSubdomain | None = Field(default=None, description="IngressClass name; defaults to the controller name.")
+    class_name: DnsSubdomain | None = Field(
+        default=None, description="IngressClass name (a Kubernetes name); defaults to the controller name."
+    )
     namespace: DnsLabel | None = Field(
         default=None,
         description="Namespace the controller runs in (admitted by the apps' NetworkPolicies); default `traefik` or `ingress-nginx`.",
@@ -27,8 +29,12 @@ class KubernetesIngressConfig(Model):
     tls: Literal["certManager", "existingSecret", "off"] = Field(
         default="certManager", description="`certManager` (a cert-manager ClusterIssuer), `existingSecret` or `off` (plain HTTP)."
     )
-    cluster_issuer: DnsSubdomain = Field(default="letsencrypt-prod", description="cert-manager ClusterIssuer when tls is `certManager`.")
-    tls_secret_name: DnsSubdomain | None = Field(default=None, description="TLS Secret in each app namespace when tls is `existingSecret`.")
+    cluster_issuer: DnsSubdomain = Field(
+        default="letsencrypt-prod", description="cert-manager ClusterIssuer (a Kubernetes name) when tls is `certManager`."
+    )
+    tls_secret_name: DnsSubdomain | None = Field(
+        default=None, description="TLS Secret (a Kubernetes name) in each app namespace when tls is `existingSecret`."
+    )
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
     max_body_size: BodySize = Field(
         default="50Mi", description="Largest request body (uploads) the proxy accepts: whole bytes, Ki, Mi or Gi (1Ki to 64Gi)."
@@ -53,7 +59,8 @@ class DockerIngressConfig(Model):
     """Traefik on each Docker host."""
 
     tls: Literal["certManager", "off"] = Field(
-        default="certManager", description="`certManager` (Let's Encrypt through Traefik, HTTP-01) or `off` (plain HTTP)."
+        default="certManager",
+        description="`certManager` (Let's Encrypt through Traefik, HTTP-01: needs `docker.httpPort` 80) or `off` (plain HTTP, dev only).",
     )
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
     session_cookie: CookieName = Field(default="meteor-affinity", description=_COOKIE)

@@ -44,7 +44,8 @@ class PlatformBase(Model):
     environment: Environment = Field(..., description="`dev`, `staging` or `production`: sets the safety defaults.")
     target: str
     protect: bool | None = Field(
-        default=None, description="Protect stateful resources from `pulumi destroy` and replacement; default true in production."
+        default=None,
+        description="Protect stateful resources from `pulumi destroy` and replacement; default true in production, where it cannot be turned off.",
     )
     digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
     machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
