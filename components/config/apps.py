@@ -105,7 +105,9 @@ class AutoscalingConfig(Model):
 class AppConfig(Model):
     """One Meteor service: what both targets understand."""
 
-    name: DnsLabel = Field(..., description="App name: workload, service, namespace and database name derive from it (a DNS label of at most 40 characters; not `mongo`/`minio` beside those containers, not a namespace the cluster or ingress owns).",
+    name: DnsLabel = Field(
+        ...,
+        description="App name: workload, service, namespace and database name derive from it (a DNS label of at most 40 characters; not `mongo`/`minio` beside those containers, not a namespace the cluster or ingress owns).",
     )
     image: ImageRef = Field(..., description="Image reference; pinned by `@sha256:` digest outside dev.")
     flavor: ImageFlavor = Field(
@@ -116,7 +118,9 @@ class AppConfig(Model):
     run_as_user: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="UID the image runs as (custom flavor); defaults by flavor."
     )
-    domain: Hostname | None = Field(default=None, description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset. With TLS or in production, a public name (not .localhost, .local, .test, .internal, ...).",
+    domain: Hostname | None = Field(
+        default=None,
+        description="Public domain; ROOT_URL is https://<domain>. Internal-only when unset. With TLS or in production, a public name (not .localhost, .local, .test, .internal, ...).",
     )
     replicas: int = Field(
         default=2,
@@ -126,18 +130,24 @@ class AppConfig(Model):
         "spread round-robin over the hosts.",
     )
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per instance.")
-    settings: dict[str, JsonValue] = Field(default_factory=dict, description="METEOR_SETTINGS as structured config (non-secret parts; finite numbers; with secretSettings at most 128 KiB)."
+    settings: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="METEOR_SETTINGS as structured config (non-secret parts; finite numbers; with secretSettings at most 128 KiB).",
+    )
     secret_settings: SecretValue | None = Field(
         default=None, description="A JSON object (secret) merged over `settings`; for private API keys."
     )
     mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Extra plain environment variables: not the platform's (ROOT_URL, PORT, MONGO_*, S3_*, CLUSTER_*, *_DDP_URL, ...), no credentials (those go in `secretEnv`)."
+        default_factory=dict,
+        description="Extra plain environment variables: not the platform's (ROOT_URL, PORT, MONGO_*, S3_*, CLUSTER_*, *_DDP_URL, ...), no credentials (those go in `secretEnv`).",
     )
     secret_env: dict[EnvName, SecretValue] = Field(
         default_factory=dict, description="Extra environment variables delivered as secrets (each value set with --secret)."
     )
-    health_path: HttpPath = Field(default="/", description="HTTP path the health checks request: absolute, RFC 3986 path characters without quotes, at most 200.")
+    health_path: HttpPath = Field(
+        default="/", description="HTTP path the health checks request: absolute, RFC 3986 path characters without quotes, at most 200."
+    )
     read_only_root: bool = Field(
         default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
     )

@@ -17,8 +17,15 @@ class DockerHostsBase(Model):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="Let's Encrypt account email; required unless ingress.tls is `off`.",
     )
-    http_port: int = Field(default=80, ge=1, le=65535, description="Host port of the proxy's HTTP entrypoint: 80 with TLS (HTTP-01) and on machines (their firewall opens 80/443); never 22."
-    https_port: int = Field(default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint: 443 on machines; never 22 or the HTTP port."
+    http_port: int = Field(
+        default=80,
+        ge=1,
+        le=65535,
+        description="Host port of the proxy's HTTP entrypoint: 80 with TLS (HTTP-01) and on machines (their firewall opens 80/443); never 22.",
+    )
+    https_port: int = Field(
+        default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint: 443 on machines; never 22 or the HTTP port."
+    )
     proxy_image: ImageRef = Field(default="traefik:v3.5.3", description="Traefik image of the reverse proxy.")
 
 
