@@ -304,6 +304,10 @@ class Recorded:
     inputs: dict[str, Any]
     aliases: list[str] = field(default_factory=lambda: [])
     """Earlier URNs of this resource (from `aliases`), as the engine would match them."""
+    delete_before_replace: bool | None = None
+    """The program's explicit `delete_before_replace` (None: the provider decides)."""
+    ignore_changes: list[str] = field(default_factory=lambda: [])
+    replace_on_changes: list[str] = field(default_factory=lambda: [])
     state_name: str | None = None
     state_namespace: str | None = None
 
@@ -322,6 +326,12 @@ class Recorded:
         }
         if self.aliases:
             data["aliases"] = self.aliases
+        if self.delete_before_replace is not None:
+            data["deleteBeforeReplace"] = self.delete_before_replace
+        if self.ignore_changes:
+            data["ignoreChanges"] = self.ignore_changes
+        if self.replace_on_changes:
+            data["replaceOnChanges"] = self.replace_on_changes
         if self.state_name is not None:
             # What the provider names the object (auto-naming adds a suffix).
             data["objectName"] = self.state_name
@@ -389,6 +399,9 @@ class RecordingMonitor(MockMonitor):
             dependencies=sorted(set(request.dependencies)),
             inputs=inputs,
             aliases=sorted({alias.urn for alias in request.aliases if alias.urn}),
+            delete_before_replace=bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
+            ignore_changes=sorted(request.ignoreChanges),
+            replace_on_changes=sorted(request.replaceOnChanges),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
         )

@@ -87,6 +87,14 @@ def test_zero_downtime_replacement(dev: Run) -> None:
     assert labels["traefik.http.services.todos.loadbalancer.healthcheck.path"] == "/"
 
 
+def test_rollout_creates_before_deleting_one_instance_at_a_time(dev: Run) -> None:
+    first, second = dev.one(CONTAINER, "todos-local-0"), dev.one(CONTAINER, "todos-local-1")
+    # pulumi-docker's default for containers is delete-before-replace: overridden on every app container.
+    assert first["deleteBeforeReplace"] is False and second["deleteBeforeReplace"] is False
+    assert first["urn"] in second["dependencies"], "the second instance is replaced only after the first is healthy"
+    assert second["urn"] not in first["dependencies"]
+
+
 def test_app_containers_hardened_and_limited(dev: Run) -> None:
     app = dev.one(CONTAINER, "todos-local-0")["inputs"]
     assert app["user"] == "1000"

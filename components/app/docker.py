@@ -1,9 +1,9 @@
 """One Meteor service as containers on Docker hosts, to the same contract as on Kubernetes.
 
 `replicas` is the app's total number of instances, spread round-robin over the hosts (instance
-i runs on host i mod n). Containers are auto-named, so a changed container is created (and
-waited on until healthy) before the old one is removed; Traefik routes only to healthy
-containers, so replacements never drop traffic.
+i runs on host i mod n). Containers are auto-named and replaced create-before-delete, one after
+another (each depends on the previous one and is waited on until healthy); the old containers
+are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class DockerApp(pulumi.ComponentResource):
 
         images: dict[str, docker.RemoteImage] = {}
         self.containers = []
+        previous: list[pulumi.Resource] = []
         for host, index in placement(app.replicas, args.hosts):
             on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
             if host.name not in images:
@@ -125,9 +126,19 @@ class DockerApp(pulumi.ComponentResource):
                     wait=True,
                     wait_timeout=300,
                     must_run=True,
-                    opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *host.networks])),
+                    opts=pulumi.ResourceOptions.merge(
+                        on_host,
+                        pulumi.ResourceOptions(
+                            depends_on=[*args.mongo.ready, *host.networks, *previous],
+                            # pulumi-docker replaces containers delete-first by default: the app would be
+                            # down until the new one is healthy. Create first, remove the old one last.
+                            delete_before_replace=False,
+                        ),
+                    ),
                     **service_container_defaults(),
                 )
             )
+            # One instance at a time: the next is replaced only once this one is healthy (wait=True).
+            previous = [self.containers[-1]]
         self.url = pulumi.Output.from_input(root_url)
         self.register_outputs({"url": self.url})
