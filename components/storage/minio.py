@@ -25,15 +25,22 @@ PORT = 9000
 ENDPOINT = f"http://{HOST_ALIAS}:{PORT}"
 REGION = "us-east-1"
 
+# `minio/mc` is built on ubi-micro: no grep or sed, so only shell builtins besides mc. The root
+# credentials reach mc through MC_HOST_local (environment), not its command line.
 SETUP_SCRIPT = """\
 set -eu
-mc alias set local "$MINIO_ENDPOINT" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
 mc mb --ignore-existing "local/$BUCKET"
 mc version enable "local/$BUCKET"
 printf '%s' "$BUCKET_POLICY" > /tmp/policy.json
 mc admin policy create local "$BUCKET-readwrite" /tmp/policy.json
 mc admin user add local "$APP_ACCESS_KEY" "$APP_SECRET_KEY"
-mc admin policy attach local "$BUCKET-readwrite" --user "$APP_ACCESS_KEY" || mc admin user info local "$APP_ACCESS_KEY" | grep -q "$BUCKET-readwrite"
+if ! mc admin policy attach local "$BUCKET-readwrite" --user "$APP_ACCESS_KEY"; then
+  info=$(mc admin user info local "$APP_ACCESS_KEY")
+  case "$info" in
+    *"$BUCKET-readwrite"*) ;;
+    *) echo "policy $BUCKET-readwrite is not attached to the app's key" >&2; exit 1 ;;
+  esac
+fi
 """
 
 
@@ -98,9 +105,7 @@ class MinioStorage(pulumi.ComponentResource):
         setup_env = pulumi.Output.secret(
             pulumi.Output.all(root_password.result, self.access_key.result, self.secret_key.result).apply(
                 lambda v: [
-                    f"MINIO_ENDPOINT={ENDPOINT}",
-                    "MINIO_ROOT_USER=meteor-admin",
-                    f"MINIO_ROOT_PASSWORD={v[0]}",
+                    f"MC_HOST_local=http://meteor-admin:{v[0]}@{HOST_ALIAS}:{PORT}",
                     f"BUCKET={args.bucket}",
                     f"BUCKET_POLICY={bucket_policy(args.bucket)}",
                     f"APP_ACCESS_KEY={v[1]}",
