@@ -10,7 +10,7 @@ import pytest
 
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
-from tests.harness import Run, base_config, env_of, run_config, run_shipped
+from tests.harness import Run, base_config, env_of, run_config, run_shipped, unwrap
 
 CONTAINER = "docker:index/container:Container"
 
@@ -287,3 +287,30 @@ def test_no_password_on_any_command_line() -> None:
                     resource["name"],
                     argument,
                 )
+
+
+@pytest.mark.parametrize("step", ["meteor-mongo-init", "meteor-storage-setup"])
+def test_a_failed_one_shot_step_fails_the_deploy_with_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """pulumi-docker waits for one-shot containers but ignores their exit code; the platform does not."""
+    from offline_plan import runtime
+
+    answer = runtime.PROVIDER_OUTPUTS["docker:index/container:Container"]
+
+    def failing(mocks: Any, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = answer(mocks, name, state)
+        if name == step:
+            envs = [str(line) for line in unwrap(state.get("envs")) or []]
+            leaked = next((line.split("=", 1)[1] for line in envs if "PASSWORD=" in line or "MC_HOST" in line), "none")
+            outputs = {**outputs, "exitCode": 1, "containerLogs": f"starting\nauth failed for {leaked}\nMongoServerError: not primary\n"}
+        return resource_id, outputs
+
+    monkeypatch.setitem(runtime.PROVIDER_OUTPUTS, "docker:index/container:Container", failing)
+    config = base_config(
+        environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"}, ingress={"tls": "off"}
+    )
+    config["apps"][0]["image"] = "ghcr.io/acme/todos:dev"
+    with pytest.raises(Exception, match=rf"{step} \(.*\) failed with exit code 1") as caught:
+        run_config(tmp_path, config)
+    message = str(caught.value)
+    assert "not primary" in message, "the tail of the step's log is shown"
+    assert "[secret]" in message, "credentials in the log are blanked out"

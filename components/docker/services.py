@@ -4,6 +4,7 @@ the one-shot container that sets it up once the service is healthy."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -15,6 +16,30 @@ from components.protection import stateful
 def data_volume(name: str, volume_name: str, *, protect: bool, opts: pulumi.ResourceOptions) -> docker.Volume:
     """A named volume that outlives the container (protected and kept on delete when `protect`)."""
     return docker.Volume(name, name=volume_name, opts=pulumi.ResourceOptions.merge(opts, stateful(protect)))
+
+
+LOG_TAIL_LINES = 20
+
+
+def succeeded(step: str, container: docker.Container, redact: Sequence[pulumi.Output[str]] = ()) -> pulumi.Output[str]:
+    """Resolves once the one-shot `container` exited 0; fails `pulumi up` with the tail of its log otherwise.
+
+    pulumi-docker waits for an attached container to stop but never checks its exit code. Feed
+    this into whatever needs the step's result, so nothing starts on a failed step. Values in
+    `redact` (credentials the step handled) are blanked out of the log.
+    """
+
+    def check(values: list[Any]) -> str:
+        code, logs, *secrets = values
+        if code is None or int(code) == 0:  # unknown in a preview
+            return "ok"
+        tail = "\n".join(str(logs or "").splitlines()[-LOG_TAIL_LINES:])
+        for secret in secrets:
+            if secret:
+                tail = tail.replace(str(secret), "[secret]")
+        raise pulumi.RunError(f"{step} failed with exit code {int(code)}; the last lines of its log:\n{tail}")
+
+    return pulumi.Output.all(container.exit_code, container.container_logs, *redact).apply(check)
 
 
 def one_shot(

@@ -15,7 +15,7 @@ import pulumi_random as random
 
 from components.docker import APPS_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
-from components.docker.services import data_volume, one_shot
+from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.replica_set import INIT_SCRIPT, MONGO_UID, REPLICA_SET, init_command, init_spec, password_env, replica_set_urls
@@ -100,9 +100,17 @@ class ContainerMongo(pulumi.ComponentResource):
             after=self.container,
             opts=on_host,
         )
-        self.register_outputs({"hosts": self.hosts})
+        # Apps get their URLs only once the init step exited 0: a failed init fails `pulumi up` (with
+        # its log) instead of starting apps without their users.
+        self.init_succeeded = succeeded(
+            f"{name}-init (MongoDB replica set and users)",
+            self.init,
+            redact=[self.root_password.result, *(pw.result for pw in self._passwords.values())],
+        )
+        self.register_outputs({"hosts": self.hosts, "init": self.init_succeeded})
 
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)
-        url, oplog = replica_set_urls(user, self._passwords[app].result, self.hosts)
+        password = pulumi.Output.all(self._passwords[app].result, self.init_succeeded).apply(lambda v: str(v[0]))
+        url, oplog = replica_set_urls(user, password, self.hosts)
         return MongoConnection(url=url, oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, hosts=(HOST_ALIAS,))], ready=[self.init])

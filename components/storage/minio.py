@@ -16,7 +16,7 @@ import pulumi_random as random
 
 from components.docker import APPS_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
-from components.docker.services import data_volume, one_shot
+from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
 from components.storage import StorageWiring, s3_wiring
 
@@ -116,7 +116,11 @@ class MinioStorage(pulumi.ComponentResource):
         self.setup = one_shot(
             f"{name}-setup", image=client.image_id, script=SETUP_SCRIPT, envs=setup_env, after=self.container, opts=on_host
         )
-        self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT})
+        # Apps get their keys only once the setup step exited 0 (bucket, policy and user exist).
+        self.setup_succeeded = succeeded(
+            f"{name}-setup (MinIO bucket and app key)", self.setup, redact=[root_password.result, self.secret_key.result]
+        )
+        self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT, "setup": self.setup_succeeded})
 
     def wiring(self, app: str) -> StorageWiring:
         return s3_wiring(
@@ -124,7 +128,7 @@ class MinioStorage(pulumi.ComponentResource):
             endpoint=ENDPOINT,
             region=REGION,
             bucket=self._args.bucket,
-            access_key=self.access_key.result,
+            access_key=pulumi.Output.all(self.access_key.result, self.setup_succeeded).apply(lambda v: str(v[0])),
             secret_key=self.secret_key.result,
             endpoints=[Endpoint(port=PORT, hosts=(HOST_ALIAS,))],
         )
