@@ -87,6 +87,11 @@ class PlanMocks(Mocks):
             prefix = args.args.get("versionPrefix") or "1.33."
             valid = [f"{prefix}{patch}-do.0" for patch in (4, 3, 1)]
             return {"id": "versions", "latestVersion": valid[0], "validVersions": valid, "versionPrefix": prefix}, []
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            # A kubeconfig issued now: a token of its own, distinct from the one at creation time.
+            name = str(args.args.get("name") or "cluster")
+            _, state = _do_kubernetes_cluster(self, f"{name}-current", {"name": name})
+            return {"id": state["endpoint"], "name": name, "endpoint": state["endpoint"], "kubeConfigs": state["kubeConfigs"]}, []
         return {}, []
 
     def secret(self, name: str, length: int = 32) -> str:

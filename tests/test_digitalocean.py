@@ -42,6 +42,19 @@ def test_provider_survives_token_rotation(staging: Run) -> None:
     assert cluster["inputs"]["kubeconfigExpireSeconds"] == 90 * 86400
 
 
+def test_provider_gets_a_current_kubeconfig_on_every_run(staging: Run) -> None:
+    """The creation-time kubeconfig's token expires; the provider reads the cluster data source each run."""
+    import yaml
+
+    cluster = staging.one(CLUSTER, "meteor-cluster-doks")
+    provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")
+    current = yaml.safe_load(staging.state(provider)["kubeconfig"])
+    created = yaml.safe_load(staging.state(cluster)["kubeConfigs"][0]["rawConfig"])
+    assert current["users"][0]["user"]["token"] != created["users"][0]["user"]["token"]
+    assert current["users"][0]["user"]["token"].startswith("dop_v1_")
+    assert staging.plan["outputs"]["kubeconfig"] == "[secret]"
+
+
 def test_doks_version_comes_from_the_data_source(staging: Run) -> None:
     inputs = staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]
     assert inputs["version"] == "1.33.4-do.0"  # the newest 1.33 patch the (mocked) API offers

@@ -70,7 +70,15 @@ class DoksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version"]),
         )
         self.cluster_id = self.cluster.id
-        self.kubeconfig = pulumi.Output.secret(self.cluster.kube_configs[0].raw_config.apply(lambda c: c or ""))
+        # The cluster resource's kubeconfig is the one from creation time (its token expires after
+        # `kubeconfigTtlDays`); the data source is read again on every `pulumi up`/`preview`, so the
+        # provider always gets a current token without a manual refresh.
+        current = do.get_kubernetes_cluster_output(
+            name=self.cluster.name,
+            kubeconfig_expire_seconds=args.kubeconfig_ttl_days * 86400,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.cluster]),
+        )
+        self.kubeconfig = pulumi.Output.secret(current.kube_configs[0].raw_config.apply(lambda c: c or ""))
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=self.kubeconfig,
