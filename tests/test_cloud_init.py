@@ -79,3 +79,12 @@ def test_user_data_is_a_cloud_config_document() -> None:
     text = docker_host_user_data(SPEC)
     assert text.startswith("#cloud-config\n")
     assert yaml.safe_load(text) == docker_host_config(SPEC)
+
+
+def test_docker_engine_major_is_pinned() -> None:
+    from components import versions
+
+    config = docker_host_config(DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY]))
+    [pin] = [f for f in config["write_files"] if f["path"].startswith("/etc/apt/preferences.d/")]
+    assert f"Pin: version 5:{versions.DOCKER_ENGINE_MAJOR}.*" in pin["content"]
+    assert "Pin-Priority: 1001" in pin["content"] and "docker-ce" in pin["content"]

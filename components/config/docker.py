@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from components import versions
 from components.config.unions import tagged
 from components.config.values import ImageRef, Model
 
@@ -26,7 +27,7 @@ class DockerHostsBase(Model):
     https_port: int = Field(
         default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint: 443 on machines; never 22 or the HTTP port."
     )
-    proxy_image: ImageRef = Field(default="traefik:v3.5.3", description="Traefik image of the reverse proxy.")
+    proxy_image: ImageRef = Field(default=versions.TRAEFIK_IMAGE, description="Traefik image of the reverse proxy.")
 
 
 class LocalDockerConfig(DockerHostsBase):

@@ -45,7 +45,10 @@ class DoksConfig(Model):
     )
     maintenance_start: TimeOfDay = Field(default="03:00", description="Maintenance window start, UTC HH:MM.")
     kubeconfig_ttl_days: int = Field(
-        default=90, ge=1, le=365, description="Lifetime of a kubeconfig token; the Kubernetes provider gets a new one from the cluster data source on every `pulumi up`/`preview`."
+        default=90,
+        ge=1,
+        le=365,
+        description="Lifetime of a kubeconfig token; the Kubernetes provider gets a new one from the cluster data source on every `pulumi up`/`preview`.",
     )
 
     @property

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from components import versions
 from components.config.errors import Problems
 from components.config.unions import tagged
 from components.config.values import (
@@ -37,7 +38,7 @@ class InClusterMongoConfig(Model):
     )
     namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the replica set.")
     members: Literal[1, 3, 5] = Field(default=1, description="Replica set members: 1, 3 or 5.")
-    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} Image `mongo:<version>`.")
+    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
     image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
     storage_size: VolumeSize = Field(default="10Gi", description="Volume size per member: 1Gi to 16384Gi.")
     storage_class: DnsSubdomain | None = Field(
@@ -53,19 +54,19 @@ class InClusterMongoConfig(Model):
 
     @property
     def effective_image(self) -> str:
-        return self.image or f"mongo:{self.version}"
+        return self.image or versions.mongo_image(self.version)
 
 
 class ContainerMongoConfig(Model):
     """A single-node replica set as a container on the (only) Docker host."""
 
     provider: Literal["container"] = Field(default="container")
-    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} Image `mongo:<version>`.")
+    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
     image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
 
     @property
     def effective_image(self) -> str:
-        return self.image or f"mongo:{self.version}"
+        return self.image or versions.mongo_image(self.version)
 
 
 class ExternalMongoConfig(Model):
@@ -80,7 +81,9 @@ class DigitalOceanMongoConfig(Model):
     """DigitalOcean managed MongoDB, in the stack's VPC."""
 
     provider: Literal["digitalocean"]
-    version: MongoVersion = Field(default="7.0.16", description=f"{_VERSION} DigitalOcean runs the newest release of its major version.")
+    version: MongoVersion = Field(
+        default=versions.MONGO_VERSION, description=f"{_VERSION} DigitalOcean runs the newest release of its major version."
+    )
     size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="Database node size.")
     nodes: int = Field(default=1, ge=1, le=3, description="Database nodes: 1, or 3 (required in production).")
 

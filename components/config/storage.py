@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from components import versions
 from components.config.unions import tagged
 from components.config.values import DnsLabel, ImageRef, Model
 
@@ -40,9 +41,9 @@ class MinioConfig(Model):
 
     provider: Literal["minio"]
     bucket: str = Field(default="meteor-files", pattern=_BUCKET_PATTERN, description="Bucket name.")
-    image: ImageRef = Field(default="minio/minio:RELEASE.2025-04-22T22-12-26Z", description="MinIO server image.")
+    image: ImageRef = Field(default=versions.MINIO_IMAGE, description="MinIO server image.")
     client_image: ImageRef = Field(
-        default="minio/mc:RELEASE.2025-04-16T18-13-26Z", description="MinIO client image that creates the bucket and its user."
+        default=versions.MINIO_CLIENT_IMAGE, description="MinIO client image that creates the bucket and its user."
     )
 
 

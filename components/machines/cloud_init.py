@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import yaml
 
+from components import versions
+
 # Docker's release signing key (docs.docker.com/engine/install): fingerprint, fetched by keyid.
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 
@@ -32,6 +34,14 @@ AUTO_UPGRADES = """\
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
 APT::Periodic::AutocleanInterval "7";
+"""
+
+# Keep the Docker Engine major the platform was tested with (Traefik's Docker API support follows
+# the engine); unattended upgrades still bring its patch releases.
+DOCKER_APT_PIN = f"""\
+Package: docker-ce docker-ce-cli docker-ce-rootless-extras
+Pin: version 5:{versions.DOCKER_ENGINE_MAJOR}.*
+Pin-Priority: 1001
 """
 
 DOCKER_DAEMON = """\
@@ -96,6 +106,7 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
             {"path": "/etc/ssh/sshd_config.d/90-meteor-platform.conf", "permissions": "0644", "content": SSHD_HARDENING},
             {"path": "/etc/apt/apt.conf.d/20auto-upgrades", "permissions": "0644", "content": AUTO_UPGRADES},
             {"path": "/etc/docker/daemon.json", "permissions": "0644", "content": DOCKER_DAEMON},
+            {"path": "/etc/apt/preferences.d/docker-engine", "permissions": "0644", "content": DOCKER_APT_PIN},
         ],
         "runcmd": [
             ["systemctl", "enable", "--now", "docker", "containerd"],

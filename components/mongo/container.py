@@ -13,6 +13,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from components import versions
 from components.docker import APPS_NETWORK, DockerHost
 from components.docker.hardening import service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
@@ -28,7 +29,7 @@ class ContainerMongoArgs:
     host: DockerHost
     """The host to run on; its provider reaches the children through the component's `providers`."""
     users: list[MongoAppUser]
-    image: str = "mongo:7.0.16"
+    image: str = versions.mongo_image(versions.MONGO_VERSION)
     protect: bool = False
     """Protect the data volume and credentials from destroy and replacement."""
 

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components import versions
 from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
@@ -34,7 +35,7 @@ class InClusterMongoArgs:
     namespace: str = "meteor-mongo"
     members: int = 1
     """Replica set members: 1 (dev/staging) or 3 and more (HA)."""
-    image: str = "mongo:7.0.16"
+    image: str = versions.mongo_image(versions.MONGO_VERSION)
     storage_size: str = "10Gi"
     storage_class: str | None = None
     """Existing StorageClass (must reclaim with Retain); exclusive with storage_provisioner."""

@@ -1,0 +1,35 @@
+"""Every infrastructure image, chart and engine version the platform deploys, in one place.
+
+Each image accepts `name:tag@sha256:<digest>`: pinning by digest is a one-line change here, and a
+test checks every image the shipped plans run comes from this module (or from the stack's config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Traefik >= v3.6.1 talks to Docker Engine 29 (minimum API 1.44); older ones load no routes while
+# their health check passes. v3.7.11 is the appVersion of the Traefik chart pinned below.
+TRAEFIK_IMAGE = "traefik:v3.7.11"
+MONGO_VERSION = "7.0.16"
+MINIO_IMAGE = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
+MINIO_CLIENT_IMAGE = "minio/mc:RELEASE.2025-04-16T18-13-26Z"
+
+DOCKER_ENGINE_MAJOR = 28
+"""The Docker Engine major version the cloud machines install and keep (apt pin); Traefik above supports it."""
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    repo: str
+    version: str
+
+
+TRAEFIK_CHART = Chart("traefik", "https://traefik.github.io/charts", "41.3.0")
+CERT_MANAGER_CHART = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1")
+METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
+
+
+def mongo_image(version: str) -> str:
+    return f"mongo:{version}"

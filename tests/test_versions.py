@@ -1,0 +1,42 @@
+"""Every infrastructure image and chart version comes from components/versions.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from components import versions
+from tests.harness import ROOT, run_shipped
+
+STACKS = ("byoc", "dev", "droplets", "staging", "production")
+
+
+def app_images(stack: str) -> set[str]:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {app["image"] for app in config.get("meteor-platform:apps", [])}
+
+
+def images_in(resource: dict[str, Any]) -> set[str]:
+    inputs = resource["inputs"]
+    if resource["type"] == "docker:index/remoteImage:RemoteImage":
+        return {inputs["name"]}
+    spec = (inputs.get("spec") or {}).get("template", {}).get("spec", {})
+    return {c["image"] for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]}
+
+
+def test_every_image_the_stacks_run_is_pinned_in_one_place() -> None:
+    known = {versions.TRAEFIK_IMAGE, versions.MINIO_IMAGE, versions.MINIO_CLIENT_IMAGE, versions.mongo_image(versions.MONGO_VERSION)}
+    for stack in STACKS:
+        run = run_shipped(stack)
+        used = set().union(*(images_in(r) for r in run.plan["resources"]))
+        assert used, stack
+        assert used - app_images(stack) <= known, (stack, sorted(used - app_images(stack) - known))
+
+
+def test_traefik_talks_to_docker_engine_29() -> None:
+    """Traefik before v3.6.1 loads no routes from Docker Engine 29 (API 1.44 minimum)."""
+    match = re.fullmatch(r"traefik:v(\d+)\.(\d+)\.(\d+)(@sha256:[a-f0-9]{64})?", versions.TRAEFIK_IMAGE)
+    assert match is not None
+    assert tuple(int(p) for p in match.groups()[:3]) >= (3, 6, 1)
