@@ -26,7 +26,7 @@ from components.config.mongo import (
 from components.config.registry import DigitalOceanRegistryConfig
 from components.config.storage import MinioConfig, SpacesConfig
 from components.docker import DockerHost
-from components.kubernetes import KubernetesTarget
+from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
 from components.mongo import MongoAppUser, MongoDatabase
 from components.network import PrivateNetwork
@@ -40,6 +40,8 @@ class Platform(pulumi.ComponentResource):
     network: PrivateNetwork | None
     machines: DockerMachines | None
     cluster: KubernetesTarget | None
+    addons: ClusterReadiness | None
+    """Ingress controller, cert-manager and metrics-server on a cluster (ClusterAddons), when installed."""
     docker_hosts: list[DockerHost]
     registry: Registry | None
     mongo: MongoDatabase
@@ -63,8 +65,10 @@ class Platform(pulumi.ComponentResource):
         self.registry = self._registry(config)
         self.cluster = None
         self.docker_hosts = []
+        self.addons = None
         if isinstance(config, KubernetesPlatformConfig):
             self.cluster = self._cluster(config)
+            self.addons = self._addons(config, self.cluster)
             self.mongo = self._kubernetes_mongo(config, self.cluster)
             self.storage = self._storage(config)
             self.apps = self._kubernetes_apps(config, self.cluster)
@@ -228,6 +232,7 @@ class Platform(pulumi.ComponentResource):
                     maintenance_start=k.maintenance_start,
                     kubeconfig_ttl_days=k.kubeconfig_ttl_days,
                     tags=("meteor-platform", self._stack),
+                    admin_cidrs=tuple(k.admin_cidrs),
                 ),
                 opts=self._child,
             )
@@ -237,6 +242,29 @@ class Platform(pulumi.ComponentResource):
             f"{self._name}-cluster",
             ExistingClusterArgs(context=k.context, kubeconfig=k.kubeconfig, cluster_domain=k.cluster_domain),
             opts=self._child,
+        )
+
+    def _addons(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> ClusterReadiness | None:
+        from components.config.kubernetes import DoksConfig, installs
+
+        k = config.kubernetes
+        chosen = {addon: installs(k, addon) for addon in ("ingress_controller", "cert_manager", "metrics_server")}
+        if not any(chosen.values()):
+            return None
+        from components.kubernetes.addons import ClusterAddons, ClusterAddonsArgs
+
+        ingress = config.ingress
+        return ClusterAddons(
+            f"{self._name}-addons",
+            ClusterAddonsArgs(
+                **chosen,
+                ingress_class=ingress.effective_class_name,
+                ingress_namespace=ingress.effective_namespace,
+                cluster_issuer=ingress.cluster_issuer,
+                acme_email=ingress.acme_email,
+                trusted_network=config.digitalocean.vpc_ip_range if isinstance(k, DoksConfig) else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )
 
     def _kubernetes_mongo(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> MongoDatabase:
@@ -280,6 +308,8 @@ class Platform(pulumi.ComponentResource):
                     ingress=config.ingress,
                     siblings=[s for s in siblings if s.name != app.name],
                     image_pull_secret=self.registry.pull_credentials if self.registry else None,
+                    ingress_ready=self.addons.ingress_ready if self.addons else [],
+                    autoscaling_ready=self.addons.autoscaling_ready if self.addons else [],
                 ),
                 opts=on_cluster,
             )

@@ -39,7 +39,8 @@ DOCKER: dict[str, Any] = {
 }
 DIGITALOCEAN: dict[str, Any] = {
     "environment": "staging",
-    "kubernetes": {"provider": "doks"},
+    "kubernetes": {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]},
+    "ingress": {"acmeEmail": "ops@example.com"},
     "mongo": {"provider": "digitalocean"},
     "storage": {"provider": "spaces"},
     "registry": {"provider": "digitalocean"},
@@ -448,6 +449,24 @@ POLICY_CASES = [
         "meteor-platform:apps[0].namespace",
     ),
     case(7, "image by tag in staging", KUBERNETES, "apps.0.image", "ghcr.io/acme/todos:latest", "meteor-platform:apps[0].image"),
+    case(
+        7,
+        "ingress-nginx while the platform installs Traefik",
+        DIGITALOCEAN,
+        "ingress.controller",
+        "nginx",
+        "meteor-platform:ingress.controller",
+    ),
+    case(7, "no ACME email for the installed issuer", DIGITALOCEAN, "ingress", {}, "meteor-platform:ingress.acmeEmail"),
+    case(4, "DOKS without admin networks", DIGITALOCEAN, "kubernetes.adminCidrs", DROP, "meteor-platform:kubernetes.adminCidrs"),
+    case(
+        4,
+        "DOKS control plane open to the internet",
+        DIGITALOCEAN,
+        "kubernetes.adminCidrs",
+        ["0.0.0.0/0"],
+        "meteor-platform:kubernetes.adminCidrs[0]",
+    ),
     case(7, "TLS off in production", changed(DROPLETS, "ingress", {"tls": "off"}), "docker.acmeEmail", DROP, "meteor-platform:ingress.tls"),
 ]
 

@@ -41,7 +41,8 @@ def do_stack(environment: str = "staging", **sections: dict[str, Any]) -> Mutati
 
     def mutate(c: dict[str, Any]) -> None:
         c["environment"] = environment
-        c["kubernetes"] = {"provider": "doks"}
+        c["kubernetes"] = {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]}
+        c["ingress"] = {"acmeEmail": "ops@example.com"}
         c["mongo"] = {"provider": "digitalocean"}
         c["machines"] = {
             "provider": "digitalocean",
@@ -71,6 +72,7 @@ def docker_on_droplets(count: int, replicas: int, **sections: dict[str, Any]) ->
     def mutate(c: dict[str, Any]) -> None:
         do_stack(environment="production")(c)
         c.pop("kubernetes")
+        c.pop("ingress")
         c.update(target="docker", docker={"hosts": "machines", "acmeEmail": "ops@example.com"}, storage={"provider": "spaces"})
         c["mongo"] = {"provider": "digitalocean", "nodes": 3}
         c["machines"]["count"] = count
@@ -222,7 +224,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
     ("production with one database node", do_stack(environment="production"), set(), "meteor-platform:mongo.nodes", "3 in production"),
     (
         "managed MongoDB without DOKS",
-        do_stack(kubernetes={"provider": "existing"}),
+        lambda c: (do_stack()(c), c.update(kubernetes={"provider": "existing"})),
         set(),
         "meteor-platform:mongo.provider",
         "kubernetes.provider 'doks'",

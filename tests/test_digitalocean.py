@@ -183,7 +183,8 @@ def test_docker_hosts_without_traffic_keep_web_ports_closed(tmp_path: Path) -> N
 def _do_config(**sections: dict[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {
         "environment": "staging",
-        "kubernetes": {"provider": "doks"},
+        "kubernetes": {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]},
+        "ingress": {"acmeEmail": "ops@example.com"},
         "mongo": {"provider": "digitalocean"},
         "storage": {"provider": "spaces"},
         "machines": {

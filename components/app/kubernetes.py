@@ -49,6 +49,10 @@ class MeteorAppArgs:
     """The other apps of the stack (DDP URLs, egress to them)."""
     image_pull_secret: pulumi.Output[str] | None = None
     """A .dockerconfigjson (secret) for a private registry."""
+    ingress_ready: list[pulumi.Resource] = field(default_factory=lambda: [])
+    """What the Ingress waits for (the ingress controller that gives it an address, the ClusterIssuer)."""
+    autoscaling_ready: list[pulumi.Resource] = field(default_factory=lambda: [])
+    """What the HorizontalPodAutoscaler waits for (metrics-server)."""
 
 
 class MeteorApp(pulumi.ComponentResource):
@@ -127,11 +131,18 @@ class MeteorApp(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.ingress = self._ingress(name, app.domain, args.ingress, meta, child) if app.domain else None
+        self.ingress = None
+        if app.domain:
+            self.ingress = self._ingress(
+                name, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=args.ingress_ready)
+            )
         self.autoscaler = None
         if app.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-autoscaler", metadata=meta, spec=autoscaler_spec(app, app.autoscaling, self.deployment.metadata.name), opts=child
+                f"{name}-autoscaler",
+                metadata=meta,
+                spec=autoscaler_spec(app, app.autoscaling, self.deployment.metadata.name),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.autoscaling_ready),
             )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",

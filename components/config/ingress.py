@@ -32,6 +32,11 @@ class KubernetesIngressConfig(Model):
     cluster_issuer: DnsSubdomain = Field(
         default="letsencrypt-prod", description="cert-manager ClusterIssuer (a Kubernetes name) when tls is `certManager`."
     )
+    acme_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Let's Encrypt account email of the ClusterIssuer the platform installs (kubernetes.addons.certManager).",
+    )
     tls_secret_name: DnsSubdomain | None = Field(
         default=None, description="TLS Secret (a Kubernetes name) in each app namespace when tls is `existingSecret`."
     )

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.unions import tagged
-from components.config.values import DropletSize, Hostname, Model, TimeOfDay
+from components.config.values import Cidr, DropletSize, Hostname, Model, TimeOfDay
 from components.secrets import SecretValue
+
+
+class AddonsConfig(Model):
+    """Cluster add-ons the platform installs (Helm charts pinned in components/versions.py)."""
+
+    ingress_controller: bool | None = Field(
+        default=None, description="Install Traefik as the ingress controller (its Service a load balancer); default: on DOKS only."
+    )
+    cert_manager: bool | None = Field(
+        default=None,
+        description="Install cert-manager with its CRDs and the ACME ClusterIssuer `ingress.clusterIssuer`; default: on DOKS only.",
+    )
+    metrics_server: bool | None = Field(default=None, description="Install metrics-server (autoscaling reads it); default: on DOKS only.")
 
 
 class ExistingKubernetesConfig(Model):
@@ -25,12 +39,17 @@ class ExistingKubernetesConfig(Model):
         description="kubeconfig contents (secret); the ambient ~/.kube/config or $KUBECONFIG when unset.",
     )
     cluster_domain: Hostname = Field(default="cluster.local", description="The cluster's DNS domain, used in in-cluster service URLs.")
+    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; none by default on an existing cluster.")
 
 
 class DoksConfig(Model):
     """DigitalOcean Kubernetes, created by the stack."""
 
     provider: Literal["doks"]
+    admin_cidrs: list[Cidr] = Field(
+        ..., min_length=1, description="Networks allowed to reach the control plane (its firewall); include where `pulumi up` runs."
+    )
+    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on DOKS.")
     version_prefix: str = Field(
         default="1.33.",
         pattern=r"^1\.\d+\.$",
@@ -64,5 +83,15 @@ else:
 
 
 def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
-    if isinstance(k, DoksConfig) and k.min_nodes > k.max_nodes:
-        problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
+    if isinstance(k, DoksConfig):
+        if k.min_nodes > k.max_nodes:
+            problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
+        for j, cidr in enumerate(k.admin_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                problems.bad(["kubernetes", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
+
+
+def installs(k: KubernetesConfig, addon: str) -> bool:
+    """Whether the platform installs `addon` (ingress_controller, cert_manager, metrics_server) on this cluster."""
+    chosen: bool | None = getattr(k.addons, addon)
+    return chosen if chosen is not None else isinstance(k, DoksConfig)

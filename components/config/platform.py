@@ -18,7 +18,7 @@ from components.config.digitalocean import DigitalOceanConfig
 from components.config.docker import DockerSection, LocalDockerConfig, MachineDockerConfig
 from components.config.errors import Problems
 from components.config.ingress import DockerIngressConfig, KubernetesIngressConfig, ingress_problems
-from components.config.kubernetes import DoksConfig, ExistingKubernetesConfig, KubernetesSection, kubernetes_problems
+from components.config.kubernetes import DoksConfig, ExistingKubernetesConfig, KubernetesSection, installs, kubernetes_problems
 from components.config.machines import DigitalOceanMachinesConfig, MachinesSection, NoMachinesConfig, machines_problems
 from components.config.mongo import (
     ContainerMongoConfig,
@@ -151,6 +151,14 @@ def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
 
 def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problems) -> None:
     kubernetes_problems(cfg.kubernetes, problems)
+    if installs(cfg.kubernetes, "ingress_controller") and cfg.ingress.controller != "traefik":
+        problems.bad(
+            ["ingress", "controller"],
+            cfg.ingress.controller,
+            "expected 'traefik' when the platform installs the ingress controller (or kubernetes.addons.ingressController false)",
+        )
+    if installs(cfg.kubernetes, "cert_manager") and cfg.ingress.tls == "certManager" and cfg.ingress.acme_email is None:
+        problems.missing(["ingress", "acmeEmail"], "expected a Let's Encrypt account email for the ClusterIssuer the platform installs")
     if isinstance(cfg.mongo, DigitalOceanMongoConfig) and not isinstance(cfg.kubernetes, DoksConfig):
         problems.bad(
             ["mongo", "provider"],

@@ -33,3 +33,12 @@ class KubernetesTarget(Protocol):
     def kubeconfig(self) -> pulumi.Output[str] | None:
         """The kubeconfig (secret) of a cluster the stack created, or None."""
         ...
+
+
+class ClusterReadiness(Protocol):
+    """What apps on a cluster wait for: the add-ons the platform installed (ClusterAddons)."""
+
+    ingress_ready: list[pulumi.Resource]
+    """Before an Ingress: the controller that gives it an address, the ClusterIssuer."""
+    autoscaling_ready: list[pulumi.Resource]
+    """Before a HorizontalPodAutoscaler: metrics-server."""

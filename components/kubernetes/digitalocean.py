@@ -30,6 +30,8 @@ class DoksClusterArgs:
     maintenance_start: str = "03:00"
     kubeconfig_ttl_days: int = 90
     tags: tuple[str, ...] = ()
+    admin_cidrs: tuple[str, ...] = ()
+    """Networks the control-plane firewall admits (the nodes are admitted by DigitalOcean)."""
 
 
 class DoksCluster(pulumi.ComponentResource):
@@ -65,6 +67,7 @@ class DoksCluster(pulumi.ComponentResource):
                 "labels": {"meteor-platform/pool": "default"},
             },
             kubeconfig_expire_seconds=args.kubeconfig_ttl_days * 86400,
+            control_plane_firewall={"enabled": True, "allowed_addresses": list(args.admin_cidrs)},
             tags=list(args.tags),
             # Auto-upgrade moves the patch version; do not fight it on the next `pulumi up`.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version"]),

@@ -1,0 +1,122 @@
+"""What a new cluster needs before its apps: an ingress controller, cert-manager, metrics-server.
+
+pulumi-kubernetes waits (10 minutes by default) for an Ingress to get a load-balancer address
+and fails otherwise, so a cluster the stack creates gets Traefik (its Service a cloud load
+balancer, forwarding client addresses), cert-manager with its CRDs and an ACME ClusterIssuer
+(HTTP-01 through the ingress class), and metrics-server (the HorizontalPodAutoscaler reads it),
+as Helm releases with the chart versions in `components/versions.py`. On a bring-your-own
+cluster each add-on is opt-in. The Kubernetes provider reaches the children through `providers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+# DigitalOcean load balancers hand the client address to Traefik with the PROXY protocol
+# (Traefik trusts it from the VPC only), so apps see one proxy: HTTP_FORWARDED_COUNT=1.
+DO_PROXY_PROTOCOL = "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol"
+
+
+@dataclass(frozen=True)
+class ClusterAddonsArgs:
+    ingress_controller: bool
+    cert_manager: bool
+    metrics_server: bool
+    ingress_class: str = "traefik"
+    ingress_namespace: str = "traefik"
+    cluster_issuer: str = "letsencrypt-prod"
+    acme_email: str | None = None
+    trusted_network: str | None = None
+    """The VPC range the cloud load balancer speaks PROXY protocol from (DigitalOcean); None elsewhere."""
+
+
+def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
+    """Helm values for the Traefik chart (checked against its values schema in the tests)."""
+    values: dict[str, Any] = {
+        "ingressClass": {"enabled": True, "isDefaultClass": False, "name": args.ingress_class},
+        # The Ingress status gets the load balancer's address: pulumi-kubernetes waits for it.
+        "providers": {"kubernetesIngress": {"publishedService": {"enabled": True}}},
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        "deployment": {"replicas": 2},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+    }
+    if args.trusted_network is not None:
+        trusted = {"trustedIPs": [args.trusted_network]}
+        values["service"] = {"annotations": {DO_PROXY_PROTOCOL: "true"}}
+        values["ports"] = {entry: {"proxyProtocol": trusted, "forwardedHeaders": trusted} for entry in ("web", "websecure")}
+    return values
+
+
+def cert_manager_values() -> dict[str, Any]:
+    return {"crds": {"enabled": True, "keep": True}}
+
+
+def cluster_issuer_spec(args: ClusterAddonsArgs) -> dict[str, Any]:
+    """An ACME ClusterIssuer answering HTTP-01 through the ingress class (checked against the CRD schema)."""
+    return {
+        "acme": {
+            "email": args.acme_email,
+            "server": LETS_ENCRYPT,
+            "privateKeySecretRef": {"name": f"{args.cluster_issuer}-account-key"},
+            "solvers": [{"http01": {"ingress": {"ingressClassName": args.ingress_class}}}],
+        }
+    }
+
+
+def _release(name: str, chart: versions.Chart, namespace: str, values: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts={"repo": chart.repo},
+        namespace=namespace,
+        create_namespace=True,
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=600,
+        opts=opts,
+    )
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    """The add-ons a cluster needs before apps; `ingress_ready`/`autoscaling_ready` are what apps wait for."""
+
+    traefik: k8s.helm.v3.Release | None
+    cert_manager: k8s.helm.v3.Release | None
+    cluster_issuer: k8s.apiextensions.CustomResource | None
+    metrics_server: k8s.helm.v3.Release | None
+    ingress_ready: list[pulumi.Resource]
+    autoscaling_ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:kubernetes:ClusterAddons", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.traefik = self.cert_manager = self.cluster_issuer = self.metrics_server = None
+        self.ingress_ready = []
+        self.autoscaling_ready = []
+        if args.ingress_controller:
+            self.traefik = _release(f"{name}-traefik", versions.TRAEFIK_CHART, args.ingress_namespace, traefik_values(args), child)
+            self.ingress_ready.append(self.traefik)
+        if args.cert_manager:
+            self.cert_manager = _release(f"{name}-cert-manager", versions.CERT_MANAGER_CHART, "cert-manager", cert_manager_values(), child)
+            self.cluster_issuer = k8s.apiextensions.CustomResource(
+                f"{name}-cluster-issuer",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": args.cluster_issuer},
+                spec=cluster_issuer_spec(args),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager]),
+            )
+            self.ingress_ready.append(self.cluster_issuer)
+        if args.metrics_server:
+            self.metrics_server = _release(f"{name}-metrics-server", versions.METRICS_SERVER_CHART, "kube-system", {}, child)
+            self.autoscaling_ready.append(self.metrics_server)
+        self.register_outputs({})
