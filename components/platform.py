@@ -25,6 +25,7 @@ from components.config.mongo import (
 )
 from components.config.registry import DigitalOceanRegistryConfig
 from components.config.storage import MinioConfig, SpacesConfig
+from components.config.values import docker_cpus, quantity_value
 from components.docker import DockerHost
 from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
@@ -345,6 +346,7 @@ class Platform(pulumi.ComponentResource):
                     https_port=d.https_port,
                     idle_timeout_seconds=config.ingress.idle_timeout_seconds,
                     protect=config.protect_stateful,
+                    bind_address=str(d.bind_address) if isinstance(d, LocalDockerConfig) else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
             )
@@ -360,7 +362,14 @@ class Platform(pulumi.ComponentResource):
         host = self.docker_hosts[0]
         return ContainerMongo(
             f"{self._name}-mongo",
-            ContainerMongoArgs(host=host, users=self._users, image=m.effective_image, protect=config.protect_stateful),
+            ContainerMongoArgs(
+                host=host,
+                users=self._users,
+                image=m.effective_image,
+                protect=config.protect_stateful,
+                memory_mib=int(quantity_value(m.memory) / 2**20),
+                cpus=docker_cpus(m.cpu),
+            ),
             opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
         )
 

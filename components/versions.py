@@ -14,6 +14,8 @@ TRAEFIK_IMAGE = "traefik:v3.7.11"
 MONGO_VERSION = "7.0.16"
 MINIO_IMAGE = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
 MINIO_CLIENT_IMAGE = "minio/mc:RELEASE.2025-04-16T18-13-26Z"
+# Between Traefik and the Docker socket on Docker hosts: only the read calls Traefik needs.
+DOCKER_SOCKET_PROXY_IMAGE = "tecnativa/docker-socket-proxy:v0.3.0"
 
 DOCKER_ENGINE_MAJOR = 28
 """The Docker Engine major version the cloud machines install and keep (apt pin); Traefik above supports it."""

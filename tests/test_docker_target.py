@@ -205,7 +205,7 @@ def test_minio_data_kept_when_protected(tmp_path: Path) -> None:
 
 def test_app_starts_after_its_database_user_and_the_host_networks(dev: Run) -> None:
     init = dev.one(CONTAINER, "meteor-mongo-init")["urn"]
-    networks = {r["urn"] for r in dev.resources("docker:index/network:Network")}
+    networks = {r["urn"] for r in dev.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-edge", "meteor-apps")}
     for name in ("todos-local-0", "todos-local-1"):
         dependencies = set(dev.one(CONTAINER, name)["dependencies"])
         assert init in dependencies
@@ -236,8 +236,9 @@ def test_replicas_are_instances_in_total_spread_over_the_hosts(tmp_path: Path) -
         "todos-host0-1": providers["meteor-host0-docker"],
     }
     # Each host's containers wait for that host's own networks.
-    host1_networks = {r["urn"] for r in run.resources("docker:index/network:Network") if r["name"].startswith("meteor-host1-")}
-    host0_networks = {r["urn"] for r in run.resources("docker:index/network:Network") if r["name"].startswith("meteor-host0-")}
+    app_networks = [r for r in run.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-edge", "meteor-apps")]
+    host1_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host1-")}
+    host0_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host0-")}
     dependencies = set(run.one(CONTAINER, "todos-host1-0")["dependencies"])
     assert host1_networks <= dependencies and not host0_networks & dependencies
 
@@ -314,3 +315,37 @@ def test_a_failed_one_shot_step_fails_the_deploy_with_its_log(tmp_path: Path, mo
     message = str(caught.value)
     assert "not primary" in message, "the tail of the step's log is shown"
     assert "[secret]" in message, "credentials in the log are blanked out"
+
+
+def test_every_container_is_limited(dev: Run, droplets: Run) -> None:
+    for run in (dev, droplets):
+        for container in run.resources(CONTAINER):
+            inputs = container["inputs"]
+            assert inputs["memory"] > 0 and float(inputs["cpus"]) > 0, container["name"]
+            assert {"name": "nproc", "soft": 4096, "hard": 4096} in inputs["ulimits"], container["name"]
+
+
+def test_traefik_never_touches_the_docker_socket(dev: Run, droplets: Run) -> None:
+    for run in (dev, droplets):
+        [traefik] = [c for c in run.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+        inputs = traefik["inputs"]
+        assert not any("docker.sock" in str(v) for v in inputs.get("volumes", []))
+        assert inputs["user"] == "65534:65534" and inputs["capabilities"] == {"drops": ["ALL"]} and inputs["readOnly"] is True
+        assert "--providers.docker.endpoint=tcp://docker-api:2375" in inputs["command"]
+        [proxy] = [c for c in run.resources(CONTAINER) if c["inputs"].get("name") == "meteor-docker-api"]
+        assert proxy["inputs"]["volumes"] == [
+            {"containerPath": "/var/run/docker.sock", "hostPath": "/var/run/docker.sock", "readOnly": True}
+        ]
+        allowed = {e.split("=")[0] for e in proxy["inputs"]["envs"] if e.endswith("=1")}
+        assert allowed == {"CONTAINERS", "EVENTS", "PING", "VERSION"}, "read calls only: no POST, EXEC, IMAGES, ..."
+        [api] = [n for n in run.resources("docker:index/network:Network") if n["inputs"]["name"] == "meteor-docker-api"]
+        assert api["inputs"]["internal"] is True
+        assert [net["name"] for net in proxy["inputs"]["networksAdvanced"]] == ["meteor-docker-api"]
+
+
+def test_dev_listens_on_this_machine_only(dev: Run, droplets: Run) -> None:
+    [traefik] = [c for c in dev.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+    assert {p["ip"] for p in traefik["inputs"]["ports"]} == {"127.0.0.1"}
+    [public] = [c for c in droplets.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+    assert all("ip" not in p or p["ip"] == "0.0.0.0" for p in public["inputs"]["ports"])
+    assert {p["external"] for p in public["inputs"]["ports"]} == {80, 443}

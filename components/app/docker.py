@@ -18,7 +18,7 @@ from components.app.environment import build_app_environment, public_url
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.values import docker_cpus
 from components.docker import APPS_NETWORK, EDGE_NETWORK, DockerHost
-from components.docker.hardening import service_container_defaults
+from components.docker.hardening import MAX_PROCESSES, service_container_defaults
 from components.docker.proxy import traefik_labels
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -114,6 +114,7 @@ class DockerApp(pulumi.ComponentResource):
                         "start_period": "120s",
                     },
                     memory=int(quantity_value(app.resources.memory_limit) / 2**20),
+                    ulimits=[{"name": "nproc", "soft": MAX_PROCESSES, "hard": MAX_PROCESSES}],
                     memory_reservation=int(quantity_value(app.resources.memory_request) / 2**20),
                     cpus=docker_cpus(app.resources.cpu_limit),
                     user=str(app.user_id) if app.user_id is not None else None,

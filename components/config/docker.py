@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyAddress
 
 from components import versions
 from components.config.unions import tagged
@@ -35,6 +36,10 @@ class LocalDockerConfig(DockerHostsBase):
 
     hosts: Literal["local"] = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
         default="local", description="`local` (the engine at `localHost`) or `machines` (the cloud machines, over ssh)."
+    )
+    bind_address: IPvAnyAddress = Field(
+        default=IPv4Address("127.0.0.1"),
+        description="Host address the proxy's ports are published on: this machine only by default (0.0.0.0 to share it on the network).",
     )
     local_host: str = Field(default="unix:///var/run/docker.sock", pattern=r"^(unix|tcp|ssh|npipe)://\S+$", description="Docker endpoint.")
 

@@ -61,6 +61,8 @@ class ContainerMongoConfig(Model):
     """A single-node replica set as a container on the (only) Docker host."""
 
     provider: Literal["container"] = Field(default="container")
+    cpu: Cpu = Field(default="1", description="CPU limit of the container: cores or millicores.")
+    memory: MongoMemory = Field(default="1Gi", description="Memory limit of the container: with a unit, 256Mi at least.")
     version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
     image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 EDGE_NETWORK = "meteor-edge"
 """The network Traefik reaches the apps on."""
 APPS_NETWORK = "meteor-apps"
+DOCKER_API_NETWORK = "meteor-docker-api"
+"""Internal network between Traefik and the Docker socket proxy: nothing else is on it."""
 """The private network apps, MongoDB and the object store talk on; nothing on it is published."""
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.docker import APPS_NETWORK, EDGE_NETWORK
-from components.docker.hardening import service_container_defaults
+from components import versions
+from components.docker import APPS_NETWORK, DOCKER_API_NETWORK, EDGE_NETWORK
+from components.docker.hardening import limits, service_container_defaults
+from components.docker.services import one_shot
 from components.protection import stateful
 
 CERT_RESOLVER = "letsencrypt"
@@ -36,13 +38,29 @@ class TraefikProxyArgs:
     """Read/idle timeout for websockets and long polling."""
     protect: bool = False
     """Keep the certificate volume (rate limits make re-issuing costly)."""
+    bind_address: str | None = None
+    """Host address the ports are published on (127.0.0.1 for a dev machine); every address when None."""
+    socket_proxy_image: str = versions.DOCKER_SOCKET_PROXY_IMAGE
+
+
+TRAEFIK_USER = "65534:65534"  # nobody: Traefik needs no privileges once it listens above 1024
+SOCKET_PROXY_ALIAS = "docker-api"
+HTTP_INSIDE, HTTPS_INSIDE = 8000, 8443
 
 
 class TraefikProxy(pulumi.ComponentResource):
-    """The edge and app networks of one host, and Traefik listening on them."""
+    """The edge and app networks of one host, a read-only Docker API proxy, and Traefik listening on them.
+
+    Traefik faces the internet, so it never touches the Docker socket: a socket proxy that allows
+    only the read calls Traefik's Docker provider makes (containers, events, version, ping) sits
+    between them on an internal network. Traefik runs as `nobody` with no capabilities, listening
+    on 8000/8443 inside the container, published on the host's HTTP and HTTPS ports.
+    """
 
     edge_network: docker.Network
     apps_network: docker.Network
+    docker_api_network: docker.Network
+    socket_proxy: docker.Container
     container: docker.Container
 
     def __init__(self, name: str, args: TraefikProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -51,31 +69,63 @@ class TraefikProxy(pulumi.ComponentResource):
         self.edge_network = docker.Network(f"{name}-edge", name=EDGE_NETWORK, driver="bridge", opts=on_host)
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
         self.apps_network = docker.Network(f"{name}-apps", name=APPS_NETWORK, driver="bridge", internal=False, opts=on_host)
+        self.docker_api_network = docker.Network(
+            f"{name}-docker-api", name=DOCKER_API_NETWORK, driver="bridge", internal=True, opts=on_host
+        )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
+        self.socket_proxy = docker.Container(
+            f"{name}-socket-proxy",
+            name="meteor-docker-api",
+            image=proxy_image.image_id,
+            # Everything else (POST, EXEC, IMAGES, ...) stays off: the proxy answers 403.
+            envs=["CONTAINERS=1", "EVENTS=1", "PING=1", "VERSION=1", "LOG_LEVEL=warning"],
+            volumes=[{"host_path": "/var/run/docker.sock", "container_path": "/var/run/docker.sock", "read_only": True}],
+            networks_advanced=[{"name": self.docker_api_network.name, "aliases": [SOCKET_PROXY_ALIAS]}],
+            restart="unless-stopped",
+            capabilities={"drops": ["ALL"]},
+            read_only=True,
+            tmpfs={"/run": "rw,noexec,nosuid,size=16m", "/tmp": "rw,noexec,nosuid,size=16m"},
+            opts=on_host,
+            **service_container_defaults(),
+            **limits(64, "0.25"),
+        )
         timeout = f"{args.idle_timeout_seconds}s"
         command = [
             "--providers.docker=true",
+            f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
             "--providers.docker.exposedbydefault=false",
             f"--providers.docker.network={EDGE_NETWORK}",
-            "--entrypoints.web.address=:80",
+            f"--entrypoints.web.address=:{HTTP_INSIDE}",
             f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
             f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
             "--ping=true",
             "--log.level=INFO",
             "--accesslog=true",
         ]
-        ports: list[docker.ContainerPortArgsDict] = [{"internal": 80, "external": args.http_port}]
-        volumes: list[docker.ContainerVolumeArgsDict] = [
-            {"host_path": "/var/run/docker.sock", "container_path": "/var/run/docker.sock", "read_only": True}
-        ]
+        ports: list[docker.ContainerPortArgsDict] = [published(HTTP_INSIDE, args.http_port, args.bind_address)]
+        volumes: list[docker.ContainerVolumeArgsDict] = []
+        ready: list[pulumi.Resource] = [self.socket_proxy]
         if args.tls:
             certificates = docker.Volume(
                 f"{name}-certificates",
                 name="meteor-traefik-certificates",
                 opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
             )
+            # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
+            ready.append(
+                one_shot(
+                    f"{name}-certificates-owner",
+                    image=image.image_id,
+                    script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
+                    envs=[],
+                    after=self.socket_proxy,
+                    volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
+                    opts=on_host,
+                )
+            )
             command += [
-                "--entrypoints.websecure.address=:443",
+                f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
                 f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
                 f"--entrypoints.websecure.transport.respondingTimeouts.idleTimeout={timeout}",
                 "--entrypoints.web.http.redirections.entrypoint.to=websecure",
@@ -84,7 +134,7 @@ class TraefikProxy(pulumi.ComponentResource):
                 f"--certificatesresolvers.{CERT_RESOLVER}.acme.storage=/certificates/acme.json",
                 f"--certificatesresolvers.{CERT_RESOLVER}.acme.httpchallenge.entrypoint=web",
             ]
-            ports.append({"internal": 443, "external": args.https_port})
+            ports.append(published(HTTPS_INSIDE, args.https_port, args.bind_address))
             volumes.append({"volume_name": certificates.name, "container_path": "/certificates"})
         self.container = docker.Container(
             f"{name}-traefik",
@@ -93,16 +143,25 @@ class TraefikProxy(pulumi.ComponentResource):
             command=command,
             ports=ports,
             volumes=volumes,
-            networks_advanced=[{"name": self.edge_network.name}],
+            networks_advanced=[{"name": self.edge_network.name}, {"name": self.docker_api_network.name}],
             restart="unless-stopped",
             healthcheck={"tests": ["CMD", "traefik", "healthcheck", "--ping"], "interval": "10s", "timeout": "5s", "retries": 3},
-            capabilities={"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]},
+            user=TRAEFIK_USER,
+            capabilities={"drops": ["ALL"]},
             read_only=True,
             wait=True,
-            opts=on_host,
+            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=ready)),
             **service_container_defaults(),
+            **limits(256, "1"),
         )
         self.register_outputs({})
+
+
+def published(inside: int, outside: int, bind_address: str | None) -> docker.ContainerPortArgsDict:
+    port: docker.ContainerPortArgsDict = {"internal": inside, "external": outside}
+    if bind_address:
+        port["ip"] = bind_address
+    return port
 
 
 def traefik_labels(service: str, *, domain: str | None, port: int, tls: bool, cookie: str, health_path: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker import APPS_NETWORK
+from components.docker.hardening import limits
 from components.protection import stateful
 
 
@@ -51,6 +52,7 @@ def one_shot(
     after: docker.Container,
     opts: pulumi.ResourceOptions,
     uploads: Sequence[docker.ContainerUploadArgsDict] = (),
+    volumes: Sequence[docker.ContainerVolumeArgsDict] = (),
 ) -> docker.Container:
     """A setup step that runs `sh -c script` on the apps network once `after` is healthy, retried on failure.
 
@@ -64,6 +66,7 @@ def one_shot(
         command=[script],
         envs=envs,
         uploads=list(uploads) or None,
+        volumes=list(volumes) or None,
         networks_advanced=[{"name": APPS_NETWORK}],
         restart="on-failure",
         max_retry_count=10,
@@ -71,4 +74,5 @@ def one_shot(
         attach=True,
         logs=True,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
+        **limits(256, "0.5"),
     )

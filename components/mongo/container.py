@@ -15,7 +15,7 @@ import pulumi_random as random
 
 from components import versions
 from components.docker import APPS_NETWORK, DockerHost
-from components.docker.hardening import service_container_defaults
+from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
@@ -32,6 +32,8 @@ class ContainerMongoArgs:
     image: str = versions.mongo_image(versions.MONGO_VERSION)
     protect: bool = False
     """Protect the data volume and credentials from destroy and replacement."""
+    memory_mib: int = 1024
+    cpus: str = "1"
 
 
 class ContainerMongo(pulumi.ComponentResource):
@@ -80,6 +82,7 @@ class ContainerMongo(pulumi.ComponentResource):
             wait_timeout=300,
             opts=on_host,
             **service_container_defaults(),
+            **limits(args.memory_mib, args.cpus),
         )
         init_env = pulumi.Output.secret(
             pulumi.Output.all(self.root_password.result, *[self._passwords[u.app].result for u in args.users]).apply(

@@ -15,7 +15,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.docker import APPS_NETWORK, DockerHost
-from components.docker.hardening import service_container_defaults
+from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
 from components.storage import StorageWiring, s3_wiring
@@ -100,6 +100,7 @@ class MinioStorage(pulumi.ComponentResource):
             wait=True,
             opts=on_host,
             **service_container_defaults(),
+            **limits(512, "1"),
         )
         client = docker.RemoteImage(f"{name}-client-image", name=args.client_image, keep_locally=True, opts=on_host)
         setup_env = pulumi.Output.secret(
