@@ -26,7 +26,7 @@ from components.config.mongo import (
 from components.config.registry import DigitalOceanRegistryConfig
 from components.config.storage import MinioConfig, SpacesConfig
 from components.config.values import docker_cpus, quantity_value
-from components.docker import DockerHost
+from components.docker import DockerHost, DockerNames
 from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
 from components.mongo import MongoAppUser, MongoDatabase
@@ -119,12 +119,13 @@ class Platform(pulumi.ComponentResource):
                 region=network.region,
                 vpc_id=network.network_id,
                 ssh_public_key=m.ssh_public_key,
+                existing_ssh_key=m.existing_ssh_key,
                 admin_cidrs=m.admin_cidrs,
                 count=m.count,
                 size=m.size,
                 image=m.image,
                 deploy_user=m.deploy_user,
-                serve_traffic=m.serve_traffic,
+                serve_traffic=m.serve_traffic if m.serve_traffic is not None else wait_for_docker,
                 reserved_ip=m.reserved_ip,
                 wait_for_docker=wait_for_docker,
             ),
@@ -144,6 +145,7 @@ class Platform(pulumi.ComponentResource):
                 region=r.region or config.digitalocean.region,
                 tier=r.tier,
                 protect=config.protect_stateful,
+                existing=r.existing,
             ),
             opts=self._child,
         )
@@ -171,7 +173,8 @@ class Platform(pulumi.ComponentResource):
                 version=m.version.split(".")[0],
                 size=m.size,
                 nodes=m.nodes,
-                droplet_tags=[self.machines.tag] if self.machines else [],
+                # Only machines that run apps reach the database.
+                droplet_tags=[self.machines.tag] if self.machines and isinstance(config, DockerPlatformConfig) else [],
                 protect=config.protect_stateful,
             ),
             opts=self._child,
@@ -326,10 +329,11 @@ class Platform(pulumi.ComponentResource):
         from components.docker.proxy import TraefikProxy, TraefikProxyArgs
 
         d = config.docker
+        names = DockerNames(d.name_prefix or f"{self._name}-{self._stack}")
         if isinstance(d, LocalDockerConfig):
-            hosts = local_docker_host(self._name, d.local_host, self)
+            hosts = local_docker_host(self._name, d.local_host, names, self)
         elif self.machines is not None:
-            hosts = machine_docker_hosts(self._name, self.machines, self)
+            hosts = machine_docker_hosts(self._name, self.machines, names, self)
         else:  # config validation refuses this first, with the same message
             raise ConfigError(
                 [f"{key_path(['machines', 'provider'])}: missing; expected cloud machines because docker.hosts is 'machines'"]
@@ -339,6 +343,7 @@ class Platform(pulumi.ComponentResource):
             proxy = TraefikProxy(
                 f"{self._name}-{host.name}-proxy",
                 TraefikProxyArgs(
+                    names=names,
                     image=d.proxy_image,
                     tls=config.ingress.serves_tls,
                     acme_email=d.acme_email,

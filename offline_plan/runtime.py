@@ -87,6 +87,9 @@ class PlanMocks(Mocks):
             prefix = args.args.get("versionPrefix") or "1.33."
             valid = [f"{prefix}{patch}-do.0" for patch in (4, 3, 1)]
             return {"id": "versions", "latestVersion": valid[0], "validVersions": valid, "versionPrefix": prefix}, []
+        if args.token == "digitalocean:index/getContainerRegistry:getContainerRegistry":
+            name = str(args.args.get("name") or "registry")
+            return {"id": name, "name": name, "endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}, []
         if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
             # A kubeconfig issued now: a token of its own, distinct from the one at creation time.
             name = str(args.args.get("name") or "cluster")

@@ -44,7 +44,7 @@ DIGITALOCEAN: dict[str, Any] = {
     "mongo": {"provider": "digitalocean"},
     "storage": {"provider": "spaces"},
     "registry": {"provider": "digitalocean"},
-    "machines": {"provider": "digitalocean", "adminCidrs": ["198.51.100.0/24"], "sshPublicKey": KEY},
+    "machines": {"provider": "digitalocean", "adminCidrs": ["198.51.100.0/24"], "sshPublicKey": KEY, "purpose": "bastion"},
     "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
 }
 DROPLETS: dict[str, Any] = {
@@ -467,6 +467,7 @@ POLICY_CASES = [
         ["0.0.0.0/0"],
         "meteor-platform:kubernetes.adminCidrs[0]",
     ),
+    case(7, "idle machines beside a cluster", DIGITALOCEAN, "machines.purpose", DROP, "meteor-platform:machines.purpose"),
     case(7, "TLS off in production", changed(DROPLETS, "ingress", {"tls": "off"}), "docker.acmeEmail", DROP, "meteor-platform:ingress.tls"),
 ]
 

@@ -46,6 +46,7 @@ def do_stack(environment: str = "staging", **sections: dict[str, Any]) -> Mutati
         c["mongo"] = {"provider": "digitalocean"}
         c["machines"] = {
             "provider": "digitalocean",
+            "purpose": "bastion",
             "adminCidrs": ["198.51.100.0/24"],
             "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
         }
@@ -73,6 +74,7 @@ def docker_on_droplets(count: int, replicas: int, **sections: dict[str, Any]) ->
         do_stack(environment="production")(c)
         c.pop("kubernetes")
         c.pop("ingress")
+        c["machines"].pop("purpose")
         c.update(target="docker", docker={"hosts": "machines", "acmeEmail": "ops@example.com"}, storage={"provider": "spaces"})
         c["mongo"] = {"provider": "digitalocean", "nodes": 3}
         c["machines"]["count"] = count

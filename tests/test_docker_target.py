@@ -104,7 +104,7 @@ def test_app_containers_hardened_and_limited(dev: Run) -> None:
     assert app["logDriver"] == "local" and app["logOpts"] == {"max-file": "5", "max-size": "20m"}
     assert app["restart"] == "unless-stopped"
     assert app["readOnly"] is False
-    assert [n["name"] for n in app["networksAdvanced"]] == ["meteor-edge", "meteor-apps"]
+    assert [n["name"] for n in app["networksAdvanced"]] == ["meteor-dev-edge", "meteor-dev-apps"]
     assert app["envs"] == "[secret]"
 
 
@@ -146,7 +146,7 @@ def test_minio_bucket_and_a_key_scoped_to_it(dev: Run) -> None:
     assert app["S3_ENDPOINT"] == "http://minio:9000" and app["S3_BUCKET"] == "meteor-dev-files"
     assert app["S3_ACCESS_KEY_ID"] == env["APP_ACCESS_KEY"]
     assert app["S3_SECRET_ACCESS_KEY"] == env["APP_SECRET_KEY"]
-    assert dev.one("docker:index/volume:Volume", "meteor-storage-data")["inputs"]["name"] == "meteor-minio-data"
+    assert dev.one("docker:index/volume:Volume", "meteor-storage-data")["inputs"]["name"] == "meteor-dev-minio-data"
 
 
 def test_one_environment_contract_for_both_targets(tmp_path: Path) -> None:
@@ -205,7 +205,9 @@ def test_minio_data_kept_when_protected(tmp_path: Path) -> None:
 
 def test_app_starts_after_its_database_user_and_the_host_networks(dev: Run) -> None:
     init = dev.one(CONTAINER, "meteor-mongo-init")["urn"]
-    networks = {r["urn"] for r in dev.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-edge", "meteor-apps")}
+    networks = {
+        r["urn"] for r in dev.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-dev-edge", "meteor-dev-apps")
+    }
     for name in ("todos-local-0", "todos-local-1"):
         dependencies = set(dev.one(CONTAINER, name)["dependencies"])
         assert init in dependencies
@@ -327,25 +329,41 @@ def test_every_container_is_limited(dev: Run, droplets: Run) -> None:
 
 def test_traefik_never_touches_the_docker_socket(dev: Run, droplets: Run) -> None:
     for run in (dev, droplets):
-        [traefik] = [c for c in run.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+        [traefik] = [c for c in run.resources(CONTAINER) if str(c["inputs"].get("name")).endswith("-traefik")]
         inputs = traefik["inputs"]
         assert not any("docker.sock" in str(v) for v in inputs.get("volumes", []))
         assert inputs["user"] == "65534:65534" and inputs["capabilities"] == {"drops": ["ALL"]} and inputs["readOnly"] is True
         assert "--providers.docker.endpoint=tcp://docker-api:2375" in inputs["command"]
-        [proxy] = [c for c in run.resources(CONTAINER) if c["inputs"].get("name") == "meteor-docker-api"]
+        [proxy] = [c for c in run.resources(CONTAINER) if str(c["inputs"].get("name")).endswith("-docker-api")]
         assert proxy["inputs"]["volumes"] == [
             {"containerPath": "/var/run/docker.sock", "hostPath": "/var/run/docker.sock", "readOnly": True}
         ]
         allowed = {e.split("=")[0] for e in proxy["inputs"]["envs"] if e.endswith("=1")}
         assert allowed == {"CONTAINERS", "EVENTS", "PING", "VERSION"}, "read calls only: no POST, EXEC, IMAGES, ..."
-        [api] = [n for n in run.resources("docker:index/network:Network") if n["inputs"]["name"] == "meteor-docker-api"]
+        [api] = [n for n in run.resources("docker:index/network:Network") if n["inputs"]["name"].endswith("-docker-api")]
         assert api["inputs"]["internal"] is True
-        assert [net["name"] for net in proxy["inputs"]["networksAdvanced"]] == ["meteor-docker-api"]
+        assert [net["name"] for net in proxy["inputs"]["networksAdvanced"]] == [api["inputs"]["name"]]
 
 
 def test_dev_listens_on_this_machine_only(dev: Run, droplets: Run) -> None:
-    [traefik] = [c for c in dev.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+    [traefik] = [c for c in dev.resources(CONTAINER) if c["inputs"].get("name") == "meteor-dev-traefik"]
     assert {p["ip"] for p in traefik["inputs"]["ports"]} == {"127.0.0.1"}
-    [public] = [c for c in droplets.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]
+    [public] = [c for c in droplets.resources(CONTAINER) if c["inputs"].get("name") == "meteor-traefik"]  # namePrefix: meteor
     assert all("ip" not in p or p["ip"] == "0.0.0.0" for p in public["inputs"]["ports"])
     assert {p["external"] for p in public["inputs"]["ports"]} == {80, 443}
+
+
+def test_two_stacks_share_one_engine_without_name_clashes(tmp_path: Path, dev: Run) -> None:
+    config = base_config(
+        environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"}, ingress={"tls": "off"}
+    )
+    config["apps"][0].update(image="ghcr.io/acme/todos:dev", domain="todos2.localhost")
+    other = run_config(tmp_path, config, stack="review")
+
+    def engine_names(run: Run) -> set[str]:
+        kinds = ("docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume")
+        return {str(r["inputs"]["name"]) for kind in kinds for r in run.resources(kind) if r["inputs"].get("name")}
+
+    assert engine_names(dev) and engine_names(other)
+    assert not engine_names(dev) & engine_names(other)
+    assert all(name.startswith("meteor-review-") for name in engine_names(other))

@@ -17,7 +17,7 @@ from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.values import docker_cpus
-from components.docker import APPS_NETWORK, EDGE_NETWORK, DockerHost
+from components.docker import DockerHost
 from components.docker.hardening import MAX_PROCESSES, service_container_defaults
 from components.docker.proxy import traefik_labels
 from components.mongo import MongoConnection
@@ -79,7 +79,15 @@ class DockerApp(pulumi.ComponentResource):
 
         labels = {
             "meteor-platform/app": app.name,
-            **traefik_labels(app.name, domain=app.domain, port=port, tls=args.tls, cookie=args.session_cookie, health_path=app.health_path),
+            **traefik_labels(
+                app.name,
+                domain=app.domain,
+                port=port,
+                tls=args.tls,
+                cookie=args.session_cookie,
+                health_path=app.health_path,
+                edge_network=args.hosts[0].names.edge,
+            ),
         }
         capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
         if app.flavor is ImageFlavor.METEORD:
@@ -101,9 +109,9 @@ class DockerApp(pulumi.ComponentResource):
                     hostname=hostname,
                     labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
                     networks_advanced=[
-                        {"name": EDGE_NETWORK},
+                        {"name": host.names.edge},
                         # Siblings reach the app by its name on the private network.
-                        {"name": APPS_NETWORK, "aliases": [app.name]},
+                        {"name": host.names.apps, "aliases": [app.name]},
                     ],
                     restart="unless-stopped",
                     healthcheck={

@@ -9,7 +9,7 @@ from pydantic import Field, IPvAnyAddress
 
 from components import versions
 from components.config.unions import tagged
-from components.config.values import ImageRef, Model
+from components.config.values import DnsLabel, ImageRef, Model
 
 
 class DockerHostsBase(Model):
@@ -27,6 +27,11 @@ class DockerHostsBase(Model):
     )
     https_port: int = Field(
         default=443, ge=1, le=65535, description="Host port of the proxy's HTTPS entrypoint: 443 on machines; never 22 or the HTTP port."
+    )
+    name_prefix: DnsLabel | None = Field(
+        default=None,
+        description="Prefix of every container, network and volume name on the engine; default `meteor-<stack>`, so stacks can "
+        "share one engine. Stacks deployed before names carried the stack set `meteor` to keep their volumes.",
     )
     proxy_image: ImageRef = Field(default=versions.TRAEFIK_IMAGE, description="Traefik image of the reverse proxy.")
 

@@ -25,10 +25,22 @@ class DigitalOceanMachinesConfig(Model):
     image: str = Field(default="ubuntu-24-04-x64", pattern=r"^ubuntu-\d\d-04-x64$", description="Ubuntu LTS image slug.")
     admin_cidrs: list[Cidr] = Field(..., min_length=1, description="Networks allowed to reach SSH.")
     ssh_public_key: SshPublicKey = Field(..., description="OpenSSH public key of the deploy user.")
+    existing_ssh_key: str | None = Field(
+        default=None,
+        pattern=r"^([0-9a-f]{2}:){15}[0-9a-f]{2}$",
+        description="MD5 fingerprint of `sshPublicKey` when another stack of the account already uploaded it (a key is accepted once per account).",
+    )
     deploy_user: LinuxUser = Field(
         default="deploy", description="Non-root user in the docker group, for ssh:// Docker access (not root or another system account)."
     )
-    serve_traffic: bool = Field(default=True, description="Open 80/443 to the internet on these hosts.")
+    serve_traffic: bool | None = Field(
+        default=None, description="Open 80/443 to the internet on these hosts; default: when apps run on them (target `docker`)."
+    )
+    purpose: str | None = Field(
+        default=None,
+        max_length=200,
+        description="What the machines are for when no app runs on them (target `kubernetes`): a machine exists only when something runs on it.",
+    )
     reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
 
 

@@ -165,6 +165,11 @@ def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problem
             "digitalocean",
             "expected kubernetes.provider 'doks' with it (its firewall admits only the stack's own cluster)",
         )
+    if isinstance(cfg.machines, DigitalOceanMachinesConfig) and not cfg.machines.purpose:
+        problems.missing(
+            ["machines", "purpose"],
+            "expected what these machines are for: no app runs on them with target 'kubernetes' (or remove them)",
+        )
     seen: dict[str, int] = {}
     for i, app in enumerate(cfg.apps):
         if app.k8s_namespace in seen:

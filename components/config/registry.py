@@ -23,6 +23,10 @@ class DigitalOceanRegistryConfig(Model):
     name: DnsLabel | None = Field(default=None, description="Registry name; default `meteor-<stack>`.")
     tier: Literal["starter", "basic", "professional"] = Field(default="basic", description="Subscription tier.")
     region: DoRegion | None = Field(default=None, description="Registry region; default `digitalocean.region`.")
+    existing: bool = Field(
+        default=False,
+        description="Use the team's registry `name` instead of creating one (DigitalOcean allows one registry per team).",
+    )
 
 
 RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig

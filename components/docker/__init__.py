@@ -1,8 +1,9 @@
-"""Docker hosts as a deploy target: each host with its own provider and networks.
+"""Docker hosts as a deploy target: each host with its own provider, networks and names.
 
 hosts.py     a pulumi-docker provider per host (the local engine, or the cloud machines over ssh)
-proxy.py     Traefik and the host's networks
-hardening.py defaults every long-running service container shares
+proxy.py     Traefik behind a read-only Docker API proxy, and the host's networks
+services.py  data volumes and one-shot setup steps of stateful services
+hardening.py defaults and limits every container gets
 """
 
 from __future__ import annotations
@@ -14,12 +15,32 @@ if TYPE_CHECKING:
     import pulumi
     import pulumi_docker as docker
 
-EDGE_NETWORK = "meteor-edge"
-"""The network Traefik reaches the apps on."""
-APPS_NETWORK = "meteor-apps"
-DOCKER_API_NETWORK = "meteor-docker-api"
-"""Internal network between Traefik and the Docker socket proxy: nothing else is on it."""
-"""The private network apps, MongoDB and the object store talk on; nothing on it is published."""
+
+@dataclass(frozen=True)
+class DockerNames:
+    """The names the platform gives objects on a Docker engine, all under one prefix (`meteor-<stack>`),
+    so several stacks can share one engine."""
+
+    prefix: str
+
+    @property
+    def edge(self) -> str:
+        """The network Traefik reaches the apps on."""
+        return f"{self.prefix}-edge"
+
+    @property
+    def apps(self) -> str:
+        """The private network apps, MongoDB and the object store talk on; nothing on it is published."""
+        return f"{self.prefix}-apps"
+
+    @property
+    def docker_api(self) -> str:
+        """The internal network between Traefik and the Docker socket proxy."""
+        return f"{self.prefix}-docker-api"
+
+    def of(self, thing: str) -> str:
+        """A container or volume: `traefik`, `mongo`, `mongo-data`, ..."""
+        return f"{self.prefix}-{thing}"
 
 
 @dataclass(frozen=True)
@@ -28,5 +49,7 @@ class DockerHost:
     """Short name used in resource names (`local`, `host0`, ...)."""
     provider: docker.Provider
     """Explicit provider for everything on this host."""
+    names: DockerNames
+    """The names of the platform's objects on this host."""
     networks: tuple[pulumi.Resource, ...] = ()
     """The host's networks (edge, apps): containers on the host wait for them."""

@@ -9,16 +9,16 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from components.docker import DockerHost
+from components.docker import DockerHost, DockerNames
 from components.machines import DockerMachines
 
 
-def local_docker_host(name: str, endpoint: str, parent: pulumi.Resource) -> list[DockerHost]:
+def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulumi.Resource) -> list[DockerHost]:
     provider = docker.Provider(f"{name}-local-docker", host=endpoint, opts=pulumi.ResourceOptions(parent=parent))
-    return [DockerHost(name="local", provider=provider)]
+    return [DockerHost(name="local", provider=provider, names=names)]
 
 
-def machine_docker_hosts(name: str, machines: DockerMachines, parent: pulumi.Resource) -> list[DockerHost]:
+def machine_docker_hosts(name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource) -> list[DockerHost]:
     hosts: list[DockerHost] = []
     for i, (url, ready) in enumerate(zip(machines.docker_host_urls, machines.docker_ready, strict=True)):
         provider = docker.Provider(
@@ -28,5 +28,5 @@ def machine_docker_hosts(name: str, machines: DockerMachines, parent: pulumi.Res
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"],
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
-        hosts.append(DockerHost(name=f"host{i}", provider=provider))
+        hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names))
     return hosts

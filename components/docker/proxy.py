@@ -16,7 +16,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import versions
-from components.docker import APPS_NETWORK, DOCKER_API_NETWORK, EDGE_NETWORK
+from components.docker import DockerNames
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import one_shot
 from components.protection import stateful
@@ -28,6 +28,8 @@ CERT_RESOLVER = "letsencrypt"
 class TraefikProxyArgs:
     """The host's provider reaches the children through the component's `providers` option."""
 
+    names: DockerNames
+    """The stack's names on this engine."""
     image: str
     tls: bool
     """Serve HTTPS with Let's Encrypt certificates (HTTP redirects to it)."""
@@ -66,17 +68,16 @@ class TraefikProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: TraefikProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:docker:TraefikProxy", name, None, opts)
         on_host = pulumi.ResourceOptions(parent=self)
-        self.edge_network = docker.Network(f"{name}-edge", name=EDGE_NETWORK, driver="bridge", opts=on_host)
+        names = args.names
+        self.edge_network = docker.Network(f"{name}-edge", name=names.edge, driver="bridge", opts=on_host)
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
-        self.apps_network = docker.Network(f"{name}-apps", name=APPS_NETWORK, driver="bridge", internal=False, opts=on_host)
-        self.docker_api_network = docker.Network(
-            f"{name}-docker-api", name=DOCKER_API_NETWORK, driver="bridge", internal=True, opts=on_host
-        )
+        self.apps_network = docker.Network(f"{name}-apps", name=names.apps, driver="bridge", internal=False, opts=on_host)
+        self.docker_api_network = docker.Network(f"{name}-docker-api", name=names.docker_api, driver="bridge", internal=True, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
         self.socket_proxy = docker.Container(
             f"{name}-socket-proxy",
-            name="meteor-docker-api",
+            name=names.of("docker-api"),
             image=proxy_image.image_id,
             # Everything else (POST, EXEC, IMAGES, ...) stays off: the proxy answers 403.
             envs=["CONTAINERS=1", "EVENTS=1", "PING=1", "VERSION=1", "LOG_LEVEL=warning"],
@@ -95,7 +96,7 @@ class TraefikProxy(pulumi.ComponentResource):
             "--providers.docker=true",
             f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
             "--providers.docker.exposedbydefault=false",
-            f"--providers.docker.network={EDGE_NETWORK}",
+            f"--providers.docker.network={names.edge}",
             f"--entrypoints.web.address=:{HTTP_INSIDE}",
             f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
             f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
@@ -109,7 +110,7 @@ class TraefikProxy(pulumi.ComponentResource):
         if args.tls:
             certificates = docker.Volume(
                 f"{name}-certificates",
-                name="meteor-traefik-certificates",
+                name=names.of("traefik-certificates"),
                 opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
             )
             # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
@@ -120,6 +121,7 @@ class TraefikProxy(pulumi.ComponentResource):
                     script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
                     envs=[],
                     after=self.socket_proxy,
+                    names=names,
                     volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
                     opts=on_host,
                 )
@@ -138,7 +140,7 @@ class TraefikProxy(pulumi.ComponentResource):
             volumes.append({"volume_name": certificates.name, "container_path": "/certificates"})
         self.container = docker.Container(
             f"{name}-traefik",
-            name="meteor-traefik",
+            name=names.of("traefik"),
             image=image.image_id,
             command=command,
             ports=ports,
@@ -164,7 +166,9 @@ def published(inside: int, outside: int, bind_address: str | None) -> docker.Con
     return port
 
 
-def traefik_labels(service: str, *, domain: str | None, port: int, tls: bool, cookie: str, health_path: str) -> dict[str, str]:
+def traefik_labels(
+    service: str, *, domain: str | None, port: int, tls: bool, cookie: str, health_path: str, edge_network: str
+) -> dict[str, str]:
     """Docker labels that route `domain` to the containers of `service` with sticky sessions."""
     if domain is None:
         return {"traefik.enable": "false"}
@@ -172,7 +176,7 @@ def traefik_labels(service: str, *, domain: str | None, port: int, tls: bool, co
     lb = f"traefik.http.services.{service}.loadbalancer"
     labels = {
         "traefik.enable": "true",
-        "traefik.docker.network": EDGE_NETWORK,
+        "traefik.docker.network": edge_network,
         f"{router}.rule": f"Host(`{domain}`)",
         f"{router}.entrypoints": "websecure" if tls else "web",
         f"{router}.service": service,

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.docker import APPS_NETWORK
+from components.docker import DockerNames
 from components.docker.hardening import limits
 from components.protection import stateful
 
@@ -50,6 +50,7 @@ def one_shot(
     script: str,
     envs: pulumi.Input[Sequence[pulumi.Input[str]]],
     after: docker.Container,
+    names: DockerNames,
     opts: pulumi.ResourceOptions,
     uploads: Sequence[docker.ContainerUploadArgsDict] = (),
     volumes: Sequence[docker.ContainerVolumeArgsDict] = (),
@@ -67,7 +68,7 @@ def one_shot(
         envs=envs,
         uploads=list(uploads) or None,
         volumes=list(volumes) or None,
-        networks_advanced=[{"name": APPS_NETWORK}],
+        networks_advanced=[{"name": names.apps}],
         restart="on-failure",
         max_retry_count=10,
         must_run=False,

@@ -24,6 +24,8 @@ class DigitalOceanMachinesArgs:
     ssh_public_key: str
     admin_cidrs: list[str]
     """Networks allowed to reach SSH; nothing else may."""
+    existing_ssh_key: str | None = None
+    """Fingerprint of the same key already uploaded to the account (by another stack)."""
     count: int = 1
     size: str = "s-2vcpu-4gb"
     image: str = "ubuntu-24-04-x64"
@@ -62,7 +64,12 @@ class DigitalOceanMachines(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.tag = args.name
         tag = do.Tag(f"{name}-tag", name=args.name, opts=child)
-        key = do.SshKey(f"{name}-ssh-key", name=f"{args.name}-deploy", public_key=args.ssh_public_key, opts=child)
+        # A public key can be uploaded once per account: a second stack names the first one's by fingerprint.
+        fingerprint: pulumi.Input[str]
+        if args.existing_ssh_key is not None:
+            fingerprint = args.existing_ssh_key
+        else:
+            fingerprint = do.SshKey(f"{name}-ssh-key", name=f"{args.name}-deploy", public_key=args.ssh_public_key, opts=child).fingerprint
         user_data = docker_host_user_data(DockerHostUserData(deploy_user=args.deploy_user, ssh_public_keys=[args.ssh_public_key]))
         self.droplets = [
             do.Droplet(
@@ -72,7 +79,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
                 size=args.size,
                 image=args.image,
                 vpc_uuid=args.vpc_id,
-                ssh_keys=[key.fingerprint],
+                ssh_keys=[fingerprint],
                 user_data=user_data,
                 monitoring=True,
                 ipv6=True,

@@ -14,7 +14,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components import versions
-from components.docker import APPS_NETWORK, DockerHost
+from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
@@ -53,7 +53,8 @@ class ContainerMongo(pulumi.ComponentResource):
         self._passwords = {
             u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
         }
-        self.volume = data_volume(f"{name}-data", "meteor-mongo-data", protect=args.protect, opts=on_host)
+        names = args.host.names
+        self.volume = data_volume(f"{name}-data", names.of("mongo-data"), protect=args.protect, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         root_env = pulumi.Output.secret(
             self.root_password.result.apply(lambda pw: ["MONGO_INITDB_ROOT_USERNAME=root", f"MONGO_INITDB_ROOT_PASSWORD={pw}"])
@@ -61,7 +62,7 @@ class ContainerMongo(pulumi.ComponentResource):
         ping = ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
         self.container = docker.Container(
             f"{name}-mongod",
-            name="meteor-mongo",
+            name=names.of("mongo"),
             image=image.image_id,
             command=["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/etc/mongo/keyfile"],
             envs=root_env,
@@ -75,7 +76,7 @@ class ContainerMongo(pulumi.ComponentResource):
                 }
             ],
             volumes=[{"volume_name": self.volume.name, "container_path": "/data/db"}],
-            networks_advanced=[{"name": APPS_NETWORK, "aliases": [HOST_ALIAS]}],
+            networks_advanced=[{"name": names.apps, "aliases": [HOST_ALIAS]}],
             restart="unless-stopped",
             healthcheck={"tests": ping, "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "60s"},
             wait=True,
@@ -102,6 +103,7 @@ class ContainerMongo(pulumi.ComponentResource):
             envs=init_env,
             uploads=[{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}],
             after=self.container,
+            names=names,
             opts=on_host,
         )
         # Apps get their URLs only once the init step exited 0: a failed init fails `pulumi up` (with

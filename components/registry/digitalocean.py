@@ -23,12 +23,14 @@ class DigitalOceanRegistryArgs:
     tier: str = "basic"
     protect: bool = False
     """Protect the registry (and the images in it) from destroy and replacement."""
+    existing: bool = False
+    """Use the team's registry `name` instead of creating it (DigitalOcean allows one per team)."""
 
 
 class DigitalOceanRegistry(pulumi.ComponentResource):
     """DigitalOcean Container Registry with read-only and read-write credentials."""
 
-    registry: do.ContainerRegistry
+    registry: do.ContainerRegistry | None
     server: pulumi.Output[str]
     pull_credentials: pulumi.Output[str]
     push_credentials: pulumi.Output[str]
@@ -36,16 +38,22 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: DigitalOceanRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:registry:DigitalOceanRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.registry = do.ContainerRegistry(
-            f"{name}-registry",
-            name=args.name,
-            region=args.region,
-            subscription_tier_slug=args.tier,
-            opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
-        )
-        pull = do.ContainerRegistryDockerCredentials(f"{name}-pull", registry_name=self.registry.name, write=False, opts=child)
-        push = do.ContainerRegistryDockerCredentials(f"{name}-push", registry_name=self.registry.name, write=True, opts=child)
-        self.server = self.registry.endpoint
+        registry_name: pulumi.Output[str]
+        if args.existing:
+            self.registry = None
+            found = do.get_container_registry_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
+            registry_name, self.server = found.name, found.endpoint
+        else:
+            self.registry = do.ContainerRegistry(
+                f"{name}-registry",
+                name=args.name,
+                region=args.region,
+                subscription_tier_slug=args.tier,
+                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+            )
+            registry_name, self.server = self.registry.name, self.registry.endpoint
+        pull = do.ContainerRegistryDockerCredentials(f"{name}-pull", registry_name=registry_name, write=False, opts=child)
+        push = do.ContainerRegistryDockerCredentials(f"{name}-push", registry_name=registry_name, write=True, opts=child)
         self.pull_credentials = pulumi.Output.secret(pull.docker_credentials)
         self.push_credentials = pulumi.Output.secret(push.docker_credentials)
         self.register_outputs({"server": self.server})

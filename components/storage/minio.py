@@ -14,7 +14,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components.docker import APPS_NETWORK, DockerHost
+from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
@@ -85,16 +85,17 @@ class MinioStorage(pulumi.ComponentResource):
         root_password = random.RandomPassword(f"{name}-root-password", length=40, special=False, opts=secret_opts)
         self.access_key = random.RandomPassword(f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=secret_opts)
         self.secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False, opts=secret_opts)
-        self.volume = data_volume(f"{name}-data", "meteor-minio-data", protect=args.protect, opts=on_host)
+        names = args.host.names
+        self.volume = data_volume(f"{name}-data", names.of("minio-data"), protect=args.protect, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         self.container = docker.Container(
             f"{name}-server",
-            name="meteor-minio",
+            name=names.of("minio"),
             image=image.image_id,
             command=["server", "/data", "--console-address", ":9001"],
             envs=pulumi.Output.secret(root_password.result.apply(lambda pw: ["MINIO_ROOT_USER=meteor-admin", f"MINIO_ROOT_PASSWORD={pw}"])),
             volumes=[{"volume_name": self.volume.name, "container_path": "/data"}],
-            networks_advanced=[{"name": APPS_NETWORK, "aliases": [HOST_ALIAS]}],
+            networks_advanced=[{"name": names.apps, "aliases": [HOST_ALIAS]}],
             restart="unless-stopped",
             healthcheck={"tests": ["CMD", "mc", "ready", "local"], "interval": "10s", "timeout": "5s", "retries": 6},
             wait=True,
@@ -115,7 +116,7 @@ class MinioStorage(pulumi.ComponentResource):
             )
         )
         self.setup = one_shot(
-            f"{name}-setup", image=client.image_id, script=SETUP_SCRIPT, envs=setup_env, after=self.container, opts=on_host
+            f"{name}-setup", image=client.image_id, script=SETUP_SCRIPT, envs=setup_env, after=self.container, names=names, opts=on_host
         )
         # Apps get their keys only once the setup step exited 0 (bucket, policy and user exist).
         self.setup_succeeded = succeeded(
