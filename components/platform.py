@@ -128,6 +128,9 @@ class Platform(pulumi.ComponentResource):
                 serve_traffic=m.serve_traffic if m.serve_traffic is not None else wait_for_docker,
                 reserved_ip=m.reserved_ip,
                 wait_for_docker=wait_for_docker,
+                # Apps' services keep their data on a block-storage volume of the first host.
+                data_volume_gib=max(1, round(quantity_value(m.data_volume_size) / 2**30)) if wait_for_docker else None,
+                protect=config.protect_stateful,
             ),
             opts=self._child,
         )

@@ -231,7 +231,23 @@ def _docker_named(kind: str) -> Any:
     return answer
 
 
+def _tls_private_key(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An ed25519 key pair as pulumi-tls answers: OpenSSH forms; the private one is a generated secret."""
+    import base64
+
+    public = base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + bytes.fromhex(_digest("hostkey", name))).decode()
+    private = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + mocks.secret(f"{name}-private", 64) + "\n-----END OPENSSH PRIVATE KEY-----\n"
+    return _digest("tls", name)[:40], {
+        "publicKeyOpenssh": f"ssh-ed25519 {public}\n",
+        "privateKeyOpenssh": private,
+        "privateKeyPem": private,
+        "publicKeyFingerprintSha256": "SHA256:" + _digest("fp256", name)[:43],
+    }
+
+
 PROVIDER_OUTPUTS: dict[str, Any] = {
+    "tls:index/privateKey:PrivateKey": _tls_private_key,
+    "digitalocean:index/volume:Volume": _do_simple("volume"),
     "docker:index/remoteImage:RemoteImage": _docker_image,
     "command:remote:Command": lambda _m, name, state: (f"{name}-{_digest('cmd', name)[:8]}", {"stdout": "28.2.2", "stderr": ""}),
     "docker:index/container:Container": _docker_container,

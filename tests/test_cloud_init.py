@@ -88,3 +88,14 @@ def test_docker_engine_major_is_pinned() -> None:
     [pin] = [f for f in config["write_files"] if f["path"].startswith("/etc/apt/preferences.d/")]
     assert f"Pin: version 5:{versions.DOCKER_ENGINE_MAJOR}.*" in pin["content"]
     assert "Pin-Priority: 1001" in pin["content"] and "docker-ce" in pin["content"]
+
+
+def test_user_data_with_a_host_key_and_a_data_volume_passes_the_schema(tmp_path: Path) -> None:
+    host_key = ("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", KEY.rsplit(" ", 1)[0])
+    spec = DockerHostUserData(deploy_user="deploy", ssh_public_keys=[KEY], host_key=host_key, data_label="meteor-data")
+    result = schema_check(tmp_path, docker_host_user_data(spec))
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = docker_host_config(spec)
+    assert config["ssh_deletekeys"] is True and config["ssh_keys"]["ed25519_public"] == host_key[1]
+    assert config["mounts"][0][:2] == ["LABEL=meteor-data", "/var/lib/docker/volumes"]
+    assert "mounts" not in docker_host_config(SPEC) and "ssh_keys" not in docker_host_config(SPEC)

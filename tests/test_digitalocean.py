@@ -169,10 +169,12 @@ def test_pull_secret_is_read_only_and_per_namespace(staging: Run) -> None:
 
 
 def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(fleet: Run) -> None:
-    droplet = fleet.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")["inputs"]
+    resource = fleet.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
+    droplet = resource["inputs"]
     assert droplet["monitoring"] is True and droplet["tags"] == ["meteor-fleet-docker"]
-    assert droplet["userData"].startswith("#cloud-config\n")
-    assert droplet["vpcUuid"] == fleet.one("digitalocean:index/vpc:Vpc", "meteor-network-vpc")["urn"] or droplet["vpcUuid"]
+    assert droplet["userData"] == "[secret]", "it carries the host's private key"
+    assert fleet.state(resource)["userData"].startswith("#cloud-config\n")
+    assert droplet["vpcUuid"] == fleet.result.ids[fleet.one("digitalocean:index/vpc:Vpc", "meteor-network-vpc")["urn"]]
     rules = fleet.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
     ssh = [r for r in rules if r.get("portRange") == "22"]
     assert ssh == [{"portRange": "22", "protocol": "tcp", "sourceAddresses": ["203.0.113.0/24"]}]

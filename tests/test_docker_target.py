@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
-from tests.harness import Run, base_config, env_of, run_config, run_shipped, unwrap
+from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped, unwrap
 
 CONTAINER = "docker:index/container:Container"
 
@@ -367,3 +368,40 @@ def test_two_stacks_share_one_engine_without_name_clashes(tmp_path: Path, dev: R
     assert engine_names(dev) and engine_names(other)
     assert not engine_names(dev) & engine_names(other)
     assert all(name.startswith("meteor-review-") for name in engine_names(other))
+
+
+def test_data_lives_on_a_protected_block_volume_of_the_first_host(droplets: Run) -> None:
+    volume = droplets.one("digitalocean:index/volume:Volume", "meteor-machines-data")
+    assert volume["protect"] is True and volume["retainOnDelete"] is True
+    assert volume["inputs"]["initialFilesystemType"] == "ext4" and volume["inputs"]["initialFilesystemLabel"] == "meteor-data"
+    droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
+    assert droplet["inputs"]["volumeIds"] == [droplets.result.ids[volume["urn"]]]
+    user_data = yaml.safe_load(droplets.state(droplet)["userData"].removeprefix("#cloud-config\n"))
+    assert user_data["mounts"] == [["LABEL=meteor-data", "/var/lib/docker/volumes", "ext4", "defaults,nofail,discard,noatime", "0", "2"]]
+
+
+def test_a_host_holding_data_is_never_replaced_by_a_user_data_change_in_production(droplets: Run, tmp_path: Path) -> None:
+    droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
+    assert droplet["protect"] is True
+    assert droplet["ignoreChanges"] == ["sshKeys", "userData"] and "replaceOnChanges" not in droplet
+    config = yaml.safe_load((ROOT / "Pulumi.droplets.yaml").read_text())["config"]
+    staging_like = {k.split(":", 1)[1]: v for k, v in config.items()}
+    staging_like.update(environment="staging", protect=False)
+    run = run_config(tmp_path, staging_like, stack="review")
+    unprotected = run.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
+    assert unprotected["protect"] is False and unprotected["replaceOnChanges"] == ["userData"]
+
+
+def test_ssh_trusts_exactly_the_host_key_the_program_installed(droplets: Run) -> None:
+    key = droplets.one("tls:index/privateKey:PrivateKey", "meteor-machines-0-host-key")
+    assert key["inputs"]["algorithm"] == "ED25519" and key["protect"] is True
+    public = droplets.state(key)["publicKeyOpenssh"].strip()
+    droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
+    user_data = yaml.safe_load(droplets.state(droplet)["userData"].removeprefix("#cloud-config\n"))
+    assert user_data["ssh_keys"]["ed25519_public"] == public and user_data["ssh_genkeytypes"] == []
+    provider = droplets.state(droplets.one("pulumi:providers:docker", "meteor-host0-docker"))
+    options = json.loads(provider["sshOpts"]) if isinstance(provider["sshOpts"], str) else provider["sshOpts"]
+    assert "StrictHostKeyChecking=yes" in options and f"KnownHostsCommand=/bin/echo %H {public}" in options
+    assert not any("accept-new" in o for o in options)
+    [ready] = droplets.resources("command:remote:Command")
+    assert droplets.state(ready)["connection"]["hostKey"] == public

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.unions import tagged
-from components.config.values import Cidr, DropletSize, LinuxUser, Model, SshPublicKey
+from components.config.values import Cidr, DropletSize, LinuxUser, Model, SshPublicKey, VolumeSize
 
 
 class NoMachinesConfig(Model):
@@ -42,6 +42,10 @@ class DigitalOceanMachinesConfig(Model):
         description="What the machines are for when no app runs on them (target `kubernetes`): a machine exists only when something runs on it.",
     )
     reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
+    data_volume_size: VolumeSize = Field(
+        default="20Gi",
+        description="Block-storage volume of the first host, holding its Docker volumes (MongoDB, MinIO, certificates) when apps run there.",
+    )
 
 
 MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig

@@ -20,13 +20,29 @@ def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulu
 
 def machine_docker_hosts(name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource) -> list[DockerHost]:
     hosts: list[DockerHost] = []
-    for i, (url, ready) in enumerate(zip(machines.docker_host_urls, machines.docker_ready, strict=True)):
+    for i, (url, ready, host_key) in enumerate(
+        zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, strict=True)
+    ):
         provider = docker.Provider(
             f"{name}-host{i}-docker",
             host=url,
-            # A new droplet has a new host key: accept it on first contact, refuse changes afterwards.
-            ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"],
+            # The host key is the one the program installed: trust exactly it, never a key seen first.
+            ssh_opts=host_key.apply(pinned_ssh_options),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
         hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names))
     return hosts
+
+
+def pinned_ssh_options(host_key: str) -> list[str]:
+    """ssh options that accept only `host_key` (OpenSSH 8.5+ on the machine running `pulumi up`)."""
+    return [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {host_key}",
+        "-o",
+        "ServerAliveInterval=30",
+    ]

@@ -22,3 +22,5 @@ class DockerMachines(Protocol):
     """`ssh://<user>@<address>` per host, for a pulumi-docker provider."""
     docker_ready: list[pulumi.Resource]
     """Per host: done once the host finished booting and Docker answers (empty unless asked for)."""
+    host_public_keys: list[pulumi.Output[str]]
+    """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""

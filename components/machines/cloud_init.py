@@ -65,10 +65,31 @@ class DockerHostUserData:
     """Keys allowed to log in as the deploy user."""
     distro: Literal["ubuntu", "debian"] = "ubuntu"
     """Docker apt repository flavour, matching the machine image."""
+    host_key: tuple[str, str] | None = None
+    """(private, public) OpenSSH ed25519 host key to install instead of generating one, so clients can pin it."""
+    data_label: str | None = None
+    """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
+
+
+DATA_MOUNT = "/var/lib/docker/volumes"
 
 
 def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
     """The cloud-config document as a dict."""
+    config = _base_config(spec)
+    if spec.host_key is not None:
+        private, public = spec.host_key
+        config["ssh_deletekeys"] = True
+        config["ssh_genkeytypes"] = []
+        config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
+    if spec.data_label is not None:
+        # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
+        # block-storage volume, which DigitalOcean formatted once at creation and never again.
+        config["mounts"] = [[f"LABEL={spec.data_label}", DATA_MOUNT, "ext4", "defaults,nofail,discard,noatime", "0", "2"]]
+    return config
+
+
+def _base_config(spec: DockerHostUserData) -> dict[str, Any]:
     return {
         "package_update": True,
         "package_upgrade": True,

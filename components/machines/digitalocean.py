@@ -11,8 +11,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 import pulumi_digitalocean as do
+import pulumi_tls as tls
 
 from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
+from components.protection import stateful
+
+DATA_LABEL = "meteor-data"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class DigitalOceanMachinesArgs:
     """Attach a reserved IP to the first host."""
     wait_for_docker: bool = False
     """Wait over ssh until cloud-init finished and Docker answers (when apps deploy to these hosts)."""
+    data_volume_gib: int | None = None
+    """Size of the block-storage volume holding the first host's Docker volumes (MongoDB, MinIO, certificates)."""
+    protect: bool = False
+    """Protect the data volume, and the host holding it (whose user data and keys then never replace it)."""
 
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
@@ -58,6 +66,9 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     public_addresses: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
+    data_volume: do.Volume | None
+    host_keys: list[tls.PrivateKey]
+    host_public_keys: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:DigitalOceanMachines", name, None, opts)
@@ -70,27 +81,67 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             fingerprint = args.existing_ssh_key
         else:
             fingerprint = do.SshKey(f"{name}-ssh-key", name=f"{args.name}-deploy", public_key=args.ssh_public_key, opts=child).fingerprint
-        user_data = docker_host_user_data(DockerHostUserData(deploy_user=args.deploy_user, ssh_public_keys=[args.ssh_public_key]))
-        self.droplets = [
-            do.Droplet(
-                f"{name}-{i}",
-                name=f"{args.name}-{i}",
+        # The data of the services on the first host lives on a block-storage volume, not on the
+        # droplet's own disk: a replaced droplet gets the same volume (and data) back.
+        self.data_volume = None
+        if args.data_volume_gib is not None:
+            self.data_volume = do.Volume(
+                f"{name}-data",
+                name=f"{args.name}-data",
                 region=args.region,
-                size=args.size,
-                image=args.image,
-                vpc_uuid=args.vpc_id,
-                ssh_keys=[fingerprint],
-                user_data=user_data,
-                monitoring=True,
-                ipv6=True,
-                droplet_agent=True,
-                graceful_shutdown=True,
-                tags=[tag.id],
-                # New user data means a new machine: create it before the old one goes.
-                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"]),
+                size=args.data_volume_gib,
+                initial_filesystem_type="ext4",
+                initial_filesystem_label=DATA_LABEL,
+                description="meteor-platform: Docker volumes of the first host (MongoDB, MinIO, certificates)",
+                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
             )
+        # Host keys made here and installed by cloud-init: every ssh client pins them exactly.
+        self.host_keys = [
+            tls.PrivateKey(f"{name}-{i}-host-key", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
             for i in range(args.count)
         ]
+        self.host_public_keys = [key.public_key_openssh.apply(lambda k: k.strip()) for key in self.host_keys]
+        self.droplets = []
+        for i, host_key in enumerate(self.host_keys):
+            holds_data = i == 0 and self.data_volume is not None
+            user_data = pulumi.Output.secret(
+                pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh).apply(
+                    lambda keys, holds=holds_data: docker_host_user_data(
+                        DockerHostUserData(
+                            deploy_user=args.deploy_user,
+                            ssh_public_keys=[args.ssh_public_key],
+                            host_key=(str(keys[0]), str(keys[1]).strip()),
+                            data_label=DATA_LABEL if holds else None,
+                        )
+                    )
+                )
+            )
+            if holds_data and args.protect:
+                # The host holding data is never replaced by a change of its user data or keys: roll it
+                # on purpose (README: rolling a host), the data volume comes back with it.
+                keep = pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["userData", "sshKeys"])
+            else:
+                # New user data means a new machine: create it before the old one goes.
+                keep = pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"])
+            self.droplets.append(
+                do.Droplet(
+                    f"{name}-{i}",
+                    name=f"{args.name}-{i}",
+                    region=args.region,
+                    size=args.size,
+                    image=args.image,
+                    vpc_uuid=args.vpc_id,
+                    ssh_keys=[fingerprint],
+                    user_data=user_data,
+                    volume_ids=[self.data_volume.id] if holds_data and self.data_volume is not None else None,
+                    monitoring=True,
+                    ipv6=True,
+                    droplet_agent=True,
+                    graceful_shutdown=True,
+                    tags=[tag.id],
+                    opts=keep,
+                )
+            )
         inbound: list[do.FirewallInboundRuleArgsDict] = [
             {"protocol": "tcp", "port_range": "22", "source_addresses": list(args.admin_cidrs)},
             {"protocol": "icmp", "source_addresses": ANYWHERE},
@@ -128,11 +179,17 @@ class DigitalOceanMachines(pulumi.ComponentResource):
         self.docker_ready = [
             command.remote.Command(
                 f"{name}-{i}-docker-ready",
-                connection={"host": address, "user": args.deploy_user, "dial_error_limit": 40, "per_dial_timeout": 15},
+                connection={
+                    "host": address,
+                    "user": args.deploy_user,
+                    "host_key": host_key,
+                    "dial_error_limit": 40,
+                    "per_dial_timeout": 15,
+                },
                 create=DOCKER_READY,
                 triggers=[droplet.id],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
             )
-            for i, (droplet, address) in enumerate(zip(self.droplets, self.public_addresses, strict=True))
+            for i, (droplet, address, host_key) in enumerate(zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True))
         ]
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
