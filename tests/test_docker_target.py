@@ -398,7 +398,7 @@ def test_ssh_trusts_exactly_the_host_key_the_program_installed(droplets: Run) ->
     public = droplets.state(key)["publicKeyOpenssh"].strip()
     droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
     user_data = yaml.safe_load(droplets.state(droplet)["userData"].removeprefix("#cloud-config\n"))
-    assert user_data["ssh_keys"]["ed25519_public"] == public and user_data["ssh_genkeytypes"] == []
+    assert user_data["ssh_keys"]["ed25519_public"] == public and user_data["ssh_genkeytypes"] == ["ed25519"]
     provider = droplets.state(droplets.one("pulumi:providers:docker", "meteor-host0-docker"))
     options = json.loads(provider["sshOpts"]) if isinstance(provider["sshOpts"], str) else provider["sshOpts"]
     assert "StrictHostKeyChecking=yes" in options and f"KnownHostsCommand=/bin/echo %H {public}" in options

@@ -80,7 +80,8 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
     if spec.host_key is not None:
         private, public = spec.host_key
         config["ssh_deletekeys"] = True
-        config["ssh_genkeytypes"] = []
+        # Only the ed25519 type, which the given key already fills: cloud-init generates none of its own.
+        config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
