@@ -477,7 +477,8 @@ def test_defaults_follow_the_meteord_contract() -> None:
     assert parse_config({**config, "environment": "production"}).protect_stateful is True
 
 
-def test_load_config_reads_the_engine_config() -> None:
+def test_load_config_reads_the_engine_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")  # the stack name is global runtime state
     pulumi.runtime.set_all_config(
         {
             "meteor-platform:environment": "dev",
