@@ -382,7 +382,7 @@ def test_data_lives_on_a_protected_block_volume_of_the_first_host(droplets: Run)
 
 def test_a_host_holding_data_is_never_replaced_by_a_user_data_change_in_production(droplets: Run, tmp_path: Path) -> None:
     droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
-    assert droplet["protect"] is True
+    assert droplet["protect"] is True and droplet["inputs"]["backups"] is True
     assert droplet["ignoreChanges"] == ["sshKeys", "userData"] and "replaceOnChanges" not in droplet
     config = yaml.safe_load((ROOT / "Pulumi.droplets.yaml").read_text())["config"]
     staging_like = {k.split(":", 1)[1]: v for k, v in config.items()}
@@ -390,6 +390,7 @@ def test_a_host_holding_data_is_never_replaced_by_a_user_data_change_in_producti
     run = run_config(tmp_path, staging_like, stack="review")
     unprotected = run.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
     assert unprotected["protect"] is False and unprotected["replaceOnChanges"] == ["userData"]
+    assert unprotected["inputs"]["backups"] is False
 
 
 def test_ssh_trusts_exactly_the_host_key_the_program_installed(droplets: Run) -> None:

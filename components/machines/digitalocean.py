@@ -134,6 +134,8 @@ class DigitalOceanMachines(pulumi.ComponentResource):
                     ssh_keys=[fingerprint],
                     user_data=user_data,
                     volume_ids=[self.data_volume.id] if holds_data and self.data_volume is not None else None,
+                    # Weekly DigitalOcean backups of machines whose data is protected (production).
+                    backups=args.protect,
                     monitoring=True,
                     ipv6=True,
                     droplet_agent=True,
