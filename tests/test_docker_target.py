@@ -384,6 +384,7 @@ def test_a_host_holding_data_is_never_replaced_by_a_user_data_change_in_producti
     droplet = droplets.one("digitalocean:index/droplet:Droplet", "meteor-machines-0")
     assert droplet["protect"] is True and droplet["inputs"]["backups"] is True
     assert droplet["ignoreChanges"] == ["sshKeys", "userData"] and "replaceOnChanges" not in droplet
+    assert droplet["deleteBeforeReplace"] is True, "its volume attaches to one droplet at a time"
     config = yaml.safe_load((ROOT / "Pulumi.droplets.yaml").read_text())["config"]
     staging_like = {k.split(":", 1)[1]: v for k, v in config.items()}
     staging_like.update(environment="staging", protect=False)

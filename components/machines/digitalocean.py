@@ -118,8 +118,11 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             )
             if holds_data and args.protect:
                 # The host holding data is never replaced by a change of its user data or keys: roll it
-                # on purpose (README: rolling a host), the data volume comes back with it.
-                keep = pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["userData", "sshKeys"])
+                # on purpose (README: rolling a host), the data volume comes back with it. A volume is
+                # attached to one droplet at a time: the old one goes first.
+                keep = pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["userData", "sshKeys"], delete_before_replace=True)
+            elif holds_data:
+                keep = pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"], delete_before_replace=True)
             else:
                 # New user data means a new machine: create it before the old one goes.
                 keep = pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"])
