@@ -11,6 +11,8 @@ modules), which is what pulumi resolves this class's annotations against at run 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components.app import MeteorService, Sibling
@@ -22,6 +24,7 @@ from components.config.mongo import (
     DigitalOceanMongoConfig,
     ExternalMongoConfig,
     InClusterMongoConfig,
+    backups_on,
 )
 from components.config.registry import DigitalOceanRegistryConfig
 from components.config.storage import MinioConfig, SpacesConfig
@@ -70,13 +73,13 @@ class Platform(pulumi.ComponentResource):
         if isinstance(config, KubernetesPlatformConfig):
             self.cluster = self._cluster(config)
             self.addons = self._addons(config, self.cluster)
-            self.mongo = self._kubernetes_mongo(config, self.cluster)
             self.storage = self._storage(config)
+            self.mongo = self._kubernetes_mongo(config, self.cluster)
             self.apps = self._kubernetes_apps(config, self.cluster)
         else:
             self.docker_hosts = self._docker_hosts(config)
-            self.mongo = self._docker_mongo(config)
             self.storage = self._storage(config)
+            self.mongo = self._docker_mongo(config)
             self.apps = self._docker_apps(config)
 
         self.outputs = {"urls": {n: a.url for n, a in self.apps.items()}}
@@ -198,6 +201,7 @@ class Platform(pulumi.ComponentResource):
                     cors_origins=[public_url(a.domain, tls) for a in config.apps if a.domain],
                     noncurrent_version_days=s.noncurrent_version_days,
                     protect=config.protect_stateful,
+                    **self._backup_bucket(config),
                 ),
                 opts=self._child,
             )
@@ -213,6 +217,12 @@ class Platform(pulumi.ComponentResource):
         from components.storage.gridfs import GridFsStorage
 
         return GridFsStorage(s.gridfs_bucket)
+
+    def _backup_bucket(self, config: PlatformConfig) -> dict[str, Any]:
+        m = config.mongo
+        if not isinstance(m, InClusterMongoConfig | ContainerMongoConfig) or not backups_on(m, True):
+            return {}
+        return {"backup_bucket": m.backup.bucket or f"meteor-backups-{self._stack}", "backup_retention_days": m.backup.retention_days}
 
     # -- Kubernetes target --------------------------------------------------------------------
 
@@ -295,6 +305,8 @@ class Platform(pulumi.ComponentResource):
                 memory=m.memory,
                 cluster_domain=cluster.cluster_domain,
                 protect=config.protect_stateful,
+                backup=self.storage.backups(),
+                backup_schedule=m.backup.schedule,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )
@@ -377,6 +389,9 @@ class Platform(pulumi.ComponentResource):
                 protect=config.protect_stateful,
                 memory_mib=int(quantity_value(m.memory) / 2**20),
                 cpus=docker_cpus(m.cpu),
+                backup=self.storage.backups(),
+                backup_interval_hours=m.backup.interval_hours,
+                backup_retention_days=m.backup.retention_days,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
         )

@@ -468,6 +468,16 @@ POLICY_CASES = [
         "meteor-platform:kubernetes.adminCidrs[0]",
     ),
     case(7, "idle machines beside a cluster", DIGITALOCEAN, "machines.purpose", DROP, "meteor-platform:machines.purpose"),
+    case(7, "dumps without a bucket store", KUBERNETES, "mongo.backup", {"enabled": True}, "meteor-platform:mongo.backup.enabled"),
+    case(3, "dump retention of zero days", KUBERNETES, "mongo.backup", {"retentionDays": 0}, "meteor-platform:mongo.backup.retentionDays"),
+    case(
+        5,
+        "dump schedule that is not a schedule",
+        KUBERNETES,
+        "mongo.backup",
+        {"schedule": "daily; rm -rf /"},
+        "meteor-platform:mongo.backup.schedule",
+    ),
     case(7, "TLS off in production", changed(DROPLETS, "ingress", {"tls": "off"}), "docker.acmeEmail", DROP, "meteor-platform:ingress.tls"),
 ]
 

@@ -268,29 +268,30 @@ def test_docker_ready_accepts_recoverable_warnings_only(tmp_path: Path, cloud_in
 
 
 def test_no_password_on_any_command_line() -> None:
-    """Process arguments are readable in /proc: credentials go through environment or files only."""
+    """Process arguments are readable in /proc: credentials go through environment or files only.
+
+    Oracle: every credential the mocks generated, and password options or URLs with credentials,
+    against every command, argument and health check the shipped stacks would run."""
     import re
 
-    def commands(resource: dict[str, Any]) -> list[str]:
-        inputs = resource["inputs"]
+    def commands(inputs: dict[str, Any]) -> list[str]:
         found: list[str] = []
         for key in ("command", "entrypoints", "create"):
             value = inputs.get(key)
             found += value if isinstance(value, list) else [value] if isinstance(value, str) else []
         found += (inputs.get("healthcheck") or {}).get("tests", [])
-        spec = (inputs.get("spec") or {}).get("template", {}).get("spec", {}) or (inputs.get("spec") or {}).get("jobTemplate", {})
-        for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        spec = inputs.get("spec") or {}
+        pod = spec.get("template", {}).get("spec", {}) or spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
+        for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
             found += [*(container.get("command") or []), *(container.get("args") or [])]
-        return found
+        return [str(a) for a in found]
 
     for stack in ("byoc", "dev", "droplets", "staging", "production"):
-        for resource in run_shipped(stack).plan["resources"]:
-            for argument in commands(resource):
-                assert "PASSWORD" not in argument and not re.search(r"://[^/\s:@]+:[^/\s@]+@", argument), (
-                    stack,
-                    resource["name"],
-                    argument,
-                )
+        run = run_shipped(stack)
+        for resource in run.plan["resources"]:
+            for argument in commands(run.state(resource)):
+                assert not any(secret in argument for secret in run.result.generated_secrets), (stack, resource["name"])
+                assert not re.search(r"--password|://[^/\s:@$]+:[^/\s@$]+@", argument), (stack, resource["name"], argument)
 
 
 @pytest.mark.parametrize("step", ["meteor-mongo-init", "meteor-storage-setup"])
@@ -407,3 +408,23 @@ def test_ssh_trusts_exactly_the_host_key_the_program_installed(droplets: Run) ->
     assert not any("accept-new" in o for o in options)
     [ready] = droplets.resources("command:remote:Command")
     assert droplets.state(ready)["connection"]["hostKey"] == public
+
+
+def test_container_mongodb_is_dumped_to_a_bucket_of_its_own(droplets: Run) -> None:
+    bucket = droplets.one("digitalocean:index/spacesBucket:SpacesBucket", "meteor-storage-backups")
+    assert bucket["inputs"]["name"] == "meteor-backups-droplets" and bucket["protect"] is True
+    assert bucket["inputs"]["lifecycleRules"][0]["prefix"] == "mongo/"
+    assert bucket["inputs"]["lifecycleRules"][0]["expiration"] == {"days": 14}
+    key = droplets.one("digitalocean:index/spacesKey:SpacesKey", "meteor-storage-backups-key")
+    assert key["inputs"]["grants"] == [{"bucket": "meteor-backups-droplets", "permission": "readwrite"}], "it can write there only"
+    dump = droplets.one(CONTAINER, "meteor-mongo-backup-dump")
+    script = dump["inputs"]["command"][0]
+    assert "mongodump --config=/tmp/dump.yaml" in script and f"sleep {24 * 3600}" in script and "-mtime +13" in script
+    assert dump["inputs"]["envs"] == "[secret]"
+    upload = droplets.one(CONTAINER, "meteor-mongo-backup-upload")
+    assert "mc mirror --watch --overwrite --remove" in upload["inputs"]["command"][0]
+    assert "MC_HOST_backup" in " ".join(droplets.state(upload)["envs"])
+    init = droplets.one(CONTAINER, "meteor-mongo-init")["urn"]
+    assert init in dump["dependencies"] and init in upload["dependencies"]
+    volume = droplets.one("docker:index/volume:Volume", "meteor-mongo-backups")
+    assert volume["protect"] is True

@@ -146,3 +146,37 @@ def test_init_reaches_the_primary_and_removes_scaled_away_members() -> None:
     assert "hello.primary" in INIT_SCRIPT and 'connect("mongodb://" + hello.primary' in INIT_SCRIPT
     assert "!spec.hosts.includes(m.host)" in INIT_SCRIPT
     assert "PASSWORD" not in init_command("mongo-0:27017") and "@" not in init_command("mongo-0:27017")
+
+
+def test_in_cluster_replica_set_is_dumped_on_a_schedule(tmp_path: Path) -> None:
+    import kubernetes_validate
+
+    from offline_plan.report import kubernetes_objects
+
+    config = config_with(3, "production")
+    config["storage"] = {"provider": "spaces"}
+    config["mongo"]["backup"] = {"schedule": "5 1 * * *", "retentionDays": 30}
+    run = run_config(tmp_path, config)
+    job = run.one("kubernetes:batch/v1:CronJob", "meteor-mongo-backup")
+    spec = job["inputs"]["spec"]
+    assert spec["schedule"] == "5 1 * * *" and spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [dump] = pod["initContainers"]
+    [upload] = pod["containers"]
+    env = {e["name"]: e for e in dump["env"]}
+    assert "secretKeyRef" in env["MONGO_ROOT_PASSWORD"]["valueFrom"]
+    assert env["MONGO_URI"]["value"].startswith("mongodb://mongo-0.mongo.meteor-mongo") and "@" not in env["MONGO_URI"]["value"]
+    assert "secretKeyRef" in {e["name"]: e for e in upload["env"]}["MC_HOST_backup"]["valueFrom"]
+    bucket = run.one("digitalocean:index/spacesBucket:SpacesBucket", "meteor-storage-backups")
+    assert bucket["inputs"]["lifecycleRules"][0]["expiration"] == {"days": 30}
+    members = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "meteor-mongo-network-policy")["inputs"]["spec"]["ingress"][0][
+        "from"
+    ]
+    assert any(peer.get("podSelector", {}).get("matchLabels", {}).get("meteor-platform/role") == "mongo-backup" for peer in members)
+    for obj in kubernetes_objects(run.plan):
+        if obj["kind"] in ("CronJob", "NetworkPolicy", "Secret"):
+            kubernetes_validate.validate(obj, "1.33.0", strict=True)
+
+
+def test_no_dumps_without_a_bucket_for_them(single: Run) -> None:
+    assert not single.resources("kubernetes:batch/v1:CronJob"), "GridFS stacks have no S3 store for dumps"

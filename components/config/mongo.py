@@ -28,6 +28,30 @@ from components.config.values import (
 _VERSION = "MongoDB server version: 6.0 or newer."
 
 
+class BackupConfig(Model):
+    enabled: bool | None = Field(
+        default=None, description="Scheduled dumps to a bucket of their own; default: on when `storage.provider` is `spaces`."
+    )
+    retention_days: int = Field(default=14, ge=1, le=3650, description="Days a dump is kept (the bucket's lifecycle rule expires it).")
+    bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+        description="Spaces bucket of the dumps (globally unique); default `meteor-backups-<stack>`.",
+    )
+
+
+class ScheduledBackupConfig(BackupConfig):
+    schedule: str = Field(
+        default="17 3 * * *",
+        pattern=r"^[0-9*/,-]+( [0-9*/,-]+){4}$",
+        description="When the dump runs (a Kubernetes CronJob schedule, UTC).",
+    )
+
+
+class IntervalBackupConfig(BackupConfig):
+    interval_hours: int = Field(default=24, ge=1, le=168, description="Hours between dumps.")
+
+
 class InClusterMongoConfig(Model):
     """A replica set as a Kubernetes StatefulSet."""
 
@@ -51,6 +75,7 @@ class InClusterMongoConfig(Model):
     )
     cpu: Cpu = Field(default="500m", description="CPU request per member: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory request and limit per member: with a unit, 256Mi at least.")
+    backup: ScheduledBackupConfig = Field(default_factory=ScheduledBackupConfig, description="Scheduled dumps (a CronJob).")
 
     @property
     def effective_image(self) -> str:
@@ -63,6 +88,7 @@ class ContainerMongoConfig(Model):
     provider: Literal["container"] = Field(default="container")
     cpu: Cpu = Field(default="1", description="CPU limit of the container: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory limit of the container: with a unit, 256Mi at least.")
+    backup: IntervalBackupConfig = Field(default_factory=IntervalBackupConfig, description="Periodic dumps (a container beside MongoDB).")
     version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
     image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
 
@@ -154,3 +180,10 @@ def _image_version_problems(image: str, version: str, problems: Problems) -> Non
         problems.bad(["mongo", "image"], image, "expected MongoDB 6.0 or newer (Meteor 3 needs change streams on a replica set)")
     elif tuple(int(p) for p in version.split(".")[:2]) != (major, minor):
         problems.bad(["mongo", "image"], image, f"expected the version mongo.version says ({version})")
+
+
+def backups_on(mongo: MongoConfig, storage_is_spaces: bool) -> bool:
+    """Whether the replica set the platform runs gets scheduled dumps."""
+    if not isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig):
+        return False
+    return mongo.backup.enabled if mongo.backup.enabled is not None else storage_is_spaces

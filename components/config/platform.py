@@ -134,6 +134,17 @@ SPECIAL_USE_SUFFIXES = ("localhost", "local", "test", "example", "invalid", "int
 
 def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
     """What the stack files promise: production keeps its data, and certificates can be issued."""
+    mongo = cfg.mongo
+    if (
+        isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig)
+        and mongo.backup.enabled
+        and not isinstance(cfg.storage, SpacesConfig)
+    ):
+        problems.bad(
+            ["mongo", "backup", "enabled"],
+            True,
+            "expected storage.provider 'spaces' with it: dumps go to a Spaces bucket of their own",
+        )
     if cfg.environment is Environment.PRODUCTION and cfg.protect is False:
         problems.bad(["protect"], False, "expected true (or unset) in production: stateful resources stay protected from destroy")
     issues_certificates = cfg.ingress.tls == "certManager"

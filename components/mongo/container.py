@@ -19,7 +19,17 @@ from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot, succeeded
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
-from components.mongo.replica_set import INIT_SCRIPT, MONGO_UID, REPLICA_SET, init_command, init_spec, password_env, replica_set_urls
+from components.mongo.replica_set import (
+    DUMP_SCRIPT,
+    INIT_SCRIPT,
+    MONGO_UID,
+    REPLICA_SET,
+    init_command,
+    init_spec,
+    password_env,
+    replica_set_urls,
+)
+from components.storage import BackupTarget
 
 HOST_ALIAS = "mongo"
 
@@ -34,6 +44,11 @@ class ContainerMongoArgs:
     """Protect the data volume and credentials from destroy and replacement."""
     memory_mib: int = 1024
     cpus: str = "1"
+    backup: BackupTarget | None = None
+    """Where periodic dumps go; no dumps when None."""
+    backup_interval_hours: int = 24
+    backup_retention_days: int = 14
+    client_image: str = versions.MINIO_CLIENT_IMAGE
 
 
 class ContainerMongo(pulumi.ComponentResource):
@@ -113,7 +128,72 @@ class ContainerMongo(pulumi.ComponentResource):
             self.init,
             redact=[self.root_password.result, *(pw.result for pw in self._passwords.values())],
         )
+        self.backup_containers = self._backups(name, args, image, on_host) if args.backup is not None else []
         self.register_outputs({"hosts": self.hosts, "init": self.init_succeeded})
+
+    def _backups(
+        self, name: str, args: ContainerMongoArgs, image: docker.RemoteImage, on_host: pulumi.ResourceOptions
+    ) -> list[docker.Container]:
+        """A dump every `backup_interval_hours` into a volume on the data disk (kept `backup_retention_days`),
+        mirrored to the backups bucket (removals included) by the MinIO client."""
+        assert args.backup is not None
+        names = args.host.names
+        dumps = data_volume(f"{name}-backups", names.of("mongo-backups"), protect=args.protect, opts=on_host)
+        after_init = pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.init]))
+        loop = (
+            "set -u\nwhile :; do\n"
+            + "  ("
+            + DUMP_SCRIPT.replace("\n", "\n  ").rstrip()
+            + "\n  ) || echo 'dump failed' >&2\n"
+            + f"  find /backup -name 'mongo-*.archive.gz' -mtime +{args.backup_retention_days - 1} -delete\n"
+            + f"  sleep {args.backup_interval_hours * 3600}\ndone\n"
+        )
+        dumper = docker.Container(
+            f"{name}-backup-dump",
+            name=names.of("mongo-backup-dump"),
+            image=image.image_id,
+            entrypoints=["sh", "-c"],
+            command=[loop],
+            envs=pulumi.Output.secret(
+                self.root_password.result.apply(
+                    lambda pw: [
+                        "MONGO_ROOT_USER=root",
+                        f"MONGO_ROOT_PASSWORD={pw}",
+                        f"MONGO_URI=mongodb://{self.hosts[0]}/?directConnection=true",
+                    ]
+                )
+            ),
+            volumes=[{"volume_name": dumps.name, "container_path": "/backup"}],
+            networks_advanced=[{"name": names.apps}],
+            restart="unless-stopped",
+            capabilities={"drops": ["ALL"]},
+            opts=after_init,
+            **service_container_defaults(),
+            **limits(512, "0.5"),
+        )
+        client = docker.RemoteImage(f"{name}-backup-client-image", name=args.client_image, keep_locally=True, opts=on_host)
+        uploader = docker.Container(
+            f"{name}-backup-upload",
+            name=names.of("mongo-backup-upload"),
+            image=client.image_id,
+            entrypoints=["sh", "-c"],
+            command=['exec mc mirror --watch --overwrite --remove --quiet /backup "backup/$BACKUP_BUCKET/mongo"'],
+            envs=pulumi.Output.secret(
+                pulumi.Output.all(args.backup.mc_host(), args.backup.bucket).apply(
+                    lambda v: [f"MC_HOST_backup={v[0]}", f"BACKUP_BUCKET={v[1]}", "MC_CONFIG_DIR=/tmp/.mc", "HOME=/tmp"]
+                )
+            ),
+            volumes=[{"volume_name": dumps.name, "container_path": "/backup", "read_only": True}],
+            networks_advanced=[{"name": names.apps}],
+            restart="unless-stopped",
+            capabilities={"drops": ["ALL"]},
+            read_only=True,
+            tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
+            opts=after_init,
+            **service_container_defaults(),
+            **limits(256, "0.5"),
+        )
+        return [dumper, uploader]
 
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)

@@ -16,6 +16,9 @@ from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.kubernetes_specs import (
+    BACKUP_ROLE,
+    backup_cron_job_spec,
+    backup_network_policy_spec,
     init_job_spec,
     init_network_policy_spec,
     member_hosts,
@@ -24,6 +27,7 @@ from components.mongo.kubernetes_specs import (
 )
 from components.mongo.replica_set import INIT_SCRIPT, init_spec, password_env, replica_set_urls
 from components.protection import stateful
+from components.storage import BackupTarget
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,11 @@ class InClusterMongoArgs:
     cluster_domain: str = "cluster.local"
     protect: bool = False
     """Protect the data (StorageClass, StatefulSet, credentials) from destroy and replacement."""
+    backup: BackupTarget | None = None
+    """Where scheduled dumps go; no dumps when None."""
+    backup_schedule: str = "17 3 * * *"
+    client_image: str = versions.MINIO_CLIENT_IMAGE
+    """The S3 client that uploads dumps."""
 
 
 class InClusterMongo(pulumi.ComponentResource):
@@ -170,7 +179,44 @@ class InClusterMongo(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.stateful_set]),
         )
+        self.backup_job = self._backups(name, args, meta, ns, credentials.metadata.name) if args.backup is not None else None
         self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
+
+    def _backups(
+        self,
+        name: str,
+        args: InClusterMongoArgs,
+        meta: k8s.meta.v1.ObjectMetaArgsDict,
+        namespace: pulumi.Input[str],
+        credentials: pulumi.Input[str],
+    ) -> k8s.batch.v1.CronJob:
+        assert args.backup is not None
+        child = pulumi.ResourceOptions(parent=self)
+        secret = k8s.core.v1.Secret(
+            f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": args.backup.mc_host()}, opts=child
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-backup-network-policy",
+            metadata=meta,
+            spec=backup_network_policy_spec(args.stack, self._selector, args.backup.endpoints),
+            opts=child,
+        )
+        job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
+        return k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata={"namespace": namespace, "labels": job_labels},
+            spec=backup_cron_job_spec(
+                image=args.image,
+                client_image=args.client_image,
+                schedule=args.backup_schedule,
+                hosts=self.hosts,
+                credentials=credentials,
+                backup_secret=secret.metadata.name,
+                bucket=args.backup.bucket,
+                job_labels=job_labels,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),
+        )
 
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)

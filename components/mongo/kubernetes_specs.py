@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.endpoints import Endpoint
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser
-from components.mongo.replica_set import MONGO_UID, REPLICA_SET, init_command, password_env
+from components.mongo.replica_set import DUMP_SCRIPT, MONGO_UID, REPLICA_SET, UPLOAD_SCRIPT, dump_uri, init_command, password_env
 
 POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
     "run_as_non_root": True,
@@ -193,6 +194,7 @@ def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.ne
                     labels.platform_apps_peer(stack),
                     {"pod_selector": {"match_labels": dict(selector)}},
                     {"pod_selector": {"match_labels": init_selector}},
+                    {"pod_selector": {"match_labels": labels.selector(stack, BACKUP_ROLE, BACKUP_ROLE)}},
                 ],
                 "ports": [{"protocol": "TCP", "port": MONGO_PORT}],
             }
@@ -212,5 +214,98 @@ def init_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.net
         "egress": [
             labels.DNS_EGRESS,
             {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
+        ],
+    }
+
+
+BACKUP_ROLE = "mongo-backup"
+
+
+def backup_cron_job_spec(
+    *,
+    image: str,
+    client_image: str,
+    schedule: str,
+    hosts: list[str],
+    credentials: pulumi.Input[str],
+    backup_secret: pulumi.Input[str],
+    bucket: pulumi.Input[str],
+    job_labels: Mapping[str, str],
+) -> k8s.batch.v1.CronJobSpecArgsDict:
+    """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time."""
+    restricted = labels.RESTRICTED_CONTAINER
+    return {
+        "schedule": schedule,
+        "time_zone": "Etc/UTC",
+        "concurrency_policy": "Forbid",
+        "starting_deadline_seconds": 3600,
+        "successful_jobs_history_limit": 3,
+        "failed_jobs_history_limit": 3,
+        "job_template": {
+            "spec": {
+                "backoff_limit": 2,
+                "active_deadline_seconds": 3 * 3600,
+                "template": {
+                    "metadata": {"labels": dict(job_labels)},
+                    "spec": {
+                        "restart_policy": "OnFailure",
+                        "automount_service_account_token": False,
+                        "security_context": POD_SECURITY,
+                        "init_containers": [
+                            {
+                                "name": "dump",
+                                "image": image,
+                                "command": ["sh", "-c", DUMP_SCRIPT],
+                                "env": [
+                                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                                    {"name": "MONGO_URI", "value": dump_uri(hosts)},
+                                ],
+                                "security_context": restricted,
+                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+                                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": "upload",
+                                "image": client_image,
+                                "command": ["sh", "-c", UPLOAD_SCRIPT],
+                                "env": [
+                                    labels.secret_env("MC_HOST_backup", backup_secret, "mc-host"),
+                                    {"name": "BACKUP_BUCKET", "value": bucket},
+                                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                                    {"name": "HOME", "value": "/tmp"},
+                                ],
+                                "security_context": restricted,
+                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                                "volume_mounts": [
+                                    {"name": "backup", "mount_path": "/backup", "read_only": True},
+                                    {"name": "tmp", "mount_path": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
+                            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+                        ],
+                    },
+                },
+            }
+        },
+    }
+
+
+def backup_network_policy_spec(
+    stack: str, selector: Mapping[str, str], bucket_endpoints: Sequence[Endpoint]
+) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """The backup job talks to the members (dump) and to the bucket (upload), nothing else."""
+    return {
+        "pod_selector": {"match_labels": labels.selector(stack, BACKUP_ROLE, BACKUP_ROLE)},
+        "policy_types": ["Ingress", "Egress"],
+        "egress": [
+            labels.DNS_EGRESS,
+            {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
+            *[labels.egress_to(endpoint) for endpoint in bucket_endpoints],
         ],
     }

@@ -114,3 +114,30 @@ def replica_set_urls(user: MongoAppUser, password: pulumi.Output[str], hosts: li
     url = credentials.apply(lambda c: f"mongodb://{c}@{members}/{user.database}?{params}")
     oplog = credentials.apply(lambda c: f"mongodb://{c}@{members}/local?{params}")
     return url, oplog
+
+
+# A dump with the root credentials from the environment: the password reaches mongodump through a
+# config file written by the shell's printf builtin (never an argument), and the file goes after.
+DUMP_SCRIPT = """\
+set -eu
+umask 077
+printf 'password: "%s"\\n' "$MONGO_ROOT_PASSWORD" > /tmp/dump.yaml
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mongodump --config=/tmp/dump.yaml --username="$MONGO_ROOT_USER" --authenticationDatabase=admin \\
+  --uri="$MONGO_URI" --readPreference=secondaryPreferred --gzip --archive="/backup/mongo-$stamp.archive.gz.partial"
+mv "/backup/mongo-$stamp.archive.gz.partial" "/backup/mongo-$stamp.archive.gz"
+rm -f /tmp/dump.yaml
+"""
+
+# `minio/mc` has no coreutils to speak of: shell builtins and mc only. MC_HOST_backup carries the key.
+UPLOAD_SCRIPT = """\
+set -eu
+for dump in /backup/mongo-*.archive.gz; do
+  mc cp --quiet "$dump" "backup/$BACKUP_BUCKET/mongo/"
+done
+"""
+
+
+def dump_uri(hosts: list[str]) -> str:
+    """The replica set as mongodump reaches it (credentials come separately)."""
+    return f"mongodb://{','.join(hosts)}/?replicaSet={REPLICA_SET}"

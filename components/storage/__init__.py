@@ -35,8 +35,32 @@ class StorageWiring:
     """Where the store listens (empty when it is MongoDB itself)."""
 
 
+@dataclass(frozen=True)
+class BackupTarget:
+    """Where database dumps go: a bucket of their own and a key that can write there only."""
+
+    host: str
+    """The S3 endpoint's host (`fra1.digitaloceanspaces.com`)."""
+    bucket: pulumi.Output[str]
+    access_key: pulumi.Output[str]
+    secret_key: pulumi.Output[str]
+    endpoints: list[Endpoint]
+    """Where the backup job connects (its network rules)."""
+    prefix: str = "mongo/"
+
+    def mc_host(self) -> pulumi.Output[str]:
+        """`MC_HOST_backup` for the MinIO client: the endpoint with the key (secret; environment only)."""
+        return pulumi.Output.secret(
+            pulumi.Output.all(self.access_key, self.secret_key).apply(lambda keys: f"https://{keys[0]}:{keys[1]}@{self.host}")
+        )
+
+
 class FileStorage(Protocol):
     def wiring(self, app: str) -> StorageWiring: ...
+
+    def backups(self) -> BackupTarget | None:
+        """The bucket database dumps go to, when this store offers one."""
+        ...
 
 
 def s3_wiring(

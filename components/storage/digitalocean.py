@@ -14,7 +14,7 @@ import pulumi_digitalocean as do
 
 from components.endpoints import ANYWHERE, Endpoint
 from components.protection import stateful
-from components.storage import StorageWiring, s3_wiring
+from components.storage import BackupTarget, StorageWiring, s3_wiring
 
 # The Spaces endpoint is public: HTTPS anywhere.
 SPACES_ENDPOINT = Endpoint(port=443, cidr=ANYWHERE)
@@ -28,6 +28,9 @@ class SpacesStorageArgs:
     """Origins allowed to upload directly from the browser (https://<app domain>)."""
     noncurrent_version_days: int = 30
     protect: bool = False
+    backup_bucket: str | None = None
+    """A bucket of its own for database dumps (with a key that writes there only); none when None."""
+    backup_retention_days: int = 14
 
 
 class SpacesStorage(pulumi.ComponentResource):
@@ -77,7 +80,42 @@ class SpacesStorage(pulumi.ComponentResource):
             grants=[{"bucket": self.bucket.name, "permission": "readwrite"}],
             opts=child,
         )
+        self._backups: BackupTarget | None = None
+        if args.backup_bucket is not None:
+            backups = do.SpacesBucket(
+                f"{name}-backups",
+                name=args.backup_bucket,
+                region=args.region,
+                acl="private",
+                # Dumps expire after the retention; nothing else is kept.
+                lifecycle_rules=[
+                    {
+                        "enabled": True,
+                        "prefix": "mongo/",
+                        "expiration": {"days": args.backup_retention_days},
+                        "abort_incomplete_multipart_upload_days": 1,
+                    }
+                ],
+                force_destroy=False,
+                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+            )
+            key = do.SpacesKey(
+                f"{name}-backups-key",
+                name=f"{args.backup_bucket}-writer",
+                grants=[{"bucket": backups.name, "permission": "readwrite"}],
+                opts=child,
+            )
+            self._backups = BackupTarget(
+                host=f"{args.region}.digitaloceanspaces.com",
+                bucket=backups.name,
+                access_key=pulumi.Output.secret(key.access_key),
+                secret_key=pulumi.Output.secret(key.secret_key),
+                endpoints=[SPACES_ENDPOINT],
+            )
         self.register_outputs({"bucket": self.bucket.name, "endpoint": self.endpoint})
+
+    def backups(self) -> BackupTarget | None:
+        return self._backups
 
     def wiring(self, app: str) -> StorageWiring:
         return s3_wiring(

@@ -9,6 +9,9 @@ class GridFsStorage:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
+    def backups(self) -> None:
+        return None  # no S3 store: dumps need one (README: backups)
+
     def wiring(self, app: str) -> StorageWiring:
         return StorageWiring(
             env={"FILE_STORAGE": "gridfs", "GRIDFS_BUCKET": self.bucket},

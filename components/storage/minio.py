@@ -124,6 +124,9 @@ class MinioStorage(pulumi.ComponentResource):
         )
         self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT, "setup": self.setup_succeeded})
 
+    def backups(self) -> None:
+        return None  # dev: the data lives beside the store on the same engine
+
     def wiring(self, app: str) -> StorageWiring:
         return s3_wiring(
             app,
