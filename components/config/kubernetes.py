@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from components.config.errors import Problems
+from components.config.networks import admin_network_problems
 from components.config.unions import tagged
 from components.config.values import Cidr, DropletSize, Hostname, Model, TimeOfDay
 from components.secrets import SecretValue
@@ -86,9 +86,7 @@ def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
     if isinstance(k, DoksConfig):
         if k.min_nodes > k.max_nodes:
             problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
-        for j, cidr in enumerate(k.admin_cidrs):
-            if ipaddress.ip_network(cidr).prefixlen == 0:
-                problems.bad(["kubernetes", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
+        admin_network_problems("kubernetes", k.admin_cidrs, problems)
 
 
 def installs(k: KubernetesConfig, addon: str) -> bool:

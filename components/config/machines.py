@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from components.config.errors import Problems
+from components.config.networks import admin_network_problems
 from components.config.unions import tagged
 from components.config.values import Cidr, DropletSize, LinuxUser, Model, SshPublicKey, VolumeSize
 
@@ -57,19 +57,4 @@ else:
 
 def machines_problems(machines: MachinesConfig, problems: Problems) -> None:
     if isinstance(machines, DigitalOceanMachinesConfig):
-        for j, cidr in enumerate(machines.admin_cidrs):
-            if ipaddress.ip_network(cidr).prefixlen == 0:
-                problems.bad(["machines", "adminCidrs", j], cidr, "expected a specific network, not the whole internet")
-        networks = [ipaddress.ip_network(cidr) for cidr in machines.admin_cidrs]
-        v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network) and n.prefixlen > 0]
-        v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network) and n.prefixlen > 0]
-        for version, prefixes in (
-            ("IPv4", [n.prefixlen for n in ipaddress.collapse_addresses(v4)]),
-            ("IPv6", [n.prefixlen for n in ipaddress.collapse_addresses(v6)]),
-        ):
-            if prefixes == [0]:
-                problems.bad(
-                    ["machines", "adminCidrs"],
-                    machines.admin_cidrs,
-                    f"expected specific networks: together these cover the whole {version} internet",
-                )
+        admin_network_problems("machines", machines.admin_cidrs, problems)
