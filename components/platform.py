@@ -112,9 +112,19 @@ class Platform(pulumi.ComponentResource):
         m = config.machines
         if not isinstance(m, DigitalOceanMachinesConfig):
             return None
-        from components.machines.digitalocean import DigitalOceanMachines, DigitalOceanMachinesArgs
+        from components.machines.digitalocean import DigitalOceanMachines, DigitalOceanMachinesArgs, LoadBalancerSpec
 
         network = self._do_network(config)
+        load_balancer = None
+        if wait_for_docker and m.count > 1:
+            # Apps on several hosts: one entry point, sticky per host, TLS terminated there.
+            load_balancer = LoadBalancerSpec(
+                domains=[a.domain for a in config.apps if a.domain],
+                tls=config.ingress.serves_tls,
+                session_cookie=config.ingress.session_cookie,
+                idle_timeout_seconds=config.ingress.idle_timeout_seconds,
+                certificate_name=m.load_balancer_certificate,
+            )
         return DigitalOceanMachines(
             f"{self._name}-machines",
             DigitalOceanMachinesArgs(
@@ -134,6 +144,7 @@ class Platform(pulumi.ComponentResource):
                 # Apps' services keep their data on a block-storage volume of the first host.
                 data_volume_gib=max(1, round(quantity_value(m.data_volume_size) / 2**30)) if wait_for_docker else None,
                 protect=config.protect_stateful,
+                load_balancer=load_balancer,
             ),
             opts=self._child,
         )
@@ -345,6 +356,7 @@ class Platform(pulumi.ComponentResource):
 
         d = config.docker
         names = DockerNames(d.name_prefix or f"{self._name}-{self._stack}")
+        behind_load_balancer = config.host_count > 1
         if isinstance(d, LocalDockerConfig):
             hosts = local_docker_host(self._name, d.local_host, names, self)
         elif self.machines is not None:
@@ -360,13 +372,14 @@ class Platform(pulumi.ComponentResource):
                 TraefikProxyArgs(
                     names=names,
                     image=d.proxy_image,
-                    tls=config.ingress.serves_tls,
+                    tls=config.ingress.serves_tls and not behind_load_balancer,
                     acme_email=d.acme_email,
                     http_port=d.http_port,
                     https_port=d.https_port,
                     idle_timeout_seconds=config.ingress.idle_timeout_seconds,
                     protect=config.protect_stateful,
                     bind_address=str(d.bind_address) if isinstance(d, LocalDockerConfig) else None,
+                    proxy_protocol_from=config.digitalocean.vpc_ip_range if behind_load_balancer else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
             )
@@ -411,6 +424,7 @@ class Platform(pulumi.ComponentResource):
                     tls=config.ingress.serves_tls,
                     siblings=[s for s in siblings if s.name != app.name],
                     session_cookie=config.ingress.session_cookie,
+                    behind_load_balancer=config.host_count > 1,
                 ),
                 opts=self._child,
             )

@@ -478,6 +478,14 @@ POLICY_CASES = [
         {"schedule": "daily; rm -rf /"},
         "meteor-platform:mongo.backup.schedule",
     ),
+    case(
+        4,
+        "a reserved IP for several hosts",
+        changed(changed(DROPLETS, "machines.count", 2), "mongo", {"provider": "digitalocean", "nodes": 3}),
+        "machines.reservedIp",
+        True,
+        "meteor-platform:machines.reservedIp",
+    ),
     case(7, "TLS off in production", changed(DROPLETS, "ingress", {"tls": "off"}), "docker.acmeEmail", DROP, "meteor-platform:ingress.tls"),
 ]
 

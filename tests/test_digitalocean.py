@@ -34,7 +34,6 @@ FLEET: dict[str, Any] = {
     "machines": {
         "provider": "digitalocean",
         "count": 2,
-        "reservedIp": True,
         "adminCidrs": ["203.0.113.0/24"],
         "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
     },
@@ -46,7 +45,7 @@ FLEET: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """Production apps on two droplets behind Traefik, with a reserved IP on the first."""
+    """Production apps on two droplets behind a DigitalOcean load balancer and Traefik on each."""
     return run_config(tmp_path_factory.mktemp("fleet"), FLEET, stack="fleet")
 
 
@@ -181,16 +180,41 @@ def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(fleet: Run) 
     assert {r.get("portRange") for r in rules} == {"22", "80", "443", None}
 
 
-def test_production_reserved_ip_on_the_first_host(fleet: Run) -> None:
-    production = fleet
-    first, second = (production.one("digitalocean:index/droplet:Droplet", f"meteor-machines-{i}") for i in (0, 1))
+def test_a_single_production_host_is_published_at_its_reserved_ip() -> None:
+    production = run_shipped("droplets")
+    [first] = production.resources("digitalocean:index/droplet:Droplet")
     [reserved] = production.resources("digitalocean:index/reservedIp:ReservedIp")
     assert reserved["inputs"]["dropletId"] == int(production.result.ids[first["urn"]])
-    assert reserved["inputs"]["dropletId"] != int(production.result.ids[second["urn"]])
-    # The first host is published at the reserved address; the others at their own.
     reserved_ip = production.state(reserved)["ipAddress"]
-    assert production.plan["outputs"]["host_addresses"] == [reserved_ip, production.state(second)["ipv4Address"]]
-    assert production.plan["outputs"]["docker_hosts"][0] == f"ssh://deploy@{reserved_ip}"
+    assert production.plan["outputs"]["host_addresses"] == [reserved_ip]
+    assert production.plan["outputs"]["docker_hosts"] == [f"ssh://deploy@{reserved_ip}"]
+
+
+def test_several_hosts_sit_behind_a_sticky_load_balancer_that_alone_is_open(fleet: Run) -> None:
+    [lb] = fleet.resources("digitalocean:index/loadBalancer:LoadBalancer")
+    inputs = lb["inputs"]
+    assert inputs["dropletTag"] == "meteor-fleet-docker" and inputs["redirectHttpToHttps"] is True
+    assert inputs["stickySessions"]["type"] == "cookies" and inputs["enableProxyProtocol"] is True
+    assert inputs["httpIdleTimeoutSeconds"] == 600
+    https = next(r for r in inputs["forwardingRules"] if r["entryPort"] == 443)
+    certificate = fleet.one("digitalocean:index/certificate:Certificate", "meteor-machines-certificate")["inputs"]
+    assert certificate["type"] == "lets_encrypt" and certificate["domains"] == ["todos.example.com"]
+    assert https["certificateName"] == certificate["name"] and https["targetPort"] == 80
+    rules = fleet.one("digitalocean:index/firewall:Firewall", "meteor-machines-firewall")["inputs"]["inboundRules"]
+    web = [r for r in rules if r.get("portRange") in ("80", "443")]
+    assert web and all(r.get("sourceLoadBalancerUids") == [fleet.result.ids[lb["urn"]]] and "sourceAddresses" not in r for r in web)
+    traefik = [c for c in fleet.resources("docker:index/container:Container") if str(c["inputs"].get("name")).endswith("-traefik")]
+    assert len(traefik) == 2
+    for proxy in traefik:
+        command = proxy["inputs"]["command"]
+        assert "--entrypoints.web.proxyProtocol.trustedIPs=10.120.0.0/20" in command
+        assert not any("certificatesresolvers" in c for c in command), "the load balancer holds the certificate"
+    app = fleet.one("docker:index/container:Container", "todos-host0-0")
+    labels = {entry["label"]: entry["value"] for entry in app["inputs"]["labels"]}
+    assert labels["traefik.http.routers.todos.entrypoints"] == "web"
+    assert labels["traefik.http.services.todos.loadbalancer.sticky.cookie.secure"] == "true"
+    env = dict(line.split("=", 1) for line in fleet.state(app)["envs"])
+    assert env["ROOT_URL"] == "https://todos.example.com"
 
 
 @pytest.mark.parametrize(
@@ -272,11 +296,9 @@ def _do_config(**sections: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run, fleet: Run) -> None:
-    droplets = fleet.resources("digitalocean:index/droplet:Droplet")
-    reserved = fleet.result.states[fleet.resources("digitalocean:index/reservedIp:ReservedIp")[0]["urn"]]["ipAddress"]
-    second = fleet.result.states[droplets[1]["urn"]]["ipv4Address"]
-    assert fleet.plan["outputs"]["host_addresses"] == [reserved, second]
-    assert fleet.plan["outputs"]["docker_hosts"] == [f"ssh://deploy@{reserved}", f"ssh://deploy@{second}"]
+    addresses = [fleet.state(d)["ipv4Address"] for d in fleet.resources("digitalocean:index/droplet:Droplet")]
+    assert sorted(fleet.plan["outputs"]["host_addresses"]) == sorted(addresses)
+    assert sorted(fleet.plan["outputs"]["docker_hosts"]) == sorted(f"ssh://deploy@{a}" for a in addresses)
     outputs = production.plan["outputs"]
     assert "docker_hosts" not in outputs, "production runs no machines: nothing idle is exposed"
     assert outputs["registry_server"] == "registry.digitalocean.com/meteor-production"

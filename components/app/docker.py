@@ -51,6 +51,8 @@ class DockerAppArgs:
     """Serve the domain over HTTPS (Let's Encrypt through Traefik)."""
     siblings: list[Sibling] = field(default_factory=lambda: [])
     session_cookie: str = "meteor-affinity"
+    behind_load_balancer: bool = False
+    """A load balancer in front terminates TLS: the hosts' Traefik serves plain HTTP."""
 
 
 class DockerApp(pulumi.ComponentResource):
@@ -87,6 +89,7 @@ class DockerApp(pulumi.ComponentResource):
                 cookie=args.session_cookie,
                 health_path=app.health_path,
                 edge_network=args.hosts[0].names.edge,
+                terminates_tls=args.tls and not args.behind_load_balancer,
             ),
         }
         capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}

@@ -41,7 +41,14 @@ class DigitalOceanMachinesConfig(Model):
         max_length=200,
         description="What the machines are for when no app runs on them (target `kubernetes`): a machine exists only when something runs on it.",
     )
-    reserved_ip: bool = Field(default=False, description="Attach a reserved IP to the first host.")
+    reserved_ip: bool = Field(
+        default=False, description="Attach a reserved IP to the first host (a single host; several get a load balancer)."
+    )
+    load_balancer_certificate: str | None = Field(
+        default=None,
+        description="Several hosts: an existing DigitalOcean certificate for the load balancer; default a Let's Encrypt one "
+        "DigitalOcean issues for the apps' domains (their DNS hosted on DigitalOcean).",
+    )
     data_volume_size: VolumeSize = Field(
         default="20Gi",
         description="Block-storage volume of the first host, holding its Docker volumes (MongoDB, MinIO, certificates) when apps run there.",

@@ -219,7 +219,9 @@ def _docker_target_problems(cfg: DockerPlatformConfig, problems: Problems) -> No
                     f"expected at least {hosts}: every host's proxy serves the app's domain, so each host runs an instance",
                 )
     _port_problems(cfg, on_machines, problems)
-    if cfg.ingress.serves_tls and cfg.docker.acme_email is None:
+    if hosts > 1 and isinstance(cfg.machines, DigitalOceanMachinesConfig) and cfg.machines.reserved_ip:
+        problems.bad(["machines", "reservedIp"], True, "expected false with several hosts: their load balancer is the entry point")
+    if cfg.ingress.serves_tls and hosts == 1 and cfg.docker.acme_email is None:
         problems.missing(["docker", "acmeEmail"], "expected a Let's Encrypt account email because ingress.tls is not 'off'")
 
 

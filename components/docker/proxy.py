@@ -42,6 +42,8 @@ class TraefikProxyArgs:
     """Keep the certificate volume (rate limits make re-issuing costly)."""
     bind_address: str | None = None
     """Host address the ports are published on (127.0.0.1 for a dev machine); every address when None."""
+    proxy_protocol_from: str | None = None
+    """A load balancer in front speaks PROXY protocol from this network (the VPC): trust it there only."""
     socket_proxy_image: str = versions.DOCKER_SOCKET_PROXY_IMAGE
 
 
@@ -100,6 +102,7 @@ class TraefikProxy(pulumi.ComponentResource):
             f"--entrypoints.web.address=:{HTTP_INSIDE}",
             f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
             f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
+            *([f"--entrypoints.web.proxyProtocol.trustedIPs={args.proxy_protocol_from}"] if args.proxy_protocol_from else []),
             "--ping=true",
             "--log.level=INFO",
             "--accesslog=true",
@@ -167,9 +170,21 @@ def published(inside: int, outside: int, bind_address: str | None) -> docker.Con
 
 
 def traefik_labels(
-    service: str, *, domain: str | None, port: int, tls: bool, cookie: str, health_path: str, edge_network: str
+    service: str,
+    *,
+    domain: str | None,
+    port: int,
+    tls: bool,
+    cookie: str,
+    health_path: str,
+    edge_network: str,
+    terminates_tls: bool | None = None,
 ) -> dict[str, str]:
-    """Docker labels that route `domain` to the containers of `service` with sticky sessions."""
+    """Docker labels that route `domain` to the containers of `service` with sticky sessions.
+
+    `tls`: users reach the app over HTTPS (secure cookies); `terminates_tls` (default: `tls`): this
+    Traefik holds the certificate, rather than a load balancer in front of it."""
+    terminates = tls if terminates_tls is None else terminates_tls
     if domain is None:
         return {"traefik.enable": "false"}
     router = f"traefik.http.routers.{service}"
@@ -178,7 +193,7 @@ def traefik_labels(
         "traefik.enable": "true",
         "traefik.docker.network": edge_network,
         f"{router}.rule": f"Host(`{domain}`)",
-        f"{router}.entrypoints": "websecure" if tls else "web",
+        f"{router}.entrypoints": "websecure" if terminates else "web",
         f"{router}.service": service,
         f"{lb}.server.port": str(port),
         f"{lb}.sticky.cookie": "true",
@@ -189,7 +204,7 @@ def traefik_labels(
         f"{lb}.healthcheck.path": health_path,
         f"{lb}.healthcheck.interval": "10s",
     }
-    if tls:
+    if terminates:
         labels[f"{router}.tls"] = "true"
         labels[f"{router}.tls.certresolver"] = CERT_RESOLVER
     return labels

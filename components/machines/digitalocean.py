@@ -20,6 +20,21 @@ DATA_LABEL = "meteor-data"
 
 
 @dataclass(frozen=True)
+class LoadBalancerSpec:
+    """A DigitalOcean load balancer in front of the hosts: the only way in from the internet."""
+
+    domains: list[str]
+    """The apps' public domains (its certificate covers them)."""
+    tls: bool
+    """Terminate HTTPS here (HTTP redirects to it); the hosts' proxies then serve plain HTTP."""
+    session_cookie: str
+    """Sticky sessions: a DDP client stays on one host."""
+    idle_timeout_seconds: int
+    certificate_name: str | None = None
+    """An existing DigitalOcean certificate; else a Let's Encrypt one for `domains` (their DNS on DigitalOcean)."""
+
+
+@dataclass(frozen=True)
 class DigitalOceanMachinesArgs:
     name: str
     """Prefix of droplet names; also the tag that firewalls and the database firewall match."""
@@ -44,6 +59,8 @@ class DigitalOceanMachinesArgs:
     """Size of the block-storage volume holding the first host's Docker volumes (MongoDB, MinIO, certificates)."""
     protect: bool = False
     """Protect the data volume, and the host holding it (whose user data and keys then never replace it)."""
+    load_balancer: LoadBalancerSpec | None = None
+    """Put a load balancer in front of the hosts (several hosts serving apps)."""
 
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
@@ -62,6 +79,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     droplets: list[do.Droplet]
     firewall: do.Firewall
     reserved_ip: do.ReservedIp | None
+    load_balancer: do.LoadBalancer | None
     tag: str
     public_addresses: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
@@ -147,11 +165,16 @@ class DigitalOceanMachines(pulumi.ComponentResource):
                     opts=keep,
                 )
             )
+        self.load_balancer = self._load_balancer(name, args, tag.id) if args.load_balancer is not None else None
         inbound: list[do.FirewallInboundRuleArgsDict] = [
             {"protocol": "tcp", "port_range": "22", "source_addresses": list(args.admin_cidrs)},
             {"protocol": "icmp", "source_addresses": ANYWHERE},
         ]
-        if args.serve_traffic:
+        if self.load_balancer is not None:
+            # Only the load balancer reaches the proxies; it alone is open to the world.
+            for port in ("80", "443"):
+                inbound.append({"protocol": "tcp", "port_range": port, "source_load_balancer_uids": [self.load_balancer.id]})
+        elif args.serve_traffic:
             for port in ("80", "443"):
                 inbound.append({"protocol": "tcp", "port_range": port, "source_addresses": ANYWHERE})
         self.firewall = do.Firewall(
@@ -198,3 +221,45 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             for i, (droplet, address, host_key) in enumerate(zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True))
         ]
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+
+    def _load_balancer(self, name: str, args: DigitalOceanMachinesArgs, tag: pulumi.Input[str]) -> do.LoadBalancer:
+        spec = args.load_balancer
+        assert spec is not None
+        child = pulumi.ResourceOptions(parent=self)
+        rules: list[do.LoadBalancerForwardingRuleArgsDict] = [
+            {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}
+        ]
+        if spec.tls:
+            certificate: pulumi.Input[str]
+            if spec.certificate_name is not None:
+                certificate = spec.certificate_name
+            else:
+                certificate = do.Certificate(
+                    f"{name}-certificate", name=f"{args.name}-cert", type="lets_encrypt", domains=sorted(spec.domains), opts=child
+                ).name
+            rules.append(
+                {
+                    "entry_protocol": "https",
+                    "entry_port": 443,
+                    "target_protocol": "http",
+                    "target_port": 80,
+                    "certificate_name": certificate,
+                }
+            )
+        return do.LoadBalancer(
+            f"{name}-load-balancer",
+            name=f"{args.name}-lb",
+            region=args.region,
+            vpc_uuid=args.vpc_id,
+            droplet_tag=tag,
+            forwarding_rules=rules,
+            redirect_http_to_https=spec.tls,
+            # A DDP client (and its uploads) stays on one host; the host's proxy keeps it on one container.
+            sticky_sessions={"type": "cookies", "cookie_name": f"{spec.session_cookie}-host", "cookie_ttl_seconds": 86400},
+            healthcheck={"protocol": "tcp", "port": 80, "check_interval_seconds": 10, "healthy_threshold": 3, "unhealthy_threshold": 3},
+            # The client address reaches the hosts' Traefik by PROXY protocol (trusted from the VPC only).
+            enable_proxy_protocol=True,
+            # Websockets and long polls: DigitalOcean allows at most 600 s.
+            http_idle_timeout_seconds=min(spec.idle_timeout_seconds, 600),
+            opts=child,
+        )
