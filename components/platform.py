@@ -175,27 +175,36 @@ class Platform(pulumi.ComponentResource):
             from components.mongo.external import ExternalMongo, ExternalMongoArgs
 
             return ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url))
-        from components.mongo.digitalocean import DigitalOceanMongo, DigitalOceanMongoArgs
+        from components.mongo.digitalocean import DigitalOceanMongo, DigitalOceanMongoArgs, PerAppMongo
 
         network = self._do_network(config)
-        return DigitalOceanMongo(
-            f"{self._name}-mongo",
-            DigitalOceanMongoArgs(
-                name=f"{self._prefix}-mongo",
-                region=network.region,
-                vpc_id=network.network_id,
-                vpc_ip_range=network.ip_range,
-                users=self._users,
-                kubernetes_cluster_id=cluster_id,
-                version=m.version.split(".")[0],
-                size=m.size,
-                nodes=m.nodes,
-                # Only machines that run apps reach the database.
-                droplet_tags=[self.machines.tag] if self.machines and isinstance(config, DockerPlatformConfig) else [],
-                protect=config.protect_stateful,
-            ),
-            opts=self._child,
-        )
+
+        def cluster(suffix: str, users: list[MongoAppUser]) -> DigitalOceanMongo:
+            return DigitalOceanMongo(
+                f"{self._name}-mongo{suffix}",
+                DigitalOceanMongoArgs(
+                    name=f"{self._prefix}-mongo{suffix}",
+                    region=network.region,
+                    vpc_id=network.network_id,
+                    vpc_ip_range=network.ip_range,
+                    users=users,
+                    kubernetes_cluster_id=cluster_id,
+                    version=m.version.split(".")[0],
+                    size=m.size,
+                    nodes=m.nodes,
+                    # Only machines that run apps reach the database.
+                    droplet_tags=[self.machines.tag] if self.machines and isinstance(config, DockerPlatformConfig) else [],
+                    protect=config.protect_stateful,
+                ),
+                opts=self._child,
+            )
+
+        # DigitalOcean gives every database user admin rights: an app that must be isolated from the
+        # others gets a cluster of its own.
+        isolated = {u.app: cluster(f"-{u.app}", [u]) for u in self._users if u.app in m.isolated_apps}
+        shared_users = [u for u in self._users if u.app not in m.isolated_apps]
+        shared = cluster("", shared_users) if shared_users else None
+        return PerAppMongo(shared, isolated) if isolated else (shared or next(iter(isolated.values())))
 
     def _storage(self, config: PlatformConfig) -> FileStorage:
         s = config.storage

@@ -486,6 +486,9 @@ POLICY_CASES = [
         True,
         "meteor-platform:machines.reservedIp",
     ),
+    case(
+        7, "isolating an app that does not exist", DIGITALOCEAN, "mongo.isolatedApps", ["billing"], "meteor-platform:mongo.isolatedApps[0]"
+    ),
     case(7, "TLS off in production", changed(DROPLETS, "ingress", {"tls": "off"}), "docker.acmeEmail", DROP, "meteor-platform:ingress.tls"),
 ]
 

@@ -305,3 +305,18 @@ def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run, 
     assert outputs["registry_push_credentials"] == "[secret]"
     assert outputs["kubeconfig"] == "[secret]"
     assert outputs["urls"] == {"todos": "https://todos.example.com"}
+
+
+def test_an_app_that_needs_isolation_gets_a_database_cluster_of_its_own(tmp_path: Path) -> None:
+    config = _do_config(mongo={"isolatedApps": ["billing"]})
+    config.pop("machines")
+    config["apps"].append({"name": "billing", "image": "ghcr.io/acme/billing@sha256:" + "cd" * 32})
+    run = run_config(tmp_path, config)
+    clusters = {r["name"]: r for r in run.resources(DATABASE)}
+    assert set(clusters) == {"meteor-mongo-cluster", "meteor-mongo-billing-cluster"}
+    users = {r["inputs"]["name"]: r for r in run.resources("digitalocean:index/databaseUser:DatabaseUser")}
+    assert users["billing"]["inputs"]["clusterId"] == run.result.ids[clusters["meteor-mongo-billing-cluster"]["urn"]]
+    assert users["web"]["inputs"]["clusterId"] == run.result.ids[clusters["meteor-mongo-cluster"]["urn"]]
+    billing_url = run.state(run.one("kubernetes:core/v1:Secret", "billing-env"))["stringData"]["MONGO_URL"]
+    web_url = run.state(run.one("kubernetes:core/v1:Secret", "web-env"))["stringData"]["MONGO_URL"]
+    assert billing_url.split("@")[1].split("/")[0] != web_url.split("@")[1].split("/")[0]

@@ -114,6 +114,11 @@ class DigitalOceanMongoConfig(Model):
     )
     size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="Database node size.")
     nodes: int = Field(default=1, ge=1, le=3, description="Database nodes: 1, or 3 (required in production).")
+    isolated_apps: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Apps that get a database cluster of their own: DigitalOcean gives every database user admin rights, "
+        "so apps sharing a cluster are not isolated from each other.",
+    )
 
 
 KubernetesMongoConfig = InClusterMongoConfig | ExternalMongoConfig | DigitalOceanMongoConfig

@@ -135,6 +135,11 @@ SPECIAL_USE_SUFFIXES = ("localhost", "local", "test", "example", "invalid", "int
 def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
     """What the stack files promise: production keeps its data, and certificates can be issued."""
     mongo = cfg.mongo
+    if isinstance(mongo, DigitalOceanMongoConfig):
+        names = {a.name for a in cfg.apps}
+        for j, app in enumerate(mongo.isolated_apps):
+            if app not in names:
+                problems.bad(["mongo", "isolatedApps", j], app, "expected the name of an app in this stack")
     if (
         isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig)
         and mongo.backup.enabled

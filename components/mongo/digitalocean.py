@@ -7,6 +7,7 @@ else. One database and one user per app; TLS is always on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ import pulumi
 import pulumi_digitalocean as do
 
 from components.endpoints import Endpoint
-from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
+from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection, MongoDatabase
 from components.protection import stateful
 
 
@@ -89,3 +90,17 @@ class DigitalOceanMongo(pulumi.ComponentResource):
         endpoint = Endpoint(port=MONGO_PORT, cidr=self._args.vpc_ip_range)
         # DigitalOcean does not give database users read access to the oplog; Meteor 3 uses change streams.
         return MongoConnection(url=url, oplog_url=None, endpoints=[endpoint], ready=[self.firewall, db_user])
+
+
+class PerAppMongo:
+    """Apps with a database cluster of their own (isolation), the others on a shared one."""
+
+    def __init__(self, shared: MongoDatabase | None, isolated: Mapping[str, MongoDatabase]) -> None:
+        self._shared = shared
+        self._isolated = isolated
+
+    def connection(self, app: str) -> MongoConnection:
+        database = self._isolated.get(app) or self._shared
+        if database is None:  # every app has its own cluster and this one is not an app of the stack
+            raise KeyError(app)
+        return database.connection(app)
