@@ -45,7 +45,10 @@ def sdk_class(token):
         path += f".{group.split('.')[0]}.{version}"
     elif "/" not in module and module != "index":
         path += f".{module}"
-    return getattr(importlib.import_module(path), name)
+    try:
+        return getattr(importlib.import_module(path), name)
+    except (ImportError, AttributeError):  # a custom resource (cert-manager.io/v1 ClusterIssuer, ...)
+        return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
 
 
 registered = {}

@@ -29,8 +29,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
-from components.config.stackfile import read_stack_file, stack_file_path
 from components.secrets import UNKNOWN_SECURE
+from components.stackfile import read_stack_file, stack_file_path
 
 PROJECT = "meteor-platform"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"

@@ -23,9 +23,9 @@ from pydantic_core import ErrorDetails
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
 from components.config.names import derived_name_problems, stack_name_problems
 from components.config.platform import PlatformConfig, PlatformSection, platform_problems
-from components.config.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 from components.config.unions import Variants, other_scopes, variants_of
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
+from components.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 
 _ADAPTER: TypeAdapter[PlatformConfig] = TypeAdapter(PlatformSection)
 
