@@ -7,6 +7,7 @@ the rules that span values run. Either pass ends in one `ConfigError` listing ev
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Set
 from pathlib import Path
@@ -22,12 +23,24 @@ from pydantic_core import ErrorDetails
 
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
 from components.config.names import derived_name_problems, stack_name_problems
-from components.config.platform import PlatformConfig, PlatformSection, platform_problems
+from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, PlatformSection, platform_problems
 from components.config.unions import Variants, other_scopes, variants_of
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
 from components.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 
-_ADAPTER: TypeAdapter[PlatformConfig] = TypeAdapter(PlatformSection)
+TARGETS: dict[str, type[KubernetesPlatformConfig] | type[DockerPlatformConfig]] = {
+    "kubernetes": KubernetesPlatformConfig,
+    "docker": DockerPlatformConfig,
+}
+
+
+@functools.cache
+def _adapter(target: str | None) -> TypeAdapter[PlatformConfig]:
+    """The validator of one target's config (schemas are built on first use, for that target only:
+    a stack pays for the models it uses), or of the whole union for a target that is not one."""
+    if target in TARGETS:
+        return TypeAdapter(TARGETS[target])
+    return TypeAdapter(PlatformSection)
 
 
 def parse_config(
@@ -50,10 +63,16 @@ def parse_config(
     if stack is not None:
         stack_name_problems(stack, problems)
     data = {key: mark_secure_leaves(value) for key, value in raw.items()}
+    target = data.get("target", "kubernetes")
+    chosen = target if isinstance(target, str) and target in TARGETS else None
     try:
-        cfg = _ADAPTER.validate_python(data)
+        cfg = _adapter(chosen).validate_python(data)
     except ValidationError as exc:
-        raise ConfigError([*problems.lines, *(format_error(e) for e in exc.errors())]) from None
+        errors = exc.errors()
+        if chosen is not None:
+            # Locations as the whole union reports them (the target's tag first), for one error format.
+            errors = [_under(chosen, e) for e in errors]
+        raise ConfigError([*problems.lines, *(format_error(e) for e in errors)]) from None
     _plain_text_secrets(cfg, secret_keys, secure_paths, problems)
     platform_problems(cfg, problems)
     if stack is not None:
@@ -65,6 +84,12 @@ def parse_config(
 
 # Provider packages whose config a stack may carry beside this project's.
 PROVIDER_NAMESPACES = ("pulumi", "digitalocean", "kubernetes", "docker", "random", "command", "aws")
+
+
+def _under(tag: str, err: ErrorDetails) -> ErrorDetails:
+    moved = err.copy()
+    moved["loc"] = (tag, *err["loc"])
+    return moved
 
 
 def _namespace_problems(other_keys: Iterable[str], problems: Problems) -> None:
