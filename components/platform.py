@@ -204,7 +204,9 @@ class Platform(pulumi.ComponentResource):
         isolated = {u.app: cluster(f"-{u.app}", [u]) for u in self._users if u.app in m.isolated_apps}
         shared_users = [u for u in self._users if u.app not in m.isolated_apps]
         shared = cluster("", shared_users) if shared_users else None
-        return PerAppMongo(shared, isolated) if isolated else (shared or next(iter(isolated.values())))
+        if not isolated and shared is not None:
+            return shared
+        return PerAppMongo(shared, isolated)
 
     def _storage(self, config: PlatformConfig) -> FileStorage:
         s = config.storage

@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from components.config import NAMESPACE, PlatformSection
-from components.config.unions import Variants, variants_of
+from components.config.unions import Variants, annotation_members, variants_of
 from components.secrets import SecretValue
 
 
@@ -96,7 +96,7 @@ class Reference:
             return
         annotation = info.annotation
         model = _model_in(annotation)
-        secret = SecretValue in _flatten(annotation)
+        secret = SecretValue in annotation_members(annotation)
         if secret:
             kind = "secret string"
         elif model is not None:
@@ -130,13 +130,6 @@ class Reference:
             note = f"*{'; '.join(marks)}:* " if marks else ""
             lines.append(f"| `{row.key}` | {row.kind} | {row.default} | {note}{row.description} |")
         return lines
-
-
-def _flatten(annotation: Any) -> set[Any]:
-    found = {annotation}
-    for arg in get_args(annotation):
-        found |= _flatten(arg)
-    return found
 
 
 def reference() -> str:

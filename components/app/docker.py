@@ -18,7 +18,7 @@ from components.app.environment import build_app_environment, public_url
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.values import docker_cpus
 from components.docker import DockerHost
-from components.docker.hardening import MAX_PROCESSES, service_container_defaults
+from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import traefik_labels
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -124,10 +124,7 @@ class DockerApp(pulumi.ComponentResource):
                         "retries": 3,
                         "start_period": "120s",
                     },
-                    memory=int(quantity_value(app.resources.memory_limit) / 2**20),
-                    ulimits=[{"name": "nproc", "soft": MAX_PROCESSES, "hard": MAX_PROCESSES}],
                     memory_reservation=int(quantity_value(app.resources.memory_request) / 2**20),
-                    cpus=docker_cpus(app.resources.cpu_limit),
                     user=str(app.user_id) if app.user_id is not None else None,
                     read_only=app.read_only_root,
                     tmpfs={"/tmp": "rw,noexec,nosuid,size=512m"},
@@ -148,6 +145,7 @@ class DockerApp(pulumi.ComponentResource):
                         ),
                     ),
                     **service_container_defaults(),
+                    **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
                 )
             )
             # One instance at a time: the next is replaced only once this one is healthy (wait=True).

@@ -24,7 +24,7 @@ from pydantic_core import ErrorDetails
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
 from components.config.names import derived_name_problems, stack_name_problems
 from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, PlatformSection, platform_problems
-from components.config.unions import Variants, other_scopes, variants_of
+from components.config.unions import Variants, annotation_members, other_scopes, variants_of
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
 from components.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 
@@ -161,7 +161,7 @@ def format_error(err: ErrorDetails) -> str:
         return f"{path}: missing; expected a value (this key is required)"
     if isinstance(given, SecureLeaf):
         return f"{path}: got a secure value; expected a plain value (this key is not secret)"
-    if kind == "secret_type" or SecretValue in _flatten(annotation):
+    if kind == "secret_type" or SecretValue in annotation_members(annotation):
         return f"{path}: got a secret that is not valid; {_expectation(err)}"
     return f"{path}: got {show(given)}; {_expectation(err)}"
 
@@ -283,13 +283,6 @@ def _expectation(err: ErrorDetails) -> str:
             msg = msg[len(prefix) :]
             break
     return msg if msg.startswith("expected") else f"expected {msg}"
-
-
-def _flatten(annotation: Any) -> set[Any]:
-    found = {annotation}
-    for arg in getattr(annotation, "__args__", ()):
-        found |= _flatten(arg)
-    return found
 
 
 # ---------------------------------------------------------------------------------------------

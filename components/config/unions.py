@@ -60,6 +60,14 @@ def _tag_of(value: BaseModel, variants: Variants) -> str | None:
     return next((tag for tag, model in variants.models.items() if isinstance(value, model)), None)
 
 
+def annotation_members(annotation: Any) -> set[Any]:
+    """An annotation and every type inside it (`SecretValue | None` -> {..., SecretValue, NoneType})."""
+    found = {annotation}
+    for arg in get_args(annotation):
+        found |= annotation_members(arg)
+    return found
+
+
 def variants_of(annotation: Any) -> Variants | None:
     """The Variants of a tagged annotation (or None)."""
     if get_origin(annotation) is Annotated:
