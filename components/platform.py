@@ -82,7 +82,8 @@ class Platform(pulumi.ComponentResource):
             self.mongo = self._docker_mongo(config)
             self.apps = self._docker_apps(config)
 
-        self.outputs = {"urls": {n: a.url for n, a in self.apps.items()}}
+        # The environment is exported so reviews and the policy checks on the plan know the stakes.
+        self.outputs = {"environment": pulumi.Output.from_input(config.environment), "urls": {n: a.url for n, a in self.apps.items()}}
         if self.registry is not None:
             self.outputs["registry_server"] = self.registry.server
             self.outputs["registry_push_credentials"] = self.registry.push_credentials

@@ -1,12 +1,17 @@
 """Offline plan: what `pulumi up` would do for a stack, with no CLI, cloud or credentials.
 
-    python -m offline_plan staging                     # resource tree
+    python -m offline_plan staging                          # resource tree
     python -m offline_plan staging --json plans/staging.json --manifests out/staging
-    python -m offline_plan staging --diff plans/staging.json --markdown
+    python -m offline_plan staging --diff plans/staging.json
+    python -m offline_plan --all --base origin/main --markdown   # the pull-request comment
 
 Runs the real program for `Pulumi.<stack>.yaml` under Pulumi's mock runtime. `secure:` values
-are not decrypted: they are unknown secrets. A bad config prints the same message `pulumi up`
-shows and exits with status 2.
+are not decrypted: they are unknown secrets. Every stack's plan is also checked against the
+platform's policies (`policy/`).
+
+Exit status: 0 no changes (or a plan without a diff), 3 changes, 4 a change that deletes or
+replaces protected or retain-on-delete data (`pulumi up` would refuse or orphan it), 5 a policy
+violation, 2 bad input (config, stack file, plan file, arguments). The most serious one wins.
 """
 
 from __future__ import annotations
@@ -14,59 +19,216 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import subprocess
 import sys
 from pathlib import Path
-
-import pulumi
-
-from offline_plan.report import diff_plans, diff_text, markdown, plan_text, tree, write_manifests
-from offline_plan.runtime import run_program
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+NO_CHANGES, BAD_INPUT, CHANGES, PROTECTED_DATA, POLICY_VIOLATION = 0, 2, 3, 4, 5
+SEVERITY = [NO_CHANGES, CHANGES, POLICY_VIOLATION, PROTECTED_DATA, BAD_INPUT]
+READABLE_PLAN_FORMATS = {1, 2}
+
+
+class InputError(Exception):
+    """A mistake in what the command was given: one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline_plan",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="exit status: 0 no changes, 3 changes, 4 protected data deleted or replaced, 5 policy violation, 2 bad input",
+    )
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help="stack name(s): plans Pulumi.<stack>.yaml")
+    parser.add_argument("--all", action="store_true", help="every stack with a Pulumi.<stack>.yaml in the project")
+    parser.add_argument("--root", type=Path, default=ROOT, metavar="DIR", help="project directory (Pulumi.<stack>.yaml, __main__.py)")
+    parser.add_argument("--json", metavar="PATH", help="write the full desired state as JSON ('-' for standard output); one stack")
+    parser.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML; one stack")
+    base = parser.add_mutually_exclusive_group()
+    base.add_argument("--diff", type=Path, metavar="OLD.json", help="show changes against an earlier JSON plan; one stack")
+    base.add_argument("--base", metavar="REF", help="show changes against plans/<stack>.json at git revision REF (e.g. origin/main)")
+    parser.add_argument("--markdown", action="store_true", help="print one pull-request comment for every stack given")
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--quiet", action="store_true", help="print nothing when there is no diff to show")
+    return parser
+
+
+def _available_stacks(root: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def _stacks(args: argparse.Namespace) -> list[str]:
+    available = _available_stacks(args.root)
+    if not args.root.is_dir():
+        raise InputError(f"--root {args.root}: not a directory")
+    stacks: list[str] = available if args.all else list(dict.fromkeys(args.stacks))
+    if not stacks:
+        raise InputError(f"name a stack or give --all; the stacks in {args.root} are: {', '.join(available) or 'none'}")
+    for stack in stacks:
+        if not (args.root / f"Pulumi.{stack}.yaml").exists():
+            raise InputError(f"no stack {stack!r} (no Pulumi.{stack}.yaml in {args.root}); the stacks here are: {', '.join(available) or 'none'}")
+    single = [flag for flag, value in (("--json", args.json), ("--manifests", args.manifests), ("--diff", args.diff)) if value]
+    if single and len(stacks) > 1:
+        raise InputError(f"{', '.join(single)} take one stack; {len(stacks)} were given")
+    return stacks
+
+
+def _check_plan(plan: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(plan, dict) or not isinstance(plan.get("resources"), list) or "stack" not in plan:
+        raise InputError(f"{origin}: not an offline plan (expected a JSON object with `stack` and `resources`, from --json)")
+    if plan.get("format") not in READABLE_PLAN_FORMATS:
+        raise InputError(f"{origin}: plan format {plan.get('format')!r}; this tool reads formats {sorted(READABLE_PLAN_FORMATS)}")
+    for index, resource in enumerate(plan["resources"]):
+        if not isinstance(resource, dict) or not {"urn", "type", "name", "inputs"} <= set(resource):
+            raise InputError(f"{origin}: resources[{index}] is not a planned resource (expected urn, type, name, inputs)")
+    return plan
+
+
+def _read_plan_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"--diff {path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"--diff {path}: is a directory; expected a JSON plan") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"--diff {path}: cannot be read ({getattr(err, 'strerror', None) or err})") from None
+    try:
+        return _check_plan(json.loads(text), f"--diff {path}")
+    except json.JSONDecodeError as err:
+        raise InputError(f"--diff {path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
+
+
+def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
+    """The committed plan of `stack` at git revision `ref`; None when that revision has none."""
+    if ref.startswith("-"):
+        raise InputError(f"--base {ref}: not a git revision")
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise InputError("--base needs git, which is not installed") from None
+    if top.returncode != 0:
+        raise InputError(f"--base {ref}: {root} is not in a git repository")
+    relative = (root.resolve() / "plans" / f"{stack}.json").relative_to(Path(top.stdout.strip()).resolve())
+    commit = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=False)
+    if commit.returncode != 0:
+        raise InputError(f"--base {ref}: no such git revision (fetch it first, e.g. git fetch origin main)")
+    shown = subprocess.run(["git", "show", f"{commit.stdout.strip()}:{relative.as_posix()}"], cwd=root, capture_output=True, check=False)
+    if shown.returncode != 0:
+        return None
+    try:
+        return _check_plan(json.loads(shown.stdout.decode("utf-8")), f"{ref}:{relative.as_posix()}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{ref}:{relative.as_posix()}: not JSON ({err})") from None
+
+
+def _write(target: str | Path, text: str, what: str) -> None:
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except IsADirectoryError:
+        raise InputError(f"{what} {path}: is a directory; expected a file path") from None
+    except OSError as err:
+        raise InputError(f"{what} {path}: cannot be written ({err.strerror or err})") from None
+
+
+def run(argv: list[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    import pulumi
+
+    from components.stackfile import check_stack_name
+
+    for stack in args.stacks:
+        try:
+            check_stack_name(stack)
+        except pulumi.RunError as err:
+            raise InputError(str(err)) from None
+    stacks = _stacks(args)
+
+    from offline_plan.changes import PlanMismatch, plan_changes
+    from offline_plan.policy_check import violations
+    from offline_plan.render import StackReport, comment, stack_text
+    from offline_plan.report import plan_text, tree, write_manifests
+    from offline_plan.runtime import run_program
+
+    reports: list[StackReport] = []
+    status = NO_CHANGES
+    for stack in stacks:
+        try:
+            result = run_program(args.root, stack)
+        except pulumi.RunError as err:
+            raise InputError(str(err)) from None
+        text = plan_text(result.as_json())
+        plan = json.loads(text)
+        if args.json:
+            _write(args.json, text, "--json")
+        if args.manifests:
+            try:
+                written = write_manifests(plan, args.manifests)
+            except OSError as err:
+                raise InputError(f"--manifests {args.manifests}: cannot be written ({err.strerror or err})") from None
+            print(f"wrote {len(written)} manifests to {args.manifests}", file=sys.stderr)
+        report = StackReport(stack=stack, changes=None, violations=[str(v) for v in violations(plan)], tree=tree(plan))
+        if report.violations:
+            status = max(status, POLICY_VIOLATION, key=SEVERITY.index)
+        earlier: dict[str, Any] | None = None
+        if args.diff:
+            earlier = _read_plan_file(args.diff)
+        elif args.base:
+            earlier = _read_base_plan(args.root, args.base, stack)
+            if earlier is None:
+                earlier = {"project": plan["project"], "stack": stack, "resources": [], "outputs": {}}
+                report.note = f"new stack: no plans/{stack}.json at {args.base}"
+        if earlier is not None:
+            try:
+                report.changes = plan_changes(earlier, plan)
+            except PlanMismatch as err:
+                raise InputError(f"{'--diff ' + str(args.diff) if args.diff else '--base ' + str(args.base)}: {err}") from None
+            if report.changes.data_hits:
+                status = max(status, PROTECTED_DATA, key=SEVERITY.index)
+            elif not report.changes.empty:
+                status = max(status, CHANGES, key=SEVERITY.index)
+        reports.append(report)
+
+    if args.markdown:
+        output = comment(reports)
+    elif args.quiet and all(r.changes is None for r in reports):
+        output = "".join(stack_text(r) for r in reports if r.violations)
+    else:
+        output = "".join(stack_text(r) for r in reports)
+    if args.output:
+        _write(args.output, output, "--output")
+    elif output and args.json != "-":
+        sys.stdout.write(output)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
     # A short-lived process that allocates many small, mostly acyclic objects (config schemas,
     # resource registrations): collect cycles rarely instead of every 700 allocations.
     gc.set_threshold(100_000, 50, 50)
-    parser = argparse.ArgumentParser(prog="python -m offline_plan", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("stack", help="stack name: plans Pulumi.<stack>.yaml")
-    parser.add_argument("--root", type=Path, default=ROOT, metavar="DIR", help="project directory (Pulumi.<stack>.yaml, __main__.py)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the full desired state as JSON")
-    parser.add_argument("--manifests", type=Path, metavar="DIR", help="write every Kubernetes object as YAML")
-    parser.add_argument("--diff", type=Path, metavar="OLD.json", help="show changes against an earlier JSON plan")
-    parser.add_argument("--markdown", action="store_true", help="print a summary for a pull-request comment")
-    parser.add_argument("--quiet", action="store_true", help="do not print the resource tree")
-    args = parser.parse_args(argv)
-
     try:
-        result = run_program(args.root, args.stack)
-    except pulumi.RunError as err:
+        return run(argv)
+    except InputError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    text = plan_text(result.as_json())
-    plan = json.loads(text)
-
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    if args.manifests:
-        written = write_manifests(plan, args.manifests)
-        print(f"wrote {len(written)} manifests to {args.manifests}", file=sys.stderr)
-    diff = None
-    if args.diff:
-        if not args.diff.exists():
-            print(f"error: no earlier plan at {args.diff}", file=sys.stderr)
-            return 2
-        diff = diff_plans(json.loads(args.diff.read_text()), plan)
-    if args.markdown:
-        sys.stdout.write(markdown(plan, diff))
-    elif diff is not None:
-        sys.stdout.write(diff_text(diff))
-    elif not args.quiet:
-        sys.stdout.write(tree(plan))
-    return 0
+        return BAD_INPUT
 
 
 if __name__ == "__main__":
+    try:
+        import pulumi  # noqa: F401  (only to tell a missing environment from a bug)
+        import pydantic  # noqa: F401
+    except ModuleNotFoundError as missing:
+        print(
+            f"error: {sys.executable} has no {missing.name!r}: run with the project's environment "
+            "(bash scripts/setup, then .venv/bin/python -m offline_plan ...)",
+            file=sys.stderr,
+        )
+        sys.exit(BAD_INPUT)
     sys.exit(main())

@@ -297,16 +297,28 @@ def _uuid(name: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
-def redact(value: Any) -> Any:
-    """Secrets become `[secret]`, unknowns `[unknown]`, resource references their URN; whole floats ints."""
+def secret_digest(value: Any) -> str:
+    """A digest that tells a changed secret from an unchanged one without revealing it.
+
+    Offline, secret values are the mocks' stand-ins (generated passwords, not-decrypted `secure:`
+    values), never a real credential; the digest is of those.
+    """
+    return _digest("meteor-platform/offline-plan/secret", json.dumps(value, sort_keys=True))[:16]
+
+
+def redact(value: Any, position: str = "", digests: dict[str, str] | None = None) -> Any:
+    """Secrets become `[secret]` (their digest kept in `digests` under their position), unknowns
+    `[unknown]`, resource references their URN; whole floats ints."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            if digests is not None:
+                digests[position] = secret_digest(value.get("value"))
             return REDACTED
         if value.get(SECRET_SIG) == RESOURCE_SIG:
             return value.get("urn")
-        return {k: redact(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return {k: redact(v, f"{position}.{k}" if position else k, digests) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list):
-        return [redact(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        return [redact(v, f"{position}[{i}]", digests) for i, v in enumerate(value)]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     if value == UNKNOWN:
         return UNKNOWN_TEXT
     if isinstance(value, float) and value.is_integer():
@@ -334,6 +346,10 @@ class Recorded:
     replace_on_changes: list[str] = field(default_factory=lambda: [])
     state_name: str | None = None
     state_namespace: str | None = None
+    id: str | None = None
+    """The provider's id for a custom resource (the mocks': deterministic per name)."""
+    secret_digests: dict[str, str] = field(default_factory=lambda: {})
+    """Per secret input position, a digest that changes when the secret does (never its value)."""
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -361,6 +377,10 @@ class Recorded:
             data["objectName"] = self.state_name
         if self.state_namespace is not None:
             data["objectNamespace"] = self.state_namespace
+        if self.id is not None:
+            data["id"] = self.id
+        if self.secret_digests:
+            data["secretDigests"] = dict(sorted(self.secret_digests.items()))
         return data
 
 
@@ -371,6 +391,7 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: dict[str, Recorded] = {}
         self.component_outputs: dict[str, dict[str, Any]] = {}
+        self.component_output_digests: dict[str, dict[str, str]] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine gives: the type is qualified with the parent's whole type chain.
@@ -392,14 +413,17 @@ class RecordingMonitor(MockMonitor):
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        self.component_outputs[request.urn] = redact(json_format.MessageToDict(request.outputs))
+        digests: dict[str, str] = {}
+        self.component_outputs[request.urn] = redact(json_format.MessageToDict(request.outputs), "", digests)
+        self.component_output_digests[request.urn] = digests
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             return response
-        inputs = redact(json_format.MessageToDict(request.object))
+        digests: dict[str, str] = {}
+        inputs = redact(json_format.MessageToDict(request.object), "", digests)
         state = self.resources.get(response.urn)
         meta = state.state.get("metadata") if state else None
         for key in ("stringData", "data"):
@@ -409,6 +433,8 @@ class RecordingMonitor(MockMonitor):
                 held = held.get("value")
             if inputs.get(key) == REDACTED and isinstance(held, dict):
                 inputs[key] = {k: REDACTED for k in sorted(held)}  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+                digests.pop(key, None)
+                digests.update({f"{key}.{k}": secret_digest(v) for k, v in held.items()})  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
         # A provider reference is "<provider urn>::<provider id>".
         provider = request.provider.rsplit("::", 1)[0] if request.provider else None
         self.recorded[response.urn] = Recorded(
@@ -428,6 +454,8 @@ class RecordingMonitor(MockMonitor):
             replace_on_changes=sorted(request.replaceOnChanges),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
+            id=str(state.id) if state is not None and request.custom and state.id is not None else None,
+            secret_digests=digests,
         )
         return response
 
@@ -440,6 +468,9 @@ class RecordingMonitor(MockMonitor):
 class StackConfig:
     values: dict[str, str] = field(default_factory=lambda: {})
     secret_keys: list[str] = field(default_factory=lambda: [])
+    secure_digests: dict[str, str] = field(default_factory=lambda: {})
+    """Per `secure:` leaf (`<namespace>:<key path>`), a digest of its ciphertext: shows a changed
+    secret in a diff without decrypting it."""
 
 
 def _encode(value: Any) -> str:
@@ -452,21 +483,16 @@ def _encode(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _replace_secure(value: Any) -> tuple[Any, bool]:
-    """Swap `{secure: ...}` for the not-decrypted stand-in; report whether any was found."""
+def _replace_secure(value: Any, position: str, found: dict[str, str]) -> Any:
+    """Swap each `{secure: ...}` for the not-decrypted stand-in, noting its position and ciphertext."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:  # pyright: ignore[reportUnknownArgumentType]
-            return UNKNOWN_SECURE, True
-        found = False
-        out: dict[str, Any] = {}
-        for k, v in value.items():  # pyright: ignore[reportUnknownVariableType]
-            out[str(k)], hit = _replace_secure(v)  # pyright: ignore[reportUnknownArgumentType]
-            found = found or hit
-        return out, found
+            found[position] = secret_digest(value["secure"])
+            return UNKNOWN_SECURE
+        return {str(k): _replace_secure(v, f"{position}.{k}", found) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list):
-        items = [_replace_secure(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-        return [i for i, _ in items], any(hit for _, hit in items)
-    return value, False
+        return [_replace_secure(v, f"{position}[{i}]", found) for i, v in enumerate(value)]  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    return value
 
 
 def read_stack_config(root: Path, stack: str) -> StackConfig:
@@ -475,10 +501,11 @@ def read_stack_config(root: Path, stack: str) -> StackConfig:
     config = StackConfig()
     for key, value in stack_file.config.items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"
-        replaced, secret = _replace_secure(value)
-        config.values[full_key] = _encode(replaced)
-        if secret:
+        found: dict[str, str] = {}
+        config.values[full_key] = _encode(_replace_secure(value, full_key, found))
+        if found:
             config.secret_keys.append(full_key)
+            config.secure_digests.update(found)
     return config
 
 
@@ -494,12 +521,16 @@ class PlanResult:
     """The id the mocks gave each resource, per URN (for tests)."""
     outputs: dict[str, Any]
     """What the program exports (the platform component's outputs), secrets redacted."""
+    output_digests: dict[str, str] = field(default_factory=lambda: {})
+    secure_config_digests: dict[str, str] = field(default_factory=lambda: {})
 
     def as_json(self) -> dict[str, Any]:
         return {
             "project": PROJECT,
             "stack": self.stack,
             "outputs": self.outputs,
+            "outputSecretDigests": self.output_digests,
+            "secureConfigDigests": self.secure_config_digests,
             "resources": [r.as_json() for r in self.resources],
         }
 
@@ -541,5 +572,15 @@ def run_program(root: Path, stack: str) -> PlanResult:
     states = {urn: reg.state for urn, reg in monitor.resources.items()}
     platform = sorted(urn for urn in monitor.component_outputs if urn.split("::")[2].endswith("meteor-platform:index:Platform"))
     outputs = monitor.component_outputs[platform[0]] if platform else {}
+    output_digests = monitor.component_output_digests[platform[0]] if platform else {}
     ids = {urn: str(reg.id) for urn, reg in monitor.resources.items()}
-    return PlanResult(stack=stack, resources=resources, generated_secrets=mocks.generated_secrets, states=states, ids=ids, outputs=outputs)
+    return PlanResult(
+        stack=stack,
+        resources=resources,
+        generated_secrets=mocks.generated_secrets,
+        states=states,
+        ids=ids,
+        outputs=outputs,
+        output_digests=output_digests,
+        secure_config_digests=config.secure_digests,
+    )

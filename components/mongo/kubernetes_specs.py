@@ -86,7 +86,7 @@ def stateful_set_spec(
                         "image": image,
                         "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
                         "security_context": labels.RESTRICTED_CONTAINER,
-                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
                         "volume_mounts": [
                             {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
                             {"name": "keyfile", "mount_path": "/keyfile"},
@@ -104,7 +104,7 @@ def stateful_set_spec(
                             labels.secret_env("MONGO_INITDB_ROOT_PASSWORD", credentials, "root-password"),
                         ],
                         "security_context": labels.RESTRICTED_CONTAINER,
-                        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
+                        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}},
                         "startup_probe": {"exec_": {"command": PING}, "period_seconds": 5, "failure_threshold": 60, "timeout_seconds": 5},
                         "readiness_probe": {"exec_": {"command": PING}, "period_seconds": 10, "timeout_seconds": 5},
                         "liveness_probe": {"exec_": {"command": PING}, "period_seconds": 20, "timeout_seconds": 10, "failure_threshold": 6},
@@ -169,7 +169,7 @@ def init_job_spec(
                             *[labels.secret_env(password_env(u.app), credentials, password_env(u.app)) for u in users],
                         ],
                         "security_context": labels.RESTRICTED_CONTAINER,
-                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                         "volume_mounts": [
                             {"name": "scripts", "mount_path": "/scripts", "read_only": True},
                             {"name": "home", "mount_path": "/home/mongodb"},
@@ -262,7 +262,7 @@ def backup_cron_job_spec(
                                     {"name": "MONGO_URI", "value": dump_uri(hosts)},
                                 ],
                                 "security_context": restricted,
-                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
                                 "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
                             }
                         ],
@@ -278,7 +278,7 @@ def backup_cron_job_spec(
                                     {"name": "HOME", "value": "/tmp"},
                                 ],
                                 "security_context": restricted,
-                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                                 "volume_mounts": [
                                     {"name": "backup", "mount_path": "/backup", "read_only": True},
                                     {"name": "tmp", "mount_path": "/tmp"},

@@ -1,0 +1,163 @@
+"""The plan diff as a reviewer reads it: a terminal report and a pull-request comment.
+
+Both lead with what `pulumi up` would refuse (deleting or replacing protected data) and what it
+would leave behind (retain-on-delete), then the counts, then each change. The comment carries
+every stack in one body, trimmed to GitHub's comment limit with a note when it would not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from offline_plan.changes import PlanChanges, ResourceChange
+
+# GitHub rejects issue and pull-request comments longer than this many characters.
+GITHUB_COMMENT_LIMIT = 65536
+COMMENT_MARKER = "<!-- meteor-platform:offline-preview -->"
+FEW_CHANGES = 12
+"""Up to this many property lines, a stack's property changes are shown open."""
+
+_ORDER = {"replace": 0, "delete": 1, "update": 2, "create": 3}
+LEGEND = "+ create   ~ update   +- replace (create, then delete)   -/+ replace (delete, then create)   - delete"
+
+
+@dataclass
+class StackReport:
+    """One stack's part of a report: its changes (None when no base plan) and its policy findings."""
+
+    stack: str
+    changes: PlanChanges | None
+    violations: list[str] = field(default_factory=lambda: [])
+    tree: str = ""
+    note: str = ""
+
+
+def _ordered(changes: PlanChanges) -> list[ResourceChange]:
+    return sorted(changes.resources, key=lambda r: (not (r.refused or r.leaves_data_behind), _ORDER[r.action], r.type, r.name))
+
+
+def _why(change: ResourceChange) -> str:
+    if change.action != "replace":
+        return ""
+    reasons = change.replace_reasons
+    shown = ", ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    return f"replaced: {shown}"
+
+
+def _data_hit_lines(changes: PlanChanges) -> list[str]:
+    lines: list[str] = []
+    for r in changes.refused:
+        lines.append(f"{r.symbol} {r.type}  {r.name}  (protected: `pulumi up` refuses to {'delete' if r.action == 'delete' else 'replace'} it)")
+    for r in changes.left_behind:
+        lines.append(f"{r.symbol} {r.type}  {r.name}  (retain-on-delete: the old one and its data are left behind, no longer managed)")
+    return lines
+
+
+def stack_text(report: StackReport) -> str:
+    changes = report.changes
+    lines: list[str] = []
+    if report.note:
+        lines.append(f"{report.stack}: {report.note}")
+    if report.violations:
+        lines.append(f"{report.stack}: {len(report.violations)} policy violation(s)")
+        lines += [f"  ! {v}" for v in report.violations]
+    if changes is None:
+        return "\n".join(lines + [report.tree.rstrip()]) + "\n"
+    if changes.empty:
+        return "\n".join([*lines, f"{report.stack}: no changes"]) + "\n"
+    lines.append(f"{report.stack}: {changes.headline()}")
+    hits = _data_hit_lines(changes)
+    if hits:
+        lines.append("!! PROTECTED DATA: pulumi up would refuse or orphan these")
+        lines += [f"   {h}" for h in hits]
+    lines.append(f"   ({LEGEND})")
+    for r in _ordered(changes):
+        why = _why(r)
+        lines.append(f"{r.symbol:>3} {r.type}  {r.name}" + (f"  ({why})" if why else ""))
+        lines += [f"      {c.render()}" for c in r.changes]
+    if changes.outputs:
+        lines.append("outputs:")
+        lines += [f"      {c.render()}" for c in changes.outputs]
+    if changes.secure_config:
+        lines.append("secure config:")
+        lines += [f"      {c.render()}" for c in changes.secure_config]
+    if changes.downstream:
+        names = ", ".join(f"{r.name} (reads {', '.join(s)})" for r, s in changes.downstream)
+        lines.append(f"may also change once replaced resources exist: {names}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[str]:
+    changes = report.changes
+    out = [f"### `{report.stack}`", ""]
+    if report.note:
+        out += [f"_{report.note}_", ""]
+    if report.violations:
+        out += ["> [!WARNING]", f"> **{len(report.violations)} policy violation(s)** (the same rules as `pulumi preview --policy-pack policy`):"]
+        out += [f"> - {_cell(v)}" for v in report.violations]
+        out.append("")
+    if changes is None or changes.empty:
+        out += ["No infrastructure changes.", ""]
+    else:
+        hits = _data_hit_lines(changes)
+        if hits:
+            out += ["> [!CAUTION]", "> **Protected data:** `pulumi up` would refuse (protected) or orphan (retain-on-delete) these:"]
+            out += [f"> - `{h}`" for h in hits]
+            out.append("")
+        out += [f"**{changes.headline()}**", "", "| | type | name | why |", "|---|---|---|---|"]
+        for r in _ordered(changes):
+            out.append(f"| `{r.symbol}` {r.action} | `{r.type}` | `{r.name}` | {_cell(_why(r))} |")
+        out.append("")
+        property_lines: list[str] = []
+        for r in _ordered(changes):
+            if r.changes:
+                property_lines.append(f"@@ {r.symbol} {r.type} {r.name} @@")
+                property_lines += [c.render() for c in r.changes]
+        if changes.outputs:
+            property_lines.append("@@ outputs @@")
+            property_lines += [c.render() for c in changes.outputs]
+        if changes.secure_config:
+            property_lines.append("@@ secure config @@")
+            property_lines += [c.render() for c in changes.secure_config]
+        if property_lines and details:
+            is_open = " open" if len(property_lines) <= FEW_CHANGES else ""
+            out += [f"<details{is_open}><summary>Property changes ({len(property_lines)} lines)</summary>", "", "```diff", *property_lines, "```", "</details>", ""]
+        elif property_lines:
+            out += [f"_{len(property_lines)} lines of property changes left out to fit the comment; see the workflow artifact._", ""]
+        if changes.downstream:
+            names = ", ".join(f"`{r.name}`" for r, _ in changes.downstream)
+            out += [f"May also change once replaced resources exist: {names}.", ""]
+    if trees and report.tree:
+        out += ["<details><summary>Resource tree</summary>", "", "```", report.tree.rstrip(), "```", "</details>", ""]
+    return out
+
+
+def _summary_table(reports: list[StackReport]) -> list[str]:
+    out = ["| stack | create | update | replace | delete | protected-data hits | policy violations |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for report in reports:
+        c = report.changes
+        counts = [len(c.of(a)) if c else 0 for a in ("create", "update", "replace", "delete")]
+        hits = len(c.data_hits) if c else 0
+        out.append(f"| `{report.stack}` | " + " | ".join(str(n) for n in counts) + f" | {'**' + str(hits) + '**' if hits else 0} | {len(report.violations)} |")
+    return out
+
+
+def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, artifact: str = "offline-preview") -> str:
+    """One pull-request comment for every stack, within GitHub's size limit."""
+    head = [COMMENT_MARKER, "## Offline preview", ""]
+    if any(r.changes and r.changes.data_hits for r in reports):
+        head += ["> [!CAUTION]", "> This change deletes or replaces protected data: `pulumi up` would refuse it (see below).", ""]
+    head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", ""]
+    for details, trees in ((True, True), (True, False), (False, False)):
+        body = head + [line for r in reports for line in _stack_markdown(r, details=details, trees=trees)]
+        if not (details and trees):
+            body += [f"_Trimmed to fit GitHub's {limit:,}-character comment limit: the full preview is the `{artifact}` workflow artifact._", ""]
+        text = "\n".join(body)
+        if len(text) <= limit:
+            return text
+    note = f"\n\n_Truncated to fit GitHub's {limit:,}-character comment limit: the full preview is the `{artifact}` workflow artifact._\n"
+    return text[: limit - len(note)] + note
