@@ -22,7 +22,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,20 +68,26 @@ def _stacks(args: argparse.Namespace) -> list[str]:
         raise InputError(f"name a stack or give --all; the stacks in {args.root} are: {', '.join(available) or 'none'}")
     for stack in stacks:
         if not (args.root / f"Pulumi.{stack}.yaml").exists():
-            raise InputError(f"no stack {stack!r} (no Pulumi.{stack}.yaml in {args.root}); the stacks here are: {', '.join(available) or 'none'}")
+            raise InputError(
+                f"no stack {stack!r} (no Pulumi.{stack}.yaml in {args.root}); the stacks here are: {', '.join(available) or 'none'}"
+            )
     single = [flag for flag, value in (("--json", args.json), ("--manifests", args.manifests), ("--diff", args.diff)) if value]
     if single and len(stacks) > 1:
         raise InputError(f"{', '.join(single)} take one stack; {len(stacks)} were given")
     return stacks
 
 
-def _check_plan(plan: Any, origin: str) -> dict[str, Any]:
-    if not isinstance(plan, dict) or not isinstance(plan.get("resources"), list) or "stack" not in plan:
+def _check_plan(document: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise InputError(f"{origin}: not an offline plan (expected a JSON object with `stack` and `resources`, from --json)")
+    plan = cast(dict[str, Any], document)
+    resources = plan.get("resources")
+    if not isinstance(resources, list) or "stack" not in plan:
         raise InputError(f"{origin}: not an offline plan (expected a JSON object with `stack` and `resources`, from --json)")
     if plan.get("format") not in READABLE_PLAN_FORMATS:
         raise InputError(f"{origin}: plan format {plan.get('format')!r}; this tool reads formats {sorted(READABLE_PLAN_FORMATS)}")
-    for index, resource in enumerate(plan["resources"]):
-        if not isinstance(resource, dict) or not {"urn", "type", "name", "inputs"} <= set(resource):
+    for index, resource in enumerate(cast(list[Any], resources)):
+        if not isinstance(resource, dict) or not {"urn", "type", "name", "inputs"} <= set(cast(dict[str, Any], resource)):
             raise InputError(f"{origin}: resources[{index}] is not a planned resource (expected urn, type, name, inputs)")
     return plan
 
@@ -112,7 +118,9 @@ def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
     if top.returncode != 0:
         raise InputError(f"--base {ref}: {root} is not in a git repository")
     relative = (root.resolve() / "plans" / f"{stack}.json").relative_to(Path(top.stdout.strip()).resolve())
-    commit = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=False)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=False
+    )
     if commit.returncode != 0:
         raise InputError(f"--base {ref}: no such git revision (fetch it first, e.g. git fetch origin main)")
     shown = subprocess.run(["git", "show", f"{commit.stdout.strip()}:{relative.as_posix()}"], cwd=root, capture_output=True, check=False)
@@ -151,7 +159,7 @@ def run(argv: list[str] | None) -> int:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
 
-    from offline_plan.changes import PlanMismatch, plan_changes
+    from offline_plan.changes import PlanMismatchError, plan_changes
     from offline_plan.policy_check import violations
     from offline_plan.render import StackReport, comment, stack_text
     from offline_plan.report import plan_text, tree, write_manifests
@@ -188,7 +196,7 @@ def run(argv: list[str] | None) -> int:
         if earlier is not None:
             try:
                 report.changes = plan_changes(earlier, plan)
-            except PlanMismatch as err:
+            except PlanMismatchError as err:
                 raise InputError(f"{'--diff ' + str(args.diff) if args.diff else '--base ' + str(args.base)}: {err}") from None
             if report.changes.data_hits:
                 status = max(status, PROTECTED_DATA, key=SEVERITY.index)
@@ -222,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     try:
-        import pulumi  # noqa: F401  (only to tell a missing environment from a bug)
-        import pydantic  # noqa: F401
+        import pulumi  # noqa: F401  # pyright: ignore[reportUnusedImport]  (tells a missing environment from a bug)
+        import pydantic  # noqa: F401  # pyright: ignore[reportUnusedImport]
     except ModuleNotFoundError as missing:
         print(
             f"error: {sys.executable} has no {missing.name!r}: run with the project's environment "

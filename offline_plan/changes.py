@@ -17,13 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from offline_plan.diffing import MISSING, Change, diff_values
+from offline_plan.diffing import MISSING, SECRET, Change, diff_values
 
 Action = Literal["create", "update", "replace", "delete"]
 TABLE = Path(__file__).resolve().parent / "replace_table.json"
 
 
-class PlanMismatch(ValueError):
+class PlanMismatchError(ValueError):
     """The two plans are not of the same project and stack."""
 
 
@@ -135,10 +135,7 @@ def _steps(pattern: str) -> list[str]:
 def _matches(pattern: str, position: tuple[str | int, ...]) -> bool:
     """A change at `position` touches `pattern` when one is a prefix of the other (`*` any step)."""
     steps = _steps(pattern)
-    for want, have in zip(steps, position, strict=False):
-        if want not in ("*", str(have)):
-            return False
-    return True
+    return all(want in ("*", str(have)) for want, have in zip(steps, position, strict=False))
 
 
 def _position(change: Change) -> tuple[str | int, ...]:
@@ -166,9 +163,13 @@ def _replace_reasons(resource: dict[str, Any], changes: list[Change]) -> list[st
     reasons: list[str] = []
     for change in changes:
         position = _position(change)
-        if "*" in rules or any(_matches(rule, position) for rule in rules):
-            reasons.append(_describe(change))
-        elif unless_only is not None and not any(_matches(rule, position) and len(_steps(rule)) <= len(position) for rule in unless_only):
+        if (
+            "*" in rules
+            or any(_matches(rule, position) for rule in rules)
+            or (
+                unless_only is not None and not any(_matches(rule, position) and len(_steps(rule)) <= len(position) for rule in unless_only)
+            )
+        ):
             reasons.append(_describe(change))
     return reasons
 
@@ -185,7 +186,8 @@ def _delete_before_replace(resource: dict[str, Any]) -> bool:
     resource_type = str(resource["type"])
     inputs = resource["inputs"]
     if resource_type.startswith("kubernetes:") and "kind" in inputs:
-        return bool((inputs.get("metadata") or {}).get("name"))
+        metadata = cast(dict[str, Any], inputs.get("metadata") or {})
+        return bool(metadata.get("name"))
     rule = replace_table()["types"].get(resource_type, {}).get("deleteBeforeReplace")
     if rule == "always":
         return True
@@ -193,7 +195,10 @@ def _delete_before_replace(resource: dict[str, Any]) -> bool:
 
 
 def _ignored(resource: dict[str, Any], change: Change) -> bool:
-    return any(_matches(pattern, _position(change)) and len(_steps(pattern)) <= len(_position(change)) for pattern in resource.get("ignoreChanges", []))
+    return any(
+        _matches(pattern, _position(change)) and len(_steps(pattern)) <= len(_position(change))
+        for pattern in resource.get("ignoreChanges", [])
+    )
 
 
 def _id_positions(value: Any, wanted: set[str], position: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
@@ -213,7 +218,9 @@ def _id_positions(value: Any, wanted: set[str], position: tuple[str | int, ...] 
 def _check_same_stack(old: dict[str, Any], new: dict[str, Any]) -> None:
     for key in ("project", "stack"):
         if old.get(key) != new.get(key):
-            raise PlanMismatch(f"the earlier plan is of {key} {old.get(key)!r}, this one of {new.get(key)!r}: a diff between them means nothing")
+            raise PlanMismatchError(
+                f"the earlier plan is of {key} {old.get(key)!r}, this one of {new.get(key)!r}: a diff between them means nothing"
+            )
 
 
 def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> PlanChanges:
@@ -250,9 +257,11 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> PlanChanges:
         ]
         if not changes:
             continue
-        reasons = _replace_reasons(resource, [c for c in changes if not c.path[0].startswith("(")])
+        reasons = _replace_reasons(resource, [c for c in changes if not str(c.path[0]).startswith("(")])
         action: Action = "replace" if reasons else "update"
-        results[urn] = ResourceChange(action, previous, resource, changes, reasons, _delete_before_replace(resource) if reasons else False, ignored)
+        results[urn] = ResourceChange(
+            action, previous, resource, changes, reasons, _delete_before_replace(resource) if reasons else False, ignored
+        )
     deleted = sorted(set(before) - set(matched.values()))
     for urn in deleted:
         results[urn] = ResourceChange("delete", before[urn], None)
@@ -263,10 +272,20 @@ def plan_changes(old: dict[str, Any], new: dict[str, Any]) -> PlanChanges:
         project=str(new["project"]),
         stack=str(new["stack"]),
         resources=ordered,
-        outputs=diff_values(old.get("outputs", {}), new.get("outputs", {}), old_digests=old.get("outputSecretDigests", {}), new_digests=new.get("outputSecretDigests", {})),
-        secure_config=diff_values(old.get("secureConfigDigests", {}), new.get("secureConfigDigests", {})),
+        outputs=diff_values(
+            old.get("outputs", {}),
+            new.get("outputs", {}),
+            old_digests=old.get("outputSecretDigests", {}),
+            new_digests=new.get("outputSecretDigests", {}),
+        ),
+        secure_config=_secure_config_changes(old.get("secureConfigDigests", {}), new.get("secureConfigDigests", {})),
         downstream=downstream,
     )
+
+
+def _secure_config_changes(old: dict[str, str], new: dict[str, str]) -> list[Change]:
+    """`secure:` config leaves added, removed or re-encrypted: by name, never by value."""
+    return diff_values({k: SECRET for k in old}, {k: SECRET for k in new}, old_digests=old, new_digests=new)
 
 
 def _cascade(
@@ -279,12 +298,20 @@ def _cascade(
     handled: set[tuple[str, str]] = set()
     while True:
         replaced = {urn for urn, r in results.items() if r.action == "replace"}
-        ids = {str(before[matched[urn]].get("id")): urn for urn in replaced if urn in matched and len(str(before[matched[urn]].get("id") or "")) >= 6}
+        ids = {
+            str(before[matched[urn]].get("id")): urn
+            for urn in replaced
+            if urn in matched and len(str(before[matched[urn]].get("id") or "")) >= 6
+        }
         grew = False
         for urn, resource in after.items():
             if urn not in matched or urn in replaced:
                 continue
-            held = [(position, ids[value]) for position, value in _id_positions(resource["inputs"], set(ids)) if (urn, ids[value]) not in handled]
+            held = [
+                (position, ids[value])
+                for position, value in _id_positions(resource["inputs"], set(ids))
+                if (urn, ids[value]) not in handled
+            ]
             if not held:
                 continue
             handled.update((urn, source) for _, source in held)
@@ -321,7 +348,7 @@ def _cascade(
         if urn in replaced or urn not in matched:
             continue
         sources = sorted(after[d]["name"] for d in resource.get("dependencies", []) if d in replaced)
-        if sources and results.get(urn, None) is None:
+        if sources and results.get(urn) is None:
             downstream.append((ResourceChange("update", before[matched[urn]], resource), sources))
     return downstream
 

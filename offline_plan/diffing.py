@@ -98,7 +98,7 @@ def position_text(position: Sequence[str | int]) -> str:
     return text
 
 
-def short(value: Any, limit: int = 120) -> str:
+def short(value: Any, limit: int = 240) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

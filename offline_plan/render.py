@@ -47,7 +47,9 @@ def _why(change: ResourceChange) -> str:
 def _data_hit_lines(changes: PlanChanges) -> list[str]:
     lines: list[str] = []
     for r in changes.refused:
-        lines.append(f"{r.symbol} {r.type}  {r.name}  (protected: `pulumi up` refuses to {'delete' if r.action == 'delete' else 'replace'} it)")
+        lines.append(
+            f"{r.symbol} {r.type}  {r.name}  (protected: `pulumi up` refuses to {'delete' if r.action == 'delete' else 'replace'} it)"
+        )
     for r in changes.left_behind:
         lines.append(f"{r.symbol} {r.type}  {r.name}  (retain-on-delete: the old one and its data are left behind, no longer managed)")
     return lines
@@ -62,7 +64,7 @@ def stack_text(report: StackReport) -> str:
         lines.append(f"{report.stack}: {len(report.violations)} policy violation(s)")
         lines += [f"  ! {v}" for v in report.violations]
     if changes is None:
-        return "\n".join(lines + [report.tree.rstrip()]) + "\n"
+        return "\n".join([*lines, report.tree.rstrip()]) + "\n"
     if changes.empty:
         return "\n".join([*lines, f"{report.stack}: no changes"]) + "\n"
     lines.append(f"{report.stack}: {changes.headline()}")
@@ -97,7 +99,10 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
     if report.note:
         out += [f"_{report.note}_", ""]
     if report.violations:
-        out += ["> [!WARNING]", f"> **{len(report.violations)} policy violation(s)** (the same rules as `pulumi preview --policy-pack policy`):"]
+        out += [
+            "> [!WARNING]",
+            f"> **{len(report.violations)} policy violation(s)** (the same rules as `pulumi preview --policy-pack policy`):",
+        ]
         out += [f"> - {_cell(v)}" for v in report.violations]
         out.append("")
     if changes is None or changes.empty:
@@ -125,7 +130,15 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
             property_lines += [c.render() for c in changes.secure_config]
         if property_lines and details:
             is_open = " open" if len(property_lines) <= FEW_CHANGES else ""
-            out += [f"<details{is_open}><summary>Property changes ({len(property_lines)} lines)</summary>", "", "```diff", *property_lines, "```", "</details>", ""]
+            out += [
+                f"<details{is_open}><summary>Property changes ({len(property_lines)} lines)</summary>",
+                "",
+                "```diff",
+                *property_lines,
+                "```",
+                "</details>",
+                "",
+            ]
         elif property_lines:
             out += [f"_{len(property_lines)} lines of property changes left out to fit the comment; see the workflow artifact._", ""]
         if changes.downstream:
@@ -137,12 +150,19 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
 
 
 def _summary_table(reports: list[StackReport]) -> list[str]:
-    out = ["| stack | create | update | replace | delete | protected-data hits | policy violations |", "|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| stack | create | update | replace | delete | protected-data hits | policy violations |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for report in reports:
         c = report.changes
         counts = [len(c.of(a)) if c else 0 for a in ("create", "update", "replace", "delete")]
         hits = len(c.data_hits) if c else 0
-        out.append(f"| `{report.stack}` | " + " | ".join(str(n) for n in counts) + f" | {'**' + str(hits) + '**' if hits else 0} | {len(report.violations)} |")
+        out.append(
+            f"| `{report.stack}` | "
+            + " | ".join(str(n) for n in counts)
+            + f" | {'**' + str(hits) + '**' if hits else 0} | {len(report.violations)} |"
+        )
     return out
 
 
@@ -155,7 +175,10 @@ def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, ar
     for details, trees in ((True, True), (True, False), (False, False)):
         body = head + [line for r in reports for line in _stack_markdown(r, details=details, trees=trees)]
         if not (details and trees):
-            body += [f"_Trimmed to fit GitHub's {limit:,}-character comment limit: the full preview is the `{artifact}` workflow artifact._", ""]
+            body += [
+                f"_Trimmed to fit GitHub's {limit:,}-character comment limit: the full preview is the `{artifact}` workflow artifact._",
+                "",
+            ]
         text = "\n".join(body)
         if len(text) <= limit:
             return text

@@ -454,7 +454,7 @@ class RecordingMonitor(MockMonitor):
             replace_on_changes=sorted(request.replaceOnChanges),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
-            id=str(state.id) if state is not None and request.custom and state.id is not None else None,
+            id=str(state.id) if state is not None and request.custom else None,
             secret_digests=digests,
         )
         return response

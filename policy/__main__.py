@@ -7,6 +7,9 @@ stack named dev, staging or production is taken as that environment, any other a
 (the strictest).
 """
 
+# Resource inputs are JSON-shaped (Any): their members are checked at run time, not typed.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +19,8 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyPack,
     PolicyConfigSchema,
+    PolicyPack,
     PolicyResource,
     ReportViolation,
     Secret,
@@ -27,7 +30,7 @@ from pulumi_policy import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rules  # noqa: E402  (beside this file; the pack runs from its own directory)
+import rules
 
 
 def _plain(value: Any) -> Any:
@@ -63,7 +66,7 @@ def _options(config: Mapping[str, Any] | None, resources: list[rules.Resource]) 
 def _policy(rule: rules.Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [_resource(r) for r in args.resources]
-        options = _options(args.config, resources)
+        options = _options(args.get_config(), resources)
         for violation in rules.check(resources, [rule], options):
             report_violation(violation.message, violation.urn)
 

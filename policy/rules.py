@@ -10,6 +10,9 @@ A secret value reaches a rule as the string `[secret]` (the offline plan redacts
 policy pack's adapter does the same with `pulumi_policy.Secret`).
 """
 
+# Resource inputs are JSON-shaped (Any): their members are checked at run time, not typed.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false
+
 from __future__ import annotations
 
 import ipaddress
@@ -24,7 +27,15 @@ ENVIRONMENTS = ("dev", "staging", "production")
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 APP_LABEL = "meteor-platform/app"
-ADMIN_PORTS = {22: "SSH", 2375: "the Docker API", 2376: "the Docker API", 6443: "the Kubernetes API", 27017: "MongoDB", 27018: "MongoDB", 27019: "MongoDB"}
+ADMIN_PORTS = {
+    22: "SSH",
+    2375: "the Docker API",
+    2376: "the Docker API",
+    6443: "the Kubernetes API",
+    27017: "MongoDB",
+    27018: "MongoDB",
+    27019: "MongoDB",
+}
 STATEFUL_TYPES = {
     "digitalocean:index/databaseCluster:DatabaseCluster": "a managed database",
     "digitalocean:index/spacesBucket:SpacesBucket": "a bucket",
@@ -38,7 +49,9 @@ STATEFUL_TYPES = {
     "aws:ebs/volume:Volume": "a block-storage volume",
     "aws:docdb/cluster:Cluster": "a managed database",
 }
-CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL|MONGO_URL|MONGO_OPLOG_URL|DATABASE_URL)", re.IGNORECASE)
+CREDENTIAL_NAME = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL|MONGO_URL|MONGO_OPLOG_URL|DATABASE_URL)", re.IGNORECASE
+)
 CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^@\s]+@", re.IGNORECASE)
 
 
@@ -135,7 +148,10 @@ def no_node_local_app_data(resources: Sequence[Resource], options: Options) -> I
                     yield r, f"volume {volume.get('name')!r} is a hostPath: data on a node's disk is lost when the pod moves"
                 empty_dir = volume.get("emptyDir")
                 if empty_dir is not None and not cast(Mapping[str, Any], empty_dir).get("sizeLimit"):
-                    yield r, f"volume {volume.get('name')!r} is an emptyDir without a sizeLimit: scratch space must be bounded, data goes to S3 or GridFS"
+                    yield (
+                        r,
+                        f"volume {volume.get('name')!r} is an emptyDir without a sizeLimit: scratch space must be bounded, data goes to S3 or GridFS",
+                    )
         elif _is_app(r):
             for volume in cast(list[Mapping[str, Any]], r.inputs.get("volumes") or []):
                 where = volume.get("hostPath") or volume.get("volumeName")
@@ -203,12 +219,21 @@ def infrastructure_images_versioned(resources: Sequence[Resource], options: Opti
 def no_public_buckets(resources: Sequence[Resource], options: Options) -> Iterator[tuple[Resource, str]]:
     """Buckets are private: the app serves files through signed URLs."""
     for r in resources:
-        if r.type in ("digitalocean:index/spacesBucket:SpacesBucket", "aws:s3/bucketAclV2:BucketAclV2", "aws:s3/bucketAcl:BucketAcl", "aws:s3/bucket:Bucket"):
+        if r.type in (
+            "digitalocean:index/spacesBucket:SpacesBucket",
+            "aws:s3/bucketAclV2:BucketAclV2",
+            "aws:s3/bucketAcl:BucketAcl",
+            "aws:s3/bucket:Bucket",
+        ):
             acl = r.inputs.get("acl")
             if isinstance(acl, str) and acl.startswith("public-"):
                 yield r, f"acl {acl!r} makes every object readable by anyone"
         if r.type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
-            off = [k for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets") if r.inputs.get(k) is not True]
+            off = [
+                k
+                for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+                if r.inputs.get(k) is not True
+            ]
             if off:
                 yield r, f"public access not blocked: {', '.join(off)} not true"
 
@@ -254,7 +279,12 @@ def admin_endpoints_not_world_open(resources: Sequence[Resource], options: Optio
         elif r.type == "docker:index/container:Container":
             for port in cast(list[Mapping[str, Any]], r.inputs.get("ports") or []):
                 internal = port.get("internal")
-                if isinstance(internal, int) and internal in ADMIN_PORTS and port.get("external") and port.get("ip", "0.0.0.0") in ("0.0.0.0", "::"):
+                if (
+                    isinstance(internal, int)
+                    and internal in ADMIN_PORTS
+                    and port.get("external")
+                    and port.get("ip", "0.0.0.0") in ("0.0.0.0", "::")
+                ):
                     yield r, f"publishes {ADMIN_PORTS[internal]} (port {internal}) on every interface"
         elif r.type in ("aws:ec2/securityGroup:SecurityGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
             rules = cast(list[Mapping[str, Any]], r.inputs.get("ingress") or []) if r.type.endswith("SecurityGroup") else [r.inputs]
@@ -281,7 +311,10 @@ def secrets_by_reference(resources: Sequence[Resource], options: Options) -> Ite
             for container in _containers(cast(Mapping[str, Any], template.get("spec") or {})):
                 for env in cast(list[Mapping[str, Any]], container.get("env") or []):
                     if "value" in env and _credential_literal(env.get("name"), env.get("value")):
-                        yield r, f"container {container.get('name')!r} sets {env.get('name')!r} to a literal: expected valueFrom.secretKeyRef"
+                        yield (
+                            r,
+                            f"container {container.get('name')!r} sets {env.get('name')!r} to a literal: expected valueFrom.secretKeyRef",
+                        )
         elif _kind(r) == "ConfigMap":
             for key, value in cast(Mapping[str, Any], r.inputs.get("data") or {}).items():
                 if _credential_literal(key, value):
@@ -301,12 +334,20 @@ def stateful_protected_in_production(resources: Sequence[Resource], options: Opt
 
 
 RULES: list[Rule] = [
-    Rule("no-node-local-app-data", "No hostPath or unbounded emptyDir in pods; app containers mount no host paths or volumes (files go to S3 or GridFS).", no_node_local_app_data),
+    Rule(
+        "no-node-local-app-data",
+        "No hostPath or unbounded emptyDir in pods; app containers mount no host paths or volumes (files go to S3 or GridFS).",
+        no_node_local_app_data,
+    ),
     Rule("limits-on-every-container", "Every container has memory and CPU limits.", limits_on_every_container),
     Rule("app-images-pinned-by-digest", "Outside dev, apps run images pinned by digest.", app_images_pinned_by_digest),
     Rule("infrastructure-images-versioned", "Infrastructure images name an exact version, never latest.", infrastructure_images_versioned),
     Rule("no-public-buckets", "Buckets are private.", no_public_buckets),
-    Rule("admin-endpoints-not-world-open", "Databases, SSH, Docker and Kubernetes APIs are not open to 0.0.0.0/0 or ::/0.", admin_endpoints_not_world_open),
+    Rule(
+        "admin-endpoints-not-world-open",
+        "Databases, SSH, Docker and Kubernetes APIs are not open to 0.0.0.0/0 or ::/0.",
+        admin_endpoints_not_world_open,
+    ),
     Rule("secrets-by-reference", "Pod specs reference secrets; they never carry secret values.", secrets_by_reference),
     Rule("stateful-protected-in-production", "In production, stateful resources are protected.", stateful_protected_in_production),
 ]

@@ -39,7 +39,9 @@ def test_committed_plan_is_fresh(shipped: tuple[str, dict[str, Any], list[str]])
     committed = ROOT / "plans" / f"{stack}.json"
     assert committed.exists(), f"plans/{stack}.json missing: python -m offline_plan {stack} --json plans/{stack}.json"
     stale = plan_changes(json.loads(committed.read_text()), plan)
-    assert stale.empty, f"plans/{stack}.json is stale; regenerate with: bash scripts/update-generated\n" + stack_text(StackReport(stack, stale))
+    assert stale.empty, f"plans/{stack}.json is stale; regenerate with: bash scripts/update-generated\n" + stack_text(
+        StackReport(stack, stale)
+    )
     assert committed.read_text() == plan_text({k: v for k, v in plan.items() if k != "format"})
 
 
@@ -73,7 +75,9 @@ def test_no_secret_in_plain_text(shipped: tuple[str, dict[str, Any], list[str]],
     _, plan, generated = shipped
     assert generated, "the stack generates passwords; the mocks must have produced them"
     write_manifests(plan, tmp_path)
-    rendered = [plan_text(plan), comment([StackReport(plan["stack"], plan_changes(plan, plan), tree=tree(plan))]), tree(plan)] + [p.read_text() for p in tmp_path.glob("*.yaml")]
+    rendered = [plan_text(plan), comment([StackReport(plan["stack"], plan_changes(plan, plan), tree=tree(plan))]), tree(plan)] + [
+        p.read_text() for p in tmp_path.glob("*.yaml")
+    ]
     for secret in generated:
         for text in rendered:
             assert secret not in text

@@ -1,0 +1,172 @@
+"""The platform's policies: every shipped stack passes, and each rule fires on its bad case."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from offline_plan.__main__ import POLICY_VIOLATION, main
+from offline_plan.policy_check import plan_resources, violations
+from policy.rules import RULES, Options, Resource, check
+from tests.harness import ROOT
+
+STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+URN = "urn:pulumi:{stack}::meteor-platform::{type}::{name}"
+
+
+def _resource(
+    type_: str, inputs: dict[str, Any], *, name: str = "bad", stack: str = "production", protect: bool = False, deps: tuple[str, ...] = ()
+) -> Resource:
+    return Resource(
+        type=type_, name=name, urn=URN.format(stack=stack, type=type_, name=name), inputs=inputs, protect=protect, dependencies=deps
+    )
+
+
+def _deployment(container: dict[str, Any], volumes: list[dict[str, Any]] | None = None, role: str = "app") -> Resource:
+    base = {"name": "app", "image": "ghcr.io/acme/todos@sha256:" + "a" * 64, "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}
+    return _resource(
+        "kubernetes:apps/v1:Deployment",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"meteor-platform/role": role}},
+                    "spec": {"containers": [{**base, **container}], "volumes": volumes or []},
+                }
+            },
+        },
+    )
+
+
+def _world_firewall(port: str) -> Resource:
+    return _resource(
+        "digitalocean:index/firewall:Firewall",
+        {"inboundRules": [{"protocol": "tcp", "portRange": port, "sourceAddresses": ["0.0.0.0/0", "::/0"]}]},
+    )
+
+
+BAD: dict[str, list[Resource]] = {
+    "no-node-local-app-data": [
+        _deployment({}, [{"name": "data", "hostPath": {"path": "/srv"}}]),
+        _deployment({}, [{"name": "uploads", "emptyDir": {}}]),
+        _resource(
+            "docker:index/container:Container",
+            {
+                "labels": [{"label": "meteor-platform/app", "value": "todos"}],
+                "volumes": [{"hostPath": "/srv", "containerPath": "/uploads"}],
+                "memory": 512,
+                "cpus": "1",
+            },
+        ),
+    ],
+    "limits-on-every-container": [
+        _deployment({"resources": {"limits": {"memory": "1Gi"}}}),
+        _resource("docker:index/container:Container", {"cpus": "1"}),
+    ],
+    "app-images-pinned-by-digest": [
+        _deployment({"image": "ghcr.io/acme/todos:1.2.3"}),
+        _resource(
+            "docker:index/container:Container",
+            {"labels": [{"label": "meteor-platform/app", "value": "todos"}], "memory": 512, "cpus": "1"},
+            deps=(URN.format(stack="production", type="docker:index/remoteImage:RemoteImage", name="todos-image"),),
+        ),
+    ],
+    "infrastructure-images-versioned": [
+        _resource("docker:index/remoteImage:RemoteImage", {"name": "traefik:latest"}),
+        _resource("docker:index/remoteImage:RemoteImage", {"name": "mongo"}),
+    ],
+    "no-public-buckets": [
+        _resource("digitalocean:index/spacesBucket:SpacesBucket", {"acl": "public-read"}, protect=True),
+        _resource(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            {"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True},
+        ),
+    ],
+    "admin-endpoints-not-world-open": [
+        _world_firewall("22"),
+        _world_firewall("1-65535"),
+        _resource("digitalocean:index/databaseFirewall:DatabaseFirewall", {"rules": [{"type": "ip_addr", "value": "0.0.0.0/0"}]}),
+        _resource("digitalocean:index/kubernetesCluster:KubernetesCluster", {"controlPlaneFirewall": {"enabled": False}}),
+        _resource(
+            "digitalocean:index/kubernetesCluster:KubernetesCluster",
+            {"controlPlaneFirewall": {"enabled": True, "allowedAddresses": ["0.0.0.0/0"]}},
+        ),
+        _resource("docker:index/container:Container", {"ports": [{"internal": 27017, "external": 27017}], "memory": 512, "cpus": "1"}),
+        _resource(
+            "aws:ec2/securityGroup:SecurityGroup",
+            {"ingress": [{"fromPort": 22, "toPort": 22, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]}]},
+        ),
+    ],
+    "secrets-by-reference": [
+        _deployment({"env": [{"name": "MONGO_URL", "value": "mongodb://app:hunter2@db:27017/app"}]}),
+        _deployment({"env": [{"name": "API_TOKEN", "value": "[secret]"}]}),
+        _resource("kubernetes:core/v1:ConfigMap", {"kind": "ConfigMap", "data": {"DB_PASSWORD": "hunter2"}}),
+    ],
+    "stateful-protected-in-production": [
+        _resource("digitalocean:index/databaseCluster:DatabaseCluster", {"name": "db"}),
+        _resource("docker:index/volume:Volume", {"name": "data"}),
+        _resource(
+            "kubernetes:apps/v1:StatefulSet",
+            {
+                "kind": "StatefulSet",
+                "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}], "template": {"spec": {"containers": []}}},
+            },
+            protect=False,
+        ),
+    ],
+}
+
+
+# What a case needs beside it: the Docker app container's image is a resource of its own.
+CONTEXT = [_resource("docker:index/remoteImage:RemoteImage", {"name": "ghcr.io/acme/todos:main"}, name="todos-image")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_policy_passes_on_the_shipped_stacks(stack: str) -> None:
+    plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text())
+    assert violations(plan) == []
+    assert len(plan_resources(plan)) == len(plan["resources"])
+
+
+def test_every_rule_has_bad_cases() -> None:
+    assert {rule.name for rule in RULES} == set(BAD)
+
+
+@pytest.mark.parametrize(("rule", "index"), [(rule, i) for rule, cases in BAD.items() for i in range(len(cases))])
+def test_each_rule_fires_on_its_bad_case(rule: str, index: int) -> None:
+    target = BAD[rule][index]
+    found = check([target, *CONTEXT])
+    assert [v.policy for v in found if v.urn == target.urn] and all(v.policy == rule for v in found if v.urn == target.urn), found
+
+
+def test_environment_scoped_rules_follow_the_environment() -> None:
+    unprotected = _resource("digitalocean:index/databaseCluster:DatabaseCluster", {"name": "db"}, stack="staging")
+    assert [v.policy for v in check([unprotected], options=Options(environment="production"))] == ["stateful-protected-in-production"]
+    assert check([unprotected], options=Options(environment="staging")) == []
+    by_tag = _deployment({"image": "ghcr.io/acme/todos:dev"})
+    assert check([by_tag], options=Options(environment="dev")) == []
+    assert [v.policy for v in check([by_tag], options=Options(environment="staging"))] == ["app-images-pinned-by-digest"]
+
+
+def test_config_refuses_what_the_policies_forbid_before_they_run(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Defence in depth: the config rules stop a bad stack first; the policies catch what code could still produce."""
+    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    (tmp_path / "Pulumi.production.yaml").write_text((ROOT / "Pulumi.production.yaml").read_text() + "  meteor-platform:protect: false\n")
+    assert main(["production", "--root", str(tmp_path), "--quiet"]) == 2
+    assert "meteor-platform:protect: got false" in capsys.readouterr().err
+
+
+def test_a_violation_fails_the_offline_plan_with_its_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import offline_plan.policy_check as policy_check
+
+    def unprotect(resources: list[Resource], options: Options | None = None) -> list[Any]:
+        # What a code change that dropped `protect` would produce, through the real rules.
+        return check([Resource(r.type, r.name, r.urn, r.inputs, False, r.dependencies) for r in resources], options=options)
+
+    monkeypatch.setattr(policy_check, "check", unprotect)
+    assert main(["production", "--quiet"]) == POLICY_VIOLATION
+    out = capsys.readouterr().out
+    assert "stateful-protected-in-production: meteor-mongo-cluster: a managed database in production without `protect`" in out

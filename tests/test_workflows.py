@@ -1,0 +1,58 @@
+"""The GitHub workflows lint clean (actionlint) and audit clean (zizmor, offline)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.harness import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert found, f"{name} is pinned in requirements-dev.txt: bash scripts/setup"
+    return found
+
+
+def test_workflows_pass_actionlint() -> None:
+    proc = subprocess.run([_tool("actionlint"), "-no-color"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_workflows_pass_zizmor_with_no_findings() -> None:
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--no-progress", str(WORKFLOWS)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout
+
+
+def test_every_action_is_pinned_by_commit() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for line in path.read_text().splitlines():
+            if "uses:" in line:
+                ref = line.split("uses:", 1)[1].split("#")[0].strip()
+                assert "@" in ref and len(ref.split("@")[1]) == 40, f"{path.name}: {ref} is not pinned to a commit SHA"
+
+
+def test_the_comment_is_posted_without_running_pull_request_code() -> None:
+    poster = yaml.safe_load((WORKFLOWS / "preview-comment.yml").read_text())
+    steps = [s for job in poster["jobs"].values() for s in job["steps"]]
+    assert not any("run" in s or str(s.get("uses", "")).startswith("actions/checkout") for s in steps)
+    preview = yaml.safe_load((WORKFLOWS / "preview.yml").read_text())
+    assert preview["permissions"] == {"contents": "read"}
+    assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
+
+
+def test_dependabot_keeps_every_pin_current() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
+    assert ecosystems == {("pip", "/"), ("pip", "/policy"), ("github-actions", "/")}
+    assert all(u["schedule"]["interval"] == "weekly" and u.get("groups") for u in config["updates"])
