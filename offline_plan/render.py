@@ -44,15 +44,14 @@ def _why(change: ResourceChange) -> str:
     return f"replaced: {shown}"
 
 
+def _data_hits(changes: PlanChanges) -> list[tuple[ResourceChange, str]]:
+    hits = [(r, f"protected: `pulumi up` refuses to {'delete' if r.action == 'delete' else 'replace'} it") for r in changes.refused]
+    hits += [(r, "retain-on-delete: the old one and its data are left behind, no longer managed") for r in changes.left_behind]
+    return hits
+
+
 def _data_hit_lines(changes: PlanChanges) -> list[str]:
-    lines: list[str] = []
-    for r in changes.refused:
-        lines.append(
-            f"{r.symbol} {r.type}  {r.name}  (protected: `pulumi up` refuses to {'delete' if r.action == 'delete' else 'replace'} it)"
-        )
-    for r in changes.left_behind:
-        lines.append(f"{r.symbol} {r.type}  {r.name}  (retain-on-delete: the old one and its data are left behind, no longer managed)")
-    return lines
+    return [f"{r.symbol} {r.type}  {r.name}  ({why})" for r, why in _data_hits(changes)]
 
 
 def stack_text(report: StackReport) -> str:
@@ -108,10 +107,10 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
     if changes is None or changes.empty:
         out += ["No infrastructure changes.", ""]
     else:
-        hits = _data_hit_lines(changes)
+        hits = _data_hits(changes)
         if hits:
             out += ["> [!CAUTION]", "> **Protected data:** `pulumi up` would refuse (protected) or orphan (retain-on-delete) these:"]
-            out += [f"> - `{h}`" for h in hits]
+            out += [f"> - `{r.symbol}` `{r.type}` `{r.name}`: {why}" for r, why in hits]
             out.append("")
         out += [f"**{changes.headline()}**", "", "| | type | name | why |", "|---|---|---|---|"]
         for r in _ordered(changes):
@@ -172,8 +171,12 @@ def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, ar
     if any(r.changes and r.changes.data_hits for r in reports):
         head += ["> [!CAUTION]", "> This change deletes or replaces protected data: `pulumi up` would refuse it (see below).", ""]
     head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", ""]
+    quiet = [r.stack for r in reports if (r.changes is None or r.changes.empty) and not r.violations and not r.note]
+    if quiet and len(quiet) < len(reports):
+        head += [f"No infrastructure changes in {', '.join(f'`{s}`' for s in quiet)}.", ""]
+    shown = [r for r in reports if r.stack not in quiet] or reports
     for details, trees in ((True, True), (True, False), (False, False)):
-        body = head + [line for r in reports for line in _stack_markdown(r, details=details, trees=trees)]
+        body = head + [line for r in shown for line in _stack_markdown(r, details=details, trees=trees)]
         if not (details and trees):
             body += [
                 f"_Trimmed to fit GitHub's {limit:,}-character comment limit: the full preview is the `{artifact}` workflow artifact._",

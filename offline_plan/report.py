@@ -1,6 +1,6 @@
 """Renderings of an offline plan: resource tree, JSON, Kubernetes manifests (diffs: `changes` and `render`)."""
 
-# The mock runtime and deepdiff are untyped: their values are handled as Any here.
+# The mock runtime is untyped: their values are handled as Any here.
 # pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportUnknownLambdaType=false
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ recording monitor captures each RegisterResourceRequest: parent, dependencies, p
 inputs, with secrets redacted before anything leaves the process.
 """
 
-# The mock runtime and deepdiff are untyped: their values are handled as Any here.
+# The mock runtime is untyped: their values are handled as Any here.
 # pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportUnknownLambdaType=false
 
 from __future__ import annotations
