@@ -108,6 +108,18 @@ def test_ignore_changes_are_dropped_as_the_engine_drops_them() -> None:
     assert (replaced.action, replaced.replace_reasons) == ("replace", ["userData"])
 
 
+def test_the_programs_replace_on_changes_forces_a_replacement() -> None:
+    plan = _committed("byoc")
+    changed = json.loads(json.dumps(plan))
+    service = next(r for r in changed["resources"] if r["name"] == "todos-service")
+    service["inputs"]["metadata"]["labels"]["tier"] = "web"
+    [updated] = plan_changes(plan, changed).resources
+    assert updated.action == "update", "a label alone updates a Service in place"
+    service["replaceOnChanges"] = ["metadata.labels"]
+    [replaced] = plan_changes(plan, changed).resources
+    assert (replaced.action, replaced.replace_reasons) == ("replace", ["metadata.labels.tier"])
+
+
 def test_a_rename_with_an_alias_is_not_a_delete() -> None:
     plan = _committed("byoc")
     changed = json.loads(json.dumps(plan))

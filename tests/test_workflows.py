@@ -51,6 +51,14 @@ def test_the_comment_is_posted_without_running_pull_request_code() -> None:
     assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
 
 
+def test_checkouts_keep_no_credentials() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                if str(step.get("uses", "")).startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False, f"{path.name}: checkout persists the token"
+
+
 def test_dependabot_keeps_every_pin_current() -> None:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
     ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
