@@ -1,82 +1,18 @@
 """The platform's policy pack: `pulumi preview --policy-pack policy`.
 
-Each rule of `rules.py` runs as a mandatory stack policy, on the same resources the offline
-plan checks. The rules depend on the stack's environment (dev, staging, production): give it as
-policy config, `--policy-pack-config` with `{"all": {"environment": "staging"}}`; without it a
-stack named dev, staging or production is taken as that environment, any other as production
-(the strictest).
+Each rule of `rules.py` runs as a mandatory stack policy (see `pack.py`), on the same resources
+the offline plan checks.
 """
-
-# Resource inputs are JSON-shaped (Any): their members are checked at run time, not typed.
-# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    PolicyPack,
-    PolicyResource,
-    ReportViolation,
-    Secret,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rules
+import pack
 
-
-def _plain(value: Any) -> Any:
-    """Secrets as the rules expect them: `[secret]`, never their value."""
-    if isinstance(value, Secret):
-        return rules.SECRET
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-    return value
-
-
-def _resource(resource: PolicyResource) -> rules.Resource:
-    return rules.Resource(
-        type=resource.resource_type,
-        name=resource.name,
-        urn=resource.urn,
-        inputs=_plain(resource.props),
-        protect=resource.opts.protect,
-        dependencies=tuple(d.urn for d in resource.dependencies),
-    )
-
-
-def _options(config: Mapping[str, Any] | None, resources: list[rules.Resource]) -> rules.Options:
-    configured = (config or {}).get("environment")
-    if configured in rules.ENVIRONMENTS:
-        return rules.Options(environment=str(configured))
-    stack = resources[0].stack if resources else ""
-    return rules.Options(environment=stack if stack in rules.ENVIRONMENTS else "production")
-
-
-def _policy(rule: rules.Rule) -> StackValidationPolicy:
-    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [_resource(r) for r in args.resources]
-        options = _options(args.get_config(), resources)
-        for violation in rules.check(resources, [rule], options):
-            report_violation(violation.message, violation.urn)
-
-    return StackValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        validate=validate,
-        config_schema=PolicyConfigSchema(properties={"environment": {"type": "string", "enum": list(rules.ENVIRONMENTS)}}),
-    )
-
-
-PolicyPack(name="meteor-platform", enforcement_level=EnforcementLevel.MANDATORY, policies=[_policy(rule) for rule in rules.RULES])
+PolicyPack(name=pack.NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=pack.policies())

@@ -170,3 +170,29 @@ def test_a_violation_fails_the_offline_plan_with_its_status(monkeypatch: pytest.
     assert main(["production", "--quiet"]) == POLICY_VIOLATION
     out = capsys.readouterr().out
     assert "stateful-protected-in-production: meteor-mongo-cluster: a managed database in production without `protect`" in out
+
+
+def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, Secret, StackValidationArgs
+
+    from policy import pack
+
+    def policy_resource(r: Resource, props: dict[str, Any]) -> PolicyResource:
+        opts = PolicyResourceOptions(r.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+        return PolicyResource(r.type, props, r.urn, r.name, opts, None, None, [], {})
+
+    database = _resource("digitalocean:index/databaseCluster:DatabaseCluster", {"name": "db"})
+    leaky = _deployment({"env": [{"name": "API_TOKEN", "value": "x"}]})
+    leaky_props = json.loads(json.dumps(leaky.inputs))
+    leaky_props["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = Secret("hunter2")
+    resources = [policy_resource(database, dict(database.inputs)), policy_resource(leaky, leaky_props)]
+    assert pack.resource(resources[1]).inputs["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == "[secret]"
+    reported: dict[str, list[tuple[str, str | None]]] = {}
+    for policy in pack.policies():
+        found = reported.setdefault(policy.name, [])
+        policy.validate(StackValidationArgs(resources, {}), lambda message, urn=None, found=found: found.append((message, urn)))  # type: ignore[misc]
+    assert {name for name, found in reported.items() if found} == {"stateful-protected-in-production", "secrets-by-reference"}
+    assert reported["stateful-protected-in-production"] == [("a managed database in production without `protect`", database.urn)]
+    assert all("hunter2" not in message for found in reported.values() for message, _ in found)
+    staging = StackValidationArgs(resources, {"environment": "staging"})
+    assert pack.options_for(staging.get_config(), [pack.resource(r) for r in resources]).environment == "staging"
