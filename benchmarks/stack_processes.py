@@ -55,7 +55,9 @@ registered = {}
 # Parents before children, providers before the resources that use them.
 order = lambda r: (r["urn"].count("$"), not r["type"].startswith("pulumi:providers:"))
 for r in sorted(plan["resources"], key=order):
-    opts = pulumi.ResourceOptions(parent=registered.get(r["parent"]), provider=registered.get(r["provider"]))
+    opts = pulumi.ResourceOptions(
+        parent=registered.get(r["parent"]), provider=registered.get(r["provider"]), protect=r["protect"], retain_on_delete=r["retainOnDelete"]
+    )
     if r["type"].startswith("pulumi:providers:"):
         package = r["type"].rsplit(":", 1)[1]
         cls = importlib.import_module(f"pulumi_{package}").Provider
@@ -68,6 +70,9 @@ for r in sorted(plan["resources"], key=order):
         pulumi.CustomResource.__init__(resource, r["type"], r["name"], r["inputs"], opts)
     else:
         resource = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+        if r["type"] == "meteor-platform:index:Platform":
+            # The same outputs as the platform: the offline plan's policy checks read the environment.
+            resource.register_outputs(plan["outputs"])
     registered[r["urn"]] = resource
 """
 
