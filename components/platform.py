@@ -1,6 +1,6 @@
 """Composition root: picks each capability's implementation from config and wires them.
 
-    network -> machines -> registry
+    network -> machines -> registry -> app images (built, prebuilt or promoted)
             -> Kubernetes: cluster -> MongoDB -> file storage -> MeteorApp per app
             -> Docker:     hosts + proxies -> MongoDB -> file storage -> DockerApp per app
 
@@ -11,6 +11,7 @@ modules), which is what pulumi resolves this class's annotations against at run 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -30,6 +31,7 @@ from components.config.registry import DigitalOceanRegistryConfig
 from components.config.storage import MinioConfig, SpacesConfig
 from components.config.values import docker_cpus, quantity_value
 from components.docker import DockerHost, DockerNames
+from components.images import AppImage
 from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
 from components.mongo import MongoAppUser, MongoDatabase
@@ -50,11 +52,21 @@ class Platform(pulumi.ComponentResource):
     registry: Registry | None
     mongo: MongoDatabase
     storage: FileStorage
+    images: dict[str, AppImage]
+    """The image each app runs."""
     apps: dict[str, MeteorService]
     outputs: dict[str, pulumi.Input[object]]
 
-    def __init__(self, name: str, config: PlatformConfig, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: PlatformConfig,
+        stack: str,
+        opts: pulumi.ResourceOptions | None = None,
+        project_dir: Path | None = None,
+    ) -> None:
         super().__init__("meteor-platform:index:Platform", name, None, opts)
+        self._project_dir = project_dir or Path.cwd()
         self._name = name
         self._stack = stack
         self._prefix = f"{name}-{stack}"
@@ -67,6 +79,7 @@ class Platform(pulumi.ComponentResource):
             self._do_network(config)
         self.machines = self._machines(config, wait_for_docker=isinstance(config, DockerPlatformConfig))
         self.registry = self._registry(config)
+        self.images = self._images(config)
         self.cluster = None
         self.docker_hosts = []
         self.addons = None
@@ -83,7 +96,12 @@ class Platform(pulumi.ComponentResource):
             self.apps = self._docker_apps(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
-        self.outputs = {"environment": pulumi.Output.from_input(config.environment), "urls": {n: a.url for n, a in self.apps.items()}}
+        self.outputs = {
+            "environment": pulumi.Output.from_input(config.environment),
+            # What a promoting stack deploys: each app's image by digest.
+            "images": {n: image.ref for n, image in self.images.items()},
+            "urls": {n: a.url for n, a in self.apps.items()},
+        }
         if self.registry is not None:
             self.outputs["registry_server"] = self.registry.server
             self.outputs["registry_push_credentials"] = self.registry.push_credentials
@@ -167,6 +185,46 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+    def _images(self, config: PlatformConfig) -> dict[str, AppImage]:
+        """Each app's image: a prebuilt pin, a build from source, or the source stack's digest."""
+        images: dict[str, AppImage] = {}
+        promoted = [a.name for a in config.apps if a.image is None and a.build is None]
+        for app in config.apps:
+            if app.image is not None:
+                images[app.name] = AppImage(ref=pulumi.Output.from_input(app.image))
+            elif app.build is not None:
+                from components.config.release import meteor_release
+                from components.images.build import MeteorImage, MeteorImageArgs
+                from components.versions import node_for_meteor
+
+                assert self.registry is not None, "config validation requires a registry with build"
+                context = self._project_dir / app.build.context
+                release = meteor_release(context) if app.build.dockerfile == "meteor" else None
+                images[app.name] = MeteorImage(
+                    f"{app.name}-build",
+                    MeteorImageArgs(
+                        app=app.name,
+                        stack=self._stack,
+                        context=context,
+                        dockerfile=app.build.dockerfile,
+                        registry=self.registry,
+                        meteor_release=release,
+                        node_version=app.build.node_version or (node_for_meteor(release) if release else None),
+                        own_file=app.build.file,
+                        build_args=dict(app.build.args),
+                    ),
+                    opts=self._child,
+                ).result
+        if promoted and config.promotion.from_stack is not None:
+            from components.images.promote import PromotedImages, PromotedImagesArgs
+
+            images |= PromotedImages(
+                f"{self._name}-promoted",
+                PromotedImagesArgs(source=config.promotion.from_stack, apps=promoted, registry=self.registry),
+                opts=self._child,
+            ).images
+        return images
 
     def _shared_mongo(
         self, config: PlatformConfig, m: ExternalMongoConfig | DigitalOceanMongoConfig, cluster_id: pulumi.Input[str] | None
@@ -349,6 +407,7 @@ class Platform(pulumi.ComponentResource):
                     storage=self.storage.wiring(app.name),
                     ingress=config.ingress,
                     siblings=[s for s in siblings if s.name != app.name],
+                    image=self.images[app.name],
                     image_pull_secret=self.registry.pull_credentials if self.registry else None,
                     ingress_ready=self.addons.ingress_ready if self.addons else [],
                     autoscaling_ready=self.addons.autoscaling_ready if self.addons else [],
@@ -369,10 +428,15 @@ class Platform(pulumi.ComponentResource):
         d = config.docker
         names = DockerNames(d.name_prefix or f"{self._name}-{self._stack}")
         behind_load_balancer = config.host_count > 1
+        auth = None
+        if self.registry is not None:
+            from components.docker.hosts import registry_auth
+
+            auth = registry_auth(self.registry.server.apply(lambda server: server.split("/", 1)[0]), self.registry.pull_credentials)
         if isinstance(d, LocalDockerConfig):
-            hosts = local_docker_host(self._name, d.local_host, names, self)
+            hosts = local_docker_host(self._name, d.local_host, names, self, auth)
         elif self.machines is not None:
-            hosts = machine_docker_hosts(self._name, self.machines, names, self)
+            hosts = machine_docker_hosts(self._name, self.machines, names, self, auth)
         else:  # config validation refuses this first, with the same message
             raise ConfigError(
                 [f"{key_path(['machines', 'provider'])}: missing; expected cloud machines because docker.hosts is 'machines'"]
@@ -433,6 +497,7 @@ class Platform(pulumi.ComponentResource):
                     hosts=self.docker_hosts,
                     mongo=self.mongo.connection(app.name),
                     storage=self.storage.wiring(app.name),
+                    image=self.images[app.name],
                     tls=config.ingress.serves_tls,
                     siblings=[s for s in siblings if s.name != app.name],
                     session_cookie=config.ingress.session_cookie,

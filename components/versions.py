@@ -35,3 +35,19 @@ METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.i
 
 def mongo_image(version: str) -> str:
     return f"mongo:{version}"
+
+
+# The Node.js each Meteor line runs on (its dev bundle): 2.x on Node 14 (the last release line with
+# Fibers), 3.0 on Node 20, 3.1 and later on Node 22. The Meteor Dockerfile checks the bundle's own
+# `.node_version.txt` against the runtime's major version, so a wrong entry fails the build, never
+# the running app; `apps[].build.nodeVersion` overrides it.
+NODE_FOR_METEOR = {"2": "14.21.3", "3.0": "20.18.0", "3": "22.11.0"}
+METEORD_ONBUILD_IMAGE = "meteorhacks/meteord:onbuild"
+"""Legacy MeteorD base: its ONBUILD steps bundle the app with its own release (Meteor 1.x apps)."""
+
+
+def node_for_meteor(release: str) -> str:
+    """The Node version the runtime image uses for Meteor `release` (`3.1.2` -> `22.11.0`)."""
+    major, _, rest = release.partition(".")
+    minor = rest.split(".", 1)[0]
+    return NODE_FOR_METEOR.get(f"{major}.{minor}") or NODE_FOR_METEOR.get(major) or NODE_FOR_METEOR["3"]

@@ -61,11 +61,14 @@ def generated_password(name: str, length: int) -> str:
 class PlanMocks(Mocks):
     """Realistic provider answers, deterministic per resource name."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
         self.generated_secrets: list[str] = []
+        self.root = root
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(str(args.inputs.get("name") or args.resource_id or args.name))
         resource_id = f"{args.name}-{_digest(args.typ, args.name)[:8]}"
         if args.typ == "random:index/randomPassword:RandomPassword":
             result = generated_password(args.name, int(args.inputs.get("length", 16)))
@@ -81,6 +84,17 @@ class PlanMocks(Mocks):
             meta = state["metadata"]
             resource_id = f"{meta['namespace']}/{meta['name']}" if "namespace" in meta else meta["name"]
         return resource_id, state
+
+    def _stack_reference(self, stack_name: str) -> tuple[str, dict[str, Any]]:
+        """Another stack's outputs, as its committed plan (`plans/<stack>.json`) records them."""
+        outputs: dict[str, Any] = {}
+        short = stack_name.rsplit("/", 1)[-1]
+        plan_file = (self.root or Path.cwd()) / "plans" / f"{short}.json"
+        try:
+            outputs = json.loads(plan_file.read_text()).get("outputs") or {}
+        except (OSError, ValueError):
+            outputs = {}  # no committed plan: the stack exports nothing (the program reports it)
+        return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
@@ -175,8 +189,11 @@ def _do_registry(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[s
 
 
 def _do_registry_credentials(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    token = mocks.secret(f"{name}-token", 48)
-    auth = {"auths": {"registry.digitalocean.com": {"auth": token}}}
+    import base64
+
+    # DigitalOcean's form: the API token as both user and password, base64 in `auth`.
+    token = "dop_v1_" + mocks.secret(f"{name}-token", 48)
+    auth = {"auths": {"registry.digitalocean.com": {"auth": base64.b64encode(f"{token}:{token}".encode()).decode()}}}
     return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": ""}
 
 
@@ -231,6 +248,24 @@ def _docker_named(kind: str) -> Any:
     return answer
 
 
+def _docker_build_image(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What a push answers: the first tag with the build's digest (here: of the build's inputs)."""
+    tags = [str(t) for t in state.get("tags") or []]
+    digest = "sha256:" + _digest(
+        "build", json.dumps({k: state.get(k) for k in ("context", "dockerfile", "buildArgs", "tags")}, sort_keys=True)
+    )
+    ref = f"{tags[0]}@{digest}" if tags else digest
+    return digest, {"digest": digest, "ref": ref, "contextHash": _digest("context", name)}
+
+
+def _local_command(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A promotion copy step prints the target reference; other local commands print nothing."""
+    env = state.get("environment") or {}
+    source, target = env.get("SOURCE_REF"), env.get("TARGET_REPOSITORY")
+    stdout = f"{target}@{str(source).split('@', 1)[1]}" if isinstance(source, str) and "@" in source and isinstance(target, str) else ""
+    return f"{name}-{_digest('local', name)[:8]}", {"stdout": stdout, "stderr": ""}
+
+
 def _tls_private_key(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """An ed25519 key pair as pulumi-tls answers: OpenSSH forms; the private one is a generated secret."""
     import base64
@@ -246,6 +281,8 @@ def _tls_private_key(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tupl
 
 
 PROVIDER_OUTPUTS: dict[str, Any] = {
+    "docker-build:index:Image": _docker_build_image,
+    "command:local:Command": _local_command,
     "tls:index/privateKey:PrivateKey": _tls_private_key,
     "digitalocean:index/volume:Volume": _do_simple("volume"),
     "docker:index/remoteImage:RemoteImage": _docker_image,
@@ -556,7 +593,7 @@ def run_program(root: Path, stack: str) -> PlanResult:
     config = read_stack_config(root, stack)
     _ignore_mock_loop_finalizers()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks()
+    mocks = PlanMocks(root)
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()

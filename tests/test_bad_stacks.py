@@ -590,7 +590,32 @@ PROVIDER_CASES = [
     ),
     case(9, "MinIO on Kubernetes", KUBERNETES, "storage", {"provider": "minio"}, "meteor-platform:storage.provider"),
     case(9, "in-cluster MongoDB on Docker hosts", DOCKER, "mongo", {"provider": "inCluster"}, "meteor-platform:mongo.provider"),
-    case(9, "DigitalOcean registry on Docker hosts", DOCKER, "registry", {"provider": "digitalocean"}, "meteor-platform:registry.provider"),
+    case(9, "a build without a registry", DOCKER, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
+    case(9, "a build in production", DROPLETS, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
+    case(9, "an app with no image source", KUBERNETES, "apps.0.image", DROP, "meteor-platform:apps[0].image"),
+    case(9, "promotion from a bad stack name", KUBERNETES, "promotion.fromStack", "a b/c", "meteor-platform:promotion.fromStack"),
+    Case(
+        id="a canary of one instance",
+        kind=9,
+        text=stack_text(changed(changed(KUBERNETES, "apps.0.canary", {"image": IMAGE}), "apps.0.replicas", 1)),
+        names="meteor-platform:apps[0].replicas",
+    ),
+    case(
+        9,
+        "a canary by tag in staging",
+        KUBERNETES,
+        "apps.0.canary",
+        {"image": "ghcr.io/acme/todos:next"},
+        "meteor-platform:apps[0].canary.image",
+    ),
+    case(
+        9,
+        "a build arg that is a credential",
+        DOCKER,
+        "apps.0.build",
+        {"context": "examples/todos", "args": {"NPM_TOKEN": "x"}},
+        "meteor-platform:apps[0].build.args.NPM_TOKEN",
+    ),
     case(9, "context with DOKS", DIGITALOCEAN, "kubernetes.context", "kind-dev", "meteor-platform:kubernetes.context"),
 ]
 

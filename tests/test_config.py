@@ -277,11 +277,11 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         "docker.hosts is 'machines'",
     ),
     (
-        "registry with docker hosts",
-        docker_stack(registry={"provider": "digitalocean"}),
+        "unknown registry with docker hosts",
+        docker_stack(registry={"provider": "ecr"}),
         set(),
         "meteor-platform:registry.provider",
-        "expected 'none'",
+        "expected 'none' or 'digitalocean'",
     ),
     (
         "bad docker endpoint",

@@ -39,7 +39,9 @@ def camel(value: Any) -> Any:
 
 
 def test_container_port_env_and_probes_follow_the_contract() -> None:
-    spec: Any = container_spec(app(flavor="meteord"), plain_env={"PORT": "80"}, secret_env=["MONGO_URL"], secret_name="todos-env")
+    spec: Any = container_spec(
+        app(flavor="meteord"), image=IMAGE, plain_env={"PORT": "80"}, secret_env=["MONGO_URL"], secret_name="todos-env"
+    )
     assert spec["ports"] == [{"name": "http", "container_port": 80, "protocol": "TCP"}]
     env = {e["name"]: e for e in spec["env"]}
     assert env["PORT"] == {"name": "PORT", "value": "80"}
@@ -51,7 +53,7 @@ def test_container_port_env_and_probes_follow_the_contract() -> None:
 
 def test_deployment_never_drops_capacity_and_yields_replicas_to_the_autoscaler() -> None:
     fixed = app(replicas=3)
-    container: Any = container_spec(fixed, plain_env={}, secret_env=[], secret_name="s")
+    container: Any = container_spec(fixed, image=IMAGE, plain_env={}, secret_env=[], secret_name="s")
     spec: Any = deployment_spec(fixed, container=container, pod_labels={"a": "b"}, selector={"a": "b"}, pull_secrets=["pull"])
     assert spec["strategy"] == {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": "25%"}}
     assert spec["replicas"] == 3

@@ -1,7 +1,9 @@
 """One Meteor service as containers on Docker hosts, to the same contract as on Kubernetes.
 
 `replicas` is the app's total number of instances, spread round-robin over the hosts (instance
-i runs on host i mod n). Containers are auto-named and replaced create-before-delete, one after
+i runs on host i mod n); with a canary, its share of them run the next version, behind the same
+Traefik service (same labels, sticky cookie included). A migration runs once per image, as a
+one-shot container on the first host, before any instance is replaced; its failure fails `pulumi up`. Containers are auto-named and replaced create-before-delete, one after
 another (each depends on the previous one and is waited on until healthy); the old containers
 are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
 """
@@ -20,6 +22,8 @@ from components.config.values import docker_cpus
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import traefik_labels
+from components.docker.services import succeeded
+from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
 
@@ -47,6 +51,8 @@ class DockerAppArgs:
     """Hosts to spread the app's instances over."""
     mongo: MongoConnection
     storage: StorageWiring
+    image: AppImage
+    """The image the app runs (built, prebuilt or promoted)."""
     tls: bool
     """Serve the domain over HTTPS (Let's Encrypt through Traefik)."""
     siblings: list[Sibling] = field(default_factory=lambda: [])
@@ -57,6 +63,8 @@ class DockerAppArgs:
 
 class DockerApp(pulumi.ComponentResource):
     containers: list[docker.Container]
+    canary_containers: list[docker.Container]
+    migration: docker.Container | None
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: DockerAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -96,21 +104,63 @@ class DockerApp(pulumi.ComponentResource):
         if app.flavor is ImageFlavor.METEORD:
             capabilities["adds"] = ["NET_BIND_SERVICE"]  # legacy MeteorD binds port 80 as root
 
-        images: dict[str, docker.RemoteImage] = {}
+        images: dict[tuple[str, str], docker.RemoteImage] = {}
+
+        def image_on(host: DockerHost, track: str, ref: pulumi.Input[str]) -> docker.RemoteImage:
+            if (host.name, track) not in images:
+                suffix = "" if track == "stable" else f"-{track}"
+                images[host.name, track] = docker.RemoteImage(
+                    f"{name}-{host.name}{suffix}-image",
+                    name=ref,
+                    keep_locally=True,
+                    opts=pulumi.ResourceOptions(parent=self, provider=host.provider, depends_on=args.image.ready),
+                )
+            return images[host.name, track]
+
+        self.migration = None
+        migrated: list[pulumi.Input[str]] = []
+        if app.migrate is not None:
+            first = args.hosts[0]
+            self.migration = docker.Container(
+                f"{name}-migrate",
+                image=image_on(first, "stable", args.image.ref).image_id,
+                command=list(app.migrate.command),
+                envs=envs_for(f"{app.name}-migrate"),
+                networks_advanced=[{"name": first.names.apps}],
+                user=str(app.user_id) if app.user_id is not None else None,
+                capabilities=capabilities,
+                restart="no",
+                must_run=False,
+                attach=True,
+                logs=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=first.provider, depends_on=[*args.mongo.ready, *first.networks]),
+                **service_container_defaults(),
+                **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
+            )
+            migrated = [succeeded(f"the migration of {app.name}", self.migration)]
+
+        canary_count = 0
+        if app.canary is not None:
+            canary_count = min(app.replicas - 1, max(1, round(app.replicas * app.canary.share / 100)))
         self.containers = []
+        self.canary_containers = []
         previous: list[pulumi.Resource] = []
-        for host, index in placement(app.replicas, args.hosts):
-            on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
-            if host.name not in images:
-                images[host.name] = docker.RemoteImage(f"{name}-{host.name}-image", name=app.image, keep_locally=True, opts=on_host)
-            hostname = f"{app.name}-{host.name}-{index}"
-            self.containers.append(
-                docker.Container(
-                    f"{name}-{host.name}-{index}",
-                    image=images[host.name].image_id,
+        for track, ref, count in (
+            ("stable", args.image.ref, app.replicas - canary_count),
+            ("canary", app.canary.image if app.canary else "", canary_count),
+        ):
+            for host, index in placement(count, args.hosts):
+                on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
+                hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
+                container_labels = {**labels, "meteor-platform/track": track} if app.canary else labels
+                if migrated:
+                    container_labels = {**container_labels, "meteor-platform/migrated": migrated[0]}
+                container = docker.Container(
+                    f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
+                    image=image_on(host, track, ref).image_id,
                     envs=envs_for(hostname),
                     hostname=hostname,
-                    labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
+                    labels=[{"label": k, "value": v} for k, v in sorted(container_labels.items())],
                     networks_advanced=[
                         {"name": host.names.edge},
                         # Siblings reach the app by its name on the private network.
@@ -138,7 +188,7 @@ class DockerApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
                         pulumi.ResourceOptions(
-                            depends_on=[*args.mongo.ready, *host.networks, *previous],
+                            depends_on=[*args.mongo.ready, *host.networks, *previous, *([self.migration] if self.migration else [])],
                             # pulumi-docker replaces containers delete-first by default: the app would be
                             # down until the new one is healthy. Create first, remove the old one last.
                             delete_before_replace=False,
@@ -147,8 +197,8 @@ class DockerApp(pulumi.ComponentResource):
                     **service_container_defaults(),
                     **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
                 )
-            )
-            # One instance at a time: the next is replaced only once this one is healthy (wait=True).
-            previous = [self.containers[-1]]
+                (self.containers if track == "stable" else self.canary_containers).append(container)
+                # One instance at a time: the next is replaced only once this one is healthy (wait=True).
+                previous = [container]
         self.url = pulumi.Output.from_input(root_url)
         self.register_outputs({"url": self.url})

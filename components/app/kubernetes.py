@@ -15,14 +15,17 @@ from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
 from components.app.kubernetes_specs import (
     autoscaler_spec,
+    canary_instances,
     container_spec,
     deployment_spec,
     ingress_annotations,
+    migration_job_spec,
     network_policy_spec,
     sticky_service_annotations,
 )
 from components.config import KubernetesAppConfig
 from components.config.ingress import KubernetesIngressConfig
+from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -45,6 +48,8 @@ class MeteorAppArgs:
     """The app's file storage."""
     ingress: KubernetesIngressConfig
     """How the app is exposed when it has a domain."""
+    image: AppImage
+    """The image the app runs (built, prebuilt or promoted)."""
     siblings: list[Sibling] = field(default_factory=lambda: [])
     """The other apps of the stack (DDP URLs, egress to them)."""
     image_pull_secret: pulumi.Output[str] | None = None
@@ -56,11 +61,14 @@ class MeteorAppArgs:
 
 
 class MeteorApp(pulumi.ComponentResource):
-    """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app."""
+    """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app;
+    with a canary a second Deployment behind the same Service, with a migration a Job before both."""
 
     namespace: k8s.core.v1.Namespace
     secret: k8s.core.v1.Secret
     deployment: k8s.apps.v1.Deployment
+    canary: k8s.apps.v1.Deployment | None
+    migration: k8s.batch.v1.Job | None
     service: k8s.core.v1.Service
     ingress: k8s.networking.v1.Ingress | None
     autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
@@ -107,15 +115,73 @@ class MeteorApp(pulumi.ComponentResource):
             )
             pull_secrets.append(pull.metadata.name)
 
-        container = container_spec(
-            app, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
-        )
+        def container(image: pulumi.Input[str]) -> k8s.core.v1.ContainerArgsDict:
+            return container_spec(
+                app, image=image, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
+            )
+
+        # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
+        self.migration = None
+        if app.migrate is not None:
+            self.migration = k8s.batch.v1.Job(
+                f"{name}-migrate",
+                metadata={
+                    "namespace": self.namespace.metadata.name,
+                    "labels": labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
+                },
+                spec=migration_job_spec(
+                    app,
+                    container=container(args.image.ref),
+                    command=app.migrate.command,
+                    pod_labels=labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
+                    timeout_seconds=app.migrate.timeout_seconds,
+                    pull_secrets=pull_secrets,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.mongo.ready, *args.image.ready]),
+            )
+        rollout_after: list[pulumi.Resource] = [*args.mongo.ready, *args.image.ready, *([self.migration] if self.migration else [])]
+
+        canary_count = canary_instances(app.replicas, app.canary.share) if app.canary else 0
+        serving = selector
+        if app.canary is not None:
+            # Both versions carry the app label; the Service (and PDB, NetworkPolicy) select on it.
+            # The stable Deployment keeps its (immutable) selector: the canary's pods have another name.
+            pod_labels = {**pod_labels, labels.APP_LABEL: app.name}
+            serving = {labels.STACK_LABEL: args.stack, labels.ROLE_LABEL: labels.APP_ROLE, labels.APP_LABEL: app.name}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": app.name, "namespace": self.namespace.metadata.name, "labels": pod_labels},
-            spec=deployment_spec(app, container=container, pod_labels=pod_labels, selector=selector, pull_secrets=pull_secrets),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.mongo.ready),
+            spec=deployment_spec(
+                app,
+                container=container(args.image.ref),
+                pod_labels=pod_labels,
+                selector=selector,
+                pull_secrets=pull_secrets,
+                replicas=app.replicas - canary_count if app.canary and app.autoscaling is None else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
         )
+        self.canary = None
+        if app.canary is not None:
+            canary_name = f"{app.name}-canary"
+            canary_labels = {
+                **labels.common(args.stack, canary_name, labels.APP_ROLE),
+                labels.APP_LABEL: app.name,
+                labels.TRACK_LABEL: "canary",
+            }
+            self.canary = k8s.apps.v1.Deployment(
+                f"{name}-canary",
+                metadata={"name": canary_name, "namespace": self.namespace.metadata.name, "labels": canary_labels},
+                spec=deployment_spec(
+                    app,
+                    container=container(app.canary.image),
+                    pod_labels=canary_labels,
+                    selector=labels.selector(args.stack, canary_name, labels.APP_ROLE),
+                    pull_secrets=pull_secrets,
+                    replicas=canary_count,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
+            )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={
@@ -126,10 +192,11 @@ class MeteorApp(pulumi.ComponentResource):
             },
             spec={
                 "type": "ClusterIP",
-                "selector": selector,
+                "selector": serving,
                 "ports": [{"name": "http", "port": app.container_port, "target_port": "http", "protocol": "TCP", "app_protocol": "http"}],
             },
-            opts=child,
+            # With a canary the Service selects on the app label: only once the stable pods carry it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment] if app.canary else []),
         )
         self.ingress = None
         if app.domain:
@@ -147,7 +214,7 @@ class MeteorApp(pulumi.ComponentResource):
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=meta,
-            spec={"max_unavailable": 1, "selector": {"match_labels": selector}, "unhealthy_pod_eviction_policy": "AlwaysAllow"},
+            spec={"max_unavailable": 1, "selector": {"match_labels": serving}, "unhealthy_pod_eviction_policy": "AlwaysAllow"},
             opts=child,
         )
         k8s.networking.v1.NetworkPolicy(
@@ -156,7 +223,7 @@ class MeteorApp(pulumi.ComponentResource):
             spec=network_policy_spec(
                 app,
                 stack=args.stack,
-                selector=selector,
+                selector=serving,
                 ingress_namespace=args.ingress.effective_namespace,
                 endpoints=[*args.mongo.endpoints, *args.storage.endpoints],
                 sibling_ports=[s.port for s in args.siblings],

@@ -8,6 +8,7 @@ lets load balancers drain before the kill, and clients reconnect by themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,7 +31,12 @@ def kubelet_literal(value: str) -> str:
 
 
 def container_spec(
-    app: KubernetesAppConfig, *, plain_env: Mapping[str, str], secret_env: Sequence[str], secret_name: pulumi.Input[str]
+    app: KubernetesAppConfig,
+    *,
+    image: pulumi.Input[str],
+    plain_env: Mapping[str, str],
+    secret_env: Sequence[str],
+    secret_name: pulumi.Input[str],
 ) -> k8s.core.v1.ContainerArgsDict:
     """The Meteor container: PORT equals the container port, secrets only through secretKeyRef."""
     env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}]
@@ -45,7 +51,7 @@ def container_spec(
         security["capabilities"] = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     return {
         "name": "meteor",
-        "image": app.image,
+        "image": image,
         "image_pull_policy": "IfNotPresent",
         "ports": [{"name": "http", "container_port": app.container_port, "protocol": "TCP"}],
         "env": env,
@@ -63,6 +69,39 @@ def container_spec(
     }
 
 
+def pod_spec(
+    app: KubernetesAppConfig,
+    *,
+    containers: Sequence[k8s.core.v1.ContainerArgsDict],
+    pull_secrets: Sequence[pulumi.Input[str]] = (),
+    spread_over: Mapping[str, str] | None = None,
+) -> k8s.core.v1.PodSpecArgsDict:
+    """The app's pod: its user, no service-account token, a bounded /tmp; spread over nodes and zones."""
+    pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
+    if app.user_id is not None:
+        pod_security |= {"run_as_non_root": True, "run_as_user": app.user_id, "run_as_group": app.user_id, "fs_group": app.user_id}
+    spec: k8s.core.v1.PodSpecArgsDict = {
+        "automount_service_account_token": False,
+        "enable_service_links": False,
+        "termination_grace_period_seconds": app.pre_stop_seconds + 20,
+        "security_context": pod_security,
+        "image_pull_secrets": [{"name": name} for name in pull_secrets],
+        "containers": list(containers),
+        "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
+    }
+    if spread_over is not None:
+        spec["topology_spread_constraints"] = [
+            {
+                "max_skew": 1,
+                "topology_key": key,
+                "when_unsatisfiable": "ScheduleAnyway",
+                "label_selector": {"match_labels": dict(spread_over)},
+            }
+            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+        ]
+    return spec
+
+
 def deployment_spec(
     app: KubernetesAppConfig,
     *,
@@ -70,15 +109,9 @@ def deployment_spec(
     pod_labels: Mapping[str, str],
     selector: Mapping[str, str],
     pull_secrets: Sequence[pulumi.Input[str]] = (),
+    replicas: int | None = None,
 ) -> k8s.apps.v1.DeploymentSpecArgsDict:
     """Rolling updates that never drop capacity, spread over nodes and zones; replicas unless autoscaled."""
-    pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
-    if app.user_id is not None:
-        pod_security |= {"run_as_non_root": True, "run_as_user": app.user_id, "run_as_group": app.user_id, "fs_group": app.user_id}
-    spread: list[k8s.core.v1.TopologySpreadConstraintArgsDict] = [
-        {"max_skew": 1, "topology_key": key, "when_unsatisfiable": "ScheduleAnyway", "label_selector": {"match_labels": dict(selector)}}
-        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
-    ]
     spec: k8s.apps.v1.DeploymentSpecArgsDict = {
         "selector": {"match_labels": dict(selector)},
         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": "25%"}},
@@ -87,21 +120,44 @@ def deployment_spec(
         "progress_deadline_seconds": 600,
         "template": {
             "metadata": {"labels": dict(pod_labels)},
-            "spec": {
-                "automount_service_account_token": False,
-                "enable_service_links": False,
-                "termination_grace_period_seconds": app.pre_stop_seconds + 20,
-                "security_context": pod_security,
-                "topology_spread_constraints": spread,
-                "image_pull_secrets": [{"name": name} for name in pull_secrets],
-                "containers": [container],
-                "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
-            },
+            "spec": pod_spec(app, containers=[container], pull_secrets=pull_secrets, spread_over=selector),
         },
     }
-    if app.autoscaling is None:
+    if replicas is not None:
+        spec["replicas"] = replicas
+    elif app.autoscaling is None:
         spec["replicas"] = app.replicas
     return spec
+
+
+def canary_instances(replicas: int, share: int) -> int:
+    """Instances of the canary: `share` percent of `replicas`, at least one, leaving one stable."""
+    return min(replicas - 1, max(1, round(replicas * share / 100)))
+
+
+PROBES_AND_PORTS = ("startup_probe", "readiness_probe", "liveness_probe", "lifecycle", "ports")
+
+
+def migration_job_spec(
+    app: KubernetesAppConfig,
+    *,
+    container: k8s.core.v1.ContainerArgsDict,
+    command: Sequence[str],
+    pod_labels: Mapping[str, str],
+    timeout_seconds: int,
+    pull_secrets: Sequence[pulumi.Input[str]] = (),
+) -> k8s.batch.v1.JobSpecArgsDict:
+    """The app's container running `command` once (no retries): a failure fails `pulumi up` before the app rolls."""
+    migration = cast(k8s.core.v1.ContainerArgsDict, {k: v for k, v in container.items() if k not in PROBES_AND_PORTS})
+    migration["name"] = "migrate"
+    migration["command"] = list(command)
+    spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets)
+    spec["restart_policy"] = "Never"
+    return {
+        "backoff_limit": 0,
+        "active_deadline_seconds": timeout_seconds,
+        "template": {"metadata": {"labels": dict(pod_labels)}, "spec": spec},
+    }
 
 
 def autoscaler_spec(

@@ -102,6 +102,43 @@ class AutoscalingConfig(Model):
     target_cpu_percent: int = Field(default=70, ge=10, le=100, description="Average CPU utilisation to aim for.")
 
 
+class BuildConfig(Model):
+    """Build the app's image from its source (pushed to the stack's registry, deployed by digest)."""
+
+    context: str = Field(
+        ...,
+        description="Source directory, relative to the project (the Meteor app, with `.meteor/release` unless `dockerfile` is `own`).",
+    )
+    dockerfile: Literal["meteor", "meteord", "own"] = Field(
+        default="meteor",
+        description="`meteor` (the project's multi-stage Dockerfile: bundle with the app's release, run on slim Node as non-root), "
+        "`meteord` (legacy MeteorD onbuild base for old apps) or `own` (the app's Dockerfile, `file`).",
+    )
+    file: str | None = Field(default=None, description="With `own`: the Dockerfile, relative to `context` (default `Dockerfile`).")
+    node_version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="Node version of the runtime image (x.y.z); default: the one the app's Meteor release needs.",
+    )
+    args: dict[EnvName, str] = Field(
+        default_factory=dict, description="Extra build arguments (not secrets: they stay in the image history)."
+    )
+
+
+class CanaryConfig(Model):
+    """A second version beside the current one, on a share of the instances, behind the same service."""
+
+    image: ImageRef = Field(..., description="The next version's image (by digest outside dev).")
+    share: int = Field(default=10, ge=1, le=50, description="Percent of the app's instances that run the canary (at least one).")
+
+
+class MigrationConfig(Model):
+    """A command run once per image, with the new image and the app's environment, before the app rolls."""
+
+    command: list[str] = Field(..., min_length=1, description="The command and its arguments (exec form), e.g. [node, migrate.js].")
+    timeout_seconds: int = Field(default=600, ge=30, le=3600, description="How long the migration may run before `pulumi up` fails.")
+
+
 class AppConfig(Model):
     """One Meteor service: what both targets understand."""
 
@@ -109,7 +146,15 @@ class AppConfig(Model):
         ...,
         description="App name: workload, service, namespace and database name derive from it (a DNS label of at most 40 characters; not `mongo`/`minio` beside those containers, not a namespace the cluster or ingress owns).",
     )
-    image: ImageRef = Field(..., description="Image reference; pinned by `@sha256:` digest outside dev.")
+    image: ImageRef | None = Field(
+        default=None,
+        description="Prebuilt image reference, pinned by `@sha256:` digest outside dev; with `promotion`, a pin that wins over the promoted one (rollback).",
+    )
+    build: BuildConfig | None = Field(
+        default=None, description="Build the image from source instead (not in production, not with `promotion`)."
+    )
+    canary: CanaryConfig | None = Field(default=None, description="Run the next version on a share of the instances.")
+    migrate: MigrationConfig | None = Field(default=None, description="A migration run once per image before the app rolls.")
     flavor: ImageFlavor = Field(
         default=ImageFlavor.ZODERN,
         description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
@@ -204,8 +249,30 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
             if app.domain in seen_domains:
                 problems.bad(["apps", i, "domain"], app.domain, f"expected a domain of its own (apps[{seen_domains[app.domain]}] uses it)")
             seen_domains.setdefault(app.domain, i)
-        if not dev and not is_digest_pinned(app.image):
+        if app.image is not None and not dev and not is_digest_pinned(app.image):
             problems.bad(["apps", i, "image"], app.image, f"expected an image pinned by @sha256: digest in {environment}")
+        if app.image is not None and app.build is not None:
+            problems.bad(["apps", i, "build"], app.build.context, "expected either image or build, not both")
+        if app.canary is not None:
+            if not dev and not is_digest_pinned(app.canary.image):
+                problems.bad(
+                    ["apps", i, "canary", "image"], app.canary.image, f"expected an image pinned by @sha256: digest in {environment}"
+                )
+            if app.replicas < 2:
+                problems.bad(["apps", i, "replicas"], app.replicas, "expected at least 2 with a canary: one instance of each version")
+        if app.build is not None:
+            if app.build.dockerfile != "own" and app.build.file is not None:
+                problems.bad(["apps", i, "build", "file"], app.build.file, "expected it unset: only dockerfile 'own' names a Dockerfile")
+            for name in sorted(app.build.args):
+                if (
+                    name in ("METEOR_RELEASE", "NODE_VERSION")
+                    or looks_like_credential(app.build.args[name])
+                    or _CREDENTIAL_NAME.search(name)
+                ):
+                    problems.line(
+                        ["apps", i, "build", "args", name],
+                        "expected no credential and not METEOR_RELEASE/NODE_VERSION (the platform sets them): build arguments stay in the image",
+                    )
         if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
             problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
         if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:

@@ -24,6 +24,7 @@ from pydantic_core import ErrorDetails
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
 from components.config.names import derived_name_problems, stack_name_problems
 from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, PlatformSection, platform_problems
+from components.config.release import release_problems
 from components.config.unions import Variants, annotation_members, other_scopes, variants_of
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
 from components.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
@@ -50,12 +51,14 @@ def parse_config(
     stack: str | None = None,
     secure_paths: Set[SecurePath] | None = None,
     other_keys: Iterable[str] = (),
+    project_dir: Path | None = None,
 ) -> PlatformConfig:
     """Validate the `meteor-platform:*` values (already JSON-decoded, keys without the prefix).
 
     `secret_keys` holds the full keys (`meteor-platform:apps`) the engine marked secret;
     `secure_paths` the `secure:` leaves of the stack file when it could be read (then secrecy is
-    checked per leaf); `other_keys` the full keys of other namespaces; `stack` the stack name.
+    checked per leaf); `other_keys` the full keys of other namespaces; `stack` the stack name;
+    `project_dir` where build contexts are (they are checked when it is given).
     Raises ConfigError naming every bad key.
     """
     problems = Problems()
@@ -75,6 +78,7 @@ def parse_config(
         raise ConfigError([*problems.lines, *(format_error(e) for e in errors)]) from None
     _plain_text_secrets(cfg, secret_keys, secure_paths, problems)
     platform_problems(cfg, problems)
+    release_problems(cfg, project_dir, problems)
     if stack is not None:
         derived_name_problems(cfg, stack, problems)
     if problems:
@@ -333,4 +337,6 @@ def load_config(project_dir: Path | None = None) -> PlatformConfig:
     """
     raw, secret_keys, others = raw_stack_config()
     stack = pulumi.get_stack()
-    return parse_config(raw, secret_keys, stack=stack, secure_paths=_secure_paths(project_dir, stack), other_keys=others)
+    return parse_config(
+        raw, secret_keys, stack=stack, secure_paths=_secure_paths(project_dir, stack), other_keys=others, project_dir=project_dir
+    )

@@ -29,6 +29,7 @@ from components.config.mongo import (
     mongo_problems,
 )
 from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
+from components.config.release import PromotionConfig
 from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, SpacesConfig
 from components.config.unions import tagged
 from components.config.values import Model
@@ -49,6 +50,7 @@ class PlatformBase(Model):
     )
     digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
     machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Deploy the images another stack runs.")
 
     @property
     def protect_stateful(self) -> bool:
@@ -96,6 +98,7 @@ class DockerPlatformConfig(PlatformBase):
             isinstance(self.mongo, DigitalOceanMongoConfig)
             or isinstance(self.storage, SpacesConfig)
             or isinstance(self.machines, DigitalOceanMachinesConfig)
+            or self.registry.provider == "digitalocean"
         )
 
     @property

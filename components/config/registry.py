@@ -41,8 +41,14 @@ else:
         {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
         scope="with target 'kubernetes'",
     )
-# Docker hosts pull public images or ones their deploy user is logged in to.
+# Docker hosts pull with the registry's read-only credentials, set on each host's Docker provider.
 if TYPE_CHECKING:
-    DockerRegistrySection = NoRegistryConfig
+    DockerRegistrySection = RegistryConfig
 else:
-    DockerRegistrySection = tagged("registry", "provider", "none", {"none": NoRegistryConfig}, scope="with target 'docker'")
+    DockerRegistrySection = tagged(
+        "registry",
+        "provider",
+        "none",
+        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
+        scope="with target 'docker'",
+    )

@@ -1,7 +1,8 @@
 """Docker hosts as deploy targets: one explicit pulumi-docker provider per host.
 
 `local` is the engine on this machine (the dev stack); `machines` are the cloud machines,
-reached over ssh as their non-root deploy user.
+reached over ssh as their non-root deploy user. With a private registry, each provider carries
+its read-only credentials (`registry_auth`), so images are pulled without a login on the host.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ import pulumi_docker as docker
 from components.docker import DockerHost, DockerNames
 from components.machines import DockerMachines
 
+RegistryAuth = list[docker.ProviderRegistryAuthArgsDict] | None
 
-def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulumi.Resource) -> list[DockerHost]:
-    provider = docker.Provider(f"{name}-local-docker", host=endpoint, opts=pulumi.ResourceOptions(parent=parent))
+
+def registry_auth(address: pulumi.Input[str], dockerconfigjson: pulumi.Input[str]) -> list[docker.ProviderRegistryAuthArgsDict]:
+    """A Docker provider's login to one registry, from a `.dockerconfigjson` (secret)."""
+    return [{"address": address, "config_file_content": pulumi.Output.secret(dockerconfigjson)}]
+
+
+def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None) -> list[DockerHost]:
+    provider = docker.Provider(f"{name}-local-docker", host=endpoint, registry_auth=auth, opts=pulumi.ResourceOptions(parent=parent))
     return [DockerHost(name="local", provider=provider, names=names)]
 
 
-def machine_docker_hosts(name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource) -> list[DockerHost]:
+def machine_docker_hosts(
+    name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None
+) -> list[DockerHost]:
     hosts: list[DockerHost] = []
     for i, (url, ready, host_key) in enumerate(
         zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, strict=True)
@@ -28,6 +38,7 @@ def machine_docker_hosts(name: str, machines: DockerMachines, names: DockerNames
             host=url,
             # The host key is the one the program installed: trust exactly it, never a key seen first.
             ssh_opts=host_key.apply(pinned_ssh_options),
+            registry_auth=auth,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
         hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names))

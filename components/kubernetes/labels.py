@@ -16,6 +16,9 @@ ROLE_LABEL = "meteor-platform/role"
 APP_ROLE = "app"
 MONGO_ROLE = "mongo"
 MONGO_INIT_ROLE = "mongo-init"
+APP_LABEL = "meteor-platform/app"
+"""The app a pod serves, on every version of it (stable and canary): what the app's Service selects with a canary."""
+TRACK_LABEL = "meteor-platform/track"
 
 
 def common(stack: str, name: str, role: str) -> dict[str, str]:

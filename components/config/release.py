@@ -1,0 +1,93 @@
+"""`promotion` and each app's image source: built here, prebuilt, or promoted from another stack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from components.config.errors import Problems
+from components.config.values import Model
+
+if TYPE_CHECKING:
+    from components.config.platform import PlatformConfig
+
+# `org/project/stack`, `project/stack` or `stack`, as `pulumi stack select` and StackReference take them.
+_STACK_REFERENCE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/){0,2}[A-Za-z0-9_.-]{1,100}$")
+MAX_RELEASE_BYTES = 256
+
+
+class PromotionConfig(Model):
+    """Deploy the exact images another stack runs (read through a StackReference), never build."""
+
+    from_stack: str | None = Field(
+        default=None,
+        description="The source stack (`org/meteor-platform/staging`): each app without `image` runs the digest that stack exports in `images`.",
+    )
+
+
+def meteor_release(context: Path) -> str | None:
+    """The release the app's `.meteor/release` declares (`METEOR@3.1.2` -> `3.1.2`), if readable."""
+    try:
+        text = (context / ".meteor" / "release").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    if len(lines) != 1 or len(lines[0]) > MAX_RELEASE_BYTES or not lines[0].startswith("METEOR@"):
+        return None
+    return lines[0][len("METEOR@") :]
+
+
+def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Problems) -> None:
+    """Each app has exactly one image source; builds have a registry and a readable source."""
+    source = cfg.promotion.from_stack
+    if source is not None and not _STACK_REFERENCE.fullmatch(source):
+        problems.bad(["promotion", "fromStack"], source, "expected a stack name: stack, project/stack or org/project/stack")
+    production = cfg.environment.value == "production"
+    for i, app in enumerate(cfg.apps):
+        if app.build is None and app.image is None and source is None:
+            problems.missing(
+                ["apps", i, "image"],
+                "expected an image (registry/app@sha256:...), a build from source (apps[].build.context), or promotion.fromStack",
+            )
+        if app.build is None:
+            continue
+        if source is not None:
+            problems.bad(
+                ["apps", i, "build"],
+                app.build.context,
+                "expected no build with promotion.fromStack: a promoted stack deploys the source stack's digest",
+            )
+        elif production:
+            problems.bad(
+                ["apps", i, "build"],
+                app.build.context,
+                "expected no build in production: promote the digest staging tested (promotion.fromStack)",
+            )
+        if cfg.registry.provider == "none":
+            problems.bad(
+                ["apps", i, "build"], app.build.context, "expected a registry to push the build to (registry.provider 'digitalocean')"
+            )
+        _context_problems(i, app.build.context, app.build.dockerfile, app.build.file, project_dir, problems)
+
+
+def _context_problems(i: int, context: str, dockerfile: str, file: str | None, project_dir: Path | None, problems: Problems) -> None:
+    where = ["apps", i, "build", "context"]
+    path = Path(context)
+    if path.is_absolute() or ".." in path.parts:
+        problems.bad(where, context, "expected a directory inside the project, relative to it")
+        return
+    if project_dir is None:
+        return  # config from elsewhere: the build itself reports a missing context
+    directory = project_dir / path
+    if not directory.is_dir():
+        problems.bad(where, context, f"expected an existing directory (no {directory})")
+        return
+    if dockerfile == "own":
+        wanted = directory / (file or "Dockerfile")
+        if not wanted.is_file():
+            problems.bad(["apps", i, "build", "file"], file or "Dockerfile", f"expected the app's Dockerfile at {wanted}")
+    elif meteor_release(directory) is None:
+        problems.bad(where, context, "expected a Meteor app: .meteor/release with one line METEOR@<version>")

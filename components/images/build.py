@@ -1,0 +1,98 @@
+"""An app image built from Meteor source with BuildKit (pulumi-docker-build), pushed by digest.
+
+pulumi-docker-build rather than pulumi-docker's `Image`: it drives buildx/BuildKit (multi-stage
+caching, registry cache import/export, secrets by value, multi-platform), returns the pushed
+digest as `ref`, and builds on preview only when asked; pulumi-docker's `Image` is the legacy
+builder interface it supersedes. `build_on_preview=False`: a preview never builds and needs no
+Docker engine; `pulumi up` builds, pushes `<registry>/<app>:<stack>` and the app runs the digest.
+The registry is the layer cache (`<app>:buildcache-<stack>`, mode max).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pulumi
+import pulumi_docker_build as docker_build
+
+from components.images import AppImage
+from components.registry import Registry
+from components.registry.credentials import login_from_dockerconfig
+from components.versions import METEORD_ONBUILD_IMAGE
+
+DOCKERFILES = Path(__file__).resolve().parent.parent.parent / "dockerfiles"
+
+
+@dataclass(frozen=True)
+class MeteorImageArgs:
+    app: str
+    stack: str
+    context: Path
+    """The app's source directory (absolute)."""
+    dockerfile: Literal["meteor", "meteord", "own"]
+    registry: Registry
+    meteor_release: str | None = None
+    """From `.meteor/release` (the `meteor` Dockerfile installs exactly it)."""
+    node_version: str | None = None
+    own_file: str | None = None
+    build_args: dict[str, str] = field(default_factory=lambda: {})
+
+
+def build_arguments(args: MeteorImageArgs) -> dict[str, str]:
+    """The build arguments of each Dockerfile: only versions, never a secret."""
+    if args.dockerfile == "meteor":
+        assert args.meteor_release is not None and args.node_version is not None, "config validation reads .meteor/release"
+        return {**args.build_args, "METEOR_RELEASE": args.meteor_release, "NODE_VERSION": args.node_version}
+    if args.dockerfile == "meteord":
+        return {**args.build_args, "METEORD_IMAGE": METEORD_ONBUILD_IMAGE}
+    return dict(args.build_args)
+
+
+def dockerfile_path(args: MeteorImageArgs) -> Path:
+    if args.dockerfile == "own":
+        return args.context / (args.own_file or "Dockerfile")
+    return DOCKERFILES / args.dockerfile / "Dockerfile"
+
+
+class MeteorImage(pulumi.ComponentResource):
+    image: docker_build.Image
+    result: AppImage
+
+    def __init__(self, name: str, args: MeteorImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:images:MeteorImage", name, None, opts)
+        login = pulumi.Output.secret(args.registry.push_credentials).apply(login_from_dockerconfig)
+        repository = args.registry.server.apply(lambda server: f"{server}/{args.app}")
+        self.image = docker_build.Image(
+            f"{name}-image",
+            context={"location": str(args.context)},
+            dockerfile={"location": str(dockerfile_path(args))},
+            build_args=build_arguments(args),
+            platforms=[docker_build.Platform.LINUX_AMD64],
+            tags=[repository.apply(lambda r: f"{r}:{args.stack}")],
+            push=True,
+            build_on_preview=False,
+            registries=[
+                {
+                    "address": login.apply(lambda entry: entry.address),
+                    "username": login.apply(lambda entry: entry.username),
+                    "password": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
+                }
+            ],
+            cache_from=[{"registry": {"ref": repository.apply(lambda r: f"{r}:buildcache-{args.stack}")}}],
+            cache_to=[
+                {
+                    "registry": {
+                        "ref": repository.apply(lambda r: f"{r}:buildcache-{args.stack}"),
+                        "mode": docker_build.CacheMode.MAX,
+                        "image_manifest": True,
+                        "oci_media_types": True,
+                    }
+                }
+            ],
+            labels={"org.opencontainers.image.title": args.app, "meteor-platform/stack": args.stack},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.result = AppImage(ref=self.image.ref, ready=[self.image])
+        self.register_outputs({"ref": self.image.ref})

@@ -1,0 +1,108 @@
+"""Promotion: deploy the exact image digest another stack runs, read through a StackReference.
+
+The source stack exports `images` (app -> `registry/app@sha256:<digest>`). A promoted stack never
+builds: each app runs its source digest, after one step per app that makes sure the digest is in
+this stack's registry. When the source repository is this stack's (one registry per team: the
+usual case) the step only passes the reference on; otherwise it copies the image with
+`crane copy` (which keeps the digest, go-containerregistry's `crane copy` docs) and checks the
+copy's digest. `crane` must be on the machine running `pulumi up`, logged in to the source
+registry; this stack's push credentials are used for the target.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+
+from components.images import AppImage
+from components.registry import Registry
+from components.registry.credentials import login_from_dockerconfig
+
+PINNED = re.compile(r"^(?P<repository>[a-z0-9][a-z0-9._/:-]*[a-z0-9])@sha256:[0-9a-f]{64}$")
+SOURCE_KEY = "meteor-platform:promotion.fromStack"
+
+# Runs on the machine that runs `pulumi up`. Credentials come from the environment, never the command line.
+COPY_SCRIPT = r"""set -eu
+digest="${SOURCE_REF##*@}"
+source_repository="${SOURCE_REF%@*}"
+target="${TARGET_REPOSITORY}@${digest}"
+if [ "${source_repository}" != "${TARGET_REPOSITORY}" ]; then
+  command -v crane >/dev/null || { echo "crane is needed to copy ${SOURCE_REF} into ${TARGET_REPOSITORY}" >&2; exit 1; }
+  config="$(mktemp -d)"; trap 'rm -rf "${config}"' EXIT
+  if [ -f "${DOCKER_CONFIG:-$HOME/.docker}/config.json" ]; then cp "${DOCKER_CONFIG:-$HOME/.docker}/config.json" "${config}/config.json"; fi
+  export DOCKER_CONFIG="${config}"
+  printf '%s' "${TARGET_PASSWORD}" | crane auth login "${TARGET_REGISTRY}" -u "${TARGET_USERNAME}" --password-stdin >/dev/null
+  crane copy "${SOURCE_REF}" "${TARGET_REPOSITORY}:promoted" >&2
+  copied="$(crane digest "${target}")"
+  [ "${copied}" = "${digest}" ] || { echo "the copy has digest ${copied}, expected ${digest}" >&2; exit 1; }
+fi
+printf '%s' "${target}"
+"""
+
+
+class SourceImageError(pulumi.RunError):
+    """The source stack exports no usable image for an app."""
+
+
+def source_image(images: Any, app: str, source: str) -> str:
+    """The app's pinned image from the source stack's `images` output, or a clear error."""
+    if not isinstance(images, dict):
+        raise SourceImageError(
+            f"{SOURCE_KEY}: stack {source!r} exports no `images` output; expected a map of app to image@sha256 digest "
+            "(deploy it with this version of meteor-platform first)"
+        )
+    ref = images.get(app)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    if ref is None:
+        raise SourceImageError(f"{SOURCE_KEY}: stack {source!r} exports no image for app {app!r}; it has {sorted(images)}")  # pyright: ignore[reportUnknownArgumentType]
+    if not isinstance(ref, str) or not PINNED.fullmatch(ref):
+        raise SourceImageError(
+            f"{SOURCE_KEY}: stack {source!r} exports {ref!r} for app {app!r}; expected registry/app@sha256:<64 hex digits>"
+        )
+    return ref
+
+
+@dataclass(frozen=True)
+class PromotedImagesArgs:
+    source: str
+    """The source stack (`org/project/stack`)."""
+    apps: list[str]
+    """The apps that run the promoted image (the others pin their own)."""
+    registry: Registry | None
+    """This stack's registry: images from elsewhere are copied into it. None: run the source reference as is."""
+
+
+class PromotedImages(pulumi.ComponentResource):
+    reference: pulumi.StackReference
+    images: dict[str, AppImage]
+
+    def __init__(self, name: str, args: PromotedImagesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:images:PromotedImages", name, None, opts)
+        self.reference = pulumi.StackReference(f"{name}-source", stack_name=args.source, opts=pulumi.ResourceOptions(parent=self))
+        exported = self.reference.get_output("images")
+        self.images = {}
+        for app in args.apps:
+            ref = exported.apply(lambda images, app=app: source_image(images, app, args.source))
+            if args.registry is None:
+                self.images[app] = AppImage(ref=ref)
+                continue
+            login = pulumi.Output.secret(args.registry.push_credentials).apply(login_from_dockerconfig)
+            copy = command.local.Command(
+                f"{name}-{app}",
+                create=COPY_SCRIPT,
+                environment={
+                    "SOURCE_REF": ref,
+                    "TARGET_REPOSITORY": args.registry.server.apply(lambda server, app=app: f"{server}/{app}"),
+                    "TARGET_REGISTRY": login.apply(lambda entry: entry.address),
+                    "TARGET_USERNAME": login.apply(lambda entry: entry.username),
+                    "TARGET_PASSWORD": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
+                },
+                triggers=[ref],
+                logging=command.local.Logging.STDERR,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.images[app] = AppImage(ref=copy.stdout, ready=[copy])
+        self.register_outputs({})
