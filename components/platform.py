@@ -199,8 +199,8 @@ class Platform(pulumi.ComponentResource):
                 from components.versions import node_for_meteor
 
                 assert self.registry is not None, "config validation requires a registry with build"
-                context = self._project_dir / app.build.context
-                release = meteor_release(context) if app.build.dockerfile == "meteor" else None
+                context = Path(app.build.context)
+                release = meteor_release(self._project_dir / context) if app.build.dockerfile == "meteor" else None
                 images[app.name] = MeteorImage(
                     f"{app.name}-build",
                     MeteorImageArgs(

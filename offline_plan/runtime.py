@@ -34,6 +34,7 @@ from components.stackfile import read_stack_file, stack_file_path
 
 PROJECT = "meteor-platform"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REDACTED = "[secret]"
@@ -259,8 +260,10 @@ def _docker_build_image(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> 
 
 
 def _local_command(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A promotion copy step prints the target reference; other local commands print nothing."""
+    """A promotion copy step prints the target reference (repository@digest); other local commands print nothing."""
     env = state.get("environment") or {}
+    if isinstance(env, dict) and env.get(SECRET_SIG) == SECRET_VALUE_SIG:  # a map holding a secret arrives wrapped
+        env = env.get("value") or {}
     source, target = env.get("SOURCE_REF"), env.get("TARGET_REPOSITORY")
     stdout = f"{target}@{str(source).split('@', 1)[1]}" if isinstance(source, str) and "@" in source and isinstance(target, str) else ""
     return f"{name}-{_digest('local', name)[:8]}", {"stdout": stdout, "stderr": ""}
@@ -347,7 +350,7 @@ def redact(value: Any, position: str = "", digests: dict[str, str] | None = None
     """Secrets become `[secret]` (their digest kept in `digests` under their position), unknowns
     `[unknown]`, resource references their URN; whole floats ints."""
     if isinstance(value, dict):
-        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+        if value.get(SECRET_SIG) == SECRET_VALUE_SIG:
             if digests is not None:
                 digests[position] = secret_digest(value.get("value"))
             return REDACTED

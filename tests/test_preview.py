@@ -25,8 +25,18 @@ def _stack(stack: str) -> dict[str, Any]:
     return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
 
 
-def _plan_of(tmp_path: Path, stack: str, document: dict[str, Any]) -> dict[str, Any]:
+def _project_copy(tmp_path: Path) -> None:
+    """What a stack reads beside its stack file: the program, the committed plans (promotion), the app sources (builds)."""
+    import shutil
+
     (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    for directory in ("plans", "examples", "dockerfiles"):
+        if not (tmp_path / directory).exists():
+            shutil.copytree(ROOT / directory, tmp_path / directory)
+
+
+def _plan_of(tmp_path: Path, stack: str, document: dict[str, Any]) -> dict[str, Any]:
+    _project_copy(tmp_path)
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
     return json.loads(plan_text(run_program(tmp_path, stack).as_json()))
 
@@ -77,11 +87,14 @@ def test_an_image_change_updates_a_deployment_in_place(tmp_path: Path) -> None:
     def edit(config: dict[str, Any]) -> None:
         config["meteor-platform:apps"][0]["image"] = config["meteor-platform:apps"][0]["image"].split("@")[0] + "@" + digest
 
-    changes = _changed(tmp_path, "production", edit)
+    changes = _changed(tmp_path, "byoc", edit)
     [deployment] = changes.resources
     assert (deployment.name, deployment.action) == ("todos-deployment", "update")
     assert [c.render() for c in deployment.changes] == [
-        f'~ spec.template.spec.containers[meteor].image: "registry.digitalocean.com/meteor-production/todos@sha256:3f1c6a7f4c0b1d2e5a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f" => "registry.digitalocean.com/meteor-production/todos@{digest}"'
+        f'~ spec.template.spec.containers[meteor].image: "ghcr.io/meteor-platform/todos@sha256:3f1c6a7f4c0b1d2e5a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f" => "ghcr.io/meteor-platform/todos@{digest}"'
+    ]
+    assert [c.render() for c in changes.outputs] == [
+        f'~ images.todos: "ghcr.io/meteor-platform/todos@sha256:3f1c6a7f4c0b1d2e5a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f" => "ghcr.io/meteor-platform/todos@{digest}"'
     ]
 
 
@@ -149,7 +162,7 @@ def test_the_replace_table_is_current_for_the_pinned_providers() -> None:
 def test_switching_production_storage_to_gridfs_is_a_refused_deletion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     document = _stack("production")
     document["config"]["meteor-platform:storage"] = {"provider": "gridfs"}
-    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    _project_copy(tmp_path)
     (tmp_path / "Pulumi.production.yaml").write_text(yaml.safe_dump(document))
     status = main(["production", "--root", str(tmp_path), "--diff", str(ROOT / "plans" / "production.json")])
     out = capsys.readouterr().out
@@ -178,7 +191,7 @@ def test_adding_one_environment_variable_is_one_line(tmp_path: Path) -> None:
     def edit(config: dict[str, Any]) -> None:
         config["meteor-platform:apps"][0].setdefault("env", {})["ANALYTICS_ENABLED"] = "1"
 
-    changes = _changed(tmp_path, "production", edit)
+    changes = _changed(tmp_path, "byoc", edit)
     [deployment] = changes.resources
     assert [c.render() for c in deployment.changes] == [
         '+ spec.template.spec.containers[meteor].env[ANALYTICS_ENABLED]: {"name": "ANALYTICS_ENABLED", "value": "1"}'
@@ -238,7 +251,7 @@ def test_no_changes_and_changes_have_their_own_status(tmp_path: Path, capsys: py
     assert "staging: no changes" in capsys.readouterr().out
     document = _stack("staging")
     document["config"]["meteor-platform:apps"][0]["replicas"] = 3
-    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    _project_copy(tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
     assert main(["staging", "--root", str(tmp_path), "--diff", str(ROOT / "plans" / "staging.json")]) == CHANGES
 
@@ -248,10 +261,8 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_base_diffs_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-    (tmp_path / "plans").mkdir()
+    _project_copy(tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "Pulumi.staging.yaml").read_text())
-    (tmp_path / "plans" / "staging.json").write_text((ROOT / "plans" / "staging.json").read_text())
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "base")
@@ -334,7 +345,7 @@ def test_the_comment_leads_with_counts_and_protected_hits(tmp_path: Path) -> Non
     body = comment(reports)
     head = body.split("### ")[0]
     assert "[!CAUTION]" in head and "`pulumi up` would refuse it" in head
-    assert "| `production` | 0 | 3 | 22 | 0 | **3** | 0 |" in head
+    assert "| `production` | 0 | 3 | 24 | 0 | **3** | 0 |" in head
     assert "| `staging` | 0 | 0 | 0 | 0 | 0 | 0 |" in head
     assert "No infrastructure changes in `staging`." in head and "### `staging`" not in body
 

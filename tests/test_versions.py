@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,8 +15,11 @@ STACKS = ("byoc", "dev", "droplets", "staging", "production")
 
 
 def app_images(stack: str) -> set[str]:
+    """The apps' images: pinned or canaries in the stack file, built or promoted ones as the stack exports them."""
     config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {app["image"] for app in config.get("meteor-platform:apps", [])}
+    apps = config.get("meteor-platform:apps", [])
+    exported = json.loads((ROOT / "plans" / f"{stack}.json").read_text())["outputs"].get("images", {})
+    return {a["image"] for a in apps if "image" in a} | {a["canary"]["image"] for a in apps if "canary" in a} | set(exported.values())
 
 
 def images_in(resource: dict[str, Any]) -> set[str]:

@@ -13,12 +13,17 @@ import pulumi_docker as docker
 from components.docker import DockerHost, DockerNames
 from components.machines import DockerMachines
 
-RegistryAuth = list[docker.ProviderRegistryAuthArgsDict] | None
+RegistryAuth = list[docker.ProviderRegistryAuthArgs] | None
 
 
-def registry_auth(address: pulumi.Input[str], dockerconfigjson: pulumi.Input[str]) -> list[docker.ProviderRegistryAuthArgsDict]:
-    """A Docker provider's login to one registry, from a `.dockerconfigjson` (secret)."""
-    return [{"address": address, "config_file_content": pulumi.Output.secret(dockerconfigjson)}]
+def registry_auth(address: pulumi.Input[str], dockerconfigjson: pulumi.Input[str]) -> list[docker.ProviderRegistryAuthArgs]:
+    """A Docker provider's login to one registry, from a `.dockerconfigjson` (secret).
+
+    The args class, not a dict: the SDK sends provider config as JSON (`pulumi.runtime.to_json`),
+    which spells an args class's properties as the provider reads them (`configFileContent`) but
+    leaves a dict's keys as written.
+    """
+    return [docker.ProviderRegistryAuthArgs(address=address, config_file_content=pulumi.Output.secret(dockerconfigjson))]
 
 
 def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None) -> list[DockerHost]:

@@ -22,7 +22,8 @@ from components.registry import Registry
 from components.registry.credentials import login_from_dockerconfig
 from components.versions import METEORD_ONBUILD_IMAGE
 
-DOCKERFILES = Path(__file__).resolve().parent.parent.parent / "dockerfiles"
+DOCKERFILES = Path("dockerfiles")
+"""The shipped Dockerfiles, relative to the project directory (where `pulumi up` runs the program)."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class MeteorImageArgs:
     app: str
     stack: str
     context: Path
-    """The app's source directory (absolute)."""
+    """The app's source directory, relative to the project directory (plans stay the same on every machine)."""
     dockerfile: Literal["meteor", "meteord", "own"]
     registry: Registry
     meteor_release: str | None = None

@@ -29,6 +29,7 @@ SOURCE_KEY = "meteor-platform:promotion.fromStack"
 COPY_SCRIPT = r"""set -eu
 digest="${SOURCE_REF##*@}"
 source_repository="${SOURCE_REF%@*}"
+case "${source_repository##*/}" in *:*) source_repository="${source_repository%:*}" ;; esac  # drop a tag
 target="${TARGET_REPOSITORY}@${digest}"
 if [ "${source_repository}" != "${TARGET_REPOSITORY}" ]; then
   command -v crane >/dev/null || { echo "crane is needed to copy ${SOURCE_REF} into ${TARGET_REPOSITORY}" >&2; exit 1; }

