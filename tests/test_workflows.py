@@ -64,3 +64,30 @@ def test_dependabot_keeps_every_pin_current() -> None:
     ecosystems = {(u["package-ecosystem"], u["directory"]) for u in config["updates"]}
     assert ecosystems == {("pip", "/"), ("pip", "/policy"), ("github-actions", "/")}
     assert all(u["schedule"]["interval"] == "weekly" and u.get("groups") for u in config["updates"])
+
+
+def test_delivery_staging_on_merge_production_by_hand_behind_reviewers() -> None:
+    staging = yaml.safe_load((WORKFLOWS / "deploy-staging.yml").read_text())
+    assert staging[True] == {"push": {"branches": ["main"]}}  # PyYAML reads the `on:` key as True
+    [up] = [s for s in staging["jobs"]["up"]["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert (up["with"]["command"], up["with"]["stack-name"]) == ("up", "staging")
+    production = yaml.safe_load((WORKFLOWS / "promote-production.yml").read_text())
+    assert list(production[True]) == ["workflow_dispatch"], "started by hand only"
+    job = production["jobs"]["up"]
+    assert job["environment"] == "production", "gated by the environment's required reviewers"
+    [promote] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert (promote["with"]["command"], promote["with"]["stack-name"]) == ("up", "production")
+    assert not any("buildx" in str(s.get("uses", "")) for s in job["steps"]), "production never builds"
+
+
+def test_the_drift_check_expects_no_changes_and_keeps_one_issue_per_stack() -> None:
+    drift = yaml.safe_load((WORKFLOWS / "drift.yml").read_text())
+    assert "schedule" in drift[True]
+    job = drift["jobs"]["preview"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    [preview] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert preview["with"]["expect-no-changes"] is True and preview["with"]["refresh"] is True
+    [report] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/github-script@")]
+    script = report["with"]["script"]
+    assert "issues.update" in script and "issues.create" in script, "one issue per stack, updated in place"
+    assert "${{" not in script, "run data reaches the script through env, never by template expansion"
