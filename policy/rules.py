@@ -178,6 +178,9 @@ def limits_on_every_container(resources: Sequence[Resource], options: Options) -
 
 
 def _digest_pinned(image: Any) -> bool:
+    """Pinned by digest; an image not known yet (a build that runs at `pulumi up`) is not judged."""
+    if image is None or image == UNKNOWN:
+        return True
     return isinstance(image, str) and bool(re.search(r"@sha256:[0-9a-f]{64}$", image))
 
 

@@ -196,3 +196,9 @@ def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
     assert all("hunter2" not in message for found in reported.values() for message, _ in found)
     staging = StackValidationArgs(resources, {"environment": "staging"})
     assert pack.options_for(staging.get_config(), [pack.resource(r) for r in resources]).environment == "staging"
+
+
+def test_an_image_built_at_up_is_not_judged_before_it_exists() -> None:
+    """During a preview a build's digest is unknown (it is pushed at `pulumi up`): no false violation."""
+    pending = _deployment({"image": "[unknown]"})
+    assert check([pending], options=Options(environment="staging")) == []
