@@ -12,14 +12,14 @@ modules), which is what pulumi resolves this class's annotations against at run 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from components.app import MeteorService, Sibling
 from components.config import ConfigError, DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, key_path
 from components.config.docker import LocalDockerConfig
-from components.config.machines import DigitalOceanMachinesConfig
+from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
 from components.config.mongo import (
     ContainerMongoConfig,
     DigitalOceanMongoConfig,
@@ -27,8 +27,8 @@ from components.config.mongo import (
     InClusterMongoConfig,
     backups_on,
 )
-from components.config.registry import DigitalOceanRegistryConfig
-from components.config.storage import MinioConfig, SpacesConfig
+from components.config.registry import DigitalOceanRegistryConfig, EcrRegistryConfig
+from components.config.storage import MinioConfig, S3Config, SpacesConfig
 from components.config.values import docker_cpus, quantity_value
 from components.docker import DockerHost, DockerNames
 from components.images import AppImage
@@ -36,6 +36,9 @@ from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
 from components.mongo import MongoAppUser, MongoDatabase
 from components.network import PrivateNetwork
+
+if TYPE_CHECKING:
+    from components.network.aws import AwsNetwork
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -74,6 +77,7 @@ class Platform(pulumi.ComponentResource):
         self._users = [MongoAppUser(app=a.name, database=a.database) for a in config.apps]
 
         self.network = None
+        self._aws_vpc: AwsNetwork | None = None
         if config.uses_digitalocean:
             # Every DigitalOcean stack gets its VPC, whether or not its first resource needs it.
             self._do_network(config)
@@ -127,8 +131,61 @@ class Platform(pulumi.ComponentResource):
             )
         return self.network
 
+    def _aws_network(self, config: PlatformConfig) -> AwsNetwork:
+        """The stack's AWS VPC, created (or looked up by id) on first use."""
+        if self._aws_vpc is None:
+            from components.network.aws import AwsNetwork, AwsNetworkArgs
+
+            a = config.aws
+            existing = a.vpc.existing
+            self._aws_vpc = AwsNetwork(
+                f"{self._name}-aws-network",
+                AwsNetworkArgs(
+                    name=f"{self._prefix}",
+                    region=a.region,
+                    cidr=a.vpc.cidr,
+                    zones=list(a.vpc.availability_zones),
+                    nat_per_zone=a.vpc.nat_gateways == "perZone",
+                    existing_vpc_id=existing.vpc_id if existing else None,
+                    existing_public_subnet_ids=list(existing.public_subnet_ids) if existing else None,
+                    existing_private_subnet_ids=list(existing.private_subnet_ids) if existing else None,
+                    tags={"meteor-platform/stack": self._stack},
+                ),
+                opts=self._child,
+            )
+            self.network = self._aws_vpc
+        return self._aws_vpc
+
     def _machines(self, config: PlatformConfig, *, wait_for_docker: bool) -> DockerMachines | None:
         m = config.machines
+        if isinstance(m, AwsMachinesConfig):
+            from components.machines.aws import AwsMachines, AwsMachinesArgs
+
+            network = self._aws_network(config)
+            return AwsMachines(
+                f"{self._name}-machines",
+                AwsMachinesArgs(
+                    name=self._prefix,
+                    stack=self._stack,
+                    zone=config.aws.vpc.availability_zones[0],
+                    subnet_ids=network.public_subnet_ids,
+                    vpc_id=network.network_id,
+                    ssh_public_key=m.ssh_public_key,
+                    admin_cidrs=list(m.admin_cidrs),
+                    count=m.count,
+                    instance_type=m.instance_type,
+                    distro=m.distro,
+                    access=m.access,
+                    deploy_user=m.deploy_user,
+                    root_volume_gib=m.root_volume_gib,
+                    data_volume_gib=int(quantity_value(m.data_volume_size) / 2**30) if wait_for_docker else None,
+                    serve_traffic=wait_for_docker,
+                    protect=config.protect_stateful,
+                    wait_for_docker=wait_for_docker,
+                ),
+                config.aws.region,
+                opts=self._child,
+            )
         if not isinstance(m, DigitalOceanMachinesConfig):
             return None
         from components.machines.digitalocean import DigitalOceanMachines, DigitalOceanMachinesArgs, LoadBalancerSpec
@@ -170,6 +227,16 @@ class Platform(pulumi.ComponentResource):
 
     def _registry(self, config: PlatformConfig) -> Registry | None:
         r = config.registry
+        if isinstance(r, EcrRegistryConfig):
+            from components.registry.aws import EcrRegistry, EcrRegistryArgs
+
+            return EcrRegistry(
+                f"{self._name}-registry",
+                EcrRegistryArgs(
+                    apps=[a.name for a in config.apps], stack=self._stack, keep_images=r.keep_images, protect=config.protect_stateful
+                ),
+                opts=self._child,
+            )
         if not isinstance(r, DigitalOceanRegistryConfig):
             return None
         from components.registry.digitalocean import DigitalOceanRegistry, DigitalOceanRegistryArgs
@@ -213,6 +280,7 @@ class Platform(pulumi.ComponentResource):
                         node_version=app.build.node_version or (node_for_meteor(release) if release else None),
                         own_file=app.build.file,
                         build_args=dict(app.build.args),
+                        project_dir=self._project_dir,
                     ),
                     opts=self._child,
                 ).result
@@ -286,6 +354,35 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
+        if isinstance(s, S3Config):
+            from components.app.environment import public_url
+            from components.kubernetes.aws import EksCluster
+            from components.machines.aws import AwsMachines
+            from components.storage.aws import S3Storage, S3StorageArgs
+
+            tls = config.ingress.serves_tls
+            eks_cluster = self.cluster if isinstance(self.cluster, EksCluster) else None
+            hosts = self.machines if isinstance(self.machines, AwsMachines) else None
+            namespaces = (
+                {a.name: a.k8s_namespace for a in config.apps}
+                if isinstance(config, KubernetesPlatformConfig)
+                else {a.name: a.name for a in config.apps}
+            )
+            return S3Storage(
+                f"{self._name}-storage",
+                S3StorageArgs(
+                    bucket=s.bucket or f"meteor-platform-{self._stack}-files",
+                    region=config.aws.region,
+                    stack=self._stack,
+                    apps=namespaces,
+                    cors_origins=[public_url(a.domain, tls) for a in config.apps if a.domain],
+                    noncurrent_version_days=s.noncurrent_version_days,
+                    protect=config.protect_stateful,
+                    cluster_name=eks_cluster.cluster_name if eks_cluster is not None else None,
+                    host_role_name=hosts.role.name if hosts is not None else None,
+                ),
+                opts=self._child,
+            )
         if isinstance(s, MinioConfig):
             from components.storage.minio import MinioStorage, MinioStorageArgs
 
@@ -308,9 +405,30 @@ class Platform(pulumi.ComponentResource):
     # -- Kubernetes target --------------------------------------------------------------------
 
     def _cluster(self, config: KubernetesPlatformConfig) -> KubernetesTarget:
-        from components.config.kubernetes import DoksConfig
+        from components.config.kubernetes import DoksConfig, EksConfig
 
         k = config.kubernetes
+        if isinstance(k, EksConfig):
+            from components.kubernetes.aws import EksCluster, EksClusterArgs
+
+            network = self._aws_network(config)
+            return EksCluster(
+                f"{self._name}-cluster",
+                EksClusterArgs(
+                    name=f"{self._prefix}-eks",
+                    region=config.aws.region,
+                    version=k.version,
+                    public_subnet_ids=network.public_subnet_ids,
+                    private_subnet_ids=network.private_subnet_ids,
+                    admin_cidrs=list(k.admin_cidrs),
+                    node_instance_type=k.node_instance_type,
+                    min_nodes=k.min_nodes,
+                    max_nodes=k.max_nodes,
+                    node_disk_gib=k.node_disk_gib,
+                    tags={"meteor-platform/stack": self._stack},
+                ),
+                opts=self._child,
+            )
         if isinstance(k, DoksConfig):
             from components.kubernetes.digitalocean import DoksCluster, DoksClusterArgs
 
@@ -343,7 +461,7 @@ class Platform(pulumi.ComponentResource):
         )
 
     def _addons(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> ClusterReadiness | None:
-        from components.config.kubernetes import DoksConfig, installs
+        from components.config.kubernetes import DoksConfig, EksConfig, installs
 
         k = config.kubernetes
         chosen = {addon: installs(k, addon) for addon in ("ingress_controller", "cert_manager", "metrics_server")}
@@ -361,6 +479,7 @@ class Platform(pulumi.ComponentResource):
                 cluster_issuer=ingress.cluster_issuer,
                 acme_email=ingress.acme_email,
                 trusted_network=config.digitalocean.vpc_ip_range if isinstance(k, DoksConfig) else None,
+                aws_network_load_balancer=isinstance(k, EksConfig),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )
@@ -408,7 +527,7 @@ class Platform(pulumi.ComponentResource):
                     ingress=config.ingress,
                     siblings=[s for s in siblings if s.name != app.name],
                     image=self.images[app.name],
-                    image_pull_secret=self.registry.pull_credentials if self.registry else None,
+                    image_pull_secret=self.registry.pull_credentials if self.registry and not self.registry.nodes_pull_with_role else None,
                     ingress_ready=self.addons.ingress_ready if self.addons else [],
                     autoscaling_ready=self.addons.autoscaling_ready if self.addons else [],
                 ),

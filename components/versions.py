@@ -51,3 +51,15 @@ def node_for_meteor(release: str) -> str:
     major, _, rest = release.partition(".")
     minor = rest.split(".", 1)[0]
     return NODE_FOR_METEOR.get(f"{major}.{minor}") or NODE_FOR_METEOR.get(major) or NODE_FOR_METEOR["3"]
+
+
+# Kubernetes versions EKS offers in standard support (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
+EKS_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
+EKS_DEFAULT_VERSION = "1.33"
+# Machine images by data-source lookup (owner account and name filter), never a hard-coded id.
+AWS_AMI_OWNERS = {"ubuntu": "099720109477", "debian": "136693071363"}
+"""Canonical (Ubuntu) and Debian's official AWS accounts."""
+AWS_AMI_NAMES = {
+    "ubuntu": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+    "debian": "debian-12-amd64-*",
+}

@@ -80,6 +80,9 @@ class PlanMocks(Mocks):
         elif args.typ in PROVIDER_OUTPUTS:
             resource_id, outputs = PROVIDER_OUTPUTS[args.typ](self, args.name, state)
             state.update(outputs)
+        elif args.typ.startswith("aws:"):
+            resource_id, outputs = _aws_resource(self, args.name, state, args.typ)
+            state.update({k: v for k, v in outputs.items() if k not in state or k in ("arn", "id")})
         elif args.typ.startswith("kubernetes:") and "kind" in state:
             state = _kubernetes_state(args.name, state)
             meta = state["metadata"]
@@ -98,6 +101,23 @@ class PlanMocks(Mocks):
         return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:ec2/getAmi:getAmi":
+            owner = (args.args.get("owners") or ["?"])[0]
+            return {"id": "ami-" + _digest("ami", str(owner))[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            import base64
+
+            password = self.secret("ecr-token", 64)
+            token = base64.b64encode(f"AWS:{password}".encode()).decode()
+            endpoint = f"https://{AWS_ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com"
+            return {
+                "id": "eu-central-1",
+                "authorizationToken": token,
+                "password": password,
+                "userName": "AWS",
+                "proxyEndpoint": endpoint,
+                "expiresAt": "2026-01-01T12:00:00Z",
+            }, []
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
             prefix = args.args.get("versionPrefix") or "1.33."
             valid = [f"{prefix}{patch}-do.0" for patch in (4, 3, 1)]
@@ -267,6 +287,64 @@ def _local_command(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple
     source, target = env.get("SOURCE_REF"), env.get("TARGET_REPOSITORY")
     stdout = f"{target}@{str(source).split('@', 1)[1]}" if isinstance(source, str) and "@" in source and isinstance(target, str) else ""
     return f"{name}-{_digest('local', name)[:8]}", {"stdout": stdout, "stderr": ""}
+
+
+AWS_ACCOUNT = "123456789012"
+AWS_ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/instance:Instance": "i",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ebs/volume:Volume": "vol",
+}
+
+
+def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str) -> tuple[str, dict[str, Any]]:
+    """What AWS answers: ids in each service's form, ARNs in the account, the outputs the program reads."""
+    region = "eu-central-1"
+    hexid = _digest("aws", typ, name)[:17]
+    service = typ.split(":")[1].split("/")[0]
+    resource_name = str(state.get("name") or state.get("bucket") or f"{name}-{hexid[:7]}")
+    resource_id = f"{AWS_ID_PREFIXES[typ]}-{hexid}" if typ in AWS_ID_PREFIXES else resource_name
+    outputs: dict[str, Any] = {
+        "arn": f"arn:aws:{service}:{region}:{AWS_ACCOUNT}:{typ.rsplit(':', 1)[1].lower()}/{resource_name}",
+        "id": resource_id,
+    }
+    if typ == "aws:iam/role:Role":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/{resource_name}", "uniqueId": "AROA" + hexid.upper()}
+    elif typ == "aws:iam/instanceProfile:InstanceProfile":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:instance-profile/{resource_name}"}
+    elif typ == "aws:s3/bucket:Bucket":
+        outputs |= {
+            "bucket": resource_name,
+            "arn": f"arn:aws:s3:::{resource_name}",
+            "bucketRegionalDomainName": f"{resource_name}.s3.{region}.amazonaws.com",
+        }
+    elif typ == "aws:ecr/repository:Repository":
+        outputs |= {"repositoryUrl": f"{AWS_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{resource_name}", "registryId": AWS_ACCOUNT}
+    elif typ == "aws:eks/cluster:Cluster":
+        outputs |= {
+            "endpoint": f"https://{hexid.upper()}.gr7.{region}.eks.amazonaws.com",
+            "certificateAuthority": {"data": "TU9DSy1DQQ=="},
+            "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:cluster/{resource_name}",
+            "name": resource_name,
+        }
+    elif typ == "aws:ec2/instance:Instance":
+        n = int(hexid[:6], 16)
+        outputs |= {"publicIp": "", "privateIp": f"10.130.0.{n % 250 + 4}"}
+    elif typ == "aws:ec2/eip:Eip":
+        outputs |= {"publicIp": f"203.0.113.{int(hexid[:4], 16) % 250 + 2}"}
+    elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        outputs |= {"latestVersion": 1}
+    elif typ == "aws:kms/key:Key":
+        outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}
+    return resource_id, outputs
 
 
 def _tls_private_key(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:

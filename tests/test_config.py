@@ -278,10 +278,10 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
     ),
     (
         "unknown registry with docker hosts",
-        docker_stack(registry={"provider": "ecr"}),
+        docker_stack(registry={"provider": "quay"}),
         set(),
         "meteor-platform:registry.provider",
-        "expected 'none' or 'digitalocean'",
+        "expected 'none', 'digitalocean' or 'ecr'",
     ),
     (
         "bad docker endpoint",
@@ -366,14 +366,14 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         section("machines", count=2),
         set(),
         "meteor-platform:machines.count",
-        "unknown key for machines.provider 'none' (it belongs to machines.provider 'digitalocean')",
+        "unknown key for machines.provider 'none' (it belongs to machines.provider 'digitalocean' or machines.provider 'aws')",
     ),
     (
         "bucket with GridFS",
         section("storage", bucket="files"),
         set(),
         "meteor-platform:storage.bucket",
-        "unknown key for storage.provider 'gridfs' (it belongs to storage.provider 'spaces')",
+        "unknown key for storage.provider 'gridfs' (it belongs to storage.provider 'spaces' or storage.provider 's3')",
     ),
     (
         "local endpoint with machine hosts",

@@ -46,7 +46,7 @@ def test_other_app_names_are_refused(name: str) -> None:
         parse_config(config)
 
 
-@given(st.integers(min_value=1, max_value=4096), st.sampled_from(["Mi", "Gi"]))
+@given(st.integers(min_value=64, max_value=4096), st.sampled_from(["Mi", "Gi"]))
 def test_memory_request_above_limit_is_refused(amount: int, unit: str) -> None:
     config = copy.deepcopy(BASE_CONFIG)
     request, limit = f"{amount + 1}{unit}", f"{amount}{unit}"

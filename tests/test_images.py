@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def test_staging_builds_from_source_and_deploys_the_pushed_digest(staging: Run) 
     assert inputs["dockerfile"] == {"location": "dockerfiles/meteor/Dockerfile"}
     # The release .meteor/release declares, and the Node that release runs on.
     assert inputs["buildArgs"] == {"METEOR_RELEASE": "3.1.2", "NODE_VERSION": "22.11.0"}
-    assert inputs["tags"] == ["registry.digitalocean.com/meteor-production/todos:staging"]
+    # A tag per distinct source (immutable-tag registries accept it): the stack and a digest of the build's inputs.
+    [tag] = inputs["tags"]
+    assert re.fullmatch(r"registry\.digitalocean\.com/meteor-production/todos:staging-[0-9a-f]{12}", tag), tag
     cache = "registry.digitalocean.com/meteor-production/todos:buildcache-staging"
     assert inputs["cacheFrom"] == [{"registry": {"ref": cache}}]
     assert inputs["cacheTo"] == [{"registry": {"ref": cache, "mode": "max", "imageManifest": True, "ociMediaTypes": True}}]

@@ -115,6 +115,15 @@ class MeteorApp(pulumi.ComponentResource):
             )
             pull_secrets.append(pull.metadata.name)
 
+        identity = args.storage.service_account
+        if identity is not None:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-identity",
+                metadata={"name": identity, "namespace": self.namespace.metadata.name, "labels": pod_labels},
+                automount_service_account_token=False,
+                opts=child,
+            )
+
         def container(image: pulumi.Input[str]) -> k8s.core.v1.ContainerArgsDict:
             return container_spec(
                 app, image=image, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
@@ -136,6 +145,7 @@ class MeteorApp(pulumi.ComponentResource):
                     pod_labels=labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
                     timeout_seconds=app.migrate.timeout_seconds,
                     pull_secrets=pull_secrets,
+                    service_account=identity,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.mongo.ready, *args.image.ready]),
             )
@@ -158,6 +168,7 @@ class MeteorApp(pulumi.ComponentResource):
                 selector=selector,
                 pull_secrets=pull_secrets,
                 replicas=app.replicas - canary_count if app.canary and app.autoscaling is None else None,
+                service_account=identity,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
         )
@@ -179,6 +190,7 @@ class MeteorApp(pulumi.ComponentResource):
                     selector=labels.selector(args.stack, canary_name, labels.APP_ROLE),
                     pull_secrets=pull_secrets,
                     replicas=canary_count,
+                    service_account=identity,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
             )

@@ -75,6 +75,7 @@ def pod_spec(
     containers: Sequence[k8s.core.v1.ContainerArgsDict],
     pull_secrets: Sequence[pulumi.Input[str]] = (),
     spread_over: Mapping[str, str] | None = None,
+    service_account: str | None = None,
 ) -> k8s.core.v1.PodSpecArgsDict:
     """The app's pod: its user, no service-account token, a bounded /tmp; spread over nodes and zones."""
     pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
@@ -89,6 +90,9 @@ def pod_spec(
         "containers": list(containers),
         "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
     }
+    if service_account is not None:
+        # Its cloud identity (EKS Pod Identity) reaches the file store; still no Kubernetes API token.
+        spec["service_account_name"] = service_account
     if spread_over is not None:
         spec["topology_spread_constraints"] = [
             {
@@ -110,6 +114,7 @@ def deployment_spec(
     selector: Mapping[str, str],
     pull_secrets: Sequence[pulumi.Input[str]] = (),
     replicas: int | None = None,
+    service_account: str | None = None,
 ) -> k8s.apps.v1.DeploymentSpecArgsDict:
     """Rolling updates that never drop capacity, spread over nodes and zones; replicas unless autoscaled."""
     spec: k8s.apps.v1.DeploymentSpecArgsDict = {
@@ -120,7 +125,7 @@ def deployment_spec(
         "progress_deadline_seconds": 600,
         "template": {
             "metadata": {"labels": dict(pod_labels)},
-            "spec": pod_spec(app, containers=[container], pull_secrets=pull_secrets, spread_over=selector),
+            "spec": pod_spec(app, containers=[container], pull_secrets=pull_secrets, spread_over=selector, service_account=service_account),
         },
     }
     if replicas is not None:
@@ -146,12 +151,13 @@ def migration_job_spec(
     pod_labels: Mapping[str, str],
     timeout_seconds: int,
     pull_secrets: Sequence[pulumi.Input[str]] = (),
+    service_account: str | None = None,
 ) -> k8s.batch.v1.JobSpecArgsDict:
     """The app's container running `command` once (no retries): a failure fails `pulumi up` before the app rolls."""
     migration = cast(k8s.core.v1.ContainerArgsDict, {k: v for k, v in container.items() if k not in PROBES_AND_PORTS})
     migration["name"] = "migrate"
     migration["command"] = list(command)
-    spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets)
+    spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets, service_account=service_account)
     spec["restart_policy"] = "Never"
     return {
         "backoff_limit": 0,

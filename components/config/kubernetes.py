@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from components import versions
+from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
 from components.config.unions import tagged
@@ -75,15 +77,44 @@ class DoksConfig(Model):
         return "cluster.local"
 
 
-KubernetesConfig = ExistingKubernetesConfig | DoksConfig
+def _check_eks_version(value: str) -> str:
+    if value not in versions.EKS_VERSIONS:
+        raise ValueError(f"expected a Kubernetes version EKS offers: {', '.join(versions.EKS_VERSIONS)}")
+    return value
+
+
+class EksConfig(Model):
+    """Amazon EKS, created by the stack in the stack's VPC."""
+
+    provider: Literal["eks"]
+    version: Annotated[str, AfterValidator(_check_eks_version)] = Field(
+        default=versions.EKS_DEFAULT_VERSION, description=f"Kubernetes version: one EKS offers ({', '.join(versions.EKS_VERSIONS)})."
+    )
+    admin_cidrs: list[Cidr] = Field(
+        ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
+    )
+    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on EKS.")
+    node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node group.")
+    min_nodes: int = Field(default=2, ge=1, le=100, description="Node group lower bound.")
+    max_nodes: int = Field(default=5, ge=1, le=100, description="Node group upper bound.")
+    node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
+
+    @property
+    def cluster_domain(self) -> str:
+        return "cluster.local"
+
+
+KubernetesConfig = ExistingKubernetesConfig | DoksConfig | EksConfig
 if TYPE_CHECKING:
-    KubernetesSection = ExistingKubernetesConfig | DoksConfig
+    KubernetesSection = ExistingKubernetesConfig | DoksConfig | EksConfig
 else:
-    KubernetesSection = tagged("kubernetes", "provider", "existing", {"existing": ExistingKubernetesConfig, "doks": DoksConfig})
+    KubernetesSection = tagged(
+        "kubernetes", "provider", "existing", {"existing": ExistingKubernetesConfig, "doks": DoksConfig, "eks": EksConfig}
+    )
 
 
 def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
-    if isinstance(k, DoksConfig):
+    if isinstance(k, DoksConfig | EksConfig):
         if k.min_nodes > k.max_nodes:
             problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
         admin_network_problems("kubernetes", k.admin_cidrs, problems)
@@ -92,4 +123,4 @@ def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
 def installs(k: KubernetesConfig, addon: str) -> bool:
     """Whether the platform installs `addon` (ingress_controller, cert_manager, metrics_server) on this cluster."""
     chosen: bool | None = getattr(k.addons, addon)
-    return chosen if chosen is not None else isinstance(k, DoksConfig)
+    return chosen if chosen is not None else isinstance(k, DoksConfig | EksConfig)

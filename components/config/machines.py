@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
 from components.config.unions import tagged
@@ -13,7 +14,7 @@ from components.config.values import Cidr, DropletSize, LinuxUser, Model, SshPub
 
 
 class NoMachinesConfig(Model):
-    provider: Literal["none"] = Field(default="none", description="`none` or `digitalocean` (droplets).")
+    provider: Literal["none"] = Field(default="none", description="`none`, `digitalocean` (droplets) or `aws` (EC2 instances).")
 
 
 class DigitalOceanMachinesConfig(Model):
@@ -55,13 +56,40 @@ class DigitalOceanMachinesConfig(Model):
     )
 
 
-MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig
+class AwsMachinesConfig(Model):
+    """EC2 instances in the stack's VPC (public subnets), each with an Elastic IP."""
+
+    provider: Literal["aws"]
+    count: int = Field(default=1, ge=1, le=20, description="Number of hosts.")
+    instance_type: InstanceType = Field(default="t3.medium", description="EC2 instance type.")
+    distro: Literal["ubuntu", "debian"] = Field(
+        default="ubuntu", description="Ubuntu 24.04 or Debian 12, the newest AMI by owner and name."
+    )
+    access: Literal["ssh", "ssm"] = Field(
+        default="ssh",
+        description="`ssh` (port 22 from adminCidrs) or `ssm` (Session Manager: no inbound SSH; reach the Docker API with an SSM port forward).",
+    )
+    admin_cidrs: list[Cidr] = Field(..., min_length=1, description="Networks allowed to reach SSH (with access `ssh`).")
+    ssh_public_key: SshPublicKey = Field(..., description="OpenSSH public key of the deploy user.")
+    deploy_user: LinuxUser = Field(
+        default="deploy", description="Non-root user in the docker group, for ssh:// Docker access (not root or another system account)."
+    )
+    root_volume_gib: int = Field(default=30, ge=8, le=1000, description="Encrypted root volume, GiB.")
+    data_volume_size: VolumeSize = Field(
+        default="20Gi",
+        description="Encrypted EBS volume of the first host, holding its Docker volumes; survives the instance's replacement.",
+    )
+
+
+MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig | AwsMachinesConfig
 if TYPE_CHECKING:
-    MachinesSection = NoMachinesConfig | DigitalOceanMachinesConfig
+    MachinesSection = NoMachinesConfig | DigitalOceanMachinesConfig | AwsMachinesConfig
 else:
-    MachinesSection = tagged("machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig})
+    MachinesSection = tagged(
+        "machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig, "aws": AwsMachinesConfig}
+    )
 
 
 def machines_problems(machines: MachinesConfig, problems: Problems) -> None:
-    if isinstance(machines, DigitalOceanMachinesConfig):
+    if isinstance(machines, DigitalOceanMachinesConfig | AwsMachinesConfig):
         admin_network_problems("machines", machines.admin_cidrs, problems)

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from components.config.apps import DockerAppConfig, KubernetesAppConfig, apps_problems
+from components.config.aws import AwsConfig, aws_problems
 from components.config.digitalocean import DigitalOceanConfig
 from components.config.docker import DockerSection, LocalDockerConfig, MachineDockerConfig
 from components.config.errors import Problems
 from components.config.ingress import DockerIngressConfig, KubernetesIngressConfig, ingress_problems
-from components.config.kubernetes import DoksConfig, ExistingKubernetesConfig, KubernetesSection, installs, kubernetes_problems
-from components.config.machines import DigitalOceanMachinesConfig, MachinesSection, NoMachinesConfig, machines_problems
+from components.config.kubernetes import DoksConfig, EksConfig, ExistingKubernetesConfig, KubernetesSection, installs, kubernetes_problems
+from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig, MachinesSection, NoMachinesConfig, machines_problems
 from components.config.mongo import (
     ContainerMongoConfig,
     DigitalOceanMongoConfig,
@@ -30,7 +31,7 @@ from components.config.mongo import (
 )
 from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
 from components.config.release import PromotionConfig
-from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, SpacesConfig
+from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, S3Config, SpacesConfig
 from components.config.unions import tagged
 from components.config.values import Model
 
@@ -49,6 +50,7 @@ class PlatformBase(Model):
         description="Protect stateful resources from `pulumi destroy` and replacement; default true in production, where it cannot be turned off.",
     )
     digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
+    aws: AwsConfig = Field(default_factory=AwsConfig, description="AWS account settings.")
     machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Deploy the images another stack runs.")
 
@@ -80,6 +82,15 @@ class KubernetesPlatformConfig(PlatformBase):
             or isinstance(self.machines, DigitalOceanMachinesConfig)
         )
 
+    @property
+    def uses_aws(self) -> bool:
+        return (
+            isinstance(self.kubernetes, EksConfig)
+            or isinstance(self.storage, S3Config)
+            or self.registry.provider == "ecr"
+            or isinstance(self.machines, AwsMachinesConfig)
+        )
+
 
 class DockerPlatformConfig(PlatformBase):
     """Apps as containers on Docker hosts behind Traefik."""
@@ -102,8 +113,12 @@ class DockerPlatformConfig(PlatformBase):
         )
 
     @property
+    def uses_aws(self) -> bool:
+        return isinstance(self.storage, S3Config) or self.registry.provider == "ecr" or isinstance(self.machines, AwsMachinesConfig)
+
+    @property
     def host_count(self) -> int:
-        if isinstance(self.docker, MachineDockerConfig) and isinstance(self.machines, DigitalOceanMachinesConfig):
+        if isinstance(self.docker, MachineDockerConfig) and isinstance(self.machines, DigitalOceanMachinesConfig | AwsMachinesConfig):
             return self.machines.count
         return 1
 
@@ -124,6 +139,9 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
     _policy_problems(cfg, problems)
+    if cfg.uses_aws:
+        aws_problems(cfg.aws, problems)
+        _aws_problems(cfg, problems)
     if isinstance(cfg, KubernetesPlatformConfig):
         _kubernetes_target_problems(cfg, problems)
     else:
@@ -166,6 +184,26 @@ def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
                 app.domain,
                 f"expected a public domain: no certificate authority issues for .{suffix} names (use it in dev with ingress.tls 'off')",
             )
+
+
+def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
+    """AWS pieces that need each other: pod identity needs EKS; EC2 hosts need the docker target's machines."""
+    if isinstance(cfg, KubernetesPlatformConfig) and not isinstance(cfg.kubernetes, EksConfig):
+        for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
+            if chosen:
+                problems.bad(
+                    [key, "provider"],
+                    "s3" if key == "storage" else "ecr",
+                    "expected kubernetes.provider 'eks' with it (apps and nodes reach it through their IAM roles)",
+                )
+    if isinstance(cfg, DockerPlatformConfig) and not isinstance(cfg.machines, AwsMachinesConfig):
+        for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
+            if chosen:
+                problems.bad(
+                    [key, "provider"],
+                    "s3" if key == "storage" else "ecr",
+                    "expected machines.provider 'aws' with it (the hosts reach it through their instance role)",
+                )
 
 
 def _kubernetes_target_problems(cfg: KubernetesPlatformConfig, problems: Problems) -> None:

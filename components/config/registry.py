@@ -29,7 +29,14 @@ class DigitalOceanRegistryConfig(Model):
     )
 
 
-RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig
+class EcrRegistryConfig(Model):
+    """Amazon ECR: a repository per app, immutable tags, scanned on push, encrypted, old images expired."""
+
+    provider: Literal["ecr"]
+    keep_images: int = Field(default=30, ge=1, le=1000, description="Images each repository keeps (the newest); older ones expire.")
+
+
+RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig | EcrRegistryConfig
 
 if TYPE_CHECKING:
     KubernetesRegistrySection = RegistryConfig
@@ -38,7 +45,7 @@ else:
         "registry",
         "provider",
         "none",
-        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
+        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig, "ecr": EcrRegistryConfig},
         scope="with target 'kubernetes'",
     )
 # Docker hosts pull with the registry's read-only credentials, set on each host's Docker provider.
@@ -49,6 +56,6 @@ else:
         "registry",
         "provider",
         "none",
-        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig},
+        {"none": NoRegistryConfig, "digitalocean": DigitalOceanRegistryConfig, "ecr": EcrRegistryConfig},
         scope="with target 'docker'",
     )

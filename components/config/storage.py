@@ -18,7 +18,7 @@ class GridFsConfig(Model):
 
     provider: Literal["gridfs"] = Field(
         default="gridfs",
-        description="`gridfs` (MongoDB GridFS), `spaces` (a DigitalOcean Spaces bucket) or `minio` "
+        description="`gridfs` (MongoDB GridFS), `spaces` (a DigitalOcean Spaces bucket), `s3` (an Amazon S3 bucket) or `minio` "
         "(an S3-compatible container on the Docker host).",
     )
     gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
@@ -28,6 +28,18 @@ class SpacesConfig(Model):
     """A private, versioned DigitalOcean Spaces bucket."""
 
     provider: Literal["spaces"]
+    bucket: str | None = Field(
+        default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
+    )
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires."
+    )
+
+
+class S3Config(Model):
+    """A private, versioned, encrypted Amazon S3 bucket; apps reach it through their IAM role (no keys)."""
+
+    provider: Literal["s3"]
     bucket: str | None = Field(
         default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
     )
@@ -47,15 +59,15 @@ class MinioConfig(Model):
     )
 
 
-KubernetesStorageConfig = GridFsConfig | SpacesConfig
-DockerStorageConfig = GridFsConfig | SpacesConfig | MinioConfig
+KubernetesStorageConfig = GridFsConfig | SpacesConfig | S3Config
+DockerStorageConfig = GridFsConfig | SpacesConfig | MinioConfig | S3Config
 StorageConfig = KubernetesStorageConfig | DockerStorageConfig
 
 if TYPE_CHECKING:
     KubernetesStorageSection = KubernetesStorageConfig
 else:
     KubernetesStorageSection = tagged(
-        "storage", "provider", "gridfs", {"gridfs": GridFsConfig, "spaces": SpacesConfig}, scope="with target 'kubernetes'"
+        "storage", "provider", "gridfs", {"gridfs": GridFsConfig, "spaces": SpacesConfig, "s3": S3Config}, scope="with target 'kubernetes'"
     )
 if TYPE_CHECKING:
     DockerStorageSection = DockerStorageConfig
@@ -64,6 +76,6 @@ else:
         "storage",
         "provider",
         "gridfs",
-        {"gridfs": GridFsConfig, "spaces": SpacesConfig, "minio": MinioConfig},
+        {"gridfs": GridFsConfig, "spaces": SpacesConfig, "minio": MinioConfig, "s3": S3Config},
         scope="with target 'docker'",
     )

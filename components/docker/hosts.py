@@ -42,7 +42,7 @@ def machine_docker_hosts(
             f"{name}-host{i}-docker",
             host=url,
             # The host key is the one the program installed: trust exactly it, never a key seen first.
-            ssh_opts=host_key.apply(pinned_ssh_options),
+            ssh_opts=host_key.apply(lambda key: pinned_ssh_options(key, machines.ssh_proxy_command)),
             registry_auth=auth,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
@@ -50,9 +50,12 @@ def machine_docker_hosts(
     return hosts
 
 
-def pinned_ssh_options(host_key: str) -> list[str]:
-    """ssh options that accept only `host_key` (OpenSSH 8.5+ on the machine running `pulumi up`)."""
+def pinned_ssh_options(host_key: str, proxy_command: str | None = None) -> list[str]:
+    """ssh options that accept only `host_key` (OpenSSH 8.5+ on the machine running `pulumi up`),
+    through `proxy_command` when the hosts have no inbound ssh (AWS Session Manager)."""
+    proxy = ["-o", f"ProxyCommand={proxy_command}"] if proxy_command else []
     return [
+        *proxy,
         "-o",
         "StrictHostKeyChecking=yes",
         "-o",

@@ -4,7 +4,8 @@ pulumi-docker-build rather than pulumi-docker's `Image`: it drives buildx/BuildK
 caching, registry cache import/export, secrets by value, multi-platform), returns the pushed
 digest as `ref`, and builds on preview only when asked; pulumi-docker's `Image` is the legacy
 builder interface it supersedes. `build_on_preview=False`: a preview never builds and needs no
-Docker engine; `pulumi up` builds, pushes `<registry>/<app>:<stack>` and the app runs the digest.
+Docker engine; `pulumi up` builds, pushes `<registry>/<app>:<stack>-<source digest>` (a tag per
+distinct source: immutable-tag registries accept it) and the app runs the pushed digest.
 The registry is the layer cache (`<app>:buildcache-<stack>`, mode max).
 """
 
@@ -39,6 +40,32 @@ class MeteorImageArgs:
     node_version: str | None = None
     own_file: str | None = None
     build_args: dict[str, str] = field(default_factory=lambda: {})
+    project_dir: Path = Path(".")
+    """Where `context` and the Dockerfiles are read from (to tag each distinct source once)."""
+
+
+IGNORED = {".git", "node_modules", ".meteor/local"}
+
+
+def source_tag(args: MeteorImageArgs) -> str:
+    """`<stack>-<12 hex>`: a digest of the build's inputs (source files, Dockerfile, arguments).
+
+    A new tag for every distinct source keeps registries with immutable tags (ECR) working, and
+    the same source is never pushed twice.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    context = args.project_dir / args.context
+    for path in sorted(context.rglob("*")):
+        relative = path.relative_to(context).as_posix()
+        if path.is_file() and not any(relative == i or relative.startswith(f"{i}/") for i in IGNORED):
+            digest.update(relative.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    dockerfile = args.project_dir / dockerfile_path(args)
+    if dockerfile.is_file():
+        digest.update(dockerfile.read_bytes())
+    digest.update(repr(sorted(build_arguments(args).items())).encode())
+    return f"{args.stack}-{digest.hexdigest()[:12]}"
 
 
 def build_arguments(args: MeteorImageArgs) -> dict[str, str]:
@@ -71,7 +98,7 @@ class MeteorImage(pulumi.ComponentResource):
             dockerfile={"location": str(dockerfile_path(args))},
             build_args=build_arguments(args),
             platforms=[docker_build.Platform.LINUX_AMD64],
-            tags=[repository.apply(lambda r: f"{r}:{args.stack}")],
+            tags=[repository.apply(lambda r: f"{r}:{source_tag(args)}")],
             push=True,
             build_on_preview=False,
             registries=[

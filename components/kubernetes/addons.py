@@ -35,6 +35,13 @@ class ClusterAddonsArgs:
     acme_email: str | None = None
     trusted_network: str | None = None
     """The VPC range the cloud load balancer speaks PROXY protocol from (DigitalOcean); None elsewhere."""
+    aws_network_load_balancer: bool = False
+    """EKS: expose Traefik through an internet-facing Network Load Balancer that keeps the client address."""
+
+
+# The in-tree AWS cloud provider creates an NLB for a LoadBalancer Service with this annotation;
+# `externalTrafficPolicy: Local` keeps the client's address (no SNAT), so Traefik is the one proxy.
+AWS_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
 def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
@@ -51,6 +58,8 @@ def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
         trusted = {"trustedIPs": [args.trusted_network]}
         values["service"] = {"annotations": {DO_PROXY_PROTOCOL: "true"}}
         values["ports"] = {entry: {"proxyProtocol": trusted, "forwardedHeaders": trusted} for entry in ("web", "websecure")}
+    if args.aws_network_load_balancer:
+        values["service"] = {"annotations": dict(AWS_NLB), "spec": {"externalTrafficPolicy": "Local"}}
     return values
 
 

@@ -2,6 +2,7 @@
 
 cloud_init.py   the user data every cloud boots its Docker hosts with
 digitalocean.py droplets
+aws.py          EC2 instances
 """
 
 from __future__ import annotations
@@ -24,3 +25,5 @@ class DockerMachines(Protocol):
     """Per host: done once the host finished booting and Docker answers (empty unless asked for)."""
     host_public_keys: list[pulumi.Output[str]]
     """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""
+    ssh_proxy_command: str | None
+    """An ssh ProxyCommand to reach the hosts (AWS Session Manager), or None for direct ssh."""

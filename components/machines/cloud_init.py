@@ -69,9 +69,20 @@ class DockerHostUserData:
     """(private, public) OpenSSH ed25519 host key to install instead of generating one, so clients can pin it."""
     data_label: str | None = None
     """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
+    data_device: str | None = None
+    """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
+DATA_DEVICE_WAIT_SECONDS = 600
+
+# What `pulumi up` runs on a new host before deploying to it: cloud-init finished (exit 2 is a
+# recoverable warning) and Docker answers.
+DOCKER_READY = (
+    "rc=0; cloud-init status --wait >/dev/null || rc=$?; "
+    'if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long >&2; exit "$rc"; fi; '
+    "docker info --format '{{.ServerVersion}}'"
+)
 
 
 def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
@@ -85,8 +96,15 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
-        # block-storage volume, which DigitalOcean formatted once at creation and never again.
+        # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).
         config["mounts"] = [[f"LABEL={spec.data_label}", DATA_MOUNT, "ext4", "defaults,nofail,discard,noatime", "0", "2"]]
+    if spec.data_label is not None and spec.data_device is not None:
+        # The volume is attached after the instance starts: wait for it (bootcmd runs before
+        # disk_setup and mounts), then make a filesystem only if there is none (overwrite: false),
+        # so a replaced instance mounts the same data.
+        wait = f"for i in $(seq 1 {DATA_DEVICE_WAIT_SECONDS // 5}); do [ -e {spec.data_device} ] && break; sleep 5; done"
+        config["bootcmd"] = [["sh", "-c", wait]]
+        config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
     return config
 
 

@@ -13,7 +13,7 @@ import pulumi_command as command
 import pulumi_digitalocean as do
 import pulumi_tls as tls
 
-from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
@@ -65,14 +65,8 @@ class DigitalOceanMachinesArgs:
 
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
+
 # cloud-init 23.4+ exits 2 for "done with recoverable warnings": ready. Any other failure is not.
-DOCKER_READY = (
-    "rc=0; cloud-init status --wait >/dev/null || rc=$?; "
-    'if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long >&2; exit "$rc"; fi; '
-    "docker info --format '{{.ServerVersion}}'"
-)
-
-
 class DigitalOceanMachines(pulumi.ComponentResource):
     """Droplets in the VPC with an SSH key, a Cloud Firewall, monitoring and Docker via cloud-init."""
 
@@ -86,6 +80,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     docker_ready: list[pulumi.Resource]
     data_volume: do.Volume | None
     host_keys: list[tls.PrivateKey]
+    ssh_proxy_command: str | None = None
     host_public_keys: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -29,6 +29,11 @@ from components.mongo.replica_set import INIT_SCRIPT, init_spec, password_env, r
 from components.protection import stateful
 from components.storage import BackupTarget
 
+# StorageClass parameters per CSI driver: on AWS, encrypted gp3 volumes (aws-ebs-csi-driver parameters).
+PROVISIONER_PARAMETERS: dict[str, dict[str, str]] = {
+    "ebs.csi.aws.com": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+}
+
 
 @dataclass(frozen=True)
 class InClusterMongoArgs:
@@ -109,6 +114,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 f"{name}-storage",
                 metadata={"labels": pod_labels},
                 provisioner=args.storage_provisioner or "",
+                parameters=PROVISIONER_PARAMETERS.get(args.storage_provisioner or ""),
                 reclaim_policy="Retain",
                 volume_binding_mode="WaitForFirstConsumer",
                 allow_volume_expansion=True,

@@ -1,6 +1,7 @@
 """Container registries: where app images are pulled from.
 
 digitalocean.py DigitalOcean Container Registry
+aws.py          Amazon ECR, a repository per app
 """
 
 from __future__ import annotations
@@ -18,3 +19,5 @@ class Registry(Protocol):
     """Read-only .dockerconfigjson (secret)."""
     push_credentials: pulumi.Output[str]
     """Read-write .dockerconfigjson (secret)."""
+    nodes_pull_with_role: bool
+    """Cluster nodes pull through their cloud identity (ECR): apps need no imagePullSecret."""

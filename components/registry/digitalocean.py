@@ -34,6 +34,7 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
     server: pulumi.Output[str]
     pull_credentials: pulumi.Output[str]
     push_credentials: pulumi.Output[str]
+    nodes_pull_with_role: bool = False
 
     def __init__(self, name: str, args: DigitalOceanRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:registry:DigitalOceanRegistry", name, None, opts)

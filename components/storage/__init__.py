@@ -33,6 +33,8 @@ class StorageWiring:
     """Sensitive settings merged into `storage` (these make METEOR_SETTINGS secret)."""
     endpoints: list[Endpoint] = field(default_factory=lambda: [])
     """Where the store listens (empty when it is MongoDB itself)."""
+    service_account: str | None = None
+    """A Kubernetes service account the app's pods must run as (its cloud identity reaches the store)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,5 @@
+"""What every AWS implementation shares: IAM policy documents, rendered one way.
+
+Every document names specific actions and resources (`*` only where AWS requires it); the tests
+run parliament over each one found in the plans.
+"""

@@ -1,0 +1,180 @@
+"""Amazon EKS: the cluster, a managed node group in the private subnets, the EBS CSI driver and
+EKS Pod Identity add-ons, and the explicit Kubernetes provider (authenticating with
+`aws eks get-token`, so a kubeconfig never holds a long-lived credential).
+
+Authentication mode `API` (access entries; the identity that creates the cluster gets admin),
+the public endpoint limited to the admin networks, secrets encrypted with a KMS key of the
+stack's own, control-plane logs on. Nodes: IMDSv2 required (hop limit 2 for pods that still
+need instance metadata), an encrypted gp3 root volume, ECR read through the node role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws.ec2 as ec2
+import pulumi_aws.eks as eks
+import pulumi_aws.iam as iam
+import pulumi_aws.kms as kms
+import pulumi_kubernetes as k8s
+import yaml
+
+from components.aws.iam import MANAGED, trust
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    name: str
+    region: str
+    version: str
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    admin_cidrs: list[str]
+    node_instance_type: str = "t3.large"
+    min_nodes: int = 2
+    max_nodes: int = 5
+    node_disk_gib: int = 50
+    tags: dict[str, str] = field(default_factory=lambda: {})
+
+
+def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+    """A kubeconfig whose user runs `aws eks get-token` (the AWS CLI, with the deployer's credentials)."""
+
+    def render(values: list[str]) -> str:
+        cluster, server, ca = values
+        user = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": "aws",
+                "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region, "--output", "json"],
+                "interactiveMode": "Never",
+            }
+        }
+        return yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": ca}}],
+                "users": [{"name": f"{cluster}-aws", "user": user}],
+                "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"{cluster}-aws"}}],
+                "current-context": cluster,
+            },
+            sort_keys=False,
+        )
+
+    return pulumi.Output.all(name, endpoint, ca_data).apply(render)
+
+
+class EksCluster(pulumi.ComponentResource):
+    cluster: eks.Cluster
+    node_group: eks.NodeGroup
+    node_role: iam.Role
+    provider: k8s.Provider
+    cluster_domain: str = "cluster.local"
+    cluster_name: pulumi.Output[str]
+    _kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:kubernetes:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"meteor-platform/cluster": args.name, **args.tags}
+
+        cluster_role = iam.Role(
+            f"{name}-cluster-role", assume_role_policy=trust("eks.amazonaws.com", tag_session=True), tags=tags, opts=child
+        )
+        cluster_policy = iam.RolePolicyAttachment(
+            f"{name}-cluster-policy", role=cluster_role.name, policy_arn=f"{MANAGED}/AmazonEKSClusterPolicy", opts=child
+        )
+        secrets_key = kms.Key(
+            f"{name}-secrets-key",
+            description=f"{args.name}: Kubernetes secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        self.cluster = eks.Cluster(
+            f"{name}-eks",
+            name=args.name,
+            version=args.version,
+            role_arn=cluster_role.arn,
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            vpc_config={
+                "subnet_ids": [*args.private_subnet_ids, *args.public_subnet_ids],
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+                "public_access_cidrs": list(args.admin_cidrs),
+            },
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": secrets_key.arn}},
+            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
+        )
+        self.cluster_name = self.cluster.name
+
+        self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
+        node_policies = [
+            iam.RolePolicyAttachment(f"{name}-node-{policy}", role=self.node_role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
+            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+        ]
+        template = ec2.LaunchTemplate(
+            f"{name}-nodes",
+            metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {"volume_size": args.node_disk_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+                }
+            ],
+            tag_specifications=[{"resource_type": "instance", "tags": tags}],
+            tags=tags,
+            opts=child,
+        )
+        self.node_group = eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=self.cluster.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=args.private_subnet_ids,
+            instance_types=[args.node_instance_type],
+            scaling_config={"min_size": args.min_nodes, "max_size": args.max_nodes, "desired_size": args.min_nodes},
+            update_config={"max_unavailable": 1},
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            tags=tags,
+            # The node group's size moves with the cluster autoscaler; Pulumi sets its bounds.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+        identity_agent = eks.Addon(
+            f"{name}-pod-identity",
+            cluster_name=self.cluster.name,
+            addon_name="eks-pod-identity-agent",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
+        )
+        ebs_role = iam.Role(f"{name}-ebs-csi", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child)
+        ebs_policy = iam.RolePolicyAttachment(
+            f"{name}-ebs-csi", role=ebs_role.name, policy_arn=f"{MANAGED}/service-role/AmazonEBSCSIDriverPolicy", opts=child
+        )
+        ebs_driver = eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=self.cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent, ebs_policy]),
+        )
+        self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
+        self.provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=self._kubeconfig,
+            cluster_identifier=self.cluster.arn,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, ebs_driver]),
+        )
+        self.register_outputs({"cluster_name": self.cluster.name, "endpoint": self.cluster.endpoint})
+
+    @property
+    def cluster_id(self) -> pulumi.Output[str] | None:
+        return self.cluster.name
+
+    @property
+    def kubeconfig(self) -> pulumi.Output[str] | None:
+        return self._kubeconfig

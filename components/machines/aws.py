@@ -1,0 +1,217 @@
+"""EC2 instances booted as hardened Docker hosts, with the same cloud-init user data as droplets.
+
+The image is the newest Ubuntu 24.04 or Debian 12 AMI of the distribution's own account (a
+data-source lookup by owner and name, never a hard-coded id). IMDSv2 only, an encrypted gp3 root
+volume, an instance profile (ECR read; SSM when chosen), a security group admitting SSH from the
+admin networks only (none with Session Manager) and the web ports, an Elastic IP. The first host's
+Docker volumes live on a separate encrypted EBS volume that outlives the instance (protected and
+retained in production): cloud-init waits for it at boot and formats it only if it is blank.
+Host keys are generated here and pinned by every ssh client, as on DigitalOcean.
+
+Imports only the `ec2`, `ebs` and `iam` submodules of pulumi_aws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws.ebs as ebs
+import pulumi_aws.ec2 as ec2
+import pulumi_aws.iam as iam
+import pulumi_command as command
+import pulumi_tls as tls
+
+from components import versions
+from components.aws.iam import MANAGED, trust
+from components.endpoints import ANYWHERE
+from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.protection import stateful
+
+DATA_LABEL = "meteor-data"
+
+
+@dataclass(frozen=True)
+class AwsMachinesArgs:
+    name: str
+    stack: str
+    zone: str
+    subnet_ids: list[pulumi.Output[str]]
+    """Public subnets: hosts go round-robin over them (the data host into the first, with its volume)."""
+    vpc_id: pulumi.Input[str]
+    ssh_public_key: str
+    admin_cidrs: list[str]
+    count: int = 1
+    instance_type: str = "t3.medium"
+    distro: str = "ubuntu"
+    access: str = "ssh"
+    deploy_user: str = "deploy"
+    root_volume_gib: int = 30
+    data_volume_gib: int | None = None
+    serve_traffic: bool = True
+    protect: bool = False
+    wait_for_docker: bool = False
+
+
+def ebs_device(volume_id: str) -> str:
+    """The stable path of an attached EBS volume on Nitro instances (NVMe, named by volume id)."""
+    return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
+
+
+def ssm_proxy_command(region: str) -> str:
+    """ssh through Session Manager (`%h` is the instance id): no inbound port at all."""
+    return f"aws ssm start-session --region {region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p"
+
+
+class AwsMachines(pulumi.ComponentResource):
+    instances: list[ec2.Instance]
+    data_volume: ebs.Volume | None
+    security_group: ec2.SecurityGroup
+    role: iam.Role
+    tag: str
+    public_addresses: list[pulumi.Output[str]]
+    docker_host_urls: list[pulumi.Output[str]]
+    docker_ready: list[pulumi.Resource]
+    host_public_keys: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.tag = f"{args.name}-docker"
+        tags = {"Name": self.tag, "meteor-platform/stack": args.stack}
+        ami = ec2.get_ami_output(
+            most_recent=True,
+            owners=[versions.AWS_AMI_OWNERS[args.distro]],
+            filters=[
+                {"name": "name", "values": [versions.AWS_AMI_NAMES[args.distro]]},
+                {"name": "architecture", "values": ["x86_64"]},
+                {"name": "virtualization-type", "values": ["hvm"]},
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.role = iam.Role(f"{name}-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
+        policies = ["AmazonEC2ContainerRegistryReadOnly", *(["AmazonSSMManagedInstanceCore"] if args.access == "ssm" else [])]
+        for policy in policies:
+            iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
+        profile = iam.InstanceProfile(f"{name}-profile", role=self.role.name, tags=tags, opts=child)
+        ingress: list[ec2.SecurityGroupIngressArgsDict] = []
+        if args.access == "ssh":
+            ingress.append(
+                {
+                    "protocol": "tcp",
+                    "from_port": 22,
+                    "to_port": 22,
+                    "cidr_blocks": list(args.admin_cidrs),
+                    "description": "ssh from the admin networks",
+                }
+            )
+        if args.serve_traffic:
+            for port in (80, 443):
+                web: ec2.SecurityGroupIngressArgsDict = {
+                    "protocol": "tcp",
+                    "from_port": port,
+                    "to_port": port,
+                    "cidr_blocks": [ANYWHERE],
+                    "ipv6_cidr_blocks": ["::/0"],
+                    "description": "web",
+                }
+                ingress.append(web)
+        self.security_group = ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"{self.tag}: web and admin access",
+            ingress=ingress,
+            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [ANYWHERE], "ipv6_cidr_blocks": ["::/0"]}],
+            tags=tags,
+            opts=child,
+        )
+        self.data_volume = None
+        if args.data_volume_gib is not None:
+            self.data_volume = ebs.Volume(
+                f"{name}-data",
+                availability_zone=args.zone,
+                size=args.data_volume_gib,
+                type="gp3",
+                encrypted=True,
+                tags={**tags, "Name": f"{self.tag}-data"},
+                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+            )
+        self.host_keys = [
+            tls.PrivateKey(f"{name}-{i}-host-key", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            for i in range(args.count)
+        ]
+        self.host_public_keys = [key.public_key_openssh.apply(lambda k: k.strip()) for key in self.host_keys]
+        self.instances = []
+        addresses: list[ec2.Eip] = []
+        for i, host_key in enumerate(self.host_keys):
+            holds_data = i == 0 and self.data_volume is not None
+            volume_id: pulumi.Input[str] = self.data_volume.id if holds_data and self.data_volume is not None else ""
+            user_data = pulumi.Output.secret(
+                pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh, volume_id).apply(
+                    lambda values, holds=holds_data: docker_host_user_data(
+                        DockerHostUserData(
+                            deploy_user=args.deploy_user,
+                            ssh_public_keys=[args.ssh_public_key],
+                            distro="debian" if args.distro == "debian" else "ubuntu",
+                            host_key=(str(values[0]), str(values[1]).strip()),
+                            data_label=DATA_LABEL if holds else None,
+                            data_device=ebs_device(str(values[2])) if holds else None,
+                        )
+                    )
+                )
+            )
+            instance = ec2.Instance(
+                f"{name}-{i}",
+                ami=ami.id,
+                instance_type=args.instance_type,
+                subnet_id=args.subnet_ids[i % len(args.subnet_ids)] if not holds_data else args.subnet_ids[0],
+                vpc_security_group_ids=[self.security_group.id],
+                iam_instance_profile=profile.name,
+                user_data=user_data,
+                user_data_replace_on_change=True,
+                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
+                root_block_device={
+                    "volume_size": args.root_volume_gib,
+                    "volume_type": "gp3",
+                    "encrypted": True,
+                    "delete_on_termination": True,
+                },
+                monitoring=True,
+                tags={**tags, "Name": f"{self.tag}-{i}"},
+                # The data host's replacement is deliberate (README: rolling a host); others roll on new user data.
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect and holds_data, ignore_changes=["ami"]),
+            )
+            self.instances.append(instance)
+            if holds_data and self.data_volume is not None:
+                ec2.VolumeAttachment(
+                    f"{name}-data", device_name="/dev/sdf", volume_id=self.data_volume.id, instance_id=instance.id, opts=child
+                )
+            addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
+        self.public_addresses = [address.public_ip for address in addresses]
+        if args.access == "ssm":
+            # ssh://deploy@<instance id>, tunnelled through Session Manager by the Docker provider's ssh options.
+            self.docker_host_urls = [instance.id.apply(lambda iid: f"ssh://{args.deploy_user}@{iid}") for instance in self.instances]
+        else:
+            self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
+        self.ssh_proxy_command = ssm_proxy_command(region) if args.access == "ssm" else None
+        self.docker_ready = []
+        if args.wait_for_docker and args.access == "ssh":
+            self.docker_ready = [
+                command.remote.Command(
+                    f"{name}-{i}-docker-ready",
+                    connection={
+                        "host": address,
+                        "user": args.deploy_user,
+                        "host_key": host_key,
+                        "dial_error_limit": 40,
+                        "per_dial_timeout": 15,
+                    },
+                    create=DOCKER_READY,
+                    triggers=[instance.id],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
+                )
+                for i, (instance, address, host_key) in enumerate(
+                    zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
+                )
+            ]
+        self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})

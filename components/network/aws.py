@@ -1,0 +1,110 @@
+"""An AWS VPC across availability zones: public subnets (load balancers, Docker hosts, NAT) and
+private subnets (EKS nodes) per zone, an internet gateway, and NAT gateways — one for the stack
+(`single`) or one per zone (`perZone`, production: a zone outage keeps the others' egress).
+Or an existing VPC and its subnets by id.
+
+Imports only the `pulumi_aws.ec2` submodule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws.ec2 as ec2
+
+from components.config.aws import subnet_prefix
+
+
+@dataclass(frozen=True)
+class AwsNetworkArgs:
+    name: str
+    region: str
+    cidr: str
+    zones: list[str]
+    nat_per_zone: bool = False
+    existing_vpc_id: str | None = None
+    existing_public_subnet_ids: list[str] | None = None
+    existing_private_subnet_ids: list[str] | None = None
+    tags: dict[str, str] | None = None
+
+
+def subnet_ranges(cidr: str, zones: int) -> tuple[list[str], list[str]]:
+    """Equal subnets: the first half public, the second private, one of each per zone."""
+    network = ipaddress.ip_network(cidr)
+    subnets = [str(s) for s in network.subnets(new_prefix=subnet_prefix(cidr, 2 * zones))]
+    return subnets[:zones], subnets[zones : 2 * zones]
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    network_id: pulumi.Output[str]
+    ip_range: str
+    region: str
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:network:AwsNetwork", name, None, opts)
+        self.ip_range, self.region = args.cidr, args.region
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"Name": args.name, **(args.tags or {})}
+        if args.existing_vpc_id is not None:
+            self.network_id = pulumi.Output.from_input(args.existing_vpc_id)
+            self.public_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing_public_subnet_ids or []]
+            self.private_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing_private_subnet_ids or []]
+            self.register_outputs({"vpc_id": self.network_id})
+            return
+        vpc = ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, tags=tags, opts=child)
+        self.network_id = vpc.id
+        gateway = ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
+        public_table = ec2.RouteTable(
+            f"{name}-public", vpc_id=vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], tags=tags, opts=child
+        )
+        public_ranges, private_ranges = subnet_ranges(args.cidr, len(args.zones))
+        self.public_subnet_ids, self.private_subnet_ids = [], []
+        nats: list[ec2.NatGateway] = []
+        for i, zone in enumerate(args.zones):
+            public = ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=public_ranges[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                # The AWS load balancer controller and the in-tree service controller place internet-facing NLBs here.
+                tags={**tags, "Name": f"{args.name}-public-{zone}", "kubernetes.io/role/elb": "1"},
+                opts=child,
+            )
+            ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_table.id, opts=child)
+            self.public_subnet_ids.append(public.id)
+            if i == 0 or args.nat_per_zone:
+                address = ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags, opts=child)
+                nats.append(
+                    ec2.NatGateway(
+                        f"{name}-nat-{zone}",
+                        subnet_id=public.id,
+                        allocation_id=address.id,
+                        tags=tags,
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                    )
+                )
+        for i, zone in enumerate(args.zones):
+            private = ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=private_ranges[i],
+                availability_zone=zone,
+                tags={**tags, "Name": f"{args.name}-private-{zone}", "kubernetes.io/role/internal-elb": "1"},
+                opts=child,
+            )
+            nat = nats[i] if args.nat_per_zone else nats[0]
+            table = ec2.RouteTable(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags=tags,
+                opts=child,
+            )
+            ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=table.id, opts=child)
+            self.private_subnet_ids.append(private.id)
+        self.register_outputs({"vpc_id": self.network_id})

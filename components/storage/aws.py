@@ -1,0 +1,177 @@
+"""Amazon S3: a private bucket (every public access block, ACLs off, KMS encryption, versioning,
+noncurrent versions expired, non-TLS requests denied, CORS for the apps' domains).
+
+No long-lived keys: on EKS each app's pods run as a service account bound (EKS Pod Identity) to a
+role whose policy names this bucket and the app's own prefix only; on EC2 Docker hosts the
+instance role gets the same, for every app the hosts run. The apps get the same S3 wiring as
+Spaces and MinIO (FILE_STORAGE, S3_*, METEOR_SETTINGS.storage) minus the keys: the AWS SDK's
+default credential chain finds the role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws.eks as eks
+import pulumi_aws.iam as iam
+import pulumi_aws.s3 as s3
+
+from components.aws.iam import output_document, trust
+from components.endpoints import ANYWHERE, Endpoint
+from components.protection import stateful
+from components.storage import BackupTarget, StorageWiring
+
+HTTPS = Endpoint(port=443, cidr=ANYWHERE)
+# Data-plane actions a non-TLS request could carry: denied without TLS.
+TRANSPORT_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*", "s3:RestoreObject", "s3:AbortMultipartUpload"]
+
+
+@dataclass(frozen=True)
+class S3StorageArgs:
+    bucket: str
+    region: str
+    stack: str
+    apps: dict[str, str]
+    """App name -> the Kubernetes namespace its pods run in (pod identity), or the app's name on Docker hosts."""
+    cors_origins: list[str] = field(default_factory=lambda: [])
+    noncurrent_version_days: int = 30
+    protect: bool = False
+    cluster_name: pulumi.Output[str] | None = None
+    """EKS: bind each app's service account to a role of its own."""
+    host_role_name: pulumi.Output[str] | None = None
+    """EC2 Docker hosts: the instance role that gets every app's access."""
+
+
+def app_statements(bucket_arn: pulumi.Output[str], prefixes: list[str]) -> pulumi.Output[list[dict[str, object]]]:
+    """Read, write and delete objects under the apps' prefixes; list only those prefixes."""
+    return bucket_arn.apply(
+        lambda arn: [
+            {
+                "Sid": "AppObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Resource": [f"{arn}/{prefix}*" for prefix in prefixes],
+            },
+            {
+                "Sid": "AppListing",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [arn],
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+            },
+        ]
+    )
+
+
+class S3Storage(pulumi.ComponentResource):
+    bucket: s3.Bucket
+    roles: dict[str, iam.Role]
+
+    def __init__(self, name: str, args: S3StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:storage:S3Storage", name, None, opts)
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"meteor-platform/stack": args.stack}
+        self.bucket = s3.Bucket(
+            f"{name}-bucket", bucket=args.bucket, tags=tags, opts=pulumi.ResourceOptions.merge(child, stateful(args.protect))
+        )
+        bucket_id = self.bucket.id
+        s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket_id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
+            opts=child,
+        )
+        versioning = s3.BucketVersioning(f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child)
+        s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket_id,
+            rules=[
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket_id,
+            policy=output_document(
+                self.bucket.arn.apply(
+                    lambda arn: [
+                        {
+                            "Sid": "DenyWithoutTls",
+                            "Effect": "Deny",
+                            "Principal": {"AWS": "*"},
+                            "Action": TRANSPORT_ACTIONS,
+                            "Resource": [arn, f"{arn}/*"],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ]
+                )
+            ),
+            opts=child,
+        )
+        if args.cors_origins:
+            s3.BucketCorsConfiguration(
+                f"{name}-cors",
+                bucket=bucket_id,
+                cors_rules=[
+                    {
+                        "allowed_methods": ["GET", "PUT", "POST", "HEAD"],
+                        "allowed_origins": list(args.cors_origins),
+                        "allowed_headers": ["*"],
+                        "expose_headers": ["ETag"],
+                        "max_age_seconds": 3600,
+                    }
+                ],
+                opts=child,
+            )
+        self.roles = {}
+        if args.cluster_name is not None:
+            for app, namespace in args.apps.items():
+                role = iam.Role(
+                    f"{name}-{app}", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child
+                )
+                iam.RolePolicy(
+                    f"{name}-{app}", role=role.id, policy=output_document(app_statements(self.bucket.arn, [f"{app}/"])), opts=child
+                )
+                eks.PodIdentityAssociation(
+                    f"{name}-{app}", cluster_name=args.cluster_name, namespace=namespace, service_account=app, role_arn=role.arn, opts=child
+                )
+                self.roles[app] = role
+        if args.host_role_name is not None:
+            iam.RolePolicy(
+                f"{name}-hosts",
+                role=args.host_role_name,
+                policy=output_document(app_statements(self.bucket.arn, [f"{app}/" for app in args.apps])),
+                opts=child,
+            )
+        self.register_outputs({"bucket": self.bucket.bucket})
+
+    def wiring(self, app: str) -> StorageWiring:
+        endpoint = f"https://s3.{self._args.region}.amazonaws.com"
+        return StorageWiring(
+            env={"FILE_STORAGE": "s3", "S3_ENDPOINT": endpoint, "S3_REGION": self._args.region, "S3_BUCKET": self._args.bucket},
+            settings={"backend": "s3", "endpoint": endpoint, "region": self._args.region, "prefix": f"{app}/", "bucket": self._args.bucket},
+            endpoints=[HTTPS],
+            service_account=app if self._args.cluster_name is not None else None,
+        )
+
+    def backups(self) -> BackupTarget | None:
+        return None  # dumps need a key; none exists here (config refuses backups without Spaces)
