@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 SECRET = "[secret]"
+ANYWHERE = "0.0.0.0/0"
 UNKNOWN = "[unknown]"
 ENVIRONMENTS = ("dev", "staging", "production")
 
@@ -279,6 +280,12 @@ def admin_endpoints_not_world_open(resources: Sequence[Resource], options: Optio
                 yield r, "the Kubernetes API has no control-plane firewall: it is open to the world"
             elif any(_world(a) for a in firewall.get("allowedAddresses") or []):
                 yield r, "the control-plane firewall allows the whole internet"
+        elif r.type == "aws:eks/cluster:Cluster":
+            vpc = cast(Mapping[str, Any], r.inputs.get("vpcConfig") or {})
+            # EKS opens a public endpoint to 0.0.0.0/0 unless told otherwise.
+            cidrs = vpc.get("publicAccessCidrs") or [ANYWHERE]
+            if vpc.get("endpointPublicAccess", True) and any(_world(c) for c in cidrs):
+                yield r, "the Kubernetes API endpoint is open to the world"
         elif r.type == "docker:index/container:Container":
             for port in cast(list[Mapping[str, Any]], r.inputs.get("ports") or []):
                 internal = port.get("internal")

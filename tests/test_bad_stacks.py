@@ -47,6 +47,16 @@ DIGITALOCEAN: dict[str, Any] = {
     "machines": {"provider": "digitalocean", "adminCidrs": ["198.51.100.0/24"], "sshPublicKey": KEY, "purpose": "bastion"},
     "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
 }
+AWS: dict[str, Any] = {
+    "environment": "staging",
+    "aws": {"region": "eu-central-1", "vpc": {"availabilityZones": ["eu-central-1a", "eu-central-1b"]}},
+    "kubernetes": {"provider": "eks", "adminCidrs": ["198.51.100.0/24"]},
+    "ingress": {"acmeEmail": "ops@example.com"},
+    "registry": {"provider": "ecr"},
+    "storage": {"provider": "s3"},
+    "mongo": {"provider": "inCluster", "storageProvisioner": "ebs.csi.aws.com"},
+    "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
+}
 DROPLETS: dict[str, Any] = {
     "environment": "production",
     "target": "docker",
@@ -590,6 +600,21 @@ PROVIDER_CASES = [
     ),
     case(9, "MinIO on Kubernetes", KUBERNETES, "storage", {"provider": "minio"}, "meteor-platform:storage.provider"),
     case(9, "in-cluster MongoDB on Docker hosts", DOCKER, "mongo", {"provider": "inCluster"}, "meteor-platform:mongo.provider"),
+    case(9, "an unknown AWS region", AWS, "aws.region", "eu-central-9", "meteor-platform:aws.region"),
+    case(9, "one availability zone", AWS, "aws.vpc.availabilityZones", ["eu-central-1a"], "meteor-platform:aws.vpc.availabilityZones"),
+    case(
+        9,
+        "a zone of another region",
+        AWS,
+        "aws.vpc.availabilityZones",
+        ["eu-central-1a", "us-east-1b"],
+        "meteor-platform:aws.vpc.availabilityZones[1]",
+    ),
+    case(9, "a node group with min above max", AWS, "kubernetes.minNodes", 6, "meteor-platform:kubernetes.minNodes"),
+    case(9, "an instance type that is not one", AWS, "kubernetes.nodeInstanceType", "large", "meteor-platform:kubernetes.nodeInstanceType"),
+    case(9, "a VPC CIDR that is not one", AWS, "aws.vpc.cidr", "10.300.0.0/16", "meteor-platform:aws.vpc.cidr"),
+    case(9, "a Kubernetes version EKS does not offer", AWS, "kubernetes.version", "1.25", "meteor-platform:kubernetes.version"),
+    case(9, "S3 without EKS", KUBERNETES, "storage", {"provider": "s3"}, "meteor-platform:storage.provider"),
     case(9, "a build without a registry", DOCKER, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
     case(9, "a build in production", DROPLETS, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
     case(9, "an app with no image source", KUBERNETES, "apps.0.image", DROP, "meteor-platform:apps[0].image"),
@@ -669,7 +694,7 @@ def test_bad_stack_file_gets_one_clear_message(tmp_path: Path, bad: Case, capsys
 
 def test_a_valid_stack_of_each_base_plans(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The bases of the matrix are valid: each case fails for its own defect."""
-    for i, base in enumerate((KUBERNETES, DOCKER, DIGITALOCEAN, DROPLETS)):
+    for i, base in enumerate((KUBERNETES, DOCKER, DIGITALOCEAN, DROPLETS, AWS)):
         root = tmp_path / str(i)
         root.mkdir()
         good = Case(id="good", kind=0, text=stack_text(base), names="")

@@ -29,6 +29,11 @@ from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, doc
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
+SSM_READY = (
+    "for attempt in $(seq 1 60); do "
+    'ssh -o ConnectTimeout=15 -o "ProxyCommand=$PROXY" -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null '
+    '-o "KnownHostsCommand=/bin/echo %H $HOST_KEY" "$DEPLOY_USER@$HOST" "$READY" && exit 0; sleep 10; done; exit 1'
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,24 @@ class AwsMachines(pulumi.ComponentResource):
             self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
         self.ssh_proxy_command = ssm_proxy_command(region) if args.access == "ssm" else None
         self.docker_ready = []
+        if args.wait_for_docker and args.access == "ssm":
+            # No inbound port: wait from the machine running `pulumi up`, through Session Manager, pinning the host key.
+            self.docker_ready = [
+                command.local.Command(
+                    f"{name}-{i}-docker-ready",
+                    create=SSM_READY,
+                    environment={
+                        "HOST": instance.id,
+                        "DEPLOY_USER": args.deploy_user,
+                        "HOST_KEY": host_key,
+                        "PROXY": self.ssh_proxy_command or "",
+                        "READY": DOCKER_READY,
+                    },
+                    triggers=[instance.id],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
+                )
+                for i, (instance, host_key) in enumerate(zip(self.instances, self.host_public_keys, strict=True))
+            ]
         if args.wait_for_docker and args.access == "ssh":
             self.docker_ready = [
                 command.remote.Command(
