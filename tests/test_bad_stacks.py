@@ -615,6 +615,20 @@ PROVIDER_CASES = [
     case(9, "a VPC CIDR that is not one", AWS, "aws.vpc.cidr", "10.300.0.0/16", "meteor-platform:aws.vpc.cidr"),
     case(9, "a Kubernetes version EKS does not offer", AWS, "kubernetes.version", "1.25", "meteor-platform:kubernetes.version"),
     case(9, "S3 without EKS", KUBERNETES, "storage", {"provider": "s3"}, "meteor-platform:storage.provider"),
+    Case(
+        id="several EC2 Docker hosts",
+        kind=9,
+        text=stack_text(
+            {
+                "environment": "staging",
+                "target": "docker",
+                "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
+                "machines": {"provider": "aws", "count": 2, "adminCidrs": ["198.51.100.0/24"], "sshPublicKey": KEY},
+                "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
+            }
+        ),
+        names="meteor-platform:machines.count",
+    ),
     case(9, "a build without a registry", DOCKER, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
     case(9, "a build in production", DROPLETS, "apps.0.build", {"context": "examples/todos"}, "meteor-platform:apps[0].build"),
     case(9, "an app with no image source", KUBERNETES, "apps.0.image", DROP, "meteor-platform:apps[0].image"),

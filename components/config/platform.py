@@ -196,6 +196,12 @@ def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
                     "s3" if key == "storage" else "ecr",
                     "expected kubernetes.provider 'eks' with it (apps and nodes reach it through their IAM roles)",
                 )
+    if isinstance(cfg, DockerPlatformConfig) and isinstance(cfg.machines, AwsMachinesConfig) and cfg.machines.count > 1:
+        problems.bad(
+            ["machines", "count"],
+            cfg.machines.count,
+            "expected 1 on AWS with target 'docker': several hosts need a load balancer in front, which this platform does not build on AWS yet",
+        )
     if isinstance(cfg, DockerPlatformConfig) and not isinstance(cfg.machines, AwsMachinesConfig):
         for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
             if chosen:
