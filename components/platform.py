@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from components.app import MeteorService, Sibling
-from components.config import ConfigError, DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, key_path
+from components.config import ConfigError, DockerPlatformConfig, KubernetesAppConfig, KubernetesPlatformConfig, PlatformConfig, key_path
 from components.config.docker import LocalDockerConfig
 from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
 from components.config.mongo import (
@@ -513,8 +513,15 @@ class Platform(pulumi.ComponentResource):
 
     def _kubernetes_apps(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> dict[str, MeteorService]:
         from components.app.kubernetes import MeteorApp, MeteorAppArgs, internal_url
+        from components.endpoints import Pods
+        from components.kubernetes import labels
 
-        siblings = [Sibling(name=a.name, url=internal_url(a), port=a.container_port) for a in config.apps]
+        def pods(a: KubernetesAppConfig) -> tuple[Pods, ...]:
+            """The pods serving `a`: its Deployment's, and its canary's."""
+            names = [a.name, *([f"{a.name}-canary"] if a.canary else [])]
+            return tuple(Pods(a.k8s_namespace, labels.selector(self._stack, n, labels.APP_ROLE)) for n in names)
+
+        by_name = {a.name: Sibling(name=a.name, url=internal_url(a), port=a.container_port, pods=pods(a)) for a in config.apps}
         on_cluster = pulumi.ResourceOptions(parent=self, providers=[cluster.provider])
         return {
             app.name: MeteorApp(
@@ -525,7 +532,8 @@ class Platform(pulumi.ComponentResource):
                     mongo=self.mongo.connection(app.name),
                     storage=self.storage.wiring(app.name),
                     ingress=config.ingress,
-                    siblings=[s for s in siblings if s.name != app.name],
+                    siblings=[by_name[target] for target in app.connects_to],
+                    callers=[p for caller in config.apps if app.name in caller.connects_to for p in by_name[caller.name].pods],
                     image=self.images[app.name],
                     image_pull_secret=self.registry.pull_credentials if self.registry and not self.registry.nodes_pull_with_role else None,
                     ingress_ready=self.addons.ingress_ready if self.addons else [],
@@ -607,7 +615,7 @@ class Platform(pulumi.ComponentResource):
     def _docker_apps(self, config: DockerPlatformConfig) -> dict[str, MeteorService]:
         from components.app.docker import DockerApp, DockerAppArgs, internal_url
 
-        siblings = [Sibling(name=a.name, url=internal_url(a), port=a.container_port) for a in config.apps]
+        by_name = {a.name: Sibling(name=a.name, url=internal_url(a), port=a.container_port) for a in config.apps}
         return {
             app.name: DockerApp(
                 app.name,
@@ -618,7 +626,7 @@ class Platform(pulumi.ComponentResource):
                     storage=self.storage.wiring(app.name),
                     image=self.images[app.name],
                     tls=config.ingress.serves_tls,
-                    siblings=[s for s in siblings if s.name != app.name],
+                    siblings=[by_name[target] for target in app.connects_to],
                     session_cookie=config.ingress.session_cookie,
                     behind_load_balancer=config.host_count > 1,
                 ),

@@ -27,6 +27,7 @@ def two_apps(**todos: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     config = two_apps(
+        connectsTo=["legacy"],
         autoscaling={"maxReplicas": 8},
         settings={"public": {"feature": True}},
         cluster={"enabled": True, "workers": 2, "publicServices": ["todos"]},
@@ -99,11 +100,11 @@ def test_private_settings_go_into_the_secret(tmp_path: Path) -> None:
     assert json.loads(stored)["stripeKey"] == "sk_live_abc"
 
 
-def test_siblings_reach_each_other_by_internal_dns(run: Run) -> None:
+def test_an_app_reaches_the_apps_it_declares_by_internal_dns(run: Run) -> None:
     todos = env_of(run.one(DEPLOYMENT, "todos-deployment"))
     legacy = env_of(run.one(DEPLOYMENT, "legacy-deployment"))
-    assert todos["LEGACY_DDP_URL"]["value"] == "http://legacy.legacy.svc:80"
-    assert legacy["TODOS_DDP_URL"]["value"] == "http://todos.todos.svc:3000"
+    assert todos["LEGACY_DDP_URL"]["value"] == "http://legacy.legacy.svc:80", "todos declares connectsTo: [legacy]"
+    assert not [name for name in legacy if name.endswith("_DDP_URL")], "legacy declares nothing: no sibling wiring"
 
 
 def test_meteorhacks_cluster_wiring(run: Run) -> None:
@@ -157,15 +158,26 @@ def test_network_policy_admits_only_ingress_and_siblings(run: Run) -> None:
     destinations = {json.dumps(peer, sort_keys=True) for rule in spec["egress"] for peer in rule.get("to", [])}
     assert any("kube-dns" in d for d in destinations)
     assert any('"meteor-mongo"' in d for d in destinations)
-    platform_apps = {
-        "namespaceSelector": {"matchLabels": {"meteor-platform/stack": "test"}},
-        "podSelector": {"matchLabels": {"meteor-platform/role": "app", "meteor-platform/stack": "test"}},
+    legacy_pods = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "legacy"}},
+        "podSelector": {
+            "matchLabels": {"app.kubernetes.io/name": "legacy", "meteor-platform/role": "app", "meteor-platform/stack": "test"}
+        },
     }
-    to_siblings = [rule for rule in spec["egress"] if rule.get("to") == [platform_apps]]
-    assert [rule["ports"] for rule in to_siblings] == [[{"port": 80, "protocol": "TCP"}]]  # legacy listens on 80
+    to_legacy = [rule for rule in spec["egress"] if rule.get("to") == [legacy_pods]]
+    assert [rule["ports"] for rule in to_legacy] == [[{"port": 80, "protocol": "TCP"}]]  # legacy listens on 80: only it
     assert not any("0.0.0.0/0" in d for d in destinations)  # no mail, no external store: no open egress
     legacy = run.one(POLICY, "legacy-network-policy")["inputs"]["spec"]
-    assert len(legacy["ingress"]) == 1  # no domain: only sibling apps may call it
+    [callers] = legacy["ingress"]  # no domain: only the apps that declared they call it
+    assert callers["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "todos"}},
+            "podSelector": {
+                "matchLabels": {"app.kubernetes.io/name": "todos", "meteor-platform/role": "app", "meteor-platform/stack": "test"}
+            },
+        }
+    ]
+    assert not [rule for rule in legacy["egress"] if "todos" in json.dumps(rule)], "legacy declares nothing: no egress to todos"
 
 
 def test_pdb_per_app(run: Run) -> None:

@@ -73,13 +73,13 @@ def test_deployment_never_drops_capacity_and_yields_replicas_to_the_autoscaler()
 def test_network_policy_turns_endpoints_into_egress_rules() -> None:
     mongo = Endpoint(port=27017, pods=Pods(namespace="meteor-mongo", labels={"role": "mongo"}))
     spaces = Endpoint(port=443, cidr="0.0.0.0/0")
+    caller = Pods(namespace="shop", labels={"app.kubernetes.io/name": "shop"})
     spec: Any = network_policy_spec(
         app(domain="todos.example.com"),
-        stack="s",
         selector={"a": "b"},
         ingress_namespace="traefik",
         endpoints=[mongo, spaces],
-        sibling_ports=[80, 3000, 80],
+        callers=[caller],
     )
     egress = spec["egress"]
     assert egress[1] == {
@@ -92,12 +92,17 @@ def test_network_policy_turns_endpoints_into_egress_rules() -> None:
         "ports": [{"protocol": "TCP", "port": 27017}],
     }
     assert egress[2] == {"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
-    assert egress[3]["ports"] == [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 3000}]
-    assert [rule["from_"][0] for rule in spec["ingress"]][1] == {
-        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "traefik"}}
-    }
-    internal: Any = network_policy_spec(app(), stack="s", selector={}, ingress_namespace="traefik", endpoints=[], sibling_ports=[])
-    assert len(internal["ingress"]) == 1, "an app without a domain admits no ingress controller"
+    assert len(egress) == 3, "no egress to other apps unless declared (connectsTo)"
+    callers, ingress_controller = spec["ingress"]
+    assert callers["from_"] == [
+        {
+            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "shop"}},
+            "pod_selector": {"match_labels": {"app.kubernetes.io/name": "shop"}},
+        }
+    ]
+    assert ingress_controller["from_"][0] == {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "traefik"}}}
+    internal: Any = network_policy_spec(app(), selector={}, ingress_namespace="traefik", endpoints=[])
+    assert internal["ingress"] == [], "no domain, no callers: nothing may reach it (NetworkPolicy denies all ingress)"
 
 
 def test_ingress_annotations_per_controller() -> None:

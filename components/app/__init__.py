@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from components.endpoints import Pods
+
 if TYPE_CHECKING:
     import pulumi
 
@@ -22,6 +24,8 @@ class Sibling:
     url: str
     """Its internal URL on this target."""
     port: int
+    pods: tuple[Pods, ...] = ()
+    """Kubernetes: the pods serving it (its Deployments), for NetworkPolicy rules; empty elsewhere."""
 
 
 class MeteorService(Protocol):

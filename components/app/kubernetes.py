@@ -25,6 +25,7 @@ from components.app.kubernetes_specs import (
 )
 from components.config import KubernetesAppConfig
 from components.config.ingress import KubernetesIngressConfig
+from components.endpoints import Endpoint, Pods
 from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
@@ -51,6 +52,9 @@ class MeteorAppArgs:
     image: AppImage
     """The image the app runs (built, prebuilt or promoted)."""
     siblings: list[Sibling] = field(default_factory=lambda: [])
+    """The apps this one calls (`connectsTo`): their DDP URLs, egress to their pods."""
+    callers: list[Pods] = field(default_factory=lambda: [])
+    """The pods of the apps that call this one: the only apps its NetworkPolicy admits."""
     """The other apps of the stack (DDP URLs, egress to them)."""
     image_pull_secret: pulumi.Output[str] | None = None
     """A .dockerconfigjson (secret) for a private registry."""
@@ -234,11 +238,14 @@ class MeteorApp(pulumi.ComponentResource):
             metadata=meta,
             spec=network_policy_spec(
                 app,
-                stack=args.stack,
                 selector=serving,
                 ingress_namespace=args.ingress.effective_namespace,
-                endpoints=[*args.mongo.endpoints, *args.storage.endpoints],
-                sibling_ports=[s.port for s in args.siblings],
+                endpoints=[
+                    *args.mongo.endpoints,
+                    *args.storage.endpoints,
+                    *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
+                ],
+                callers=args.callers,
             ),
             opts=child,
         )

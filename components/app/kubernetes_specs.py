@@ -17,7 +17,7 @@ from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
 from components.config.values import nginx_size
-from components.endpoints import Endpoint
+from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 
 SMTP_PORTS = (25, 465, 587)
@@ -230,27 +230,23 @@ def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
 def network_policy_spec(
     app: KubernetesAppConfig,
     *,
-    stack: str,
     selector: Mapping[str, str],
     ingress_namespace: str,
     endpoints: Sequence[Endpoint],
-    sibling_ports: Sequence[int],
+    callers: Sequence[Pods] = (),
 ) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
-    """In: this stack's apps, and the ingress controller for a public app. Out: DNS, the app's
-    services (MongoDB, file storage), its siblings, its own pods (cluster) and SMTP when it mails."""
+    """In: the apps that declared they call this one (`connectsTo`), and the ingress controller for
+    a public app. Out: DNS, the app's services (MongoDB, file storage, the apps it calls — each an
+    endpoint), its own pods (cluster) and SMTP when it mails."""
     port = app.container_port
-    ingress_rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = [
-        {"from_": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": port}]},
-    ]
+    ingress_rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = []
+    if callers:
+        peers = [{**labels.namespace_peer(c.namespace), "pod_selector": {"match_labels": dict(c.labels)}} for c in callers]
+        ingress_rules.append({"from_": peers, "ports": [{"protocol": "TCP", "port": port}]})  # pyright: ignore[reportArgumentType]
     if app.domain:
         ingress_rules.append({"from_": [labels.namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
     egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [labels.DNS_EGRESS]
     egress += [labels.egress_to(endpoint) for endpoint in endpoints]
-    if sibling_ports:
-        # One rule for every sibling keeps the policy's size independent of the app count.
-        egress.append(
-            {"to": [labels.platform_apps_peer(stack)], "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(sibling_ports))]}
-        )
     if app.cluster.enabled:
         egress.append({"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": port}]})
     if app.mail_url is not None:

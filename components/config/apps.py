@@ -199,6 +199,11 @@ class AppConfig(Model):
     http_forwarded_count: int = Field(default=1, ge=0, le=5, description="HTTP_FORWARDED_COUNT: proxies in front of the app.")
     pre_stop_seconds: int = Field(default=10, ge=0, le=120, description="Pause before the kill so load balancers drain.")
     cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
+    connects_to: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Apps of this stack this app calls over DDP: it gets their `<APP>_DDP_URL` and network access to them only "
+        "(NetworkPolicy on Kubernetes); none by default.",
+    )
 
     @property
     def container_port(self) -> int:
@@ -290,6 +295,19 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
                 parsed = None
             if not isinstance(parsed, dict):
                 problems.line(["apps", i, "secretSettings"], "got a secret that is not valid; expected a JSON object (value hidden)")
+        seen_targets: set[str] = set()
+        for j, target in enumerate(app.connects_to):
+            if target == app.name:
+                problems.bad(["apps", i, "connectsTo", j], target, "expected another app: an app does not connect to itself")
+            elif target not in names:
+                problems.bad(
+                    ["apps", i, "connectsTo", j],
+                    target,
+                    f"expected the name of an app in this stack ({', '.join(sorted(names - {app.name})) or 'none'})",
+                )
+            elif target in seen_targets:
+                problems.bad(["apps", i, "connectsTo", j], target, "expected each app once")
+            seen_targets.add(target)
         for j, service in enumerate(app.cluster.public_services):
             if service not in names:
                 problems.bad(["apps", i, "cluster", "publicServices", j], service, "expected the name of an app in this stack")
