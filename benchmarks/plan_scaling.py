@@ -1,25 +1,28 @@
-"""Benchmark: offline-plan cost for 1, 10 and 50 Meteor apps against a bare-Pulumi baseline.
+"""Benchmark: the offline plan's cost per app, from 1 to 200 apps, against an honest floor.
 
-    .venv/bin/python benchmarks/plan_scaling.py [--apps 1 10 50] [--repeat 3]
+    .venv/bin/python benchmarks/plan_scaling.py [--apps 1 10 50 100 200] [--repeat 3]
 
-For each size it runs, each in a fresh subprocess (so imports and caches do not leak between
-runs): the real program for a generated stack with N apps, and a bare program that registers
-the same number of plain Kubernetes ConfigMaps under the same mocks and recording monitor.
-It prints median wall time of the program run, peak Python memory (tracemalloc, on a second run),
-peak RSS of the process, the platform/baseline ratio and the per-app cost.
+For each size, a generated Kubernetes stack with N apps and a realistic call graph (each app
+calls up to three others, `connectsTo`), and its floor (`benchmarks/floor.py`: the same recorded
+resources, typed classes, options, parents, dependencies and secrets, through the same runtime).
+Both run as the real command (`python -m offline_plan bench --quiet`), each in a fresh process;
+every repeat runs every variant of every size, in an order rotated from one repeat to the next,
+so machine drift lands on both sides. Per-app cost is the slope between consecutive sizes,
+computed per repeat; ratios are paired per repeat; figures print as min / median / max. Memory
+is the peak RSS of the real command (no tracing rerun).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import resource
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +31,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.floor import FLOOR_PROGRAM  # noqa: E402
+
 DIGEST = "sha256:" + "cd" * 32
-
-REPLAY_PROGRAM = """
-import json
-import pulumi
-
-# The same resources the platform registers, with the same inputs, without any of its code.
-plan = json.loads(open(pulumi.Config("bench").require("plan")).read())
-for r in plan["resources"]:
-    if r["custom"] and not r["type"].startswith("pulumi:providers:"):
-        pulumi.CustomResource(r["type"], r["name"], props=r["inputs"])
-"""
-
-BASELINE_PROGRAM = """
-import pulumi
-import pulumi_kubernetes as k8s
-
-count = int(pulumi.Config("bench").require("count"))
-provider = k8s.Provider("provider")
-for i in range(count):
-    k8s.core.v1.ConfigMap(f"plain-{i}", data={"index": str(i)}, opts=pulumi.ResourceOptions(provider=provider))
-"""
+CALLS = 3
+# As in stack_processes.py: children run with cached bytecode, as `pulumi up` does.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def platform_stack(apps: int) -> dict[str, Any]:
+    """N apps; app i calls the (up to) three apps before it."""
     return {
         "config": {
             "meteor-platform:environment": "staging",
@@ -63,6 +51,7 @@ def platform_stack(apps: int) -> dict[str, Any]:
                     "image": f"ghcr.io/acme/app{i}@{DIGEST}",
                     "domain": f"app{i}.example.com",
                     "autoscaling": {"maxReplicas": 6},
+                    "connectsTo": [f"app{j}" for j in range(max(0, i - CALLS), i)],
                 }
                 for i in range(apps)
             ],
@@ -70,117 +59,91 @@ def platform_stack(apps: int) -> dict[str, Any]:
     }
 
 
-def worker(kind: str, apps: int, resources: int) -> dict[str, Any]:
-    from offline_plan.report import plan_text
-    from offline_plan.runtime import run_program
-
-    root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    if kind == "platform":
-        (root / "Pulumi.bench.yaml").write_text(yaml.safe_dump(platform_stack(apps)))
-        (root / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-    elif kind == "replay":
-        plan_file = root / "plan.json"
-        plan_file.write_text(plan_text(_planned(apps)))
-        (root / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": {"bench:plan": str(plan_file)}}))
-        (root / "__main__.py").write_text(REPLAY_PROGRAM)
-    else:
-        (root / "Pulumi.bench.yaml").write_text(yaml.safe_dump({"config": {"bench:count": str(resources)}}))
-        (root / "__main__.py").write_text(BASELINE_PROGRAM)
-    # Import what the program uses first: the figures are about planning, not interpreter start-up.
-    import importlib
-
-    import components.platform  # noqa: F401
-
-    for group in ("core.v1", "apps.v1", "networking.v1", "policy.v1", "batch.v1", "autoscaling.v2", "storage.v1"):
-        importlib.import_module(f"pulumi_kubernetes.{group}")
-    start = time.perf_counter()
-    result = run_program(root, "bench")
-    wall = time.perf_counter() - start
-    # Memory is measured on a second run: tracemalloc slows allocation-heavy code several times.
-    tracemalloc.start()
-    run_program(root, "bench")
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {
-        "wall": wall,
-        "peak_python_mib": peak / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "resources": len(result.resources),
-    }
-
-
-def _planned(apps: int) -> dict[str, Any]:
-    """The platform's plan for `apps` apps, computed in a child process so this one stays cold."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", "plan-json", str(apps), "0"], capture_output=True, text=True, check=True, cwd=ROOT
+def roots(apps: int) -> dict[str, Path]:
+    """The platform's project for N apps, and its floor (from the platform's own plan)."""
+    platform = Path(tempfile.mkdtemp(prefix=f"scale-{apps}-"))
+    (platform / "Pulumi.bench.yaml").write_text(yaml.safe_dump(platform_stack(apps)))
+    (platform / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    floor = Path(tempfile.mkdtemp(prefix=f"scale-floor-{apps}-"))
+    plan = floor / "plan.json"
+    subprocess.run(
+        [sys.executable, "-m", "offline_plan", "bench", "--root", str(platform), "--json", str(plan), "--quiet"],
+        cwd=ROOT,
+        check=True,
+        env=CHILD_ENV,
     )
-    return json.loads(out.stdout)
+    (floor / "Pulumi.bench.yaml").write_text(json.dumps({"config": {"bench:plan": str(plan)}}))
+    (floor / "__main__.py").write_text(FLOOR_PROGRAM)
+    return {"platform": platform, "floor": floor}
 
 
-def measure(kind: str, apps: int, resources: int, repeat: int) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", kind, str(apps), str(resources)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+def timed(root: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of the real command in a fresh process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "offline_plan", "bench", "--root", str(root), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=CHILD_ENV,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{root} failed: {process.stderr.read().decode() if process.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def spread(values: list[float], scale: float = 1.0, fmt: str = "{:7.1f}") -> str:
+    return " ".join(fmt.format(v * scale) for v in (min(values), statistics.median(values), max(values)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--apps", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--apps", type=int, nargs="+", default=[1, 10, 50, 100, 200])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--worker", nargs=3, metavar=("KIND", "APPS", "RESOURCES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        kind, apps, resources = args.worker
-        if kind == "plan-json":
-            from offline_plan.runtime import run_program
+    sizes = sorted(set(args.apps))
+    projects = {n: roots(n) for n in sizes}
+    # Warm-up: bytecode caches for both variants.
+    for variant in ("platform", "floor"):
+        timed(projects[sizes[0]][variant])
+    runs: list[dict[tuple[int, str], tuple[float, float]]] = []
+    jobs = [(n, v) for n in sizes for v in ("platform", "floor")]
+    for repeat in range(args.repeat):
+        shift = repeat % len(jobs)
+        order = jobs[shift:] + jobs[:shift]
+        runs.append({job: timed(projects[job[0]][job[1]]) for job in order})
 
-            root = Path(tempfile.mkdtemp(prefix="bench-plan-"))
-            (root / "Pulumi.bench.yaml").write_text(yaml.safe_dump(platform_stack(int(apps))))
-            (root / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-            print(json.dumps(run_program(root, "bench").as_json()))
-            return
-        print(json.dumps(worker(kind, int(apps), int(resources))))
-        return
-
-    print("platform: the real program; replay: a bare program registering the same resources with the same inputs;")
-    print("plain: a bare program registering as many small ConfigMaps. Times are medians of --repeat runs.\n")
-    print(
-        f"{'apps':>5} {'resources':>9} {'platform s':>10} {'replay s':>9} {'plain s':>8} {'vs replay':>9} {'vs plain':>8} "
-        f"{'py MiB':>7} {'replay MiB':>10} {'RSS MiB':>8}"
-    )
-    rows: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
-    for apps in args.apps:
-        platform = measure("platform", apps, 0, args.repeat)
-        replay = measure("replay", apps, 0, args.repeat)
-        plain = measure("plain", apps, int(platform["resources"]), args.repeat)
-        rows.append((apps, platform, replay, plain))
+    print((__doc__ or "").split("\n\n")[0])
+    print(f"{args.repeat} interleaved repeats, order rotated; min / median / max.\n")
+    print(f"{'apps':>5} {'platform s':>23} {'floor s':>23} {'ratio':>17} {'RSS MiB':>9} {'floor RSS':>9}")
+    for n in sizes:
+        platform = [r[n, "platform"][0] for r in runs]
+        floor = [r[n, "floor"][0] for r in runs]
+        ratio = [r[n, "platform"][0] / r[n, "floor"][0] for r in runs]
+        rss = statistics.median(r[n, "platform"][1] for r in runs)
+        floor_rss = statistics.median(r[n, "floor"][1] for r in runs)
         print(
-            f"{apps:>5} {int(platform['resources']):>9} {platform['wall']:>10.3f} {replay['wall']:>9.3f} {plain['wall']:>8.3f} "
-            f"{platform['wall'] / replay['wall']:>9.2f} {platform['wall'] / plain['wall']:>8.2f} "
-            f"{platform['peak_python_mib']:>7.1f} {replay['peak_python_mib']:>10.1f} {platform['peak_rss_mib']:>8.0f}"
+            f"{n:>5} {spread(platform, fmt='{:7.3f}')} {spread(floor, fmt='{:7.3f}')} {spread(ratio, fmt='{:5.2f}')} {rss:>9.0f} {floor_rss:>9.0f}"
         )
-    if len(rows) >= 2:
-        (a1, p1, r1, b1), (a2, p2, r2, b2) = rows[0], rows[-1]
 
-        def per_app(first: dict[str, Any], last: dict[str, Any]) -> float:
-            return (last["wall"] - first["wall"]) / (a2 - a1)
-
+    print(f"\n{'slice':>9} {'platform ms/app':>23} {'floor ms/app':>23} {'ratio':>17} {'RSS MiB/app':>12}")
+    slices: dict[tuple[int, int], list[float]] = {}
+    for a, b in itertools.pairwise(sizes):
+        p = [(r[b, "platform"][0] - r[a, "platform"][0]) / (b - a) for r in runs]
+        f = [(r[b, "floor"][0] - r[a, "floor"][0]) / (b - a) for r in runs]
+        ratio = [pi / fi for pi, fi in zip(p, f, strict=True)]
+        memory = statistics.median((r[b, "platform"][1] - r[a, "platform"][1]) / (b - a) for r in runs)
+        slices[a, b] = p
+        print(f"{a:>4}-{b:<4} {spread(p, 1000)} {spread(f, 1000)} {spread(ratio, fmt='{:5.2f}')} {memory:>12.2f}")
+    if len(sizes) >= 3:
+        low = [(r[min(50, sizes[-1]), "platform"][0] - r[sizes[0], "platform"][0]) / (min(50, sizes[-1]) - sizes[0]) for r in runs]
+        high = [(r[sizes[-1], "platform"][0] - r[sizes[-2], "platform"][0]) / (sizes[-1] - sizes[-2]) for r in runs]
+        linear = [h / lo for h, lo in zip(high, low, strict=True)]
         print(
-            f"\nmarginal cost per app: platform {1000 * per_app(p1, p2):.1f} ms, replay {1000 * per_app(r1, r2):.1f} ms "
-            f"(ratio {per_app(p1, p2) / per_app(r1, r2):.2f}), plain {1000 * per_app(b1, b2):.1f} ms "
-            f"(ratio {per_app(p1, p2) / per_app(b1, b2):.2f})"
-        )
-        print(
-            f"growth {a1}->{a2} apps: platform time x{p2['wall'] / p1['wall']:.1f}, "
-            f"memory x{p2['peak_python_mib'] / p1['peak_python_mib']:.1f}, resources x{p2['resources'] / p1['resources']:.1f}"
+            f"\nlinearity: the {sizes[-2]}->{sizes[-1]} slice costs {spread(linear, fmt='{:5.2f}')} x the "
+            f"{sizes[0]}->{min(50, sizes[-1])} slice per app (flat is 1.0)"
         )
 
 

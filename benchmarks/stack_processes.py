@@ -27,54 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FLOOR_PROGRAM = """
-import importlib
-import json
-import pulumi
-
-plan = json.loads(open(pulumi.Config("bench").require("plan")).read())
-
-
-def sdk_class(token):
-    # `docker:index/container:Container` -> pulumi_docker.Container; `kubernetes:apps/v1:Deployment`
-    # -> pulumi_kubernetes.apps.v1.Deployment; `command:remote:Command` -> pulumi_command.remote.Command.
-    package, module, name = token.split(":")
-    path = f"pulumi_{package}"
-    if package == "kubernetes":
-        group, version = module.split("/")
-        path += f".{group.split('.')[0]}.{version}"
-    elif "/" not in module and module != "index":
-        path += f".{module}"
-    try:
-        return getattr(importlib.import_module(path), name)
-    except (ImportError, AttributeError):  # a custom resource (cert-manager.io/v1 ClusterIssuer, ...)
-        return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
-
-
-registered = {}
-# Parents before children, providers before the resources that use them.
-order = lambda r: (r["urn"].count("$"), not r["type"].startswith("pulumi:providers:"))
-for r in sorted(plan["resources"], key=order):
-    opts = pulumi.ResourceOptions(
-        parent=registered.get(r["parent"]), provider=registered.get(r["provider"]), protect=r["protect"], retain_on_delete=r["retainOnDelete"]
-    )
-    if r["type"].startswith("pulumi:providers:"):
-        package = r["type"].rsplit(":", 1)[1]
-        cls = importlib.import_module(f"pulumi_{package}").Provider
-        resource = cls.__new__(cls)
-        pulumi.ProviderResource.__init__(resource, package, r["name"], r["inputs"], pulumi.ResourceOptions(parent=opts.parent))
-    elif r["custom"]:
-        # The SDK's own class with the same inputs: what any program registering this resource pays.
-        cls = sdk_class(r["type"])
-        resource = cls.__new__(cls)
-        pulumi.CustomResource.__init__(resource, r["type"], r["name"], r["inputs"], opts)
-    else:
-        resource = pulumi.ComponentResource(r["type"], r["name"], None, opts)
-        if r["type"] == "meteor-platform:index:Platform":
-            # The same outputs as the platform: the offline plan's policy checks read the environment.
-            resource.register_outputs(plan["outputs"])
-    registered[r["urn"]] = resource
-"""
+from benchmarks.floor import FLOOR_PROGRAM  # noqa: E402
 
 
 def floor_root(stack: str) -> Path:

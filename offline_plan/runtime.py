@@ -669,10 +669,21 @@ def _ignore_mock_loop_finalizers() -> None:
     sys.unraisablehook = hook
 
 
+def _skip_stack_traces() -> None:
+    """The engine shows where each resource was declared; a plan records no source positions.
+    Capturing them walks the whole Python stack for every registration (the deeper the component
+    nesting, the dearer): skip it."""
+    import pulumi.runtime.resource as resource_runtime
+    from pulumi.runtime.proto import source_pb2
+
+    resource_runtime._get_stack_trace = lambda: source_pb2.StackTrace()  # pyright: ignore[reportPrivateUsage]
+
+
 def run_program(root: Path, stack: str) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`."""
     config = read_stack_config(root, stack)
     _ignore_mock_loop_finalizers()
+    _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
     mocks = PlanMocks(root)
     monitor = RecordingMonitor(mocks)
