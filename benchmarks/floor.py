@@ -5,10 +5,10 @@ replaceOnChanges), dependencies and secrets (every recorded secret position regi
 secret Output) — through the same offline-plan runtime and command. What remains between the
 platform and its floor is the platform's own code: config validation, components, wiring.
 
-The typed classes are instantiated without their Python argument processing (`cls.__new__` and
-the base `CustomResource.__init__` with the recorded wire-form inputs): the recorded inputs are
-already in wire form, and what every program pays — serialization, registration, outputs — is
-the same.
+The typed classes are built through their own constructors (top-level arguments in their Python
+names, nested values in the recorded wire form, which the SDKs accept), so the floor pays their
+argument processing as any program does; a recorded resource whose keys are not its class's
+arguments falls back to the base constructor with the wire-form inputs.
 """
 
 from __future__ import annotations
@@ -38,6 +38,27 @@ def sdk_class(token):
         return getattr(importlib.import_module(path), name)
     except (ImportError, AttributeError):  # a custom resource (cert-manager.io/v1 ClusterIssuer, ...)
         return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
+
+
+def snake(name):
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).replace("-", "_")
+
+
+def typed(cls, r, inputs, opts):
+    """The typed class through its own constructor (argument processing and all), as a program
+    builds it; the base constructor with the wire-form inputs when the recorded keys are not its
+    arguments (custom resources, renamed properties)."""
+    kwargs = {snake(k): v for k, v in inputs.items() if k not in ("apiVersion", "kind") or not r["type"].startswith("kubernetes:")}
+    if r["type"].startswith("kubernetes:") and cls.__module__.endswith("apiextensions.CustomResource"):
+        kwargs = None
+    if kwargs is not None:
+        try:
+            return cls(r["name"], opts=opts, **kwargs)
+        except TypeError:
+            pass
+    resource = cls.__new__(cls)
+    pulumi.CustomResource.__init__(resource, r["type"], r["name"], inputs, opts)
+    return resource
 
 
 def with_secrets(value, digests, position=""):
@@ -80,8 +101,7 @@ while pending:
             pulumi.ProviderResource.__init__(resource, package, r["name"], inputs, pulumi.ResourceOptions(parent=opts.parent))
         elif r["custom"]:
             cls = sdk_class(r["type"])
-            resource = cls.__new__(cls)
-            pulumi.CustomResource.__init__(resource, r["type"], r["name"], inputs, opts)
+            resource = typed(cls, r, inputs, opts)
         else:
             resource = pulumi.ComponentResource(r["type"], r["name"], None, opts)
             if r["type"] == "meteor-platform:index:Platform":

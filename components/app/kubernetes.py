@@ -105,7 +105,12 @@ class MeteorApp(pulumi.ComponentResource):
             },
             opts=child,
         )
-        meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": self.namespace.metadata.name, "labels": pod_labels}
+        # The namespace's name is known (it is given, not generated): objects in it name it as a plain
+        # string and depend on the Namespace resource, which saves an Output lookup per object.
+        namespace = app.k8s_namespace
+        in_namespace = [self.namespace]
+        child = pulumi.ResourceOptions(parent=self, depends_on=in_namespace)
+        meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": namespace, "labels": pod_labels}
         # Auto-named: a changed secret gets a new name, which rolls the pods onto it.
         self.secret = k8s.core.v1.Secret(f"{name}-env", metadata=meta, type="Opaque", string_data=dict(environment.secret), opts=child)
         pull_secrets: list[pulumi.Input[str]] = []
@@ -123,7 +128,7 @@ class MeteorApp(pulumi.ComponentResource):
         if identity is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-identity",
-                metadata={"name": identity, "namespace": self.namespace.metadata.name, "labels": pod_labels},
+                metadata={"name": identity, "namespace": namespace, "labels": pod_labels},
                 automount_service_account_token=False,
                 opts=child,
             )
@@ -139,7 +144,7 @@ class MeteorApp(pulumi.ComponentResource):
             self.migration = k8s.batch.v1.Job(
                 f"{name}-migrate",
                 metadata={
-                    "namespace": self.namespace.metadata.name,
+                    "namespace": namespace,
                     "labels": labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
                 },
                 spec=migration_job_spec(
@@ -151,9 +156,9 @@ class MeteorApp(pulumi.ComponentResource):
                     pull_secrets=pull_secrets,
                     service_account=identity,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.mongo.ready, *args.image.ready]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.mongo.ready, *args.image.ready]),
             )
-        rollout_after: list[pulumi.Resource] = [*args.mongo.ready, *args.image.ready, *([self.migration] if self.migration else [])]
+        rollout_after: list[pulumi.Resource] = [*in_namespace, *args.mongo.ready, *args.image.ready, *([self.migration] if self.migration else [])]
 
         canary_count = canary_instances(app.replicas, app.canary.share) if app.canary else 0
         serving = selector
@@ -164,7 +169,7 @@ class MeteorApp(pulumi.ComponentResource):
             serving = {labels.STACK_LABEL: args.stack, labels.ROLE_LABEL: labels.APP_ROLE, labels.APP_LABEL: app.name}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": app.name, "namespace": self.namespace.metadata.name, "labels": pod_labels},
+            metadata={"name": app.name, "namespace": namespace, "labels": pod_labels},
             spec=deployment_spec(
                 app,
                 container=container(args.image.ref),
@@ -186,7 +191,7 @@ class MeteorApp(pulumi.ComponentResource):
             }
             self.canary = k8s.apps.v1.Deployment(
                 f"{name}-canary",
-                metadata={"name": canary_name, "namespace": self.namespace.metadata.name, "labels": canary_labels},
+                metadata={"name": canary_name, "namespace": namespace, "labels": canary_labels},
                 spec=deployment_spec(
                     app,
                     container=container(app.canary.image),
@@ -202,7 +207,7 @@ class MeteorApp(pulumi.ComponentResource):
             f"{name}-service",
             metadata={
                 "name": app.name,
-                "namespace": self.namespace.metadata.name,
+                "namespace": namespace,
                 "labels": pod_labels,
                 "annotations": sticky_service_annotations(args.ingress),
             },
@@ -212,12 +217,12 @@ class MeteorApp(pulumi.ComponentResource):
                 "ports": [{"name": "http", "port": app.container_port, "target_port": "http", "protocol": "TCP", "app_protocol": "http"}],
             },
             # With a canary the Service selects on the app label: only once the stable pods carry it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment] if app.canary else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *([self.deployment] if app.canary else [])]),
         )
         self.ingress = None
         if app.domain:
             self.ingress = self._ingress(
-                name, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=args.ingress_ready)
+                name, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.ingress_ready])
             )
         self.autoscaler = None
         if app.autoscaling is not None:
@@ -225,7 +230,7 @@ class MeteorApp(pulumi.ComponentResource):
                 f"{name}-autoscaler",
                 metadata=meta,
                 spec=autoscaler_spec(app, app.autoscaling, self.deployment.metadata.name),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.autoscaling_ready),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.autoscaling_ready]),
             )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
