@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import hashlib
 import math
 import re
 import stat
@@ -63,8 +64,21 @@ def stack_file_path(root: Path, stack: str) -> Path:
 
 
 def read_stack_file(path: Path) -> StackFile:
-    """Parse and check one stack file (raises StackFileError)."""
+    """Parse and check one stack file (raises StackFileError). The same text read again (the
+    offline plan and the config both read the file) is not parsed again."""
     text = _read_text(path)
+    key = (str(path), hashlib.sha256(text.encode()).hexdigest())
+    if key not in _PARSED:
+        parsed = _parse_stack_file(text, path)
+        _PARSED.clear()  # one stack at a time: keep the last file only
+        _PARSED[key] = parsed
+    return _PARSED[key]
+
+
+_PARSED: dict[tuple[str, str], StackFile] = {}
+
+
+def _parse_stack_file(text: str, path: Path) -> StackFile:
     name = path.name
     _check_events(text, name)
     try:
@@ -127,7 +141,7 @@ def _check_events(text: str, name: str) -> None:
     depth = 0
     nodes = 0
     try:
-        events: Iterator[yaml.Event] = yaml.parse(text, Loader=yaml.SafeLoader)  # pyright: ignore[reportUnknownMemberType]
+        events: Iterator[yaml.Event] = yaml.parse(text, Loader=_SAFE_LOADER)  # pyright: ignore[reportUnknownMemberType]
         for event in events:
             if isinstance(event, yaml.AliasEvent):
                 raise StackFileError(
@@ -187,7 +201,11 @@ def _collect_secure(value: Any, path: SecurePath, found: set[SecurePath]) -> Non
             _collect_secure(item, (*path, i), found)
 
 
-class _JsonishLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (the wheels do): the same YAML, several times faster.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # pyright: ignore[reportAssignmentType]
+
+
+class _JsonishLoader(_SAFE_LOADER):  # type: ignore[valid-type, misc]
     """SafeLoader that keeps keys as given (duplicates refused)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -41,6 +41,7 @@ REDACTED = "[secret]"
 UNKNOWN_TEXT = "[unknown]"
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+KUBERNETES_READ_BACK = {"apiVersion", "kind", "metadata", "stringData", "data", "type"}
 CLUSTER_SCOPED_KINDS = {"Namespace", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PersistentVolume"}
 
 
@@ -87,6 +88,9 @@ class PlanMocks(Mocks):
             state = _kubernetes_state(args.name, state)
             meta = state["metadata"]
             resource_id = f"{meta['namespace']}/{meta['name']}" if "namespace" in meta else meta["name"]
+            # Answer what programs read from a Kubernetes object (its metadata, a Secret's keys, a
+            # Service's address), not an echo of every input: the SDK deserializes whatever comes back.
+            state = {k: v for k, v in state.items() if k in KUBERNETES_READ_BACK or (k == "spec" and state["kind"] == "Service")}
         return resource_id, state
 
     def _stack_reference(self, stack_name: str) -> tuple[str, dict[str, Any]]:

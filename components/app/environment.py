@@ -50,7 +50,7 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def meteor_settings(app: AppConfig, storage: StorageWiring) -> tuple[pulumi.Output[str], bool]:
+def meteor_settings(app: AppConfig, storage: StorageWiring) -> tuple[pulumi.Output[str] | None, bool]:
     """METEOR_SETTINGS as one JSON string, and whether it must be a secret.
 
     It is secret when it carries secret settings or any private (non-`public`) key of the app's own.
@@ -70,9 +70,13 @@ def meteor_settings(app: AppConfig, storage: StorageWiring) -> tuple[pulumi.Outp
             merged = deep_merge(merged, json.loads(text))
         return json.dumps(merged, sort_keys=True, separators=(",", ":"))
 
-    combined = pulumi.Output.all(*storage_secret_values, *secret_parts).apply(render)
     private_keys = set(app.settings) - {"public"}
     sensitive = bool(secret_parts or storage_secret_values or private_keys)
+    if not sensitive:
+        return None, False  # plain settings: the caller renders them as a plain value
+    if not (secret_parts or storage_secret_values):
+        return pulumi.Output.secret(render([])), True
+    combined = pulumi.Output.all(*storage_secret_values, *secret_parts).apply(render)
     return (pulumi.Output.secret(combined) if sensitive else combined), sensitive
 
 
@@ -108,7 +112,7 @@ def build_app_environment(
         heap_mib = int(quantity_value(app.resources.memory_limit) / 2**20 * 0.75)
         plain["NODE_OPTIONS"] = f"--max-old-space-size={heap_mib}"
     settings, settings_secret = meteor_settings(app, storage)
-    if settings_secret:
+    if settings is not None and settings_secret:
         secret["METEOR_SETTINGS"] = settings
     else:
         plain["METEOR_SETTINGS"] = json.dumps(
