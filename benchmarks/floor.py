@@ -30,13 +30,14 @@ def sdk_class(token):
     if package == "kubernetes":
         group, version = module.split("/")
         path += f".{group.split('.')[0]}.{version}"
-    elif "/" in module:
+    elif module.split("/")[0] != "index":
         path += "." + module.split("/")[0]
-    elif module != "index":
-        path += f".{module}"
     try:
         return getattr(importlib.import_module(path), name)
-    except (ImportError, AttributeError):  # a custom resource (cert-manager.io/v1 ClusterIssuer, ...)
+    except (ImportError, AttributeError):
+        if package != "kubernetes":
+            raise
+        # A custom resource (cert-manager.io/v1 ClusterIssuer, ...).
         return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
 
 
