@@ -11,6 +11,7 @@ inputs, with secrets redacted before anything leaves the process.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import runpy
@@ -700,7 +701,16 @@ def run_program(root: Path, stack: str) -> PlanResult:
     def program() -> None:
         runpy.run_path(str(root / "__main__.py"), run_name="__main__")
 
-    _sync_await(run_pulumi_func(program))
+    # No cyclic garbage collection while the program runs: nearly everything it allocates lives
+    # until the plan is written (a collection at 200 apps frees ~6% of the heap), while each full
+    # collection walks the whole, growing heap — the one cost that grew faster than the app count.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _sync_await(run_pulumi_func(program))
+    finally:
+        if collecting:
+            gc.enable()
     resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
     states = {urn: reg.state for urn, reg in monitor.resources.items()}
     platform = sorted(urn for urn in monitor.component_outputs if urn.split("::")[2].endswith("meteor-platform:index:Platform"))
