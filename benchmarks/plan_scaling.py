@@ -137,6 +137,12 @@ def main() -> None:
         memory = statistics.median((r[b, "platform"][1] - r[a, "platform"][1]) / (b - a) for r in runs)
         slices[a, b] = p
         print(f"{a:>4}-{b:<4} {spread(p, 1000)} {spread(f, 1000)} {spread(ratio, fmt='{:5.2f}')} {memory:>12.2f}")
+    whole_p = [(r[sizes[-1], "platform"][0] - r[sizes[0], "platform"][0]) / (sizes[-1] - sizes[0]) for r in runs]
+    whole_f = [(r[sizes[-1], "floor"][0] - r[sizes[0], "floor"][0]) / (sizes[-1] - sizes[0]) for r in runs]
+    print(
+        f"\nper app over {sizes[0]}->{sizes[-1]}: platform {spread(whole_p, 1000)} ms, floor {spread(whole_f, 1000)} ms, "
+        f"ratio {spread([a / b for a, b in zip(whole_p, whole_f, strict=True)], fmt='{:5.2f}')}"
+    )
     if len(sizes) >= 3:
         low = [(r[min(50, sizes[-1]), "platform"][0] - r[sizes[0], "platform"][0]) / (min(50, sizes[-1]) - sizes[0]) for r in runs]
         high = [(r[sizes[-1], "platform"][0] - r[sizes[-2], "platform"][0]) / (sizes[-1] - sizes[-2]) for r in runs]

@@ -158,7 +158,12 @@ class MeteorApp(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.mongo.ready, *args.image.ready]),
             )
-        rollout_after: list[pulumi.Resource] = [*in_namespace, *args.mongo.ready, *args.image.ready, *([self.migration] if self.migration else [])]
+        rollout_after: list[pulumi.Resource] = [
+            *in_namespace,
+            *args.mongo.ready,
+            *args.image.ready,
+            *([self.migration] if self.migration else []),
+        ]
 
         canary_count = canary_instances(app.replicas, app.canary.share) if app.canary else 0
         serving = selector
