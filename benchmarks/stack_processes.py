@@ -71,7 +71,8 @@ def main() -> None:
     python = sys.executable
     print("platform: `python -m offline_plan <stack> --quiet`; floor: the same resources registered by a bare program.")
     print(f"{args.repeat} paired runs per stack, order alternating; times in seconds (min median max).\n")
-    print(f"{'stack':<11} {'platform s':>20} {'floor s':>20} {'ratio':>6} {'ratio max':>9} {'RSS MiB':>8} {'floor RSS':>9}")
+    width = max(len("stack"), *(len(s) for s in args.stacks))
+    print(f"{'stack':<{width}} {'platform s':>20} {'floor s':>20} {'ratio (paired)':>20} {'RSS MiB':>8} {'floor RSS':>9}")
     for stack in args.stacks:
         floor = floor_root(stack)
         platform_cmd = [python, "-m", "offline_plan", stack, "--quiet"]
@@ -87,7 +88,7 @@ def main() -> None:
         base = [w for w, _ in runs["floor"]]
         ratios = [p / f for p, f in zip(platform, base, strict=True)]
         print(
-            f"{stack:<11} {summary(platform):>20} {summary(base):>20} {statistics.median(ratios):>6.2f} {max(ratios):>9.2f} "
+            f"{stack:<{width}} {summary(platform):>20} {summary(base):>20} {summary(ratios):>20} "
             f"{max(r for _, r in runs['platform']):>8.0f} {max(r for _, r in runs['floor']):>9.0f}"
         )
 
