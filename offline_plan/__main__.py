@@ -169,7 +169,7 @@ def run(argv: list[str] | None) -> int:
     status = NO_CHANGES
     for stack in stacks:
         try:
-            result = run_program(args.root, stack)
+            result = run_program(args.root, stack, freeze_heap=True)
         except pulumi.RunError as err:
             raise InputError(str(err)) from None
         text = plan_text(result.as_json())

@@ -92,6 +92,27 @@ def test_plan_is_deterministic() -> None:
     assert first == second
 
 
+def test_frozen_heap_plans_the_same_and_does_not_accumulate() -> None:
+    """The command line freezes each run's heap; the next run hands it back to the collector."""
+    import gc
+
+    plain = plan_text(run_program(ROOT, "dev").as_json())
+    try:
+        frozen = plan_text(run_program(ROOT, "dev", freeze_heap=True).as_json())
+        after_one = gc.get_freeze_count()
+        for _ in range(3):
+            run_program(ROOT, "dev", freeze_heap=True)
+        after_four = gc.get_freeze_count()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+    assert frozen == plain
+    assert after_one > 0
+    # What stays frozen is one run's heap (plus what outlives runs), not four: each run leaves
+    # ~13% of its heap as cyclic garbage, which would pile up frozen.
+    assert after_four < 1.1 * after_one, (after_one, after_four)
+
+
 def test_plan_lists_required_fields() -> None:
     plan = json.loads((ROOT / "plans" / "staging.json").read_text())
     urns = [r["urn"] for r in plan["resources"]]
