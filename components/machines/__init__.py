@@ -1,6 +1,7 @@
 """Cloud machines booted as hardened Docker hosts (the Docker Machine idea).
 
 cloud_init.py   the user data every cloud boots its Docker hosts with
+readiness.py    waiting until a new host's Docker answers
 digitalocean.py droplets
 aws.py          EC2 instances
 """

@@ -26,6 +26,7 @@ from components import versions
 from components.aws.iam import MANAGED, trust
 from components.endpoints import ANYWHERE
 from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
@@ -219,22 +220,13 @@ class AwsMachines(pulumi.ComponentResource):
                 for i, (instance, host_key) in enumerate(zip(self.instances, self.host_public_keys, strict=True))
             ]
         if args.wait_for_docker and args.access == "ssh":
-            self.docker_ready = [
-                command.remote.Command(
-                    f"{name}-{i}-docker-ready",
-                    connection={
-                        "host": address,
-                        "user": args.deploy_user,
-                        "host_key": host_key,
-                        "dial_error_limit": 40,
-                        "per_dial_timeout": 15,
-                    },
-                    create=DOCKER_READY,
-                    triggers=[instance.id],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
-                )
-                for i, (instance, address, host_key) in enumerate(
-                    zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
-                )
-            ]
+            self.docker_ready = docker_ready_over_ssh(
+                name,
+                [
+                    ReachableHost(machine_id=instance.id, address=address, host_key=host_key)
+                    for instance, address, host_key in zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
+                ],
+                args.deploy_user,
+                pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
+            )
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_command as command
 import pulumi_digitalocean as do
 import pulumi_tls as tls
 
-from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
+from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
@@ -199,22 +199,15 @@ class DigitalOceanMachines(pulumi.ComponentResource):
         if not args.wait_for_docker:
             self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
             return
-        self.docker_ready = [
-            command.remote.Command(
-                f"{name}-{i}-docker-ready",
-                connection={
-                    "host": address,
-                    "user": args.deploy_user,
-                    "host_key": host_key,
-                    "dial_error_limit": 40,
-                    "per_dial_timeout": 15,
-                },
-                create=DOCKER_READY,
-                triggers=[droplet.id],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
-            )
-            for i, (droplet, address, host_key) in enumerate(zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True))
-        ]
+        self.docker_ready = docker_ready_over_ssh(
+            name,
+            [
+                ReachableHost(machine_id=droplet.id, address=address, host_key=host_key)
+                for droplet, address, host_key in zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True)
+            ],
+            args.deploy_user,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
+        )
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
 
     def _load_balancer(self, name: str, args: DigitalOceanMachinesArgs, tag: pulumi.Input[str]) -> do.LoadBalancer:
