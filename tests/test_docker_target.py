@@ -252,7 +252,7 @@ def test_docker_ready_accepts_recoverable_warnings_only(tmp_path: Path, cloud_in
     import os
     import subprocess
 
-    from components.machines.digitalocean import DOCKER_READY
+    from components.machines.cloud_init import DOCKER_READY
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
