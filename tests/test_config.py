@@ -84,6 +84,18 @@ def docker_on_droplets(count: int, replicas: int, **sections: dict[str, Any]) ->
     return mutate
 
 
+def with_internal_callee(base: Mutation, replicas: int, called: bool = True) -> Mutation:
+    """`base` plus an internal app `accounts` (no domain) with `replicas`, which todos calls when `called`."""
+
+    def mutate(c: dict[str, Any]) -> None:
+        base(c)
+        c["apps"].append({"name": "accounts", "image": f"ghcr.io/acme/accounts@{DIGEST}", "replicas": replicas})
+        if called:
+            c["apps"][0]["connectsTo"] = ["accounts"]
+
+    return mutate
+
+
 # (case id, mutation, secret keys, expected key path, expected fragment of the explanation)
 BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
     ("unknown key (typo)", app0(replcias=3), set(), "meteor-platform:apps[0].replcias", "did you mean 'replicas'"),
@@ -405,6 +417,13 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         "expected at least 3",
     ),
     (
+        "a called app on fewer Docker hosts than its callers",
+        with_internal_callee(docker_on_droplets(count=2, replicas=2), replicas=1),
+        set(),
+        "meteor-platform:apps[1].replicas",
+        "todos reach it on their own host's network",
+    ),
+    (
         "MinIO with several Docker hosts",
         docker_on_droplets(count=2, replicas=2, storage={"provider": "minio"}),
         set(),
@@ -439,6 +458,14 @@ def test_droplets_base_of_the_matrix_is_valid() -> None:
     docker_on_droplets(count=2, replicas=2)(config)
     parsed = parse_config(config)
     assert isinstance(parsed, DockerPlatformConfig) and parsed.host_count == 2
+
+
+@pytest.mark.parametrize(("replicas", "called"), [(1, False), (2, True)])
+def test_an_internal_app_needs_an_instance_per_host_only_when_called(replicas: int, called: bool) -> None:
+    config = copy.deepcopy(BASE_CONFIG)
+    with_internal_callee(docker_on_droplets(count=2, replicas=2), replicas=replicas, called=called)(config)
+    parsed = parse_config(_drop_none(config))
+    assert [a.name for a in parsed.apps] == ["todos", "accounts"]
 
 
 def test_secret_value_never_echoed_in_errors() -> None:

@@ -263,13 +263,18 @@ def _docker_target_problems(cfg: DockerPlatformConfig, problems: Problems) -> No
                     "container" if section == "mongo" else "minio",
                     "expected a managed or external service with more than one host (a container lives on one host)",
                 )
+        callers = {target: [a.name for a in cfg.apps if target in a.connects_to] for target in {t for a in cfg.apps for t in a.connects_to}}
         for i, app in enumerate(cfg.apps):
-            if app.domain and app.replicas < hosts:
-                problems.bad(
-                    ["apps", i, "replicas"],
-                    app.replicas,
-                    f"expected at least {hosts}: every host's proxy serves the app's domain, so each host runs an instance",
-                )
+            if app.replicas >= hosts:
+                continue
+            if app.domain:
+                why = "every host's proxy serves the app's domain, so each host runs an instance"
+            elif app.name in callers:
+                # Siblings resolve the app by name on their own host's bridge network, which ends at the host.
+                why = f"{', '.join(callers[app.name])} reach it on their own host's network, so each host runs an instance"
+            else:
+                continue
+            problems.bad(["apps", i, "replicas"], app.replicas, f"expected at least {hosts}: {why}")
     _port_problems(cfg, on_machines, problems)
     if hosts > 1 and isinstance(cfg.machines, DigitalOceanMachinesConfig) and cfg.machines.reserved_ip:
         problems.bad(["machines", "reservedIp"], True, "expected false with several hosts: their load balancer is the entry point")
