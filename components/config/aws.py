@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
 from components.config.errors import Problems
-from components.config.values import Model, VpcRange
+from components.config.values import Model, VpcRange, matching
 
 # Commercial regions (docs.aws.amazon.com/global-infrastructure/latest/regions).
 AWS_REGIONS = (
@@ -26,17 +25,14 @@ def _check_region(value: str) -> str:
     return value
 
 
-def _check_zone(value: str) -> str:
-    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", value):
-        raise ValueError("expected an availability zone name such as eu-central-1a")
-    return value
+_check_zone = matching(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", "expected an availability zone name such as eu-central-1a")
 
 
-def _check_instance_type(value: str) -> str:
-    # t3.medium, m7i.large, c7g.2xlarge, r6id.metal, m7i-flex.large, u-6tb1.metal
-    if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)?\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal(-\d+xl)?)", value):
-        raise ValueError("expected an EC2 instance type such as t3.medium or m7i.large")
-    return value
+# t3.medium, m7i.large, c7g.2xlarge, r6id.metal, m7i-flex.large, u-6tb1.metal
+_check_instance_type = matching(
+    r"[a-z][a-z0-9]*(-[a-z0-9]+)?\.(nano|micro|small|medium|large|xlarge|\d+xlarge|metal(-\d+xl)?)",
+    "expected an EC2 instance type such as t3.medium or m7i.large",
+)
 
 
 AwsRegion = Annotated[str, AfterValidator(_check_region)]

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from components.secrets import SecretValue
+
+
+def matching(pattern: str, expected: str) -> Callable[[str], str]:
+    """A validator that accepts a value matching `pattern` whole, and otherwise says `expected`."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(expected)
+        return value
+
+    return check
 
 
 class Model(BaseModel):
@@ -29,10 +42,10 @@ class Model(BaseModel):
     )
 
 
-def _check_dns_label(value: str) -> str:
-    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
-        raise ValueError("expected a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters")
-    return value
+_check_dns_label = matching(
+    r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?",
+    "expected a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters",
+)
 
 
 def _check_hostname(value: str) -> str:
@@ -96,10 +109,7 @@ def _check_image(value: str) -> str:
     return value
 
 
-def _check_env_name(value: str) -> str:
-    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
-        raise ValueError("expected an environment variable name of A-Z, 0-9 and _")
-    return value
+_check_env_name = matching(r"[A-Z_][A-Z0-9_]*", "expected an environment variable name of A-Z, 0-9 and _")
 
 
 def _check_mongo_url(value: SecretValue) -> SecretValue:
@@ -114,12 +124,12 @@ def _check_mail_url(value: SecretValue) -> SecretValue:
     return value
 
 
-def _check_http_path(value: str) -> str:
-    # RFC 3986 path characters without quotes: the path lands in a JavaScript string (the Docker
-    # health check), a Traefik label and a probe.
-    if not re.fullmatch(r"/[A-Za-z0-9._~!$&()*+,;=:@%/-]{0,200}", value):
-        raise ValueError("expected an absolute URL path such as / or /healthz (letters, digits and /._~!$&()*+,;=:@%-, no quotes)")
-    return value
+# RFC 3986 path characters without quotes: the path lands in a JavaScript string (the Docker
+# health check), a Traefik label and a probe.
+_check_http_path = matching(
+    r"/[A-Za-z0-9._~!$&()*+,;=:@%/-]{0,200}",
+    "expected an absolute URL path such as / or /healthz (letters, digits and /._~!$&()*+,;=:@%-, no quotes)",
+)
 
 
 DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
@@ -131,17 +141,13 @@ def _check_do_region(value: str) -> str:
     return value
 
 
-def _check_droplet_size(value: str) -> str:
-    # s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
-    if not re.fullmatch(r"[a-z][a-z0-9_]*-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)", value):
-        raise ValueError("expected a droplet size slug such as s-2vcpu-4gb or c-4")
-    return value
+# s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
+_check_droplet_size = matching(
+    r"[a-z][a-z0-9_]*-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)", "expected a droplet size slug such as s-2vcpu-4gb or c-4"
+)
 
 
-def _check_db_size(value: str) -> str:
-    if not re.fullmatch(r"(db|gd|so1_5|m)-[a-z0-9-]+", value):
-        raise ValueError("expected a database size slug such as db-s-1vcpu-2gb")
-    return value
+_check_db_size = matching(r"(db|gd|so1_5|m)-[a-z0-9-]+", "expected a database size slug such as db-s-1vcpu-2gb")
 
 
 def _check_cidr(value: str) -> str:
@@ -152,18 +158,13 @@ def _check_cidr(value: str) -> str:
     return value
 
 
-def _check_ssh_public_key(value: str) -> str:
-    if not re.fullmatch(
-        r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{40,}( .*)?", value
-    ):
-        raise ValueError("expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... you@host'")
-    return value
+_check_ssh_public_key = matching(
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{40,}( .*)?",
+    "expected an OpenSSH public key line such as 'ssh-ed25519 AAAA... you@host'",
+)
 
 
-def _check_time_of_day(value: str) -> str:
-    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
-        raise ValueError("expected a UTC time of day as HH:MM")
-    return value
+_check_time_of_day = matching(r"([01][0-9]|2[0-3]):[0-5][0-9]", "expected a UTC time of day as HH:MM")
 
 
 def _check_mongo_version(value: str) -> str:
@@ -212,11 +213,11 @@ def _check_csi_driver(value: str) -> str:
     return value
 
 
-def _check_cookie_name(value: str) -> str:
-    # An RFC 6265 token, narrowed to what is safe in a label, an annotation and a Set-Cookie header.
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", value):
-        raise ValueError("expected a cookie name: letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters")
-    return value
+# An RFC 6265 token, narrowed to what is safe in a label, an annotation and a Set-Cookie header.
+_check_cookie_name = matching(
+    r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}",
+    "expected a cookie name: letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters",
+)
 
 
 DnsSubdomain = Annotated[str, AfterValidator(_check_dns_subdomain)]
