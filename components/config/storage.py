@@ -24,28 +24,27 @@ class GridFsConfig(Model):
     gridfs_bucket: DnsLabel = Field(default="uploads", description="GridFS bucket name given to the app.")
 
 
-class SpacesConfig(Model):
+class _CloudBucketConfig(Model):
+    """What a cloud provider's private, versioned bucket is configured by."""
+
+    bucket: str | None = Field(
+        default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
+    )
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires."
+    )
+
+
+class SpacesConfig(_CloudBucketConfig):
     """A private, versioned DigitalOcean Spaces bucket."""
 
     provider: Literal["spaces"]
-    bucket: str | None = Field(
-        default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
-    )
-    noncurrent_version_days: int = Field(
-        default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires."
-    )
 
 
-class S3Config(Model):
+class S3Config(_CloudBucketConfig):
     """A private, versioned, encrypted Amazon S3 bucket; apps reach it through their IAM role (no keys)."""
 
     provider: Literal["s3"]
-    bucket: str | None = Field(
-        default=None, pattern=_BUCKET_PATTERN, description="Bucket name (globally unique); default `meteor-platform-<stack>-files`."
-    )
-    noncurrent_version_days: int = Field(
-        default=30, ge=1, le=3650, description="Days before an overwritten or deleted object version expires."
-    )
 
 
 class MinioConfig(Model):
