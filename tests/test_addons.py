@@ -47,7 +47,6 @@ def test_traefik_keeps_client_addresses_behind_the_load_balancer(staging: Run) -
     vpc = "10.120.0.0/20"
     for entry in ("web", "websecure"):
         assert values["ports"][entry]["proxyProtocol"]["trustedIPs"] == [vpc]
-    assert values["providers"]["kubernetesIngress"]["publishedService"]["enabled"] is True
 
 
 def test_cluster_issuer_answers_http01_through_the_ingress_class(staging: Run) -> None:
