@@ -95,3 +95,4 @@ def test_a_clustered_apps_migration_does_not_reach_the_apps_pods(tmp_path: Any) 
     migration_egress = run.one(POLICY, "todos-migrate-network-policy")["inputs"]["spec"]["egress"]
     [cluster_rule] = [rule for rule in app_egress if rule not in migration_egress]
     assert cluster_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todos"
+    assert migration_egress == [rule for rule in app_egress if rule != cluster_rule], "everything else the app reaches"
