@@ -85,7 +85,8 @@ class MigrationJob:
 
 class MeteorApp(pulumi.ComponentResource):
     """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app;
-    with a canary a second Deployment behind the same Service, with a migration a Job before both."""
+    with a canary a second Deployment behind the same Service, with a migration a Job before both
+    (and the canary's own before the canary), each Job under a NetworkPolicy of its own."""
 
     namespace: k8s.core.v1.Namespace
     secret: k8s.core.v1.Secret

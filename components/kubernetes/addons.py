@@ -70,8 +70,10 @@ def body_limit_middleware(args: ClusterAddonsArgs) -> dict[str, Any]:
 
 def entry_point_values(args: ClusterAddonsArgs) -> dict[str, dict[str, Any]]:
     """`web` and `websecure` as the Docker edge sets them (components/docker/proxy.py): the same
-    read and idle timeouts (Traefik's default read timeout, 60 s, cuts long uploads), the body
-    limit, and with TLS a permanent redirect from `web` to `websecure`."""
+    read and idle timeouts (the read timeout bounds reading a whole request and defaults to 60 s
+    since Traefik v2.11.2, which cuts long uploads: doc.traefik.io/traefik/v2.11/migration/v2/,
+    "entryPoint.transport.respondingTimeouts.readTimeout"), the body limit, and with TLS a
+    redirect from `web` to `websecure` (permanent by default)."""
     timeout = f"{args.idle_timeout_seconds}s"
     # A CRD middleware is named <namespace>-<name>@kubernetescrd from another provider or the
     # static configuration (doc.traefik.io, kubernetes/crd/http/middleware, "Cross-provider namespace").
