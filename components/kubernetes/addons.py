@@ -51,7 +51,9 @@ AWS_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
 BODY_LIMIT = "request-body-limit"
-"""The Middleware (in Traefik's namespace, made by the release) that every entry point applies."""
+"""The Middleware that every entry point applies, made by the Traefik release itself (`extraObjects`):
+Helm installs a chart's crds/ (here the Middleware CRD) before its templates
+(helm.sh/docs/chart_best_practices/custom_resource_definitions)."""
 
 
 def body_limit_middleware(args: ClusterAddonsArgs) -> dict[str, Any]:
