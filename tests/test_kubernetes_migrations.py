@@ -39,6 +39,7 @@ def test_a_failed_migration_is_replaced_by_the_next_up(run: Run, name: str) -> N
     assert job["inputs"]["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
     spec = job["inputs"]["spec"]
     assert spec["backoffLimit"] == 0, "one attempt per up: the retry is the next up"
+    assert job["deleteBeforeReplace"] is True, "the old run is gone before the new one starts"
 
 
 @pytest.mark.parametrize(("name", "deadline"), [("todos-migrate", 3600), ("todos-canary-migrate", 600)])

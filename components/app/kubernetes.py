@@ -321,6 +321,11 @@ class MeteorApp(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[*after, policy],
                 custom_timeouts=pulumi.CustomTimeouts(create=await_for, update=await_for),
+                # Never two runs of a migration at once: a Job still running when an `up` was cut short is
+                # replaced next time, and Pulumi would start the new one first. Deleted first instead, with
+                # foreground propagation (pulumi-kubernetes' default, DeletionPropagation in
+                # provider/pkg/metadata/overrides.go), which removes its pod before the new Job starts.
+                delete_before_replace=True,
             ),
         )
 
