@@ -467,6 +467,7 @@ class Platform(pulumi.ComponentResource):
         chosen = {addon: installs(k, addon) for addon in ("ingress_controller", "cert_manager", "metrics_server")}
         if not any(chosen.values()):
             return None
+        from components.config.values import quantity_value
         from components.kubernetes.addons import ClusterAddons, ClusterAddonsArgs
 
         ingress = config.ingress
@@ -480,6 +481,9 @@ class Platform(pulumi.ComponentResource):
                 acme_email=ingress.acme_email,
                 trusted_network=config.digitalocean.vpc_ip_range if isinstance(k, DoksConfig) else None,
                 aws_network_load_balancer=isinstance(k, EksConfig),
+                redirect_to_https=ingress.serves_tls,
+                idle_timeout_seconds=ingress.idle_timeout_seconds,
+                max_body_bytes=int(quantity_value(ingress.max_body_size)),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )

@@ -467,6 +467,8 @@ class Recorded:
     """The program's explicit `delete_before_replace` (None: the provider decides)."""
     ignore_changes: list[str] = field(default_factory=lambda: [])
     replace_on_changes: list[str] = field(default_factory=lambda: [])
+    custom_timeouts: dict[str, str] = field(default_factory=lambda: {})
+    """The program's `custom_timeouts` (create, update, delete): how long the provider waits."""
     state_name: str | None = None
     state_namespace: str | None = None
     id: str | None = None
@@ -495,6 +497,8 @@ class Recorded:
             data["ignoreChanges"] = self.ignore_changes
         if self.replace_on_changes:
             data["replaceOnChanges"] = self.replace_on_changes
+        if self.custom_timeouts:
+            data["customTimeouts"] = self.custom_timeouts
         if self.state_name is not None:
             # What the provider names the object (auto-naming adds a suffix).
             data["objectName"] = self.state_name
@@ -575,6 +579,7 @@ class RecordingMonitor(MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
             ignore_changes=sorted(request.ignoreChanges),
             replace_on_changes=sorted(request.replaceOnChanges),
+            custom_timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k))},
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
             id=str(state.id) if state is not None and request.custom else None,

@@ -47,7 +47,6 @@ def test_traefik_keeps_client_addresses_behind_the_load_balancer(staging: Run) -
     vpc = "10.120.0.0/20"
     for entry in ("web", "websecure"):
         assert values["ports"][entry]["proxyProtocol"]["trustedIPs"] == [vpc]
-    assert values["providers"]["kubernetesIngress"]["publishedService"]["enabled"] is True
 
 
 def test_cluster_issuer_answers_http01_through_the_ingress_class(staging: Run) -> None:
@@ -165,3 +164,24 @@ def test_cluster_issuer_passes_the_crd_schema() -> None:
     broken["spec"]["acme"]["solvers"][0]["http01"]["ingres"] = {}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft7Validator(schema).validate(broken)
+
+
+def _traefik_values(tmp_path: Path, **config: Any) -> dict[str, Any]:
+    run = run_config(tmp_path, base_config(kubernetes={"provider": "existing", "addons": {"ingressController": True}}, **config))
+    [traefik] = run.resources(RELEASE)
+    return traefik["inputs"]["values"]
+
+
+def test_traefik_entry_points_take_the_ingress_timeouts_and_body_limit(tmp_path: Path) -> None:
+    values = _traefik_values(tmp_path, ingress={"idleTimeoutSeconds": 7200, "maxBodySize": "2Gi"})
+    for entry in ("web", "websecure"):
+        assert values["ports"][entry]["transport"]["respondingTimeouts"] == {"readTimeout": "7200s", "idleTimeout": "7200s"}
+        assert values["ports"][entry]["http"]["middlewares"] == ["traefik-request-body-limit@kubernetescrd"]
+    [middleware] = values["extraObjects"]
+    assert middleware["spec"]["buffering"] == {"maxRequestBodyBytes": 2 * 1024**3}
+    assert values["ports"]["web"]["http"]["redirections"]["entryPoint"]["to"] == "websecure"
+
+
+def test_plain_http_is_not_redirected(tmp_path: Path) -> None:
+    values = _traefik_values(tmp_path, environment="dev", ingress={"tls": "off"})
+    assert "redirections" not in values["ports"]["web"]["http"]

@@ -345,7 +345,7 @@ def test_the_comment_leads_with_counts_and_protected_hits(tmp_path: Path) -> Non
     body = comment(reports)
     head = body.split("### ")[0]
     assert "[!CAUTION]" in head and "`pulumi up` would refuse it" in head
-    assert "| `production` | 0 | 3 | 24 | 0 | **3** | 0 |" in head
+    assert "| `production` | 0 | 3 | 25 | 0 | **3** | 0 |" in head
     assert "| `staging` | 0 | 0 | 0 | 0 | 0 | 0 |" in head
     assert "No infrastructure changes in `staging`." in head and "### `staging`" not in body
 

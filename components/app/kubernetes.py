@@ -14,16 +14,20 @@ import pulumi_kubernetes as k8s
 from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
 from components.app.kubernetes_specs import (
+    REPLACE_UNREADY,
     autoscaler_spec,
     canary_instances,
     container_spec,
     deployment_spec,
     ingress_annotations,
+    migration_await_seconds,
     migration_job_spec,
+    migration_network_policy_spec,
     network_policy_spec,
     sticky_service_annotations,
 )
 from components.config import KubernetesAppConfig
+from components.config.apps import MigrationConfig
 from components.config.ingress import KubernetesIngressConfig
 from components.endpoints import Endpoint, Pods
 from components.images import AppImage
@@ -64,15 +68,32 @@ class MeteorAppArgs:
     """What the HorizontalPodAutoscaler waits for (metrics-server)."""
 
 
+@dataclass(frozen=True)
+class MigrationJob:
+    """One migration: the app's container running `migrate.command` with `component`'s labels."""
+
+    app: KubernetesAppConfig
+    stack: str
+    component: str
+    """Its name in labels and selectors (`<app>-migrate`, `<app>-canary-migrate`)."""
+    container: k8s.core.v1.ContainerArgsDict
+    migrate: MigrationConfig
+    endpoints: list[Endpoint]
+    pull_secrets: list[pulumi.Input[str]]
+    service_account: str | None
+
+
 class MeteorApp(pulumi.ComponentResource):
     """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app;
-    with a canary a second Deployment behind the same Service, with a migration a Job before both."""
+    with a canary a second Deployment behind the same Service, with a migration a Job before both
+    (and the canary's own before the canary), each Job under a NetworkPolicy of its own."""
 
     namespace: k8s.core.v1.Namespace
     secret: k8s.core.v1.Secret
     deployment: k8s.apps.v1.Deployment
     canary: k8s.apps.v1.Deployment | None
     migration: k8s.batch.v1.Job | None
+    canary_migration: k8s.batch.v1.Job | None
     service: k8s.core.v1.Service
     ingress: k8s.networking.v1.Ingress | None
     autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
@@ -138,26 +159,33 @@ class MeteorApp(pulumi.ComponentResource):
                 app, image=image, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
             )
 
-        # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
-        self.migration = None
-        if app.migrate is not None:
-            self.migration = k8s.batch.v1.Job(
-                f"{name}-migrate",
-                metadata={
-                    "namespace": namespace,
-                    "labels": labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
-                },
-                spec=migration_job_spec(
-                    app,
-                    container=container(args.image.ref),
-                    command=app.migrate.command,
-                    pod_labels=labels.common(args.stack, f"{app.name}-migrate", labels.APP_ROLE),
-                    timeout_seconds=app.migrate.timeout_seconds,
+        # What the app's pods reach; a migration's pods reach the same, and nothing else.
+        endpoints = [
+            *args.mongo.endpoints,
+            *args.storage.endpoints,
+            *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
+        ]
+
+        def migration(job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig) -> k8s.batch.v1.Job:
+            return self._migration(
+                job_name,
+                MigrationJob(
+                    app=app,
+                    stack=args.stack,
+                    component=component,
+                    container=container(image),
+                    migrate=migrate,
+                    endpoints=endpoints,
                     pull_secrets=pull_secrets,
                     service_account=identity,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.mongo.ready, *args.image.ready]),
+                after=[*in_namespace, *args.mongo.ready, *args.image.ready],
             )
+
+        # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
+        self.migration = None
+        if app.migrate is not None:
+            self.migration = migration(f"{name}-migrate", f"{app.name}-migrate", args.image.ref, app.migrate)
         rollout_after: list[pulumi.Resource] = [
             *in_namespace,
             *args.mongo.ready,
@@ -186,9 +214,12 @@ class MeteorApp(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
         )
-        self.canary = None
+        self.canary = self.canary_migration = None
         if app.canary is not None:
             canary_name = f"{app.name}-canary"
+            if app.canary.migrate is not None:
+                # The next version's migration, with its image, before any canary pod starts.
+                self.canary_migration = migration(f"{name}-canary-migrate", f"{canary_name}-migrate", app.canary.image, app.canary.migrate)
             canary_labels = {
                 **labels.common(args.stack, canary_name, labels.APP_ROLE),
                 labels.APP_LABEL: app.name,
@@ -206,7 +237,9 @@ class MeteorApp(pulumi.ComponentResource):
                     replicas=canary_count,
                     service_account=identity,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*rollout_after, *([self.canary_migration] if self.canary_migration else [])]
+                ),
             )
         self.service = k8s.core.v1.Service(
             f"{name}-service",
@@ -250,16 +283,51 @@ class MeteorApp(pulumi.ComponentResource):
                 app,
                 selector=serving,
                 ingress_namespace=args.ingress.effective_namespace,
-                endpoints=[
-                    *args.mongo.endpoints,
-                    *args.storage.endpoints,
-                    *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
-                ],
+                endpoints=endpoints,
                 callers=args.callers,
             ),
             opts=child,
         )
         self.register_outputs({"url": self.url, "internal_url": self.internal_url})
+
+    def _migration(self, name: str, job: MigrationJob, after: list[pulumi.Resource]) -> k8s.batch.v1.Job:
+        """A migration Job and the NetworkPolicy its pods start under; a failed one is retried by the next `up`."""
+        app = job.app
+        pod_labels = labels.common(job.stack, job.component, labels.APP_ROLE)
+        policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata={"namespace": app.k8s_namespace, "labels": pod_labels},
+            spec=migration_network_policy_spec(
+                app, selector=labels.selector(job.stack, job.component, labels.APP_ROLE), endpoints=job.endpoints
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        # customTimeouts win over the provider's default 10 minutes and over a pulumi.com/timeoutSeconds
+        # annotation (TimeoutDuration in pulumi-kubernetes provider/pkg/metadata/overrides.go).
+        await_for = f"{migration_await_seconds(job.migrate.timeout_seconds)}s"
+        return k8s.batch.v1.Job(
+            name,
+            metadata={"namespace": app.k8s_namespace, "labels": pod_labels, "annotations": dict(REPLACE_UNREADY)},
+            spec=migration_job_spec(
+                app,
+                container=job.container,
+                command=job.migrate.command,
+                pod_labels=pod_labels,
+                timeout_seconds=job.migrate.timeout_seconds,
+                pull_secrets=job.pull_secrets,
+                service_account=job.service_account,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*after, policy],
+                custom_timeouts=pulumi.CustomTimeouts(create=await_for, update=await_for),
+                # Never two runs of a migration at once: a Job still running when an `up` was cut short is
+                # replaced next time, and Pulumi would start the new one first. Deleted first instead, with
+                # foreground propagation (pulumi-kubernetes' default, DeletionPropagation in
+                # provider/pkg/metadata/overrides.go), which removes its pod before the new Job starts.
+                delete_before_replace=True,
+            ),
+        )
 
     def _ingress(
         self, name: str, domain: str, ingress: KubernetesIngressConfig, meta: k8s.meta.v1.ObjectMetaArgsDict, opts: pulumi.ResourceOptions

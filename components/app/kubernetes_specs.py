@@ -143,6 +143,23 @@ def canary_instances(replicas: int, share: int) -> int:
 PROBES_AND_PORTS = ("startup_probe", "readiness_probe", "liveness_probe", "lifecycle", "ports")
 
 
+MIGRATION_AWAIT_MARGIN_SECONDS = 120
+"""How much longer `pulumi up` waits for a migration Job than the Job may run: the Job controller
+stops it at `activeDeadlineSeconds` (counted from the Job's start, so pulling the image counts),
+marks it Failed with reason DeadlineExceeded, and pulumi-kubernetes reports that reason rather
+than its own timeout."""
+REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
+"""pulumi-kubernetes replaces a Job that was not ready (failed, or still running when `up` gave
+up) on the next update instead of waiting on it again: `pulumi.com/replaceUnready` (the Job
+docstring in pulumi_kubernetes/batch/v1/Job.py; the live-state check in the provider's Diff,
+pulumi/pulumi-kubernetes#1575 and #1578)."""
+
+
+def migration_await_seconds(timeout_seconds: int) -> int:
+    """The await of a migration Job: past its deadline, never the provider's default 10 minutes."""
+    return timeout_seconds + MIGRATION_AWAIT_MARGIN_SECONDS
+
+
 def migration_job_spec(
     app: KubernetesAppConfig,
     *,
@@ -245,15 +262,32 @@ def network_policy_spec(
         ingress_rules.append({"from_": peers, "ports": [{"protocol": "TCP", "port": port}]})  # pyright: ignore[reportArgumentType]
     if app.domain:
         ingress_rules.append({"from_": [labels.namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
-    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [labels.DNS_EGRESS]
-    egress += [labels.egress_to(endpoint) for endpoint in endpoints]
+    egress = [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints)]
     if app.cluster.enabled:
         egress.append({"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": port}]})
-    if app.mail_url is not None:
-        egress.append({"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]})
+    egress += _mail_egress(app)
     return {
         "pod_selector": {"match_labels": dict(selector)},
         "policy_types": ["Ingress", "Egress"],
         "ingress": ingress_rules,
         "egress": egress,
+    }
+
+
+def _mail_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
+    if app.mail_url is None:
+        return []
+    return [{"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]}]
+
+
+def migration_network_policy_spec(
+    app: KubernetesAppConfig, *, selector: Mapping[str, str], endpoints: Sequence[Endpoint]
+) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """A migration's pods: nothing in; out only what the app reaches (DNS, MongoDB, file storage, the
+    apps it calls, SMTP when it mails), not the app's own pods: a migration joins no cluster."""
+    return {
+        "pod_selector": {"match_labels": dict(selector)},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": [],
+        "egress": [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints), *_mail_egress(app)],
     }

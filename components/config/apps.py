@@ -125,18 +125,21 @@ class BuildConfig(Model):
     )
 
 
-class CanaryConfig(Model):
-    """A second version beside the current one, on a share of the instances, behind the same service."""
-
-    image: ImageRef = Field(..., description="The next version's image (by digest outside dev).")
-    share: int = Field(default=10, ge=1, le=50, description="Percent of the app's instances that run the canary (at least one).")
-
-
 class MigrationConfig(Model):
     """A command run once per image, with the new image and the app's environment, before the app rolls."""
 
     command: list[str] = Field(..., min_length=1, description="The command and its arguments (exec form), e.g. [node, migrate.js].")
     timeout_seconds: int = Field(default=600, ge=30, le=3600, description="How long the migration may run before `pulumi up` fails.")
+
+
+class CanaryConfig(Model):
+    """A second version beside the current one, on a share of the instances, behind the same service."""
+
+    image: ImageRef = Field(..., description="The next version's image (by digest outside dev).")
+    share: int = Field(default=10, ge=1, le=50, description="Percent of the app's instances that run the canary (at least one).")
+    migrate: MigrationConfig | None = Field(
+        default=None, description="The next version's own migration, run with the canary's image before the canary starts."
+    )
 
 
 class AppConfig(Model):

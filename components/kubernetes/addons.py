@@ -37,6 +37,12 @@ class ClusterAddonsArgs:
     """The VPC range the cloud load balancer speaks PROXY protocol from (DigitalOcean); None elsewhere."""
     aws_network_load_balancer: bool = False
     """EKS: expose Traefik through an internet-facing Network Load Balancer that keeps the client address."""
+    redirect_to_https: bool = False
+    """Apps are served over HTTPS: `http://` answers with a permanent redirect, as on Docker hosts."""
+    idle_timeout_seconds: int = 3600
+    """Read and idle timeout of the entry points (long uploads, websockets, long polls)."""
+    max_body_bytes: int = 50 * 1024 * 1024
+    """Largest request body the entry points forward (`ingress.maxBodySize`); larger ones get 413."""
 
 
 # The in-tree AWS cloud provider creates an NLB for a LoadBalancer Service with this annotation;
@@ -44,27 +50,79 @@ class ClusterAddonsArgs:
 AWS_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
+BODY_LIMIT = "request-body-limit"
+"""The Middleware that every entry point applies, made by the Traefik release itself (`extraObjects`):
+Helm installs a chart's crds/ (here the Middleware CRD) before its templates
+(helm.sh/docs/chart_best_practices/custom_resource_definitions)."""
+
+
+def body_limit_middleware(args: ClusterAddonsArgs) -> dict[str, Any]:
+    """Traefik has no body limit of its own: the Buffering middleware answers 413 above
+    `maxRequestBodyBytes` (doc.traefik.io, middlewares/http/buffering; the CRD schema in the
+    chart's crds/traefik.io_middlewares.yaml). It reads the whole request first (to disk above
+    1Mi, Traefik's /tmp) and holds whole responses too, so streamed responses (SockJS's
+    xhr-streaming fallback) arrive at their end; websockets pass (traefik/traefik#12869)."""
+    return {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "Middleware",
+        "metadata": {"name": BODY_LIMIT, "namespace": args.ingress_namespace},
+        "spec": {"buffering": {"maxRequestBodyBytes": args.max_body_bytes}},
+    }
+
+
+def entry_point_values(args: ClusterAddonsArgs) -> dict[str, dict[str, Any]]:
+    """`web` and `websecure` as the Docker edge sets them (components/docker/proxy.py): the same
+    read and idle timeouts (the read timeout bounds reading a whole request and defaults to 60 s
+    since Traefik v2.11.2, which cuts long uploads: doc.traefik.io/traefik/v2.11/migration/v2/,
+    "entryPoint.transport.respondingTimeouts.readTimeout"), the body limit, and with TLS a
+    redirect from `web` to `websecure` (permanent by default)."""
+    timeout = f"{args.idle_timeout_seconds}s"
+    # A CRD middleware is named <namespace>-<name>@kubernetescrd from another provider or the
+    # static configuration (doc.traefik.io, kubernetes/crd/http/middleware, "Cross-provider namespace").
+    middleware = f"{args.ingress_namespace}-{BODY_LIMIT}@kubernetescrd"
+    ports: dict[str, dict[str, Any]] = {
+        entry: {
+            "transport": {"respondingTimeouts": {"readTimeout": timeout, "idleTimeout": timeout}},
+            "http": {"middlewares": [middleware]},
+        }
+        for entry in ("web", "websecure")
+    }
+    if args.redirect_to_https:
+        # The redirect router's default priority is the highest (traefik/traefik#7851), which would
+        # also redirect cert-manager's HTTP-01 solver; priority 1 lets the solver's routes answer on
+        # `web` first (traefik/traefik-helm-chart#934).
+        ports["web"]["http"]["redirections"] = {"entryPoint": {"to": "websecure", "scheme": "https", "priority": 1}}
+    if args.trusted_network is not None:
+        trusted = {"trustedIPs": [args.trusted_network]}
+        for entry in ports.values():
+            entry |= {"proxyProtocol": trusted, "forwardedHeaders": trusted}
+    return ports
+
+
 def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
-    """Helm values for the Traefik chart (checked against its values schema in the tests)."""
+    """Helm values for the Traefik chart (checked against its values schema, and rendered with the
+    pinned chart in the tests)."""
     values: dict[str, Any] = {
-        "ingressClass": {"enabled": True, "isDefaultClass": False, "name": args.ingress_class},
-        # The Ingress status gets the load balancer's address: pulumi-kubernetes waits for it.
-        "providers": {"kubernetesIngress": {"publishedService": {"enabled": True}}},
+        # The chart's defaults we rely on (the render test shows them): an IngressClass, and the
+        # Ingress status gets the load balancer's address (publishedService), which pulumi-kubernetes waits for.
+        "ingressClass": {"isDefaultClass": False, "name": args.ingress_class},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "deployment": {"replicas": 2},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "ports": entry_point_values(args),
+        "extraObjects": [body_limit_middleware(args)],
     }
     if args.trusted_network is not None:
-        trusted = {"trustedIPs": [args.trusted_network]}
         values["service"] = {"annotations": {DO_PROXY_PROTOCOL: "true"}}
-        values["ports"] = {entry: {"proxyProtocol": trusted, "forwardedHeaders": trusted} for entry in ("web", "websecure")}
     if args.aws_network_load_balancer:
         values["service"] = {"annotations": dict(AWS_NLB), "spec": {"externalTrafficPolicy": "Local"}}
     return values
 
 
 def cert_manager_values() -> dict[str, Any]:
-    return {"crds": {"enabled": True, "keep": True}}
+    # The chart keeps its CRDs when the release goes (`crds.keep` defaults to true): deleting them
+    # would delete every Certificate and Issuer with them.
+    return {"crds": {"enabled": True}}
 
 
 def cluster_issuer_spec(args: ClusterAddonsArgs) -> dict[str, Any]:

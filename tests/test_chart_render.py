@@ -1,0 +1,210 @@
+"""Every Helm release the shipped stacks plan (their committed plans, which test_plan.py keeps
+fresh), rendered with the pinned chart (../shared/charts) by the real Helm library: the output
+validates strict on Kubernetes 1.33, and every value the platform passes changes the render (a
+value whose removal changes nothing is a defect). Skipped where ../shared is not beside the project."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.harness import ROOT
+from tests.test_addons import _closed  # pyright: ignore[reportPrivateUsage]
+
+SHARED = ROOT.parent / "shared"
+CHARTS = SHARED / "charts"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+KUBERNETES = "1.33.0"
+# What the cluster serves that the charts ask Capabilities about: without policy/v1 Traefik's
+# chart falls back to policy/v1beta1 (../shared/charts/SOURCES.md).
+API_VERSIONS = ["policy/v1/PodDisruptionBudget"]
+CRD_SCHEMAS = {("traefik.io/v1alpha1", "Middleware"): SHARED / "schemas" / "traefik" / "traefik.io_middlewares.yaml"}
+
+# How Helm splits a rendered template into objects (releaseutil.SplitManifests): `---# comment` separates too.
+SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+pytestmark = pytest.mark.skipif(not CHARTS.is_dir(), reason="../shared/charts is not beside the project")
+
+
+class RenderError(Exception):
+    pass
+
+
+@cache
+def _render(chart: str, version: str, values_json: str, name: str, namespace: str) -> tuple[dict[str, Any], ...]:
+    import helm_python as helm
+    from helm_python import _native  # pyright: ignore[reportPrivateUsage]
+
+    options = {"name": name, "namespace": namespace, "is_install": True, "kube_version": f"v{KUBERNETES}", "api_versions": API_VERSIONS}
+    with helm.Chart.load(CHARTS / f"{chart}-{version}.tgz") as loaded:
+        try:
+            loaded.validate_schema(json.loads(values_json))
+            # Chart.render has no api_versions/kube_version keywords; the library's render takes them
+            # (helm_render's options: name, namespace, is_install, kube_version, api_versions).
+            manifests = json.loads(_native.call_string("helm_render", loaded._raw(), values_json, json.dumps(options)))  # pyright: ignore[reportPrivateUsage]
+        except helm.HelmError as error:
+            raise RenderError(str(error)) from error
+    documents = [
+        yaml.safe_load(part) for path, text in sorted(manifests.items()) if path.endswith(".yaml") for part in SEPARATOR.split(text)
+    ]
+    return tuple(doc for doc in documents if doc)
+
+
+def render(release: dict[str, Any], values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    inputs = release["inputs"]
+    # No `name` input: the provider names the release like any auto-named object (the plan's id).
+    name = inputs.get("name") or release["id"].rsplit("/", 1)[-1]
+    chosen = inputs["values"] if values is None else values
+    return copy.deepcopy(list(_render(inputs["chart"], inputs["version"], json.dumps(chosen, sort_keys=True), name, inputs["namespace"])))
+
+
+def leaves(values: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every value the platform sets (a list is one value)."""
+    if isinstance(values, dict) and values:
+        for key, value in values.items():
+            yield from leaves(value, (*path, key))
+    else:
+        yield path
+
+
+def without(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """`values` without the leaf at `path` (emptied parents go too: as if the platform never set it)."""
+    pruned = copy.deepcopy(values)
+    parents = [pruned]
+    for key in path[:-1]:
+        parents.append(parents[-1][key])
+    del parents[-1][path[-1]]
+    for parent, key in zip(reversed(parents[:-1]), reversed(path[:-1]), strict=True):
+        if not parent[key]:
+            del parent[key]
+    return pruned
+
+
+def _plan(stack: str) -> dict[str, Any]:
+    return json.loads((ROOT / "plans" / f"{stack}.json").read_text())
+
+
+def _releases() -> list[tuple[str, str]]:
+    stacks = sorted(p.stem for p in (ROOT / "plans").glob("*.json"))
+    return [(stack, r["inputs"]["chart"]) for stack in stacks for r in _plan(stack)["resources"] if r["type"] == RELEASE]
+
+
+def _release(stack: str, chart: str) -> dict[str, Any]:
+    [release] = [r for r in _plan(stack)["resources"] if r["type"] == RELEASE and r["inputs"]["chart"] == chart]
+    return release
+
+
+def test_the_shipped_stacks_plan_every_chart() -> None:
+    planned = _releases()
+    assert {chart for _, chart in planned} == {"traefik", "cert-manager", "metrics-server"}
+    assert {stack for stack, _ in planned} >= {"staging", "production", "aws-staging", "aws-production"}
+
+
+def _validate(obj: dict[str, Any]) -> None:
+    crd = CRD_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
+    if crd is None:
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+        return
+    import jsonschema
+
+    definition = yaml.safe_load(crd.read_text())
+    version = next(v for v in definition["spec"]["versions"] if v["name"] == obj["apiVersion"].split("/")[1])
+    schema = _closed(version["schema"]["openAPIV3Schema"])
+    schema["properties"]["metadata"] = {"type": "object"}
+    jsonschema.Draft7Validator(schema).validate(obj)
+
+
+@pytest.mark.parametrize(("stack", "chart"), _releases())
+def test_planned_release_renders_and_validates_strict(stack: str, chart: str) -> None:
+    release = _release(stack, chart)
+    objects = render(release)
+    assert any(o["kind"] == "Deployment" for o in objects)
+    for obj in objects:
+        _validate(obj)
+
+
+@pytest.mark.parametrize(("stack", "chart"), _releases())
+def test_every_planned_value_changes_the_render(stack: str, chart: str) -> None:
+    release = _release(stack, chart)
+    values = release["inputs"]["values"]
+    planned = render(release)
+    ignored: list[str] = []
+    for path in leaves(values):
+        if not path:
+            continue  # no values at all (metrics-server): nothing to prove
+        try:
+            changed = render(release, without(values, path)) != planned
+        except RenderError:
+            changed = True  # the chart cannot render without it
+        if not changed:
+            ignored.append(".".join(path))
+    assert not ignored, f"{chart} in {stack}: values the chart ignores (or that equal its defaults): {ignored}"
+
+
+# -- what the edge does, as Traefik is started --------------------------------------------------
+
+
+def _traefik_args(objects: list[dict[str, Any]]) -> list[str]:
+    [deployment] = [o for o in objects if o["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return container["args"]
+
+
+def test_http_redirects_to_https_below_the_acme_solver() -> None:
+    args = _traefik_args(render(_release("staging", "traefik")))
+    assert "--entryPoints.web.http.redirections.entryPoint.to=:443" in args
+    assert "--entryPoints.web.http.redirections.entryPoint.scheme=https" in args
+    assert "--entryPoints.web.http.redirections.entryPoint.priority=1" in args
+    assert not any(a.startswith("--entryPoints.websecure.http.redirections") for a in args)
+
+
+@pytest.mark.parametrize("entry", ["web", "websecure"])
+def test_entry_points_keep_long_uploads_and_websockets_open(entry: str) -> None:
+    args = _traefik_args(render(_release("staging", "traefik")))
+    # The staging stack's ingress.idleTimeoutSeconds (3600 by default): Traefik's read timeout is 60 s otherwise.
+    assert f"--entryPoints.{entry}.transport.respondingTimeouts.readTimeout=3600s" in args
+    assert f"--entryPoints.{entry}.transport.respondingTimeouts.idleTimeout=3600s" in args
+    assert f"--entryPoints.{entry}.http.middlewares=traefik-request-body-limit@kubernetescrd" in args
+
+
+def test_the_body_limit_is_a_buffering_middleware_in_traefiks_namespace() -> None:
+    objects = render(_release("staging", "traefik"))
+    [middleware] = [o for o in objects if o["kind"] == "Middleware"]
+    assert middleware["metadata"] == {"name": "request-body-limit", "namespace": "traefik"}
+    assert middleware["spec"] == {"buffering": {"maxRequestBodyBytes": 50 * 1024 * 1024}}, "ingress.maxBodySize 50Mi"
+    assert type(middleware["spec"]["buffering"]["maxRequestBodyBytes"]) is int, "an integer, as the CRD requires"
+
+
+def test_the_ingress_status_gets_the_load_balancers_address() -> None:
+    release = _release("staging", "traefik")
+    args = _traefik_args(render(release))
+    name = release["id"]
+    assert f"--providers.kubernetesingress.ingressendpoint.publishedservice=traefik/{name}" in args, "pulumi-kubernetes waits for it"
+
+
+def test_cert_managers_crds_outlive_the_release() -> None:
+    crds = [o for o in render(_release("staging", "cert-manager")) if o["kind"] == "CustomResourceDefinition"]
+    assert {c["spec"]["names"]["kind"] for c in crds} >= {"Certificate", "ClusterIssuer", "Issuer"}
+    assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
+
+
+@pytest.mark.parametrize("size", [1024, 64 * 1024**3])
+def test_the_body_limit_renders_as_an_integer_at_the_config_bounds(size: int) -> None:
+    """Helm reads values as JSON numbers (float64): the limit must still reach the CRD as an integer."""
+    from components.kubernetes.addons import ClusterAddonsArgs, traefik_values
+
+    release = copy.deepcopy(_release("staging", "traefik"))
+    release["inputs"]["values"] = traefik_values(
+        ClusterAddonsArgs(ingress_controller=True, cert_manager=True, metrics_server=True, max_body_bytes=size)
+    )
+    [middleware] = [o for o in render(release) if o["kind"] == "Middleware"]
+    _validate(middleware)
+    assert middleware["spec"]["buffering"]["maxRequestBodyBytes"] == size

@@ -1,0 +1,99 @@
+"""Migrations on Kubernetes: a failed Job is replaced by the next `up`, the wait outlasts the Job's
+deadline, a canary's own migration runs with its image before it, and migration pods start under
+a NetworkPolicy of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.harness import DIGEST, Run, base_config, run_config
+
+JOB = "kubernetes:batch/v1:Job"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+CANARY_IMAGE = f"ghcr.io/acme/todos@sha256:{'cd' * 32}"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    config = base_config()
+    config["apps"][0].update(
+        replicas=4,
+        migrate={"command": ["node", "main.js", "--migrate-only"], "timeoutSeconds": 3600},
+        canary={"image": CANARY_IMAGE, "share": 25, "migrate": {"command": ["node", "main.js", "--migrate-next"]}},
+    )
+    config["apps"].append({"name": "legacy", "image": f"meteorhacks/meteord@{DIGEST}", "flavor": "meteord"})
+    config["apps"][0]["connectsTo"] = ["legacy"]
+    return run_config(tmp_path_factory.mktemp("migrations"), config)
+
+
+def _pod(job: dict[str, Any]) -> dict[str, Any]:
+    return job["inputs"]["spec"]["template"]
+
+
+@pytest.mark.parametrize("name", ["todos-migrate", "todos-canary-migrate"])
+def test_a_failed_migration_is_replaced_by_the_next_up(run: Run, name: str) -> None:
+    job = run.one(JOB, name)
+    assert job["inputs"]["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
+    spec = job["inputs"]["spec"]
+    assert spec["backoffLimit"] == 0, "one attempt per up: the retry is the next up"
+    assert job["deleteBeforeReplace"] is True, "the old run is gone before the new one starts"
+
+
+@pytest.mark.parametrize(("name", "deadline"), [("todos-migrate", 3600), ("todos-canary-migrate", 600)])
+def test_the_wait_outlasts_the_jobs_deadline(run: Run, name: str, deadline: int) -> None:
+    job = run.one(JOB, name)
+    assert job["inputs"]["spec"]["activeDeadlineSeconds"] == deadline, "migrate.timeoutSeconds (default 600)"
+    timeouts = job["customTimeouts"]
+    assert timeouts == {"create": f"{deadline + 120}s", "update": f"{deadline + 120}s"}, (
+        "past the deadline, so `up` reports the Job's DeadlineExceeded, not its own 10-minute default"
+    )
+
+
+def test_a_canary_runs_its_own_migration_with_its_image_first(run: Run) -> None:
+    job = run.one(JOB, "todos-canary-migrate")
+    [migrate] = _pod(job)["spec"]["containers"]
+    assert migrate["image"] == CANARY_IMAGE and migrate["command"] == ["node", "main.js", "--migrate-next"]
+    canary = run.one(DEPLOYMENT, "todos-canary")
+    stable = run.one(DEPLOYMENT, "todos-deployment")
+    assert job["urn"] in canary["dependencies"], "the canary starts once its migration completed"
+    assert run.one(JOB, "todos-migrate")["urn"] in canary["dependencies"]
+    assert job["urn"] not in stable["dependencies"], "the stable version does not wait for the next one's migration"
+    assert _pod(job)["metadata"]["labels"]["app.kubernetes.io/name"] == "todos-canary-migrate", "never behind the app's Service"
+
+
+def test_a_canary_without_a_migration_has_no_job(tmp_path: Any) -> None:
+    config = base_config()
+    config["apps"][0].update(replicas=2, canary={"image": CANARY_IMAGE})
+    assert not [job for job in run_config(tmp_path, config).resources(JOB) if job["name"].startswith("todos-")]
+
+
+@pytest.mark.parametrize("name", ["todos-migrate", "todos-canary-migrate"])
+def test_migration_pods_start_under_their_own_network_policy(run: Run, name: str) -> None:
+    job = run.one(JOB, name)
+    policy = run.one(POLICY, f"{name}-network-policy")
+    assert policy["urn"] in job["dependencies"], "the policy exists before the first pod"
+    spec = policy["inputs"]["spec"]
+    pod_labels = _pod(job)["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and spec.get("ingress", []) == [], "nothing reaches a migration"
+    app_policy = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]
+    assert not app_policy["podSelector"]["matchLabels"].items() <= pod_labels.items(), "the app's policy does not select it"
+    # The same egress as the app: DNS, the in-cluster MongoDB, the app it calls (GridFS: no other store).
+    assert spec["egress"] == app_policy["egress"]
+    peers = [peer for rule in spec["egress"] for peer in rule["to"]]
+    assert any(p.get("podSelector", {}).get("matchLabels", {}).get("meteor-platform/role") == "mongo" for p in peers)
+    assert any(p.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "legacy" for p in peers)
+
+
+def test_a_clustered_apps_migration_does_not_reach_the_apps_pods(tmp_path: Any) -> None:
+    config = base_config()
+    config["apps"][0].update(migrate={"command": ["node", "migrate.js"]}, cluster={"enabled": True})
+    run = run_config(tmp_path, config)
+    app_egress = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]["egress"]
+    migration_egress = run.one(POLICY, "todos-migrate-network-policy")["inputs"]["spec"]["egress"]
+    [cluster_rule] = [rule for rule in app_egress if rule not in migration_egress]
+    assert cluster_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todos"
+    assert migration_egress == [rule for rule in app_egress if rule != cluster_rule], "everything else the app reaches"
