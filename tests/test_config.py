@@ -211,7 +211,13 @@ BAD_CONFIGS: list[tuple[str, Mutation, set[str], str, str]] = [
         "meteor-platform:apps[0].cluster.enabled",
         "mongo.provider 'inCluster' runs MongoDB 6.0 or newer",
     ),
-    ("cluster workers below one", app0(cluster={"workers": 0}), set(), "meteor-platform:apps[0].cluster.workers", "from 1 to 16, or 'auto'"),
+    (
+        "cluster workers below one",
+        app0(cluster={"workers": 0}),
+        set(),
+        "meteor-platform:apps[0].cluster.workers",
+        "from 1 to 16, or 'auto'",
+    ),
     ("meteorRelease not a release", app0(meteorRelease="latest"), set(), "meteor-platform:apps[0].meteorRelease", "pattern"),
     (
         "nodeVersion of a line without a published slim image",

@@ -101,6 +101,15 @@ def test_root_url_settings_and_forwarding(run: Run) -> None:
     assert settings == {"public": {"feature": True}, "storage": {"backend": "gridfs", "gridfsBucket": "uploads"}}
 
 
+def test_behind_an_http_load_balancer_an_existing_cluster_counts_two_proxies(tmp_path: Path) -> None:
+    config = two_apps()
+    config["kubernetes"] = {"provider": "existing", "frontProxies": 1}
+    config["apps"][1]["httpForwardedCount"] = 3  # an app's own count wins over the topology's
+    run = run_config(tmp_path, config)
+    assert env_of(run.one(DEPLOYMENT, "todos-deployment"))["HTTP_FORWARDED_COUNT"]["value"] == "2"
+    assert env_of(run.one(DEPLOYMENT, "legacy-deployment"))["HTTP_FORWARDED_COUNT"]["value"] == "3"
+
+
 def test_private_settings_go_into_the_secret(tmp_path: Path) -> None:
     run = run_config(tmp_path, two_apps(settings={"stripeKey": "sk_live_abc", "public": {}}))
     env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
