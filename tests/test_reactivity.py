@@ -65,3 +65,9 @@ def test_an_external_mongodb_without_an_oplog_url_says_why(tmp_path: Path) -> No
         "change streams on Meteor 3.5+, polling before (mongo.oplogUrl is not set; Meteor release unknown: "
         "set apps[0].meteorRelease to decide)"
     )
+
+
+@pytest.mark.parametrize(("promoted", "source"), [("production", "staging"), ("aws-production", "aws-staging")])
+def test_a_promoted_stack_names_the_release_its_source_builds(promoted: str, source: str) -> None:
+    # A promoted image carries no .meteor/release: the stack file says it, and must say what the source builds.
+    assert run_shipped(promoted).plan["outputs"]["reactivity"] == run_shipped(source).plan["outputs"]["reactivity"]
