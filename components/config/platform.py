@@ -126,7 +126,9 @@ class DockerPlatformConfig(PlatformBase):
     @property
     def http_forwarded_count(self) -> int:
         """The hosts' Traefik: with several hosts the load balancer in front hands it the client address by
-        PROXY protocol, and Traefik trusts no X-Forwarded-For from it (components/docker/proxy.py)."""
+        PROXY protocol, and Traefik trusts forwarded headers only from `forwardedHeaders.trustedIPs`,
+        which the hosts' entry point does not set (components/docker/proxy.py; doc.traefik.io
+        routing/entrypoints "Forwarded Headers"): the balancer's X-Forwarded-For is replaced."""
         return 1
 
     @property
