@@ -35,6 +35,7 @@ def test_the_lockfile_pins_every_dependency_of_package_json() -> None:
     for path, entry in packages.items():
         if path and not entry.get("inBundle"):
             assert entry.get("version") and entry.get("integrity"), f"{path} has no version and checksum"
+            assert entry.get("resolved", "").startswith("https://registry.npmjs.org/"), f"{path} does not come from the npm registry"
         for dependency in entry.get("dependencies", {}):
             assert _resolve(packages, path, dependency), f"{path or 'the root'} needs {dependency}, which the lockfile lacks"
 
