@@ -12,12 +12,21 @@ modules), which is what pulumi resolves this class's annotations against at run 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 
 from components.app import MeteorService, Sibling
-from components.config import ConfigError, DockerPlatformConfig, KubernetesAppConfig, KubernetesPlatformConfig, PlatformConfig, key_path
+from components.app.reactivity import Reactivity
+from components.config import (
+    AppConfig,
+    ConfigError,
+    DockerPlatformConfig,
+    KubernetesAppConfig,
+    KubernetesPlatformConfig,
+    PlatformConfig,
+    key_path,
+)
 from components.config.docker import LocalDockerConfig
 from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
 from components.config.mongo import (
@@ -42,6 +51,13 @@ if TYPE_CHECKING:
 from components.registry import Registry
 from components.storage import FileStorage
 
+App = TypeVar("App", bound=AppConfig)
+
+
+def with_forwarded_count(app: App, count: int) -> App:
+    """The app with HTTP_FORWARDED_COUNT from the topology, unless its config sets one."""
+    return app if app.http_forwarded_count is not None else app.model_copy(update={"http_forwarded_count": count})
+
 
 class Platform(pulumi.ComponentResource):
     """Everything one stack runs; each capability is exposed for users who need the raw resources."""
@@ -57,6 +73,8 @@ class Platform(pulumi.ComponentResource):
     storage: FileStorage
     images: dict[str, AppImage]
     """The image each app runs."""
+    reactivity: dict[str, Reactivity]
+    """How each app's live queries follow MongoDB, and its connection wired for it."""
     apps: dict[str, MeteorService]
     outputs: dict[str, pulumi.Input[object]]
 
@@ -92,11 +110,13 @@ class Platform(pulumi.ComponentResource):
             self.addons = self._addons(config, self.cluster)
             self.storage = self._storage(config)
             self.mongo = self._kubernetes_mongo(config, self.cluster)
+            self.reactivity = self._reactivity(config)
             self.apps = self._kubernetes_apps(config, self.cluster)
         else:
             self.docker_hosts = self._docker_hosts(config)
             self.storage = self._storage(config)
             self.mongo = self._docker_mongo(config)
+            self.reactivity = self._reactivity(config)
             self.apps = self._docker_apps(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
@@ -105,6 +125,8 @@ class Platform(pulumi.ComponentResource):
             # What a promoting stack deploys: each app's image by digest.
             "images": {n: image.ref for n, image in self.images.items()},
             "urls": {n: a.url for n, a in self.apps.items()},
+            # Change streams, oplog tailing or polling, per app and why: the plan shows it.
+            "reactivity": {n: r.summary for n, r in self.reactivity.items()},
         }
         if self.registry is not None:
             self.outputs["registry_server"] = self.registry.server
@@ -268,6 +290,7 @@ class Platform(pulumi.ComponentResource):
                 assert self.registry is not None, "config validation requires a registry with build"
                 context = Path(app.build.context)
                 release = meteor_release(self._project_dir / context) if app.build.dockerfile == "meteor" else None
+                node = node_for_meteor(release) if release else None
                 images[app.name] = MeteorImage(
                     f"{app.name}-build",
                     MeteorImageArgs(
@@ -277,7 +300,7 @@ class Platform(pulumi.ComponentResource):
                         dockerfile=app.build.dockerfile,
                         registry=self.registry,
                         meteor_release=release,
-                        node_version=app.build.node_version or (node_for_meteor(release) if release else None),
+                        node_version=app.build.node_version or (node.version if node else None),
                         own_file=app.build.file,
                         build_args=dict(app.build.args),
                         project_dir=self._project_dir,
@@ -293,6 +316,15 @@ class Platform(pulumi.ComponentResource):
                 opts=self._child,
             ).images
         return images
+
+    def _reactivity(self, config: PlatformConfig) -> dict[str, Reactivity]:
+        from components.app.reactivity import reactivity
+        from components.config.release import app_release
+
+        return {
+            app.name: reactivity(i, app_release(app, self._project_dir), self.mongo.connection(app.name))
+            for i, app in enumerate(config.apps)
+        }
 
     def _shared_mongo(
         self, config: PlatformConfig, m: ExternalMongoConfig | DigitalOceanMongoConfig, cluster_id: pulumi.Input[str] | None
@@ -531,9 +563,9 @@ class Platform(pulumi.ComponentResource):
             app.name: MeteorApp(
                 app.name,
                 MeteorAppArgs(
-                    app=app,
+                    app=with_forwarded_count(app, config.http_forwarded_count),
                     stack=self._stack,
-                    mongo=self.mongo.connection(app.name),
+                    mongo=self.reactivity[app.name].connection,
                     storage=self.storage.wiring(app.name),
                     ingress=config.ingress,
                     siblings=[by_name[target] for target in app.connects_to],
@@ -624,9 +656,9 @@ class Platform(pulumi.ComponentResource):
             app.name: DockerApp(
                 app.name,
                 DockerAppArgs(
-                    app=app,
+                    app=with_forwarded_count(app, config.http_forwarded_count),
                     hosts=self.docker_hosts,
-                    mongo=self.mongo.connection(app.name),
+                    mongo=self.reactivity[app.name].connection,
                     storage=self.storage.wiring(app.name),
                     image=self.images[app.name],
                     tls=config.ingress.serves_tls,

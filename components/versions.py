@@ -37,20 +37,76 @@ def mongo_image(version: str) -> str:
     return f"mongo:{version}"
 
 
-# The Node.js each Meteor line runs on (its dev bundle): 2.x on Node 14 (the last release line with
-# Fibers), 3.0 on Node 20, 3.1 and later on Node 22. The Meteor Dockerfile checks the bundle's own
-# `.node_version.txt` against the runtime's major version, so a wrong entry fails the build, never
-# the running app; `apps[].build.nodeVersion` overrides it.
-NODE_FOR_METEOR = {"2": "14.21.3", "3.0": "20.18.0", "3": "22.11.0"}
+@dataclass(frozen=True)
+class NodeImage:
+    """A `node:<version>-<debian>-slim` tag of Docker Hub's official `node` repository."""
+
+    version: str
+    debian: str
+    released: str
+    """When this Node release came out (the official image follows within days)."""
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".", 1)[0])
+
+    @property
+    def tag(self) -> str:
+        return f"node:{self.version}-{self.debian}-slim"
+
+
+# Published tags, from nodejs/docker-node (the Dockerfiles behind Docker Hub's `node`): Node 12 and
+# 14 were only ever built on stretch, buster and bullseye (their `12/`, `14/` directories and
+# versions.json variants; both reached end of life before Debian bookworm came out in 2023-06), so
+# there is no `node:14-bookworm-slim`; Node 20, 22 and 24 are built on bookworm. The version of a
+# line is its newest release we checked (12.22.12 and 14.21.3 are the last ones of their lines).
+NODE_IMAGES = (
+    NodeImage("12.22.12", "bullseye", "2022-04-05"),
+    NodeImage("14.21.3", "bullseye", "2023-02-16"),
+    NodeImage("20.18.0", "bookworm", "2024-10-03"),
+    NodeImage("22.11.0", "bookworm", "2024-10-29"),
+    NodeImage("24.11.1", "bookworm", "2025-11-11"),
+)
+
+# The Node line of each Meteor line, from its first release on (Meteor's changelog): 2.0 moved to
+# Node 12, 2.3 to Node 14 (the last line with Fibers), 3.0 to Node 20, 3.1 to Node 22, 3.5 to
+# Node 24. Meteor 1.x bundles older Node lines: the `meteor` Dockerfile does not build them (the
+# legacy `meteord` one does). The Dockerfile also checks the bundle's own `.node_version.txt`
+# against the runtime's major version, so a wrong entry fails the build, never the running app;
+# `apps[].build.nodeVersion` overrides the version (its major picks the Debian release).
+NODE_FOR_METEOR = ((2, 0, 12), (2, 3, 14), (3, 0, 20), (3, 1, 22), (3, 5, 24))
+"""(Meteor major, minor, Node major): the line from that Meteor release until the next entry."""
+OLDEST_METEOR_BUILT = "2.0"
 METEORD_ONBUILD_IMAGE = "meteorhacks/meteord:onbuild"
 """Legacy MeteorD base: its ONBUILD steps bundle the app with its own release (Meteor 1.x apps)."""
 
 
-def node_for_meteor(release: str) -> str:
-    """The Node version the runtime image uses for Meteor `release` (`3.1.2` -> `22.11.0`)."""
-    major, _, rest = release.partition(".")
-    minor = rest.split(".", 1)[0]
-    return NODE_FOR_METEOR.get(f"{major}.{minor}") or NODE_FOR_METEOR.get(major) or NODE_FOR_METEOR["3"]
+def release_tuple(release: str) -> tuple[int, ...] | None:
+    """`3.1.2` -> (3, 1, 2); `3.5-rc.1` -> (3, 5); None when it does not start with numbers."""
+    numbers: list[int] = []
+    for part in release.split("-", 1)[0].split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers) if numbers else None
+
+
+def node_image_of_line(major: int) -> NodeImage | None:
+    """The published image of a Node major version, if the platform knows one."""
+    return next((image for image in NODE_IMAGES if image.major == major), None)
+
+
+def node_for_meteor(release: str) -> NodeImage | None:
+    """The Node image Meteor `release` runs on (`3.1.2` -> node:22.11.0-bookworm-slim); None before 2.0."""
+    version = release_tuple(release)
+    if version is None:
+        return None
+    line = (*version, 0)[:2]
+    node: int | None = None
+    for meteor_major, meteor_minor, node_major in NODE_FOR_METEOR:
+        if line >= (meteor_major, meteor_minor):
+            node = node_major
+    return node_image_of_line(node) if node is not None else None
 
 
 # Kubernetes versions EKS offers in standard support (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).

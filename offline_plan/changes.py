@@ -6,7 +6,8 @@ it holds the id of a resource that is itself replaced (a new VPC means a new clu
 deleted before it is replaced when the program says so or the provider must (a name that two
 live copies cannot share). Changes under the program's `ignoreChanges` are dropped, as the
 engine drops them. A delete or replace of a protected resource is refused by `pulumi up`; one of
-a retain-on-delete resource leaves the old one behind; both are data hits the report leads with.
+a retain-on-delete resource leaves the old one behind; both are data hits the report leads with,
+except where leaving it behind is the point (`KEPT_BY_DESIGN`): that is reported, not alarmed on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from offline_plan.diffing import MISSING, SECRET, Change, diff_values
 
 Action = Literal["create", "update", "replace", "delete"]
 TABLE = Path(__file__).resolve().parent / "replace_table.json"
+
+KEPT_BY_DESIGN = {
+    # components/images/build.py: a promoted stack runs the digest this Image pushed.
+    "docker-build:index:Image": "left in the registry: another stack may run this digest; the registry's retention policy removes it",
+}
+"""Retain-on-delete resources whose old copy is meant to outlive them: deleting one is no data hit."""
 
 
 class PlanMismatchError(ValueError):
@@ -71,9 +78,14 @@ class ResourceChange:
         return self.destroys and self.protected
 
     @property
+    def kept_by_design(self) -> bool:
+        """Deleting or replacing it leaves the old one where something else still uses it, on purpose."""
+        return self.destroys and self.retained and self.type in KEPT_BY_DESIGN
+
+    @property
     def leaves_data_behind(self) -> bool:
         """Deleting or replacing a retain-on-delete resource orphans the old one (and its data)."""
-        return self.destroys and self.retained and not self.protected
+        return self.destroys and self.retained and not self.protected and not self.kept_by_design
 
     @property
     def symbol(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from offline_plan.changes import PlanChanges, ResourceChange
+from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
 
 # GitHub rejects issue and pull-request comments longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65536
@@ -37,11 +37,12 @@ def _ordered(changes: PlanChanges) -> list[ResourceChange]:
 
 
 def _why(change: ResourceChange) -> str:
+    kept = f"the old one is {KEPT_BY_DESIGN[change.type]}" if change.kept_by_design else ""
     if change.action != "replace":
-        return ""
+        return kept
     reasons = change.replace_reasons
     shown = ", ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
-    return f"replaced: {shown}"
+    return f"replaced: {shown}" + (f"; {kept}" if kept else "")
 
 
 def _data_hits(changes: PlanChanges) -> list[tuple[ResourceChange, str]]:

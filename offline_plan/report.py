@@ -21,7 +21,7 @@ def plan_text(plan: dict[str, Any]) -> str:
 
 
 def tree(plan: dict[str, Any]) -> str:
-    """Resources indented under their parents, sorted by name."""
+    """Resources indented under their parents, sorted by name; then each app's reactivity."""
     resources: list[dict[str, Any]] = plan["resources"]
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     urns = {r["urn"] for r in resources}
@@ -37,6 +37,10 @@ def tree(plan: dict[str, Any]) -> str:
             walk(r["urn"], depth + 1)
 
     walk(None, 1)
+    reactivity: dict[str, str] = plan.get("outputs", {}).get("reactivity") or {}
+    if reactivity:
+        lines.append("reactivity (how each app's live queries follow MongoDB):")
+        lines += [f"  {app}: {summary}" for app, summary in sorted(reactivity.items())]
     return "\n".join(lines) + "\n"
 
 

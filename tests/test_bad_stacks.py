@@ -744,6 +744,8 @@ def test_settings_reach_the_pod_literally(tmp_path: Path) -> None:
 
     config = changed(KUBERNETES, "apps.0.settings", {"public": {"greeting": "$(HOME) costs $5"}})
     config = changed(config, "apps.0.cluster", {"enabled": True})
+    config = changed(config, "apps.0.meteorRelease", "2.16")
+    config = changed(config, "mongo", {"provider": "external", "url": SECURE})
     run = run_config(tmp_path, config)
     env = env_of(run.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
     assert (

@@ -151,7 +151,7 @@ def test_minio_bucket_and_a_key_scoped_to_it(dev: Run) -> None:
 
 
 def test_one_environment_contract_for_both_targets(tmp_path: Path) -> None:
-    app: dict[str, Any] = {"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost", "cluster": {"enabled": True}}
+    app: dict[str, Any] = {"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost"}
     (tmp_path / "k").mkdir()
     (tmp_path / "d").mkdir()
     kube = run_config(tmp_path / "k", base_config(environment="dev", apps=[app], ingress={"tls": "off"}), stack="k")
@@ -160,8 +160,26 @@ def test_one_environment_contract_for_both_targets(tmp_path: Path) -> None:
     kube_env = set(env_of(kube.one("kubernetes:apps/v1:Deployment", "todos-deployment"))) - {"POD_IP"}
     docker_env = env_list(dock, dock.one(CONTAINER, "todos-local-0"))
     assert set(docker_env) == kube_env
-    assert docker_env["CLUSTER_ENDPOINT_URL"] == "http://todos-local-0:3000"
     assert docker_env["PORT"] == "3000" and docker_env["ROOT_URL"] == "http://todos.localhost"
+    assert docker_env["HTTP_FORWARDED_COUNT"] == "1", "the hosts' Traefik is the one proxy that adds X-Forwarded-For"
+
+
+def test_the_cluster_endpoint_is_a_name_dockers_dns_resolves(tmp_path: Path) -> None:
+    # meteorhacks:cluster needs Meteor before 3.0 and a MongoDB before 5.1 (external): config refuses the rest.
+    app: dict[str, Any] = {
+        "name": "todos",
+        "image": "ghcr.io/acme/todos:dev",
+        "domain": "todos.localhost",
+        "meteorRelease": "2.16",
+        "cluster": {"enabled": True},
+    }
+    mongo = {"provider": "external", "url": {"secure": "v1:bm90LWRlY3J5cHRlZA=="}}
+    run = run_config(tmp_path, base_config(environment="dev", apps=[app], target="docker", mongo=mongo, ingress={"tls": "off"}))
+    container = run.one(CONTAINER, "todos-local-0")["inputs"]
+    # CLUSTER_ENDPOINT_URL names the hostname; Docker's DNS answers container names and network aliases only.
+    assert container["hostname"] == "todos-local-0"
+    networks = container["networksAdvanced"]
+    assert [n["aliases"] for n in networks if n.get("aliases")] == [["todos", "todos-local-0"]]
 
 
 def test_read_only_root_where_the_image_allows(tmp_path: Path) -> None:

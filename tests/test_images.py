@@ -45,6 +45,12 @@ def _container(deployment: dict[str, Any]) -> dict[str, Any]:
 # -- built from source ------------------------------------------------------------------------
 
 
+def test_a_built_image_outlives_the_stack_that_built_it(staging: Run) -> None:
+    # pulumi-docker-build deletes an Image's pushed tags when the Image is deleted; production runs them.
+    [image] = staging.resources("docker-build:index:Image")
+    assert image["retainOnDelete"] is True
+
+
 def test_staging_builds_from_source_and_deploys_the_pushed_digest(staging: Run) -> None:
     [image] = staging.resources("docker-build:index:Image")
     inputs = image["inputs"]
@@ -54,7 +60,7 @@ def test_staging_builds_from_source_and_deploys_the_pushed_digest(staging: Run) 
     assert inputs["context"] == {"location": "examples/todos"}
     assert inputs["dockerfile"] == {"location": "dockerfiles/meteor/Dockerfile"}
     # The release .meteor/release declares, and the Node that release runs on.
-    assert inputs["buildArgs"] == {"METEOR_RELEASE": "3.1.2", "NODE_VERSION": "22.11.0"}
+    assert inputs["buildArgs"] == {"METEOR_RELEASE": "3.1.2", "NODE_VERSION": "22.11.0", "DEBIAN_RELEASE": "bookworm"}
     # A tag per distinct source (immutable-tag registries accept it): the stack and a digest of the build's inputs.
     [tag] = inputs["tags"]
     assert re.fullmatch(r"registry\.digitalocean\.com/meteor-production/todos:staging-[0-9a-f]{12}", tag), tag
@@ -92,11 +98,87 @@ def test_each_dockerfile_gets_its_build(tmp_path: Path) -> None:
     assert dockerfile_path(own) == tmp_path / "deploy" / "Dockerfile"
 
 
-@pytest.mark.parametrize(("release", "node"), [("2.16", "14.21.3"), ("3.0.4", "20.18.0"), ("3.1.2", "22.11.0"), ("3.3", "22.11.0")])
-def test_the_node_version_follows_the_meteor_release(release: str, node: str) -> None:
+@pytest.mark.parametrize(
+    ("release", "tag"),
+    [
+        ("2.0", "node:12.22.12-bullseye-slim"),
+        ("2.2.4", "node:12.22.12-bullseye-slim"),
+        ("2.3", "node:14.21.3-bullseye-slim"),
+        ("2.16", "node:14.21.3-bullseye-slim"),
+        ("3.0.4", "node:20.18.0-bookworm-slim"),
+        ("3.1.2", "node:22.11.0-bookworm-slim"),
+        ("3.4", "node:22.11.0-bookworm-slim"),
+        ("3.5", "node:24.11.1-bookworm-slim"),
+        ("3.5-rc.1", "node:24.11.1-bookworm-slim"),
+        ("3", "node:20.18.0-bookworm-slim"),
+    ],
+)
+def test_each_meteor_line_runs_on_a_published_node_image(release: str, tag: str) -> None:
     from components.versions import node_for_meteor
 
-    assert node_for_meteor(release) == node
+    image = node_for_meteor(release)
+    assert image is not None and image.tag == tag
+
+
+@pytest.mark.parametrize("release", ["1.12.1", "0.9.4", "latest"])
+def test_the_meteor_dockerfile_builds_no_release_before_2(release: str) -> None:
+    from components.versions import node_for_meteor
+
+    assert node_for_meteor(release) is None
+
+
+# When each Debian release came out (debian.org/releases): an official image of a Node version is
+# built on a Debian that existed when that Node version was released.
+DEBIAN_RELEASED = {"buster": "2019-07-06", "bullseye": "2021-08-14", "bookworm": "2023-06-10"}
+
+
+def test_the_dated_node_images_name_a_debian_of_their_time() -> None:
+    from components.versions import NODE_IMAGES
+
+    for image in NODE_IMAGES:
+        assert DEBIAN_RELEASED[image.debian] <= image.released, f"{image.tag}: {image.debian} came out after Node {image.version}"
+    assert [i.major for i in NODE_IMAGES] == sorted({i.major for i in NODE_IMAGES}), "one image per Node line"
+
+
+def test_a_meteor_2_build_gets_the_debian_its_node_line_was_built_on(tmp_path: Path) -> None:
+    from components.images.build import MeteorImageArgs, build_arguments
+
+    registry: Any = None
+    args = MeteorImageArgs(
+        app="old", stack="s", context=tmp_path, dockerfile="meteor", registry=registry, meteor_release="2.7.3", node_version="14.21.3"
+    )
+    # There is no node:14-bookworm-slim: Node 14's images stop at bullseye.
+    assert build_arguments(args) == {"METEOR_RELEASE": "2.7.3", "NODE_VERSION": "14.21.3", "DEBIAN_RELEASE": "bullseye"}
+
+
+def test_a_build_of_meteor_1_is_refused_with_the_meteor_dockerfile(tmp_path: Path) -> None:
+    from components.config import ConfigError, parse_config
+
+    (tmp_path / "old" / ".meteor").mkdir(parents=True)
+    (tmp_path / "old" / ".meteor" / "release").write_text("METEOR@1.12.1\n")
+    config = {
+        "environment": "staging",
+        "registry": {"provider": "digitalocean", "name": "acme"},
+        "apps": [{"name": "old", "build": {"context": "old"}}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, set(), project_dir=tmp_path)
+    assert "meteor-platform:apps[0].build.dockerfile: got 'meteor'; expected 'meteord' for METEOR@1.12.1" in str(caught.value)
+
+
+def test_a_given_meteor_release_must_match_the_builds(tmp_path: Path) -> None:
+    from components.config import ConfigError, parse_config
+
+    config = {
+        "environment": "staging",
+        "registry": {"provider": "digitalocean", "name": "acme"},
+        "apps": [{"name": "todos", "build": {"context": "examples/todos"}, "meteorRelease": "3.5"}],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, set(), project_dir=ROOT)
+    assert "meteor-platform:apps[0].meteorRelease: got '3.5'; expected 3.1.2 (what examples/todos/.meteor/release declares)" in str(
+        caught.value
+    )
 
 
 # -- prebuilt and rollback ----------------------------------------------------------------------
@@ -323,6 +405,21 @@ def test_docker_hosts_pull_from_the_private_registry_read_only(droplets: Run) ->
 
 
 # -- the shipped Dockerfiles ----------------------------------------------------------------------------
+
+
+def _final_stage(dockerfile: Path) -> list[str]:
+    lines = [line.strip() for line in dockerfile.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    last_from = max(i for i, line in enumerate(lines) if line.startswith("FROM "))
+    return lines[last_from:]
+
+
+def test_the_meteor_image_runs_node_under_an_init() -> None:
+    # node as PID 1 gets no default SIGTERM handler: without an init every stop waits the whole grace period.
+    stage = _final_stage(ROOT / "dockerfiles" / "meteor" / "Dockerfile")
+    assert stage[0] == "FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim"
+    assert any("apt-get install -y --no-install-recommends tini" in line for line in stage)
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--"]' in stage
+    assert stage[-1] == 'CMD ["node", "main.js"]'
 
 
 def test_the_shipped_dockerfiles_pass_hadolint() -> None:

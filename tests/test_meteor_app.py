@@ -30,9 +30,19 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         connectsTo=["legacy"],
         autoscaling={"maxReplicas": 8},
         settings={"public": {"feature": True}},
-        cluster={"enabled": True, "workers": 2, "publicServices": ["todos"]},
     )
     return run_config(tmp_path_factory.mktemp("apps"), config)
+
+
+# meteorhacks:cluster runs only on Meteor before 3.0 against a MongoDB before 5.1: an external one.
+EXTERNAL_MONGO = {"provider": "external", "url": {"secure": "v1:bm90LWRlY3J5cHRlZA=="}}
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    config = two_apps(meteorRelease="2.16", cluster={"enabled": True, "workers": 2, "publicServices": ["todos"]})
+    config["mongo"] = EXTERNAL_MONGO
+    return run_config(tmp_path_factory.mktemp("clustered"), config)
 
 
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +86,7 @@ def test_security_context_as_tight_as_the_image_allows(run: Run) -> None:
 def test_secrets_only_through_secret_key_ref(run: Run) -> None:
     env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
     secret = run.one(SECRET, "todos-env")
-    for name in ("MONGO_URL", "MONGO_OPLOG_URL", "CLUSTER_DISCOVERY_URL"):
+    for name in ("MONGO_URL", "MONGO_OPLOG_URL"):
         assert "value" not in env[name]
         assert env[name]["valueFrom"]["secretKeyRef"] == {"name": secret["objectName"], "key": name}
     assert set(secret["inputs"]["stringData"]) >= {"MONGO_URL", "MONGO_OPLOG_URL"}
@@ -86,9 +96,18 @@ def test_secrets_only_through_secret_key_ref(run: Run) -> None:
 def test_root_url_settings_and_forwarding(run: Run) -> None:
     env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
     assert env["ROOT_URL"]["value"] == "https://todos.example.com"
-    assert env["HTTP_FORWARDED_COUNT"]["value"] == "1"
+    assert env["HTTP_FORWARDED_COUNT"]["value"] == "1", "the ingress controller is the one proxy"
     settings = json.loads(env["METEOR_SETTINGS"]["value"])
     assert settings == {"public": {"feature": True}, "storage": {"backend": "gridfs", "gridfsBucket": "uploads"}}
+
+
+def test_behind_an_http_load_balancer_an_existing_cluster_counts_two_proxies(tmp_path: Path) -> None:
+    config = two_apps()
+    config["kubernetes"] = {"provider": "existing", "frontProxies": 1}
+    config["apps"][1]["httpForwardedCount"] = 3  # an app's own count wins over the topology's
+    run = run_config(tmp_path, config)
+    assert env_of(run.one(DEPLOYMENT, "todos-deployment"))["HTTP_FORWARDED_COUNT"]["value"] == "2"
+    assert env_of(run.one(DEPLOYMENT, "legacy-deployment"))["HTTP_FORWARDED_COUNT"]["value"] == "3"
 
 
 def test_private_settings_go_into_the_secret(tmp_path: Path) -> None:
@@ -107,14 +126,26 @@ def test_an_app_reaches_the_apps_it_declares_by_internal_dns(run: Run) -> None:
     assert not [name for name in legacy if name.endswith("_DDP_URL")], "legacy declares nothing: no sibling wiring"
 
 
-def test_meteorhacks_cluster_wiring(run: Run) -> None:
+def test_meteorhacks_cluster_wiring(clustered: Run) -> None:
+    run = clustered
     env = env_of(run.one(DEPLOYMENT, "todos-deployment"))
     assert env["CLUSTER_SERVICE"]["value"] == "todos"
     assert env["CLUSTER_ENDPOINT_URL"]["value"] == "http://$(POD_IP):3000"
     assert env["CLUSTER_WORKERS_COUNT"]["value"] == "2"
     assert env["CLUSTER_PUBLIC_SERVICES"]["value"] == "todos"
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert "value" not in env["CLUSTER_DISCOVERY_URL"] and "secretKeyRef" in env["CLUSTER_DISCOVERY_URL"]["valueFrom"]
     assert "CLUSTER_SERVICE" not in env_of(run.one(DEPLOYMENT, "legacy-deployment"))
+
+
+def test_meteorhacks_cluster_forks_no_workers_unless_asked(tmp_path: Path) -> None:
+    # meteorhacks:cluster reads an unset CLUSTER_WORKERS_COUNT as 0 workers; each worker is a second
+    # full Meteor process inside the same memory limit.
+    config = two_apps(meteorRelease="2.16", cluster={"enabled": True})
+    config["mongo"] = EXTERNAL_MONGO
+    env = env_of(run_config(tmp_path, config).one(DEPLOYMENT, "todos-deployment"))
+    assert env["CLUSTER_SERVICE"]["value"] == "todos"
+    assert "CLUSTER_WORKERS_COUNT" not in env
 
 
 def test_autoscaling_owns_replicas(run: Run) -> None:

@@ -184,6 +184,23 @@ def test_a_retained_resource_left_behind_is_a_data_hit() -> None:
     assert "left behind" in stack_text(StackReport("droplets", changes)).splitlines()[2]
 
 
+def test_dropping_a_build_leaves_its_image_in_the_registry_without_alarm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Production runs the digest staging pushed: the Image is retained on delete (its tags stay),
+    # and the preview says so instead of failing the pull request as a protected-data hit.
+    document = _stack("staging")
+    app = document["config"]["meteor-platform:apps"][0]
+    del app["build"]
+    app["image"] = "registry.digitalocean.com/meteor-production/todos@sha256:" + "ab" * 32
+    _project_copy(tmp_path)
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    status = main(["staging", "--root", str(tmp_path), "--diff", str(ROOT / "plans" / "staging.json")])
+    out = capsys.readouterr().out
+    assert status == CHANGES
+    assert "PROTECTED DATA" not in out
+    [line] = [line for line in out.splitlines() if "docker-build:index:Image" in line]
+    assert line.lstrip().startswith("- ") and "left in the registry" in line
+
+
 # -- diffs by key, secrets, outputs -------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Meteor apps run to the MeteorD contract, one module per app target.
 
 environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, METEOR_SETTINGS, ...)
+reactivity.py  change streams, oplog tailing or polling, from the app's Meteor release and its MongoDB
 kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
 docker.py      containers on Docker hosts behind Traefik
 """

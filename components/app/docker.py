@@ -163,8 +163,10 @@ class DockerApp(pulumi.ComponentResource):
                     labels=[{"label": k, "value": v} for k, v in sorted(container_labels.items())],
                     networks_advanced=[
                         {"name": host.names.edge},
-                        # Siblings reach the app by its name on the private network.
-                        {"name": host.names.apps, "aliases": [app.name]},
+                        # Siblings reach the app by its name on the private network. Docker's DNS answers
+                        # container names and network aliases, not a --hostname (moby/moby#36333): the
+                        # hostname CLUSTER_ENDPOINT_URL names is an alias too.
+                        {"name": host.names.apps, "aliases": [app.name, *([hostname] if app.cluster.enabled else [])]},
                     ],
                     restart="unless-stopped",
                     healthcheck={

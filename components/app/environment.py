@@ -94,6 +94,7 @@ def build_app_environment(
     `root_url` is the external URL; `endpoint_url` how one instance is reached directly (for
     meteorhacks:cluster); `siblings` are the other apps with their internal DDP URLs.
     """
+    assert app.http_forwarded_count is not None, "the platform fills it from the topology (PlatformConfig.http_forwarded_count)"
     plain: dict[str, str] = {
         "ROOT_URL": root_url,
         "PORT": str(app.container_port),
@@ -128,7 +129,10 @@ def build_app_environment(
         secret["CLUSTER_DISCOVERY_URL"] = mongo.url
         plain["CLUSTER_SERVICE"] = app.name
         plain["CLUSTER_ENDPOINT_URL"] = endpoint_url
-        plain["CLUSTER_WORKERS_COUNT"] = str(app.cluster.workers)
+        if app.cluster.workers is not None:
+            # Unset means no workers (meteorhacks/cluster lib/server/balancer/workers.js: parseInt(unset) || 0);
+            # each worker is a full Meteor process inside the same memory limit.
+            plain["CLUSTER_WORKERS_COUNT"] = str(app.cluster.workers)
         if app.cluster.public_services:
             plain["CLUSTER_PUBLIC_SERVICES"] = ",".join(app.cluster.public_services)
     plain.update(app.env)

@@ -7,9 +7,9 @@ import math
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import BeforeValidator, Field, JsonValue
 
 from components.config.errors import Problems, looks_like_credential
 from components.config.values import (
@@ -26,6 +26,7 @@ from components.config.values import (
     quantity_value,
 )
 from components.secrets import SecretValue
+from components.versions import NODE_IMAGES, node_image_of_line
 
 
 class ImageFlavor(StrEnum):
@@ -55,6 +56,7 @@ RESERVED_ENV = frozenset(
         "NODE_OPTIONS",
         "FILE_STORAGE",
         "GRIDFS_BUCKET",
+        "AWS_REGION",
     }
 )
 RESERVED_PREFIXES = ("MONGO_", "CLUSTER_", "S3_")
@@ -88,11 +90,32 @@ class ResourcesConfig(Model):
     )
 
 
+MAX_CLUSTER_WORKERS = 16
+
+
+def _check_workers(value: object) -> object:
+    """One message for the whole `int or 'auto'` union (pydantic would report each member)."""
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CLUSTER_WORKERS):
+        return value
+    raise ValueError(f"expected a worker count from 1 to {MAX_CLUSTER_WORKERS}, or 'auto' (one per CPU)")
+
+
+WorkerCount = Annotated[int | Literal["auto"], BeforeValidator(_check_workers)]
+
+
 class MeteorClusterConfig(Model):
     """meteorhacks:cluster wiring (the CLUSTER_* variables)."""
 
-    enabled: bool = Field(default=False, description="Set CLUSTER_* so instances discover each other through MongoDB.")
-    workers: int | Literal["auto"] = Field(default=1, description="CLUSTER_WORKERS_COUNT: worker processes per instance, or `auto`.")
+    enabled: bool = Field(
+        default=False,
+        description="Set CLUSTER_* so instances discover each other through MongoDB. Only Meteor before 3.0 (`meteorRelease`) "
+        "with an external MongoDB before 5.1: meteorhacks:cluster needs Fibers and its bundled mongodb 1.4 driver.",
+    )
+    workers: WorkerCount | None = Field(
+        default=None,
+        description="CLUSTER_WORKERS_COUNT: extra worker processes per instance (1-16, or `auto`: one per CPU), each a full "
+        "Meteor process inside the same memory limit; none by default.",
+    )
     public_services: list[DnsLabel] = Field(default_factory=list, description="CLUSTER_PUBLIC_SERVICES: services reachable by clients.")
 
 
@@ -156,6 +179,13 @@ class AppConfig(Model):
     build: BuildConfig | None = Field(
         default=None, description="Build the image from source instead (not in production, not with `promotion`)."
     )
+    meteor_release: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$",
+        description="The Meteor release the image runs (`3.1.2`), for a prebuilt or promoted image; a build reads `.meteor/release`. "
+        "Decides the reactivity (3.5+: change streams, MONGO_OPLOG_URL unset; before: oplog where MongoDB offers it) and whether "
+        "meteorhacks:cluster can run.",
+    )
     canary: CanaryConfig | None = Field(default=None, description="Run the next version on a share of the instances.")
     migrate: MigrationConfig | None = Field(default=None, description="A migration run once per image before the app rolls.")
     flavor: ImageFlavor = Field(
@@ -199,7 +229,13 @@ class AppConfig(Model):
     read_only_root: bool = Field(
         default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
     )
-    http_forwarded_count: int = Field(default=1, ge=0, le=5, description="HTTP_FORWARDED_COUNT: proxies in front of the app.")
+    http_forwarded_count: int | None = Field(
+        default=None,
+        ge=0,
+        le=5,
+        description="HTTP_FORWARDED_COUNT: proxies in front of the app that add to X-Forwarded-For; default from the topology "
+        "(1, or 1 + kubernetes.frontProxies on an existing cluster).",
+    )
     pre_stop_seconds: int = Field(default=10, ge=0, le=120, description="Pause before the kill so load balancers drain.")
     cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
     connects_to: list[DnsLabel] = Field(
@@ -273,14 +309,20 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
                 problems.bad(["apps", i, "build", "file"], app.build.file, "expected it unset: only dockerfile 'own' names a Dockerfile")
             for name in sorted(app.build.args):
                 if (
-                    name in ("METEOR_RELEASE", "NODE_VERSION")
+                    name in ("METEOR_RELEASE", "NODE_VERSION", "DEBIAN_RELEASE")
                     or looks_like_credential(app.build.args[name])
                     or _CREDENTIAL_NAME.search(name)
                 ):
                     problems.line(
                         ["apps", i, "build", "args", name],
-                        "expected no credential and not METEOR_RELEASE/NODE_VERSION (the platform sets them): build arguments stay in the image",
+                        "expected no credential and not METEOR_RELEASE/NODE_VERSION/DEBIAN_RELEASE (the platform sets them): build arguments stay in the image",
                     )
+            node = app.build.node_version
+            if node is not None and node_image_of_line(int(node.split(".", 1)[0])) is None:
+                lines = ", ".join(str(image.major) for image in NODE_IMAGES)
+                problems.bad(
+                    ["apps", i, "build", "nodeVersion"], node, f"expected a version of a Node line with a published slim image ({lines})"
+                )
         if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
             problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
         if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:

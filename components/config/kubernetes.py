@@ -42,6 +42,13 @@ class ExistingKubernetesConfig(Model):
     )
     cluster_domain: Hostname = Field(default="cluster.local", description="The cluster's DNS domain, used in in-cluster service URLs.")
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; none by default on an existing cluster.")
+    front_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=4,
+        description="HTTP proxies in front of the cluster's ingress controller that add to X-Forwarded-For (an HTTP load balancer: 1; "
+        "a TCP or PROXY-protocol one: 0); apps get HTTP_FORWARDED_COUNT = this + 1 (the ingress controller).",
+    )
 
 
 class DoksConfig(Model):

@@ -182,7 +182,7 @@ def _image_version_problems(image: str, version: str, problems: Problems) -> Non
         return
     major, minor = int(found.group(1)), int(found.group(2))
     if major < 6:
-        problems.bad(["mongo", "image"], image, "expected MongoDB 6.0 or newer (Meteor 3 needs change streams on a replica set)")
+        problems.bad(["mongo", "image"], image, "expected MongoDB 6.0 or newer (Meteor 3.5 needs it for change streams)")
     elif tuple(int(p) for p in version.split(".")[:2]) != (major, minor):
         problems.bad(["mongo", "image"], image, f"expected the version mongo.version says ({version})")
 

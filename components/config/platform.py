@@ -83,6 +83,13 @@ class KubernetesPlatformConfig(PlatformBase):
         )
 
     @property
+    def http_forwarded_count(self) -> int:
+        """Proxies that add to X-Forwarded-For before an app: the ingress controller, and on an existing
+        cluster the HTTP proxies in front of it. DOKS's load balancer speaks PROXY protocol and EKS's NLB
+        keeps the client address (components/kubernetes/addons.py): neither adds a header."""
+        return 1 + (self.kubernetes.front_proxies if isinstance(self.kubernetes, ExistingKubernetesConfig) else 0)
+
+    @property
     def uses_aws(self) -> bool:
         return (
             isinstance(self.kubernetes, EksConfig)
@@ -115,6 +122,14 @@ class DockerPlatformConfig(PlatformBase):
     @property
     def uses_aws(self) -> bool:
         return isinstance(self.storage, S3Config) or self.registry.provider == "ecr" or isinstance(self.machines, AwsMachinesConfig)
+
+    @property
+    def http_forwarded_count(self) -> int:
+        """The hosts' Traefik: with several hosts the load balancer in front hands it the client address by
+        PROXY protocol, and Traefik trusts forwarded headers only from `forwardedHeaders.trustedIPs`,
+        which the hosts' entry point does not set (components/docker/proxy.py; doc.traefik.io
+        routing/entrypoints "Forwarded Headers"): the balancer's X-Forwarded-For is replaced."""
+        return 1
 
     @property
     def host_count(self) -> int:

@@ -10,8 +10,11 @@ from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.values import Model
+from components.versions import OLDEST_METEOR_BUILT, node_for_meteor, release_tuple
 
 if TYPE_CHECKING:
+    from components.config.apps import AppConfig
+    from components.config.mongo import MongoConfig
     from components.config.platform import PlatformConfig
 
 # `org/project/stack`, `project/stack` or `stack`, as `pulumi stack select` and StackReference take them.
@@ -40,13 +43,53 @@ def meteor_release(context: Path) -> str | None:
     return lines[0][len("METEOR@") :]
 
 
+def app_release(app: AppConfig, project_dir: Path | None) -> str | None:
+    """The Meteor release an app runs: its build's `.meteor/release`, else `meteorRelease`; None when unknown."""
+    context = Path(app.build.context) if app.build is not None else None
+    if context is not None and project_dir is not None and not context.is_absolute() and ".." not in context.parts:
+        found = meteor_release(project_dir / context)
+        if found is not None:
+            return found
+    return app.meteor_release
+
+
+# meteorhacks:cluster 1.6.9 (its last release, github.com/meteorhacks/cluster package.js) bundles the
+# mongodb 1.4.32 driver and drives it through Meteor.wrapAsync (lib/server/discovery_backends/mongo/
+# discovery.js): Fibers, which Meteor 3 removed, and the legacy wire opcodes (OP_QUERY, OP_INSERT...)
+# MongoDB no longer accepts from 5.1 on (mongodb.com/docs/manual/legacy-opcodes). Every MongoDB the
+# platform runs is 6.0 or newer.
+_CLUSTER_EVIDENCE = (
+    "meteorhacks:cluster (last release 1.6.9) needs Fibers and its bundled mongodb 1.4 driver, "
+    "which speaks only the wire opcodes MongoDB removed in 5.1"
+)
+
+
+def _cluster_problems(i: int, release: str | None, mongo: MongoConfig, problems: Problems) -> None:
+    where = ["apps", i, "cluster", "enabled"]
+    version = release_tuple(release) if release else None
+    if version is None:
+        problems.bad(where, True, f"expected it off, or apps[{i}].meteorRelease before 3.0 to say the app can run it: {_CLUSTER_EVIDENCE}")
+    elif version >= (3,):
+        problems.bad(where, True, f"expected it off: the app runs Meteor {release}, which has no Fibers; {_CLUSTER_EVIDENCE}")
+    elif mongo.provider != "external":
+        problems.bad(
+            where,
+            True,
+            f"expected it off: mongo.provider {mongo.provider!r} runs MongoDB 6.0 or newer; {_CLUSTER_EVIDENCE} "
+            "(only an external MongoDB before 5.1 works)",
+        )
+
+
 def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Problems) -> None:
-    """Each app has exactly one image source; builds have a registry and a readable source."""
+    """Each app has exactly one image source; builds have a registry and a readable source; the
+    Meteor release an app runs agrees with its build and allows what it asks for."""
     source = cfg.promotion.from_stack
     if source is not None and not _STACK_REFERENCE.fullmatch(source):
         problems.bad(["promotion", "fromStack"], source, "expected a stack name: stack, project/stack or org/project/stack")
     production = cfg.environment.value == "production"
     for i, app in enumerate(cfg.apps):
+        if app.cluster.enabled:
+            _cluster_problems(i, app_release(app, project_dir), cfg.mongo, problems)
         if app.build is None and app.image is None and source is None:
             problems.missing(
                 ["apps", i, "image"],
@@ -70,10 +113,18 @@ def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Pr
             problems.bad(
                 ["apps", i, "build"], app.build.context, "expected a registry to push the build to (registry.provider 'digitalocean')"
             )
-        _context_problems(i, app.build.context, app.build.dockerfile, app.build.file, project_dir, problems)
+        _context_problems(i, app.build.context, app.build.dockerfile, app.build.file, app.meteor_release, project_dir, problems)
 
 
-def _context_problems(i: int, context: str, dockerfile: str, file: str | None, project_dir: Path | None, problems: Problems) -> None:
+def _context_problems(
+    i: int,
+    context: str,
+    dockerfile: str,
+    file: str | None,
+    meteor_release_given: str | None,
+    project_dir: Path | None,
+    problems: Problems,
+) -> None:
     where = ["apps", i, "build", "context"]
     path = Path(context)
     if path.is_absolute() or ".." in path.parts:
@@ -89,5 +140,18 @@ def _context_problems(i: int, context: str, dockerfile: str, file: str | None, p
         wanted = directory / (file or "Dockerfile")
         if not wanted.is_file():
             problems.bad(["apps", i, "build", "file"], file or "Dockerfile", f"expected the app's Dockerfile at {wanted}")
-    elif meteor_release(directory) is None:
+        return
+    release = meteor_release(directory)
+    if release is not None and meteor_release_given not in (None, release):
+        problems.bad(
+            ["apps", i, "meteorRelease"], meteor_release_given, f"expected {release} (what {context}/.meteor/release declares) or unset"
+        )
+    if release is None:
         problems.bad(where, context, "expected a Meteor app: .meteor/release with one line METEOR@<version>")
+    elif dockerfile == "meteor" and node_for_meteor(release) is None:
+        problems.bad(
+            ["apps", i, "build", "dockerfile"],
+            dockerfile,
+            f"expected 'meteord' for METEOR@{release} (.meteor/release): the 'meteor' Dockerfile builds Meteor {OLDEST_METEOR_BUILT} "
+            "or newer on the Node image of its line",
+        )

@@ -172,7 +172,7 @@ def _check_mongo_version(value: str) -> str:
     if match is None:
         raise ValueError("expected a MongoDB version such as 7.0 or 8.0.4")
     if int(match.group(1)) < 6:
-        raise ValueError("expected 6.0 or newer (Meteor 3 needs change streams on a replica set)")
+        raise ValueError("expected 6.0 or newer (Meteor 3.5 needs it for change streams)")
     return value
 
 

@@ -7,6 +7,14 @@ builder interface it supersedes. `build_on_preview=False`: a preview never build
 Docker engine; `pulumi up` builds, pushes `<registry>/<app>:<stack>-<source digest>` (a tag per
 distinct source: immutable-tag registries accept it) and the app runs the pushed digest.
 The registry is the layer cache (`<app>:buildcache-<stack>`, mode max).
+
+Retained on delete: a promoted stack (production) runs the digest this stack pushed, from the same
+registry, and pulumi-docker-build deletes an Image's pushed tags when the Image is deleted
+(`pulumi_docker_build/image.py` docstring, "Tag deletion and refreshes": "When an Image is
+deleted, it will attempt to also delete any pushed tags... Use the retainOnDelete: true option if
+you do not want tags deleted"; updates never delete tags). Destroying this stack or dropping an
+app's `build` must not pull production's image from under its next pod: the tags stay, and the
+registry's own garbage collection or retention policy removes what nothing runs.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import pulumi_docker_build as docker_build
 from components.images import AppImage
 from components.registry import Registry
 from components.registry.credentials import login_from_dockerconfig
-from components.versions import METEORD_ONBUILD_IMAGE
+from components.versions import METEORD_ONBUILD_IMAGE, node_image_of_line
 
 DOCKERFILES = Path("dockerfiles")
 """The shipped Dockerfiles, relative to the project directory (where `pulumi up` runs the program)."""
@@ -38,6 +46,7 @@ class MeteorImageArgs:
     meteor_release: str | None = None
     """From `.meteor/release` (the `meteor` Dockerfile installs exactly it)."""
     node_version: str | None = None
+    """x.y.z of a Node line `components.versions.NODE_IMAGES` lists (config validation checks it)."""
     own_file: str | None = None
     build_args: dict[str, str] = field(default_factory=lambda: {})
     project_dir: Path = Path(".")
@@ -72,7 +81,15 @@ def build_arguments(args: MeteorImageArgs) -> dict[str, str]:
     """The build arguments of each Dockerfile: only versions, never a secret."""
     if args.dockerfile == "meteor":
         assert args.meteor_release is not None and args.node_version is not None, "config validation reads .meteor/release"
-        return {**args.build_args, "METEOR_RELEASE": args.meteor_release, "NODE_VERSION": args.node_version}
+        line = node_image_of_line(int(args.node_version.split(".", 1)[0]))
+        assert line is not None, "config validation accepts only the Node lines versions.NODE_IMAGES lists"
+        return {
+            **args.build_args,
+            "METEOR_RELEASE": args.meteor_release,
+            "NODE_VERSION": args.node_version,
+            # node:<version>-<debian>-slim exists only for the Debian releases that Node line was built on.
+            "DEBIAN_RELEASE": line.debian,
+        }
     if args.dockerfile == "meteord":
         return {**args.build_args, "METEORD_IMAGE": METEORD_ONBUILD_IMAGE}
     return dict(args.build_args)
@@ -120,7 +137,7 @@ class MeteorImage(pulumi.ComponentResource):
                 }
             ],
             labels={"org.opencontainers.image.title": args.app, "meteor-platform/stack": args.stack},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.result = AppImage(ref=self.image.ref, ready=[self.image])
         self.register_outputs({"ref": self.image.ref})

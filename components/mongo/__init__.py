@@ -38,6 +38,8 @@ class MongoConnection:
     """MONGO_OPLOG_URL (secret), when the database offers the oplog."""
     endpoints: list[Endpoint]
     """Where the database listens (each target turns these into its own network rules)."""
+    no_oplog_because: str = ""
+    """Why there is no oplog URL (the plan says it: apps before Meteor 3.5 poll)."""
     ready: list[pulumi.Resource] = field(default_factory=lambda: [])
     """Resources to wait for before the app starts (users created, replica set initiated)."""
 

@@ -88,8 +88,15 @@ class DigitalOceanMongo(pulumi.ComponentResource):
             )
         )
         endpoint = Endpoint(port=MONGO_PORT, cidr=self._args.vpc_ip_range)
-        # DigitalOcean does not give database users read access to the oplog; Meteor 3 uses change streams.
-        return MongoConnection(url=url, oplog_url=None, endpoints=[endpoint], ready=[self.firewall, db_user])
+        # DigitalOcean does not give database users read access to the oplog: Meteor 3.5+ uses change
+        # streams, earlier releases poll (components/app/reactivity.py says which in the plan).
+        return MongoConnection(
+            url=url,
+            oplog_url=None,
+            endpoints=[endpoint],
+            ready=[self.firewall, db_user],
+            no_oplog_because="DigitalOcean managed MongoDB gives no oplog access",
+        )
 
 
 class PerAppMongo:

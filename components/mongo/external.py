@@ -24,4 +24,9 @@ class ExternalMongo:
     def connection(self, app: str) -> MongoConnection:
         oplog = self._args.oplog_url.output() if self._args.oplog_url else None
         # The address is unknown here: the MongoDB port anywhere.
-        return MongoConnection(url=self._args.url.output(), oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, cidr=ANYWHERE)])
+        return MongoConnection(
+            url=self._args.url.output(),
+            oplog_url=oplog,
+            endpoints=[Endpoint(port=MONGO_PORT, cidr=ANYWHERE)],
+            no_oplog_because="" if oplog else "mongo.oplogUrl is not set",
+        )

@@ -167,7 +167,17 @@ class S3Storage(pulumi.ComponentResource):
     def wiring(self, app: str) -> StorageWiring:
         endpoint = f"https://s3.{self._args.region}.amazonaws.com"
         return StorageWiring(
-            env={"FILE_STORAGE": "s3", "S3_ENDPOINT": endpoint, "S3_REGION": self._args.region, "S3_BUCKET": self._args.bucket},
+            env={
+                "FILE_STORAGE": "s3",
+                "S3_ENDPOINT": endpoint,
+                "S3_REGION": self._args.region,
+                "S3_BUCKET": self._args.bucket,
+                # The AWS SDK for JavaScript selects no region by default and never asks the instance
+                # metadata for one (docs.aws.amazon.com/sdk-for-javascript/latest/developer-guide/
+                # setting-region.html; aws/aws-sdk-js-v3#6183): an app that builds its client from the
+                # default chain (credentials from the role) finds the region here.
+                "AWS_REGION": self._args.region,
+            },
             settings={"backend": "s3", "endpoint": endpoint, "region": self._args.region, "prefix": f"{app}/", "bucket": self._args.bucket},
             endpoints=[HTTPS],
             service_account=app if self._args.cluster_name is not None else None,
