@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from components import versions
+from components import catalogue, versions
 from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
@@ -44,6 +45,18 @@ class ExistingKubernetesConfig(Model):
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; none by default on an existing cluster.")
 
 
+def _check_doks_version_prefix(value: str) -> str:
+    match = re.fullmatch(r"(1\.\d+)\.", value)
+    if match is None:
+        raise ValueError("expected a minor version prefix such as 1.36. (with the trailing dot)")
+    offered = ", ".join(f"{m}." for m in catalogue.DOKS_MINORS)
+    if match.group(1) not in catalogue.DOKS_MINORS:
+        known = catalogue.KUBERNETES_MINORS.get(match.group(1))
+        why = f"Kubernetes {known.minor} reached upstream end of life on {known.end_of_life}" if known else "not a minor DigitalOcean offers"
+        raise ValueError(f"expected a minor DigitalOcean offers: {offered} ({why}; components/catalogue.py, {catalogue.AS_OF})")
+    return value
+
+
 class DoksConfig(Model):
     """DigitalOcean Kubernetes, created by the stack."""
 
@@ -52,10 +65,10 @@ class DoksConfig(Model):
         ..., min_length=1, description="Networks allowed to reach the control plane (its firewall); include where `pulumi up` runs."
     )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on DOKS.")
-    version_prefix: str = Field(
-        default="1.33.",
-        pattern=r"^1\.\d+\.$",
-        description="Kubernetes minor version prefix; the newest patch DigitalOcean offers is used.",
+    version_prefix: Annotated[str, AfterValidator(_check_doks_version_prefix)] = Field(
+        default=catalogue.DOKS_DEFAULT_VERSION_PREFIX,
+        description=f"Kubernetes minor version prefix, one DigitalOcean offers ({', '.join(f'{m}.' for m in catalogue.DOKS_MINORS)} "
+        f"as of {catalogue.AS_OF}); the newest patch its versions data source offers is used.",
     )
     node_size: DropletSize = Field(default="s-4vcpu-8gb", description="Droplet size of the node pool.")
     min_nodes: int = Field(default=2, ge=1, le=100, description="Autoscaler lower bound.")
@@ -69,7 +82,8 @@ class DoksConfig(Model):
         default=90,
         ge=1,
         le=365,
-        description="Lifetime of a kubeconfig token; the Kubernetes provider gets a new one from the cluster data source on every `pulumi up`/`preview`.",
+        description="Lifetime of the token in the kubeconfig DigitalOcean stores with the cluster resource; the platform's "
+        "Kubernetes provider does not use it (it authenticates through `doctl`).",
     )
 
     @property
