@@ -284,7 +284,7 @@ class Platform(pulumi.ComponentResource):
                     ),
                     opts=self._child,
                 ).result
-        if promoted and config.promotion.from_stack is not None:
+        if promoted and config.promotion.from_stack is not None and config.promotion.source_ready:
             from components.images.promote import PromotedImages, PromotedImagesArgs
 
             images |= PromotedImages(
@@ -542,6 +542,7 @@ class Platform(pulumi.ComponentResource):
                 opts=on_cluster,
             )
             for app in config.apps
+            if app.name in self.images  # none yet while promotion.sourceReady is false (a bootstrap)
         }
 
     # -- Docker-host target -------------------------------------------------------------------
@@ -633,4 +634,5 @@ class Platform(pulumi.ComponentResource):
                 opts=self._child,
             )
             for app in config.apps
+            if app.name in self.images  # none yet while promotion.sourceReady is false (a bootstrap)
         }
