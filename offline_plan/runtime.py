@@ -177,7 +177,13 @@ def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -
         "ipv4Address": "",
         "status": "running",
         "kubeConfigs": [
-            {"rawConfig": kubeconfig, "host": host, "token": token, "clusterCaCertificate": "TU9DSy1DQQ==", "expiresAt": "2027-01-01T00:00:00Z"}
+            {
+                "rawConfig": kubeconfig,
+                "host": host,
+                "token": token,
+                "clusterCaCertificate": "TU9DSy1DQQ==",
+                "expiresAt": "2027-01-01T00:00:00Z",
+            }
         ],
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 
 from components import catalogue
 from components.config import ConfigError, parse_config
+from components.config.names import MANAGED_MONGO_NAME_MAX, managed_mongo_name
 from offline_plan.__main__ import main
 from tests.harness import DIGEST, ROOT
 
@@ -191,3 +193,30 @@ def test_the_plan_command_prints_the_catalogue_message(tmp_path: Path, capsys: p
     assert main(["case", "--root", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "meteor-platform:kubernetes.versionPrefix: got '1.33.'" in err and "Traceback" not in err
+
+
+# -- names ---------------------------------------------------------------------------------------
+
+
+def test_a_managed_mongo_name_too_long_for_its_host_is_refused() -> None:
+    longest_fitting = "s" * (MANAGED_MONGO_NAME_MAX - len("meteor--mongo"))
+    parse_config(DIGITALOCEAN, stack=longest_fitting)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(DIGITALOCEAN, stack=longest_fitting + "s")
+    assert f"the managed MongoDB would be named 'meteor-{longest_fitting}s-mongo' (47 characters)" in str(caught.value)
+    assert "cluster name is at most 46" in str(caught.value)
+
+
+def test_an_isolated_app_whose_database_name_is_too_long_is_refused() -> None:
+    app = "a" + "p" * 30 + "z"
+    config = merged(DIGITALOCEAN, mongo={"isolatedApps": [app]}, apps=[{"name": app, "image": IMAGE, "domain": "todos.example.com"}])
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, stack="staging")
+    lines = [line.strip() for line in str(caught.value).splitlines()[1:]]
+    assert len(lines) == 1 and lines[0].startswith(f"meteor-platform:mongo.isolatedApps[0]: got '{app}'; expected an app whose")
+
+
+def test_the_checked_name_is_the_name_the_platform_gives_the_database() -> None:
+    plan = json.loads((ROOT / "plans" / "staging.json").read_text())
+    names = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "digitalocean:index/databaseCluster:DatabaseCluster"]
+    assert names == [managed_mongo_name("staging")]

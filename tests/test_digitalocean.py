@@ -85,7 +85,10 @@ def test_provider_authenticates_through_doctl_with_no_token_of_its_own(staging: 
     }
     assert created["kubeConfigs"][0]["token"] not in json.dumps(staging.plan)
     # Nothing in it is a credential: the output is readable without --show-secrets.
-    assert staging.plan["outputs"]["kubeconfig"] == staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["kubeconfig"]
+    assert (
+        staging.plan["outputs"]["kubeconfig"]
+        == staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["kubeconfig"]
+    )
 
 
 def test_a_second_run_with_new_tokens_changes_nothing(staging: Run) -> None:

@@ -59,7 +59,11 @@ def _region_problems(cfg: PlatformConfig, problems: Problems) -> None:
 def _agent_problems(cfg: PlatformConfig, problems: Problems) -> None:
     """Session Manager reaches an EC2 host only through the SSM agent on its image."""
     machines = cfg.machines
-    if isinstance(machines, AwsMachinesConfig) and machines.access == "ssm" and "amazon-ssm-agent" not in catalogue.AMI_AGENTS[machines.distro]:
+    if (
+        isinstance(machines, AwsMachinesConfig)
+        and machines.access == "ssm"
+        and "amazon-ssm-agent" not in catalogue.AMI_AGENTS[machines.distro]
+    ):
         with_agent = sorted(d for d, agents in catalogue.AMI_AGENTS.items() if "amazon-ssm-agent" in agents)
         problems.bad(
             ["machines", "distro"],

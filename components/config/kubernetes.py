@@ -52,7 +52,9 @@ def _check_doks_version_prefix(value: str) -> str:
     offered = ", ".join(f"{m}." for m in catalogue.DOKS_MINORS)
     if match.group(1) not in catalogue.DOKS_MINORS:
         known = catalogue.KUBERNETES_MINORS.get(match.group(1))
-        why = f"Kubernetes {known.minor} reached upstream end of life on {known.end_of_life}" if known else "not a minor DigitalOcean offers"
+        why = (
+            f"Kubernetes {known.minor} reached upstream end of life on {known.end_of_life}" if known else "not a minor DigitalOcean offers"
+        )
         raise ValueError(f"expected a minor DigitalOcean offers: {offered} ({why}; components/catalogue.py, {catalogue.AS_OF})")
     return value
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from components import catalogue
-
 from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems

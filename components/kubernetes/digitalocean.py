@@ -133,7 +133,9 @@ class DoksCluster(pulumi.ComponentResource):
         self.cluster_id = self.cluster.id
         # `kubeConfigs` is a secret output (additional_secret_outputs in the SDK) because it holds a
         # token; the CA certificate taken from it is not one, so the kubeconfig is left in the clear.
-        ca_data = pulumi.Output.unsecret(self.cluster.kube_configs.apply(lambda configs: (configs[0].cluster_ca_certificate or "") if configs else ""))
+        ca_data = pulumi.Output.unsecret(
+            self.cluster.kube_configs.apply(lambda configs: (configs[0].cluster_ca_certificate or "") if configs else "")
+        )
         self.kubeconfig = pulumi.Output.all(self.cluster.id, self.cluster.name, self.cluster.endpoint, ca_data).apply(
             lambda values: exec_kubeconfig(*(str(v) for v in values))
         )
