@@ -56,6 +56,33 @@ DOKS_DEFAULT_VERSION_PREFIX = "1.36."
 """The newest minor with more than half a year of upstream support left at AS_OF (end of life 2027-06-28)."""
 
 
+@dataclass(frozen=True)
+class EksVersion:
+    minor: str
+    standard_support_ends: date
+    extended_support_ends: date
+    """After it EKS upgrades the cluster itself; a new cluster can no longer be created with it."""
+
+
+# The EKS release calendar (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html:
+# 14 months of standard support from the EKS release, then 12 months of extended support at an
+# extra cost per cluster hour, enabled by default), as endoflife.date/amazon-eks lists it, read AS_OF.
+EKS_CALENDAR = {
+    v.minor: v
+    for v in (
+        EksVersion("1.31", date(2025, 11, 26), date(2026, 11, 26)),
+        EksVersion("1.32", date(2026, 3, 23), date(2027, 3, 23)),
+        EksVersion("1.33", date(2026, 7, 29), date(2027, 7, 29)),
+        EksVersion("1.34", date(2026, 12, 2), date(2027, 12, 2)),
+        EksVersion("1.35", date(2027, 3, 27), date(2028, 3, 27)),
+    )
+}
+EKS_VERSIONS = tuple(m for m, v in EKS_CALENDAR.items() if v.extended_support_ends > AS_OF)
+"""Versions a new EKS cluster can be created with at AS_OF (standard or extended support)."""
+EKS_DEFAULT_VERSION = "1.33"
+"""In extended support since 2026-07-29: stacks created on it upgrade one minor at a time (EKS allows no jumps)."""
+
+
 def doks_minor(version_prefix: str) -> str:
     """`1.36.` -> `1.36`."""
     return version_prefix.rstrip(".")

@@ -220,3 +220,17 @@ def test_the_checked_name_is_the_name_the_platform_gives_the_database() -> None:
     plan = json.loads((ROOT / "plans" / "staging.json").read_text())
     names = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "digitalocean:index/databaseCluster:DatabaseCluster"]
     assert names == [managed_mongo_name("staging")]
+
+
+def test_an_eks_version_past_extended_support_is_refused_with_its_date() -> None:
+    aws: dict[str, Any] = {
+        "environment": "staging",
+        "aws": {"region": "eu-central-1", "vpc": {"availabilityZones": ["eu-central-1a", "eu-central-1b"]}},
+        "kubernetes": {"provider": "eks", "adminCidrs": ["198.51.100.0/24"], "version": "1.31"},
+        "ingress": {"acmeEmail": "ops@example.com"},
+        "mongo": {"provider": "inCluster", "storageProvisioner": "ebs.csi.aws.com"},
+        "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
+    }
+    line = only_line(aws, "kubernetes.version")
+    assert "expected a Kubernetes version EKS offers: 1.32, 1.33, 1.34, 1.35; EKS extended support for 1.31 ended on 2026-11-26" in line
+    parse_config(merged(aws, kubernetes={"version": "1.35"}))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from components import catalogue, versions
+from components import catalogue
 from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
@@ -94,8 +94,12 @@ class DoksConfig(Model):
 
 
 def _check_eks_version(value: str) -> str:
-    if value not in versions.EKS_VERSIONS:
-        raise ValueError(f"expected a Kubernetes version EKS offers: {', '.join(versions.EKS_VERSIONS)}")
+    if value not in catalogue.EKS_VERSIONS:
+        known = catalogue.EKS_CALENDAR.get(value)
+        why = f"; EKS extended support for {value} ended on {known.extended_support_ends}" if known else ""
+        raise ValueError(
+            f"expected a Kubernetes version EKS offers: {', '.join(catalogue.EKS_VERSIONS)}{why} (components/catalogue.py, {catalogue.AS_OF})"
+        )
     return value
 
 
@@ -104,7 +108,9 @@ class EksConfig(Model):
 
     provider: Literal["eks"]
     version: Annotated[str, AfterValidator(_check_eks_version)] = Field(
-        default=versions.EKS_DEFAULT_VERSION, description=f"Kubernetes version: one EKS offers ({', '.join(versions.EKS_VERSIONS)})."
+        default=catalogue.EKS_DEFAULT_VERSION,
+        description=f"Kubernetes version: one EKS offers ({', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}; "
+        "past its standard support a version costs extra per cluster hour).",
     )
     admin_cidrs: list[Cidr] = Field(
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
