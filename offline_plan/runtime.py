@@ -142,11 +142,6 @@ class PlanMocks(Mocks):
         if args.token == "digitalocean:index/getContainerRegistry:getContainerRegistry":
             name = str(args.args.get("name") or "registry")
             return {"id": name, "name": name, "endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}, []
-        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
-            # A kubeconfig issued now: a token of its own, distinct from the one at creation time.
-            name = str(args.args.get("name") or "cluster")
-            _, state = _do_kubernetes_cluster(self, f"{name}-current", {"name": name})
-            return {"id": state["endpoint"], "name": name, "endpoint": state["endpoint"], "kubeConfigs": state["kubeConfigs"]}, []
         return {}, []
 
     def secret(self, name: str, length: int = 32) -> str:
