@@ -66,13 +66,22 @@ def generated_password(name: str, length: int) -> str:
 class PlanMocks(Mocks):
     """Realistic provider answers, deterministic per resource name."""
 
-    def __init__(self, root: Path | None = None, *, token_round: int = 0, doks_minors: Sequence[str] = catalogue.DOKS_MINORS) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        token_round: int = 0,
+        doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
+        team_registry: str | None = None,
+    ) -> None:
         self.generated_secrets: list[str] = []
         self.root = root
         self.token_round = token_round
         """Which API tokens DigitalOcean mints this run: a kubeconfig download issues a new one every time."""
         self.doks_minors = tuple(doks_minors)
         """The Kubernetes minors the (mocked) DigitalOcean API offers."""
+        self.team_registry = team_registry
+        """The name of the team's one container registry; None: the name the stack asks for."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
@@ -140,7 +149,8 @@ class PlanMocks(Mocks):
                 answer["latestVersion"] = valid[0]
             return answer, []
         if args.token == "digitalocean:index/getContainerRegistry:getContainerRegistry":
-            name = str(args.args.get("name") or "registry")
+            # DigitalOcean answers the team's one registry, whatever name was asked for.
+            name = self.team_registry or str(args.args.get("name") or "registry")
             return {"id": name, "name": name, "endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}, []
         return {}, []
 
@@ -700,12 +710,19 @@ def _skip_stack_traces() -> None:
 
 
 def run_program(
-    root: Path, stack: str, *, freeze_heap: bool = False, token_round: int = 0, doks_minors: Sequence[str] = catalogue.DOKS_MINORS
+    root: Path,
+    stack: str,
+    *,
+    freeze_heap: bool = False,
+    token_round: int = 0,
+    doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
+    team_registry: str | None = None,
 ) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`.
 
-    `token_round` and `doks_minors` vary what the mocked providers answer: another round mints other
-    API tokens (as a second `pulumi up` would), `doks_minors` is what DigitalOcean offers.
+    `token_round`, `doks_minors` and `team_registry` vary what the mocked providers answer: another
+    round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what DigitalOcean
+    offers, `team_registry` the name of the team's one registry.
 
     `freeze_heap`: leave what the program allocated out of the cyclic collector's reach
     (`gc.freeze`), for a process that writes the plan and exits (the command line).
@@ -714,7 +731,7 @@ def run_program(
     _ignore_mock_loop_finalizers()
     _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors)
+    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, team_registry=team_registry)
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()

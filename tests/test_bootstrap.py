@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
 from offline_plan.__main__ import main
-from tests.harness import ROOT
+from tests.harness import ROOT, run_config, run_shipped
 
 BAD_INPUT = 2
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
@@ -122,3 +123,25 @@ def test_the_readme_describes_the_shipped_stacks_sharing_one_registry() -> None:
     text = " ".join((ROOT / "README.md").read_text().split())
     assert "separate teams" not in text
     assert "one team" in " ".join(readme_section("Bootstrapping a new team").split())
+
+
+def test_staging_refuses_a_team_registry_of_another_name() -> None:
+    """DigitalOcean answers the team's one registry whatever name is asked: a wrong name must not push elsewhere."""
+    with pytest.raises(pulumi.RunError, match=r"meteor-platform:registry\.name: the team's registry is 'acme', not 'meteor-production'"):
+        run_shipped("staging", team_registry="acme")
+    staging = run_shipped("staging", team_registry="meteor-production")
+    assert staging.plan["outputs"]["registry_server"] == "registry.digitalocean.com/meteor-production"
+
+
+def test_docker_hosts_defer_the_promoted_apps_too(tmp_path: Path) -> None:
+    config = {
+        "environment": "dev",
+        "target": "docker",
+        "ingress": {"tls": "off"},
+        "promotion": {"fromStack": "acme/meteor-platform/staging", "sourceReady": False},
+        "apps": [{"name": "todos", "domain": "todos.localhost"}, {"name": "api", "image": "ghcr.io/acme/api:dev"}],
+    }
+    run = run_config(tmp_path, config, stack="dev")
+    apps = {r["name"] for r in run.resources("meteor-platform:app:DockerApp")}
+    assert apps == {"api"}, "the promoted app waits; the pinned one runs"
+    assert run.plan["outputs"]["images"] == {"api": "ghcr.io/acme/api:dev"}
