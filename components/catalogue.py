@@ -91,10 +91,12 @@ def doks_minor(version_prefix: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # DigitalOcean regions per service
 #
-# Source: the product availability matrix, docs.digitalocean.com/platform/regional-availability/
-# (the copy recorded AS_OF; nyc2, ams2 and sfo1 take no new resources). Spaces regions as the
-# mondoo mql DigitalOcean provider keeps them in sync with that matrix (knownSpacesRegions);
-# DOCR regions as DigitalOcean's own pydo client tests `registry options` (available_regions).
+# Spaces: as the mondoo mql DigitalOcean provider keeps them in sync with DigitalOcean's availability
+# matrix (knownSpacesRegions). DOCR: as DigitalOcean's own pydo client tests `registry options`
+# (available_regions). DOKS and managed MongoDB: the project's record of the availability matrix
+# (docs.digitalocean.com/platform/regional-availability/), not re-read on AS_OF: the weakest entries
+# here; `doctl kubernetes options regions` and `doctl databases options regions` answer for today.
+# nyc2, ams2 and sfo1 take no new resources of these services.
 
 DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
 """Droplet regions."""
@@ -111,15 +113,15 @@ DO_SERVICE_REGIONS: dict[str, frozenset[str]] = {
 # Droplet images and sizes
 
 DROPLET_IMAGES = {"ubuntu-24-04-x64": "2029-04", "ubuntu-22-04-x64": "2027-04"}
-"""Ubuntu LTS slugs DigitalOcean offers (`doctl compute image list-distribution`), with the month
-Ubuntu's standard support ends (ubuntu.com/about/release-cycle). Earlier LTS slugs (ubuntu-20-04-x64,
-standard support ended 2025-05-31) are retired from the distribution list. All carry DigitalOcean's
-metrics agent (do-agent), installed at boot when a droplet has `monitoring` on, which the
-platform's droplets always do (do-agent supports Ubuntu LTS: github.com/digitalocean/do-agent README)."""
+"""Ubuntu LTS slugs a droplet can boot (`doctl compute image list-distribution`), with the month
+Ubuntu's standard support ends (ubuntu.com/about/release-cycle). The platform's droplets always have
+`monitoring` on, which installs DigitalOcean's metrics agent at creation; do-agent supports "Ubuntu
+(oldest End Of Standard Support LTS release and later)" (github.com/digitalocean/do-agent README), so
+an LTS past its standard support (ubuntu-20-04-x64, ended 2025-05-31) is refused."""
 
 DROPLET_SIZE_FAMILIES = ("s", "c", "c2", "g", "gd", "m", "m3", "so", "so1_5")
 """Prefixes of DigitalOcean droplet size slugs (`doctl compute size list`): basic (s-), CPU-,
-general purpose, memory- and storage-optimised. `s-1vcpu-512mb-10gb` style slugs are not offered."""
+general purpose, memory- and storage-optimised; the project's record, not re-read on AS_OF."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +133,8 @@ AMI_AGENTS = {
 }
 """Agents preinstalled on the newest AMI of each distribution the platform looks up.
 
-Canonical's Ubuntu Server AMIs ship the SSM agent as a snap; Debian's official AMIs (account
-136693071363) ship none: AWS lists the AMIs with the SSM agent preinstalled in the Systems Manager
-user guide ("Find AMIs with the SSM Agent preinstalled"), Ubuntu Server among them, Debian not.
+Canonical's Ubuntu Server AMIs ship the SSM agent (as a snap); Debian's official AMIs (account
+136693071363) ship none, and the platform's cloud-init installs none. Source: the Systems Manager
+user guide's list of AMIs with the SSM Agent preinstalled (Amazon Linux, SUSE, Ubuntu Server,
+Windows Server, macOS; not Debian), as the project recorded it; not re-read on AS_OF.
 """
