@@ -139,6 +139,9 @@ class DoksCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.all(self.cluster.id, self.cluster.name, self.cluster.endpoint, ca_data).apply(
             lambda values: exec_kubeconfig(*(str(v) for v in values))
         )
+        # "the provider will _only_ be replaced when `clusterIdentifier` changes; all other changes to
+        # provider configuration will be treated as updates" (pulumi-kubernetes Provider docstring): a
+        # stack moving from the token kubeconfig to this one sees one update, nothing under it replaced.
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=self.kubeconfig,
