@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,14 @@ def test_an_app_that_needs_isolation_gets_a_database_cluster_of_its_own(tmp_path
     billing_url = run.state(run.one("kubernetes:core/v1:Secret", "billing-env"))["stringData"]["MONGO_URL"]
     web_url = run.state(run.one("kubernetes:core/v1:Secret", "web-env"))["stringData"]["MONGO_URL"]
     assert billing_url.split("@")[1].split("/")[0] != web_url.split("@")[1].split("/")[0]
+
+
+def test_a_stack_deployed_with_the_token_kubeconfig_sees_one_provider_update(staging: Run) -> None:
+    """The switch to the doctl kubeconfig changes the provider's config, not its clusterIdentifier: no replacement."""
+    from offline_plan.changes import plan_changes
+
+    before = copy.deepcopy(staging.plan)
+    provider = next(r for r in before["resources"] if r["name"] == "meteor-cluster-provider")
+    provider["inputs"]["kubeconfig"] = "[secret]"  # what the token kubeconfig recorded
+    changes = plan_changes(before, staging.plan)
+    assert [(c.name, c.action) for c in changes.resources] == [("meteor-cluster-provider", "update")]
