@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from components import catalogue
 from components.config.errors import Loc, Problems
-from components.config.kubernetes import DoksConfig
+from components.config.kubernetes import DoksConfig, KubernetesConfig
 from components.config.machines import AwsMachinesConfig
 from components.config.mongo import DigitalOceanMongoConfig
 from components.config.registry import DigitalOceanRegistryConfig
@@ -23,18 +23,19 @@ if TYPE_CHECKING:
 FIRST_UNPRIVILEGED_PORT = 1024
 
 
-def availability_problems(cfg: PlatformConfig, kubernetes_target: bool, problems: Problems) -> None:
-    _region_problems(cfg, problems)
+def availability_problems(cfg: PlatformConfig, kubernetes: KubernetesConfig | None, problems: Problems) -> None:
+    """`kubernetes`: the cluster section with target 'kubernetes', None with target 'docker'."""
+    _region_problems(cfg, kubernetes, problems)
     _agent_problems(cfg, problems)
-    if kubernetes_target:
+    if kubernetes is not None:
         _privileged_port_problems(cfg, problems)
 
 
-def _region_problems(cfg: PlatformConfig, problems: Problems) -> None:
+def _region_problems(cfg: PlatformConfig, kubernetes: KubernetesConfig | None, problems: Problems) -> None:
     """Each DigitalOcean service the stack creates exists in the region it is created in."""
     region = cfg.digitalocean.region
     wanted: list[tuple[str, Loc, str, str]] = []
-    if isinstance(getattr(cfg, "kubernetes", None), DoksConfig):
+    if isinstance(kubernetes, DoksConfig):
         wanted.append(("Kubernetes (DOKS)", ["digitalocean", "region"], region, "kubernetes.provider 'doks'"))
     if isinstance(cfg.mongo, DigitalOceanMongoConfig):
         wanted.append(("Managed MongoDB", ["digitalocean", "region"], region, "mongo.provider 'digitalocean'"))

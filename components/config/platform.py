@@ -140,7 +140,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
     _policy_problems(cfg, problems)
-    availability_problems(cfg, isinstance(cfg, KubernetesPlatformConfig), problems)
+    availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:
         aws_problems(cfg.aws, problems)
         _aws_problems(cfg, problems)
