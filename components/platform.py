@@ -307,7 +307,7 @@ class Platform(pulumi.ComponentResource):
                     ),
                     opts=self._child,
                 ).result
-        if promoted and config.promotion.from_stack is not None:
+        if promoted and config.promotion.from_stack is not None and config.promotion.source_ready:
             from components.images.promote import PromotedImages, PromotedImagesArgs
 
             images |= PromotedImages(
@@ -578,6 +578,7 @@ class Platform(pulumi.ComponentResource):
                 opts=on_cluster,
             )
             for app in config.apps
+            if app.name in self.images  # none yet while promotion.sourceReady is false (a bootstrap)
         }
 
     # -- Docker-host target -------------------------------------------------------------------
@@ -669,4 +670,5 @@ class Platform(pulumi.ComponentResource):
                 opts=self._child,
             )
             for app in config.apps
+            if app.name in self.images  # none yet while promotion.sourceReady is false (a bootstrap)
         }

@@ -109,9 +109,6 @@ def node_for_meteor(release: str) -> NodeImage | None:
     return node_image_of_line(node) if node is not None else None
 
 
-# Kubernetes versions EKS offers in standard support (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
-EKS_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
-EKS_DEFAULT_VERSION = "1.33"
 # Machine images by data-source lookup (owner account and name filter), never a hard-coded id.
 AWS_AMI_OWNERS = {"ubuntu": "099720109477", "debian": "136693071363"}
 """Canonical (Ubuntu) and Debian's official AWS accounts."""

@@ -17,6 +17,7 @@ import json
 import runpy
 import string
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await  # pyright: ignore[reportPrivateUsage]
 
+from components import catalogue
 from components.secrets import UNKNOWN_SECURE
 from components.stackfile import read_stack_file, stack_file_path
 
@@ -64,9 +66,22 @@ def generated_password(name: str, length: int) -> str:
 class PlanMocks(Mocks):
     """Realistic provider answers, deterministic per resource name."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        token_round: int = 0,
+        doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
+        team_registry: str | None = None,
+    ) -> None:
         self.generated_secrets: list[str] = []
         self.root = root
+        self.token_round = token_round
+        """Which API tokens DigitalOcean mints this run: a kubeconfig download issues a new one every time."""
+        self.doks_minors = tuple(doks_minors)
+        """The Kubernetes minors the (mocked) DigitalOcean API offers."""
+        self.team_registry = team_registry
+        """The name of the team's one container registry; None: the name the stack asks for."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
@@ -124,17 +139,19 @@ class PlanMocks(Mocks):
                 "expiresAt": "2026-01-01T12:00:00Z",
             }, []
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
-            prefix = args.args.get("versionPrefix") or "1.33."
-            valid = [f"{prefix}{patch}-do.0" for patch in (4, 3, 1)]
-            return {"id": "versions", "latestVersion": valid[0], "validVersions": valid, "versionPrefix": prefix}, []
+            # As the provider answers: every offered slug starting with the prefix, newest first, and
+            # no latestVersion when none does.
+            prefix = str(args.args.get("versionPrefix") or "")
+            offered = [f"{minor}.{patch}-do.0" for minor in sorted(self.doks_minors, reverse=True) for patch in (4, 3, 1)]
+            valid = [slug for slug in offered if slug.startswith(prefix)]
+            answer: dict[str, Any] = {"id": "versions", "validVersions": valid, "versionPrefix": prefix}
+            if valid:
+                answer["latestVersion"] = valid[0]
+            return answer, []
         if args.token == "digitalocean:index/getContainerRegistry:getContainerRegistry":
-            name = str(args.args.get("name") or "registry")
+            # DigitalOcean answers the team's one registry, whatever name was asked for.
+            name = self.team_registry or str(args.args.get("name") or "registry")
             return {"id": name, "name": name, "endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}, []
-        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
-            # A kubeconfig issued now: a token of its own, distinct from the one at creation time.
-            name = str(args.args.get("name") or "cluster")
-            _, state = _do_kubernetes_cluster(self, f"{name}-current", {"name": name})
-            return {"id": state["endpoint"], "name": name, "endpoint": state["endpoint"], "kubeConfigs": state["kubeConfigs"]}, []
         return {}, []
 
     def secret(self, name: str, length: int = 32) -> str:
@@ -147,7 +164,7 @@ class PlanMocks(Mocks):
 def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     cluster_id = _uuid("doks/" + name)
     host = f"https://{cluster_id}.k8s.ondigitalocean.com"
-    token = "dop_v1_" + mocks.secret(f"{name}-kubeconfig-token", 64)
+    token = "dop_v1_" + mocks.secret(f"{name}-kubeconfig-token-{mocks.token_round}", 64)
     cluster_name = state.get("name", name)
     kubeconfig = yaml.safe_dump(
         {
@@ -164,7 +181,15 @@ def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -
         "clusterUrn": f"do:kubernetes:{cluster_id}",
         "ipv4Address": "",
         "status": "running",
-        "kubeConfigs": [{"rawConfig": kubeconfig, "host": host, "token": token, "expiresAt": "2027-01-01T00:00:00Z"}],
+        "kubeConfigs": [
+            {
+                "rawConfig": kubeconfig,
+                "host": host,
+                "token": token,
+                "clusterCaCertificate": "TU9DSy1DQQ==",
+                "expiresAt": "2027-01-01T00:00:00Z",
+            }
+        ],
     }
 
 
@@ -689,8 +714,20 @@ def _skip_stack_traces() -> None:
     resource_runtime._get_stack_trace = lambda: source_pb2.StackTrace()  # pyright: ignore[reportPrivateUsage]
 
 
-def run_program(root: Path, stack: str, *, freeze_heap: bool = False) -> PlanResult:
+def run_program(
+    root: Path,
+    stack: str,
+    *,
+    freeze_heap: bool = False,
+    token_round: int = 0,
+    doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
+    team_registry: str | None = None,
+) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`.
+
+    `token_round`, `doks_minors` and `team_registry` vary what the mocked providers answer: another
+    round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what DigitalOcean
+    offers, `team_registry` the name of the team's one registry.
 
     `freeze_heap`: leave what the program allocated out of the cyclic collector's reach
     (`gc.freeze`), for a process that writes the plan and exits (the command line).
@@ -699,7 +736,7 @@ def run_program(root: Path, stack: str, *, freeze_heap: bool = False) -> PlanRes
     _ignore_mock_loop_finalizers()
     _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks(root)
+    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, team_registry=team_registry)
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()

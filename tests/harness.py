@@ -59,20 +59,23 @@ class Run:
         return unwrap(self.result.states[resource["urn"]])
 
 
-def run_config(tmp_path: Path, config: dict[str, Any], stack: str = "test", extra_yaml: str = "") -> Run:
-    """Plan `config` (values under the meteor-platform namespace) as stack `stack`."""
+def run_config(tmp_path: Path, config: dict[str, Any], stack: str = "test", extra_yaml: str = "", **mock_options: Any) -> Run:
+    """Plan `config` (values under the meteor-platform namespace) as stack `stack`.
+
+    `mock_options` go to `run_program` (`token_round`, `doks_minors`): what the mocked providers answer.
+    """
     document = {"config": {f"meteor-platform:{k}": v for k, v in config.items()}}
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document) + extra_yaml)
     main = tmp_path / "__main__.py"
     if not main.exists():
         main.write_text((ROOT / "__main__.py").read_text())
-    result = run_program(tmp_path, stack)
+    result = run_program(tmp_path, stack, **mock_options)
     return Run(result=result, plan=json.loads(plan_text(result.as_json())))
 
 
-def run_shipped(stack: str) -> Run:
+def run_shipped(stack: str, **mock_options: Any) -> Run:
     """Plan a stack file shipped in the repository."""
-    result = run_program(ROOT, stack)
+    result = run_program(ROOT, stack, **mock_options)
     return Run(result=result, plan=json.loads(plan_text(result.as_json())))
 
 

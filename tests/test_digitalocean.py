@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
+import yaml
 
 from tests.harness import Run, env_of, run_config, run_shipped
 
@@ -60,32 +63,67 @@ def test_provider_survives_token_rotation(staging: Run) -> None:
     cluster = staging.one(CLUSTER, "meteor-cluster-doks")
     provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]
     assert provider["clusterIdentifier"] == staging.result.states[cluster["urn"]]["clusterUrn"].split(":")[-1]
-    assert provider["kubeconfig"] == "[secret]"
     assert cluster["inputs"]["kubeconfigExpireSeconds"] == 90 * 86400
 
 
-def test_provider_gets_a_current_kubeconfig_on_every_run(staging: Run) -> None:
-    """The creation-time kubeconfig's token expires; the provider reads the cluster data source each run."""
-    import yaml
-
+def test_provider_authenticates_through_doctl_with_no_token_of_its_own(staging: Run) -> None:
+    """The kubeconfig `doctl kubernetes cluster kubeconfig save` writes: the cluster's endpoint and CA, an exec user."""
     cluster = staging.one(CLUSTER, "meteor-cluster-doks")
-    provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")
-    current = yaml.safe_load(staging.state(provider)["kubeconfig"])
-    created = yaml.safe_load(staging.state(cluster)["kubeConfigs"][0]["rawConfig"])
-    assert current["users"][0]["user"]["token"] != created["users"][0]["user"]["token"]
-    assert current["users"][0]["user"]["token"].startswith("dop_v1_")
-    assert staging.plan["outputs"]["kubeconfig"] == "[secret]"
+    created = staging.state(cluster)
+    kubeconfig = yaml.safe_load(staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"] == {
+        "server": created["endpoint"],
+        "certificate-authority-data": created["kubeConfigs"][0]["clusterCaCertificate"],
+    }
+    cluster_id = staging.result.ids[cluster["urn"]]
+    assert kubeconfig["users"][0]["user"] == {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "doctl",
+            "args": ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", cluster_id],
+            "interactiveMode": "Never",
+        }
+    }
+    assert created["kubeConfigs"][0]["token"] not in json.dumps(staging.plan)
+    # Nothing in it is a credential: the output is readable without --show-secrets.
+    assert (
+        staging.plan["outputs"]["kubeconfig"]
+        == staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]["kubeconfig"]
+    )
+
+
+def test_a_second_run_with_new_tokens_changes_nothing(staging: Run) -> None:
+    """DigitalOcean mints a new API token per kubeconfig download (pulumi-digitalocean#78): the plan must not follow it."""
+    again = run_shipped("staging", token_round=1)
+    cluster = staging.one(CLUSTER, "meteor-cluster-doks")
+    tokens = {run.state(run.one(CLUSTER, "meteor-cluster-doks"))["kubeConfigs"][0]["token"] for run in (staging, again)}
+    assert len(tokens) == 2, "the mocks answered the same token twice: this test would prove nothing"
+    assert again.plan == staging.plan
+    assert cluster["urn"] in {r["urn"] for r in again.plan["resources"]}
 
 
 def test_doks_version_comes_from_the_data_source(staging: Run) -> None:
     inputs = staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]
-    assert inputs["version"] == "1.33.4-do.0"  # the newest 1.33 patch the (mocked) API offers
+    assert inputs["version"] == "1.36.4-do.0"  # the newest 1.36 patch the (mocked) API offers
     assert inputs["autoUpgrade"] is True and inputs["surgeUpgrade"] is True
     assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "03:00"}
     pool = inputs["nodePool"]
     assert (pool["autoScale"], pool["minNodes"], pool["maxNodes"]) == (True, 2, 4)
     vpc = staging.one("digitalocean:index/vpc:Vpc", "meteor-network-vpc")
     assert vpc["urn"] in staging.one(CLUSTER, "meteor-cluster-doks")["dependencies"]
+
+
+def test_a_minor_digitalocean_stopped_offering_fails_the_run_naming_the_key(tmp_path: Path) -> None:
+    """The catalogue may be older than DigitalOcean's list: the data source's empty answer is caught before the cluster."""
+    config = {
+        "environment": "staging",
+        "kubernetes": {"provider": "doks", "adminCidrs": ["203.0.113.0/24"], "versionPrefix": "1.35."},
+        "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
+        "apps": [{"name": "todos", "image": "ghcr.io/acme/todos@sha256:" + "ab" * 32, "domain": "todos.example.com"}],
+        "ingress": {"acmeEmail": "ops@example.com"},
+    }
+    with pytest.raises(pulumi.RunError, match=r"kubernetes\.versionPrefix: DigitalOcean offers no Kubernetes 1\.35\.x any more"):
+        run_config(tmp_path, config, doks_minors=("1.36", "1.37"))
 
 
 def test_production_control_plane_is_ha(production: Run) -> None:
@@ -303,7 +341,7 @@ def test_outputs_give_docker_hosts_and_keep_credentials_secret(production: Run, 
     assert "docker_hosts" not in outputs, "production runs no machines: nothing idle is exposed"
     assert outputs["registry_server"] == "registry.digitalocean.com/meteor-production"
     assert outputs["registry_push_credentials"] == "[secret]"
-    assert outputs["kubeconfig"] == "[secret]"
+    assert "exec-credential" in outputs["kubeconfig"]
     assert outputs["urls"] == {"todos": "https://todos.example.com"}
 
 
@@ -320,3 +358,14 @@ def test_an_app_that_needs_isolation_gets_a_database_cluster_of_its_own(tmp_path
     billing_url = run.state(run.one("kubernetes:core/v1:Secret", "billing-env"))["stringData"]["MONGO_URL"]
     web_url = run.state(run.one("kubernetes:core/v1:Secret", "web-env"))["stringData"]["MONGO_URL"]
     assert billing_url.split("@")[1].split("/")[0] != web_url.split("@")[1].split("/")[0]
+
+
+def test_a_stack_deployed_with_the_token_kubeconfig_sees_one_provider_update(staging: Run) -> None:
+    """The switch to the doctl kubeconfig changes the provider's config, not its clusterIdentifier: no replacement."""
+    from offline_plan.changes import plan_changes
+
+    before = copy.deepcopy(staging.plan)
+    provider = next(r for r in before["resources"] if r["name"] == "meteor-cluster-provider")
+    provider["inputs"]["kubeconfig"] = "[secret]"  # what the token kubeconfig recorded
+    changes = plan_changes(before, staging.plan)
+    assert [(c.name, c.action) for c in changes.resources] == [("meteor-cluster-provider", "update")]

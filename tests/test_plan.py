@@ -13,6 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from components import catalogue
 from offline_plan.changes import plan_changes
 from offline_plan.render import StackReport, comment, stack_text
 from offline_plan.report import kubernetes_objects, plan_text, tree, write_manifests
@@ -20,7 +21,9 @@ from offline_plan.runtime import run_program
 from tests.harness import ROOT
 
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
-KUBERNETES_VERSIONS = ["1.31.0", "1.33.0"]
+# The oldest and the newest minor a cluster the platform creates can run (components/catalogue.py).
+_OFFERED = sorted({*catalogue.EKS_VERSIONS, *catalogue.DOKS_MINORS}, key=lambda minor: tuple(int(p) for p in minor.split(".")))
+KUBERNETES_VERSIONS = [f"{_OFFERED[0]}.0", f"{_OFFERED[-1]}.0"]
 CUSTOM_RESOURCE_GROUPS = {"cert-manager.io"}
 
 

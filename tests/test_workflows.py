@@ -91,3 +91,17 @@ def test_the_drift_check_expects_no_changes_and_keeps_one_issue_per_stack() -> N
     script = report["with"]["script"]
     assert "issues.update" in script and "issues.create" in script, "one issue per stack, updated in place"
     assert "${{" not in script, "run data reaches the script through env, never by template expansion"
+
+
+def test_every_workflow_that_runs_pulumi_on_doks_installs_doctl_first() -> None:
+    """The DOKS provider's kubeconfig runs `doctl kubernetes cluster kubeconfig exec-credential`."""
+    for name in ("drift.yml", "deploy-staging.yml", "promote-production.yml", "pulumi-preview.yml"):
+        workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+        for job in workflow["jobs"].values():
+            uses = [str(s.get("uses", "")) for s in job["steps"]]
+            pulumi_steps = [i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")]
+            doctl_steps = [i for i, u in enumerate(uses) if u.startswith("digitalocean/action-doctl@")]
+            assert pulumi_steps and doctl_steps and doctl_steps[0] < pulumi_steps[0], name
+            for i in pulumi_steps:
+                env = job["steps"][i]["env"]
+                assert env["DIGITALOCEAN_ACCESS_TOKEN"] == env["DIGITALOCEAN_TOKEN"], name

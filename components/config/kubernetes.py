@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from components import versions
+from components import catalogue
 from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
@@ -51,6 +52,20 @@ class ExistingKubernetesConfig(Model):
     )
 
 
+def _check_doks_version_prefix(value: str) -> str:
+    match = re.fullmatch(r"(1\.\d+)\.", value)
+    if match is None:
+        raise ValueError("expected a minor version prefix such as 1.36. (with the trailing dot)")
+    offered = ", ".join(f"{m}." for m in catalogue.DOKS_MINORS)
+    if match.group(1) not in catalogue.DOKS_MINORS:
+        known = catalogue.KUBERNETES_MINORS.get(match.group(1))
+        why = (
+            f"Kubernetes {known.minor} reached upstream end of life on {known.end_of_life}" if known else "not a minor DigitalOcean offers"
+        )
+        raise ValueError(f"expected a minor DigitalOcean offers: {offered} ({why}; components/catalogue.py, {catalogue.AS_OF})")
+    return value
+
+
 class DoksConfig(Model):
     """DigitalOcean Kubernetes, created by the stack."""
 
@@ -59,10 +74,10 @@ class DoksConfig(Model):
         ..., min_length=1, description="Networks allowed to reach the control plane (its firewall); include where `pulumi up` runs."
     )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on DOKS.")
-    version_prefix: str = Field(
-        default="1.33.",
-        pattern=r"^1\.\d+\.$",
-        description="Kubernetes minor version prefix; the newest patch DigitalOcean offers is used.",
+    version_prefix: Annotated[str, AfterValidator(_check_doks_version_prefix)] = Field(
+        default=catalogue.DOKS_DEFAULT_VERSION_PREFIX,
+        description=f"Kubernetes minor version prefix, one DigitalOcean offers ({', '.join(f'{m}.' for m in catalogue.DOKS_MINORS)} "
+        f"as of {catalogue.AS_OF}); the newest patch its versions data source offers is used.",
     )
     node_size: DropletSize = Field(default="s-4vcpu-8gb", description="Droplet size of the node pool.")
     min_nodes: int = Field(default=2, ge=1, le=100, description="Autoscaler lower bound.")
@@ -76,7 +91,8 @@ class DoksConfig(Model):
         default=90,
         ge=1,
         le=365,
-        description="Lifetime of a kubeconfig token; the Kubernetes provider gets a new one from the cluster data source on every `pulumi up`/`preview`.",
+        description="Lifetime of the token in the kubeconfig DigitalOcean stores with the cluster resource; the platform's "
+        "Kubernetes provider does not use it (it authenticates through `doctl`).",
     )
 
     @property
@@ -85,8 +101,12 @@ class DoksConfig(Model):
 
 
 def _check_eks_version(value: str) -> str:
-    if value not in versions.EKS_VERSIONS:
-        raise ValueError(f"expected a Kubernetes version EKS offers: {', '.join(versions.EKS_VERSIONS)}")
+    if value not in catalogue.EKS_VERSIONS:
+        known = catalogue.EKS_CALENDAR.get(value)
+        why = f"; EKS extended support for {value} ended on {known.extended_support_ends}" if known else ""
+        raise ValueError(
+            f"expected a Kubernetes version EKS offers: {', '.join(catalogue.EKS_VERSIONS)}{why} (components/catalogue.py, {catalogue.AS_OF})"
+        )
     return value
 
 
@@ -95,7 +115,9 @@ class EksConfig(Model):
 
     provider: Literal["eks"]
     version: Annotated[str, AfterValidator(_check_eks_version)] = Field(
-        default=versions.EKS_DEFAULT_VERSION, description=f"Kubernetes version: one EKS offers ({', '.join(versions.EKS_VERSIONS)})."
+        default=catalogue.EKS_DEFAULT_VERSION,
+        description=f"Kubernetes version: one EKS offers ({', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}; "
+        "past its standard support a version costs extra per cluster hour).",
     )
     admin_cidrs: list[Cidr] = Field(
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."

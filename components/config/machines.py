@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from components import catalogue
 from components.config.aws import InstanceType
 from components.config.errors import Problems
 from components.config.networks import admin_network_problems
@@ -17,13 +18,23 @@ class NoMachinesConfig(Model):
     provider: Literal["none"] = Field(default="none", description="`none`, `digitalocean` (droplets) or `aws` (EC2 instances).")
 
 
+def _check_droplet_image(value: str) -> str:
+    if value not in catalogue.DROPLET_IMAGES:
+        offered = ", ".join(f"{slug} (supported until {until})" for slug, until in catalogue.DROPLET_IMAGES.items())
+        raise ValueError(f"expected an Ubuntu LTS image DigitalOcean offers: {offered} (components/catalogue.py, {catalogue.AS_OF})")
+    return value
+
+
 class DigitalOceanMachinesConfig(Model):
     """Droplets in the stack's VPC."""
 
     provider: Literal["digitalocean"]
     count: int = Field(default=1, ge=1, le=20, description="Number of hosts.")
     size: DropletSize = Field(default="s-2vcpu-4gb", description="Droplet size.")
-    image: str = Field(default="ubuntu-24-04-x64", pattern=r"^ubuntu-\d\d-04-x64$", description="Ubuntu LTS image slug.")
+    image: Annotated[str, AfterValidator(_check_droplet_image)] = Field(
+        default="ubuntu-24-04-x64",
+        description=f"Ubuntu LTS image slug DigitalOcean offers: {', '.join(catalogue.DROPLET_IMAGES)} (as of {catalogue.AS_OF}).",
+    )
     admin_cidrs: list[Cidr] = Field(..., min_length=1, description="Networks allowed to reach SSH.")
     ssh_public_key: SshPublicKey = Field(..., description="OpenSSH public key of the deploy user.")
     existing_ssh_key: str | None = Field(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from components.config.errors import Problems
-from components.config.mongo import ContainerMongoConfig, InClusterMongoConfig
+from components.config.mongo import ContainerMongoConfig, DigitalOceanMongoConfig, InClusterMongoConfig
 from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
 from components.config.storage import MinioConfig
 
@@ -35,7 +35,22 @@ def stack_name_problems(stack: str, problems: Problems) -> None:
         )
 
 
+# DigitalOcean names a managed MongoDB's hosts after the cluster: `<name>-<8 hex>.mongo.ondigitalocean.com`
+# and, inside the VPC (the host the apps use), `private-<name>-<8 hex>.mongo...` (the connection
+# strings DigitalOcean issues, e.g. db-mongodb-nyc3-06588-53e12b7f.mongo.ondigitalocean.com). That
+# first label must stay a DNS label, at most 63 characters (RFC 1035, 2.3.4).
+DNS_LABEL_MAX = 63
+MANAGED_MONGO_HOST_EXTRA = len("private-") + len("-53e12b7f")
+MANAGED_MONGO_NAME_MAX = DNS_LABEL_MAX - MANAGED_MONGO_HOST_EXTRA
+
+
+def managed_mongo_name(stack: str, isolated_app: str | None = None) -> str:
+    """The database cluster name the platform gives a stack's (or an isolated app's) managed MongoDB."""
+    return f"meteor-{stack}-mongo" + (f"-{isolated_app}" if isolated_app else "")
+
+
 def derived_name_problems(cfg: PlatformConfig, stack: str, problems: Problems) -> None:
+    _managed_mongo_name_problems(cfg, stack, problems)
     if isinstance(cfg, DockerPlatformConfig):
         taken = {
             "mongo": isinstance(cfg.mongo, ContainerMongoConfig),
@@ -50,6 +65,30 @@ def derived_name_problems(cfg: PlatformConfig, stack: str, problems: Problems) -
                 )
     else:
         _namespace_ownership(cfg, problems)
+
+
+def _managed_mongo_name_problems(cfg: PlatformConfig, stack: str, problems: Problems) -> None:
+    mongo = cfg.mongo
+    if not isinstance(mongo, DigitalOceanMongoConfig):
+        return
+    why = (
+        f"its private host private-<name>-<8 hex>.mongo.ondigitalocean.com must start with a DNS label of at most {DNS_LABEL_MAX} "
+        f"characters, so the cluster name is at most {MANAGED_MONGO_NAME_MAX}"
+    )
+    shared = managed_mongo_name(stack)
+    if len(shared) > MANAGED_MONGO_NAME_MAX:
+        problems.raw(
+            f"stack {stack!r}: the managed MongoDB would be named {shared!r} ({len(shared)} characters); {why}: expected a shorter stack name"
+        )
+        return
+    for j, app in enumerate(mongo.isolated_apps):
+        name = managed_mongo_name(stack, app)
+        if len(name) > MANAGED_MONGO_NAME_MAX:
+            problems.bad(
+                ["mongo", "isolatedApps", j],
+                app,
+                f"expected an app whose database cluster name {name!r} ({len(name)} characters) fits: {why} (shorter app or stack name)",
+            )
 
 
 def _namespace_ownership(cfg: KubernetesPlatformConfig, problems: Problems) -> None:

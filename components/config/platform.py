@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from components.config.apps import DockerAppConfig, KubernetesAppConfig, apps_problems
+from components.config.availability import availability_problems
 from components.config.aws import AwsConfig, aws_problems
 from components.config.digitalocean import DigitalOceanConfig
 from components.config.docker import DockerSection, LocalDockerConfig, MachineDockerConfig
@@ -154,6 +155,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
     _policy_problems(cfg, problems)
+    availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:
         aws_problems(cfg.aws, problems)
         _aws_problems(cfg, problems)

@@ -29,6 +29,11 @@ class PromotionConfig(Model):
         default=None,
         description="The source stack (`org/meteor-platform/staging`): each app without `image` runs the digest that stack exports in `images`.",
     )
+    source_ready: bool = Field(
+        default=True,
+        description="false only for a first `up` before the source stack has exported `images` (a new team's bootstrap): "
+        "everything but the promoted apps is created. Remove it once the source stack is up; on a running stack it removes those apps.",
+    )
 
 
 def meteor_release(context: Path) -> str | None:
@@ -86,6 +91,8 @@ def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Pr
     source = cfg.promotion.from_stack
     if source is not None and not _STACK_REFERENCE.fullmatch(source):
         problems.bad(["promotion", "fromStack"], source, "expected a stack name: stack, project/stack or org/project/stack")
+    if not cfg.promotion.source_ready and source is None:
+        problems.bad(["promotion", "sourceReady"], False, "expected it only with promotion.fromStack (it defers the promoted apps)")
     production = cfg.environment.value == "production"
     for i, app in enumerate(cfg.apps):
         if app.cluster.enabled:

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from components import catalogue
 from components.secrets import SecretValue
 
 
@@ -132,19 +133,26 @@ _check_http_path = matching(
 )
 
 
-DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
-
-
 def _check_do_region(value: str) -> str:
-    if value not in DO_REGIONS:
-        raise ValueError(f"expected a DigitalOcean region slug: one of {', '.join(sorted(DO_REGIONS))}")
+    if value not in catalogue.DO_REGIONS:
+        raise ValueError(f"expected a DigitalOcean region slug: one of {', '.join(sorted(catalogue.DO_REGIONS))}")
     return value
 
 
 # s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
-_check_droplet_size = matching(
-    r"[a-z][a-z0-9_]*-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)", "expected a droplet size slug such as s-2vcpu-4gb or c-4"
-)
+_DROPLET_SIZE = re.compile(r"(?P<family>[a-z][a-z0-9_]*)-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)")
+
+
+def _check_droplet_size(value: str) -> str:
+    match = _DROPLET_SIZE.fullmatch(value)
+    if match is None:
+        raise ValueError("expected a droplet size slug such as s-2vcpu-4gb or c-4")
+    if match.group("family") not in catalogue.DROPLET_SIZE_FAMILIES:
+        raise ValueError(
+            f"expected a size of a family DigitalOcean offers ({', '.join(f'{f}-' for f in catalogue.DROPLET_SIZE_FAMILIES)}; "
+            f"components/catalogue.py, {catalogue.AS_OF})"
+        )
+    return value
 
 
 _check_db_size = matching(r"(db|gd|so1_5|m)-[a-z0-9-]+", "expected a database size slug such as db-s-1vcpu-2gb")

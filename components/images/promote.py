@@ -54,7 +54,7 @@ def source_image(images: Any, app: str, source: str) -> str:
     if not isinstance(images, dict):
         raise SourceImageError(
             f"{SOURCE_KEY}: stack {source!r} exports no `images` output; expected a map of app to image@sha256 digest "
-            "(deploy it with this version of meteor-platform first)"
+            "(run `pulumi up` on that stack first; on a new team's first `up`, set promotion.sourceReady false: README, Bootstrapping a new team)"
         )
     ref = images.get(app)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     if ref is None:

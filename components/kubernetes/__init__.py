@@ -31,7 +31,7 @@ class KubernetesTarget(Protocol):
 
     @property
     def kubeconfig(self) -> pulumi.Output[str] | None:
-        """The kubeconfig (secret) of a cluster the stack created, or None."""
+        """The kubeconfig of a cluster the stack created, or None: its user runs the cloud's CLI (`doctl`, `aws`), so it holds no credential."""
         ...
 
 

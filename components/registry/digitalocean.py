@@ -27,6 +27,26 @@ class DigitalOceanRegistryArgs:
     """Use the team's registry `name` instead of creating it (DigitalOcean allows one per team)."""
 
 
+class TeamRegistryError(pulumi.RunError):
+    """The team's one registry is not the one the stack names."""
+
+
+def team_registry(actual: str, expected: str) -> str:
+    """The registry DigitalOcean answered, when it is the one the stack names.
+
+    The data source does not look the name up: it reads the team's one registry (`GET /v2/registry`)
+    and reports its name (terraform-provider-digitalocean, container registry read:
+    `client.Registry.Get(...)`, then `d.Set("name", reg.Name)`), so a wrong name would silently push
+    to and pull from whatever registry the team has.
+    """
+    if actual != expected:
+        raise TeamRegistryError(
+            f"meteor-platform:registry.name: the team's registry is {actual!r}, not {expected!r}; "
+            "expected the name of the team's one registry (DigitalOcean allows one per team: `doctl registry get`)"
+        )
+    return actual
+
+
 class DigitalOceanRegistry(pulumi.ComponentResource):
     """DigitalOcean Container Registry with read-only and read-write credentials."""
 
@@ -43,7 +63,8 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
         if args.existing:
             self.registry = None
             found = do.get_container_registry_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
-            registry_name, self.server = found.name, found.endpoint
+            registry_name = found.name.apply(lambda actual: team_registry(actual, args.name))
+            self.server = pulumi.Output.all(registry_name, found.endpoint).apply(lambda values: str(values[1]))
         else:
             self.registry = do.ContainerRegistry(
                 f"{name}-registry",

@@ -1,0 +1,140 @@
+"""What the providers offer, dated and sourced: the one place config validation reads it from.
+
+Mocks accept any region, version or slug; DigitalOcean, AWS and the container runtimes do not.
+Every fact here carries the day it was recorded and where it came from. When a provider retires
+something, change it here (and the date): the stack files that name it then fail validation with
+a message naming the key, before any resource is registered.
+
+The deploy-time lookups stay the authority where one exists: the DOKS version is the newest patch
+of the chosen minor from the provider's versions data source (components/kubernetes/digitalocean.py
+fails clearly when it offers none), AMIs come from `aws.ec2.get_ami` by owner and name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+AS_OF = date(2026, 11, 29)
+"""The day the facts below were last checked against their sources."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes versions
+
+
+@dataclass(frozen=True)
+class KubernetesMinor:
+    minor: str
+    """`1.36`."""
+    end_of_life: date
+    """Upstream end of life (https://kubernetes.io/releases/<minor>/, "End Of Life Date")."""
+
+
+# kubernetes.io/releases/1.33 .. 1.37, read 2026-11-29.
+KUBERNETES_MINORS = {
+    m.minor: m
+    for m in (
+        KubernetesMinor("1.33", date(2026, 6, 28)),
+        KubernetesMinor("1.34", date(2026, 10, 27)),
+        KubernetesMinor("1.35", date(2027, 2, 28)),
+        KubernetesMinor("1.36", date(2027, 6, 28)),
+        KubernetesMinor("1.37", date(2027, 10, 28)),
+    )
+}
+
+DOKS_MINORS = ("1.35", "1.36", "1.37")
+"""Minors a new DOKS cluster can be created with, as of AS_OF: those in upstream support.
+
+DigitalOcean retires a minor when it becomes unsupported and upgrades its clusters to the next
+supported one (docs.digitalocean.com/products/kubernetes/how-to/upgrade-cluster/, "When a minor
+version becomes unsupported, we schedule an upgrade ..."). `doctl kubernetes options versions`
+lists what the account is offered today; the versions data source is read again at deploy time.
+"""
+
+DOKS_DEFAULT_VERSION_PREFIX = "1.36."
+"""The newest minor with more than half a year of upstream support left at AS_OF (end of life 2027-06-28)."""
+
+
+@dataclass(frozen=True)
+class EksVersion:
+    minor: str
+    standard_support_ends: date
+    extended_support_ends: date
+    """After it EKS upgrades the cluster itself; a new cluster can no longer be created with it."""
+
+
+# The EKS release calendar (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html:
+# 14 months of standard support from the EKS release, then 12 months of extended support at an
+# extra cost per cluster hour, enabled by default), as endoflife.date/amazon-eks lists it, read AS_OF.
+EKS_CALENDAR = {
+    v.minor: v
+    for v in (
+        EksVersion("1.31", date(2025, 11, 26), date(2026, 11, 26)),
+        EksVersion("1.32", date(2026, 3, 23), date(2027, 3, 23)),
+        EksVersion("1.33", date(2026, 7, 29), date(2027, 7, 29)),
+        EksVersion("1.34", date(2026, 12, 2), date(2027, 12, 2)),
+        EksVersion("1.35", date(2027, 3, 27), date(2028, 3, 27)),
+    )
+}
+EKS_VERSIONS = tuple(m for m, v in EKS_CALENDAR.items() if v.extended_support_ends > AS_OF)
+"""Versions a new EKS cluster can be created with at AS_OF (standard or extended support)."""
+EKS_DEFAULT_VERSION = "1.33"
+"""In extended support since 2026-07-29: stacks created on it upgrade one minor at a time (EKS allows no jumps)."""
+
+
+def doks_minor(version_prefix: str) -> str:
+    """`1.36.` -> `1.36`."""
+    return version_prefix.rstrip(".")
+
+
+# ---------------------------------------------------------------------------------------------
+# DigitalOcean regions per service
+#
+# Spaces: as the mondoo mql DigitalOcean provider keeps them in sync with DigitalOcean's availability
+# matrix (knownSpacesRegions). DOCR: as DigitalOcean's own pydo client tests `registry options`
+# (available_regions). DOKS and managed MongoDB: the project's record of the availability matrix
+# (docs.digitalocean.com/platform/regional-availability/), not re-read on AS_OF: the weakest entries
+# here; `doctl kubernetes options regions` and `doctl databases options regions` answer for today.
+# nyc2, ams2 and sfo1 take no new resources of these services.
+
+DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
+"""Droplet regions."""
+
+DO_SERVICE_REGIONS: dict[str, frozenset[str]] = {
+    "Kubernetes (DOKS)": frozenset({"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1"}),
+    "Container Registry (DOCR)": frozenset({"nyc3", "sfo3", "ams3", "sgp1", "fra1"}),
+    "Spaces": frozenset({"nyc3", "sfo2", "sfo3", "ams3", "sgp1", "fra1", "syd1", "tor1", "blr1"}),
+    "Managed MongoDB": frozenset({"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1"}),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Droplet images and sizes
+
+DROPLET_IMAGES = {"ubuntu-24-04-x64": "2029-04", "ubuntu-22-04-x64": "2027-04"}
+"""Ubuntu LTS slugs a droplet can boot (`doctl compute image list-distribution`), with the month
+Ubuntu's standard support ends (ubuntu.com/about/release-cycle). The platform's droplets always have
+`monitoring` on, which installs DigitalOcean's metrics agent at creation; do-agent supports "Ubuntu
+(oldest End Of Standard Support LTS release and later)" (github.com/digitalocean/do-agent README), so
+an LTS past its standard support (ubuntu-20-04-x64, ended 2025-05-31) is refused."""
+
+DROPLET_SIZE_FAMILIES = ("s", "c", "c2", "g", "gd", "m", "m3", "so", "so1_5")
+"""Prefixes of DigitalOcean droplet size slugs (`doctl compute size list`): basic (s-), CPU-,
+general purpose, memory- and storage-optimised; the project's record, not re-read on AS_OF."""
+
+
+# ---------------------------------------------------------------------------------------------
+# EC2 machine images and their agents
+
+AMI_AGENTS = {
+    "ubuntu": frozenset({"amazon-ssm-agent"}),
+    "debian": frozenset[str](),
+}
+"""Agents preinstalled on the newest AMI of each distribution the platform looks up.
+
+Canonical's Ubuntu Server AMIs ship the SSM agent (as a snap); Debian's official AMIs (account
+136693071363) ship none, and the platform's cloud-init installs none. Source: the Systems Manager
+user guide's list of AMIs with the SSM Agent preinstalled (Amazon Linux, SUSE, Ubuntu Server,
+Windows Server, macOS; not Debian), as the project recorded it; not re-read on AS_OF.
+"""

@@ -1,0 +1,147 @@
+"""A new team brings the shipped DigitalOcean stacks up in the order the README documents.
+
+Production creates the team's one registry and promotes from staging; staging pushes to that
+registry. Each step plans the shipped stack file in a project without earlier plans (a new team),
+and the offline plan's StackReference reads what the previous step wrote to plans/<stack>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from offline_plan.__main__ import main
+from tests.harness import ROOT, run_config, run_shipped
+
+BAD_INPUT = 2
+REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def new_team(tmp_path: Path) -> Path:
+    """The project as a new team checks it out: stack files and sources, no plans of earlier runs."""
+    for directory in ("examples", "dockerfiles"):
+        shutil.copytree(ROOT / directory, tmp_path / directory)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    for stack in ("staging", "production"):
+        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    return tmp_path
+
+
+def set_source_ready(root: Path, ready: bool) -> None:
+    """`pulumi config set --path promotion.sourceReady false -s production` (and its removal)."""
+    path = root / "Pulumi.production.yaml"
+    document = yaml.safe_load(path.read_text())
+    promotion = document["config"]["meteor-platform:promotion"]
+    if ready:
+        promotion.pop("sourceReady", None)
+    else:
+        promotion["sourceReady"] = False
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def up(root: Path, stack: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """What `pulumi up -s <stack>` would create; the plan is kept where the next StackReference reads it."""
+    target = root / "plans" / f"{stack}.json"
+    status = main([stack, "--root", str(root), "--json", str(target), "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    return json.loads(target.read_text())
+
+
+def resources(plan: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"README has no section {title!r}"
+    return match.group(1)
+
+
+def test_the_documented_order_brings_a_new_team_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = new_team(tmp_path)
+
+    # 1. production, once, with its promoted apps deferred: creates the team's registry.
+    set_source_ready(root, False)
+    first = up(root, "production", capsys)
+    registry = resources(first, REGISTRY)
+    assert [r["inputs"]["name"] for r in registry] == ["meteor-production"] and registry[0]["protect"] is True
+    assert not resources(first, DEPLOYMENT) and not resources(first, "command:local:Command")
+    assert first["outputs"]["images"] == {}
+
+    # 2. staging: pushes its build to that registry (read by name, not created) and exports the digest.
+    staging = up(root, "staging", capsys)
+    assert not resources(staging, REGISTRY)
+    built = staging["outputs"]["images"]["todos"]
+    assert re.fullmatch(r"registry\.digitalocean\.com/meteor-production/todos(:[\w.-]+)?@sha256:[0-9a-f]{64}", built)
+
+    # 3. production again, sourceReady removed: promotes exactly that digest.
+    set_source_ready(root, True)
+    second = up(root, "production", capsys)
+    assert [r["inputs"]["name"] for r in resources(second, REGISTRY)] == ["meteor-production"]
+    deployment = next(r for r in resources(second, DEPLOYMENT) if r["name"] == "todos-deployment")
+    containers = deployment["inputs"]["spec"]["template"]["spec"]["containers"]
+    promoted = "registry.digitalocean.com/meteor-production/todos@" + built.split("@")[1]
+    assert containers[0]["image"] == promoted
+    assert second["outputs"]["images"] == {"todos": promoted}
+
+
+def test_production_before_staging_fails_with_the_message_the_readme_shows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = new_team(tmp_path)
+    assert main(["production", "--root", str(root), "--quiet"]) == BAD_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    message = err.strip().splitlines()[0].removeprefix("error: ")
+    assert message.startswith("meteor-platform:promotion.fromStack: stack 'acme/meteor-platform/staging' exports no `images` output")
+    assert message in " ".join(readme_section("Bootstrapping a new team").split())
+
+
+def test_deferring_the_apps_needs_a_source_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = new_team(tmp_path)
+    path = root / "Pulumi.staging.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["meteor-platform:promotion"] = {"sourceReady": False}
+    path.write_text(yaml.safe_dump(document))
+    assert main(["staging", "--root", str(root), "--quiet"]) == BAD_INPUT
+    assert "meteor-platform:promotion.sourceReady: got false; expected it only with promotion.fromStack" in capsys.readouterr().err
+
+
+def test_the_readme_describes_the_shipped_stacks_sharing_one_registry() -> None:
+    staging = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())["config"]["meteor-platform:registry"]
+    production = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text())["config"]["meteor-platform:registry"]
+    assert staging == {"provider": "digitalocean", "name": "meteor-production", "existing": True}
+    assert production["provider"] == "digitalocean" and "existing" not in production
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert "separate teams" not in text
+    assert "one team" in " ".join(readme_section("Bootstrapping a new team").split())
+
+
+def test_staging_refuses_a_team_registry_of_another_name() -> None:
+    """DigitalOcean answers the team's one registry whatever name is asked: a wrong name must not push elsewhere."""
+    with pytest.raises(pulumi.RunError, match=r"meteor-platform:registry\.name: the team's registry is 'acme', not 'meteor-production'"):
+        run_shipped("staging", team_registry="acme")
+    staging = run_shipped("staging", team_registry="meteor-production")
+    assert staging.plan["outputs"]["registry_server"] == "registry.digitalocean.com/meteor-production"
+
+
+def test_docker_hosts_defer_the_promoted_apps_too(tmp_path: Path) -> None:
+    config = {
+        "environment": "dev",
+        "target": "docker",
+        "ingress": {"tls": "off"},
+        "promotion": {"fromStack": "acme/meteor-platform/staging", "sourceReady": False},
+        "apps": [{"name": "todos", "domain": "todos.localhost"}, {"name": "api", "image": "ghcr.io/acme/api:dev"}],
+    }
+    run = run_config(tmp_path, config, stack="dev")
+    apps = {r["name"] for r in run.resources("meteor-platform:app:DockerApp")}
+    assert apps == {"api"}, "the promoted app waits; the pinned one runs"
+    assert run.plan["outputs"]["images"] == {"api": "ghcr.io/acme/api:dev"}
