@@ -23,6 +23,7 @@ from components.config.values import (
     MongoVersion,
     VolumeSize,
     image_tag,
+    is_digest_pinned,
 )
 
 _VERSION = "MongoDB server version: 6.0 or newer."
@@ -147,9 +148,21 @@ else:
     )
 
 
-def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> None:
+def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems, *, dev: bool = False) -> None:
     if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.image is not None:
         _image_version_problems(mongo.image, mongo.version, problems)
+    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and not dev and not is_digest_pinned(mongo.effective_image):
+        # A tag can be moved (the official images are rebuilt under the same tag); outside dev the
+        # MongoDB the platform runs is the image a digest names, like every infrastructure image.
+        if mongo.image is not None:
+            problems.bad(["mongo", "image"], mongo.image, "expected an image pinned by @sha256: digest outside dev")
+        else:
+            problems.bad(
+                ["mongo", "version"],
+                mongo.version,
+                f"expected a version components/versions.py pins by digest ({', '.join(sorted(versions.MONGO_DIGESTS))}) "
+                "or mongo.image pinned by @sha256: digest outside dev",
+            )
     if isinstance(mongo, InClusterMongoConfig):
         if mongo.storage_class and mongo.storage_provisioner:
             problems.bad(

@@ -29,9 +29,17 @@ from components.mongo.replica_set import (
     password_env,
     replica_set_urls,
 )
+from components.mongo.restore import docker_restore_command
 from components.storage import BackupTarget
 
 HOST_ALIAS = "mongo"
+
+# `mc mirror` without `--remove` never deletes on the target, and without `--overwrite` it skips an
+# object that already exists there: off-site dumps are only ever added (minio/mc cmd/mirror-main.go,
+# watchMirror: an EventRemove calls doRemove only with --remove; a create event for an existing target
+# is skipped unless --overwrite). `--exclude` applies to watch events too: a dump still being written
+# (`*.partial`, renamed when complete) is never uploaded; the rename's create event uploads the dump.
+UPLOAD_LOOP = 'exec mc mirror --watch --quiet --exclude "*.partial" /backup "backup/$BACKUP_BUCKET/$BACKUP_PREFIX"'
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class ContainerMongo(pulumi.ComponentResource):
     volume: docker.Volume
     container: docker.Container
     init: docker.Container
+    restore_command: pulumi.Output[str] | None = None
+    """The script that restores `$DUMP` from the backups bucket (README: Backups and restore); None without backups."""
 
     def __init__(self, name: str, args: ContainerMongoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:mongo:ContainerMongo", name, None, opts)
@@ -135,7 +145,9 @@ class ContainerMongo(pulumi.ComponentResource):
         self, name: str, args: ContainerMongoArgs, image: docker.RemoteImage, on_host: pulumi.ResourceOptions
     ) -> list[docker.Container]:
         """A dump every `backup_interval_hours` into a volume on the data disk (kept `backup_retention_days`),
-        mirrored to the backups bucket (removals included) by the MinIO client."""
+        copied to the backups bucket by the MinIO client as each dump appears. The uploader only adds:
+        losing or emptying the local volume deletes nothing off-site (the bucket's lifecycle rule
+        expires dumps there)."""
         assert args.backup is not None
         names = args.host.names
         dumps = data_volume(f"{name}-backups", names.of("mongo-backups"), protect=args.protect, opts=on_host)
@@ -171,16 +183,23 @@ class ContainerMongo(pulumi.ComponentResource):
             **service_container_defaults(),
             **limits(512, "0.5"),
         )
+        backup_prefix = args.backup.prefix
         client = docker.RemoteImage(f"{name}-backup-client-image", name=args.client_image, keep_locally=True, opts=on_host)
         uploader = docker.Container(
             f"{name}-backup-upload",
             name=names.of("mongo-backup-upload"),
             image=client.image_id,
             entrypoints=["sh", "-c"],
-            command=['exec mc mirror --watch --overwrite --remove --quiet /backup "backup/$BACKUP_BUCKET/mongo"'],
+            command=[UPLOAD_LOOP],
             envs=pulumi.Output.secret(
                 pulumi.Output.all(args.backup.mc_host(), args.backup.bucket).apply(
-                    lambda v: [f"MC_HOST_backup={v[0]}", f"BACKUP_BUCKET={v[1]}", "MC_CONFIG_DIR=/tmp/.mc", "HOME=/tmp"]
+                    lambda v: [
+                        f"MC_HOST_backup={v[0]}",
+                        f"BACKUP_BUCKET={v[1]}",
+                        f"BACKUP_PREFIX={backup_prefix}",
+                        "MC_CONFIG_DIR=/tmp/.mc",
+                        "HOME=/tmp",
+                    ]
                 )
             ),
             volumes=[{"volume_name": dumps.name, "container_path": "/backup", "read_only": True}],
@@ -192,6 +211,11 @@ class ContainerMongo(pulumi.ComponentResource):
             opts=after_init,
             **service_container_defaults(),
             **limits(256, "0.5"),
+        )
+        self.restore_command = args.backup.bucket.apply(
+            lambda bucket: docker_restore_command(
+                uploader=names.of("mongo-backup-upload"), dumper=names.of("mongo-backup-dump"), bucket=bucket, prefix=backup_prefix
+            )
         )
         return [dumper, uploader]
 
