@@ -81,7 +81,7 @@ def dump_in(tmp_path: Path, mongodump: str) -> tuple[subprocess.CompletedProcess
     backup, scratch = tmp_path / "backup", tmp_path / "tmp"
     for d in (backup, scratch, tmp_path / "bin"):
         d.mkdir(exist_ok=True)
-    executable(tmp_path / "bin" / "mongodump", f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv\n{mongodump}\n")
+    executable(tmp_path / "bin" / "mongodump", f'#!/bin/sh\necho "$@" > {tmp_path}/argv\n{mongodump}\n')
     script = DUMP_SCRIPT.replace("/backup", "@B@").replace("/tmp/", "@T@/").replace("@B@", str(backup)).replace("@T@", str(scratch))
     env = {"MONGO_ROOT_USER": "root", "MONGO_ROOT_PASSWORD": "s3cret-pw", "MONGO_URI": "mongodb://mongo:27017/"}
     return run_script(script, tmp_path, env), backup
@@ -120,16 +120,19 @@ def test_the_docker_restore_streams_the_dump_between_the_backup_containers(dropl
     # docker: records its argv; `mc cat` yields an archive, `sh -c` runs the restore script locally.
     executable(
         tmp_path / "bin" / "docker",
-        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path}/docker.log\n'
-        'if [ "$3" = mc ]; then echo ARCHIVE; exit 0; fi\n'
-        'shift 3; exec "$@"\n',
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path}/docker.log\nif [ "$3" = mc ]; then echo ARCHIVE; exit 0; fi\nshift 3; exec "$@"\n',
     )
     executable(
         tmp_path / "bin" / "mongorestore",
         f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/restore.argv\ncat > {tmp_path}/restore.stdin\n'
         f'cp "$(printf "%s\\n" "$@" | sed -n "s/^--config=//p")" {tmp_path}/restore.config\n',
     )
-    env = {"DUMP": DUMP, "MONGO_ROOT_USER": "root", "MONGO_ROOT_PASSWORD": "s3cret-pw", "MONGO_URI": "mongodb://mongo:27017/?directConnection=true"}
+    env = {
+        "DUMP": DUMP,
+        "MONGO_ROOT_USER": "root",
+        "MONGO_ROOT_PASSWORD": "s3cret-pw",
+        "MONGO_URI": "mongodb://mongo:27017/?directConnection=true",
+    }
     done = run_script(script, tmp_path, env)
     assert done.returncode == 0, done.stderr
     download, restore, *_ = (tmp_path / "docker.log").read_text().splitlines()
@@ -154,7 +157,10 @@ def test_the_restore_refuses_a_missing_or_foreign_dump_name(droplets: Run, tmp_p
 def restore_job(run: Run, tmp_path: Path) -> dict[str, Any]:
     """The Job the exported command creates, as `kubectl create -f -` receives it."""
     (tmp_path / "bin").mkdir()
-    executable(tmp_path / "bin" / "kubectl", f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path}/kubectl.log\ncat > {tmp_path}/job.json\necho job.batch/mongo-restore-abcde\n')
+    executable(
+        tmp_path / "bin" / "kubectl",
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path}/kubectl.log\ncat > {tmp_path}/job.json\necho job.batch/mongo-restore-abcde\n',
+    )
     done = run_script(run.plan["outputs"]["mongo_restore"], tmp_path, {"DUMP": DUMP})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kubectl.log").read_text() == "create -o name -f -\n"
@@ -178,9 +184,10 @@ def test_the_kubernetes_restore_job_reads_every_credential_from_the_stacks_secre
     assert download["command"][2] == 'exec mc cp --quiet "backup/$BACKUP_BUCKET/$BACKUP_PREFIX$DUMP" /restore/dump.archive.gz'
     renv = {e["name"]: e for e in restore["env"]}
     assert renv["MONGO_ROOT_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": credentials, "key": "root-password"}}
-    assert renv["MONGO_URI"]["value"] == "mongodb://" + ",".join(
-        f"mongo-{i}.mongo.meteor-mongo.svc.cluster.local:27017" for i in range(3)
-    ) + "/?replicaSet=rs0"
+    assert (
+        renv["MONGO_URI"]["value"]
+        == "mongodb://" + ",".join(f"mongo-{i}.mongo.meteor-mongo.svc.cluster.local:27017" for i in range(3)) + "/?replicaSet=rs0"
+    )
     assert restore["command"] == ["sh", "-c", restore_script("/restore/dump.archive.gz")], "the script survives the here-document"
     for container in (download, restore):
         assert container["securityContext"]["readOnlyRootFilesystem"] is True

@@ -12,6 +12,7 @@ from components import versions
 from components.config import ConfigError, parse_config
 from components.config.values import is_digest_pinned
 from components.mongo.kubernetes_specs import ROOT_CREDENTIALS_DIR, backup_cron_job_spec, stateful_set_spec
+from policy.rules import Options, Resource, secrets_by_reference
 from tests.harness import DIGEST, run_shipped
 from tests.test_specs import camel
 
@@ -120,3 +121,16 @@ def test_a_pinned_override_and_dev_tags_still_work() -> None:
     assert config.mongo.effective_image == PINNED_MONGO
     dev: Any = parse_config(mongo_stack("dev", version="7.0.12"))
     assert dev.mongo.effective_image == "mongo:7.0.12"
+
+
+def test_the_policy_tells_a_credential_file_from_a_credential() -> None:
+    def deployment(env: dict[str, str]) -> Resource:
+        container = {"name": "mongod", "env": [{"name": k, "value": v} for k, v in env.items()]}
+        inputs = {"kind": "StatefulSet", "spec": {"template": {"spec": {"containers": [container]}}}}
+        return Resource(type="kubernetes:apps/v1:StatefulSet", name="m", urn="urn:m", inputs=inputs, protect=True, dependencies=())
+
+    options = Options(environment="production")
+    files = deployment({"MONGO_INITDB_ROOT_PASSWORD_FILE": f"{ROOT_CREDENTIALS_DIR}/root-password"})
+    assert not list(secrets_by_reference([files], options))
+    for leaky in ({"MONGO_INITDB_ROOT_PASSWORD": "hunter2"}, {"DB_PASSWORD_FILE": "hunter2"}, {"URL_FILE": "mongodb://u:pw@h/db"}):
+        assert list(secrets_by_reference([deployment(leaky)], options)), leaky

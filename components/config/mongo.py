@@ -63,8 +63,13 @@ class InClusterMongoConfig(Model):
     )
     namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the replica set.")
     members: Literal[1, 3, 5] = Field(default=1, description="Replica set members: 1, 3 or 5.")
-    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
-    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+    version: MongoVersion = Field(
+        default=versions.MONGO_VERSION,
+        description=f"{_VERSION} Image `mongo:<version>`, by digest (outside dev, one components/versions.py pins).",
+    )
+    image: ImageRef | None = Field(
+        default=None, description="Override the MongoDB image (by `@sha256:` digest outside dev); must match `version`."
+    )
     storage_size: VolumeSize = Field(default="10Gi", description="Volume size per member: 1Gi to 16384Gi.")
     storage_class: DnsSubdomain | None = Field(
         default=None,
@@ -90,8 +95,13 @@ class ContainerMongoConfig(Model):
     cpu: Cpu = Field(default="1", description="CPU limit of the container: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory limit of the container: with a unit, 256Mi at least.")
     backup: IntervalBackupConfig = Field(default_factory=IntervalBackupConfig, description="Periodic dumps (a container beside MongoDB).")
-    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
-    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+    version: MongoVersion = Field(
+        default=versions.MONGO_VERSION,
+        description=f"{_VERSION} Image `mongo:<version>`, by digest (outside dev, one components/versions.py pins).",
+    )
+    image: ImageRef | None = Field(
+        default=None, description="Override the MongoDB image (by `@sha256:` digest outside dev); must match `version`."
+    )
 
     @property
     def effective_image(self) -> str:
