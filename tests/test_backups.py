@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components.mongo.replica_set import DUMP_SCRIPT
+from components.mongo.replica_set import DUMP_SCRIPT, UPLOAD_SCRIPT
 from components.mongo.restore import restore_script
 from tests.harness import Run, run_config, run_shipped
 from tests.test_mongo import config_with
@@ -61,6 +61,14 @@ def test_the_docker_uploader_never_removes_or_overwrites_off_site_dumps(droplets
     env = droplets.state(upload)["envs"]
     assert "BACKUP_PREFIX=mongo/" in env and "BACKUP_BUCKET=meteor-backups-droplets" in env
     assert upload["inputs"]["readOnly"] is True
+
+
+def test_the_scheduled_upload_only_copies_the_new_dump_under_the_prefix(in_cluster: Run) -> None:
+    pod = in_cluster.one("kubernetes:batch/v1:CronJob", "meteor-mongo-backup")["inputs"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [upload] = pod["containers"]
+    assert upload["command"] == ["sh", "-c", UPLOAD_SCRIPT]
+    assert 'mc cp --quiet "$dump" "backup/$BACKUP_BUCKET/$BACKUP_PREFIX"' in UPLOAD_SCRIPT and " rm " not in UPLOAD_SCRIPT
+    assert {e["name"]: e.get("value") for e in upload["env"]}["BACKUP_PREFIX"] == "mongo/"
 
 
 def test_the_backups_bucket_is_versioned_and_expires_dumps_and_old_versions(droplets: Run, in_cluster: Run) -> None:
