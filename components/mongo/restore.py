@@ -31,6 +31,9 @@ esac
 """
 
 
+# mongorestore takes the password from `--config=<YAML file>` (`password:`; Database Tools 100.3.0 and
+# later, the image's tools are newer) and reads the archive from standard input when `--archive` has
+# no file name (mongodb.com/docs/database-tools/mongorestore: --config, --archive).
 def restore_script(archive: str | None) -> str:
     """mongorestore with the root credentials from the environment (the password through a config file,
     as DUMP_SCRIPT does); `archive` None reads the archive from standard input."""
@@ -161,7 +164,9 @@ def kubernetes_restore_command(job: Mapping[str, Any]) -> str:
 
 def docker_restore_command(*, uploader: str, dumper: str, bucket: str, prefix: str) -> str:
     """The script that streams `$DUMP` from the bucket (through the uploader container, which holds
-    the bucket key) into mongorestore in the dump container (which holds the root password)."""
+    the bucket key) into mongorestore in the dump container (which holds the root password).
+    `docker exec` runs its command with the container's configured environment, so neither
+    credential passes through the operator's shell (docs.docker.com/reference/cli/docker/container/exec)."""
     source = shlex.quote(f"backup/{bucket}/{prefix}") + '"$DUMP"'
     return (
         CHECK_DUMP
