@@ -38,7 +38,8 @@ HOST_ALIAS = "mongo"
 # object that already exists there: off-site dumps are only ever added (minio/mc cmd/mirror-main.go,
 # watchMirror: an EventRemove calls doRemove only with --remove; a create event for an existing target
 # is skipped unless --overwrite). `--exclude` applies to watch events too: a dump still being written
-# (`*.partial`, renamed when complete) is never uploaded; the rename's create event uploads the dump.
+# (`*.partial`) is never uploaded; renaming it when complete is an IN_MOVED_TO, which mc's Linux
+# watcher turns into a put of the dump (cmd/client-fs_linux.go: EventTypePut = InCloseWrite|InMovedTo).
 UPLOAD_LOOP = 'exec mc mirror --watch --quiet --exclude "*.partial" /backup "backup/$BACKUP_BUCKET/$BACKUP_PREFIX"'
 
 
