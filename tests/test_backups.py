@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from components.mongo.container import UPLOAD_INTERVAL_SECONDS
 from components.mongo.replica_set import DUMP_SCRIPT, UPLOAD_SCRIPT
 from components.mongo.restore import restore_script
 from tests.harness import Run, run_config, run_shipped
@@ -50,17 +52,47 @@ def run_script(script: str, tmp_path: Path, env: dict[str, str], stdin: str = ""
 # -- the uploader only adds --------------------------------------------------------------------------
 
 
-def test_the_docker_uploader_never_removes_or_overwrites_off_site_dumps(droplets: Run) -> None:
+def test_the_docker_uploader_polls_without_watching_removing_or_overwriting(droplets: Run, tmp_path: Path) -> None:
     upload = droplets.one(CONTAINER, "meteor-mongo-backup-upload")
-    command = upload["inputs"]["command"][0]
-    assert command.startswith("exec mc mirror --watch ")
-    assert "--remove" not in command, "emptying the local volume must not empty the bucket"
-    assert "--overwrite" not in command, "an off-site dump is never replaced by a local file of the same name"
-    assert '--exclude "*.partial"' in command, "a dump still being written is never uploaded"
-    assert command.endswith('/backup "backup/$BACKUP_BUCKET/$BACKUP_PREFIX"')
+    assert upload["inputs"]["entrypoints"] == ["sh", "-c"]
+    (tmp_path / "bin").mkdir()
+    # mc records its argv and fails (the loop carries on); the second sleep ends the loop.
+    executable(tmp_path / "bin" / "mc", f'#!/bin/sh\nprintf "%s\\n" "$@" >> {tmp_path}/mc.argv\necho --- >> {tmp_path}/mc.argv\nexit 1\n')
+    executable(
+        tmp_path / "bin" / "sleep",
+        f'#!/bin/sh\necho "$1" >> {tmp_path}/sleeps\n[ "$(wc -l < {tmp_path}/sleeps)" -lt 2 ]\n',
+    )
+    done = run_script(upload["inputs"]["command"][0], tmp_path, {"BACKUP_BUCKET": "meteor-backups-droplets", "BACKUP_PREFIX": "mongo/"})
+    assert done.returncode == 1, "a loop that cannot sleep exits instead of spinning"
+    assert done.stderr.count("upload failed") == 2, "a failed upload is logged and retried at the next poll"
+    first, second, _ = (tmp_path / "mc.argv").read_text().split("---\n")
+    assert first == second
+    argv = first.splitlines()
+    assert argv == ["mirror", "--quiet", "--exclude", "*.partial", "/backup", "backup/meteor-backups-droplets/mongo/"]
+    # --watch mirrors local deletions to the bucket (activeActive), --remove deletes what is only
+    # off-site, --overwrite replaces an off-site dump: none of them.
+    assert not {"--watch", "--remove", "--overwrite", "--force", "--active-active", "--multi-master"} & set(argv)
+    sleeps = [int(s) for s in (tmp_path / "sleeps").read_text().split()]
+    assert sleeps == [UPLOAD_INTERVAL_SECONDS] * 2 and 0 < UPLOAD_INTERVAL_SECONDS <= 3600, "a new dump is off-site within the hour"
     env = droplets.state(upload)["envs"]
     assert "BACKUP_PREFIX=mongo/" in env and "BACKUP_BUCKET=meteor-backups-droplets" in env
     assert upload["inputs"]["readOnly"] is True
+
+
+def test_the_host_prunes_a_dump_before_the_bucket_can_expire_it(droplets: Run) -> None:
+    """Otherwise the next poll copies again a dump the bucket's lifecycle rule just expired."""
+    loop = droplets.one(CONTAINER, "meteor-mongo-backup-dump")["inputs"]["command"][0]
+    [keep_minutes] = {int(m) for m in re.findall(r"find /backup -name 'mongo-\*\.archive\.gz' -mmin \+(\d+) -delete", loop)}
+    assert loop.count("-mmin") == 2, "pruned before and after each dump"
+    [dump_interval] = [int(m) for m in re.findall(r"sleep (\d+)", loop)]
+    upload = droplets.one(CONTAINER, "meteor-mongo-backup-upload")["inputs"]["command"][0]
+    [upload_interval] = [int(m) for m in re.findall(r"sleep (\d+)", upload)]
+    [rule] = droplets.one(BUCKET, "meteor-storage-backups")["inputs"]["lifecycleRules"]
+    # Prunes run at most a dump interval apart: the last moment a dump is still on the host, plus
+    # one poll, comes before the earliest expiry (retention days after the upload).
+    gone_locally = keep_minutes * 60 + dump_interval
+    assert gone_locally + upload_interval < rule["expiration"]["days"] * 86400
+    assert keep_minutes * 60 > rule["expiration"]["days"] * 86400 - dump_interval - 3 * upload_interval, "and not much earlier"
 
 
 def test_the_scheduled_upload_only_copies_the_new_dump_under_the_prefix(in_cluster: Run) -> None:
@@ -119,6 +151,35 @@ def test_a_failed_dump_leaves_no_partial_file(tmp_path: Path) -> None:
     assert not list((tmp_path / "tmp").iterdir())
 
 
+def dump_loop_in(droplets: Run, tmp_path: Path, mongodump: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The dump container's own loop (from the plan) for one round: a fake mongodump, a fake sleep
+    that ends the loop, /backup and /tmp moved under tmp_path."""
+    backup, scratch = tmp_path / "backup", tmp_path / "tmp"
+    for d in (backup, scratch, tmp_path / "bin"):
+        d.mkdir(exist_ok=True)
+    executable(tmp_path / "bin" / "mongodump", f"#!/bin/sh\n{mongodump}\n")
+    executable(tmp_path / "bin" / "sleep", f'#!/bin/sh\necho "$1" > {tmp_path}/slept\nexit 1\n')
+    dumper = droplets.one(CONTAINER, "meteor-mongo-backup-dump")["inputs"]
+    assert dumper["entrypoints"] == ["sh", "-c"]
+    loop = dumper["command"][0].replace("/backup", "@B@").replace("/tmp/", "@T@/").replace("@B@", str(backup)).replace("@T@", str(scratch))
+    env = {"MONGO_ROOT_USER": "root", "MONGO_ROOT_PASSWORD": "s3cret-pw", "MONGO_URI": "mongodb://mongo:27017/"}
+    return run_script(loop, tmp_path, env), backup
+
+
+def test_the_dump_loop_does_not_keep_a_failed_dump(droplets: Run, tmp_path: Path) -> None:
+    ran, backup = dump_loop_in(droplets, tmp_path, 'for a; do case "$a" in --archive=*) echo half > "${a#--archive=}";; esac; done; exit 1')
+    assert "dump failed" in ran.stderr, ran.stderr
+    assert not list(backup.iterdir()), "no mongo-*.archive.gz for the uploader, no partial left"
+    assert (tmp_path / "slept").read_text() == "86400\n", "the loop went on to wait for the next dump"
+
+
+def test_the_dump_loop_keeps_a_complete_dump(droplets: Run, tmp_path: Path) -> None:
+    ran, backup = dump_loop_in(droplets, tmp_path, 'for a; do case "$a" in --archive=*) echo data > "${a#--archive=}";; esac; done')
+    assert "dump failed" not in ran.stderr, ran.stderr
+    [dump] = list(backup.iterdir())
+    assert re.fullmatch(r"mongo-\d{8}T\d{6}Z\.archive\.gz", dump.name) and dump.read_text() == "data\n"
+
+
 # -- restore from the off-site copy -----------------------------------------------------------------
 
 
@@ -172,8 +233,30 @@ def restore_job(run: Run, tmp_path: Path) -> dict[str, Any]:
     done = run_script(run.plan["outputs"]["mongo_restore"], tmp_path, {"DUMP": DUMP})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kubectl.log").read_text() == "create -o name -f -\n"
-    assert "kubectl -n meteor-mongo logs -f job.batch/mongo-restore-abcde -c restore" in done.stdout
     return json.loads((tmp_path / "job.json").read_text())
+
+
+def test_the_restore_hint_follows_mongorestore_once_the_download_is_done(in_cluster: Run, tmp_path: Path) -> None:
+    """`kubectl logs -f` fails with PodInitializing while the download init container runs: the hint
+    waits for the pod's Initialized condition first."""
+    (tmp_path / "bin").mkdir()
+    executable(
+        tmp_path / "bin" / "kubectl",
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {tmp_path}/kubectl.log\n'
+        'if [ "$3" = wait ] && [ -n "${FAIL_WAIT:-}" ]; then exit 1; fi\n'
+        'if [ "$1" = create ]; then cat > /dev/null; echo job.batch/mongo-restore-abcde; fi\n',
+    )
+    done = run_script(in_cluster.plan["outputs"]["mongo_restore"], tmp_path, {"DUMP": DUMP})
+    assert done.returncode == 0, done.stderr
+    [follow] = [line.strip() for line in done.stdout.splitlines() if " wait " in line]
+    (tmp_path / "kubectl.log").unlink()
+    assert run_script(follow, tmp_path, {}).returncode == 0
+    wait, logs = (tmp_path / "kubectl.log").read_text().splitlines()
+    assert wait == "-n meteor-mongo wait --for=condition=Initialized --timeout=3h pod -l batch.kubernetes.io/job-name=mongo-restore-abcde"
+    assert logs == "-n meteor-mongo logs -f job.batch/mongo-restore-abcde -c restore", "only after the wait succeeded"
+    (tmp_path / "kubectl.log").unlink()
+    assert run_script(follow, tmp_path, {"FAIL_WAIT": "1"}).returncode != 0
+    assert (tmp_path / "kubectl.log").read_text() == wait + "\n", "no logs -f while the download has not finished"
 
 
 def test_the_kubernetes_restore_job_reads_every_credential_from_the_stacks_secrets(in_cluster: Run, tmp_path: Path) -> None:
@@ -205,6 +288,7 @@ def test_the_kubernetes_restore_job_reads_every_credential_from_the_stacks_secre
 def test_the_restore_job_is_admitted_by_the_backup_network_policies(in_cluster: Run, tmp_path: Path) -> None:
     job = restore_job(in_cluster, tmp_path)
     labels = job["spec"]["template"]["metadata"]["labels"]
+    assert "app.kubernetes.io/managed-by" not in job["metadata"]["labels"] | labels, "kubectl creates it, not Pulumi"
     policy = in_cluster.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "meteor-mongo-backup-network-policy")["inputs"]["spec"]
     assert policy["podSelector"]["matchLabels"].items() <= labels.items(), "its egress reaches the members and the bucket"
     members = in_cluster.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "meteor-mongo-network-policy")["inputs"]["spec"]

@@ -173,6 +173,14 @@ def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems, *, 
                 f"expected a version components/versions.py pins by digest ({', '.join(sorted(versions.MONGO_DIGESTS))}) "
                 "or mongo.image pinned by @sha256: digest outside dev",
             )
+    if isinstance(mongo, ContainerMongoConfig) and mongo.backup.retention_days * 24 <= mongo.backup.interval_hours:
+        # A dump stays on the host until shortly before the bucket expires it, and the host prunes once
+        # per interval (components/mongo/container.py local_keep_minutes): the retention must be longer.
+        problems.bad(
+            ["mongo", "backup", "retentionDays"],
+            mongo.backup.retention_days,
+            f"expected more days than mongo.backup.intervalHours ({mongo.backup.interval_hours}) spans",
+        )
     if isinstance(mongo, InClusterMongoConfig):
         if mongo.storage_class and mongo.storage_provisioner:
             problems.bad(

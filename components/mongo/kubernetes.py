@@ -211,6 +211,9 @@ class InClusterMongo(pulumi.ComponentResource):
             opts=child,
         )
         job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
+        # The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels
+        # keep it inside the backup NetworkPolicies.
+        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
         backup = args.backup
         self.restore_command = pulumi.Output.all(namespace, credentials, secret.metadata.name, backup.bucket).apply(
             lambda v: kubernetes_restore_command(
@@ -223,7 +226,7 @@ class InClusterMongo(pulumi.ComponentResource):
                     backup_secret=str(v[2]),
                     bucket=str(v[3]),
                     prefix=backup.prefix,
-                    job_labels=job_labels,
+                    job_labels=restore_labels,
                 )
             )
         )

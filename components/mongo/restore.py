@@ -75,8 +75,8 @@ def restore_job(
     job_labels: Mapping[str, str],
 ) -> dict[str, Any]:
     """A Job (API spelling, for `kubectl create`) that downloads `$DUMP` from the backups bucket and
-    restores it into the replica set. It carries the backup job's labels, so the NetworkPolicies
-    that let the scheduled dump reach the members and the bucket admit it too."""
+    restores it into the replica set. `job_labels` are the backup job's selector labels, so the
+    NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -151,14 +151,25 @@ def _heredoc_body(text: str) -> str:
     return escaped.replace(_DUMP_PLACEHOLDER, DUMP_VARIABLE)
 
 
+# `kubectl logs -f` refuses a container that has not started ("is waiting to start: PodInitializing"
+# while the download init container runs; kubernetes/kubectl#1227, kubernetes/kubernetes#79547), and
+# `--pod-running-timeout` only waits for a pod to exist (kubernetes/kubernetes#51850). So the hint waits
+# for the pod's Initialized condition (True once every init container succeeded; kubernetes.io/docs/
+# concepts/workloads/pods/pod-lifecycle, "Pod conditions"; `kubectl wait --for=condition=`,
+# kubernetes.io/docs/reference/kubectl/generated/kubectl_wait) on the pod the Job controller labels
+# `batch.kubernetes.io/job-name` (kubernetes.io/docs/concepts/workloads/controllers/job, "Job labels").
 def kubernetes_restore_command(job: Mapping[str, Any]) -> str:
     """The script that creates the restore Job for `$DUMP` and says how to follow it."""
     manifest = json.dumps(job, indent=2, sort_keys=True)
     namespace = shlex.quote(str(job["metadata"]["namespace"]))
+    ns = f"kubectl -n {namespace}"
     return (
         CHECK_DUMP
         + f"job=$(kubectl create -o name -f - <<EOF\n{_heredoc_body(manifest)}\nEOF\n)\n"
-        + f'echo "restoring $DUMP: kubectl -n {namespace} logs -f $job -c restore; kubectl -n {namespace} get $job"\n'
+        + 'echo "restoring $DUMP with $job: the download runs first, then mongorestore. Follow it with:"\n'
+        + f'echo "  {ns} wait --for=condition=Initialized --timeout=3h pod -l batch.kubernetes.io/job-name=${{job#job.batch/}}'
+        + f' && {ns} logs -f $job -c restore"\n'
+        + f'echo "the download: {ns} logs $job -c download; the outcome: {ns} get $job"\n'
     )
 
 
