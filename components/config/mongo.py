@@ -33,7 +33,12 @@ class BackupConfig(Model):
     enabled: bool | None = Field(
         default=None, description="Scheduled dumps to a bucket of their own; default: on when `storage.provider` is `spaces`."
     )
-    retention_days: int = Field(default=14, ge=1, le=3650, description="Days a dump is kept (the bucket's lifecycle rule expires it).")
+    retention_days: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description="Days a dump is kept (the bucket's lifecycle rule expires it); on Docker hosts longer than `intervalHours`.",
+    )
     bucket: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",

@@ -134,7 +134,7 @@ mongodump --config=/tmp/dump.yaml --username="$MONGO_ROOT_USER" --authentication
 mv "$partial" "/backup/mongo-$stamp.archive.gz"
 """
 
-# `minio/mc` has no coreutils to speak of: shell builtins and mc only. MC_HOST_backup carries the key.
+# `minio/mc` (ubi-micro: a shell and coreutils, no grep or sed): shell builtins and mc only. MC_HOST_backup carries the key.
 # `mc cp` only adds objects: the bucket (versioned, expiring dumps by its lifecycle rule) decides
 # what goes, never the uploader.
 UPLOAD_SCRIPT = """\
