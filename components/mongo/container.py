@@ -69,8 +69,8 @@ def local_keep_minutes(retention_days: int, interval_hours: int) -> int:
 
 def dump_loop(*, retention_days: int, interval_hours: int) -> str:
     """The dump container's loop. Each dump is its own `sh -c` process: inside an `||` list `set -e` is
-    ignored (POSIX XCU 2.14, `set -e`: "any command of an AND-OR list other than the last"), even when a subshell sets it again, so a
-    failed mongodump would go on to rename its half-written archive as a dump."""
+    ignored (POSIX XCU 2.14, `set -e`: "any command of an AND-OR list other than the last"), even when
+    a subshell sets it again, so a failed mongodump would go on to rename its half-written archive."""
     prune = f"find /backup -name 'mongo-*.archive.gz' -mmin +{local_keep_minutes(retention_days, interval_hours)} -delete"
     return (
         "set -u\nwhile :; do\n"
