@@ -70,6 +70,8 @@ class Platform(pulumi.ComponentResource):
     docker_hosts: list[DockerHost]
     registry: Registry | None
     mongo: MongoDatabase
+    mongo_restore: pulumi.Output[str] | None
+    """The script that restores a dump from the backups bucket, when the platform runs MongoDB and dumps it."""
     storage: FileStorage
     images: dict[str, AppImage]
     """The image each app runs."""
@@ -105,6 +107,7 @@ class Platform(pulumi.ComponentResource):
         self.cluster = None
         self.docker_hosts = []
         self.addons = None
+        self.mongo_restore = None
         if isinstance(config, KubernetesPlatformConfig):
             self.cluster = self._cluster(config)
             self.addons = self._addons(config, self.cluster)
@@ -136,6 +139,8 @@ class Platform(pulumi.ComponentResource):
             self.outputs["host_addresses"] = self.machines.public_addresses
         if self.cluster is not None and self.cluster.kubeconfig is not None:
             self.outputs["kubeconfig"] = self.cluster.kubeconfig
+        if self.mongo_restore is not None:
+            self.outputs["mongo_restore"] = self.mongo_restore
         self.register_outputs(self.outputs)
 
     # -- shared capabilities ------------------------------------------------------------------
@@ -526,7 +531,7 @@ class Platform(pulumi.ComponentResource):
             return self._shared_mongo(config, m, cluster.cluster_id)
         from components.mongo.kubernetes import InClusterMongo, InClusterMongoArgs
 
-        return InClusterMongo(
+        mongo = InClusterMongo(
             f"{self._name}-mongo",
             InClusterMongoArgs(
                 stack=self._stack,
@@ -546,6 +551,8 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )
+        self.mongo_restore = mongo.restore_command
+        return mongo
 
     def _kubernetes_apps(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> dict[str, MeteorService]:
         from components.app.kubernetes import MeteorApp, MeteorAppArgs, internal_url
@@ -633,7 +640,7 @@ class Platform(pulumi.ComponentResource):
         from components.mongo.container import ContainerMongo, ContainerMongoArgs
 
         host = self.docker_hosts[0]
-        return ContainerMongo(
+        mongo = ContainerMongo(
             f"{self._name}-mongo",
             ContainerMongoArgs(
                 host=host,
@@ -648,6 +655,8 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
         )
+        self.mongo_restore = mongo.restore_command
+        return mongo
 
     def _docker_apps(self, config: DockerPlatformConfig) -> dict[str, MeteorService]:
         from components.app.docker import DockerApp, DockerAppArgs, internal_url

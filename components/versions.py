@@ -33,8 +33,18 @@ CERT_MANAGER_CHART = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.
 METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
 
 
+# The official `mongo` image's multi-arch index (OCI image index: linux/amd64, linux/arm64/v8 and
+# Windows) per version, as docker-library/repo-info records it: repos/mongo/remote/7.0.16.md
+# ("docker pull mongo@sha256:725b4cfe…", Manifest MIME application/vnd.oci.image.index.v1+json;
+# read from its mirror maxmood96/repo-info at 2359732a496b190a8a451944e73c5fb826dc0f98).
+MONGO_DIGESTS = {"7.0.16": "sha256:725b4cfe87014950ce9b423ac0a03035f6014a33475030403a3e583eb1485045"}
+
+
 def mongo_image(version: str) -> str:
-    return f"mongo:{version}"
+    """`mongo:<version>`, pinned by digest when this module knows the version's (config refuses an
+    unpinned one outside dev)."""
+    digest = MONGO_DIGESTS.get(version)
+    return f"mongo:{version}@{digest}" if digest else f"mongo:{version}"
 
 
 @dataclass(frozen=True)

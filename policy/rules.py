@@ -309,7 +309,11 @@ def admin_endpoints_not_world_open(resources: Sequence[Resource], options: Optio
 def _credential_literal(name: Any, value: Any) -> bool:
     if not isinstance(value, str) or value in ("", UNKNOWN):
         return False
-    return value == SECRET or bool(CREDENTIAL_URL.match(value)) or (isinstance(name, str) and bool(CREDENTIAL_NAME.search(name)))
+    if value == SECRET or CREDENTIAL_URL.match(value):
+        return True
+    # `<NAME>_FILE=/path` names a file the image reads the credential from (a mounted Secret), not the credential.
+    reference = isinstance(name, str) and name.endswith("_FILE") and value.startswith("/")
+    return isinstance(name, str) and bool(CREDENTIAL_NAME.search(name)) and not reference
 
 
 def secrets_by_reference(resources: Sequence[Resource], options: Options) -> Iterator[tuple[Resource, str]]:

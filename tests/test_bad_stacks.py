@@ -481,6 +481,14 @@ POLICY_CASES = [
     case(7, "dumps without a bucket store", KUBERNETES, "mongo.backup", {"enabled": True}, "meteor-platform:mongo.backup.enabled"),
     case(3, "dump retention of zero days", KUBERNETES, "mongo.backup", {"retentionDays": 0}, "meteor-platform:mongo.backup.retentionDays"),
     case(
+        3,
+        "dumps kept no longer than the time between them",
+        DROPLETS,
+        "mongo.backup",
+        {"retentionDays": 1, "intervalHours": 24},
+        "meteor-platform:mongo.backup.retentionDays",
+    ),
+    case(
         5,
         "dump schedule that is not a schedule",
         KUBERNETES,

@@ -438,10 +438,11 @@ def test_container_mongodb_is_dumped_to_a_bucket_of_its_own(droplets: Run) -> No
     assert key["inputs"]["grants"] == [{"bucket": "meteor-backups-droplets", "permission": "readwrite"}], "it can write there only"
     dump = droplets.one(CONTAINER, "meteor-mongo-backup-dump")
     script = dump["inputs"]["command"][0]
-    assert "mongodump --config=/tmp/dump.yaml" in script and f"sleep {24 * 3600}" in script and "-mtime +13" in script
+    assert "mongodump --config=/tmp/dump.yaml" in script and f"sleep {24 * 3600}" in script and "-mmin +" in script
     assert dump["inputs"]["envs"] == "[secret]"
     upload = droplets.one(CONTAINER, "meteor-mongo-backup-upload")
-    assert "mc mirror --watch --overwrite --remove" in upload["inputs"]["command"][0]
+    command = upload["inputs"]["command"][0]
+    assert "mc mirror --quiet" in command and "--watch" not in command and "--remove" not in command, "tests/test_backups.py"
     assert "MC_HOST_backup" in " ".join(droplets.state(upload)["envs"])
     init = droplets.one(CONTAINER, "meteor-mongo-init")["urn"]
     assert init in dump["dependencies"] and init in upload["dependencies"]

@@ -23,6 +23,7 @@ from components.config.values import (
     MongoVersion,
     VolumeSize,
     image_tag,
+    is_digest_pinned,
 )
 
 _VERSION = "MongoDB server version: 6.0 or newer."
@@ -32,7 +33,12 @@ class BackupConfig(Model):
     enabled: bool | None = Field(
         default=None, description="Scheduled dumps to a bucket of their own; default: on when `storage.provider` is `spaces`."
     )
-    retention_days: int = Field(default=14, ge=1, le=3650, description="Days a dump is kept (the bucket's lifecycle rule expires it).")
+    retention_days: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description="Days a dump is kept (the bucket's lifecycle rule expires it); on Docker hosts longer than `intervalHours`.",
+    )
     bucket: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
@@ -62,8 +68,13 @@ class InClusterMongoConfig(Model):
     )
     namespace: DnsLabel = Field(default="meteor-mongo", description="Namespace of the replica set.")
     members: Literal[1, 3, 5] = Field(default=1, description="Replica set members: 1, 3 or 5.")
-    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
-    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+    version: MongoVersion = Field(
+        default=versions.MONGO_VERSION,
+        description=f"{_VERSION} Image `mongo:<version>`, by digest (outside dev, one components/versions.py pins).",
+    )
+    image: ImageRef | None = Field(
+        default=None, description="Override the MongoDB image (by `@sha256:` digest outside dev); must match `version`."
+    )
     storage_size: VolumeSize = Field(default="10Gi", description="Volume size per member: 1Gi to 16384Gi.")
     storage_class: DnsSubdomain | None = Field(
         default=None,
@@ -89,8 +100,13 @@ class ContainerMongoConfig(Model):
     cpu: Cpu = Field(default="1", description="CPU limit of the container: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory limit of the container: with a unit, 256Mi at least.")
     backup: IntervalBackupConfig = Field(default_factory=IntervalBackupConfig, description="Periodic dumps (a container beside MongoDB).")
-    version: MongoVersion = Field(default=versions.MONGO_VERSION, description=f"{_VERSION} Image `mongo:<version>`.")
-    image: ImageRef | None = Field(default=None, description="Override the MongoDB image (e.g. pinned by digest); must match `version`.")
+    version: MongoVersion = Field(
+        default=versions.MONGO_VERSION,
+        description=f"{_VERSION} Image `mongo:<version>`, by digest (outside dev, one components/versions.py pins).",
+    )
+    image: ImageRef | None = Field(
+        default=None, description="Override the MongoDB image (by `@sha256:` digest outside dev); must match `version`."
+    )
 
     @property
     def effective_image(self) -> str:
@@ -147,9 +163,29 @@ else:
     )
 
 
-def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems) -> None:
+def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems, *, dev: bool = False) -> None:
     if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.image is not None:
         _image_version_problems(mongo.image, mongo.version, problems)
+    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and not dev and not is_digest_pinned(mongo.effective_image):
+        # A tag can be moved (the official images are rebuilt under the same tag); outside dev the
+        # MongoDB the platform runs is the image a digest names, like every infrastructure image.
+        if mongo.image is not None:
+            problems.bad(["mongo", "image"], mongo.image, "expected an image pinned by @sha256: digest outside dev")
+        else:
+            problems.bad(
+                ["mongo", "version"],
+                mongo.version,
+                f"expected a version components/versions.py pins by digest ({', '.join(sorted(versions.MONGO_DIGESTS))}) "
+                "or mongo.image pinned by @sha256: digest outside dev",
+            )
+    if isinstance(mongo, ContainerMongoConfig) and mongo.backup.retention_days * 24 <= mongo.backup.interval_hours:
+        # A dump stays on the host until shortly before the bucket expires it, and the host prunes once
+        # per interval (components/mongo/container.py local_keep_minutes): the retention must be longer.
+        problems.bad(
+            ["mongo", "backup", "retentionDays"],
+            mongo.backup.retention_days,
+            f"expected more days than mongo.backup.intervalHours ({mongo.backup.interval_hours}) spans",
+        )
     if isinstance(mongo, InClusterMongoConfig):
         if mongo.storage_class and mongo.storage_provisioner:
             problems.bad(

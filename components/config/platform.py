@@ -150,7 +150,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     """Every rule of every section, then the rules that span sections."""
     production = cfg.environment is Environment.PRODUCTION
     dev = cfg.environment is Environment.DEV
-    mongo_problems(cfg.mongo, production, problems)
+    mongo_problems(cfg.mongo, production, problems, dev=dev)
     machines_problems(cfg.machines, problems)
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)

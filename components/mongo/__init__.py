@@ -5,6 +5,7 @@ container.py    single-node replica set as a container on a Docker host
 digitalocean.py DigitalOcean managed MongoDB
 external.py     a URL the platform does not manage
 replica_set.py  what the two replica sets the platform runs share (init script, URLs)
+restore.py      the command that restores a dump from the backups bucket (exported as mongo_restore)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ same idempotent init script as the Kubernetes replica set: initiate, then one us
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import pulumi
@@ -29,9 +30,55 @@ from components.mongo.replica_set import (
     password_env,
     replica_set_urls,
 )
+from components.mongo.restore import docker_restore_command
 from components.storage import BackupTarget
 
 HOST_ALIAS = "mongo"
+
+# The uploader copies new dumps every UPLOAD_INTERVAL_SECONDS with a one-shot `mc mirror` (minio/mc
+# RELEASE.2025-04-16T18-13-26Z, the pinned client; cmd/mirror-url.go deltaSourceTarget):
+# - never `--watch`: runMirror sets `activeActive: isWatch`, and watchMirrorEvents then calls doRemove
+#   for every local IN_DELETE/IN_MOVED_FROM (cmd/client-fs_linux.go EventTypeDelete) and doMirrorWatch
+#   overwrites without checking the target, so pruning the local volume would delete off-site dumps
+#   (later mc says so outright: commit 19d87ba4 adds `|| mj.opts.isWatch` to the removal);
+# - without `--remove` an object only in the bucket (`differInSecond`) is skipped, and the listing stops
+#   with the local files (`sourceListingOnly`): nothing off-site is ever deleted;
+# - without `--overwrite` an object that exists with another size is refused (errOverWriteNotAllowed),
+#   never replaced; one of the same size is left alone (`differInNone`);
+# - `--exclude "*.partial"`: a dump still being written is never uploaded.
+# `sleep` is coreutils: minio/mc's Dockerfile.release runs `RUN chmod +x /usr/bin/mc` in its ubi-micro
+# stage, so the image has a shell and coreutils (ubi-micro's coreutils-single; grep and sed are other
+# packages). `|| exit 1`: a loop that cannot sleep exits (Docker restarts it) instead of spinning.
+UPLOAD_INTERVAL_SECONDS = 600
+UPLOAD_LOOP = f"""\
+while :; do
+  mc mirror --quiet --exclude "*.partial" /backup "backup/$BACKUP_BUCKET/$BACKUP_PREFIX" || echo 'upload failed' >&2
+  sleep {UPLOAD_INTERVAL_SECONDS} || exit 1
+done
+"""
+
+
+def local_keep_minutes(retention_days: int, interval_hours: int) -> int:
+    """How old a dump on the host may get before the dump loop prunes it: it prunes before and after
+    each dump, so at most `interval_hours` apart, and a dump is gone locally two upload intervals before
+    the earliest the bucket's lifecycle rule can expire it (`retention_days` after the upload, which is
+    after the file was written). Otherwise the uploader would copy again a dump the bucket just expired.
+    Config validation keeps the result positive (retention longer than the interval)."""
+    return retention_days * 24 * 60 - interval_hours * 60 - 2 * UPLOAD_INTERVAL_SECONDS // 60
+
+
+def dump_loop(*, retention_days: int, interval_hours: int) -> str:
+    """The dump container's loop. Each dump is its own `sh -c` process: inside an `||` list `set -e` is
+    ignored (POSIX XCU 2.14, `set -e`: "any command of an AND-OR list other than the last"), even when
+    a subshell sets it again, so a failed mongodump would go on to rename its half-written archive."""
+    prune = f"find /backup -name 'mongo-*.archive.gz' -mmin +{local_keep_minutes(retention_days, interval_hours)} -delete"
+    return (
+        "set -u\nwhile :; do\n"
+        + f"  {prune}\n"
+        + f"  sh -c {shlex.quote(DUMP_SCRIPT)} || echo 'dump failed' >&2\n"
+        + f"  {prune}\n"
+        + f"  sleep {interval_hours * 3600} || exit 1\ndone\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +102,8 @@ class ContainerMongo(pulumi.ComponentResource):
     volume: docker.Volume
     container: docker.Container
     init: docker.Container
+    restore_command: pulumi.Output[str] | None = None
+    """The script that restores `$DUMP` from the backups bucket (README: Backups and restore); None without backups."""
 
     def __init__(self, name: str, args: ContainerMongoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:mongo:ContainerMongo", name, None, opts)
@@ -134,20 +183,15 @@ class ContainerMongo(pulumi.ComponentResource):
     def _backups(
         self, name: str, args: ContainerMongoArgs, image: docker.RemoteImage, on_host: pulumi.ResourceOptions
     ) -> list[docker.Container]:
-        """A dump every `backup_interval_hours` into a volume on the data disk (kept `backup_retention_days`),
-        mirrored to the backups bucket (removals included) by the MinIO client."""
+        """A dump every `backup_interval_hours` into a volume on the data disk (pruned there shortly before
+        the bucket expires it), copied to the backups bucket by the MinIO client within
+        UPLOAD_INTERVAL_SECONDS. The uploader only adds: losing or emptying the local volume deletes
+        nothing off-site (the bucket's lifecycle rule expires dumps there)."""
         assert args.backup is not None
         names = args.host.names
         dumps = data_volume(f"{name}-backups", names.of("mongo-backups"), protect=args.protect, opts=on_host)
         after_init = pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[self.init]))
-        loop = (
-            "set -u\nwhile :; do\n"
-            + "  ("
-            + DUMP_SCRIPT.replace("\n", "\n  ").rstrip()
-            + "\n  ) || echo 'dump failed' >&2\n"
-            + f"  find /backup -name 'mongo-*.archive.gz' -mtime +{args.backup_retention_days - 1} -delete\n"
-            + f"  sleep {args.backup_interval_hours * 3600}\ndone\n"
-        )
+        loop = dump_loop(retention_days=args.backup_retention_days, interval_hours=args.backup_interval_hours)
         dumper = docker.Container(
             f"{name}-backup-dump",
             name=names.of("mongo-backup-dump"),
@@ -171,16 +215,23 @@ class ContainerMongo(pulumi.ComponentResource):
             **service_container_defaults(),
             **limits(512, "0.5"),
         )
+        backup_prefix = args.backup.prefix
         client = docker.RemoteImage(f"{name}-backup-client-image", name=args.client_image, keep_locally=True, opts=on_host)
         uploader = docker.Container(
             f"{name}-backup-upload",
             name=names.of("mongo-backup-upload"),
             image=client.image_id,
             entrypoints=["sh", "-c"],
-            command=['exec mc mirror --watch --overwrite --remove --quiet /backup "backup/$BACKUP_BUCKET/mongo"'],
+            command=[UPLOAD_LOOP],
             envs=pulumi.Output.secret(
                 pulumi.Output.all(args.backup.mc_host(), args.backup.bucket).apply(
-                    lambda v: [f"MC_HOST_backup={v[0]}", f"BACKUP_BUCKET={v[1]}", "MC_CONFIG_DIR=/tmp/.mc", "HOME=/tmp"]
+                    lambda v: [
+                        f"MC_HOST_backup={v[0]}",
+                        f"BACKUP_BUCKET={v[1]}",
+                        f"BACKUP_PREFIX={backup_prefix}",
+                        "MC_CONFIG_DIR=/tmp/.mc",
+                        "HOME=/tmp",
+                    ]
                 )
             ),
             volumes=[{"volume_name": dumps.name, "container_path": "/backup", "read_only": True}],
@@ -192,6 +243,11 @@ class ContainerMongo(pulumi.ComponentResource):
             opts=after_init,
             **service_container_defaults(),
             **limits(256, "0.5"),
+        )
+        self.restore_command = args.backup.bucket.apply(
+            lambda bucket: docker_restore_command(
+                uploader=names.of("mongo-backup-upload"), dumper=names.of("mongo-backup-dump"), bucket=bucket, prefix=backup_prefix
+            )
         )
         return [dumper, uploader]
 

@@ -25,7 +25,8 @@ from components.mongo.kubernetes_specs import (
     mongo_network_policy_spec,
     stateful_set_spec,
 )
-from components.mongo.replica_set import INIT_SCRIPT, init_spec, password_env, replica_set_urls
+from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, password_env, replica_set_urls
+from components.mongo.restore import kubernetes_restore_command, restore_job
 from components.protection import stateful
 from components.storage import BackupTarget
 
@@ -68,6 +69,8 @@ class InClusterMongo(pulumi.ComponentResource):
     init_job: k8s.batch.v1.Job
     root_password: random.RandomPassword
     hosts: list[str]
+    restore_command: pulumi.Output[str] | None = None
+    """The script that restores `$DUMP` from the backups bucket (README: Backups and restore); None without backups."""
 
     def __init__(self, name: str, args: InClusterMongoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:mongo:InClusterMongo", name, None, opts)
@@ -208,6 +211,25 @@ class InClusterMongo(pulumi.ComponentResource):
             opts=child,
         )
         job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
+        # The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels
+        # keep it inside the backup NetworkPolicies.
+        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
+        backup = args.backup
+        self.restore_command = pulumi.Output.all(namespace, credentials, secret.metadata.name, backup.bucket).apply(
+            lambda v: kubernetes_restore_command(
+                restore_job(
+                    namespace=str(v[0]),
+                    image=args.image,
+                    client_image=args.client_image,
+                    mongo_uri=dump_uri(self.hosts),
+                    credentials=str(v[1]),
+                    backup_secret=str(v[2]),
+                    bucket=str(v[3]),
+                    prefix=backup.prefix,
+                    job_labels=restore_labels,
+                )
+            )
+        )
         return k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": namespace, "labels": job_labels},
@@ -219,6 +241,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 credentials=credentials,
                 backup_secret=secret.metadata.name,
                 bucket=args.backup.bucket,
+                prefix=args.backup.prefix,
                 job_labels=job_labels,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),

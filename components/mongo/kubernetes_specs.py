@@ -20,6 +20,14 @@ POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
     "seccomp_profile": {"type": "RuntimeDefault"},
 }
 PING: list[str] = ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
+# The official image's entrypoint writes only to $TMPDIR (/tmp: its parsed config and the initdb
+# pidfile), the data directory and stdout; mongod adds its socket in /tmp and mongosh (the probes)
+# its history under HOME=/data/db (docker-library/mongo 7.0/docker-entrypoint.sh, 7.0/Dockerfile).
+# With /tmp, /data/db and /data/configdb (the image's other VOLUME) mounted, the root can be read-only.
+READ_ONLY_ROOT: k8s.core.v1.SecurityContextArgsDict = {**labels.RESTRICTED_CONTAINER, "read_only_root_filesystem": True}
+# The entrypoint's file_env reads MONGO_INITDB_ROOT_USERNAME/PASSWORD from `<name>_FILE` (a file
+# each), so the root credentials are mounted from the Secret instead of sitting in the environment.
+ROOT_CREDENTIALS_DIR = "/etc/mongo-root"
 
 
 def member_hosts(members: int, namespace: str, cluster_domain: str, service: str = "mongo") -> list[str]:
@@ -85,7 +93,7 @@ def stateful_set_spec(
                         "name": "keyfile",
                         "image": image,
                         "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
-                        "security_context": labels.RESTRICTED_CONTAINER,
+                        "security_context": READ_ONLY_ROOT,
                         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
                         "volume_mounts": [
                             {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
@@ -100,10 +108,10 @@ def stateful_set_spec(
                         "args": ["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/keyfile/keyfile", "--auth"],
                         "ports": [{"name": "mongo", "container_port": MONGO_PORT}],
                         "env": [
-                            labels.secret_env("MONGO_INITDB_ROOT_USERNAME", credentials, "root-username"),
-                            labels.secret_env("MONGO_INITDB_ROOT_PASSWORD", credentials, "root-password"),
+                            {"name": "MONGO_INITDB_ROOT_USERNAME_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-username"},
+                            {"name": "MONGO_INITDB_ROOT_PASSWORD_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-password"},
                         ],
-                        "security_context": labels.RESTRICTED_CONTAINER,
+                        "security_context": READ_ONLY_ROOT,
                         "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}},
                         "startup_probe": {"exec_": {"command": PING}, "period_seconds": 5, "failure_threshold": 60, "timeout_seconds": 5},
                         "readiness_probe": {"exec_": {"command": PING}, "period_seconds": 10, "timeout_seconds": 5},
@@ -111,7 +119,9 @@ def stateful_set_spec(
                         "volume_mounts": [
                             {"name": "data", "mount_path": "/data/db"},
                             {"name": "keyfile", "mount_path": "/keyfile", "read_only": True},
+                            {"name": "root-credentials", "mount_path": ROOT_CREDENTIALS_DIR, "read_only": True},
                             {"name": "tmp", "mount_path": "/tmp"},
+                            {"name": "configdb", "mount_path": "/data/configdb"},
                         ],
                     }
                 ],
@@ -121,7 +131,16 @@ def stateful_set_spec(
                         "secret": {"secret_name": credentials, "items": [{"key": "keyfile", "path": "keyfile"}], "default_mode": 0o440},
                     },
                     {"name": "keyfile", "empty_dir": {"medium": "Memory", "size_limit": "1Mi"}},
+                    {
+                        "name": "root-credentials",
+                        "secret": {
+                            "secret_name": credentials,
+                            "items": [{"key": "root-username", "path": "root-username"}, {"key": "root-password", "path": "root-password"}],
+                            "default_mode": 0o440,
+                        },
+                    },
                     {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+                    {"name": "configdb", "empty_dir": {"size_limit": "64Mi"}},
                 ],
             },
         },
@@ -230,10 +249,11 @@ def backup_cron_job_spec(
     credentials: pulumi.Input[str],
     backup_secret: pulumi.Input[str],
     bucket: pulumi.Input[str],
+    prefix: str,
     job_labels: Mapping[str, str],
 ) -> k8s.batch.v1.CronJobSpecArgsDict:
     """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time."""
-    restricted = labels.RESTRICTED_CONTAINER
+    restricted = READ_ONLY_ROOT
     return {
         "schedule": schedule,
         "time_zone": "Etc/UTC",
@@ -274,6 +294,7 @@ def backup_cron_job_spec(
                                 "env": [
                                     labels.secret_env("MC_HOST_backup", backup_secret, "mc-host"),
                                     {"name": "BACKUP_BUCKET", "value": bucket},
+                                    {"name": "BACKUP_PREFIX", "value": prefix},
                                     {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
                                     {"name": "HOME", "value": "/tmp"},
                                 ],

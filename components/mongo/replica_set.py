@@ -117,23 +117,30 @@ def replica_set_urls(user: MongoAppUser, password: pulumi.Output[str], hosts: li
 
 
 # A dump with the root credentials from the environment: the password reaches mongodump through a
-# config file written by the shell's printf builtin (never an argument), and the file goes after.
+# config file written by the shell's printf builtin (never an argument). The archive is written under
+# a temporary name and renamed once mongodump succeeded, so a partial file never looks like a dump;
+# the EXIT trap removes the partial file and the config file when the dump fails, and a partial file
+# an interrupted run (a killed container, a full disk) left behind goes at the start of the next run.
 DUMP_SCRIPT = """\
 set -eu
 umask 077
-printf 'password: "%s"\\n' "$MONGO_ROOT_PASSWORD" > /tmp/dump.yaml
+rm -f /backup/*.partial
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+partial="/backup/mongo-$stamp.archive.gz.partial"
+trap 'rm -f /tmp/dump.yaml "$partial"' EXIT
+printf 'password: "%s"\\n' "$MONGO_ROOT_PASSWORD" > /tmp/dump.yaml
 mongodump --config=/tmp/dump.yaml --username="$MONGO_ROOT_USER" --authenticationDatabase=admin \\
-  --uri="$MONGO_URI" --readPreference=secondaryPreferred --gzip --archive="/backup/mongo-$stamp.archive.gz.partial"
-mv "/backup/mongo-$stamp.archive.gz.partial" "/backup/mongo-$stamp.archive.gz"
-rm -f /tmp/dump.yaml
+  --uri="$MONGO_URI" --readPreference=secondaryPreferred --gzip --archive="$partial"
+mv "$partial" "/backup/mongo-$stamp.archive.gz"
 """
 
-# `minio/mc` has no coreutils to speak of: shell builtins and mc only. MC_HOST_backup carries the key.
+# `minio/mc` (ubi-micro: a shell and coreutils, no grep or sed): shell builtins and mc only. MC_HOST_backup carries the key.
+# `mc cp` only adds objects: the bucket (versioned, expiring dumps by its lifecycle rule) decides
+# what goes, never the uploader.
 UPLOAD_SCRIPT = """\
 set -eu
 for dump in /backup/mongo-*.archive.gz; do
-  mc cp --quiet "$dump" "backup/$BACKUP_BUCKET/mongo/"
+  mc cp --quiet "$dump" "backup/$BACKUP_BUCKET/$BACKUP_PREFIX"
 done
 """
 

@@ -37,6 +37,10 @@ class StorageWiring:
     """A Kubernetes service account the app's pods must run as (its cloud identity reaches the store)."""
 
 
+DUMPS_PREFIX = "mongo/"
+"""Where database dumps go in the backups bucket (its lifecycle rule applies there)."""
+
+
 @dataclass(frozen=True)
 class BackupTarget:
     """Where database dumps go: a bucket of their own and a key that can write there only."""
@@ -48,7 +52,7 @@ class BackupTarget:
     secret_key: pulumi.Output[str]
     endpoints: list[Endpoint]
     """Where the backup job connects (its network rules)."""
-    prefix: str = "mongo/"
+    prefix: str = DUMPS_PREFIX
 
     def mc_host(self) -> pulumi.Output[str]:
         """`MC_HOST_backup` for the MinIO client: the endpoint with the key (secret; environment only)."""

@@ -14,7 +14,7 @@ import pulumi_digitalocean as do
 
 from components.endpoints import ANYWHERE, Endpoint
 from components.protection import stateful
-from components.storage import BackupTarget, StorageWiring, s3_wiring
+from components.storage import DUMPS_PREFIX, BackupTarget, StorageWiring, s3_wiring
 
 # The Spaces endpoint is public: HTTPS anywhere.
 SPACES_ENDPOINT = Endpoint(port=443, cidr=ANYWHERE)
@@ -87,12 +87,19 @@ class SpacesStorage(pulumi.ComponentResource):
                 name=args.backup_bucket,
                 region=args.region,
                 acl="private",
-                # Dumps expire after the retention; nothing else is kept.
+                # Versioned: a dump deleted or overwritten through the writer key (or by a client that
+                # mirrors removals) stays as a noncurrent version, restorable for the retention period.
+                # Once enabled, versioning can only be suspended, never removed (the SDK's
+                # SpacesBucketVersioningArgs docstring).
+                versioning={"enabled": True},
+                # Dumps expire after the retention (on a versioned bucket expiry leaves a delete marker
+                # and makes the dump noncurrent), and noncurrent versions go after the retention again.
                 lifecycle_rules=[
                     {
                         "enabled": True,
-                        "prefix": "mongo/",
+                        "prefix": DUMPS_PREFIX,
                         "expiration": {"days": args.backup_retention_days},
+                        "noncurrent_version_expiration": {"days": args.backup_retention_days},
                         "abort_incomplete_multipart_upload_days": 1,
                     }
                 ],

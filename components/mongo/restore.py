@@ -1,0 +1,186 @@
+"""Restoring a dump from the off-site copy: the command an operator runs, rendered from the stack.
+
+The stack exports it as `mongo_restore` (README "Backups and restore"): a shell script that reads
+the dump's name from `$DUMP` and restores it with `mongorestore --drop`. No credential is ever in
+an argument vector or in the script: on Kubernetes a Job reads the bucket key and the root password
+from the stack's Secrets (`secretKeyRef`); on a Docker host the backup containers already hold them
+in their environment, and the dump streams from one to the other.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from components.mongo.replica_set import MONGO_UID
+
+# The dump's name as the operator's shell expands it (in the here-document and the `mc` path).
+DUMP_VARIABLE = "${DUMP}"
+_DUMP_PLACEHOLDER = "@@DUMP@@"
+
+# Refuses an empty name or one that could break out of the manifest or the path (dumps are
+# `mongo-<UTC stamp>.archive.gz`, DUMP_SCRIPT's names).
+CHECK_DUMP = """\
+set -eu
+: "${DUMP:?set DUMP to the dump to restore, e.g. DUMP=mongo-20260101T031700Z.archive.gz}"
+case "$DUMP" in
+  *[!A-Za-z0-9._-]* | [!m]*) echo "DUMP=$DUMP is not a dump name (mongo-<stamp>.archive.gz)" >&2; exit 2 ;;
+esac
+"""
+
+
+# mongorestore takes the password from `--config=<YAML file>` (`password:`; Database Tools 100.3.0 and
+# later, the image's tools are newer) and reads the archive from standard input when `--archive` has
+# no file name (mongodb.com/docs/database-tools/mongorestore: --config, --archive).
+def restore_script(archive: str | None) -> str:
+    """mongorestore with the root credentials from the environment (the password through a config file,
+    as DUMP_SCRIPT does); `archive` None reads the archive from standard input."""
+    source = f"--archive={archive}" if archive else "--archive"
+    return f"""\
+set -eu
+umask 077
+trap 'rm -f /tmp/restore.yaml' EXIT
+printf 'password: "%s"\\n' "$MONGO_ROOT_PASSWORD" > /tmp/restore.yaml
+mongorestore --config=/tmp/restore.yaml --username="$MONGO_ROOT_USER" --authenticationDatabase=admin \\
+  --uri="$MONGO_URI" --gzip {source} --drop
+"""
+
+
+DOWNLOAD_SCRIPT = 'exec mc cp --quiet "backup/$BACKUP_BUCKET/$BACKUP_PREFIX$DUMP" /restore/dump.archive.gz'
+
+_RESTRICTED: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def restore_job(
+    *,
+    namespace: str,
+    image: str,
+    client_image: str,
+    mongo_uri: str,
+    credentials: str,
+    backup_secret: str,
+    bucket: str,
+    prefix: str,
+    job_labels: Mapping[str, str],
+) -> dict[str, Any]:
+    """A Job (API spelling, for `kubectl create`) that downloads `$DUMP` from the backups bucket and
+    restores it into the replica set. `job_labels` are the backup job's selector labels, so the
+    NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"generateName": "mongo-restore-", "namespace": namespace, "labels": dict(job_labels)},
+        "spec": {
+            # A restore drops and rewrites collections: one attempt, its log kept for a day.
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": 3 * 3600,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": dict(job_labels)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": MONGO_UID,
+                        "runAsGroup": MONGO_UID,
+                        "fsGroup": MONGO_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "initContainers": [
+                        {
+                            "name": "download",
+                            "image": client_image,
+                            "command": ["sh", "-c", DOWNLOAD_SCRIPT],
+                            "env": [
+                                _secret_env("MC_HOST_backup", backup_secret, "mc-host"),
+                                {"name": "BACKUP_BUCKET", "value": bucket},
+                                {"name": "BACKUP_PREFIX", "value": prefix},
+                                {"name": "DUMP", "value": _DUMP_PLACEHOLDER},
+                                {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                                {"name": "HOME", "value": "/tmp"},
+                            ],
+                            "securityContext": _RESTRICTED,
+                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                            "volumeMounts": [{"name": "restore", "mountPath": "/restore"}, {"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "restore",
+                            "image": image,
+                            "command": ["sh", "-c", restore_script("/restore/dump.archive.gz")],
+                            "env": [
+                                _secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                                _secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                                {"name": "MONGO_URI", "value": mongo_uri},
+                            ],
+                            "securityContext": _RESTRICTED,
+                            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                            "volumeMounts": [
+                                {"name": "restore", "mountPath": "/restore", "readOnly": True},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "restore", "emptyDir": {"sizeLimit": "20Gi"}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _heredoc_body(text: str) -> str:
+    """`text` as the body of an unquoted here-document that yields it unchanged, except the dump
+    placeholder, which becomes `${DUMP}` for the shell to expand."""
+    escaped = text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
+    return escaped.replace(_DUMP_PLACEHOLDER, DUMP_VARIABLE)
+
+
+# `kubectl logs -f` refuses a container that has not started ("is waiting to start: PodInitializing"
+# while the download init container runs; kubernetes/kubectl#1227, kubernetes/kubernetes#79547), and
+# `--pod-running-timeout` only waits for a pod to exist (kubernetes/kubernetes#51850). So the hint waits
+# for the pod's Initialized condition (True once every init container succeeded; kubernetes.io/docs/
+# concepts/workloads/pods/pod-lifecycle, "Pod conditions"; `kubectl wait --for=condition=`,
+# kubernetes.io/docs/reference/kubectl/generated/kubectl_wait) on the pod the Job controller labels
+# `batch.kubernetes.io/job-name` (kubernetes.io/docs/concepts/workloads/controllers/job, "Job labels").
+def kubernetes_restore_command(job: Mapping[str, Any]) -> str:
+    """The script that creates the restore Job for `$DUMP` and says how to follow it."""
+    manifest = json.dumps(job, indent=2, sort_keys=True)
+    namespace = shlex.quote(str(job["metadata"]["namespace"]))
+    ns = f"kubectl -n {namespace}"
+    return (
+        CHECK_DUMP
+        + f"job=$(kubectl create -o name -f - <<EOF\n{_heredoc_body(manifest)}\nEOF\n)\n"
+        + 'echo "restoring $DUMP with $job: the download runs first, then mongorestore. Follow it with:"\n'
+        + f'echo "  {ns} wait --for=condition=Initialized --timeout=3h pod -l batch.kubernetes.io/job-name=${{job#job.batch/}}'
+        + f' && {ns} logs -f $job -c restore"\n'
+        + f'echo "the download: {ns} logs $job -c download; the outcome: {ns} get $job"\n'
+    )
+
+
+def docker_restore_command(*, uploader: str, dumper: str, bucket: str, prefix: str) -> str:
+    """The script that streams `$DUMP` from the bucket (through the uploader container, which holds
+    the bucket key) into mongorestore in the dump container (which holds the root password).
+    `docker exec` runs its command with the container's configured environment, so neither
+    credential passes through the operator's shell (docs.docker.com/reference/cli/docker/container/exec)."""
+    source = shlex.quote(f"backup/{bucket}/{prefix}") + '"$DUMP"'
+    return (
+        CHECK_DUMP
+        + f"docker exec {shlex.quote(uploader)} mc cat {source} \\\n"
+        + f"  | docker exec -i {shlex.quote(dumper)} sh -c {shlex.quote(restore_script(None))}\n"
+    )
