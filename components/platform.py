@@ -390,7 +390,7 @@ class Platform(pulumi.ComponentResource):
             return MinioStorage(
                 f"{self._name}-storage",
                 MinioStorageArgs(host=host, bucket=s.bucket, image=s.image, client_image=s.client_image, protect=config.protect_stateful),
-                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
         from components.storage.gridfs import GridFsStorage
 
@@ -584,7 +584,7 @@ class Platform(pulumi.ComponentResource):
                     bind_address=str(d.bind_address) if isinstance(d, LocalDockerConfig) else None,
                     proxy_protocol_from=config.digitalocean.vpc_ip_range if behind_load_balancer else None,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
             with_networks.append(replace(host, networks=(proxy.edge_network, proxy.apps_network)))
         return with_networks
@@ -609,7 +609,7 @@ class Platform(pulumi.ComponentResource):
                 backup_interval_hours=m.backup.interval_hours,
                 backup_retention_days=m.backup.retention_days,
             ),
-            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
         )
 
     def _docker_apps(self, config: DockerPlatformConfig) -> dict[str, MeteorService]:

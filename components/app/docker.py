@@ -113,7 +113,9 @@ class DockerApp(pulumi.ComponentResource):
                     f"{name}-{host.name}{suffix}-image",
                     name=ref,
                     keep_locally=True,
-                    opts=pulumi.ResourceOptions(parent=self, provider=host.provider, depends_on=args.image.ready),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=host.provider, depends_on=args.image.ready, transformations=host.follows_machine()
+                    ),
                 )
             return images[host.name, track]
 
@@ -133,7 +135,12 @@ class DockerApp(pulumi.ComponentResource):
                 must_run=False,
                 attach=True,
                 logs=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=first.provider, depends_on=[*args.mongo.ready, *first.networks]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=first.provider,
+                    depends_on=[*args.mongo.ready, *first.networks],
+                    transformations=first.follows_machine(),
+                ),
                 **service_container_defaults(),
                 **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
             )
@@ -150,7 +157,7 @@ class DockerApp(pulumi.ComponentResource):
             ("canary", app.canary.image if app.canary else "", canary_count),
         ):
             for host, index in placement(count, args.hosts):
-                on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
+                on_host = pulumi.ResourceOptions(parent=self, provider=host.provider, transformations=host.follows_machine())
                 hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
                 container_labels = {**labels, "meteor-platform/track": track} if app.canary else labels
                 if migrated:

@@ -4,6 +4,7 @@ hosts.py     a pulumi-docker provider per host (the local engine, or the cloud m
 proxy.py     Traefik behind a read-only Docker API proxy, and the host's networks
 services.py  data volumes and one-shot setup steps of stateful services
 hardening.py defaults and limits every container gets
+identity.py  everything on a host follows its machine (a replaced machine runs it all again)
 """
 
 from __future__ import annotations
@@ -53,3 +54,11 @@ class DockerHost:
     """The names of the platform's objects on this host."""
     networks: tuple[pulumi.Resource, ...] = ()
     """The host's networks (edge, apps): containers on the host wait for them."""
+    machine_id: pulumi.Input[str] | None = None
+    """The cloud machine's id (None for the local engine): what runs on the host follows it."""
+
+    def follows_machine(self) -> list[pulumi.ResourceTransformation]:
+        """For the `transformations` option of whatever runs on this host (see identity.py)."""
+        from components.docker.identity import follow_machine
+
+        return [] if self.machine_id is None else [follow_machine(self.machine_id)]

@@ -35,8 +35,8 @@ def machine_docker_hosts(
     name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None
 ) -> list[DockerHost]:
     hosts: list[DockerHost] = []
-    for i, (url, ready, host_key) in enumerate(
-        zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, strict=True)
+    for i, (url, ready, host_key, machine_id) in enumerate(
+        zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, machines.machine_ids, strict=True)
     ):
         provider = docker.Provider(
             f"{name}-host{i}-docker",
@@ -46,7 +46,7 @@ def machine_docker_hosts(
             registry_auth=auth,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
-        hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names))
+        hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names, machine_id=machine_id))
     return hosts
 
 

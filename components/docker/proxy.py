@@ -18,7 +18,7 @@ import pulumi_docker as docker
 from components import versions
 from components.docker import DockerNames
 from components.docker.hardening import limits, service_container_defaults
-from components.docker.services import one_shot
+from components.docker.services import one_shot, succeeded
 from components.protection import stateful
 
 CERT_RESOLVER = "letsencrypt"
@@ -110,6 +110,7 @@ class TraefikProxy(pulumi.ComponentResource):
         ports: list[docker.ContainerPortArgsDict] = [published(HTTP_INSIDE, args.http_port, args.bind_address)]
         volumes: list[docker.ContainerVolumeArgsDict] = []
         ready: list[pulumi.Resource] = [self.socket_proxy]
+        labels: list[docker.ContainerLabelArgsDict] = []
         if args.tls:
             certificates = docker.Volume(
                 f"{name}-certificates",
@@ -117,18 +118,22 @@ class TraefikProxy(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
             )
             # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
-            ready.append(
-                one_shot(
-                    f"{name}-certificates-owner",
-                    image=image.image_id,
-                    script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
-                    envs=[],
-                    after=self.socket_proxy,
-                    names=names,
-                    volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
-                    opts=on_host,
-                )
+            owner = one_shot(
+                f"{name}-certificates-owner",
+                image=image.image_id,
+                script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
+                envs=[],
+                after=self.socket_proxy,
+                names=names,
+                volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
+                # root without capabilities may not enter the directory once it is nobody's (0700),
+                # nor hand files over or chmod them: exactly these three, nothing else.
+                capabilities=["CHOWN", "DAC_READ_SEARCH", "FOWNER"],
+                opts=on_host,
             )
+            ready.append(owner)
+            # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).
+            labels.append({"label": "meteor-platform/certificates-owner", "value": succeeded(f"{name}-certificates-owner", owner)})
             command += [
                 f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
                 f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
@@ -151,6 +156,7 @@ class TraefikProxy(pulumi.ComponentResource):
             networks_advanced=[{"name": self.edge_network.name}, {"name": self.docker_api_network.name}],
             restart="unless-stopped",
             healthcheck={"tests": ["CMD", "traefik", "healthcheck", "--ping"], "interval": "10s", "timeout": "5s", "retries": 3},
+            labels=labels,
             user=TRAEFIK_USER,
             capabilities={"drops": ["ALL"]},
             read_only=True,

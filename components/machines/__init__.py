@@ -20,6 +20,8 @@ class DockerMachines(Protocol):
     tag: str
     """Tag every machine carries (firewalls admit it)."""
     public_addresses: list[pulumi.Output[str]]
+    machine_ids: list[pulumi.Output[str]]
+    """Per host: the droplet or instance id (a new id is a new machine)."""
     docker_host_urls: list[pulumi.Output[str]]
     """`ssh://<user>@<address>` per host, for a pulumi-docker provider."""
     docker_ready: list[pulumi.Resource]

@@ -76,6 +76,7 @@ class AwsMachines(pulumi.ComponentResource):
     role: iam.Role
     tag: str
     public_addresses: list[pulumi.Output[str]]
+    machine_ids: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     host_public_keys: list[pulumi.Output[str]]
@@ -194,6 +195,7 @@ class AwsMachines(pulumi.ComponentResource):
                 )
             addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
         self.public_addresses = [address.public_ip for address in addresses]
+        self.machine_ids = [instance.id for instance in self.instances]
         if args.access == "ssm":
             # ssh://deploy@<instance id>, tunnelled through Session Manager by the Docker provider's ssh options.
             self.docker_host_urls = [instance.id.apply(lambda iid: f"ssh://{args.deploy_user}@{iid}") for instance in self.instances]

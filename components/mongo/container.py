@@ -94,6 +94,12 @@ class ContainerMongo(pulumi.ComponentResource):
             networks_advanced=[{"name": names.apps, "aliases": [HOST_ALIAS]}],
             restart="unless-stopped",
             healthcheck={"tests": ping, "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "60s"},
+            # As on Kubernetes: the image's `mongodb` user, no capabilities. Its entrypoint drops to
+            # that user itself only when started as root (docker-library/mongo docker-entrypoint.sh,
+            # `gosu mongodb`), so the data it wrote before is already 999's; a new named volume
+            # takes /data/db's owner from the image (Docker copies it into an empty volume).
+            user=f"{MONGO_UID}:{MONGO_UID}",
+            capabilities={"drops": ["ALL"]},
             wait=True,
             wait_timeout=300,
             opts=on_host,
