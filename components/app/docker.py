@@ -3,7 +3,9 @@
 `replicas` is the app's total number of instances, spread round-robin over the hosts (instance
 i runs on host i mod n); with a canary, its share of them run the next version, behind the same
 Traefik service (same labels, sticky cookie included). A migration runs once per image, as a
-one-shot container on the first host, before any instance is replaced; its failure fails `pulumi up`. Containers are auto-named and replaced create-before-delete, one after
+one-shot container on the first host, before any instance of that image starts (the canary's
+image runs its own, after the current one's); its failure fails `pulumi up`, and the next `up`
+runs it again (components/docker/steps.py). Containers are auto-named and replaced create-before-delete, one after
 another (each depends on the previous one and is waited on until healthy); the old containers
 are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from components.app import Sibling
@@ -22,7 +25,7 @@ from components.config.values import docker_cpus
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import traefik_labels
-from components.docker.services import succeeded
+from components.docker.steps import run_to_completion
 from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -65,6 +68,7 @@ class DockerApp(pulumi.ComponentResource):
     containers: list[docker.Container]
     canary_containers: list[docker.Container]
     migration: docker.Container | None
+    canary_migration: docker.Container | None
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: DockerAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -119,32 +123,45 @@ class DockerApp(pulumi.ComponentResource):
                 )
             return images[host.name, track]
 
-        self.migration = None
-        migrated: list[pulumi.Input[str]] = []
-        if app.migrate is not None:
+        memory_mib = int(quantity_value(app.resources.memory_limit) / 2**20)
+
+        def migration(track: str, ref: pulumi.Input[str], after: list[pulumi.Resource]) -> tuple[docker.Container, command.local.Command]:
+            """The migration of one image on the first host: created, then run to completion (steps.py)."""
+            assert app.migrate is not None
             first = args.hosts[0]
-            self.migration = docker.Container(
-                f"{name}-migrate",
-                image=image_on(first, "stable", args.image.ref).image_id,
+            prefix = name if track == "stable" else f"{name}-{track}"
+            on_first = pulumi.ResourceOptions(parent=self, provider=first.provider, transformations=first.follows_machine())
+            container = docker.Container(
+                f"{prefix}-migrate",
+                image=image_on(first, track, ref).image_id,
                 command=list(app.migrate.command),
                 envs=envs_for(f"{app.name}-migrate"),
                 networks_advanced=[{"name": first.names.apps}],
                 user=str(app.user_id) if app.user_id is not None else None,
                 capabilities=capabilities,
                 restart="no",
+                # Created only: started (and waited for) by its run, which the next `up` retries.
+                start=False,
                 must_run=False,
-                attach=True,
-                logs=True,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=first.provider,
-                    depends_on=[*args.mongo.ready, *first.networks],
-                    transformations=first.follows_machine(),
-                ),
+                opts=pulumi.ResourceOptions.merge(on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks])),
                 **service_container_defaults(),
-                **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
+                **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
             )
-            migrated = [succeeded(f"the migration of {app.name}", self.migration)]
+            run = run_to_completion(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
+            return container, run
+
+        self.migration = None
+        self.canary_migration = None
+        # Per track: what its containers wait for, and the label that says so.
+        migrated: dict[str, tuple[list[pulumi.Resource], pulumi.Output[str] | None]] = {"stable": ([], None), "canary": ([], None)}
+        if app.migrate is not None:
+            self.migration, run = migration("stable", args.image.ref, [])
+            migrated["stable"] = ([run], run.stdout.apply(lambda _: "ok"))
+            migrated["canary"] = migrated["stable"]
+            if app.canary is not None:
+                # The canary's image carries its own migration: it runs (after the current one) before the canary starts.
+                self.canary_migration, canary_run = migration("canary", app.canary.image, [run])
+                migrated["canary"] = ([canary_run], canary_run.stdout.apply(lambda _: "ok"))
 
         canary_count = 0
         if app.canary is not None:
@@ -159,9 +176,10 @@ class DockerApp(pulumi.ComponentResource):
             for host, index in placement(count, args.hosts):
                 on_host = pulumi.ResourceOptions(parent=self, provider=host.provider, transformations=host.follows_machine())
                 hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
-                container_labels = {**labels, "meteor-platform/track": track} if app.canary else labels
-                if migrated:
-                    container_labels = {**container_labels, "meteor-platform/migrated": migrated[0]}
+                container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
+                waits_for, migrated_label = migrated[track]
+                if migrated_label is not None:
+                    container_labels["meteor-platform/migrated"] = migrated_label
                 container = docker.Container(
                     f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
                     image=image_on(host, track, ref).image_id,
@@ -195,14 +213,14 @@ class DockerApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
                         pulumi.ResourceOptions(
-                            depends_on=[*args.mongo.ready, *host.networks, *previous, *([self.migration] if self.migration else [])],
+                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for],
                             # pulumi-docker replaces containers delete-first by default: the app would be
                             # down until the new one is healthy. Create first, remove the old one last.
                             delete_before_replace=False,
                         ),
                     ),
                     **service_container_defaults(),
-                    **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
+                    **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
                 )
                 (self.containers if track == "stable" else self.canary_containers).append(container)
                 # One instance at a time: the next is replaced only once this one is healthy (wait=True).

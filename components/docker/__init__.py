@@ -5,10 +5,12 @@ proxy.py     Traefik behind a read-only Docker API proxy, and the host's network
 services.py  data volumes and one-shot setup steps of stateful services
 hardening.py defaults and limits every container gets
 identity.py  everything on a host follows its machine (a replaced machine runs it all again)
+steps.py     a step run to completion from `pulumi up`, retried by the next `up` when it failed
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,17 @@ class DockerNames:
 
 
 @dataclass(frozen=True)
+class HostShell:
+    """How the machine running `pulumi up` reaches the host's Docker with its own tools: the
+    `docker` CLI against the local engine, or `ssh` to the cloud machine (the pinned host key)."""
+
+    docker_host: pulumi.Input[str]
+    """The local engine's endpoint (DOCKER_HOST), or the machine's `ssh://user@address`."""
+    ssh_options: pulumi.Input[Sequence[str]] | None = None
+    """For a machine: the ssh options its Docker provider uses (host key pinned, proxy)."""
+
+
+@dataclass(frozen=True)
 class DockerHost:
     name: str
     """Short name used in resource names (`local`, `host0`, ...)."""
@@ -52,6 +65,8 @@ class DockerHost:
     """Explicit provider for everything on this host."""
     names: DockerNames
     """The names of the platform's objects on this host."""
+    shell: HostShell
+    """Runs a command on the host from the machine running `pulumi up` (see steps.py)."""
     networks: tuple[pulumi.Resource, ...] = ()
     """The host's networks (edge, apps): containers on the host wait for them."""
     machine_id: pulumi.Input[str] | None = None

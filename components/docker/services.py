@@ -23,19 +23,20 @@ LOG_TAIL_LINES = 20
 ONE_SHOT_ATTEMPTS = 10
 ONE_SHOT_RETRY_SECONDS = 6
 
-# Runs the step's script ($1) in a shell of its own (so its `set -e` holds), up to
-# ONE_SHOT_ATTEMPTS times; the container's exit code is the last attempt's. Shell builtins and
-# `sleep` only: `minio/mc` (ubi-micro) has no seq, grep or sed (an image without `sleep` retries
-# at once, still bounded).
-RETRY_WRAPPER = f"""\
+
+def retry_wrapper(attempts: int, pause_seconds: int) -> str:
+    """`sh -c` text that runs the step's script ($1) in a shell of its own (so its `set -e` holds),
+    at most `attempts` times, and exits with the last attempt's code. Shell builtins and `sleep`
+    only: `minio/mc` (ubi-micro) has no seq, grep or sed (without `sleep` it retries at once)."""
+    return f"""\
 attempt=1
 while :; do
   sh -c "$1" && exit 0
   code=$?
-  if [ "$attempt" -ge {ONE_SHOT_ATTEMPTS} ]; then echo "gave up after $attempt attempts (exit $code)" >&2; exit "$code"; fi
-  echo "attempt $attempt failed (exit $code); retrying in {ONE_SHOT_RETRY_SECONDS}s" >&2
+  if [ "$attempt" -ge {attempts} ]; then echo "gave up after $attempt attempts (exit $code)" >&2; exit "$code"; fi
+  echo "attempt $attempt failed (exit $code); retrying in {pause_seconds}s" >&2
   attempt=$((attempt + 1))
-  sleep {ONE_SHOT_RETRY_SECONDS}
+  sleep {pause_seconds}
 done
 """
 
@@ -93,7 +94,7 @@ def one_shot(
         name,
         image=image,
         entrypoints=["sh", "-c"],
-        command=[RETRY_WRAPPER, "one-shot", script],
+        command=[retry_wrapper(ONE_SHOT_ATTEMPTS, ONE_SHOT_RETRY_SECONDS), "one-shot", script],
         envs=envs,
         uploads=list(uploads) or None,
         volumes=list(volumes) or None,

@@ -1,0 +1,283 @@
+"""Docker hosts on day 2: a rolled host runs everything again, failed steps fail (and are retried),
+containers cannot read the host's secrets, and setup containers are as locked down as services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.docker.identity import MACHINE_LABEL
+from components.docker.services import retry_wrapper
+from components.machines.cloud_init import METADATA_ADDRESS
+from offline_plan.changes import plan_changes
+from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap
+
+CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+VOLUME = "docker:index/volume:Volume"
+DROPLET = "digitalocean:index/droplet:Droplet"
+
+
+@pytest.fixture(scope="module")
+def dev() -> Run:
+    return run_shipped("dev")
+
+
+@pytest.fixture(scope="module")
+def droplets() -> Run:
+    return run_shipped("droplets")
+
+
+@pytest.fixture(scope="module")
+def aws_hosts() -> Run:
+    return run_shipped("aws-hosts")
+
+
+def shipped_config(stack: str) -> dict[str, Any]:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items()}
+
+
+def user_data(run: Run, resource: dict[str, Any]) -> dict[str, Any]:
+    return yaml.safe_load(run.state(resource)["userData"].split("\n", 1)[1])
+
+
+def written(document: dict[str, Any], path: str) -> str:
+    [entry] = [f for f in document["write_files"] if f["path"] == path]
+    return str(entry["content"])
+
+
+def on_host(run: Run, provider_name: str, *types: str) -> list[dict[str, Any]]:
+    [provider] = [p for p in run.resources("pulumi:providers:docker") if p["name"] == provider_name]
+    return [r for t in types for r in run.resources(t) if r.get("provider") == provider["urn"]]
+
+
+# -- item 3: rolling a host brings its containers back ---------------------------------------------
+
+
+def test_a_replaced_droplet_replaces_everything_that_ran_on_it_in_the_same_up(droplets: Run, tmp_path: Path) -> None:
+    config = shipped_config("droplets")
+    config["machines"] = {**config["machines"], "image": "ubuntu-22-04-x64"}  # forces a new droplet
+    rolled = run_config(tmp_path, config, stack="droplets")
+    changes = {c.name: c for c in plan_changes(droplets.plan, rolled.plan).resources}
+    assert changes["meteor-machines-0"].action == "replace" and changes["meteor-machines-0"].type == DROPLET
+    things = on_host(droplets, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
+    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
+    for thing in things:
+        change = changes.get(thing["name"])
+        assert change is not None and change.action == "replace", thing["name"]
+        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
+    # The data volumes come back with the block-storage volume: nothing protected is touched but the droplet.
+    for volume in on_host(droplets, "meteor-host0-docker", VOLUME):
+        assert volume["name"] not in changes, volume["name"]
+    assert [c.name for c in plan_changes(droplets.plan, rolled.plan).refused] == ["meteor-machines-0"]
+    assert "meteor-host0-docker" not in changes or changes["meteor-host0-docker"].action == "update"
+
+
+def test_everything_on_a_machine_carries_its_id(droplets: Run, dev: Run) -> None:
+    droplet = droplets.one(DROPLET, "meteor-machines-0")
+    machine = droplets.result.ids[droplet["urn"]]
+    for thing in on_host(droplets, "meteor-host0-docker", CONTAINER, NETWORK):
+        assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
+    for image in on_host(droplets, "meteor-host0-docker", IMAGE):
+        assert image["inputs"]["triggers"] == {"machine": machine}, image["name"]
+    # The local engine is no machine of ours: nothing changes there.
+    for thing in dev.resources(CONTAINER) + dev.resources(NETWORK):
+        assert MACHINE_LABEL not in {entry["label"] for entry in thing["inputs"].get("labels") or []}
+
+
+def test_docker_never_starts_without_the_data_volume_mounted(droplets: Run, aws_hosts: Run) -> None:
+    for run, machine in (
+        (droplets, droplets.one(DROPLET, "meteor-machines-0")),
+        (aws_hosts, aws_hosts.resources("aws:ec2/instance:Instance")[0]),
+    ):
+        document = user_data(run, machine)
+        dropin = written(document, "/etc/systemd/system/docker.service.d/10-meteor-platform.conf")
+        assert "RequiresMountsFor=/var/lib/docker/volumes" in dropin.splitlines()
+        assert document["mounts"][0][1] == "/var/lib/docker/volumes"
+
+
+def test_hosts_without_data_have_no_mount_requirement(tmp_path: Path) -> None:
+    from components.machines.cloud_init import DockerHostUserData, docker_host_config
+
+    document = docker_host_config(DockerHostUserData(deploy_user="deploy", ssh_public_keys=["ssh-ed25519 AAAA k"]))
+    dropin = written(document, "/etc/systemd/system/docker.service.d/10-meteor-platform.conf")
+    assert "RequiresMountsFor" not in dropin and "mounts" not in document
+
+
+# -- item 4: a failed one-shot step fails the `up` -------------------------------------------------
+
+
+def run_wrapper(tmp_path: Path, script: str, attempts: int = 3) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", "-c", retry_wrapper(attempts, 0), "one-shot", script], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+
+
+def test_one_shot_steps_never_restart_and_retry_inside_a_bounded_number_of_times(dev: Run, tmp_path: Path) -> None:
+    for name in ("meteor-mongo-init", "meteor-storage-setup"):
+        inputs = dev.one(CONTAINER, name)["inputs"]
+        assert inputs["restart"] == "no" and "maxRetryCount" not in inputs, name
+        assert inputs["attach"] is True and inputs["logs"] is True and inputs["mustRun"] is False, name
+        assert inputs["entrypoints"] == ["sh", "-c"] and inputs["command"][0] == retry_wrapper(10, 6), name
+    flaky = run_wrapper(tmp_path, "n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; [ $n -ge 1 ]")
+    assert flaky.returncode == 0 and (tmp_path / "count").read_text().strip() == "2", "retried until it succeeded"
+    broken = run_wrapper(tmp_path, "echo try >> tries; exit 3")
+    assert broken.returncode == 3, "the container stops with the step's own exit code"
+    assert (tmp_path / "tries").read_text().count("try") == 3 and "gave up after 3 attempts" in broken.stderr
+    strict = run_wrapper(tmp_path, "set -e; false; echo reached", attempts=1)
+    assert strict.returncode != 0 and "reached" not in strict.stdout, "the step's `set -e` holds inside the retries"
+
+
+def test_no_exit_code_after_a_deploy_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Docker reports a restarting container as running, and pulumi-docker then records no exit code."""
+    from offline_plan import runtime
+
+    answer = runtime.PROVIDER_OUTPUTS[CONTAINER]
+
+    def still_running(mocks: Any, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = answer(mocks, name, state)
+        if name == "meteor-mongo-init":
+            outputs = {**outputs, "exitCode": None, "containerLogs": "MongoServerError: not primary\n"}
+        return resource_id, outputs
+
+    monkeypatch.setitem(runtime.PROVIDER_OUTPUTS, CONTAINER, still_running)
+    config = base_config(environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"})
+    config["ingress"] = {"tls": "off"}
+    config["apps"][0]["image"] = "ghcr.io/acme/todos:dev"
+    run_config(tmp_path, config)  # a preview: the exit code is not known yet
+    import pulumi
+
+    preview = pulumi.runtime.set_mocks
+    monkeypatch.setattr(pulumi.runtime, "set_mocks", lambda mocks, **options: preview(mocks, **{**options, "preview": False}))
+    with pytest.raises(Exception, match=r"meteor-mongo-init \(.*\) reported no exit code \(it never finished\)") as caught:
+        run_config(tmp_path, config)
+    assert "not primary" in str(caught.value)
+
+
+# -- item 5: a failed migration can be retried ------------------------------------------------------
+
+
+def test_a_migration_is_run_from_pulumi_up_so_a_failure_is_retried(droplets: Run) -> None:
+    migrate = droplets.one(CONTAINER, "todos-migrate")
+    assert (migrate["inputs"]["start"], migrate["inputs"]["restart"]) == (False, "no")
+    run = droplets.one("command:local:Command", "todos-migrate-run")
+    state = droplets.state(run)
+    container_id = droplets.result.ids[migrate["urn"]]
+    assert state["triggers"] == [container_id], "a new container (image, environment) runs again"
+    assert state["environment"] == {
+        "DOCKER_HOST": "ssh://deploy@"
+        + droplets.state(droplets.one("digitalocean:index/reservedIp:ReservedIp", "meteor-machines-reserved-ip"))["ipAddress"]
+    }
+    assert state["create"].endswith(f"\"$DOCKER_HOST\" 'docker start --attach {container_id}'")
+    assert "StrictHostKeyChecking=yes" in state["create"] and "KnownHostsCommand=/bin/echo %H ssh-ed25519 " in state["create"]
+    assert "update" not in state and "delete" not in state, "a retry runs `create` again"
+
+
+def test_the_migration_run_exits_with_the_containers_exit_code(droplets: Run, tmp_path: Path) -> None:
+    """The create script against a stand-in `ssh` that runs the remote command through a stand-in `docker`."""
+    state = droplets.state(droplets.one("command:local:Command", "todos-migrate-run"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$LOG"\nfor last; do :; done\nexec sh -c "$last"\n')
+    (bin_dir / "docker").write_text('#!/bin/sh\necho "migrating $3"\nexit 7\n')
+    for tool in ("ssh", "docker"):
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(tmp_path / "ssh.log"), **state["environment"]}
+    result = subprocess.run(["sh", "-c", state["create"]], capture_output=True, text=True, env=env, timeout=30)
+    assert result.returncode == 7, "a failed migration fails the run, so `pulumi up` fails"
+    assert "migrating" in result.stdout
+    arguments = (tmp_path / "ssh.log").read_text().splitlines()
+    assert arguments[-2] == state["environment"]["DOCKER_HOST"] and arguments[-1].startswith("docker start --attach ")
+    assert any(a.startswith("KnownHostsCommand=/bin/echo %H ssh-ed25519 ") for a in arguments), "one argument, key included"
+
+
+def test_the_local_engine_runs_the_migration_with_its_own_docker(tmp_path: Path) -> None:
+    config = base_config(environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"})
+    config["ingress"] = {"tls": "off"}
+    config["apps"][0].update(image="ghcr.io/acme/todos:dev", migrate={"command": ["node", "migrate.js"]})
+    run = run_config(tmp_path, config)
+    state = run.state(run.one("command:local:Command", "todos-migrate-run"))
+    migrate = run.one(CONTAINER, "todos-migrate")
+    assert state["create"] == f"docker start --attach {run.result.ids[migrate['urn']]}"
+    assert state["environment"]["DOCKER_HOST"].startswith("unix://")
+
+
+def test_a_canary_runs_its_own_migration_before_it_starts(droplets: Run) -> None:
+    stable_run = droplets.one("command:local:Command", "todos-migrate-run")
+    canary_run = droplets.one("command:local:Command", "todos-canary-migrate-run")
+    canary_migrate = droplets.one(CONTAINER, "todos-canary-migrate")
+    canary_image = droplets.one(IMAGE, "todos-host0-canary-image")
+    assert unwrap(canary_migrate["inputs"]["image"]) == droplets.state(canary_image)["imageId"], "the canary's image"
+    assert stable_run["urn"] in canary_run["dependencies"], "after the current version's migration"
+    [canary] = [c for c in droplets.resources(CONTAINER) if c["name"].startswith("todos-canary-host")]
+    assert canary_run["urn"] in canary["dependencies"]
+    for stable in (c for c in droplets.resources(CONTAINER) if c["name"].startswith("todos-host")):
+        assert canary_run["urn"] not in stable["dependencies"], "the current version does not wait for the next one's schema"
+        assert stable_run["urn"] in stable["dependencies"]
+
+
+# -- item 8: containers cannot read the host's secrets ----------------------------------------------
+
+
+def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(droplets: Run, aws_hosts: Run, tmp_path: Path) -> None:
+    for run, machine in (
+        (droplets, droplets.one(DROPLET, "meteor-machines-0")),
+        (aws_hosts, aws_hosts.resources("aws:ec2/instance:Instance")[0]),
+    ):
+        document = user_data(run, machine)
+        script = written(document, "/usr/local/sbin/meteor-block-metadata")
+        unit = written(document, "/etc/systemd/system/meteor-block-metadata.service")
+        dropin = written(document, "/etc/systemd/system/docker.service.d/10-meteor-platform.conf").splitlines()
+        assert f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT" in script
+        assert "Before=docker.service" in unit.splitlines() and "ExecStart=/usr/local/sbin/meteor-block-metadata" in unit
+        assert {"Requires=meteor-block-metadata.service", "After=meteor-block-metadata.service"} <= set(dropin)
+    # The script, against a stand-in iptables: creates the chain if need be, inserts the rule once.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "iptables").write_text(
+        '#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in -C) grep -qxF -- "-I ${*#-C }" "$LOG";; *) exit 0;; esac\n'
+    )
+    (bin_dir / "iptables").chmod(0o755)
+    (tmp_path / "block").write_text(script)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(tmp_path / "iptables.log")}
+    for _ in range(2):
+        subprocess.run(["sh", str(tmp_path / "block")], check=True, env=env, timeout=30)
+    calls = (tmp_path / "iptables.log").read_text().splitlines()
+    inserts = [c for c in calls if c.startswith("-I ")]
+    assert inserts == [f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"], calls
+    assert calls[0] == "-N DOCKER-USER"
+
+
+# -- item 11: hardening ------------------------------------------------------------------------------
+
+
+def test_mongodb_runs_as_the_mongodb_user_with_no_capabilities(dev: Run, droplets: Run) -> None:
+    for run in (dev, droplets):
+        [mongod] = [c for c in run.resources(CONTAINER) if c["name"] == "meteor-mongo-mongod"]
+        assert mongod["inputs"]["user"] == "999:999"
+        assert mongod["inputs"]["capabilities"] == {"drops": ["ALL"]}
+        assert mongod["inputs"]["securityOpts"] == ["no-new-privileges:true"]
+
+
+def test_one_shot_steps_keep_no_capabilities_and_have_log_limits_even_in_dev(dev: Run) -> None:
+    for name in ("meteor-mongo-init", "meteor-storage-setup"):
+        inputs = dev.one(CONTAINER, name)["inputs"]
+        assert inputs["capabilities"] == {"drops": ["ALL"]}, name
+        assert inputs["securityOpts"] == ["no-new-privileges:true"], name
+        assert inputs["logDriver"] == "local" and inputs["logOpts"] == {"max-file": "5", "max-size": "20m"}, name
+
+
+def test_the_certificates_owner_step_gets_exactly_the_capabilities_it_needs(droplets: Run) -> None:
+    [owner] = [c for c in droplets.resources(CONTAINER) if c["name"].endswith("-certificates-owner")]
+    assert owner["inputs"]["capabilities"] == {"adds": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"], "drops": ["ALL"]}
+    assert owner["inputs"]["securityOpts"] == ["no-new-privileges:true"]
+    [traefik] = [c for c in droplets.resources(CONTAINER) if c["name"].endswith("-traefik")]
+    assert {"label": "meteor-platform/certificates-owner", "value": "ok"} in traefik["inputs"]["labels"], "starts once it succeeded"
+    assert owner["urn"] in traefik["dependencies"]
