@@ -13,7 +13,7 @@ import yaml
 
 from components.docker.identity import MACHINE_LABEL
 from components.docker.services import retry_wrapper
-from components.machines.cloud_init import METADATA_ADDRESS
+from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
 from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap
 
@@ -235,9 +235,10 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
         script = written(document, "/usr/local/sbin/meteor-block-metadata")
         unit = written(document, "/etc/systemd/system/meteor-block-metadata.service")
         dropin = written(document, "/etc/systemd/system/docker.service.d/10-meteor-platform.conf").splitlines()
-        assert f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT" in script
+        assert f"iptables -I DOCKER-USER -d {METADATA_ADDRESS}/32" in script and "-j REJECT" in script
         assert "Before=docker.service" in unit.splitlines() and "ExecStart=/usr/local/sbin/meteor-block-metadata" in unit
         assert {"Requires=meteor-block-metadata.service", "After=meteor-block-metadata.service"} <= set(dropin)
+    script = written(user_data(droplets, droplets.one(DROPLET, "meteor-machines-0")), "/usr/local/sbin/meteor-block-metadata")
     # The script, against a stand-in iptables: creates the chain if need be, inserts the rule once.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -253,6 +254,28 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
     inserts = [c for c in calls if c.startswith("-I ")]
     assert inserts == [f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"], calls
     assert calls[0] == "-N DOCKER-USER"
+
+
+def test_on_ec2_hosts_only_the_apps_keep_their_way_to_the_instance_role(aws_hosts: Run, droplets: Run) -> None:
+    [network] = [n for n in aws_hosts.resources(NETWORK) if n["name"].endswith("-instance-role")]
+    assert network["inputs"]["options"] == {"com.docker.network.bridge.name": INSTANCE_ROLE_BRIDGE}
+    document = user_data(aws_hosts, aws_hosts.resources("aws:ec2/instance:Instance")[0])
+    script = written(document, "/usr/local/sbin/meteor-block-metadata")
+    assert f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 ! -i {INSTANCE_ROLE_BRIDGE} -j REJECT" in script
+    on_role = {
+        c["name"]
+        for c in aws_hosts.resources(CONTAINER)
+        if any(n["name"] == network["inputs"]["name"] for n in c["inputs"].get("networksAdvanced") or [])
+    }
+    apps = {c["name"] for c in aws_hosts.resources(CONTAINER) if c["name"].startswith("todos-host")}
+    assert apps and on_role == apps, "MongoDB, the setup steps, Traefik and its socket proxy stay blocked"
+    for name in apps:
+        [entry] = [n for n in aws_hosts.one(CONTAINER, name)["inputs"]["networksAdvanced"] if n["name"] == network["inputs"]["name"]]
+        assert entry["gwPriority"] == 1, "their default route, so the SDK's credential requests leave through it"
+    # DigitalOcean: nothing needs the metadata service, nothing reaches it.
+    assert not [n for n in droplets.resources(NETWORK) if n["name"].endswith("-instance-role")]
+    droplet_script = written(user_data(droplets, droplets.one(DROPLET, "meteor-machines-0")), "/usr/local/sbin/meteor-block-metadata")
+    assert " ! -i " not in droplet_script
 
 
 # -- item 11: hardening ------------------------------------------------------------------------------

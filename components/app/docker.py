@@ -42,6 +42,15 @@ def internal_url(app: DockerAppConfig) -> str:
     return f"http://{app.name}:{app.container_port}"
 
 
+def instance_role(host: DockerHost) -> list[docker.ContainerNetworksAdvancedArgsDict]:
+    """EC2 hosts: the network whose bridge alone may reach the metadata service, as the app's default
+    route (the highest `gw_priority` gives a container its default gateway: Docker Engine 28+), so
+    the AWS SDK's requests for the instance role's credentials leave through it."""
+    if host.metadata_bridge is None:
+        return []
+    return [{"name": host.names.instance_role, "gw_priority": 1}]
+
+
 def placement(replicas: int, hosts: list[DockerHost]) -> list[tuple[DockerHost, int]]:
     """(host, index on that host) for each of the app's instances, round-robin over the hosts."""
     return [(hosts[i % len(hosts)], i // len(hosts)) for i in range(replicas)]
@@ -190,6 +199,7 @@ class DockerApp(pulumi.ComponentResource):
                         {"name": host.names.edge},
                         # Siblings reach the app by its name on the private network.
                         {"name": host.names.apps, "aliases": [app.name]},
+                        *instance_role(host),
                     ],
                     restart="unless-stopped",
                     healthcheck={

@@ -41,6 +41,11 @@ class DockerNames:
         """The internal network between Traefik and the Docker socket proxy."""
         return f"{self.prefix}-docker-api"
 
+    @property
+    def instance_role(self) -> str:
+        """EC2 hosts: the network whose containers (the apps) may reach the metadata service."""
+        return f"{self.prefix}-instance-role"
+
     def of(self, thing: str) -> str:
         """A container or volume: `traefik`, `mongo`, `mongo-data`, ..."""
         return f"{self.prefix}-{thing}"
@@ -69,6 +74,9 @@ class DockerHost:
     """Runs a command on the host from the machine running `pulumi up` (see steps.py)."""
     networks: tuple[pulumi.Resource, ...] = ()
     """The host's networks (edge, apps): containers on the host wait for them."""
+    metadata_bridge: str | None = None
+    """The bridge whose containers may reach the cloud's metadata service (EC2: the apps, for the
+    instance role); on every other network of the host it is blocked (machines/cloud_init.py)."""
     machine_id: pulumi.Input[str] | None = None
     """The cloud machine's id (None for the local engine): what runs on the host follows it."""
 

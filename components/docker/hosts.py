@@ -48,7 +48,16 @@ def machine_docker_hosts(
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
         shell = HostShell(docker_host=url, ssh_options=ssh_options)
-        hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names, shell=shell, machine_id=machine_id))
+        hosts.append(
+            DockerHost(
+                name=f"host{i}",
+                provider=provider,
+                names=names,
+                shell=shell,
+                metadata_bridge=machines.metadata_bridge,
+                machine_id=machine_id,
+            )
+        )
     return hosts
 
 

@@ -56,7 +56,15 @@ DOCKER_DAEMON = """\
 
 METADATA_ADDRESS = "169.254.169.254"
 METADATA_BLOCK_UNIT = "meteor-block-metadata.service"
-METADATA_BLOCK_RULE = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"
+INSTANCE_ROLE_BRIDGE = "meteor-role0"
+"""EC2 hosts: the Linux bridge of the one Docker network (the apps') allowed to the instance role."""
+
+
+def metadata_block_rule(open_to: str | None) -> str:
+    """The DOCKER-USER rule: containers never reach the metadata service, but through `open_to` (a bridge)."""
+    exception = f" ! -i {open_to}" if open_to else ""
+    return f"DOCKER-USER -d {METADATA_ADDRESS}/32{exception} -j REJECT --reject-with icmp-port-unreachable"
+
 
 # The user data (and the host's private ssh key in it) is served by the metadata service, which
 # containers would reach through the host's NAT: no container may. The rule goes into DOCKER-USER
@@ -64,13 +72,16 @@ METADATA_BLOCK_RULE = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-
 # it is missing, never deletes or modifies rules already in it, and always (re)inserts FORWARD's
 # jump to it (moby/moby libnetwork/firewall_linux.go setupUserChain). The host's own requests
 # (cloud-init, the agents) leave through OUTPUT and are not affected.
-METADATA_BLOCK_SCRIPT = f"""\
+def metadata_block_script(open_to: str | None) -> str:
+    rule = metadata_block_rule(open_to)
+    return f"""\
 #!/bin/sh
 # Managed by meteor-platform: containers never reach the cloud metadata service.
 set -eu
 iptables -N DOCKER-USER 2>/dev/null || true
-iptables -C {METADATA_BLOCK_RULE} 2>/dev/null || iptables -I {METADATA_BLOCK_RULE}
+iptables -C {rule} 2>/dev/null || iptables -I {rule}
 """
+
 
 METADATA_BLOCK_SERVICE = """\
 [Unit]
@@ -115,6 +126,8 @@ class DockerHostUserData:
     """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
     data_device: str | None = None
     """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
+    metadata_open_to: str | None = None
+    """The one Docker bridge whose containers may reach the metadata service (EC2: the apps' instance role)."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -195,7 +208,11 @@ def _base_config(spec: DockerHostUserData) -> dict[str, Any]:
             {"path": "/etc/apt/preferences.d/docker-engine", "permissions": "0644", "content": DOCKER_APT_PIN},
             # Written before the packages are installed: the docker-ce package's first start (after
             # its daemon-reload) already honours the drop-in.
-            {"path": "/usr/local/sbin/meteor-block-metadata", "permissions": "0755", "content": METADATA_BLOCK_SCRIPT},
+            {
+                "path": "/usr/local/sbin/meteor-block-metadata",
+                "permissions": "0755",
+                "content": metadata_block_script(spec.metadata_open_to),
+            },
             {"path": f"/etc/systemd/system/{METADATA_BLOCK_UNIT}", "permissions": "0644", "content": METADATA_BLOCK_SERVICE},
             {
                 "path": "/etc/systemd/system/docker.service.d/10-meteor-platform.conf",
