@@ -9,9 +9,10 @@ network and image on a host carries the machine's id in an input that forces its
 a new machine runs everything again, in the same `up`.
 
 Named volumes do not follow: on the host holding data they live on the block-storage volume
-mounted at /var/lib/docker/volumes (Docker's volume metadata included), which the new machine
-mounts again before Docker starts; elsewhere Docker creates a missing named volume when a
-container mounts it. Protected volumes are therefore never "replaced" by a host roll.
+mounted at /var/lib/docker/volumes, which the new machine mounts before Docker starts, and the
+local volume driver finds every volume in that directory when it starts (moby/moby
+volume/local/local.go, New); elsewhere Docker creates a missing named volume when a container
+mounts it. Protected volumes are therefore never "replaced" by a host roll.
 """
 
 from __future__ import annotations
