@@ -3,6 +3,7 @@ containers cannot read the host's secrets, and setup containers are as locked do
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.docker.identity import MACHINE_LABEL
+from components.docker.identity import MACHINE_LABEL, machine_tag
 from components.docker.services import retry_wrapper
 from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
@@ -85,11 +86,54 @@ def test_everything_on_a_machine_carries_its_id(droplets: Run, dev: Run) -> None
     machine = droplets.result.ids[droplet["urn"]]
     for thing in on_host(droplets, "meteor-host0-docker", CONTAINER, NETWORK):
         assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
+    # A network's Docker name carries the machine's tag, and whatever names it uses that name.
+    networks = {
+        n["name"].removeprefix("meteor-host0-proxy-"): n["inputs"]["name"] for n in on_host(droplets, "meteor-host0-docker", NETWORK)
+    }
+    assert networks == {role: f"meteor-{role}-{machine_tag(machine)}" for role in ("edge", "apps", "docker-api")}
+    traefik = droplets.one(CONTAINER, "meteor-host0-proxy-traefik")["inputs"]
+    assert f"--providers.docker.network={networks['edge']}" in traefik["command"]
+    assert [n["name"] for n in traefik["networksAdvanced"]] == [networks["edge"], networks["docker-api"]]
+    app = droplets.one(CONTAINER, "todos-host0-0")["inputs"]
+    assert {"label": "traefik.docker.network", "value": networks["edge"]} in app["labels"]
+    assert [n["name"] for n in app["networksAdvanced"]] == [networks["edge"], networks["apps"]]
+    for thing in on_host(droplets, "meteor-host0-docker", CONTAINER):
+        for network in thing["inputs"].get("networksAdvanced") or []:
+            assert network["name"] in networks.values(), thing["name"]
     for image in on_host(droplets, "meteor-host0-docker", IMAGE):
         assert image["inputs"]["triggers"] == {"machine": machine}, image["name"]
     # The local engine is no machine of ours: nothing changes there.
     for thing in dev.resources(CONTAINER) + dev.resources(NETWORK):
         assert MACHINE_LABEL not in {entry["label"] for entry in thing["inputs"].get("labels") or []}
+    assert sorted(n["inputs"]["name"] for n in dev.resources(NETWORK)) == ["meteor-dev-apps", "meteor-dev-docker-api", "meteor-dev-edge"]
+
+
+def test_upgrading_the_deployed_droplets_stack_replaces_its_networks_without_a_name_clash(droplets: Run) -> None:
+    """From the plan deployed before day 2 (plans/droplets.json at main e3bf05f): every network is replaced
+    create-first under a new name, and nothing is created while an old object of its name still exists."""
+    deployed = json.loads((ROOT / "tests" / "deployed_plans" / "droplets.json").read_text())
+    upgrade = plan_changes(deployed, droplets.plan)
+    networks = [c for c in upgrade.resources if c.type == NETWORK]
+    assert len(networks) == 3
+    for change in networks:
+        assert change.action == "replace" and not change.delete_before_replace, change.name
+        assert change.old is not None and change.new is not None
+        assert change.new["inputs"]["name"] != change.old["inputs"]["name"], change.name
+    # Docker refuses two containers or two networks of one name: whatever is created (or replaced
+    # create-first) must not take a name an old object still holds at that moment.
+    still_there = {
+        (c.type, c.old["provider"], c.old["inputs"].get("name"))
+        for c in upgrade.resources
+        if c.old is not None and not (c.action == "replace" and c.delete_before_replace)
+    }
+    unchanged = {(r["urn"]) for r in deployed["resources"]} - {c.urn for c in upgrade.resources}
+    still_there |= {(r["type"], r.get("provider"), r["inputs"].get("name")) for r in deployed["resources"] if r["urn"] in unchanged}
+    for change in upgrade.resources:
+        if change.new is None or change.type not in (CONTAINER, NETWORK) or not change.new["inputs"].get("name"):
+            continue
+        if change.action == "create" or (change.action == "replace" and not change.delete_before_replace):
+            assert (change.type, change.new["provider"], change.new["inputs"]["name"]) not in still_there, change.name
+    assert not upgrade.refused, "no protected resource is replaced"
 
 
 def test_docker_never_starts_without_the_data_volume_mounted(droplets: Run, aws_hosts: Run) -> None:

@@ -239,7 +239,8 @@ def test_replicas_are_instances_in_total_spread_over_the_hosts(tmp_path: Path) -
         "todos-host0-1": providers["meteor-host0-docker"],
     }
     # Each host's containers wait for that host's own networks.
-    app_networks = [r for r in run.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-edge", "meteor-apps")]
+    app_networks = [r for r in run.resources("docker:index/network:Network") if r["name"].endswith(("-proxy-edge", "-proxy-apps"))]
+    assert len(app_networks) == 4
     host1_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host1-")}
     host0_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host0-")}
     dependencies = set(run.one(CONTAINER, "todos-host1-0")["dependencies"])
@@ -343,7 +344,7 @@ def test_traefik_never_touches_the_docker_socket(dev: Run, droplets: Run) -> Non
         ]
         allowed = {e.split("=")[0] for e in proxy["inputs"]["envs"] if e.endswith("=1")}
         assert allowed == {"CONTAINERS", "EVENTS", "PING", "VERSION"}, "read calls only: no POST, EXEC, IMAGES, ..."
-        [api] = [n for n in run.resources("docker:index/network:Network") if n["inputs"]["name"].endswith("-docker-api")]
+        [api] = [n for n in run.resources("docker:index/network:Network") if n["name"].endswith("-docker-api")]
         assert api["inputs"]["internal"] is True
         assert [net["name"] for net in proxy["inputs"]["networksAdvanced"]] == [api["inputs"]["name"]]
 

@@ -100,19 +100,22 @@ class DockerApp(pulumi.ComponentResource):
                 secret_values.apply(lambda values: lines + [f"{k}={v}" for k, v in zip(secret_names, values, strict=True)])
             )
 
-        labels = {
-            "meteor-platform/app": app.name,
-            **traefik_labels(
-                app.name,
-                domain=app.domain,
-                port=port,
-                tls=args.tls,
-                cookie=args.session_cookie,
-                health_path=app.health_path,
-                edge_network=args.hosts[0].names.edge,
-                terminates_tls=args.tls and not args.behind_load_balancer,
-            ),
-        }
+        def labels_on(host: DockerHost) -> dict[str, pulumi.Input[str]]:
+            """The app's labels on `host`: Traefik reaches it on that host's edge network."""
+            return {
+                "meteor-platform/app": app.name,
+                **traefik_labels(
+                    app.name,
+                    domain=app.domain,
+                    port=port,
+                    tls=args.tls,
+                    cookie=args.session_cookie,
+                    health_path=app.health_path,
+                    edge_network=host.names.edge,
+                    terminates_tls=args.tls and not args.behind_load_balancer,
+                ),
+            }
+
         capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
         if app.flavor is ImageFlavor.METEORD:
             capabilities["adds"] = ["NET_BIND_SERVICE"]  # legacy MeteorD binds port 80 as root
@@ -185,6 +188,7 @@ class DockerApp(pulumi.ComponentResource):
             for host, index in placement(count, args.hosts):
                 on_host = pulumi.ResourceOptions(parent=self, provider=host.provider, transformations=host.follows_machine())
                 hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
+                labels = labels_on(host)
                 container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
                 waits_for, migrated_label = migrated[track]
                 if migrated_label is not None:

@@ -22,32 +22,45 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class DockerNames:
     """The names the platform gives objects on a Docker engine, all under one prefix (`meteor-<stack>`),
-    so several stacks can share one engine."""
+    so several stacks can share one engine. On a cloud machine, network names end in a short form
+    of the machine's id (`meteor-edge-1a2b3c4d`), so they follow the machine (identity.py)."""
 
     prefix: str
+    machine: pulumi.Input[str] | None = None
+    """The cloud machine's id; None for the local engine (its networks keep their plain names)."""
 
     @property
-    def edge(self) -> str:
+    def edge(self) -> pulumi.Input[str]:
         """The network Traefik reaches the apps on."""
-        return f"{self.prefix}-edge"
+        return self._network("edge")
 
     @property
-    def apps(self) -> str:
+    def apps(self) -> pulumi.Input[str]:
         """The private network apps, MongoDB and the object store talk on; nothing on it is published."""
-        return f"{self.prefix}-apps"
+        return self._network("apps")
 
     @property
-    def docker_api(self) -> str:
+    def docker_api(self) -> pulumi.Input[str]:
         """The internal network between Traefik and the Docker socket proxy."""
-        return f"{self.prefix}-docker-api"
+        return self._network("docker-api")
 
     @property
-    def instance_role(self) -> str:
+    def instance_role(self) -> pulumi.Input[str]:
         """EC2 hosts: the network whose containers (the apps) may reach the metadata service."""
-        return f"{self.prefix}-instance-role"
+        return self._network("instance-role")
+
+    def _network(self, role: str) -> pulumi.Input[str]:
+        name = f"{self.prefix}-{role}"
+        if self.machine is None:
+            return name
+        import pulumi
+
+        from components.docker.identity import machine_tag
+
+        return pulumi.Output.from_input(self.machine).apply(lambda machine: f"{name}-{machine_tag(machine)}")
 
     def of(self, thing: str) -> str:
-        """A container or volume: `traefik`, `mongo`, `mongo-data`, ..."""
+        """A container or volume: `traefik`, `mongo`, `mongo-data`, ... (never tagged: volumes stay with the data)."""
         return f"{self.prefix}-{thing}"
 
 

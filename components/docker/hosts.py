@@ -7,6 +7,8 @@ its read-only credentials (`registry_auth`), so images are pulled without a logi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_docker as docker
 
@@ -52,7 +54,7 @@ def machine_docker_hosts(
             DockerHost(
                 name=f"host{i}",
                 provider=provider,
-                names=names,
+                names=replace(names, machine=machine_id),
                 shell=shell,
                 metadata_bridge=machines.metadata_bridge,
                 machine_id=machine_id,

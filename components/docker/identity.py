@@ -5,8 +5,19 @@ so the host's Docker provider sees the same inputs: the bridged provider replace
 for config marked `ForcesProviderReplace`, which pulumi-docker's `host` is not
 (pulumi/pulumi-docker provider/resources.go; pulumi/pulumi-terraform-bridge#1683, DiffConfig),
 and with no input changed `pulumi up` would leave the new machine empty. So every container,
-network and image on a host carries the machine's id in an input that forces its replacement:
-a new machine runs everything again, in the same `up`.
+network and image on a host carries the machine's id in an input that forces its replacement
+(a `meteor-platform/machine` label, an image trigger): a new machine runs everything again, in
+the same `up`.
+
+A network's Docker name carries a short form of the id too (`machine_tag`, DockerNames): a
+replaced network is created before the old one is deleted (pulumi-docker marks only containers
+delete-before-replace: pulumi/pulumi-docker provider/resources.go), and Docker Engine 25+ refuses
+a second network of the same name (moby/moby#46251), so a replacement that kept its name would
+fail on a host that still has the old one (the upgrade of a deployed host). With the tag the new
+network coexists with the old one until every container moved over; the old one goes last: the
+provider retries its removal while Docker says "has active endpoints", and on a rolled machine,
+where it no longer exists, takes it as removed (kreuzwerker/terraform-provider-docker v4.5.0
+internal/provider/resource_docker_network_funcs.go, resourceDockerNetworkRemoveRefreshFunc).
 
 Named volumes do not follow: on the host holding data they live on the block-storage volume
 mounted at /var/lib/docker/volumes, which the new machine mounts before Docker starts, and the
@@ -17,6 +28,7 @@ mounts it. Protected volumes are therefore never "replaced" by a host roll.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pulumi
@@ -24,12 +36,19 @@ import pulumi
 MACHINE_LABEL = "meteor-platform/machine"
 MACHINE_TRIGGER = "machine"
 
+MACHINE_TAG_LENGTH = 8
+
 # ForceNew in kreuzwerker/terraform-provider-docker v4.5.0 (internal/provider): a container's
 # `labels` (every argument but the few resourceDockerContainerUpdate changes), a network's
 # `labels` (resource_docker_network.go), an image's `triggers` (resource_docker_image.go; the
 # SDK's docstring: "when changed, will force the RemoteImage resource to be replaced").
 LABELLED = ("docker:index/container:Container", "docker:index/network:Network")
 TRIGGERED = ("docker:index/remoteImage:RemoteImage",)
+
+
+def machine_tag(machine_id: str) -> str:
+    """A short, stable form of a machine's id for Docker names (hex: valid in any of them)."""
+    return hashlib.sha256(machine_id.encode()).hexdigest()[:MACHINE_TAG_LENGTH]
 
 
 def follow_machine(machine_id: pulumi.Input[str]) -> pulumi.ResourceTransformation:

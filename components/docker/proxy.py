@@ -108,11 +108,12 @@ class TraefikProxy(pulumi.ComponentResource):
             **limits(64, "0.25"),
         )
         timeout = f"{args.idle_timeout_seconds}s"
-        command = [
+        command: list[pulumi.Input[str]] = [
             "--providers.docker=true",
             f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
             "--providers.docker.exposedbydefault=false",
-            f"--providers.docker.network={names.edge}",
+            # The edge network's own name (on a machine it carries the machine's tag: DockerNames).
+            self.edge_network.name.apply(lambda edge: f"--providers.docker.network={edge}"),
             f"--entrypoints.web.address=:{HTTP_INSIDE}",
             f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
             f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
@@ -197,9 +198,9 @@ def traefik_labels(
     tls: bool,
     cookie: str,
     health_path: str,
-    edge_network: str,
+    edge_network: pulumi.Input[str],
     terminates_tls: bool | None = None,
-) -> dict[str, str]:
+) -> dict[str, pulumi.Input[str]]:
     """Docker labels that route `domain` to the containers of `service` with sticky sessions.
 
     `tls`: users reach the app over HTTPS (secure cookies); `terminates_tls` (default: `tls`): this
@@ -209,7 +210,7 @@ def traefik_labels(
         return {"traefik.enable": "false"}
     router = f"traefik.http.routers.{service}"
     lb = f"traefik.http.services.{service}.loadbalancer"
-    labels = {
+    labels: dict[str, pulumi.Input[str]] = {
         "traefik.enable": "true",
         "traefik.docker.network": edge_network,
         f"{router}.rule": f"Host(`{domain}`)",
