@@ -573,7 +573,7 @@ class Platform(pulumi.ComponentResource):
             proxy = TraefikProxy(
                 f"{self._name}-{host.name}-proxy",
                 TraefikProxyArgs(
-                    names=host.names,
+                    host=host,
                     image=d.proxy_image,
                     tls=config.ingress.serves_tls and not behind_load_balancer,
                     acme_email=d.acme_email,

@@ -467,6 +467,8 @@ class Recorded:
     """The program's explicit `delete_before_replace` (None: the provider decides)."""
     ignore_changes: list[str] = field(default_factory=lambda: [])
     replace_on_changes: list[str] = field(default_factory=lambda: [])
+    additional_secret_outputs: list[str] = field(default_factory=lambda: [])
+    """Outputs the program marks secret (a command's stdout, ...): the state keeps them encrypted."""
     state_name: str | None = None
     state_namespace: str | None = None
     id: str | None = None
@@ -495,6 +497,8 @@ class Recorded:
             data["ignoreChanges"] = self.ignore_changes
         if self.replace_on_changes:
             data["replaceOnChanges"] = self.replace_on_changes
+        if self.additional_secret_outputs:
+            data["additionalSecretOutputs"] = self.additional_secret_outputs
         if self.state_name is not None:
             # What the provider names the object (auto-naming adds a suffix).
             data["objectName"] = self.state_name
@@ -575,6 +579,7 @@ class RecordingMonitor(MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
             ignore_changes=sorted(request.ignoreChanges),
             replace_on_changes=sorted(request.replaceOnChanges),
+            additional_secret_outputs=sorted(request.additionalSecretOutputs),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
             id=str(state.id) if state is not None and request.custom else None,

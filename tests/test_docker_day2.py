@@ -168,7 +168,7 @@ def test_one_shot_steps_never_restart_and_retry_inside_a_bounded_number_of_times
     for name in ("meteor-mongo-init", "meteor-storage-setup"):
         inputs = dev.one(CONTAINER, name)["inputs"]
         assert inputs["restart"] == "no" and "maxRetryCount" not in inputs, name
-        assert inputs["attach"] is True and inputs["logs"] is True and inputs["mustRun"] is False, name
+        assert inputs["start"] is False and inputs["mustRun"] is False and "attach" not in inputs, "created; its run starts it"
         assert inputs["entrypoints"] == ["sh", "-c"] and inputs["command"][0] == retry_wrapper(10, 6), name
     flaky = run_wrapper(tmp_path, "n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; [ $n -ge 1 ]")
     assert flaky.returncode == 0 and (tmp_path / "count").read_text().strip() == "2", "retried until it succeeded"
@@ -179,30 +179,49 @@ def test_one_shot_steps_never_restart_and_retry_inside_a_bounded_number_of_times
     assert strict.returncode != 0 and "reached" not in strict.stdout, "the step's `set -e` holds inside the retries"
 
 
-def test_no_exit_code_after_a_deploy_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Docker reports a restarting container as running, and pulumi-docker then records no exit code."""
-    from offline_plan import runtime
+# Every one-shot step: (run, its container, handles credentials).
+ONE_SHOTS = [
+    ("dev", "meteor-mongo-init", True),
+    ("dev", "meteor-storage-setup", True),
+    ("droplets", "meteor-mongo-init", True),
+    ("droplets", "meteor-host0-proxy-certificates-owner", False),
+    ("droplets", "todos-migrate", False),
+    ("droplets", "todos-canary-migrate", False),
+]
 
-    answer = runtime.PROVIDER_OUTPUTS[CONTAINER]
 
-    def still_running(mocks: Any, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        resource_id, outputs = answer(mocks, name, state)
-        if name == "meteor-mongo-init":
-            outputs = {**outputs, "exitCode": None, "containerLogs": "MongoServerError: not primary\n"}
-        return resource_id, outputs
+@pytest.mark.parametrize(("stack", "step", "quiet"), ONE_SHOTS)
+def test_every_one_shot_step_is_run_to_completion_by_a_command_the_next_up_retries(stack: str, step: str, quiet: bool) -> None:
+    run = run_shipped(stack)
+    container = run.one(CONTAINER, step)
+    assert (container["inputs"]["start"], container["inputs"]["mustRun"], container["inputs"]["restart"]) == (False, False, "no")
+    runner = run.one("command:local:Command", f"{step}-run")
+    state = run.state(runner)
+    container_id = run.result.ids[container["urn"]]
+    assert state["triggers"] == [container_id], "a new container (image, environment) runs again"
+    assert runner["replaceOnChanges"] == ["triggers[*]"]
+    assert state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
+    assert "update" not in state and "delete" not in state, "a retry runs `create` again"
+    assert container["urn"] in runner["dependencies"]
+    # Its output lives in the state: secret, and not logged while a step handling credentials runs.
+    assert runner["additionalSecretOutputs"] == ["stderr", "stdout"]
+    assert state.get("logging") == ("none" if quiet else None)
 
-    monkeypatch.setitem(runtime.PROVIDER_OUTPUTS, CONTAINER, still_running)
-    config = base_config(environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"})
-    config["ingress"] = {"tls": "off"}
-    config["apps"][0]["image"] = "ghcr.io/acme/todos:dev"
-    run_config(tmp_path, config)  # a preview: the exit code is not known yet
-    import pulumi
 
-    preview = pulumi.runtime.set_mocks
-    monkeypatch.setattr(pulumi.runtime, "set_mocks", lambda mocks, **options: preview(mocks, **{**options, "preview": False}))
-    with pytest.raises(Exception, match=r"meteor-mongo-init \(.*\) reported no exit code \(it never finished\)") as caught:
-        run_config(tmp_path, config)
-    assert "not primary" in str(caught.value)
+def test_what_needs_a_step_waits_for_its_run(dev: Run, droplets: Run) -> None:
+    for run in (dev, droplets):
+        init = run.one("command:local:Command", "meteor-mongo-init-run")["urn"]
+        apps = [c for c in run.resources(CONTAINER) if c["name"].startswith("todos-") and "migrate" not in c["name"]]
+        assert apps and all(init in c["dependencies"] for c in apps)
+        for migrate in (c for c in run.resources(CONTAINER) if c["name"].endswith("-migrate")):
+            assert init in migrate["dependencies"]
+    setup = dev.one("command:local:Command", "meteor-storage-setup-run")["urn"]
+    assert all(setup in dev.one(CONTAINER, f"todos-local-{i}")["dependencies"] for i in (0, 1)), "they hold the key it created"
+    owner = droplets.one("command:local:Command", "meteor-host0-proxy-certificates-owner-run")["urn"]
+    assert owner in droplets.one(CONTAINER, "meteor-host0-proxy-traefik")["dependencies"]
+    init = droplets.one("command:local:Command", "meteor-mongo-init-run")["urn"]
+    for backup in ("meteor-mongo-backup-dump", "meteor-mongo-backup-upload"):
+        assert init in droplets.one(CONTAINER, backup)["dependencies"]
 
 
 # -- item 5: a failed migration can be retried ------------------------------------------------------
@@ -224,19 +243,20 @@ def test_a_migration_is_run_from_pulumi_up_so_a_failure_is_retried(droplets: Run
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"
 
 
-def test_the_migration_run_exits_with_the_containers_exit_code(droplets: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("step", ["todos-migrate", "meteor-mongo-init", "meteor-host0-proxy-certificates-owner"])
+def test_a_failed_step_fails_its_run_with_its_output(droplets: Run, tmp_path: Path, step: str) -> None:
     """The create script against a stand-in `ssh` that runs the remote command through a stand-in `docker`."""
-    state = droplets.state(droplets.one("command:local:Command", "todos-migrate-run"))
+    state = droplets.state(droplets.one("command:local:Command", f"{step}-run"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "ssh").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$LOG"\nfor last; do :; done\nexec sh -c "$last"\n')
-    (bin_dir / "docker").write_text('#!/bin/sh\necho "migrating $3"\nexit 7\n')
+    (bin_dir / "docker").write_text('#!/bin/sh\necho "running $3"\necho "MongoServerError: not primary" >&2\nexit 7\n')
     for tool in ("ssh", "docker"):
         (bin_dir / tool).chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(tmp_path / "ssh.log"), **state["environment"]}
     result = subprocess.run(["sh", "-c", state["create"]], capture_output=True, text=True, env=env, timeout=30)
-    assert result.returncode == 7, "a failed migration fails the run, so `pulumi up` fails"
-    assert "migrating" in result.stdout
+    assert result.returncode == 7, "a failed step fails the run, so `pulumi up` fails (and shows this output)"
+    assert "running" in result.stdout and "not primary" in result.stderr
     arguments = (tmp_path / "ssh.log").read_text().splitlines()
     assert arguments[-2] == state["environment"]["DOCKER_HOST"] and arguments[-1].startswith("docker start --attach ")
     assert any(a.startswith("KnownHostsCommand=/bin/echo %H ssh-ed25519 ") for a in arguments), "one argument, key included"
@@ -346,5 +366,4 @@ def test_the_certificates_owner_step_gets_exactly_the_capabilities_it_needs(drop
     assert owner["inputs"]["capabilities"] == {"adds": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"], "drops": ["ALL"]}
     assert owner["inputs"]["securityOpts"] == ["no-new-privileges:true"]
     [traefik] = [c for c in droplets.resources(CONTAINER) if c["name"].endswith("-traefik")]
-    assert {"label": "meteor-platform/certificates-owner", "value": "ok"} in traefik["inputs"]["labels"], "starts once it succeeded"
-    assert owner["urn"] in traefik["dependencies"]
+    assert droplets.one("command:local:Command", f"{owner['name']}-run")["urn"] in traefik["dependencies"], "starts once it ran"

@@ -302,7 +302,6 @@ def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> 
     for container in droplets.resources("docker:index/container:Container"):
         if container["name"].startswith("todos-host"):
             assert run["urn"] in container["dependencies"]
-            assert {"label": "meteor-platform/migrated", "value": "ok"} in container["inputs"]["labels"]
 
 
 # -- private registries on Docker hosts --------------------------------------------------------------

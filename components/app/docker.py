@@ -164,16 +164,15 @@ class DockerApp(pulumi.ComponentResource):
 
         self.migration = None
         self.canary_migration = None
-        # Per track: what its containers wait for, and the label that says so.
-        migrated: dict[str, tuple[list[pulumi.Resource], pulumi.Output[str] | None]] = {"stable": ([], None), "canary": ([], None)}
+        # Per track: the migration run its containers wait for.
+        migrated: dict[str, list[pulumi.Resource]] = {"stable": [], "canary": []}
         if app.migrate is not None:
             self.migration, run = migration("stable", args.image.ref, [])
-            migrated["stable"] = ([run], run.stdout.apply(lambda _: "ok"))
-            migrated["canary"] = migrated["stable"]
+            migrated["stable"] = migrated["canary"] = [run]
             if app.canary is not None:
                 # The canary's image carries its own migration: it runs (after the current one) before the canary starts.
                 self.canary_migration, canary_run = migration("canary", app.canary.image, [run])
-                migrated["canary"] = ([canary_run], canary_run.stdout.apply(lambda _: "ok"))
+                migrated["canary"] = [canary_run]
 
         canary_count = 0
         if app.canary is not None:
@@ -190,9 +189,7 @@ class DockerApp(pulumi.ComponentResource):
                 hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
                 labels = labels_on(host)
                 container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
-                waits_for, migrated_label = migrated[track]
-                if migrated_label is not None:
-                    container_labels["meteor-platform/migrated"] = migrated_label
+                waits_for = migrated[track]
                 container = docker.Container(
                     f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
                     image=image_on(host, track, ref).image_id,

@@ -16,9 +16,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components import versions
-from components.docker import DockerNames
+from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
-from components.docker.services import one_shot, succeeded
+from components.docker.services import one_shot
 from components.protection import stateful
 
 CERT_RESOLVER = "letsencrypt"
@@ -28,8 +28,8 @@ CERT_RESOLVER = "letsencrypt"
 class TraefikProxyArgs:
     """The host's provider reaches the children through the component's `providers` option."""
 
-    names: DockerNames
-    """The stack's names on this engine."""
+    host: DockerHost
+    """The host it runs on: the stack's names there, and its shell (for the one-shot step)."""
     image: str
     tls: bool
     """Serve HTTPS with Let's Encrypt certificates (HTTP redirects to it)."""
@@ -73,7 +73,7 @@ class TraefikProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: TraefikProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:docker:TraefikProxy", name, None, opts)
         on_host = pulumi.ResourceOptions(parent=self)
-        names = args.names
+        names = args.host.names
         self.edge_network = docker.Network(f"{name}-edge", name=names.edge, driver="bridge", opts=on_host)
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
         self.apps_network = docker.Network(f"{name}-apps", name=names.apps, driver="bridge", internal=False, opts=on_host)
@@ -125,7 +125,6 @@ class TraefikProxy(pulumi.ComponentResource):
         ports: list[docker.ContainerPortArgsDict] = [published(HTTP_INSIDE, args.http_port, args.bind_address)]
         volumes: list[docker.ContainerVolumeArgsDict] = []
         ready: list[pulumi.Resource] = [self.socket_proxy]
-        labels: list[docker.ContainerLabelArgsDict] = []
         if args.tls:
             certificates = docker.Volume(
                 f"{name}-certificates",
@@ -139,16 +138,15 @@ class TraefikProxy(pulumi.ComponentResource):
                 script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
                 envs=[],
                 after=self.socket_proxy,
-                names=names,
+                host=args.host,
                 volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
                 # root without capabilities may not enter the directory once it is nobody's (0700),
                 # nor hand files over or chmod them: exactly these three, nothing else.
                 capabilities=["CHOWN", "DAC_READ_SEARCH", "FOWNER"],
                 opts=on_host,
             )
-            ready.append(owner)
             # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).
-            labels.append({"label": "meteor-platform/certificates-owner", "value": succeeded(f"{name}-certificates-owner", owner)})
+            ready.append(owner.run)
             command += [
                 f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
                 f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
@@ -171,7 +169,6 @@ class TraefikProxy(pulumi.ComponentResource):
             networks_advanced=[{"name": self.edge_network.name}, {"name": self.docker_api_network.name}],
             restart="unless-stopped",
             healthcheck={"tests": ["CMD", "traefik", "healthcheck", "--ping"], "interval": "10s", "timeout": "5s", "retries": 3},
-            labels=labels,
             user=TRAEFIK_USER,
             capabilities={"drops": ["ALL"]},
             read_only=True,

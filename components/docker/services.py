@@ -1,16 +1,18 @@
 """Building blocks of a stateful service on one Docker host (MongoDB, MinIO): its data volume and
-the one-shot container that sets it up once the service is healthy."""
+the one-shot step that sets it up once the service is healthy."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
-from components.docker import DockerNames
+from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
+from components.docker.steps import run_to_completion
 from components.protection import stateful
 
 
@@ -19,7 +21,6 @@ def data_volume(name: str, volume_name: str, *, protect: bool, opts: pulumi.Reso
     return docker.Volume(name, name=volume_name, opts=pulumi.ResourceOptions.merge(opts, stateful(protect)))
 
 
-LOG_TAIL_LINES = 20
 ONE_SHOT_ATTEMPTS = 10
 ONE_SHOT_RETRY_SECONDS = 6
 
@@ -41,32 +42,12 @@ done
 """
 
 
-def succeeded(step: str, container: docker.Container, redact: Sequence[pulumi.Output[str]] = ()) -> pulumi.Output[str]:
-    """Resolves once the one-shot `container` exited 0; fails `pulumi up` with the tail of its log otherwise.
+@dataclass(frozen=True)
+class OneShot:
+    """A setup step: its container, and the command that runs it to completion (wait for this one)."""
 
-    pulumi-docker waits for an attached container to stop but never checks its exit code, and it
-    records one only for a container that is not running (kreuzwerker/terraform-provider-docker
-    v4.5.0 internal/provider/resource_docker_container_funcs.go, resourceDockerContainerRead:
-    `if !container.State.Running { d.Set("exit_code", ...) }`). So no exit code after a deploy
-    means the step never finished: a failure, not a success. In a preview it is simply not known
-    yet. Feed this into whatever needs the step's result, so nothing starts on a failed step.
-    Values in `redact` (credentials the step handled) are blanked out of the log.
-    """
-
-    def check(values: list[Any]) -> str:
-        code, logs, *secrets = values
-        if code is None and pulumi.runtime.is_dry_run():
-            return "ok"
-        if code is not None and int(code) == 0:
-            return "ok"
-        tail = "\n".join(str(logs or "").splitlines()[-LOG_TAIL_LINES:])
-        for secret in secrets:
-            if secret:
-                tail = tail.replace(str(secret), "[secret]")
-        outcome = "reported no exit code (it never finished)" if code is None else f"failed with exit code {int(code)}"
-        raise pulumi.RunError(f"{step} {outcome}; the last lines of its log:\n{tail}")
-
-    return pulumi.Output.all(container.exit_code, container.container_logs, *redact).apply(check)
+    container: docker.Container
+    run: command.local.Command
 
 
 def one_shot(
@@ -76,21 +57,23 @@ def one_shot(
     script: str,
     envs: pulumi.Input[Sequence[pulumi.Input[str]]],
     after: docker.Container,
-    names: DockerNames,
+    host: DockerHost,
     opts: pulumi.ResourceOptions,
     uploads: Sequence[docker.ContainerUploadArgsDict] = (),
     volumes: Sequence[docker.ContainerVolumeArgsDict] = (),
     capabilities: Sequence[str] = (),
-) -> docker.Container:
+    quiet: bool = False,
+) -> OneShot:
     """A setup step that runs `sh -c script` on the apps network once `after` is healthy.
 
-    It never restarts: Docker reports a restarting container as running, and pulumi-docker then
-    records no exit code (see `succeeded`). The script is retried inside the container instead,
-    at most ONE_SHOT_ATTEMPTS times, so the container stops with the last attempt's exit code.
-    Pulumi waits for it to stop (`attach`); check it with `succeeded`. The script must be
-    idempotent: any change of its inputs runs it again. No capabilities but `capabilities`.
+    The container is only created; `run_to_completion` (steps.py) starts it and fails `pulumi up`
+    with its output when it exits non-zero, and the next `up` runs it again. It never restarts:
+    the script is retried inside the container instead, at most ONE_SHOT_ATTEMPTS times, so the
+    container stops with the last attempt's exit code. The script must be idempotent: any change
+    of its inputs runs it again. No capabilities but `capabilities`. `quiet`: it handles
+    credentials, so its output is not logged while it runs.
     """
-    return docker.Container(
+    container = docker.Container(
         name,
         image=image,
         entrypoints=["sh", "-c"],
@@ -98,16 +81,17 @@ def one_shot(
         envs=envs,
         uploads=list(uploads) or None,
         volumes=list(volumes) or None,
-        networks_advanced=[{"name": names.apps}],
+        networks_advanced=[{"name": host.names.apps}],
         restart="no",
+        # Created only: started (and waited for) by its run, which the next `up` retries.
+        start=False,
         must_run=False,
-        attach=True,
-        logs=True,
         capabilities=one_shot_capabilities(capabilities),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
         **service_container_defaults(),
         **limits(256, "0.5"),
     )
+    return OneShot(container, run_to_completion(f"{name}-run", container, host.shell, opts, quiet=quiet))
 
 
 def one_shot_capabilities(needed: Sequence[str]) -> docker.ContainerCapabilitiesArgsDict:
