@@ -11,13 +11,14 @@ the same `up`.
 
 A network's Docker name carries a short form of the id too (`machine_tag`, DockerNames): a
 replaced network is created before the old one is deleted (pulumi-docker marks only containers
-delete-before-replace: pulumi/pulumi-docker provider/resources.go), and Docker Engine 25+ refuses
+delete-before-replace: pulumi/pulumi-docker provider/resources.go, DESIGN.md), and Docker Engine 25+ refuses
 a second network of the same name (moby/moby#46251), so a replacement that kept its name would
 fail on a host that still has the old one (the upgrade of a deployed host). With the tag the new
 network coexists with the old one until every container moved over; the old one goes last: the
 provider retries its removal while Docker says "has active endpoints", and on a rolled machine,
-where it no longer exists, takes it as removed (kreuzwerker/terraform-provider-docker v4.5.0
-internal/provider/resource_docker_network_funcs.go, resourceDockerNetworkRemoveRefreshFunc).
+where it no longer exists, takes it as removed (kreuzwerker/terraform-provider-docker
+internal/provider/resource_docker_network_funcs.go, resourceDockerNetworkRemoveRefreshFunc, read
+at 05198ac). `python -m offline_plan <stack> --base <deployed commit>` shows the order.
 
 Named volumes do not follow: on the host holding data they live on the block-storage volume
 mounted at /var/lib/docker/volumes, which the new machine mounts before Docker starts, and the
