@@ -427,7 +427,7 @@ class Platform(pulumi.ComponentResource):
             return MinioStorage(
                 f"{self._name}-storage",
                 MinioStorageArgs(host=host, bucket=s.bucket, image=s.image, client_image=s.client_image, protect=config.protect_stateful),
-                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
         from components.storage.gridfs import GridFsStorage
 
@@ -617,7 +617,7 @@ class Platform(pulumi.ComponentResource):
             proxy = TraefikProxy(
                 f"{self._name}-{host.name}-proxy",
                 TraefikProxyArgs(
-                    names=names,
+                    host=host,
                     image=d.proxy_image,
                     tls=config.ingress.serves_tls and not behind_load_balancer,
                     acme_email=d.acme_email,
@@ -627,10 +627,12 @@ class Platform(pulumi.ComponentResource):
                     protect=config.protect_stateful,
                     bind_address=str(d.bind_address) if isinstance(d, LocalDockerConfig) else None,
                     proxy_protocol_from=config.digitalocean.vpc_ip_range if behind_load_balancer else None,
+                    metadata_bridge=host.metadata_bridge,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+                opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
-            with_networks.append(replace(host, networks=(proxy.edge_network, proxy.apps_network)))
+            networks = (proxy.edge_network, proxy.apps_network, *([proxy.instance_role_network] if proxy.instance_role_network else []))
+            with_networks.append(replace(host, networks=networks))
         return with_networks
 
     def _docker_mongo(self, config: DockerPlatformConfig) -> MongoDatabase:
@@ -653,7 +655,7 @@ class Platform(pulumi.ComponentResource):
                 backup_interval_hours=m.backup.interval_hours,
                 backup_retention_days=m.backup.retention_days,
             ),
-            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider]),
+            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
         )
         self.mongo_restore = mongo.restore_command
         return mongo

@@ -494,6 +494,8 @@ class Recorded:
     replace_on_changes: list[str] = field(default_factory=lambda: [])
     custom_timeouts: dict[str, str] = field(default_factory=lambda: {})
     """The program's `custom_timeouts` (create, update, delete): how long the provider waits."""
+    additional_secret_outputs: list[str] = field(default_factory=lambda: [])
+    """Outputs the program marks secret (a command's stdout, ...): the state keeps them encrypted."""
     state_name: str | None = None
     state_namespace: str | None = None
     id: str | None = None
@@ -524,6 +526,8 @@ class Recorded:
             data["replaceOnChanges"] = self.replace_on_changes
         if self.custom_timeouts:
             data["customTimeouts"] = self.custom_timeouts
+        if self.additional_secret_outputs:
+            data["additionalSecretOutputs"] = self.additional_secret_outputs
         if self.state_name is not None:
             # What the provider names the object (auto-naming adds a suffix).
             data["objectName"] = self.state_name
@@ -605,6 +609,7 @@ class RecordingMonitor(MockMonitor):
             ignore_changes=sorted(request.ignoreChanges),
             replace_on_changes=sorted(request.replaceOnChanges),
             custom_timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k))},
+            additional_secret_outputs=sorted(request.additionalSecretOutputs),
             state_name=meta.get("name") if isinstance(meta, dict) else None,
             state_namespace=meta.get("namespace") if isinstance(meta, dict) else None,
             id=str(state.id) if state is not None and request.custom else None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import yaml
 
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
-from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped, unwrap
+from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped
 
 CONTAINER = "docker:index/container:Container"
 
@@ -223,10 +225,11 @@ def test_minio_data_kept_when_protected(tmp_path: Path) -> None:
 
 
 def test_app_starts_after_its_database_user_and_the_host_networks(dev: Run) -> None:
-    init = dev.one(CONTAINER, "meteor-mongo-init")["urn"]
+    init = dev.one("command:local:Command", "meteor-mongo-init-run")["urn"]
     networks = {
         r["urn"] for r in dev.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-dev-edge", "meteor-dev-apps")
     }
+    assert len(networks) == 2
     for name in ("todos-local-0", "todos-local-1"):
         dependencies = set(dev.one(CONTAINER, name)["dependencies"])
         assert init in dependencies
@@ -257,7 +260,8 @@ def test_replicas_are_instances_in_total_spread_over_the_hosts(tmp_path: Path) -
         "todos-host0-1": providers["meteor-host0-docker"],
     }
     # Each host's containers wait for that host's own networks.
-    app_networks = [r for r in run.resources("docker:index/network:Network") if r["inputs"]["name"] in ("meteor-edge", "meteor-apps")]
+    app_networks = [r for r in run.resources("docker:index/network:Network") if r["name"].endswith(("-proxy-edge", "-proxy-apps"))]
+    assert len(app_networks) == 4
     host1_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host1-")}
     host0_networks = {r["urn"] for r in app_networks if r["name"].startswith("meteor-host0-")}
     dependencies = set(run.one(CONTAINER, "todos-host1-0")["dependencies"])
@@ -313,31 +317,36 @@ def test_no_password_on_any_command_line() -> None:
                 assert not re.search(r"--password(?!-stdin)|://[^/\s:@$]+:[^/\s@$]+@", argument), (stack, resource["name"], argument)
 
 
-@pytest.mark.parametrize("step", ["meteor-mongo-init", "meteor-storage-setup"])
-def test_a_failed_one_shot_step_fails_the_deploy_with_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
-    """pulumi-docker waits for one-shot containers but ignores their exit code; the platform does not."""
-    from offline_plan import runtime
+def test_the_minio_setup_prints_no_key(tmp_path: Path) -> None:
+    """Its output is the run's output (and a failed run's error): a stand-in `mc` prints what the real one does."""
+    from components.storage.minio import SETUP_SCRIPT
 
-    answer = runtime.PROVIDER_OUTPUTS["docker:index/container:Container"]
-
-    def failing(mocks: Any, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        resource_id, outputs = answer(mocks, name, state)
-        if name == step:
-            envs = [str(line) for line in unwrap(state.get("envs")) or []]
-            leaked = next((line.split("=", 1)[1] for line in envs if "PASSWORD=" in line or "MC_HOST" in line), "none")
-            outputs = {**outputs, "exitCode": 1, "containerLogs": f"starting\nauth failed for {leaked}\nMongoServerError: not primary\n"}
-        return resource_id, outputs
-
-    monkeypatch.setitem(runtime.PROVIDER_OUTPUTS, "docker:index/container:Container", failing)
-    config = base_config(
-        environment="dev", target="docker", mongo={"provider": "container"}, storage={"provider": "minio"}, ingress={"tls": "off"}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mc").write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2 $3" in\n'
+        '  "admin user add") echo "Added user \\`$5\\` successfully." ;;\n'
+        '  "admin policy attach") echo "Attached Policies: [$5]"; echo "To User: $7" ;;\n'
+        '  *) echo "ok: $*" ;;\n'
+        "esac\n"
     )
-    config["apps"][0]["image"] = "ghcr.io/acme/todos:dev"
-    with pytest.raises(Exception, match=rf"{step} \(.*\) failed with exit code 1") as caught:
-        run_config(tmp_path, config)
-    message = str(caught.value)
-    assert "not primary" in message, "the tail of the step's log is shown"
-    assert "[secret]" in message, "credentials in the log are blanked out"
+    (bin_dir / "mc").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "BUCKET": "files",
+        "BUCKET_POLICY": "{}",
+        "APP_ACCESS_KEY": "AKEYOFTHEAPP",
+        "APP_SECRET_KEY": "secret-of-the-app",
+        "TMPDIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        ["sh", "-c", SETUP_SCRIPT.replace("/tmp/", f"{tmp_path}/")], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ok: mb --ignore-existing local/files" in result.stdout
+    assert "AKEYOFTHEAPP" not in result.stdout + result.stderr and "secret-of-the-app" not in result.stdout + result.stderr
 
 
 def test_every_container_is_limited(dev: Run, droplets: Run) -> None:
@@ -361,7 +370,7 @@ def test_traefik_never_touches_the_docker_socket(dev: Run, droplets: Run) -> Non
         ]
         allowed = {e.split("=")[0] for e in proxy["inputs"]["envs"] if e.endswith("=1")}
         assert allowed == {"CONTAINERS", "EVENTS", "PING", "VERSION"}, "read calls only: no POST, EXEC, IMAGES, ..."
-        [api] = [n for n in run.resources("docker:index/network:Network") if n["inputs"]["name"].endswith("-docker-api")]
+        [api] = [n for n in run.resources("docker:index/network:Network") if n["name"].endswith("-docker-api")]
         assert api["inputs"]["internal"] is True
         assert [net["name"] for net in proxy["inputs"]["networksAdvanced"]] == [api["inputs"]["name"]]
 
@@ -444,7 +453,7 @@ def test_container_mongodb_is_dumped_to_a_bucket_of_its_own(droplets: Run) -> No
     command = upload["inputs"]["command"][0]
     assert "mc mirror --quiet" in command and "--watch" not in command and "--remove" not in command, "tests/test_backups.py"
     assert "MC_HOST_backup" in " ".join(droplets.state(upload)["envs"])
-    init = droplets.one(CONTAINER, "meteor-mongo-init")["urn"]
+    init = droplets.one("command:local:Command", "meteor-mongo-init-run")["urn"]
     assert init in dump["dependencies"] and init in upload["dependencies"]
     volume = droplets.one("docker:index/volume:Volume", "meteor-mongo-backups")
     assert volume["protect"] is True

@@ -345,7 +345,7 @@ def test_a_canary_on_kubernetes_shares_the_service(production: Run) -> None:
 
 def test_a_canary_on_docker_hosts_shares_the_traefik_service(droplets: Run) -> None:
     containers = [r for r in droplets.resources("docker:index/container:Container") if r["name"].startswith("todos-")]
-    apps = [c for c in containers if c["name"] != "todos-migrate"]
+    apps = [c for c in containers if not c["name"].endswith("-migrate")]
     labels = {c["name"]: {entry["label"]: entry["value"] for entry in c["inputs"]["labels"]} for c in apps}
     canaries = [n for n, lab in labels.items() if lab.get("meteor-platform/track") == "canary"]
     assert sorted(canaries) == ["todos-canary-host0-0"] and len(apps) == 4
@@ -377,12 +377,13 @@ def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> 
     migrate = droplets.one("docker:index/container:Container", "todos-migrate")
     inputs = migrate["inputs"]
     assert inputs["command"] == ["node", "main.js", "--migrate-only"]
-    assert (inputs["restart"], inputs["attach"], inputs["mustRun"]) == ("no", True, False)
+    assert (inputs["restart"], inputs["start"], inputs["mustRun"]) == ("no", False, False), "created; its run starts it"
     assert inputs["envs"] == "[secret]"
+    run = droplets.one("command:local:Command", "todos-migrate-run")
+    assert migrate["urn"] in run["dependencies"]
     for container in droplets.resources("docker:index/container:Container"):
-        if container["name"].startswith("todos-host") or container["name"].startswith("todos-canary"):
-            assert migrate["urn"] in container["dependencies"]
-            assert {"label": "meteor-platform/migrated", "value": "ok"} in container["inputs"]["labels"]
+        if container["name"].startswith("todos-host"):
+            assert run["urn"] in container["dependencies"]
 
 
 # -- private registries on Docker hosts --------------------------------------------------------------

@@ -3,7 +3,9 @@
 `replicas` is the app's total number of instances, spread round-robin over the hosts (instance
 i runs on host i mod n); with a canary, its share of them run the next version, behind the same
 Traefik service (same labels, sticky cookie included). A migration runs once per image, as a
-one-shot container on the first host, before any instance is replaced; its failure fails `pulumi up`. Containers are auto-named and replaced create-before-delete, one after
+one-shot container on the first host, before any instance of that image starts (the canary's
+image runs its own, after the current one's); its failure fails `pulumi up`, and the next `up`
+runs it again (components/docker/steps.py). Containers are auto-named and replaced create-before-delete, one after
 another (each depends on the previous one and is waited on until healthy); the old containers
 are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
 """
@@ -13,16 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
+from components.config.apps import MigrationConfig
 from components.config.values import docker_cpus
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import traefik_labels
-from components.docker.services import succeeded
+from components.docker.steps import run_to_completion
 from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -37,6 +41,15 @@ HEALTH_SCRIPT = (
 def internal_url(app: DockerAppConfig) -> str:
     """How other containers on the apps network reach the app (its network alias)."""
     return f"http://{app.name}:{app.container_port}"
+
+
+def instance_role(host: DockerHost) -> list[docker.ContainerNetworksAdvancedArgsDict]:
+    """EC2 hosts: the network whose bridge alone may reach the metadata service, as the app's default
+    route (the highest `gw_priority` gives a container its default gateway: Docker Engine 28+), so
+    the AWS SDK's requests for the instance role's credentials leave through it."""
+    if host.metadata_bridge is None:
+        return []
+    return [{"name": host.names.instance_role, "gw_priority": 1}]
 
 
 def placement(replicas: int, hosts: list[DockerHost]) -> list[tuple[DockerHost, int]]:
@@ -65,6 +78,7 @@ class DockerApp(pulumi.ComponentResource):
     containers: list[docker.Container]
     canary_containers: list[docker.Container]
     migration: docker.Container | None
+    canary_migration: docker.Container | None
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: DockerAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -87,19 +101,22 @@ class DockerApp(pulumi.ComponentResource):
                 secret_values.apply(lambda values: lines + [f"{k}={v}" for k, v in zip(secret_names, values, strict=True)])
             )
 
-        labels = {
-            "meteor-platform/app": app.name,
-            **traefik_labels(
-                app.name,
-                domain=app.domain,
-                port=port,
-                tls=args.tls,
-                cookie=args.session_cookie,
-                health_path=app.health_path,
-                edge_network=args.hosts[0].names.edge,
-                terminates_tls=args.tls and not args.behind_load_balancer,
-            ),
-        }
+        def labels_on(host: DockerHost) -> dict[str, pulumi.Input[str]]:
+            """The app's labels on `host`: Traefik reaches it on that host's edge network."""
+            return {
+                "meteor-platform/app": app.name,
+                **traefik_labels(
+                    app.name,
+                    domain=app.domain,
+                    port=port,
+                    tls=args.tls,
+                    cookie=args.session_cookie,
+                    health_path=app.health_path,
+                    edge_network=host.names.edge,
+                    terminates_tls=args.tls and not args.behind_load_balancer,
+                ),
+            }
+
         capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
         if app.flavor is ImageFlavor.METEORD:
             capabilities["adds"] = ["NET_BIND_SERVICE"]  # legacy MeteorD binds port 80 as root
@@ -113,31 +130,52 @@ class DockerApp(pulumi.ComponentResource):
                     f"{name}-{host.name}{suffix}-image",
                     name=ref,
                     keep_locally=True,
-                    opts=pulumi.ResourceOptions(parent=self, provider=host.provider, depends_on=args.image.ready),
+                    opts=pulumi.ResourceOptions(
+                        parent=self, provider=host.provider, depends_on=args.image.ready, transformations=host.follows_machine()
+                    ),
                 )
             return images[host.name, track]
 
-        self.migration = None
-        migrated: list[pulumi.Input[str]] = []
-        if app.migrate is not None:
+        memory_mib = int(quantity_value(app.resources.memory_limit) / 2**20)
+
+        def migration(
+            track: str, ref: pulumi.Input[str], migrate: MigrationConfig, after: list[pulumi.Resource]
+        ) -> tuple[docker.Container, command.local.Command]:
+            """The migration of one image on the first host: created, then run to completion (steps.py)."""
             first = args.hosts[0]
-            self.migration = docker.Container(
-                f"{name}-migrate",
-                image=image_on(first, "stable", args.image.ref).image_id,
-                command=list(app.migrate.command),
+            prefix = name if track == "stable" else f"{name}-{track}"
+            on_first = pulumi.ResourceOptions(parent=self, provider=first.provider, transformations=first.follows_machine())
+            container = docker.Container(
+                f"{prefix}-migrate",
+                image=image_on(first, track, ref).image_id,
+                command=list(migrate.command),
                 envs=envs_for(f"{app.name}-migrate"),
                 networks_advanced=[{"name": first.names.apps}],
                 user=str(app.user_id) if app.user_id is not None else None,
                 capabilities=capabilities,
                 restart="no",
+                # Created only: started (and waited for) by its run, which the next `up` retries.
+                start=False,
                 must_run=False,
-                attach=True,
-                logs=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=first.provider, depends_on=[*args.mongo.ready, *first.networks]),
+                opts=pulumi.ResourceOptions.merge(on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks])),
                 **service_container_defaults(),
-                **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
+                **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
             )
-            migrated = [succeeded(f"the migration of {app.name}", self.migration)]
+            run = run_to_completion(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
+            return container, run
+
+        self.migration = None
+        self.canary_migration = None
+        # Per track: the migration run its containers wait for.
+        migrated: dict[str, list[pulumi.Resource]] = {"stable": [], "canary": []}
+        if app.migrate is not None:
+            self.migration, run = migration("stable", args.image.ref, app.migrate, [])
+            migrated["stable"] = migrated["canary"] = [run]
+        if app.canary is not None and app.canary.migrate is not None:
+            # The next version's own migration (`canary.migrate`, as on Kubernetes): it runs with the
+            # canary's image, after the current version's, before any canary container starts.
+            self.canary_migration, canary_run = migration("canary", app.canary.image, app.canary.migrate, migrated["stable"])
+            migrated["canary"] = [*migrated["stable"], canary_run]
 
         canary_count = 0
         if app.canary is not None:
@@ -150,11 +188,11 @@ class DockerApp(pulumi.ComponentResource):
             ("canary", app.canary.image if app.canary else "", canary_count),
         ):
             for host, index in placement(count, args.hosts):
-                on_host = pulumi.ResourceOptions(parent=self, provider=host.provider)
+                on_host = pulumi.ResourceOptions(parent=self, provider=host.provider, transformations=host.follows_machine())
                 hostname = f"{app.name}-{host.name}-{index}" if track == "stable" else f"{app.name}-canary-{host.name}-{index}"
-                container_labels = {**labels, "meteor-platform/track": track} if app.canary else labels
-                if migrated:
-                    container_labels = {**container_labels, "meteor-platform/migrated": migrated[0]}
+                labels = labels_on(host)
+                container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
+                waits_for = migrated[track]
                 container = docker.Container(
                     f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
                     image=image_on(host, track, ref).image_id,
@@ -167,6 +205,7 @@ class DockerApp(pulumi.ComponentResource):
                         # container names and network aliases, not a --hostname (moby/moby#36333): the
                         # hostname CLUSTER_ENDPOINT_URL names is an alias too.
                         {"name": host.names.apps, "aliases": [app.name, *([hostname] if app.cluster.enabled else [])]},
+                        *instance_role(host),
                     ],
                     restart="unless-stopped",
                     healthcheck={
@@ -190,14 +229,14 @@ class DockerApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
                         pulumi.ResourceOptions(
-                            depends_on=[*args.mongo.ready, *host.networks, *previous, *([self.migration] if self.migration else [])],
+                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for],
                             # pulumi-docker replaces containers delete-first by default: the app would be
                             # down until the new one is healthy. Create first, remove the old one last.
                             delete_before_replace=False,
                         ),
                     ),
                     **service_container_defaults(),
-                    **limits(int(quantity_value(app.resources.memory_limit) / 2**20), docker_cpus(app.resources.cpu_limit)),
+                    **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
                 )
                 (self.containers if track == "stable" else self.canary_containers).append(container)
                 # One instance at a time: the next is replaced only once this one is healthy (wait=True).

@@ -7,10 +7,12 @@ its read-only credentials (`registry_auth`), so images are pulled without a logi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_docker as docker
 
-from components.docker import DockerHost, DockerNames
+from components.docker import DockerHost, DockerNames, HostShell
 from components.machines import DockerMachines
 
 RegistryAuth = list[docker.ProviderRegistryAuthArgs] | None
@@ -28,25 +30,36 @@ def registry_auth(address: pulumi.Input[str], dockerconfigjson: pulumi.Input[str
 
 def local_docker_host(name: str, endpoint: str, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None) -> list[DockerHost]:
     provider = docker.Provider(f"{name}-local-docker", host=endpoint, registry_auth=auth, opts=pulumi.ResourceOptions(parent=parent))
-    return [DockerHost(name="local", provider=provider, names=names)]
+    return [DockerHost(name="local", provider=provider, names=names, shell=HostShell(docker_host=endpoint))]
 
 
 def machine_docker_hosts(
     name: str, machines: DockerMachines, names: DockerNames, parent: pulumi.Resource, auth: RegistryAuth = None
 ) -> list[DockerHost]:
     hosts: list[DockerHost] = []
-    for i, (url, ready, host_key) in enumerate(
-        zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, strict=True)
+    for i, (url, ready, host_key, machine_id) in enumerate(
+        zip(machines.docker_host_urls, machines.docker_ready, machines.host_public_keys, machines.machine_ids, strict=True)
     ):
+        # The host key is the one the program installed: trust exactly it, never a key seen first.
+        ssh_options = host_key.apply(lambda key: pinned_ssh_options(key, machines.ssh_proxy_command))
         provider = docker.Provider(
             f"{name}-host{i}-docker",
             host=url,
-            # The host key is the one the program installed: trust exactly it, never a key seen first.
-            ssh_opts=host_key.apply(lambda key: pinned_ssh_options(key, machines.ssh_proxy_command)),
+            ssh_opts=ssh_options,
             registry_auth=auth,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[ready]),
         )
-        hosts.append(DockerHost(name=f"host{i}", provider=provider, names=names))
+        shell = HostShell(docker_host=url, ssh_options=ssh_options)
+        hosts.append(
+            DockerHost(
+                name=f"host{i}",
+                provider=provider,
+                names=replace(names, machine=machine_id),
+                shell=shell,
+                metadata_bridge=machines.metadata_bridge,
+                machine_id=machine_id,
+            )
+        )
     return hosts
 
 

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import versions
-from components.docker import DockerNames
+from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import one_shot
 from components.protection import stateful
@@ -28,8 +28,8 @@ CERT_RESOLVER = "letsencrypt"
 class TraefikProxyArgs:
     """The host's provider reaches the children through the component's `providers` option."""
 
-    names: DockerNames
-    """The stack's names on this engine."""
+    host: DockerHost
+    """The host it runs on: the stack's names there, and its shell (for the one-shot step)."""
     image: str
     tls: bool
     """Serve HTTPS with Let's Encrypt certificates (HTTP redirects to it)."""
@@ -45,6 +45,8 @@ class TraefikProxyArgs:
     proxy_protocol_from: str | None = None
     """A load balancer in front speaks PROXY protocol from this network (the VPC): trust it there only."""
     socket_proxy_image: str = versions.DOCKER_SOCKET_PROXY_IMAGE
+    metadata_bridge: str | None = None
+    """EC2 hosts: make the apps' instance-role network on this Linux bridge (see DockerHost.metadata_bridge)."""
 
 
 TRAEFIK_USER = "65534:65534"  # nobody: Traefik needs no privileges once it listens above 1024
@@ -64,17 +66,29 @@ class TraefikProxy(pulumi.ComponentResource):
     edge_network: docker.Network
     apps_network: docker.Network
     docker_api_network: docker.Network
+    instance_role_network: docker.Network | None
     socket_proxy: docker.Container
     container: docker.Container
 
     def __init__(self, name: str, args: TraefikProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:docker:TraefikProxy", name, None, opts)
         on_host = pulumi.ResourceOptions(parent=self)
-        names = args.names
+        names = args.host.names
         self.edge_network = docker.Network(f"{name}-edge", name=names.edge, driver="bridge", opts=on_host)
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
         self.apps_network = docker.Network(f"{name}-apps", name=names.apps, driver="bridge", internal=False, opts=on_host)
         self.docker_api_network = docker.Network(f"{name}-docker-api", name=names.docker_api, driver="bridge", internal=True, opts=on_host)
+        self.instance_role_network = None
+        if args.metadata_bridge is not None:
+            # The host's firewall lets only this bridge reach the metadata service (the instance role):
+            # its Linux name is fixed here (Docker's bridge driver option) so the rule can name it.
+            self.instance_role_network = docker.Network(
+                f"{name}-instance-role",
+                name=names.instance_role,
+                driver="bridge",
+                options={"com.docker.network.bridge.name": args.metadata_bridge},
+                opts=on_host,
+            )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
         self.socket_proxy = docker.Container(
@@ -94,11 +108,12 @@ class TraefikProxy(pulumi.ComponentResource):
             **limits(64, "0.25"),
         )
         timeout = f"{args.idle_timeout_seconds}s"
-        command = [
+        command: list[pulumi.Input[str]] = [
             "--providers.docker=true",
             f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
             "--providers.docker.exposedbydefault=false",
-            f"--providers.docker.network={names.edge}",
+            # The edge network's own name (on a machine it carries the machine's tag: DockerNames).
+            self.edge_network.name.apply(lambda edge: f"--providers.docker.network={edge}"),
             f"--entrypoints.web.address=:{HTTP_INSIDE}",
             f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
             f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
@@ -117,18 +132,21 @@ class TraefikProxy(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
             )
             # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
-            ready.append(
-                one_shot(
-                    f"{name}-certificates-owner",
-                    image=image.image_id,
-                    script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
-                    envs=[],
-                    after=self.socket_proxy,
-                    names=names,
-                    volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
-                    opts=on_host,
-                )
+            owner = one_shot(
+                f"{name}-certificates-owner",
+                image=image.image_id,
+                script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
+                envs=[],
+                after=self.socket_proxy,
+                host=args.host,
+                volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
+                # root without capabilities may not enter the directory once it is nobody's (0700),
+                # nor hand files over or chmod them: exactly these three, nothing else.
+                capabilities=["CHOWN", "DAC_READ_SEARCH", "FOWNER"],
+                opts=on_host,
             )
+            # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).
+            ready.append(owner.run)
             command += [
                 f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
                 f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
@@ -177,9 +195,9 @@ def traefik_labels(
     tls: bool,
     cookie: str,
     health_path: str,
-    edge_network: str,
+    edge_network: pulumi.Input[str],
     terminates_tls: bool | None = None,
-) -> dict[str, str]:
+) -> dict[str, pulumi.Input[str]]:
     """Docker labels that route `domain` to the containers of `service` with sticky sessions.
 
     `tls`: users reach the app over HTTPS (secure cookies); `terminates_tls` (default: `tls`): this
@@ -189,7 +207,7 @@ def traefik_labels(
         return {"traefik.enable": "false"}
     router = f"traefik.http.routers.{service}"
     lb = f"traefik.http.services.{service}.loadbalancer"
-    labels = {
+    labels: dict[str, pulumi.Input[str]] = {
         "traefik.enable": "true",
         "traefik.docker.network": edge_network,
         f"{router}.rule": f"Host(`{domain}`)",

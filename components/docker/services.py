@@ -1,16 +1,18 @@
 """Building blocks of a stateful service on one Docker host (MongoDB, MinIO): its data volume and
-the one-shot container that sets it up once the service is healthy."""
+the one-shot step that sets it up once the service is healthy."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
-from components.docker import DockerNames
-from components.docker.hardening import limits
+from components.docker import DockerHost
+from components.docker.hardening import limits, service_container_defaults
+from components.docker.steps import run_to_completion
 from components.protection import stateful
 
 
@@ -19,28 +21,33 @@ def data_volume(name: str, volume_name: str, *, protect: bool, opts: pulumi.Reso
     return docker.Volume(name, name=volume_name, opts=pulumi.ResourceOptions.merge(opts, stateful(protect)))
 
 
-LOG_TAIL_LINES = 20
+ONE_SHOT_ATTEMPTS = 10
+ONE_SHOT_RETRY_SECONDS = 6
 
 
-def succeeded(step: str, container: docker.Container, redact: Sequence[pulumi.Output[str]] = ()) -> pulumi.Output[str]:
-    """Resolves once the one-shot `container` exited 0; fails `pulumi up` with the tail of its log otherwise.
+def retry_wrapper(attempts: int, pause_seconds: int) -> str:
+    """`sh -c` text that runs the step's script ($1) in a shell of its own (so its `set -e` holds),
+    at most `attempts` times, and exits with the last attempt's code. Shell builtins and `sleep`
+    only: `minio/mc` (ubi-micro) has no seq, grep or sed (without `sleep` it retries at once)."""
+    return f"""\
+attempt=1
+while :; do
+  sh -c "$1" && exit 0
+  code=$?
+  if [ "$attempt" -ge {attempts} ]; then echo "gave up after $attempt attempts (exit $code)" >&2; exit "$code"; fi
+  echo "attempt $attempt failed (exit $code); retrying in {pause_seconds}s" >&2
+  attempt=$((attempt + 1))
+  sleep {pause_seconds}
+done
+"""
 
-    pulumi-docker waits for an attached container to stop but never checks its exit code. Feed
-    this into whatever needs the step's result, so nothing starts on a failed step. Values in
-    `redact` (credentials the step handled) are blanked out of the log.
-    """
 
-    def check(values: list[Any]) -> str:
-        code, logs, *secrets = values
-        if code is None or int(code) == 0:  # unknown in a preview
-            return "ok"
-        tail = "\n".join(str(logs or "").splitlines()[-LOG_TAIL_LINES:])
-        for secret in secrets:
-            if secret:
-                tail = tail.replace(str(secret), "[secret]")
-        raise pulumi.RunError(f"{step} failed with exit code {int(code)}; the last lines of its log:\n{tail}")
+@dataclass(frozen=True)
+class OneShot:
+    """A setup step: its container, and the command that runs it to completion (wait for this one)."""
 
-    return pulumi.Output.all(container.exit_code, container.container_logs, *redact).apply(check)
+    container: docker.Container
+    run: command.local.Command
 
 
 def one_shot(
@@ -50,30 +57,45 @@ def one_shot(
     script: str,
     envs: pulumi.Input[Sequence[pulumi.Input[str]]],
     after: docker.Container,
-    names: DockerNames,
+    host: DockerHost,
     opts: pulumi.ResourceOptions,
     uploads: Sequence[docker.ContainerUploadArgsDict] = (),
     volumes: Sequence[docker.ContainerVolumeArgsDict] = (),
-) -> docker.Container:
-    """A setup step that runs `sh -c script` on the apps network once `after` is healthy, retried on failure.
+    capabilities: Sequence[str] = (),
+    quiet: bool = False,
+) -> OneShot:
+    """A setup step that runs `sh -c script` on the apps network once `after` is healthy.
 
-    Pulumi waits for it to stop (`attach`), but pulumi-docker never checks its exit code: the
-    script must be idempotent, and a failure shows in its logs. Any change of its inputs runs it again.
+    The container is only created; `run_to_completion` (steps.py) starts it and fails `pulumi up`
+    with its output when it exits non-zero, and the next `up` runs it again. It never restarts:
+    the script is retried inside the container instead, at most ONE_SHOT_ATTEMPTS times, so the
+    container stops with the last attempt's exit code. The script must be idempotent: any change
+    of its inputs runs it again. No capabilities but `capabilities`. `quiet`: it handles
+    credentials, so its output is not logged while it runs.
     """
-    return docker.Container(
+    container = docker.Container(
         name,
         image=image,
         entrypoints=["sh", "-c"],
-        command=[script],
+        command=[retry_wrapper(ONE_SHOT_ATTEMPTS, ONE_SHOT_RETRY_SECONDS), "one-shot", script],
         envs=envs,
         uploads=list(uploads) or None,
         volumes=list(volumes) or None,
-        networks_advanced=[{"name": names.apps}],
-        restart="on-failure",
-        max_retry_count=10,
+        networks_advanced=[{"name": host.names.apps}],
+        restart="no",
+        # Created only: started (and waited for) by its run, which the next `up` retries.
+        start=False,
         must_run=False,
-        attach=True,
-        logs=True,
+        capabilities=one_shot_capabilities(capabilities),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
+        **service_container_defaults(),
         **limits(256, "0.5"),
     )
+    return OneShot(container, run_to_completion(f"{name}-run", container, host.shell, opts, quiet=quiet))
+
+
+def one_shot_capabilities(needed: Sequence[str]) -> docker.ContainerCapabilitiesArgsDict:
+    capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
+    if needed:
+        capabilities["adds"] = list(needed)
+    return capabilities

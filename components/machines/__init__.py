@@ -20,11 +20,15 @@ class DockerMachines(Protocol):
     tag: str
     """Tag every machine carries (firewalls admit it)."""
     public_addresses: list[pulumi.Output[str]]
+    machine_ids: list[pulumi.Output[str]]
+    """Per host: the droplet or instance id (a new id is a new machine)."""
     docker_host_urls: list[pulumi.Output[str]]
     """`ssh://<user>@<address>` per host, for a pulumi-docker provider."""
     docker_ready: list[pulumi.Resource]
     """Per host: done once the host finished booting and Docker answers (empty unless asked for)."""
     host_public_keys: list[pulumi.Output[str]]
     """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""
+    metadata_bridge: str | None
+    """A Docker bridge whose containers may reach the metadata service (the instance role), or None: blocked for all."""
     ssh_proxy_command: str | None
     """An ssh ProxyCommand to reach the hosts (AWS Session Manager), or None for direct ssh."""

@@ -25,7 +25,7 @@ import pulumi_tls as tls
 from components import versions
 from components.aws.iam import MANAGED, trust
 from components.endpoints import ANYWHERE
-from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import DOCKER_READY, INSTANCE_ROLE_BRIDGE, DockerHostUserData, docker_host_user_data
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
@@ -76,9 +76,12 @@ class AwsMachines(pulumi.ComponentResource):
     role: iam.Role
     tag: str
     public_addresses: list[pulumi.Output[str]]
+    machine_ids: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     host_public_keys: list[pulumi.Output[str]]
+    metadata_bridge: str | None = INSTANCE_ROLE_BRIDGE
+    """The apps reach S3 through the instance role: their network alone may reach the metadata service."""
 
     def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
@@ -162,6 +165,7 @@ class AwsMachines(pulumi.ComponentResource):
                             host_key=(str(values[0]), str(values[1]).strip()),
                             data_label=DATA_LABEL if holds else None,
                             data_device=ebs_device(str(values[2])) if holds else None,
+                            metadata_open_to=INSTANCE_ROLE_BRIDGE,
                         )
                     )
                 )
@@ -194,6 +198,7 @@ class AwsMachines(pulumi.ComponentResource):
                 )
             addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
         self.public_addresses = [address.public_ip for address in addresses]
+        self.machine_ids = [instance.id for instance in self.instances]
         if args.access == "ssm":
             # ssh://deploy@<instance id>, tunnelled through Session Manager by the Docker provider's ssh options.
             self.docker_host_urls = [instance.id.apply(lambda iid: f"ssh://{args.deploy_user}@{iid}") for instance in self.instances]

@@ -54,6 +54,61 @@ DOCKER_DAEMON = """\
 }
 """
 
+METADATA_ADDRESS = "169.254.169.254"
+METADATA_BLOCK_UNIT = "meteor-block-metadata.service"
+INSTANCE_ROLE_BRIDGE = "meteor-role0"
+"""EC2 hosts: the Linux bridge of the one Docker network (the apps') allowed to the instance role."""
+
+
+def metadata_block_rule(open_to: str | None) -> str:
+    """The DOCKER-USER rule: containers never reach the metadata service, but through `open_to` (a bridge)."""
+    exception = f" ! -i {open_to}" if open_to else ""
+    return f"DOCKER-USER -d {METADATA_ADDRESS}/32{exception} -j REJECT --reject-with icmp-port-unreachable"
+
+
+# The user data (and the host's private ssh key in it) is served by the metadata service, which
+# containers would reach through the host's NAT: no container may. The rule goes into DOCKER-USER
+# before Docker starts, so no container ever runs without it: the daemon creates the chain only if
+# it is missing, never deletes or modifies rules already in it, and always (re)inserts FORWARD's
+# jump to it (moby/moby libnetwork/firewall_linux.go setupUserChain). The host's own requests
+# (cloud-init, the agents) leave through OUTPUT and are not affected.
+def metadata_block_script(open_to: str | None) -> str:
+    rule = metadata_block_rule(open_to)
+    return f"""\
+#!/bin/sh
+# Managed by meteor-platform: containers never reach the cloud metadata service.
+set -eu
+iptables -N DOCKER-USER 2>/dev/null || true
+iptables -C {rule} 2>/dev/null || iptables -I {rule}
+"""
+
+
+METADATA_BLOCK_SERVICE = """\
+[Unit]
+Description=meteor-platform: block the cloud metadata service from containers (DOCKER-USER)
+Before=docker.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/meteor-block-metadata
+"""
+
+
+def docker_unit_dropin(data_mount: str | None) -> str:
+    """docker.service's drop-in: the metadata block before Docker, and the data volume mounted
+    before Docker (a missing mount fails Docker's start instead of writing volumes to the root disk)."""
+    lines = [
+        "# Managed by meteor-platform.",
+        "[Unit]",
+        f"Requires={METADATA_BLOCK_UNIT}",
+        f"After={METADATA_BLOCK_UNIT}",
+    ]
+    if data_mount is not None:
+        # systemd.unit(5): RequiresMountsFor adds Requires= and After= on the mount unit of the path.
+        lines.append(f"RequiresMountsFor={data_mount}")
+    return "\n".join(lines) + "\n"
+
 
 @dataclass(frozen=True)
 class DockerHostUserData:
@@ -71,6 +126,8 @@ class DockerHostUserData:
     """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
     data_device: str | None = None
     """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
+    metadata_open_to: str | None = None
+    """The one Docker bridge whose containers may reach the metadata service (EC2: the apps' instance role)."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -97,6 +154,8 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).
+        # `nofail` keeps the machine bootable (and reachable over ssh) without it; Docker itself
+        # requires the mount (docker_unit_dropin), so it never starts on the empty root disk.
         config["mounts"] = [[f"LABEL={spec.data_label}", DATA_MOUNT, "ext4", "defaults,nofail,discard,noatime", "0", "2"]]
     if spec.data_label is not None and spec.data_device is not None:
         # The volume is attached after the instance starts: wait for it (bootcmd runs before
@@ -147,6 +206,19 @@ def _base_config(spec: DockerHostUserData) -> dict[str, Any]:
             {"path": "/etc/apt/apt.conf.d/20auto-upgrades", "permissions": "0644", "content": AUTO_UPGRADES},
             {"path": "/etc/docker/daemon.json", "permissions": "0644", "content": DOCKER_DAEMON},
             {"path": "/etc/apt/preferences.d/docker-engine", "permissions": "0644", "content": DOCKER_APT_PIN},
+            # Written before the packages are installed: the docker-ce package's first start (after
+            # its daemon-reload) already honours the drop-in.
+            {
+                "path": "/usr/local/sbin/meteor-block-metadata",
+                "permissions": "0755",
+                "content": metadata_block_script(spec.metadata_open_to),
+            },
+            {"path": f"/etc/systemd/system/{METADATA_BLOCK_UNIT}", "permissions": "0644", "content": METADATA_BLOCK_SERVICE},
+            {
+                "path": "/etc/systemd/system/docker.service.d/10-meteor-platform.conf",
+                "permissions": "0644",
+                "content": docker_unit_dropin(DATA_MOUNT if spec.data_label is not None else None),
+            },
         ],
         "runcmd": [
             ["systemctl", "enable", "--now", "docker", "containerd"],

@@ -76,11 +76,14 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     load_balancer: do.LoadBalancer | None
     tag: str
     public_addresses: list[pulumi.Output[str]]
+    machine_ids: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     data_volume: do.Volume | None
     host_keys: list[tls.PrivateKey]
     ssh_proxy_command: str | None = None
+    metadata_bridge: str | None = None
+    """Nothing on a droplet needs the metadata service: containers never reach it."""
     host_public_keys: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -189,6 +192,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             self.reserved_ip = do.ReservedIp(
                 f"{name}-reserved-ip", region=args.region, droplet_id=self.droplets[0].id.apply(int), opts=child
             )
+        self.machine_ids = [d.id for d in self.droplets]
         self.public_addresses = [d.ipv4_address for d in self.droplets]
         if self.reserved_ip is not None:
             self.public_addresses[0] = self.reserved_ip.ip_address

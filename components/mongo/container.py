@@ -1,7 +1,7 @@
 """MongoDB as a container on a Docker host: a single-node replica set (change streams, oplog).
 
 A named volume holds the data and survives container replacement (protected outside dev).
-Keyfile, root and per-app passwords are generated at deploy time. A one-shot container runs the
+Keyfile, root and per-app passwords are generated at deploy time. A one-shot step runs the
 same idempotent init script as the Kubernetes replica set: initiate, then one user per app.
 """
 
@@ -11,13 +11,14 @@ import shlex
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 import pulumi_random as random
 
 from components import versions
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
-from components.docker.services import data_volume, one_shot, succeeded
+from components.docker.services import data_volume, one_shot
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.replica_set import (
@@ -101,7 +102,9 @@ class ContainerMongoArgs:
 class ContainerMongo(pulumi.ComponentResource):
     volume: docker.Volume
     container: docker.Container
-    init: docker.Container
+    init_container: docker.Container
+    init: command.local.Command
+    """The init step's run: what waits for the init waits for this."""
     restore_command: pulumi.Output[str] | None = None
     """The script that restores `$DUMP` from the backups bucket (README: Backups and restore); None without backups."""
 
@@ -143,6 +146,12 @@ class ContainerMongo(pulumi.ComponentResource):
             networks_advanced=[{"name": names.apps, "aliases": [HOST_ALIAS]}],
             restart="unless-stopped",
             healthcheck={"tests": ping, "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "60s"},
+            # As on Kubernetes: the image's `mongodb` user, no capabilities. Its entrypoint drops to
+            # that user itself only when started as root (docker-library/mongo docker-entrypoint.sh,
+            # `gosu mongodb`), so the data it wrote before is already 999's; a new named volume
+            # takes /data/db's owner from the image (Docker copies it into an empty volume).
+            user=f"{MONGO_UID}:{MONGO_UID}",
+            capabilities={"drops": ["ALL"]},
             wait=True,
             wait_timeout=300,
             opts=on_host,
@@ -160,25 +169,23 @@ class ContainerMongo(pulumi.ComponentResource):
             )
         )
         # Runs once per change of members or users (its inputs), then exits; safe to run again.
-        self.init = one_shot(
+        # Apps wait for its run: a failed init fails `pulumi up` (with its output) instead of
+        # starting apps without their users, and the next `up` runs it again (steps.py).
+        init = one_shot(
             f"{name}-init",
             image=image.image_id,
             script=init_command(self.hosts[0]),
             envs=init_env,
             uploads=[{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}],
             after=self.container,
-            names=names,
+            host=args.host,
             opts=on_host,
+            quiet=True,
         )
-        # Apps get their URLs only once the init step exited 0: a failed init fails `pulumi up` (with
-        # its log) instead of starting apps without their users.
-        self.init_succeeded = succeeded(
-            f"{name}-init (MongoDB replica set and users)",
-            self.init,
-            redact=[self.root_password.result, *(pw.result for pw in self._passwords.values())],
-        )
+        self.init_container = init.container
+        self.init = init.run
         self.backup_containers = self._backups(name, args, image, on_host) if args.backup is not None else []
-        self.register_outputs({"hosts": self.hosts, "init": self.init_succeeded})
+        self.register_outputs({"hosts": self.hosts})
 
     def _backups(
         self, name: str, args: ContainerMongoArgs, image: docker.RemoteImage, on_host: pulumi.ResourceOptions
@@ -253,6 +260,5 @@ class ContainerMongo(pulumi.ComponentResource):
 
     def connection(self, app: str) -> MongoConnection:
         user = next(u for u in self._args.users if u.app == app)
-        password = pulumi.Output.all(self._passwords[app].result, self.init_succeeded).apply(lambda v: str(v[0]))
-        url, oplog = replica_set_urls(user, password, self.hosts)
+        url, oplog = replica_set_urls(user, self._passwords[app].result, self.hosts)
         return MongoConnection(url=url, oplog_url=oplog, endpoints=[Endpoint(port=MONGO_PORT, hosts=(HOST_ALIAS,))], ready=[self.init])

@@ -1,7 +1,7 @@
 """An S3-compatible object store (MinIO) as a container on a Docker host, for dev and small setups.
 
 A named volume keeps the objects across container replacement (protected outside dev). A
-one-shot `mc` container creates the bucket and an access key whose policy allows this bucket
+one-shot `mc` step creates the bucket and an access key whose policy allows this bucket
 only; the app gets the same S3 wiring as with Spaces.
 """
 
@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 import pulumi_random as random
 
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
-from components.docker.services import data_volume, one_shot, succeeded
+from components.docker.services import data_volume, one_shot
 from components.endpoints import Endpoint
 from components.storage import StorageWiring, s3_wiring
 
@@ -26,15 +27,18 @@ ENDPOINT = f"http://{HOST_ALIAS}:{PORT}"
 REGION = "us-east-1"
 
 # `minio/mc` is built on ubi-micro: no grep or sed, so only shell builtins besides mc. The root
-# credentials reach mc through MC_HOST_local (environment), not its command line.
+# credentials reach mc through MC_HOST_local (environment), not its command line. Nothing it prints
+# names the app's key: `user add` ("Added user `<key>` successfully.": minio/mc
+# cmd/admin-user-add.go) and `policy attach` (its message carries the user: cmd/admin-policy-attach.go,
+# policyAssociationMessage) are silenced; the step's output is its run's (steps.py).
 SETUP_SCRIPT = """\
 set -eu
 mc mb --ignore-existing "local/$BUCKET"
 mc version enable "local/$BUCKET"
 printf '%s' "$BUCKET_POLICY" > /tmp/policy.json
 mc admin policy create local "$BUCKET-readwrite" /tmp/policy.json
-mc admin user add local "$APP_ACCESS_KEY" "$APP_SECRET_KEY"
-if ! mc admin policy attach local "$BUCKET-readwrite" --user "$APP_ACCESS_KEY"; then
+mc admin user add local "$APP_ACCESS_KEY" "$APP_SECRET_KEY" > /dev/null
+if ! mc admin policy attach local "$BUCKET-readwrite" --user "$APP_ACCESS_KEY" > /dev/null 2>&1; then
   info=$(mc admin user info local "$APP_ACCESS_KEY")
   case "$info" in
     *"$BUCKET-readwrite"*) ;;
@@ -75,7 +79,9 @@ class MinioStorageArgs:
 class MinioStorage(pulumi.ComponentResource):
     volume: docker.Volume
     container: docker.Container
-    setup: docker.Container
+    setup_container: docker.Container
+    setup: command.local.Command
+    """The setup step's run: what waits for the setup waits for this."""
 
     def __init__(self, name: str, args: MinioStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:storage:MinioStorage", name, None, opts)
@@ -115,14 +121,20 @@ class MinioStorage(pulumi.ComponentResource):
                 ]
             )
         )
-        self.setup = one_shot(
-            f"{name}-setup", image=client.image_id, script=SETUP_SCRIPT, envs=setup_env, after=self.container, names=names, opts=on_host
+        # Apps get their keys only once the setup ran to completion (bucket, policy and user exist).
+        setup = one_shot(
+            f"{name}-setup",
+            image=client.image_id,
+            script=SETUP_SCRIPT,
+            envs=setup_env,
+            after=self.container,
+            host=args.host,
+            opts=on_host,
+            quiet=True,
         )
-        # Apps get their keys only once the setup step exited 0 (bucket, policy and user exist).
-        self.setup_succeeded = succeeded(
-            f"{name}-setup (MinIO bucket and app key)", self.setup, redact=[root_password.result, self.secret_key.result]
-        )
-        self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT, "setup": self.setup_succeeded})
+        self.setup_container = setup.container
+        self.setup = setup.run
+        self.register_outputs({"bucket": args.bucket, "endpoint": ENDPOINT})
 
     def backups(self) -> None:
         return None  # dev: the data lives beside the store on the same engine
@@ -133,7 +145,8 @@ class MinioStorage(pulumi.ComponentResource):
             endpoint=ENDPOINT,
             region=REGION,
             bucket=self._args.bucket,
-            access_key=pulumi.Output.all(self.access_key.result, self.setup_succeeded).apply(lambda v: str(v[0])),
+            # Through the setup's run, so every app holding the key depends on it (waits for it).
+            access_key=pulumi.Output.all(self.access_key.result, self.setup.id).apply(lambda v: str(v[0])),
             secret_key=self.secret_key.result,
             endpoints=[Endpoint(port=PORT, hosts=(HOST_ALIAS,))],
         )
