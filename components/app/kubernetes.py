@@ -41,6 +41,11 @@ def internal_url(app: KubernetesAppConfig) -> str:
     return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
 
 
+def migration_component(app: KubernetesAppConfig, *, canary: bool) -> str:
+    """The name a migration's pods carry in labels and selectors (the NetworkPolicies select on it)."""
+    return f"{app.name}-canary-migrate" if canary else f"{app.name}-migrate"
+
+
 @dataclass(frozen=True)
 class MeteorAppArgs:
     app: KubernetesAppConfig
@@ -166,7 +171,9 @@ class MeteorApp(pulumi.ComponentResource):
             *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
         ]
 
-        def migration(job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig) -> k8s.batch.v1.Job:
+        def migration(
+            job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig, waits_for: list[pulumi.Resource]
+        ) -> k8s.batch.v1.Job:
             return self._migration(
                 job_name,
                 MigrationJob(
@@ -179,13 +186,13 @@ class MeteorApp(pulumi.ComponentResource):
                     pull_secrets=pull_secrets,
                     service_account=identity,
                 ),
-                after=[*in_namespace, *args.mongo.ready, *args.image.ready],
+                after=[*in_namespace, *args.mongo.ready, *args.image.ready, *waits_for],
             )
 
         # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
         self.migration = None
         if app.migrate is not None:
-            self.migration = migration(f"{name}-migrate", f"{app.name}-migrate", args.image.ref, app.migrate)
+            self.migration = migration(f"{name}-migrate", migration_component(app, canary=False), args.image.ref, app.migrate, waits_for=[])
         rollout_after: list[pulumi.Resource] = [
             *in_namespace,
             *args.mongo.ready,
@@ -218,8 +225,15 @@ class MeteorApp(pulumi.ComponentResource):
         if app.canary is not None:
             canary_name = f"{app.name}-canary"
             if app.canary.migrate is not None:
-                # The next version's migration, with its image, before any canary pod starts.
-                self.canary_migration = migration(f"{name}-canary-migrate", f"{canary_name}-migrate", app.canary.image, app.canary.migrate)
+                # The next version's migration, with its image, before any canary pod starts; after the
+                # stable one, so two migrations never run on the same database at once.
+                self.canary_migration = migration(
+                    f"{name}-canary-migrate",
+                    migration_component(app, canary=True),
+                    app.canary.image,
+                    app.canary.migrate,
+                    waits_for=[self.migration] if self.migration else [],
+                )
             canary_labels = {
                 **labels.common(args.stack, canary_name, labels.APP_ROLE),
                 labels.APP_LABEL: app.name,

@@ -146,8 +146,13 @@ PROBES_AND_PORTS = ("startup_probe", "readiness_probe", "liveness_probe", "lifec
 MIGRATION_AWAIT_MARGIN_SECONDS = 120
 """How much longer `pulumi up` waits for a migration Job than the Job may run: the Job controller
 stops it at `activeDeadlineSeconds` (counted from the Job's start, so pulling the image counts),
-marks it Failed with reason DeadlineExceeded, and pulumi-kubernetes reports that reason rather
-than its own timeout."""
+marks it Failed with reason DeadlineExceeded once its pod has terminated (MIGRATION_GRACE_SECONDS),
+and pulumi-kubernetes reports that reason rather than its own timeout."""
+MIGRATION_GRACE_SECONDS = 10
+"""A migration pod's termination grace (it has no preStop hook: nothing to drain). Since Kubernetes
+1.31 the Job controller adds `Failed` only once the Job's pods have terminated (kubernetes.io/docs,
+concepts/workloads/controllers/job, "Termination of Job pods"; kubernetes/kubernetes#123775), so a
+Job stopped at its deadline fails up to this much later: well inside the await margin."""
 REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
 """pulumi-kubernetes replaces a Job that was not ready (failed, or still running when `up` gave
 up) on the next update instead of waiting on it again: `pulumi.com/replaceUnready` (the Job
@@ -176,6 +181,7 @@ def migration_job_spec(
     migration["command"] = list(command)
     spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets, service_account=service_account)
     spec["restart_policy"] = "Never"
+    spec["termination_grace_period_seconds"] = MIGRATION_GRACE_SECONDS
     return {
         "backoff_limit": 0,
         "active_deadline_seconds": timeout_seconds,
