@@ -515,7 +515,7 @@ class Platform(pulumi.ComponentResource):
                 aws_network_load_balancer=isinstance(k, EksConfig),
                 redirect_to_https=ingress.serves_tls,
                 idle_timeout_seconds=ingress.idle_timeout_seconds,
-                max_body_bytes=int(quantity_value(ingress.max_body_size)),
+                max_body_bytes=None if ingress.body_limit is None else int(quantity_value(ingress.body_limit)),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )

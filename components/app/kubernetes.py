@@ -16,6 +16,8 @@ from components.app.environment import build_app_environment, public_url
 from components.app.kubernetes_specs import (
     REPLACE_UNREADY,
     autoscaler_spec,
+    body_limit_name,
+    body_limit_spec,
     canary_instances,
     container_spec,
     deployment_spec,
@@ -101,6 +103,8 @@ class MeteorApp(pulumi.ComponentResource):
     canary_migration: k8s.batch.v1.Job | None
     service: k8s.core.v1.Service
     ingress: k8s.networking.v1.Ingress | None
+    body_limit: k8s.apiextensions.CustomResource | None
+    """The Buffering Middleware of the app's router (Traefik, `ingress.maxBodySize` set)."""
     autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
     url: pulumi.Output[str]
     internal_url: str
@@ -272,10 +276,22 @@ class MeteorApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *([self.deployment] if app.canary else [])]),
         )
         self.ingress = None
+        self.body_limit = None
         if app.domain:
-            self.ingress = self._ingress(
-                name, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.ingress_ready])
-            )
+            ingress_after = [*in_namespace, *args.ingress_ready]
+            body_limit = body_limit_spec(args.ingress)
+            if body_limit is not None:
+                # After the ingress controller: the Traefik release installs the Middleware CRD.
+                self.body_limit = k8s.apiextensions.CustomResource(
+                    f"{name}-body-limit",
+                    api_version="traefik.io/v1alpha1",
+                    kind="Middleware",
+                    metadata={"name": body_limit_name(app), "namespace": namespace, "labels": pod_labels},
+                    spec=body_limit,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=ingress_after),
+                )
+                ingress_after.append(self.body_limit)
+            self.ingress = self._ingress(name, app, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=ingress_after))
         self.autoscaler = None
         if app.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -344,7 +360,13 @@ class MeteorApp(pulumi.ComponentResource):
         )
 
     def _ingress(
-        self, name: str, domain: str, ingress: KubernetesIngressConfig, meta: k8s.meta.v1.ObjectMetaArgsDict, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        app: KubernetesAppConfig,
+        domain: str,
+        ingress: KubernetesIngressConfig,
+        meta: k8s.meta.v1.ObjectMetaArgsDict,
+        opts: pulumi.ResourceOptions,
     ) -> k8s.networking.v1.Ingress:
         tls: list[k8s.networking.v1.IngressTLSArgsDict] = []
         if ingress.tls == "certManager":
@@ -358,7 +380,7 @@ class MeteorApp(pulumi.ComponentResource):
         }
         return k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata={**meta, "annotations": ingress_annotations(ingress)},
+            metadata={**meta, "annotations": ingress_annotations(ingress, app)},
             spec={
                 "ingress_class_name": ingress.effective_class_name,
                 "tls": tls,
