@@ -291,7 +291,9 @@ class MeteorApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=ingress_after),
                 )
                 ingress_after.append(self.body_limit)
-            self.ingress = self._ingress(name, app, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=ingress_after))
+            self.ingress = self._ingress(
+                name, app, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=ingress_after)
+            )
         self.autoscaler = None
         if app.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
