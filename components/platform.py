@@ -520,7 +520,7 @@ class Platform(pulumi.ComponentResource):
                 aws_network_load_balancer=isinstance(k, EksConfig),
                 redirect_to_https=ingress.serves_tls,
                 idle_timeout_seconds=ingress.idle_timeout_seconds,
-                max_body_bytes=int(quantity_value(ingress.max_body_size)),
+                max_body_bytes=None if ingress.body_limit is None else int(quantity_value(ingress.body_limit)),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )
@@ -555,7 +555,7 @@ class Platform(pulumi.ComponentResource):
         return mongo
 
     def _kubernetes_apps(self, config: KubernetesPlatformConfig, cluster: KubernetesTarget) -> dict[str, MeteorService]:
-        from components.app.kubernetes import MeteorApp, MeteorAppArgs, internal_url
+        from components.app.kubernetes import MeteorApp, MeteorAppArgs, internal_url, migration_component
         from components.endpoints import Pods
         from components.kubernetes import labels
 
@@ -563,6 +563,15 @@ class Platform(pulumi.ComponentResource):
             """The pods serving `a`: its Deployment's, and its canary's."""
             names = [a.name, *([f"{a.name}-canary"] if a.canary else [])]
             return tuple(Pods(a.k8s_namespace, labels.selector(self._stack, n, labels.APP_ROLE)) for n in names)
+
+        def calling_pods(a: KubernetesAppConfig) -> tuple[Pods, ...]:
+            """The pods through which `a` calls its siblings: its serving pods and its migrations' (a
+            migration reaches what the app reaches, so the sibling must admit it too)."""
+            migrations = [
+                *([migration_component(a, canary=False)] if a.migrate else []),
+                *([migration_component(a, canary=True)] if a.canary and a.canary.migrate else []),
+            ]
+            return (*pods(a), *(Pods(a.k8s_namespace, labels.selector(self._stack, n, labels.APP_ROLE)) for n in migrations))
 
         by_name = {a.name: Sibling(name=a.name, url=internal_url(a), port=a.container_port, pods=pods(a)) for a in config.apps}
         on_cluster = pulumi.ResourceOptions(parent=self, providers=[cluster.provider])
@@ -576,7 +585,7 @@ class Platform(pulumi.ComponentResource):
                     storage=self.storage.wiring(app.name),
                     ingress=config.ingress,
                     siblings=[by_name[target] for target in app.connects_to],
-                    callers=[p for caller in config.apps if app.name in caller.connects_to for p in by_name[caller.name].pods],
+                    callers=[p for caller in config.apps if app.name in caller.connects_to for p in calling_pods(caller)],
                     image=self.images[app.name],
                     image_pull_secret=self.registry.pull_credentials if self.registry and not self.registry.nodes_pull_with_role else None,
                     ingress_ready=self.addons.ingress_ready if self.addons else [],

@@ -172,16 +172,26 @@ def _traefik_values(tmp_path: Path, **config: Any) -> dict[str, Any]:
     return traefik["inputs"]["values"]
 
 
-def test_traefik_entry_points_take_the_ingress_timeouts_and_body_limit(tmp_path: Path) -> None:
+def test_traefik_entry_points_take_the_ingress_timeouts_and_no_middleware(tmp_path: Path) -> None:
     values = _traefik_values(tmp_path, ingress={"idleTimeoutSeconds": 7200, "maxBodySize": "2Gi"})
     for entry in ("web", "websecure"):
         assert values["ports"][entry]["transport"]["respondingTimeouts"] == {"readTimeout": "7200s", "idleTimeout": "7200s"}
-        assert values["ports"][entry]["http"]["middlewares"] == ["traefik-request-body-limit@kubernetescrd"]
-    [middleware] = values["extraObjects"]
-    assert middleware["spec"]["buffering"] == {"maxRequestBodyBytes": 2 * 1024**3}
+        assert "middlewares" not in values["ports"][entry].get("http", {}), "the body limit is each app's, not the entry point's"
+    assert "extraObjects" not in values
     assert values["ports"]["web"]["http"]["redirections"]["entryPoint"]["to"] == "websecure"
+
+
+def test_traefiks_tmp_is_bounded_when_apps_buffer(tmp_path: Path) -> None:
+    for name in ("limited", "small", "unset"):
+        (tmp_path / name).mkdir()
+    limited = _traefik_values(tmp_path / "limited", ingress={"maxBodySize": "2Gi"})
+    assert limited["deployment"]["tmpVolume"] == {"emptyDir": {"sizeLimit": "8192Mi"}}, "four bodies at the limit"
+    small = _traefik_values(tmp_path / "small", ingress={"maxBodySize": "10Mi"})
+    assert small["deployment"]["tmpVolume"] == {"emptyDir": {"sizeLimit": "1024Mi"}}, "at least 1 GiB"
+    unset = _traefik_values(tmp_path / "unset")
+    assert "tmpVolume" not in unset["deployment"], "nothing buffers: the chart's unbounded default is never filled by Buffering"
 
 
 def test_plain_http_is_not_redirected(tmp_path: Path) -> None:
     values = _traefik_values(tmp_path, environment="dev", ingress={"tls": "off"})
-    assert "redirections" not in values["ports"]["web"]["http"]
+    assert "redirections" not in values["ports"]["web"].get("http", {})

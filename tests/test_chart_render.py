@@ -131,9 +131,8 @@ def test_planned_release_renders_and_validates_strict(stack: str, chart: str) ->
         _validate(obj)
 
 
-@pytest.mark.parametrize(("stack", "chart"), _releases())
-def test_every_planned_value_changes_the_render(stack: str, chart: str) -> None:
-    release = _release(stack, chart)
+def _ignored(release: dict[str, Any]) -> list[str]:
+    """The values of `release` whose removal changes nothing in the render."""
     values = release["inputs"]["values"]
     planned = render(release)
     ignored: list[str] = []
@@ -146,7 +145,30 @@ def test_every_planned_value_changes_the_render(stack: str, chart: str) -> None:
             changed = True  # the chart cannot render without it
         if not changed:
             ignored.append(".".join(path))
+    return ignored
+
+
+@pytest.mark.parametrize(("stack", "chart"), _releases())
+def test_every_planned_value_changes_the_render(stack: str, chart: str) -> None:
+    ignored = _ignored(_release(stack, chart))
     assert not ignored, f"{chart} in {stack}: values the chart ignores (or that equal its defaults): {ignored}"
+
+
+def _with_body_limit(size: int) -> dict[str, Any]:
+    """The staging Traefik release as a stack with `ingress.maxBodySize` set would plan it."""
+    from components.kubernetes.addons import ClusterAddonsArgs, traefik_values
+
+    release = copy.deepcopy(_release("staging", "traefik"))
+    args = ClusterAddonsArgs(ingress_controller=True, cert_manager=True, metrics_server=True, max_body_bytes=size, redirect_to_https=True)
+    release["inputs"]["values"] = traefik_values(args)
+    return release
+
+
+def test_with_a_body_limit_every_value_still_changes_the_render() -> None:
+    release = _with_body_limit(2 * 1024**3)
+    assert not _ignored(release)
+    for obj in render(release):
+        _validate(obj)
 
 
 # -- what the edge does, as Traefik is started --------------------------------------------------
@@ -172,15 +194,34 @@ def test_entry_points_keep_long_uploads_and_websockets_open(entry: str) -> None:
     # The staging stack's ingress.idleTimeoutSeconds (3600 by default): Traefik's read timeout is 60 s otherwise.
     assert f"--entryPoints.{entry}.transport.respondingTimeouts.readTimeout=3600s" in args
     assert f"--entryPoints.{entry}.transport.respondingTimeouts.idleTimeout=3600s" in args
-    assert f"--entryPoints.{entry}.http.middlewares=traefik-request-body-limit@kubernetescrd" in args
+    assert not any(a.startswith(f"--entryPoints.{entry}.http.middlewares") for a in args), "nothing buffers by default"
 
 
-def test_the_body_limit_is_a_buffering_middleware_in_traefiks_namespace() -> None:
+def _tmp_volume(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    [deployment] = [o for o in objects if o["kind"] == "Deployment"]
+    [tmp] = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tmp"]
+    [mount] = [m for c in deployment["spec"]["template"]["spec"]["containers"] for m in c["volumeMounts"] if m["name"] == "tmp"]
+    assert mount["mountPath"] == "/tmp", "where Buffering spills (os.TempDir)"
+    return tmp
+
+
+def test_traefik_buffers_nothing_by_default() -> None:
     objects = render(_release("staging", "traefik"))
-    [middleware] = [o for o in objects if o["kind"] == "Middleware"]
-    assert middleware["metadata"] == {"name": "request-body-limit", "namespace": "traefik"}
-    assert middleware["spec"] == {"buffering": {"maxRequestBodyBytes": 50 * 1024 * 1024}}, "ingress.maxBodySize 50Mi"
-    assert type(middleware["spec"]["buffering"]["maxRequestBodyBytes"]) is int, "an integer, as the CRD requires"
+    assert not [o for o in objects if o["kind"] == "Middleware"]
+    assert _tmp_volume(objects) == {"name": "tmp", "emptyDir": {}}
+
+
+def test_with_a_body_limit_traefiks_tmp_is_bounded() -> None:
+    tmp = _tmp_volume(render(_with_body_limit(2 * 1024**3)))
+    assert tmp["emptyDir"] == {"sizeLimit": "8192Mi"}, "four 2Gi bodies: the node's disk is not Traefik's to fill"
+
+
+def test_the_ingress_class_is_rendered() -> None:
+    # ingressClass.enabled is the chart's default (true), so the platform does not pass it: the render shows it holds.
+    [ingress_class] = [o for o in render(_release("staging", "traefik")) if o["kind"] == "IngressClass"]
+    assert ingress_class["metadata"]["name"] == "traefik"
+    assert ingress_class["spec"]["controller"] == "traefik.io/ingress-controller"
+    assert ingress_class["metadata"].get("annotations", {}).get("ingressclass.kubernetes.io/is-default-class") != "true"
 
 
 def test_the_ingress_status_gets_the_load_balancers_address() -> None:
@@ -196,15 +237,12 @@ def test_cert_managers_crds_outlive_the_release() -> None:
     assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
 
 
-@pytest.mark.parametrize("size", [1024, 64 * 1024**3])
-def test_the_body_limit_renders_as_an_integer_at_the_config_bounds(size: int) -> None:
-    """Helm reads values as JSON numbers (float64): the limit must still reach the CRD as an integer."""
-    from components.kubernetes.addons import ClusterAddonsArgs, traefik_values
+@pytest.mark.parametrize("size", ["1Ki", "64Gi"])
+def test_an_apps_body_limit_passes_the_middleware_crd_at_the_config_bounds(size: str) -> None:
+    from components.app.kubernetes_specs import body_limit_spec
+    from components.config.ingress import KubernetesIngressConfig
 
-    release = copy.deepcopy(_release("staging", "traefik"))
-    release["inputs"]["values"] = traefik_values(
-        ClusterAddonsArgs(ingress_controller=True, cert_manager=True, metrics_server=True, max_body_bytes=size)
-    )
-    [middleware] = [o for o in render(release) if o["kind"] == "Middleware"]
+    spec = body_limit_spec(KubernetesIngressConfig(max_body_size=size))
+    middleware = {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": "todos-body-limit"}, "spec": spec}
     _validate(middleware)
-    assert middleware["spec"]["buffering"]["maxRequestBodyBytes"] == size
+    assert type(middleware["spec"]["buffering"]["maxRequestBodyBytes"]) is int, "an integer, as the CRD requires"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.harness import DIGEST, Run, base_config, run_config
+from tests.test_meteor_app import EXTERNAL_MONGO
 
 JOB = "kubernetes:batch/v1:Job"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -90,10 +91,45 @@ def test_migration_pods_start_under_their_own_network_policy(run: Run, name: str
 
 def test_a_clustered_apps_migration_does_not_reach_the_apps_pods(tmp_path: Any) -> None:
     config = base_config()
-    config["apps"][0].update(migrate={"command": ["node", "migrate.js"]}, cluster={"enabled": True})
+    # meteorhacks:cluster runs only on Meteor before 3.0 against a MongoDB before 5.1: an external one.
+    config["apps"][0].update(migrate={"command": ["node", "migrate.js"]}, meteorRelease="2.16", cluster={"enabled": True})
+    config["mongo"] = EXTERNAL_MONGO
     run = run_config(tmp_path, config)
     app_egress = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]["egress"]
     migration_egress = run.one(POLICY, "todos-migrate-network-policy")["inputs"]["spec"]["egress"]
     [cluster_rule] = [rule for rule in app_egress if rule not in migration_egress]
     assert cluster_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todos"
     assert migration_egress == [rule for rule in app_egress if rule != cluster_rule], "everything else the app reaches"
+
+
+def test_the_canary_migration_waits_for_the_stable_one(run: Run) -> None:
+    stable = run.one(JOB, "todos-migrate")
+    assert stable["urn"] in run.one(JOB, "todos-canary-migrate")["dependencies"], "never two migrations on one database at once"
+
+
+@pytest.mark.parametrize("name", ["todos-migrate", "todos-canary-migrate"])
+def test_the_apps_a_migration_calls_admit_it(run: Run, name: str) -> None:
+    # todos calls legacy (connectsTo): its migrations reach legacy as the app does, and legacy lets them in.
+    pod_labels = _pod(run.one(JOB, name))["metadata"]["labels"]
+    legacy = run.one(POLICY, "legacy-network-policy")["inputs"]["spec"]
+    admitted = [peer["podSelector"]["matchLabels"] for rule in legacy["ingress"] for peer in rule["from"] if "podSelector" in peer]
+    assert any(selector.items() <= pod_labels.items() for selector in admitted), f"{name} is admitted by legacy"
+
+
+def test_a_migration_that_calls_no_app_is_admitted_nowhere(run: Run) -> None:
+    todos = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]
+    peers = [peer for rule in todos["ingress"] for peer in rule["from"] if "podSelector" in peer]
+    assert peers == [], "nothing calls todos: no app pods, no migrations admitted"
+
+
+def test_a_migration_fails_within_the_wait_even_after_its_pods_grace(tmp_path: Any) -> None:
+    config = base_config()
+    # The longest preStop the config allows: the app's pods get 140 s to terminate, a migration's do not.
+    config["apps"][0].update(preStopSeconds=120, migrate={"command": ["node", "migrate.js"], "timeoutSeconds": 600})
+    run = run_config(tmp_path, config)
+    job = run.one(JOB, "todos-migrate")
+    grace = _pod(job)["spec"]["terminationGracePeriodSeconds"]
+    assert grace == 10, "no preStop hook to wait for"
+    margin = int(job["customTimeouts"]["create"].removesuffix("s")) - job["inputs"]["spec"]["activeDeadlineSeconds"]
+    assert margin > grace, "Failed is set only once the pod has terminated (Kubernetes 1.31+): the wait still sees it"
+    assert "lifecycle" not in _pod(job)["spec"]["containers"][0]

@@ -168,6 +168,33 @@ def test_traefik_sticky_sessions_and_tls(run: Run) -> None:
     assert [r["name"] for r in run.resources(INGRESS)] == ["todos-ingress"]
 
 
+MIDDLEWARE = "kubernetes:traefik.io/v1alpha1:Middleware"
+
+
+def test_traefik_buffers_nothing_unless_a_body_limit_is_set(run: Run) -> None:
+    assert run.resources(MIDDLEWARE) == [], "Buffering holds every response whole: not by default"
+    annotations = run.one(INGRESS, "todos-ingress")["inputs"]["metadata"]["annotations"]
+    assert "traefik.ingress.kubernetes.io/router.middlewares" not in annotations
+
+
+def test_a_set_body_limit_is_each_public_apps_own_buffering_middleware(tmp_path: Path) -> None:
+    config = two_apps()
+    config["ingress"] = {"maxBodySize": "2Gi"}
+    config["kubernetes"] = {"provider": "existing", "addons": {"ingressController": True}}
+    run = run_config(tmp_path, config)
+    [middleware] = run.resources(MIDDLEWARE)  # legacy has no domain: no router, no middleware
+    assert middleware["inputs"]["metadata"]["name"] == "todos-body-limit"
+    assert middleware["inputs"]["metadata"]["namespace"] == "todos"
+    assert middleware["inputs"]["spec"] == {"buffering": {"maxRequestBodyBytes": 2 * 1024**3}}
+    ingress = run.one(INGRESS, "todos-ingress")
+    assert ingress["inputs"]["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "todos-todos-body-limit@kubernetescrd"
+    ), "<namespace>-<name>@kubernetescrd"
+    assert middleware["urn"] in ingress["dependencies"], "the router never runs without its limit"
+    [traefik] = [r for r in run.resources("kubernetes:helm.sh/v3:Release") if r["inputs"]["chart"] == "traefik"]
+    assert traefik["urn"] in middleware["dependencies"], "the Traefik release installs the Middleware CRD"
+
+
 def test_nginx_cookie_affinity_and_websocket_timeouts(tmp_path: Path) -> None:
     config = two_apps()
     config["ingress"] = {"controller": "nginx", "idleTimeoutSeconds": 7200}

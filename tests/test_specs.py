@@ -6,7 +6,7 @@ from typing import Any
 
 import kubernetes_validate
 
-from components.app.kubernetes_specs import container_spec, deployment_spec, ingress_annotations, network_policy_spec
+from components.app.kubernetes_specs import body_limit_spec, container_spec, deployment_spec, ingress_annotations, network_policy_spec
 from components.config import KubernetesAppConfig, KubernetesPlatformConfig, parse_config
 from components.config.ingress import KubernetesIngressConfig
 from components.endpoints import Endpoint, Pods
@@ -106,12 +106,30 @@ def test_network_policy_turns_endpoints_into_egress_rules() -> None:
 
 
 def test_ingress_annotations_per_controller() -> None:
-    nginx: Any = ingress_annotations(KubernetesIngressConfig(controller="nginx", tls="certManager", max_body_size="50Mi"))
+    nginx: Any = ingress_annotations(KubernetesIngressConfig(controller="nginx", tls="certManager"), app())
     assert nginx["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert nginx["nginx.ingress.kubernetes.io/proxy-body-size"] == "50m"
     assert nginx["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
-    plain: Any = ingress_annotations(KubernetesIngressConfig(tls="off"))
+    plain: Any = ingress_annotations(KubernetesIngressConfig(tls="off"), app())
     assert plain == {"traefik.ingress.kubernetes.io/router.entrypoints": "web", "traefik.ingress.kubernetes.io/router.tls": "false"}
+
+
+def test_ingress_nginx_keeps_its_body_limit_by_default_and_takes_a_set_one() -> None:
+    default: Any = ingress_annotations(KubernetesIngressConfig(controller="nginx"), app())
+    assert default["nginx.ingress.kubernetes.io/proxy-body-size"] == "50m", "ingress-nginx's own default is 1m: the platform's is 50Mi"
+    chosen: Any = ingress_annotations(KubernetesIngressConfig(controller="nginx", max_body_size="2Gi"), app())
+    assert chosen["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
+    assert body_limit_spec(KubernetesIngressConfig(controller="nginx", max_body_size="2Gi")) is None, "no Traefik middleware"
+
+
+def test_traefik_buffers_only_when_a_body_limit_is_set() -> None:
+    unset = KubernetesIngressConfig()
+    assert body_limit_spec(unset) is None, "Buffering holds every response whole: not by default"
+    assert not any("middlewares" in key for key in ingress_annotations(unset, app())), "no middleware at all"
+    limited = KubernetesIngressConfig(max_body_size="2Gi")
+    assert body_limit_spec(limited) == {"buffering": {"maxRequestBodyBytes": 2 * 1024**3}}
+    annotations = ingress_annotations(limited, app())
+    assert annotations["traefik.ingress.kubernetes.io/router.middlewares"] == "todos-todos-body-limit@kubernetescrd"
 
 
 def test_replica_set_members_spread_and_keep_their_claims() -> None:

@@ -16,6 +16,8 @@ from components.app.environment import build_app_environment, public_url
 from components.app.kubernetes_specs import (
     REPLACE_UNREADY,
     autoscaler_spec,
+    body_limit_name,
+    body_limit_spec,
     canary_instances,
     container_spec,
     deployment_spec,
@@ -39,6 +41,11 @@ from components.storage import StorageWiring
 def internal_url(app: KubernetesAppConfig) -> str:
     """How other workloads in the cluster reach the app (its Service)."""
     return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
+
+
+def migration_component(app: KubernetesAppConfig, *, canary: bool) -> str:
+    """The name a migration's pods carry in labels and selectors (the NetworkPolicies select on it)."""
+    return f"{app.name}-canary-migrate" if canary else f"{app.name}-migrate"
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class MeteorApp(pulumi.ComponentResource):
     canary_migration: k8s.batch.v1.Job | None
     service: k8s.core.v1.Service
     ingress: k8s.networking.v1.Ingress | None
+    body_limit: k8s.apiextensions.CustomResource | None
+    """The Buffering Middleware of the app's router (Traefik, `ingress.maxBodySize` set)."""
     autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
     url: pulumi.Output[str]
     internal_url: str
@@ -166,7 +175,9 @@ class MeteorApp(pulumi.ComponentResource):
             *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
         ]
 
-        def migration(job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig) -> k8s.batch.v1.Job:
+        def migration(
+            job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig, waits_for: list[pulumi.Resource]
+        ) -> k8s.batch.v1.Job:
             return self._migration(
                 job_name,
                 MigrationJob(
@@ -179,13 +190,13 @@ class MeteorApp(pulumi.ComponentResource):
                     pull_secrets=pull_secrets,
                     service_account=identity,
                 ),
-                after=[*in_namespace, *args.mongo.ready, *args.image.ready],
+                after=[*in_namespace, *args.mongo.ready, *args.image.ready, *waits_for],
             )
 
         # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
         self.migration = None
         if app.migrate is not None:
-            self.migration = migration(f"{name}-migrate", f"{app.name}-migrate", args.image.ref, app.migrate)
+            self.migration = migration(f"{name}-migrate", migration_component(app, canary=False), args.image.ref, app.migrate, waits_for=[])
         rollout_after: list[pulumi.Resource] = [
             *in_namespace,
             *args.mongo.ready,
@@ -218,8 +229,15 @@ class MeteorApp(pulumi.ComponentResource):
         if app.canary is not None:
             canary_name = f"{app.name}-canary"
             if app.canary.migrate is not None:
-                # The next version's migration, with its image, before any canary pod starts.
-                self.canary_migration = migration(f"{name}-canary-migrate", f"{canary_name}-migrate", app.canary.image, app.canary.migrate)
+                # The next version's migration, with its image, before any canary pod starts; after the
+                # stable one, so two migrations never run on the same database at once.
+                self.canary_migration = migration(
+                    f"{name}-canary-migrate",
+                    migration_component(app, canary=True),
+                    app.canary.image,
+                    app.canary.migrate,
+                    waits_for=[self.migration] if self.migration else [],
+                )
             canary_labels = {
                 **labels.common(args.stack, canary_name, labels.APP_ROLE),
                 labels.APP_LABEL: app.name,
@@ -258,9 +276,23 @@ class MeteorApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *([self.deployment] if app.canary else [])]),
         )
         self.ingress = None
+        self.body_limit = None
         if app.domain:
+            ingress_after = [*in_namespace, *args.ingress_ready]
+            body_limit = body_limit_spec(args.ingress)
+            if body_limit is not None:
+                # After the ingress controller: the Traefik release installs the Middleware CRD.
+                self.body_limit = k8s.apiextensions.CustomResource(
+                    f"{name}-body-limit",
+                    api_version="traefik.io/v1alpha1",
+                    kind="Middleware",
+                    metadata={"name": body_limit_name(app), "namespace": namespace, "labels": pod_labels},
+                    spec=body_limit,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=ingress_after),
+                )
+                ingress_after.append(self.body_limit)
             self.ingress = self._ingress(
-                name, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.ingress_ready])
+                name, app, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=ingress_after)
             )
         self.autoscaler = None
         if app.autoscaling is not None:
@@ -330,7 +362,13 @@ class MeteorApp(pulumi.ComponentResource):
         )
 
     def _ingress(
-        self, name: str, domain: str, ingress: KubernetesIngressConfig, meta: k8s.meta.v1.ObjectMetaArgsDict, opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        app: KubernetesAppConfig,
+        domain: str,
+        ingress: KubernetesIngressConfig,
+        meta: k8s.meta.v1.ObjectMetaArgsDict,
+        opts: pulumi.ResourceOptions,
     ) -> k8s.networking.v1.Ingress:
         tls: list[k8s.networking.v1.IngressTLSArgsDict] = []
         if ingress.tls == "certManager":
@@ -344,7 +382,7 @@ class MeteorApp(pulumi.ComponentResource):
         }
         return k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata={**meta, "annotations": ingress_annotations(ingress)},
+            metadata={**meta, "annotations": ingress_annotations(ingress, app)},
             spec={
                 "ingress_class_name": ingress.effective_class_name,
                 "tls": tls,

@@ -8,7 +8,7 @@ lets load balancers drain before the kill, and clients reconnect by themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
-from components.config.values import nginx_size
+from components.config.values import nginx_size, quantity_value
 from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 
@@ -146,8 +146,13 @@ PROBES_AND_PORTS = ("startup_probe", "readiness_probe", "liveness_probe", "lifec
 MIGRATION_AWAIT_MARGIN_SECONDS = 120
 """How much longer `pulumi up` waits for a migration Job than the Job may run: the Job controller
 stops it at `activeDeadlineSeconds` (counted from the Job's start, so pulling the image counts),
-marks it Failed with reason DeadlineExceeded, and pulumi-kubernetes reports that reason rather
-than its own timeout."""
+marks it Failed with reason DeadlineExceeded once its pod has terminated (MIGRATION_GRACE_SECONDS),
+and pulumi-kubernetes reports that reason rather than its own timeout."""
+MIGRATION_GRACE_SECONDS = 10
+"""A migration pod's termination grace (it has no preStop hook: nothing to drain). Since Kubernetes
+1.31 the Job controller adds `Failed` only once the Job's pods have terminated (kubernetes.io/docs,
+concepts/workloads/controllers/job, "Termination of Job pods"; kubernetes/kubernetes#123775), so a
+Job stopped at its deadline fails up to this much later: well inside the await margin."""
 REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
 """pulumi-kubernetes replaces a Job that was not ready (failed, or still running when `up` gave
 up) on the next update instead of waiting on it again: `pulumi.com/replaceUnready` (the Job
@@ -176,6 +181,7 @@ def migration_job_spec(
     migration["command"] = list(command)
     spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets, service_account=service_account)
     spec["restart_policy"] = "Never"
+    spec["termination_grace_period_seconds"] = MIGRATION_GRACE_SECONDS
     return {
         "backoff_limit": 0,
         "active_deadline_seconds": timeout_seconds,
@@ -218,8 +224,26 @@ def sticky_service_annotations(ingress: KubernetesIngressConfig) -> dict[str, st
     }
 
 
-def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
+def body_limit_name(app: KubernetesAppConfig) -> str:
+    """The app's Buffering Middleware (Traefik with `ingress.maxBodySize` set), in the app's namespace."""
+    return f"{app.name}-body-limit"
+
+
+def body_limit_spec(ingress: KubernetesIngressConfig) -> dict[str, Any] | None:
+    """Traefik has no body limit of its own: the Buffering middleware answers 413 above
+    `maxRequestBodyBytes` (doc.traefik.io, middlewares/http/buffering; the CRD schema in the chart's
+    crds/traefik.io_middlewares.yaml). It also holds each response until it is complete, which the
+    CRD cannot turn off (traefik/traefik#12869): so only when `ingress.maxBodySize` is set. None
+    on ingress-nginx (an annotation) and when unset."""
+    limit = ingress.body_limit
+    if ingress.controller != "traefik" or limit is None:
+        return None
+    return {"buffering": {"maxRequestBodyBytes": int(quantity_value(limit))}}
+
+
+def ingress_annotations(ingress: KubernetesIngressConfig, app: KubernetesAppConfig) -> dict[str, str]:
     """Sticky sessions, websocket-length timeouts, upload size and TLS, as the controller reads them."""
+    limit = ingress.body_limit
     if ingress.controller == "nginx":
         prefix = "nginx.ingress.kubernetes.io"
         timeout = str(ingress.idle_timeout_seconds)
@@ -231,14 +255,20 @@ def ingress_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
             f"{prefix}/session-cookie-samesite": "Lax",
             f"{prefix}/proxy-read-timeout": timeout,
             f"{prefix}/proxy-send-timeout": timeout,
-            f"{prefix}/proxy-body-size": nginx_size(ingress.max_body_size),
             f"{prefix}/ssl-redirect": str(ingress.serves_tls).lower(),
         }
+        if limit is not None:  # always on ingress-nginx (KubernetesIngressConfig.body_limit)
+            annotations[f"{prefix}/proxy-body-size"] = nginx_size(limit)
     else:
         annotations = {
             "traefik.ingress.kubernetes.io/router.entrypoints": "websecure" if ingress.serves_tls else "web",
             "traefik.ingress.kubernetes.io/router.tls": str(ingress.serves_tls).lower(),
         }
+        if body_limit_spec(ingress) is not None:
+            # A CRD middleware is `<namespace>-<name>@kubernetescrd` to the Ingress provider (doc.traefik.io,
+            # reference/routing-configuration/kubernetes/ingress, "Referencing resources in annotations":
+            # `namespace_name` only with `safeNaming`, which chart 41.3.0 leaves off, as it leaves the CRD provider on).
+            annotations["traefik.ingress.kubernetes.io/router.middlewares"] = f"{app.k8s_namespace}-{body_limit_name(app)}@kubernetescrd"
     if ingress.tls == "certManager":
         annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
     return annotations

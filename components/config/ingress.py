@@ -10,6 +10,7 @@ from components.config.errors import Problems
 from components.config.values import BodySize, CookieName, DnsLabel, DnsSubdomain, Model
 
 _IDLE = "Proxy read/idle timeout for long-lived websockets and long polls."
+NGINX_BODY_LIMIT = "50Mi"
 _COOKIE = "Name of the sticky-session cookie set by the load balancer: letters, digits, `-` and `_`, at most 64 characters."
 
 
@@ -41,8 +42,13 @@ class KubernetesIngressConfig(Model):
         default=None, description="TLS Secret (a Kubernetes name) in each app namespace when tls is `existingSecret`."
     )
     idle_timeout_seconds: int = Field(default=3600, ge=60, le=86400, description=_IDLE)
-    max_body_size: BodySize = Field(
-        default="50Mi", description="Largest request body (uploads) the proxy accepts: whole bytes, Ki, Mi or Gi (1Ki to 64Gi)."
+    max_body_size: BodySize | None = Field(
+        default=None,
+        description=(
+            "Largest request body (uploads) the proxy accepts: whole bytes, Ki, Mi or Gi (1Ki to 64Gi). "
+            "ingress-nginx: 50Mi unless set. Traefik: no limit unless set, because its limit buffers every "
+            "request and response whole (memory, then disk): see the README, Kubernetes edge."
+        ),
     )
     session_cookie: CookieName = Field(default="meteor-affinity", description=_COOKIE)
 
@@ -50,6 +56,15 @@ class KubernetesIngressConfig(Model):
     def serves_tls(self) -> bool:
         """Whether apps with a domain are served over HTTPS (the one place that decides the public scheme)."""
         return self.tls != "off"
+
+    @property
+    def body_limit(self) -> str | None:
+        """The request-body limit the edge enforces (the one place that decides it): ingress-nginx
+        always has one (50Mi unless set); Traefik only when set, as its Buffering middleware also
+        holds every response whole."""
+        if self.controller == "nginx":
+            return self.max_body_size or NGINX_BODY_LIMIT
+        return self.max_body_size
 
     @property
     def effective_class_name(self) -> str:

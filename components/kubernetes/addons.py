@@ -41,8 +41,9 @@ class ClusterAddonsArgs:
     """Apps are served over HTTPS: `http://` answers with a permanent redirect, as on Docker hosts."""
     idle_timeout_seconds: int = 3600
     """Read and idle timeout of the entry points (long uploads, websockets, long polls)."""
-    max_body_bytes: int = 50 * 1024 * 1024
-    """Largest request body the entry points forward (`ingress.maxBodySize`); larger ones get 413."""
+    max_body_bytes: int | None = None
+    """`ingress.maxBodySize` when set: each app's router then buffers (components/app/kubernetes.py),
+    so Traefik's /tmp, where Buffering spills, gets a size limit."""
 
 
 # The in-tree AWS cloud provider creates an NLB for a LoadBalancer Service with this annotation;
@@ -50,48 +51,38 @@ class ClusterAddonsArgs:
 AWS_NLB = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
-BODY_LIMIT = "request-body-limit"
-"""The Middleware that every entry point applies, made by the Traefik release itself (`extraObjects`):
-Helm installs a chart's crds/ (here the Middleware CRD) before its templates
-(helm.sh/docs/chart_best_practices/custom_resource_definitions)."""
+TMP_SIZE_FACTOR = 4
+MIB = 1024**2
+TMP_SIZE_FLOOR = 1024 * MIB
 
 
-def body_limit_middleware(args: ClusterAddonsArgs) -> dict[str, Any]:
-    """Traefik has no body limit of its own: the Buffering middleware answers 413 above
-    `maxRequestBodyBytes` (doc.traefik.io, middlewares/http/buffering; the CRD schema in the
-    chart's crds/traefik.io_middlewares.yaml). It reads the whole request first (to disk above
-    1Mi, Traefik's /tmp) and holds whole responses too, so streamed responses (SockJS's
-    xhr-streaming fallback) arrive at their end; websockets pass (traefik/traefik#12869)."""
-    return {
-        "apiVersion": "traefik.io/v1alpha1",
-        "kind": "Middleware",
-        "metadata": {"name": BODY_LIMIT, "namespace": args.ingress_namespace},
-        "spec": {"buffering": {"maxRequestBodyBytes": args.max_body_bytes}},
-    }
+def tmp_size_limit(max_body_bytes: int) -> str:
+    """Traefik's /tmp when apps buffer, in Mi: Buffering keeps 1 MiB of each request and each response
+    in memory and spills the rest to a temporary file (vulcand/oxy v2 buffer/buffer.go:
+    DefaultMemBodyBytes, "buffers large requests and responses to disk", through mailgun/multibuf),
+    which is the chart's `tmp` emptyDir (templates/_podtemplate.tpl: `deployment.tmpVolume.emptyDir`), on the node's disk.
+    Room for four bodies at the limit at once, at least 1 GiB; past it the kubelet evicts the pod
+    (kubernetes.io/docs, concepts/storage/volumes, emptyDir `sizeLimit`) and the other replica serves."""
+    return f"{-(-max(TMP_SIZE_FACTOR * max_body_bytes, TMP_SIZE_FLOOR) // MIB)}Mi"
 
 
 def entry_point_values(args: ClusterAddonsArgs) -> dict[str, dict[str, Any]]:
     """`web` and `websecure` as the Docker edge sets them (components/docker/proxy.py): the same
     read and idle timeouts (the read timeout bounds reading a whole request and defaults to 60 s
     since Traefik v2.11.2, which cuts long uploads: doc.traefik.io/traefik/v2.11/migration/v2/,
-    "entryPoint.transport.respondingTimeouts.readTimeout"), the body limit, and with TLS a
-    redirect from `web` to `websecure` (permanent by default)."""
+    "entryPoint.transport.respondingTimeouts.readTimeout"), and with TLS a redirect from `web` to
+    `websecure` (permanent by default). No middleware on the entry points: the body limit is the
+    apps' own, and only when `ingress.maxBodySize` is set (Buffering holds every response whole:
+    traefik/traefik#12869)."""
     timeout = f"{args.idle_timeout_seconds}s"
-    # A CRD middleware is named <namespace>-<name>@kubernetescrd from another provider or the
-    # static configuration (doc.traefik.io, kubernetes/crd/http/middleware, "Cross-provider namespace").
-    middleware = f"{args.ingress_namespace}-{BODY_LIMIT}@kubernetescrd"
     ports: dict[str, dict[str, Any]] = {
-        entry: {
-            "transport": {"respondingTimeouts": {"readTimeout": timeout, "idleTimeout": timeout}},
-            "http": {"middlewares": [middleware]},
-        }
-        for entry in ("web", "websecure")
+        entry: {"transport": {"respondingTimeouts": {"readTimeout": timeout, "idleTimeout": timeout}}} for entry in ("web", "websecure")
     }
     if args.redirect_to_https:
         # The redirect router's default priority is the highest (traefik/traefik#7851), which would
         # also redirect cert-manager's HTTP-01 solver; priority 1 lets the solver's routes answer on
         # `web` first (traefik/traefik-helm-chart#934).
-        ports["web"]["http"]["redirections"] = {"entryPoint": {"to": "websecure", "scheme": "https", "priority": 1}}
+        ports["web"]["http"] = {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "priority": 1}}}
     if args.trusted_network is not None:
         trusted = {"trustedIPs": [args.trusted_network]}
         for entry in ports.values():
@@ -110,8 +101,9 @@ def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
         "deployment": {"replicas": 2},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "ports": entry_point_values(args),
-        "extraObjects": [body_limit_middleware(args)],
     }
+    if args.max_body_bytes is not None:
+        values["deployment"]["tmpVolume"] = {"emptyDir": {"sizeLimit": tmp_size_limit(args.max_body_bytes)}}
     if args.trusted_network is not None:
         values["service"] = {"annotations": {DO_PROXY_PROTOCOL: "true"}}
     if args.aws_network_load_balancer:
