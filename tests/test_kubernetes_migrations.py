@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.harness import DIGEST, Run, base_config, run_config
+from tests.test_meteor_app import EXTERNAL_MONGO
 
 JOB = "kubernetes:batch/v1:Job"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -90,7 +91,9 @@ def test_migration_pods_start_under_their_own_network_policy(run: Run, name: str
 
 def test_a_clustered_apps_migration_does_not_reach_the_apps_pods(tmp_path: Any) -> None:
     config = base_config()
-    config["apps"][0].update(migrate={"command": ["node", "migrate.js"]}, cluster={"enabled": True})
+    # meteorhacks:cluster runs only on Meteor before 3.0 against a MongoDB before 5.1: an external one.
+    config["apps"][0].update(migrate={"command": ["node", "migrate.js"]}, meteorRelease="2.16", cluster={"enabled": True})
+    config["mongo"] = EXTERNAL_MONGO
     run = run_config(tmp_path, config)
     app_egress = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]["egress"]
     migration_egress = run.one(POLICY, "todos-migrate-network-policy")["inputs"]["spec"]["egress"]
