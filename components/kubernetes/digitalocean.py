@@ -54,8 +54,10 @@ def offered_version(latest: str | None, prefix: str) -> str:
     The provider's data source leaves `latest_version` unset when no offered slug starts with the
     prefix (terraform-provider-digitalocean, datasource_digitalocean_kubernetes_versions.go:
     `if len(validVersions) > 0 { d.Set("latest_version", validVersions[0]) }`). A deployed cluster
-    ignores its version input (`ignore_changes`), so the run goes on: failing here would stop every
-    preview and drift check from the day DigitalOcean retires the minor. A NEW cluster then fails
+    ignores its version input: the engine sets ignored inputs back to their old values before the
+    provider checks them (pulumi pkg/resource/deploy/step_generator.go, `processIgnoreChanges(inputs,
+    oldInputs, goal.IgnoreChanges)`), so the run goes on: failing here would stop every preview and
+    drift check from the day DigitalOcean retires the minor. A NEW cluster then fails
     right after the warning: the provider refuses the empty version (`"version"`: Required,
     `validation.NoZeroValues`, resource_kubernetes_cluster.go).
     """
