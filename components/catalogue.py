@@ -50,10 +50,17 @@ DigitalOcean retires a minor when it becomes unsupported and upgrades its cluste
 supported one (docs.digitalocean.com/products/kubernetes/how-to/upgrade-cluster/, "When a minor
 version becomes unsupported, we schedule an upgrade ..."). `doctl kubernetes options versions`
 lists what the account is offered today; the versions data source is read again at deploy time.
+
+Config validation cannot tell a new cluster from a deployed one (it runs before any state is read),
+so a stack whose cluster still runs a retired minor states the oldest offered one, which is where
+DigitalOcean's forced upgrades take it; the cluster component warns while the running minor differs
+(components/kubernetes/digitalocean.py), and the README's "Versions and what DigitalOcean offers"
+describes the minor-by-minor upgrade.
 """
 
 DOKS_DEFAULT_VERSION_PREFIX = "1.36."
-"""The newest minor with more than half a year of upstream support left at AS_OF (end of life 2027-06-28)."""
+"""The project's choice for a new cluster: the middle of the offered minors, one behind the newest (1.37),
+with upstream support until 2027-06-28 (seven months after AS_OF)."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,10 @@ EKS_CALENDAR = {
 }
 EKS_VERSIONS = tuple(m for m, v in EKS_CALENDAR.items() if v.extended_support_ends > AS_OF)
 """Versions a new EKS cluster can be created with at AS_OF (standard or extended support)."""
-EKS_DEFAULT_VERSION = "1.33"
-"""In extended support since 2026-07-29: stacks created on it upgrade one minor at a time (EKS allows no jumps)."""
+EKS_DEFAULT_VERSION = "1.35"
+"""The newest version in standard support at AS_OF (until 2027-03-27; 1.34's ends on 2026-12-02): a new stack
+starts without the extended-support fee. The shipped AWS stacks state 1.33 (in paid extended support since
+2026-07-29): EKS upgrades one minor at a time, so they move 1.33 -> 1.34 -> 1.35 by upgrades, not by this default."""
 
 
 def doks_minor(version_prefix: str) -> str:
@@ -96,9 +105,9 @@ def doks_minor(version_prefix: str) -> str:
 # (available_regions). DOKS and managed MongoDB: the project's record of the availability matrix
 # (docs.digitalocean.com/platform/regional-availability/), not re-read on AS_OF: the weakest entries
 # here; `doctl kubernetes options regions` and `doctl databases options regions` answer for today.
-# nyc2, ams2 and sfo1 take no new resources of these services.
+# nyc2, ams2 and sfo1 take no new resources (existing ones keep running): not listed anywhere here.
 
-DO_REGIONS = frozenset({"nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
+DO_REGIONS = frozenset({"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
 """Droplet regions."""
 
 DO_SERVICE_REGIONS: dict[str, frozenset[str]] = {
@@ -112,12 +121,17 @@ DO_SERVICE_REGIONS: dict[str, frozenset[str]] = {
 # ---------------------------------------------------------------------------------------------
 # Droplet images and sizes
 
-DROPLET_IMAGES = {"ubuntu-24-04-x64": "2029-04", "ubuntu-22-04-x64": "2027-04"}
+DROPLET_IMAGES = {"ubuntu-24-04-x64": "2029-04", "ubuntu-22-04-x64": "2027-04", "ubuntu-26-04-x64": "2031-04"}
 """Ubuntu LTS slugs a droplet can boot (`doctl compute image list-distribution`), with the month
 Ubuntu's standard support ends (ubuntu.com/about/release-cycle). The platform's droplets always have
 `monitoring` on, which installs DigitalOcean's metrics agent at creation; do-agent supports "Ubuntu
 (oldest End Of Standard Support LTS release and later)" (github.com/digitalocean/do-agent README), so
-an LTS past its standard support (ubuntu-20-04-x64, ended 2025-05-31) is refused."""
+an LTS past its standard support (ubuntu-20-04-x64, ended 2025-05-31) is refused.
+
+ubuntu-26-04-x64: Ubuntu 26.04 LTS was released in 2026-04 (standard support to 2031-04); that
+DigitalOcean offers it under this slug (its slugs follow `ubuntu-<yy>-<mm>-x64`) was not confirmed on
+AS_OF. It is allowed rather than refusing an LTS image: if DigitalOcean does not offer it, the droplet
+create is refused by the DigitalOcean API; `doctl compute image list-distribution` says."""
 
 DROPLET_SIZE_FAMILIES = ("s", "c", "c2", "g", "gd", "m", "m3", "so", "so1_5")
 """Prefixes of DigitalOcean droplet size slugs (`doctl compute size list`): basic (s-), CPU-,

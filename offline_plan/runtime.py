@@ -72,7 +72,7 @@ class PlanMocks(Mocks):
         *,
         token_round: int = 0,
         doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
-        team_registry: str | None = None,
+        doks_deployed_version: str | None = None,
     ) -> None:
         self.generated_secrets: list[str] = []
         self.root = root
@@ -80,8 +80,8 @@ class PlanMocks(Mocks):
         """Which API tokens DigitalOcean mints this run: a kubeconfig download issues a new one every time."""
         self.doks_minors = tuple(doks_minors)
         """The Kubernetes minors the (mocked) DigitalOcean API offers."""
-        self.team_registry = team_registry
-        """The name of the team's one container registry; None: the name the stack asks for."""
+        self.doks_deployed_version = doks_deployed_version
+        """The version a DOKS cluster already runs (its `version` output); None: a new cluster, what it was asked for."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
@@ -148,10 +148,6 @@ class PlanMocks(Mocks):
             if valid:
                 answer["latestVersion"] = valid[0]
             return answer, []
-        if args.token == "digitalocean:index/getContainerRegistry:getContainerRegistry":
-            # DigitalOcean answers the team's one registry, whatever name was asked for.
-            name = self.team_registry or str(args.args.get("name") or "registry")
-            return {"id": name, "name": name, "endpoint": f"registry.digitalocean.com/{name}", "serverUrl": "registry.digitalocean.com"}, []
         return {}, []
 
     def secret(self, name: str, length: int = 32) -> str:
@@ -177,6 +173,7 @@ def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -
         }
     )
     return cluster_id, {
+        "version": mocks.doks_deployed_version or state.get("version", ""),
         "endpoint": host,
         "clusterUrn": f"do:kubernetes:{cluster_id}",
         "ipv4Address": "",
@@ -726,13 +723,13 @@ def run_program(
     freeze_heap: bool = False,
     token_round: int = 0,
     doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
-    team_registry: str | None = None,
+    doks_deployed_version: str | None = None,
 ) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`.
 
-    `token_round`, `doks_minors` and `team_registry` vary what the mocked providers answer: another
-    round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what DigitalOcean
-    offers, `team_registry` the name of the team's one registry.
+    `token_round`, `doks_minors` and `doks_deployed_version` vary what the mocked providers answer:
+    another round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what
+    DigitalOcean offers, `doks_deployed_version` the version a DOKS cluster of an earlier `up` runs.
 
     `freeze_heap`: leave what the program allocated out of the cyclic collector's reach
     (`gc.freeze`), for a process that writes the plan and exits (the command line).
@@ -741,7 +738,7 @@ def run_program(
     _ignore_mock_loop_finalizers()
     _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, team_registry=team_registry)
+    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, doks_deployed_version=doks_deployed_version)
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()

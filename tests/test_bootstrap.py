@@ -1,6 +1,6 @@
 """A new team brings the shipped DigitalOcean stacks up in the order the README documents.
 
-Production creates the team's one registry and promotes from staging; staging pushes to that
+Production creates the team's registry and promotes from staging; staging pushes to that
 registry. Each step plans the shipped stack file in a project without earlier plans (a new team),
 and the offline plan's StackReference reads what the previous step wrote to plans/<stack>.json.
 """
@@ -13,16 +13,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
 from offline_plan.__main__ import main
-from tests.harness import ROOT, run_config, run_shipped
+from tests.harness import ROOT, run_config
 
 BAD_INPUT = 2
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CREDENTIALS = "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 
 
 def new_team(tmp_path: Path) -> Path:
@@ -105,6 +105,19 @@ def test_production_before_staging_fails_with_the_message_the_readme_shows(tmp_p
     assert message in " ".join(readme_section("Bootstrapping a new team").split())
 
 
+def test_the_readme_names_the_resources_staging_before_production_fails_at(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Staging first: nothing refuses the registry name offline; the README says which resources the provider fails."""
+    staging = up(new_team(tmp_path), "staging", capsys)
+    section = " ".join(readme_section("Bootstrapping a new team").split())
+    bullet = section[section.index("staging before production") :]
+    named = re.search(r"Create of (urn:pulumi:staging::meteor-platform::\S+?)``", bullet)
+    assert named, "the README quotes the bridge's message with the credentials' URN"
+    prefix, _, suffix = named.group(1).partition("…")
+    urns = [r["urn"] for r in resources(staging, CREDENTIALS)]
+    assert any(urn.startswith(prefix) and urn.endswith(suffix) for urn in urns), (named.group(1), urns)
+    assert all(r["inputs"]["registryName"] == "meteor-production" for r in resources(staging, CREDENTIALS))
+
+
 def test_deferring_the_apps_needs_a_source_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = new_team(tmp_path)
     path = root / "Pulumi.staging.yaml"
@@ -125,12 +138,18 @@ def test_the_readme_describes_the_shipped_stacks_sharing_one_registry() -> None:
     assert "one team" in " ".join(readme_section("Bootstrapping a new team").split())
 
 
-def test_staging_refuses_a_team_registry_of_another_name() -> None:
-    """DigitalOcean answers the team's one registry whatever name is asked: a wrong name must not push elsewhere."""
-    with pytest.raises(pulumi.RunError, match=r"meteor-platform:registry\.name: the team's registry is 'acme', not 'meteor-production'"):
-        run_shipped("staging", team_registry="acme")
-    staging = run_shipped("staging", team_registry="meteor-production")
-    assert staging.plan["outputs"]["registry_server"] == "registry.digitalocean.com/meteor-production"
+def test_an_existing_registry_is_named_not_looked_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pinned provider's container-registry data source reads no registry (upstream #1535): the name is the registry."""
+    root = new_team(tmp_path)
+    path = root / "Pulumi.staging.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["meteor-platform:registry"]["name"] = "acme-images"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    staging = up(root, "staging", capsys)
+    assert staging["outputs"]["registry_server"] == "registry.digitalocean.com/acme-images"
+    credentials = resources(staging, CREDENTIALS)
+    assert len(credentials) == 2 and {c["inputs"]["registryName"] for c in credentials} == {"acme-images"}
+    assert staging["outputs"]["images"]["todos"].startswith("registry.digitalocean.com/acme-images/todos")
 
 
 def test_docker_hosts_defer_the_promoted_apps_too(tmp_path: Path) -> None:

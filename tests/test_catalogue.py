@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -14,7 +15,8 @@ from components import catalogue
 from components.config import ConfigError, parse_config
 from components.config.names import MANAGED_MONGO_NAME_MAX, managed_mongo_name
 from offline_plan.__main__ import main
-from tests.harness import DIGEST, ROOT
+from offline_plan.report import kubernetes_objects
+from tests.harness import DIGEST, ROOT, run_config
 
 IMAGE = f"ghcr.io/acme/todos@{DIGEST}"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci"
@@ -82,6 +84,11 @@ def test_every_offered_minor_is_in_upstream_support_on_the_catalogue_date() -> N
     assert catalogue.doks_minor(catalogue.DOKS_DEFAULT_VERSION_PREFIX) in catalogue.DOKS_MINORS
 
 
+def test_a_new_eks_stack_defaults_to_a_version_in_standard_support() -> None:
+    """Extended support costs extra per cluster hour: a new stack starts outside it."""
+    assert catalogue.EKS_CALENDAR[catalogue.EKS_DEFAULT_VERSION].standard_support_ends > catalogue.AS_OF
+
+
 def test_every_service_region_is_a_droplet_region() -> None:
     for service, regions in catalogue.DO_SERVICE_REGIONS.items():
         assert regions <= catalogue.DO_REGIONS, service
@@ -119,7 +126,7 @@ def test_an_unknown_or_malformed_prefix_is_refused(prefix: str, expected: str) -
 @pytest.mark.parametrize(
     ("sections", "key", "service"),
     [
-        ({"digitalocean": {"region": "nyc2"}}, "digitalocean.region", "Kubernetes (DOKS)"),
+        ({"digitalocean": {"region": "ric1"}}, "digitalocean.region", "Kubernetes (DOKS)"),
         ({"digitalocean": {"region": "atl1"}}, "digitalocean.region", "Managed MongoDB"),
         ({"digitalocean": {"region": "lon1"}}, "digitalocean.region", "Spaces"),
         ({"registry": {"region": "blr1"}}, "registry.region", "Container Registry (DOCR)"),
@@ -131,6 +138,12 @@ def test_a_region_without_the_service_is_refused(sections: dict[str, Any], key: 
     assert lines[0].startswith(f"meteor-platform:{key}: got ")
     assert f"expected a region where DigitalOcean offers {service}" in lines[0]
     assert str(catalogue.AS_OF) in lines[0]
+
+
+@pytest.mark.parametrize("region", ["nyc2", "ams2", "sfo1"])
+def test_a_region_that_takes_no_new_resources_is_refused(region: str) -> None:
+    line = only_line(merged(DIGITALOCEAN, digitalocean={"region": region}), "digitalocean.region")
+    assert "expected a DigitalOcean region slug" in line
 
 
 def test_an_existing_registry_is_not_checked_against_the_region() -> None:
@@ -151,6 +164,11 @@ def test_a_retired_droplet_image_is_refused() -> None:
     assert "expected an Ubuntu LTS image DigitalOcean offers: ubuntu-24-04-x64 (supported until 2029-04)" in line
 
 
+@pytest.mark.parametrize("image", ["ubuntu-22-04-x64", "ubuntu-24-04-x64", "ubuntu-26-04-x64"])
+def test_every_ubuntu_lts_in_standard_support_is_accepted(image: str) -> None:
+    parse_config(merged(DIGITALOCEAN, machines={**DROPLET_MACHINES, "image": image}))
+
+
 def test_a_droplet_size_of_no_family_is_refused() -> None:
     line = only_line(merged(DIGITALOCEAN, kubernetes={"nodeSize": "t3-2vcpu-4gb"}), "kubernetes.nodeSize")
     assert "expected a size of a family DigitalOcean offers" in line
@@ -165,21 +183,40 @@ def test_session_manager_on_an_image_without_the_ssm_agent_is_refused() -> None:
 # -- ports ---------------------------------------------------------------------------------------
 
 
+SYSCTL = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
+
+
+def deployment_of(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    plan = run_config(tmp_path, config).plan
+    return next(o for o in kubernetes_objects(plan) if o["kind"] == "Deployment" and o["metadata"]["name"].startswith("todos"))
+
+
 @pytest.mark.parametrize(
-    ("app", "port"),
-    [({"flavor": "zodern", "port": 443}, 443), ({"flavor": "custom", "runAsUser": 1000, "port": 80}, 80)],
+    ("app", "port", "sysctls"),
+    [
+        ({"flavor": "zodern", "port": 443}, 443, [SYSCTL]),
+        ({"flavor": "custom", "runAsUser": 1000, "port": 80}, 80, [SYSCTL]),
+        ({"flavor": "zodern"}, 3000, None),
+        ({"flavor": "meteord"}, 80, None),
+    ],
 )
-def test_a_non_root_app_on_a_privileged_port_is_refused_on_kubernetes(app: dict[str, Any], port: int) -> None:
+def test_a_non_root_app_below_1024_gets_the_unprivileged_port_sysctl(
+    tmp_path: Path, app: dict[str, Any], port: int, sysctls: list[dict[str, str]] | None
+) -> None:
+    """The pod lowers the first unprivileged port in its own network namespace (a safe sysctl), whatever the runtime."""
     config = copy.deepcopy(KUBERNETES)
     config["apps"][0].update(app)
-    line = only_line(config, "apps[0].port")
-    assert f"got {port}; expected 1024 or above" in line and "uid 1000" in line
+    deployment = deployment_of(tmp_path, config)
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["containers"][0]["ports"][0]["containerPort"] == port
+    assert pod["securityContext"].get("sysctls") == sysctls
+    capabilities = pod["containers"][0]["securityContext"]["capabilities"]
+    assert capabilities["drop"] == ["ALL"] and ("add" not in capabilities or app["flavor"] == "meteord")
+    for minor in (catalogue.DOKS_MINORS[0], catalogue.DOKS_MINORS[-1]):
+        kubernetes_validate.validate(deployment, f"{minor}.0", strict=True)
 
 
-def test_legacy_meteord_keeps_port_80_and_docker_lets_non_root_bind_it() -> None:
-    meteord = copy.deepcopy(KUBERNETES)
-    meteord["apps"][0].update(flavor="meteord")
-    parse_config(meteord)
+def test_docker_lets_non_root_bind_a_low_port() -> None:
     docker = copy.deepcopy(DOCKER)
     docker["apps"][0].update(flavor="zodern", port=80)
     parse_config(docker)

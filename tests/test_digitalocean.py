@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -63,7 +63,7 @@ def test_provider_survives_token_rotation(staging: Run) -> None:
     cluster = staging.one(CLUSTER, "meteor-cluster-doks")
     provider = staging.one("pulumi:providers:kubernetes", "meteor-cluster-provider")["inputs"]
     assert provider["clusterIdentifier"] == staging.result.states[cluster["urn"]]["clusterUrn"].split(":")[-1]
-    assert cluster["inputs"]["kubeconfigExpireSeconds"] == 90 * 86400
+    assert cluster["inputs"]["kubeconfigExpireSeconds"] == 7 * 86400
 
 
 def test_provider_authenticates_through_doctl_with_no_token_of_its_own(staging: Run) -> None:
@@ -104,7 +104,7 @@ def test_a_second_run_with_new_tokens_changes_nothing(staging: Run) -> None:
 
 def test_doks_version_comes_from_the_data_source(staging: Run) -> None:
     inputs = staging.one(CLUSTER, "meteor-cluster-doks")["inputs"]
-    assert inputs["version"] == "1.36.4-do.0"  # the newest 1.36 patch the (mocked) API offers
+    assert inputs["version"] == "1.35.4-do.0"  # the newest 1.35 patch the (mocked) API offers
     assert inputs["autoUpgrade"] is True and inputs["surgeUpgrade"] is True
     assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "03:00"}
     pool = inputs["nodePool"]
@@ -113,17 +113,37 @@ def test_doks_version_comes_from_the_data_source(staging: Run) -> None:
     assert vpc["urn"] in staging.one(CLUSTER, "meteor-cluster-doks")["dependencies"]
 
 
-def test_a_minor_digitalocean_stopped_offering_fails_the_run_naming_the_key(tmp_path: Path) -> None:
-    """The catalogue may be older than DigitalOcean's list: the data source's empty answer is caught before the cluster."""
-    config = {
-        "environment": "staging",
-        "kubernetes": {"provider": "doks", "adminCidrs": ["203.0.113.0/24"], "versionPrefix": "1.35."},
-        "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
-        "apps": [{"name": "todos", "image": "ghcr.io/acme/todos@sha256:" + "ab" * 32, "domain": "todos.example.com"}],
-        "ingress": {"acmeEmail": "ops@example.com"},
-    }
-    with pytest.raises(pulumi.RunError, match=r"kubernetes\.versionPrefix: DigitalOcean offers no Kubernetes 1\.35\.x any more"):
-        run_config(tmp_path, config, doks_minors=("1.36", "1.37"))
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_minor_digitalocean_stopped_offering_warns_and_leaves_the_deployed_cluster_alone(caplog: pytest.LogCaptureFixture) -> None:
+    """The catalogue may be older than DigitalOcean's list: previews and drift runs of a deployed cluster go on.
+
+    The empty version reaches only a cluster whose version is ignored; a new one is refused by the
+    provider (NoZeroValues) right after the warning.
+    """
+    with caplog.at_level(logging.WARNING):
+        run = run_shipped("staging", doks_minors=("1.36", "1.37"), doks_deployed_version="1.35.8-do.0")
+    cluster = run.one(CLUSTER, "meteor-cluster-doks")
+    assert cluster["inputs"]["version"] == "" and "version" in cluster["ignoreChanges"]
+    assert run.plan["outputs"]["kubeconfig"]
+    found = [w for w in warnings(caplog) if "DigitalOcean offers no Kubernetes 1.35.x any more" in w]
+    assert len(found) == 1 and found[0].startswith("meteor-platform:kubernetes.versionPrefix: ")
+    assert "`doctl kubernetes cluster upgrade`" in found[0]
+
+
+@pytest.mark.parametrize(("running", "warned"), [("1.34.9-do.0", True), ("1.35.2-do.0", False)])
+def test_a_cluster_running_another_minor_than_the_stack_states_is_warned_about(
+    caplog: pytest.LogCaptureFixture, running: str, warned: bool
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        run_shipped("staging", doks_deployed_version=running)
+    found = [w for w in warnings(caplog) if w.startswith("meteor-platform:kubernetes.versionPrefix: the cluster runs")]
+    assert len(found) == int(warned), found
+    if warned:
+        assert found[0].startswith(f"meteor-platform:kubernetes.versionPrefix: the cluster runs Kubernetes {running}, not 1.35.x; ")
+        assert "set versionPrefix to '1.34.' to state what runs" in found[0]
 
 
 def test_production_control_plane_is_ha(production: Run) -> None:
@@ -266,7 +286,7 @@ def test_production_protects_data_staging_opts_out(production: Run, staging: Run
 
 
 def test_staging_uses_the_teams_registry_instead_of_creating_one(staging: Run) -> None:
-    assert not staging.resources(REGISTRY), "DigitalOcean allows one registry per team"
+    assert not staging.resources(REGISTRY), "staging uses the registry production created"
     credentials = staging.resources("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials")
     assert {c["inputs"]["registryName"] for c in credentials} == {"meteor-production"}
     assert staging.plan["outputs"]["registry_server"] == "registry.digitalocean.com/meteor-production"

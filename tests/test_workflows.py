@@ -93,6 +93,10 @@ def test_the_drift_check_expects_no_changes_and_keeps_one_issue_per_stack() -> N
     assert "${{" not in script, "run data reaches the script through env, never by template expansion"
 
 
+DOCTL_VERSION = "1.166.0"
+"""digitalocean/doctl tag v1.166.0 (2026-07-31), the newest release the project checked."""
+
+
 def test_every_workflow_that_runs_pulumi_on_doks_installs_doctl_first() -> None:
     """The DOKS provider's kubeconfig runs `doctl kubernetes cluster kubeconfig exec-credential`."""
     for name in ("drift.yml", "deploy-staging.yml", "promote-production.yml", "pulumi-preview.yml"):
@@ -102,6 +106,9 @@ def test_every_workflow_that_runs_pulumi_on_doks_installs_doctl_first() -> None:
             pulumi_steps = [i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")]
             doctl_steps = [i for i, u in enumerate(uses) if u.startswith("digitalocean/action-doctl@")]
             assert pulumi_steps and doctl_steps and doctl_steps[0] < pulumi_steps[0], name
+            for i in doctl_steps:
+                # The action installs `latest` unless told: a release, the same in every workflow.
+                assert job["steps"][i]["with"].get("version") == DOCTL_VERSION, name
             for i in pulumi_steps:
                 env = job["steps"][i]["env"]
                 assert env["DIGITALOCEAN_ACCESS_TOKEN"] == env["DIGITALOCEAN_TOKEN"], name

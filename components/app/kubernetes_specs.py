@@ -21,6 +21,15 @@ from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 
 SMTP_PORTS = (25, 465, 587)
+FIRST_UNPRIVILEGED_PORT = 1024
+UNPRIVILEGED_PORTS_SYSCTL: k8s.core.v1.SysctlArgsDict = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
+"""Lets a non-root app, which holds no capability, listen below 1024 in its own network namespace.
+
+containerd 2.0+ sets it by default (`EnableUnprivilegedPorts: true`, internal/cri/config/
+config_unix.go, commit 7b9fcfd7c), containerd 1.x does not, and what DOKS nodes run is not
+published: the pod asks for it everywhere. A "safe" sysctl, enabled in every kubelet
+(kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster, since 1.22) and allowed by the Pod
+Security Standards' baseline and restricted levels (concepts/security/pod-security-standards, "Sysctls")."""
 KUBELET_EXPANDS = frozenset({"CLUSTER_ENDPOINT_URL"})
 """Plain variables whose `$(POD_IP)` the kubelet is meant to expand; every other value is literal."""
 
@@ -81,6 +90,8 @@ def pod_spec(
     pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
     if app.user_id is not None:
         pod_security |= {"run_as_non_root": True, "run_as_user": app.user_id, "run_as_group": app.user_id, "fs_group": app.user_id}
+        if app.container_port < FIRST_UNPRIVILEGED_PORT:
+            pod_security["sysctls"] = [UNPRIVILEGED_PORTS_SYSCTL]
     spec: k8s.core.v1.PodSpecArgsDict = {
         "automount_service_account_token": False,
         "enable_service_links": False,

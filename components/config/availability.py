@@ -2,7 +2,9 @@
 
 Each rule reads what the provider offers from the dated catalogue (components/catalogue.py) or a
 runtime fact cited beside it: a region without the service, a machine image without an agent the
-config relies on, a port a non-root process cannot bind.
+config relies on. A non-root app on a port below 1024 is not refused: on Kubernetes its pod sets
+the `net.ipv4.ip_unprivileged_port_start` sysctl (components/app/kubernetes_specs.py), Docker sets
+it for every container on a private network (moby daemon/oci_linux.go, WithSysctls).
 """
 
 from __future__ import annotations
@@ -20,15 +22,11 @@ from components.config.storage import SpacesConfig
 if TYPE_CHECKING:
     from components.config.platform import PlatformConfig
 
-FIRST_UNPRIVILEGED_PORT = 1024
-
 
 def availability_problems(cfg: PlatformConfig, kubernetes: KubernetesConfig | None, problems: Problems) -> None:
     """`kubernetes`: the cluster section with target 'kubernetes', None with target 'docker'."""
     _region_problems(cfg, kubernetes, problems)
     _agent_problems(cfg, problems)
-    if kubernetes is not None:
-        _privileged_port_problems(cfg, problems)
 
 
 def _region_problems(cfg: PlatformConfig, kubernetes: KubernetesConfig | None, problems: Problems) -> None:
@@ -72,23 +70,3 @@ def _agent_problems(cfg: PlatformConfig, problems: Problems) -> None:
             f"expected a distribution whose AMI ships the SSM agent with machines.access 'ssm' ({', '.join(with_agent)}): "
             "without it the host never registers with Session Manager and cannot be reached (no inbound SSH either)",
         )
-
-
-def _privileged_port_problems(cfg: PlatformConfig, problems: Problems) -> None:
-    """A non-root app on Kubernetes cannot listen below 1024.
-
-    Its container drops every capability (no NET_BIND_SERVICE), and the platform does not set the
-    `net.ipv4.ip_unprivileged_port_start` sysctl: containerd's CRI sets it to 0 only with
-    `enable_unprivileged_ports` (containerd pkg/cri, `if c.config.EnableUnprivilegedPorts &&
-    !ipUnprivilegedPortStart`), which containerd 1.x leaves off. Docker does set it to 0 for every
-    container on a private network (moby daemon/oci_linux.go, WithSysctls), so the Docker target
-    has no such limit.
-    """
-    for i, app in enumerate(cfg.apps):
-        if app.user_id is not None and app.container_port < FIRST_UNPRIVILEGED_PORT:
-            problems.bad(
-                ["apps", i, "port"],
-                app.container_port,
-                f"expected {FIRST_UNPRIVILEGED_PORT} or above: the {app.flavor.value} image runs as uid {app.user_id}, which cannot "
-                "listen on a privileged port in a pod that drops every capability (the platform routes any port: keep the flavor's default)",
-            )

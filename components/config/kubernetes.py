@@ -87,12 +87,17 @@ class DoksConfig(Model):
         default="sunday", description="Day of the weekly maintenance window (auto-upgrades, surge upgrades)."
     )
     maintenance_start: TimeOfDay = Field(default="03:00", description="Maintenance window start, UTC HH:MM.")
+    # 7: no longer than the credential doctl fetches (the API's default expiry). Changing it is an
+    # update in place, state only (terraform-provider-digitalocean: `kubeconfig_expire_seconds` has
+    # no ForceNew and the update sends nothing for it; the read re-mints the token once the stored
+    # one has expired, with this lifetime).
     kubeconfig_ttl_days: int = Field(
-        default=90,
+        default=7,
         ge=1,
         le=365,
-        description="Lifetime of the token in the kubeconfig DigitalOcean stores with the cluster resource; the platform's "
-        "Kubernetes provider does not use it (it authenticates through `doctl`).",
+        description="Lifetime of the token in the kubeconfig DigitalOcean issues with the cluster resource and Pulumi keeps "
+        "in the stack's state (re-issued by a refresh after it expires); the platform's Kubernetes provider does not use "
+        "it (it authenticates through `doctl`).",
     )
 
     @property

@@ -17,7 +17,7 @@ class NoRegistryConfig(Model):
 
 
 class DigitalOceanRegistryConfig(Model):
-    """DigitalOcean Container Registry (one per team)."""
+    """DigitalOcean Container Registry: created by the stack, or an existing one of the team named."""
 
     provider: Literal["digitalocean"]
     name: DnsLabel | None = Field(default=None, description="Registry name; default `meteor-<stack>`.")
@@ -25,7 +25,8 @@ class DigitalOceanRegistryConfig(Model):
     region: DoRegion | None = Field(default=None, description="Registry region; default `digitalocean.region`.")
     existing: bool = Field(
         default=False,
-        description="Use the team's registry `name` instead of creating one (DigitalOcean allows one registry per team).",
+        description="Use the team's existing registry `name` instead of creating one (named, not looked up: a name the team "
+        "has no registry of fails at the registry credentials).",
     )
 
 

@@ -4,7 +4,16 @@ The version is the newest patch DigitalOcean offers for the configured minor ver
 data source, read on every run; config validation already refused a minor the dated catalogue in
 components/catalogue.py does not list). The Kubernetes provider is keyed by the cluster id
 (`cluster_identifier`) and authenticates through `doctl` (an exec credential plugin), so its
-kubeconfig is the same on every run: no per-run token, no diff, no token left behind.
+kubeconfig is the same on every run: no per-run token in it, no diff. doctl still mints a token
+per credential it fetches (the API's default lifetime, about 7 days), and the cluster resource's
+state keeps the token DigitalOcean issued with it (`kubeconfig_ttl_days`, re-minted on the refresh
+after it expires): the platform does not use that one.
+
+The version is ignored once the cluster exists: DOKS upgrades a cluster only to a version its
+`/upgrades` list offers (the next minor, after the current minor's patches; the provider's update
+calls `Kubernetes.Upgrade`), so a minor is upgraded with `doctl kubernetes cluster upgrade` one at a
+time, then the stack's versionPrefix follows (README, "Versions and what DigitalOcean offers").
+The component warns when the cluster runs another minor than versionPrefix says.
 """
 
 from __future__ import annotations
@@ -17,10 +26,6 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import catalogue
-
-
-class DoksVersionError(pulumi.RunError):
-    """DigitalOcean no longer offers the configured minor version."""
 
 
 @dataclass(frozen=True)
@@ -37,27 +42,46 @@ class DoksClusterArgs:
     ha: bool = False
     maintenance_day: str = "sunday"
     maintenance_start: str = "03:00"
-    kubeconfig_ttl_days: int = 90
+    kubeconfig_ttl_days: int = 7
     tags: tuple[str, ...] = ()
     admin_cidrs: tuple[str, ...] = ()
     """Networks the control-plane firewall admits (the nodes are admitted by DigitalOcean)."""
 
 
 def offered_version(latest: str | None, prefix: str) -> str:
-    """The data source's newest version for `prefix`, or a clear error when DigitalOcean offers none.
+    """The data source's newest version for `prefix`; empty, with a warning, when DigitalOcean offers none.
 
     The provider's data source leaves `latest_version` unset when no offered slug starts with the
     prefix (terraform-provider-digitalocean, datasource_digitalocean_kubernetes_versions.go:
-    `if len(validVersions) > 0 { d.Set("latest_version", validVersions[0]) }`); an empty version
-    would reach the cluster create call and fail there with a far less useful message.
+    `if len(validVersions) > 0 { d.Set("latest_version", validVersions[0]) }`). A deployed cluster
+    ignores its version input: the engine sets ignored inputs back to their old values before the
+    provider checks them (pulumi pkg/resource/deploy/step_generator.go, `processIgnoreChanges(inputs,
+    oldInputs, goal.IgnoreChanges)`), so the run goes on: failing here would stop every preview and
+    drift check from the day DigitalOcean retires the minor. A NEW cluster then fails
+    right after the warning: the provider refuses the empty version (`"version"`: Required,
+    `validation.NoZeroValues`, resource_kubernetes_cluster.go).
     """
     if not latest:
-        raise DoksVersionError(
-            f"meteor-platform:kubernetes.versionPrefix: DigitalOcean offers no Kubernetes {prefix}x any more "
-            f"(its versions data source returned none); expected a minor it offers: `doctl kubernetes options versions` "
-            f"lists them. Update components/catalogue.py (DOKS_MINORS) and the stack's versionPrefix."
+        pulumi.log.warn(
+            f"meteor-platform:kubernetes.versionPrefix: DigitalOcean offers no Kubernetes {prefix}x any more (its versions "
+            "data source returned none). A deployed cluster keeps running (its version is not changed by the stack); a new "
+            "cluster cannot be created. Upgrade with `doctl kubernetes cluster upgrade`, then set versionPrefix to a minor "
+            "`doctl kubernetes options versions` lists and update components/catalogue.py (DOKS_MINORS)."
         )
+        return ""
     return latest
+
+
+def deployed_minor_warning(version: str | None, prefix: str) -> str | None:
+    """The warning when the cluster runs another minor than `prefix` (`1.35.8-do.0` vs `1.36.`), else None."""
+    if not version or version.startswith(prefix):
+        return None
+    running = ".".join(version.split(".")[:2])
+    return (
+        f"meteor-platform:kubernetes.versionPrefix: the cluster runs Kubernetes {version}, not {prefix}x; the stack does not "
+        f"change a deployed cluster's version. Upgrade one minor at a time with `doctl kubernetes cluster upgrade <cluster> "
+        f"--version <slug from doctl kubernetes cluster get-upgrades>`, or set versionPrefix to '{running}.' to state what runs."
+    )
 
 
 def exec_kubeconfig(cluster_id: str, name: str, endpoint: str, ca_data: str) -> str:
@@ -90,6 +114,11 @@ def exec_kubeconfig(cluster_id: str, name: str, endpoint: str, ca_data: str) -> 
         },
         sort_keys=False,
     )
+
+
+def _warn(message: str | None, resource: pulumi.Resource) -> None:
+    if message:
+        pulumi.log.warn(message, resource)
 
 
 class DoksCluster(pulumi.ComponentResource):
@@ -127,10 +156,14 @@ class DoksCluster(pulumi.ComponentResource):
             kubeconfig_expire_seconds=args.kubeconfig_ttl_days * 86400,
             control_plane_firewall={"enabled": True, "allowed_addresses": list(args.admin_cidrs)},
             tags=list(args.tags),
-            # Auto-upgrade moves the patch version; do not fight it on the next `pulumi up`.
+            # Auto-upgrade moves the patch version; do not fight it on the next `pulumi up`. Nor can a
+            # changed prefix upgrade the minor: DOKS upgrades only to a version `/upgrades` lists (the
+            # next minor, after the current minor's patches; docs "How to Upgrade DOKS Clusters"), and
+            # the provider's update would call `Kubernetes.Upgrade` with whatever was asked.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["version"]),
         )
         self.cluster_id = self.cluster.id
+        self.cluster.version.apply(lambda version: _warn(deployed_minor_warning(version, args.version_prefix), self.cluster))
         # `kubeConfigs` is a secret output (additional_secret_outputs in the SDK) because it holds a
         # token; the CA certificate taken from it is not one, so the kubeconfig is left in the clear.
         ca_data = pulumi.Output.unsecret(

@@ -15,6 +15,8 @@ import pulumi_digitalocean as do
 
 from components.protection import stateful
 
+REGISTRY_HOST = "registry.digitalocean.com"
+
 
 @dataclass(frozen=True)
 class DigitalOceanRegistryArgs:
@@ -24,27 +26,7 @@ class DigitalOceanRegistryArgs:
     protect: bool = False
     """Protect the registry (and the images in it) from destroy and replacement."""
     existing: bool = False
-    """Use the team's registry `name` instead of creating it (DigitalOcean allows one per team)."""
-
-
-class TeamRegistryError(pulumi.RunError):
-    """The team's one registry is not the one the stack names."""
-
-
-def team_registry(actual: str, expected: str) -> str:
-    """The registry DigitalOcean answered, when it is the one the stack names.
-
-    The data source does not look the name up: it reads the team's one registry (`GET /v2/registry`)
-    and reports its name (terraform-provider-digitalocean, container registry read:
-    `client.Registry.Get(...)`, then `d.Set("name", reg.Name)`), so a wrong name would silently push
-    to and pull from whatever registry the team has.
-    """
-    if actual != expected:
-        raise TeamRegistryError(
-            f"meteor-platform:registry.name: the team's registry is {actual!r}, not {expected!r}; "
-            "expected the name of the team's one registry (DigitalOcean allows one per team: `doctl registry get`)"
-        )
-    return actual
+    """Use the team's existing registry `name` instead of creating it (a team may have several)."""
 
 
 class DigitalOceanRegistry(pulumi.ComponentResource):
@@ -61,10 +43,18 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         registry_name: pulumi.Output[str]
         if args.existing:
+            # Named, not looked up. The container-registry data source cannot read a registry since
+            # terraform-provider-digitalocean 2.71.0 (multiple registries, #1472): its read is the
+            # resource's, `client.Registries.Get(ctx, d.Id())` with no id yet, and a 404 clears the id,
+            # so every attribute comes back null (upstream #1535, open; fix #1594 unreleased) — and
+            # pulumi-digitalocean 4.84.1 bundles a provider at least that new. The endpoint is what the
+            # provider builds (`fmt.Sprintf("%s/%s", RegistryHostname, reg.Name)`, registry.digitalocean.com).
+            # A name the team has no registry of fails at the credentials below: their create is a read
+            # whose `Registries.Get(registryName)` answers 404, which the bridge reports as
+            # "expected non-nil error with nil state during Create" (pulumi-terraform-bridge tfbridge/provider.go).
             self.registry = None
-            found = do.get_container_registry_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
-            registry_name = found.name.apply(lambda actual: team_registry(actual, args.name))
-            self.server = pulumi.Output.all(registry_name, found.endpoint).apply(lambda values: str(values[1]))
+            registry_name = pulumi.Output.from_input(args.name)
+            self.server = pulumi.Output.from_input(f"{REGISTRY_HOST}/{args.name}")
         else:
             self.registry = do.ContainerRegistry(
                 f"{name}-registry",
