@@ -2,7 +2,7 @@
 
 The source stack exports `images` (app -> `registry/app@sha256:<digest>`). A promoted stack never
 builds: each app runs its source digest, after one step per app that makes sure the digest is in
-this stack's registry. When the source repository is this stack's (one registry per team: the
+this stack's registry. When the source repository is this stack's (one registry shared by the team: the
 usual case) the step only passes the reference on; otherwise it copies the image with
 `crane copy` (which keeps the digest, go-containerregistry's `crane copy` docs) and checks the
 copy's digest. `crane` must be on the machine running `pulumi up`, logged in to the source
