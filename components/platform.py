@@ -636,11 +636,10 @@ class Platform(pulumi.ComponentResource):
                     protect=config.protect_stateful,
                     bind_address=str(d.bind_address) if isinstance(d, LocalDockerConfig) else None,
                     proxy_protocol_from=config.digitalocean.vpc_ip_range if behind_load_balancer else None,
-                    metadata_bridge=host.metadata_bridge,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
-            networks = (proxy.edge_network, proxy.apps_network, *([proxy.instance_role_network] if proxy.instance_role_network else []))
+            networks = (proxy.edge_network, proxy.apps_network)
             with_networks.append(replace(host, networks=networks))
         return with_networks
 

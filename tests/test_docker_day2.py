@@ -14,7 +14,7 @@ import yaml
 
 from components.docker.identity import MACHINE_LABEL, machine_tag
 from components.docker.services import retry_wrapper
-from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE, METADATA_ADDRESS
+from components.machines.cloud_init import METADATA_ADDRESS
 from offline_plan.changes import plan_changes
 from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap
 
@@ -202,6 +202,7 @@ def test_every_one_shot_step_is_run_to_completion_by_a_command_the_next_up_retri
     assert runner["replaceOnChanges"] == ["triggers[*]"]
     assert state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"
+    assert state["addPreviousOutputInEnv"] is False, "a long log would not fit the next run's environment"
     assert container["urn"] in runner["dependencies"]
     # Its output lives in the state: secret, and not logged while a step handling credentials runs.
     assert runner["additionalSecretOutputs"] == ["stderr", "stdout"]
@@ -291,6 +292,8 @@ def test_a_canary_runs_its_own_migration_before_it_starts(droplets: Run) -> None
 
 
 def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(droplets: Run, aws_hosts: Run, tmp_path: Path) -> None:
+    rule = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"
+    scripts: list[str] = []
     for run, machine in (
         (droplets, droplets.one(DROPLET, "meteor-machines-0")),
         (aws_hosts, aws_hosts.resources("aws:ec2/instance:Instance")[0]),
@@ -299,47 +302,41 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
         script = written(document, "/usr/local/sbin/meteor-block-metadata")
         unit = written(document, "/etc/systemd/system/meteor-block-metadata.service")
         dropin = written(document, "/etc/systemd/system/docker.service.d/10-meteor-platform.conf").splitlines()
-        assert f"iptables -I DOCKER-USER -d {METADATA_ADDRESS}/32" in script and "-j REJECT" in script
+        assert f"iptables -I {rule}" in script
         assert "Before=docker.service" in unit.splitlines() and "ExecStart=/usr/local/sbin/meteor-block-metadata" in unit
         assert {"Requires=meteor-block-metadata.service", "After=meteor-block-metadata.service"} <= set(dropin)
-    script = written(user_data(droplets, droplets.one(DROPLET, "meteor-machines-0")), "/usr/local/sbin/meteor-block-metadata")
-    # The script, against a stand-in iptables: creates the chain if need be, inserts the rule once.
+        scripts.append(script)
+    assert scripts[0] == scripts[1], "EC2 hosts block every container too (no instance-role exemption)"
+    # The script, against a stand-in iptables that knows the rules inserted so far (in $LOG).
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "iptables").write_text(
         '#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in -C) grep -qxF -- "-I ${*#-C }" "$LOG";; *) exit 0;; esac\n'
     )
     (bin_dir / "iptables").chmod(0o755)
-    (tmp_path / "block").write_text(script)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(tmp_path / "iptables.log")}
-    for _ in range(2):
-        subprocess.run(["sh", str(tmp_path / "block")], check=True, env=env, timeout=30)
-    calls = (tmp_path / "iptables.log").read_text().splitlines()
-    inserts = [c for c in calls if c.startswith("-I ")]
-    assert inserts == [f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"], calls
-    assert calls[0] == "-N DOCKER-USER"
+    (tmp_path / "block").write_text(scripts[0])
+
+    def inserts_of(log: Path) -> list[str]:
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log)}
+        for _ in range(2):
+            subprocess.run(["sh", str(tmp_path / "block")], check=True, env=env, timeout=30)
+        calls = log.read_text().splitlines()
+        assert calls[0] == "-N DOCKER-USER" or calls[1] == "-N DOCKER-USER", calls
+        return [c for c in calls if c.startswith("-I ")]
+
+    # A fresh host (or Docker's nftables backend, which never adds it): the rule and FORWARD's jump, once each.
+    assert inserts_of(tmp_path / "fresh.log") == [f"-I {rule}", "-I FORWARD -j DOCKER-USER"]
+    # Docker's iptables backend already jumps to DOCKER-USER: the jump is not doubled.
+    (tmp_path / "docker.log").write_text("-I FORWARD -j DOCKER-USER\n")
+    assert inserts_of(tmp_path / "docker.log") == ["-I FORWARD -j DOCKER-USER", f"-I {rule}"]
 
 
-def test_on_ec2_hosts_only_the_apps_keep_their_way_to_the_instance_role(aws_hosts: Run, droplets: Run) -> None:
-    [network] = [n for n in aws_hosts.resources(NETWORK) if n["name"].endswith("-instance-role")]
-    assert network["inputs"]["options"] == {"com.docker.network.bridge.name": INSTANCE_ROLE_BRIDGE}
-    document = user_data(aws_hosts, aws_hosts.resources("aws:ec2/instance:Instance")[0])
-    script = written(document, "/usr/local/sbin/meteor-block-metadata")
-    assert f"-I DOCKER-USER -d {METADATA_ADDRESS}/32 ! -i {INSTANCE_ROLE_BRIDGE} -j REJECT" in script
-    on_role = {
-        c["name"]
-        for c in aws_hosts.resources(CONTAINER)
-        if any(n["name"] == network["inputs"]["name"] for n in c["inputs"].get("networksAdvanced") or [])
-    }
-    apps = {c["name"] for c in aws_hosts.resources(CONTAINER) if c["name"].startswith("todos-host")}
-    assert apps and on_role == apps, "MongoDB, the setup steps, Traefik and its socket proxy stay blocked"
-    for name in apps:
-        [entry] = [n for n in aws_hosts.one(CONTAINER, name)["inputs"]["networksAdvanced"] if n["name"] == network["inputs"]["name"]]
-        assert entry["gwPriority"] == 1, "their default route, so the SDK's credential requests leave through it"
-    # DigitalOcean: nothing needs the metadata service, nothing reaches it.
-    assert not [n for n in droplets.resources(NETWORK) if n["name"].endswith("-instance-role")]
-    droplet_script = written(user_data(droplets, droplets.one(DROPLET, "meteor-machines-0")), "/usr/local/sbin/meteor-block-metadata")
-    assert " ! -i " not in droplet_script
+def test_no_container_has_a_way_around_the_metadata_block(aws_hosts: Run, droplets: Run, dev: Run) -> None:
+    for run in (aws_hosts, droplets, dev):
+        assert not [n["name"] for n in run.resources(NETWORK) if "instance-role" in n["name"]]
+        for container in run.resources(CONTAINER):
+            for network in container["inputs"].get("networksAdvanced") or []:
+                assert "gwPriority" not in network, container["name"]
 
 
 # -- item 11: hardening ------------------------------------------------------------------------------
@@ -363,7 +360,31 @@ def test_one_shot_steps_keep_no_capabilities_and_have_log_limits_even_in_dev(dev
 
 def test_the_certificates_owner_step_gets_exactly_the_capabilities_it_needs(droplets: Run) -> None:
     [owner] = [c for c in droplets.resources(CONTAINER) if c["name"].endswith("-certificates-owner")]
-    assert owner["inputs"]["capabilities"] == {"adds": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"], "drops": ["ALL"]}
+    # Written as Docker stores them (the provider compares its Read with these): see hardening.only_capabilities.
+    assert owner["inputs"]["capabilities"] == {"adds": ["CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"], "drops": ["ALL"]}
     assert owner["inputs"]["securityOpts"] == ["no-new-privileges:true"]
     [traefik] = [c for c in droplets.resources(CONTAINER) if c["name"].endswith("-traefik")]
     assert droplets.one("command:local:Command", f"{owner['name']}-run")["urn"] in traefik["dependencies"], "starts once it ran"
+
+
+def added_capabilities(run: Run) -> dict[str, list[str]]:
+    return {c["name"]: c["inputs"]["capabilities"].get("adds", []) for c in run.resources(CONTAINER) if c["inputs"].get("capabilities")}
+
+
+def test_every_added_capability_is_written_as_docker_stores_it(dev: Run, droplets: Run, aws_hosts: Run, tmp_path: Path) -> None:
+    """Docker's client rewrites `CHOWN` to `CAP_CHOWN` and the provider's Read stores that: a short
+    name would differ on every `up` and replace the container (capabilities are ForceNew)."""
+    config = base_config(environment="dev", target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
+    config["apps"] = [{"name": "legacy", "image": "ghcr.io/acme/legacy:1", "flavor": "meteord"}]
+    meteord = run_config(tmp_path, config)
+    assert added_capabilities(meteord)["legacy-local-0"] == ["CAP_NET_BIND_SERVICE"], "legacy MeteorD binds port 80"
+    assert meteord.one(CONTAINER, "legacy-local-0")["inputs"]["capabilities"]["drops"] == ["ALL"]
+    seen = 0
+    for run in (dev, droplets, aws_hosts, meteord):
+        for name, adds in added_capabilities(run).items():
+            assert all(a.startswith("CAP_") for a in adds), (name, adds)
+            seen += len(adds)
+        for container in run.resources(CONTAINER):
+            drops = (container["inputs"].get("capabilities") or {}).get("drops", [])
+            assert all(d == "ALL" or d.startswith("CAP_") for d in drops), container["name"]
+    assert seen >= 4

@@ -24,7 +24,7 @@ from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.apps import MigrationConfig
 from components.config.values import docker_cpus
 from components.docker import DockerHost
-from components.docker.hardening import limits, service_container_defaults
+from components.docker.hardening import limits, only_capabilities, service_container_defaults
 from components.docker.proxy import traefik_labels
 from components.docker.steps import run_to_completion
 from components.images import AppImage
@@ -41,15 +41,6 @@ HEALTH_SCRIPT = (
 def internal_url(app: DockerAppConfig) -> str:
     """How other containers on the apps network reach the app (its network alias)."""
     return f"http://{app.name}:{app.container_port}"
-
-
-def instance_role(host: DockerHost) -> list[docker.ContainerNetworksAdvancedArgsDict]:
-    """EC2 hosts: the network whose bridge alone may reach the metadata service, as the app's default
-    route (the highest `gw_priority` gives a container its default gateway: Docker Engine 28+), so
-    the AWS SDK's requests for the instance role's credentials leave through it."""
-    if host.metadata_bridge is None:
-        return []
-    return [{"name": host.names.instance_role, "gw_priority": 1}]
 
 
 def placement(replicas: int, hosts: list[DockerHost]) -> list[tuple[DockerHost, int]]:
@@ -117,9 +108,8 @@ class DockerApp(pulumi.ComponentResource):
                 ),
             }
 
-        capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
-        if app.flavor is ImageFlavor.METEORD:
-            capabilities["adds"] = ["NET_BIND_SERVICE"]  # legacy MeteorD binds port 80 as root
+        # Legacy MeteorD binds port 80 as root.
+        capabilities = only_capabilities(*(["CAP_NET_BIND_SERVICE"] if app.flavor is ImageFlavor.METEORD else []))
 
         images: dict[tuple[str, str], docker.RemoteImage] = {}
 
@@ -205,7 +195,6 @@ class DockerApp(pulumi.ComponentResource):
                         # container names and network aliases, not a --hostname (moby/moby#36333): the
                         # hostname CLUSTER_ENDPOINT_URL names is an alias too.
                         {"name": host.names.apps, "aliases": [app.name, *([hostname] if app.cluster.enabled else [])]},
-                        *instance_role(host),
                     ],
                     restart="unless-stopped",
                     healthcheck={

@@ -44,11 +44,6 @@ class DockerNames:
         """The internal network between Traefik and the Docker socket proxy."""
         return self._network("docker-api")
 
-    @property
-    def instance_role(self) -> pulumi.Input[str]:
-        """EC2 hosts: the network whose containers (the apps) may reach the metadata service."""
-        return self._network("instance-role")
-
     def _network(self, role: str) -> pulumi.Input[str]:
         name = f"{self.prefix}-{role}"
         if self.machine is None:
@@ -87,9 +82,6 @@ class DockerHost:
     """Runs a command on the host from the machine running `pulumi up` (see steps.py)."""
     networks: tuple[pulumi.Resource, ...] = ()
     """The host's networks (edge, apps): containers on the host wait for them."""
-    metadata_bridge: str | None = None
-    """The bridge whose containers may reach the cloud's metadata service (EC2: the apps, for the
-    instance role); on every other network of the host it is blocked (machines/cloud_init.py)."""
     machine_id: pulumi.Input[str] | None = None
     """The cloud machine's id (None for the local engine): what runs on the host follows it."""
 

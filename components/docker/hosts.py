@@ -56,7 +56,6 @@ def machine_docker_hosts(
                 provider=provider,
                 names=replace(names, machine=machine_id),
                 shell=shell,
-                metadata_bridge=machines.metadata_bridge,
                 machine_id=machine_id,
             )
         )

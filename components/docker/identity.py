@@ -39,7 +39,9 @@ MACHINE_TRIGGER = "machine"
 
 MACHINE_TAG_LENGTH = 8
 
-# ForceNew in kreuzwerker/terraform-provider-docker v4.5.0 (internal/provider): a container's
+# ForceNew in kreuzwerker/terraform-provider-docker (internal/provider, read at v4.5.0 and at
+# 83c00e0b of 2026-07-22; pulumi-docker 5.2.0 bundles a later release, v4.6.0 or newer, as its
+# SDK's upload owner/group show, kreuzwerker#996): a container's
 # `labels` (every argument but the few resourceDockerContainerUpdate changes), a network's
 # `labels` (resource_docker_network.go), an image's `triggers` (resource_docker_image.go; the
 # SDK's docstring: "when changed, will force the RemoteImage resource to be replaced").

@@ -45,8 +45,6 @@ class TraefikProxyArgs:
     proxy_protocol_from: str | None = None
     """A load balancer in front speaks PROXY protocol from this network (the VPC): trust it there only."""
     socket_proxy_image: str = versions.DOCKER_SOCKET_PROXY_IMAGE
-    metadata_bridge: str | None = None
-    """EC2 hosts: make the apps' instance-role network on this Linux bridge (see DockerHost.metadata_bridge)."""
 
 
 TRAEFIK_USER = "65534:65534"  # nobody: Traefik needs no privileges once it listens above 1024
@@ -66,7 +64,6 @@ class TraefikProxy(pulumi.ComponentResource):
     edge_network: docker.Network
     apps_network: docker.Network
     docker_api_network: docker.Network
-    instance_role_network: docker.Network | None
     socket_proxy: docker.Container
     container: docker.Container
 
@@ -78,17 +75,6 @@ class TraefikProxy(pulumi.ComponentResource):
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
         self.apps_network = docker.Network(f"{name}-apps", name=names.apps, driver="bridge", internal=False, opts=on_host)
         self.docker_api_network = docker.Network(f"{name}-docker-api", name=names.docker_api, driver="bridge", internal=True, opts=on_host)
-        self.instance_role_network = None
-        if args.metadata_bridge is not None:
-            # The host's firewall lets only this bridge reach the metadata service (the instance role):
-            # its Linux name is fixed here (Docker's bridge driver option) so the rule can name it.
-            self.instance_role_network = docker.Network(
-                f"{name}-instance-role",
-                name=names.instance_role,
-                driver="bridge",
-                options={"com.docker.network.bridge.name": args.metadata_bridge},
-                opts=on_host,
-            )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
         self.socket_proxy = docker.Container(
@@ -142,7 +128,7 @@ class TraefikProxy(pulumi.ComponentResource):
                 volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
                 # root without capabilities may not enter the directory once it is nobody's (0700),
                 # nor hand files over or chmod them: exactly these three, nothing else.
-                capabilities=["CHOWN", "DAC_READ_SEARCH", "FOWNER"],
+                capabilities=["CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"],
                 opts=on_host,
             )
             # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).

@@ -11,7 +11,7 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from components.docker import DockerHost
-from components.docker.hardening import limits, service_container_defaults
+from components.docker.hardening import limits, only_capabilities, service_container_defaults
 from components.docker.steps import run_to_completion
 from components.protection import stateful
 
@@ -70,7 +70,7 @@ def one_shot(
     with its output when it exits non-zero, and the next `up` runs it again. It never restarts:
     the script is retried inside the container instead, at most ONE_SHOT_ATTEMPTS times, so the
     container stops with the last attempt's exit code. The script must be idempotent: any change
-    of its inputs runs it again. No capabilities but `capabilities`. `quiet`: it handles
+    of its inputs runs it again. No capabilities but `capabilities` (`CAP_` names). `quiet`: it handles
     credentials, so its output is not logged while it runs.
     """
     container = docker.Container(
@@ -86,16 +86,9 @@ def one_shot(
         # Created only: started (and waited for) by its run, which the next `up` retries.
         start=False,
         must_run=False,
-        capabilities=one_shot_capabilities(capabilities),
+        capabilities=only_capabilities(*capabilities),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
         **service_container_defaults(),
         **limits(256, "0.5"),
     )
     return OneShot(container, run_to_completion(f"{name}-run", container, host.shell, opts, quiet=quiet))
-
-
-def one_shot_capabilities(needed: Sequence[str]) -> docker.ContainerCapabilitiesArgsDict:
-    capabilities: docker.ContainerCapabilitiesArgsDict = {"drops": ["ALL"]}
-    if needed:
-        capabilities["adds"] = list(needed)
-    return capabilities

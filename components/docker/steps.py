@@ -10,12 +10,18 @@ and a pulumi-command `local.Command` starts it, attached, from the machine runni
 cli/command/container/start.go). A failed command fails `pulumi up` with the step's output
 (pulumi-command's error is "exit status N: running <command>: <stdout and stderr>" whatever its
 `logging`: provider/pkg/provider/local/commandOutputs.go), and the next `up` runs it again:
-pulumi-command returns the id together with the error, so the engine records an initialization
-error (pulumi/pulumi#1836) and retries the resource with an update, and its Update runs `create`
-again when no `update` is given (pulumi/pulumi-command
-provider/pkg/provider/local/commandController.go, v1.2.1). A new container (new image or
+pulumi-command's Create returns a plain error, not an initialization failure with partial state
+(pulumi/pulumi-command v1.2.1 provider/pkg/provider/local/commandController.go; pulumi-go-provider
+infer/resource.go keeps state only for `infer.ResourceInitFailedError`), so nothing is recorded
+and the next `up` creates the command again (its preview shows a create, or a replace when an
+earlier successful run is in the state and the container changed). A new container (new image or
 environment) is a new trigger: the step runs once more. Whatever waits for the step depends on
 the command (the engine creates nothing that depends on a failed resource).
+
+The previous run's output is not handed to the next one: pulumi-command puts it in the
+environment as PULUMI_COMMAND_STDOUT/STDERR unless told not to (`add_previous_output_in_env`
+defaults to true, pinned SDK docstring), and a long log (a single environment string over
+128 KiB, MAX_ARG_STRLEN on Linux) would make every later run fail with "argument list too long".
 
 The command's stdout and stderr are outputs kept in the state: they are secret, since a step
 sees credentials in its environment. A step that handles credentials is also not logged while it
@@ -55,6 +61,7 @@ def run_to_completion(
         create=script,
         environment={"DOCKER_HOST": shell.docker_host},
         triggers=[container.id],
+        add_previous_output_in_env=False,
         logging=command.local.Logging.NONE if quiet else None,
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[container], additional_secret_outputs=["stdout", "stderr"])

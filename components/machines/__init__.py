@@ -28,7 +28,5 @@ class DockerMachines(Protocol):
     """Per host: done once the host finished booting and Docker answers (empty unless asked for)."""
     host_public_keys: list[pulumi.Output[str]]
     """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""
-    metadata_bridge: str | None
-    """A Docker bridge whose containers may reach the metadata service (the instance role), or None: blocked for all."""
     ssh_proxy_command: str | None
     """An ssh ProxyCommand to reach the hosts (AWS Session Manager), or None for direct ssh."""

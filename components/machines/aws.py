@@ -25,7 +25,7 @@ import pulumi_tls as tls
 from components import versions
 from components.aws.iam import MANAGED, trust
 from components.endpoints import ANYWHERE
-from components.machines.cloud_init import DOCKER_READY, INSTANCE_ROLE_BRIDGE, DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
@@ -80,8 +80,6 @@ class AwsMachines(pulumi.ComponentResource):
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     host_public_keys: list[pulumi.Output[str]]
-    metadata_bridge: str | None = INSTANCE_ROLE_BRIDGE
-    """The apps reach S3 through the instance role: their network alone may reach the metadata service."""
 
     def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
@@ -165,7 +163,6 @@ class AwsMachines(pulumi.ComponentResource):
                             host_key=(str(values[0]), str(values[1]).strip()),
                             data_label=DATA_LABEL if holds else None,
                             data_device=ebs_device(str(values[2])) if holds else None,
-                            metadata_open_to=INSTANCE_ROLE_BRIDGE,
                         )
                     )
                 )

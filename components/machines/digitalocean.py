@@ -82,8 +82,6 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     data_volume: do.Volume | None
     host_keys: list[tls.PrivateKey]
     ssh_proxy_command: str | None = None
-    metadata_bridge: str | None = None
-    """Nothing on a droplet needs the metadata service: containers never reach it."""
     host_public_keys: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:

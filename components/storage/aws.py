@@ -3,9 +3,11 @@ noncurrent versions expired, non-TLS requests denied, CORS for the apps' domains
 
 No long-lived keys: on EKS each app's pods run as a service account bound (EKS Pod Identity) to a
 role whose policy names this bucket and the app's own prefix only; on EC2 Docker hosts the
-instance role gets the same, for every app the hosts run. The apps get the same S3 wiring as
-Spaces and MinIO (FILE_STORAGE, S3_*, METEOR_SETTINGS.storage) minus the keys: the AWS SDK's
-default credential chain finds the role.
+instance role gets the same, for every app the hosts run, but no container reaches the metadata
+service (it serves the host's private ssh key too: machines/cloud_init.py), so apps there get no
+credentials until issue 18 gives them a route that serves only the token and credentials paths.
+The apps get the same S3 wiring as Spaces and MinIO (FILE_STORAGE, S3_*, METEOR_SETTINGS.storage)
+minus the keys: on EKS the AWS SDK's default credential chain finds the pod's role.
 """
 
 from __future__ import annotations
