@@ -225,7 +225,7 @@ def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
                 problems.bad(
                     [key, "provider"],
                     "s3" if key == "storage" else "ecr",
-                    "expected machines.provider 'aws' with it (the hosts reach it through their instance role)",
+                    "expected machines.provider 'aws' with it (on Docker hosts it is wired to the EC2 hosts' instance role)",
                 )
 
 
