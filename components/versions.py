@@ -55,6 +55,8 @@ class NodeImage:
     debian: str
     released: str
     """When this Node release came out (the official image follows within days)."""
+    since: str
+    """The first version of this line docker-node built on `debian`: earlier ones have no such tag."""
 
     @property
     def major(self) -> int:
@@ -70,12 +72,17 @@ class NodeImage:
 # versions.json variants; both reached end of life before Debian bookworm came out in 2023-06), so
 # there is no `node:14-bookworm-slim`; Node 20, 22 and 24 are built on bookworm. The version of a
 # line is its newest release we checked (12.22.12 and 14.21.3 are the last ones of their lines).
+# `since`: the first version of the line in docker-node's `<line>/<debian>-slim/Dockerfile` history
+# (`git log --reverse`): 12/ and 14/bullseye-slim were added in 17466c81 (2021-08-16) at 12.22.5
+# and 14.17.5, 20/bookworm-slim at 20.3.0, 22/ at 22.0.0, 24/ at 24.0.0 (b3ae4060).
+# 24.15.0 is the Node Meteor 3.5 ships: docker-node 58635ae7 (2026-04-16) set it in
+# 24/bookworm-slim/Dockerfile.
 NODE_IMAGES = (
-    NodeImage("12.22.12", "bullseye", "2022-04-05"),
-    NodeImage("14.21.3", "bullseye", "2023-02-16"),
-    NodeImage("20.18.0", "bookworm", "2024-10-03"),
-    NodeImage("22.11.0", "bookworm", "2024-10-29"),
-    NodeImage("24.11.1", "bookworm", "2025-11-11"),
+    NodeImage("12.22.12", "bullseye", "2022-04-05", since="12.22.5"),
+    NodeImage("14.21.3", "bullseye", "2023-02-16", since="14.17.5"),
+    NodeImage("20.18.0", "bookworm", "2024-10-03", since="20.3.0"),
+    NodeImage("22.11.0", "bookworm", "2024-10-29", since="22.0.0"),
+    NodeImage("24.15.0", "bookworm", "2026-04-16", since="24.0.0"),
 )
 
 # The Node line of each Meteor line, from its first release on (Meteor's changelog): 2.0 moved to
@@ -87,6 +94,10 @@ NODE_IMAGES = (
 NODE_FOR_METEOR = ((2, 0, 12), (2, 3, 14), (3, 0, 20), (3, 1, 22), (3, 5, 24))
 """(Meteor major, minor, Node major): the line from that Meteor release until the next entry."""
 OLDEST_METEOR_BUILT = "2.0"
+NEWEST_METEOR_LINE = (3, 5)
+"""The newest Meteor line whose Node line is known. Meteor moves Node with minor releases (3.1 and 3.5
+did), so a newer line is refused for a build until `apps[].build.nodeVersion` or this catalogue says
+which Node it runs on."""
 METEORD_ONBUILD_IMAGE = "meteorhacks/meteord:onbuild"
 """Legacy MeteorD base: its ONBUILD steps bundle the app with its own release (Meteor 1.x apps)."""
 
@@ -106,12 +117,27 @@ def node_image_of_line(major: int) -> NodeImage | None:
     return next((image for image in NODE_IMAGES if image.major == major), None)
 
 
-def node_for_meteor(release: str) -> NodeImage | None:
-    """The Node image Meteor `release` runs on (`3.1.2` -> node:22.11.0-bookworm-slim); None before 2.0."""
+def meteor_line(release: str) -> tuple[int, int] | None:
+    """`3.1.2` -> (3, 1); `3` -> (3, 0); None when `release` does not start with a number."""
     version = release_tuple(release)
     if version is None:
         return None
-    line = (*version, 0)[:2]
+    padded = (*version, 0)
+    return padded[0], padded[1]
+
+
+def newer_than_known(release: str) -> bool:
+    """Whether Meteor `release` is of a line after `NEWEST_METEOR_LINE` (its Node line is unknown)."""
+    line = meteor_line(release)
+    return line is not None and line > NEWEST_METEOR_LINE
+
+
+def node_for_meteor(release: str) -> NodeImage | None:
+    """The Node image Meteor `release` runs on (`3.1.2` -> node:22.11.0-bookworm-slim); None before 2.0
+    and after `NEWEST_METEOR_LINE`."""
+    line = meteor_line(release)
+    if line is None or line > NEWEST_METEOR_LINE:
+        return None
     node: int | None = None
     for meteor_major, meteor_minor, node_major in NODE_FOR_METEOR:
         if line >= (meteor_major, meteor_minor):

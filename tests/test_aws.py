@@ -310,3 +310,20 @@ print(("pulumi_aws" in sys.modules), ",".join(loaded))
         assert services and services <= LEAN_AWS, services
     else:
         assert imported == "False", f"{stack} imports pulumi_aws"
+
+
+def test_aws_region_is_the_platforms_only_where_storage_is_s3(tmp_path: Path) -> None:
+    from components.config import ConfigError, parse_config
+    from tests.harness import base_config, env_of, run_config
+
+    # storage s3 sets AWS_REGION for the SDK's default chain: the app cannot set another.
+    document = yaml.safe_load((ROOT / "Pulumi.aws-staging.yaml").read_text())["config"]
+    config = {key.split(":", 1)[1]: value for key, value in document.items() if key.startswith("meteor-platform:")}
+    config["apps"][0]["env"] = {"AWS_REGION": "us-east-1"}
+    with pytest.raises(ConfigError, match=r"meteor-platform:apps\[0\]\.env\.AWS_REGION: got 'us-east-1'; expected it unset"):
+        parse_config(config, set(), project_dir=ROOT)
+    # Elsewhere nothing sets it: a DigitalOcean app that sends mail through SES names its region.
+    do_config = base_config()
+    do_config["apps"][0]["env"] = {"AWS_REGION": "us-east-1"}
+    env = env_of(run_config(tmp_path, do_config).one("kubernetes:apps/v1:Deployment", "todos-deployment"))
+    assert env["AWS_REGION"]["value"] == "us-east-1"

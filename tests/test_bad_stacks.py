@@ -375,13 +375,13 @@ SCRIPT_CASES = [
     case(
         5, "settings over 128 KiB", DOCKER, "apps.0.settings", {"public": {"blob": "x" * (130 * 1024)}}, "meteor-platform:apps[0].settings"
     ),
-    case(5, "unknown flavor", DOCKER, "apps.0.flavor", "meteor", "meteor-platform:apps[0].flavor"),
+    case(5, "unknown flavor", DOCKER, "apps.0.flavor", "meteorhacks", "meteor-platform:apps[0].flavor"),
 ]
 
 RESERVED = [
     "ROOT_URL", "PORT", "MONGO_URL", "MONGO_OPLOG_URL", "METEOR_SETTINGS", "MAIL_URL", "S3_BUCKET", "S3_ENDPOINT",
     "FILE_STORAGE", "GRIDFS_BUCKET", "CLUSTER_SERVICE", "CLUSTER_ENDPOINT_URL", "ACCOUNTS_DDP_URL", "NODE_OPTIONS",
-    "BIND_IP", "POD_IP", "HTTP_FORWARDED_COUNT",
+    "BIND_IP", "POD_IP", "HTTP_FORWARDED_COUNT", "METEOR_REACTIVITY_ORDER",
 ]  # fmt: skip
 PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----"
 CREDENTIALS = {

@@ -46,9 +46,20 @@ def _container(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_built_image_outlives_the_stack_that_built_it(staging: Run) -> None:
-    # pulumi-docker-build deletes an Image's pushed tags when the Image is deleted; production runs them.
+    # pulumi-docker-build deletes an Image's pushed tags when the Image is deleted; production runs them
+    # from the same (team) registry.
     [image] = staging.resources("docker-build:index:Image")
     assert image["retainOnDelete"] is True
+
+
+def test_an_image_in_the_stacks_own_ecr_repository_is_deleted_with_it() -> None:
+    # aws-production copies into its own repository: retaining would only leave the repository
+    # undeletable (force_delete false) and the tag unpushable again (IMMUTABLE).
+    aws_staging = run_shipped("aws-staging")
+    [image] = aws_staging.resources("docker-build:index:Image")
+    assert image["retainOnDelete"] is False
+    [tag] = image["inputs"]["tags"]
+    assert ".dkr.ecr." in tag and "/aws-staging/todos:" in tag
 
 
 def test_staging_builds_from_source_and_deploys_the_pushed_digest(staging: Run) -> None:
@@ -108,8 +119,9 @@ def test_each_dockerfile_gets_its_build(tmp_path: Path) -> None:
         ("3.0.4", "node:20.18.0-bookworm-slim"),
         ("3.1.2", "node:22.11.0-bookworm-slim"),
         ("3.4", "node:22.11.0-bookworm-slim"),
-        ("3.5", "node:24.11.1-bookworm-slim"),
-        ("3.5-rc.1", "node:24.11.1-bookworm-slim"),
+        ("3.5", "node:24.15.0-bookworm-slim"),
+        ("3.5.2", "node:24.15.0-bookworm-slim"),
+        ("3.5-rc.1", "node:24.15.0-bookworm-slim"),
         ("3", "node:20.18.0-bookworm-slim"),
     ],
 )
@@ -120,8 +132,8 @@ def test_each_meteor_line_runs_on_a_published_node_image(release: str, tag: str)
     assert image is not None and image.tag == tag
 
 
-@pytest.mark.parametrize("release", ["1.12.1", "0.9.4", "latest"])
-def test_the_meteor_dockerfile_builds_no_release_before_2(release: str) -> None:
+@pytest.mark.parametrize("release", ["1.12.1", "0.9.4", "latest", "3.6", "3.6.0", "4.0"])
+def test_the_meteor_dockerfile_builds_no_release_before_2_nor_after_the_last_known_line(release: str) -> None:
     from components.versions import node_for_meteor
 
     assert node_for_meteor(release) is None
@@ -164,6 +176,56 @@ def test_a_build_of_meteor_1_is_refused_with_the_meteor_dockerfile(tmp_path: Pat
     with pytest.raises(ConfigError) as caught:
         parse_config(config, set(), project_dir=tmp_path)
     assert "meteor-platform:apps[0].build.dockerfile: got 'meteor'; expected 'meteord' for METEOR@1.12.1" in str(caught.value)
+
+
+def _build_of(tmp_path: Path, release: str, **build: Any) -> dict[str, Any]:
+    (tmp_path / "app" / ".meteor").mkdir(parents=True)
+    (tmp_path / "app" / ".meteor" / "release").write_text(f"METEOR@{release}\n")
+    return {
+        "environment": "staging",
+        "registry": {"provider": "digitalocean", "name": "acme"},
+        "apps": [{"name": "app", "build": {"context": "app", **build}}],
+    }
+
+
+def _problems(config: dict[str, Any], project_dir: Path) -> str:
+    """Everything config validation says about `config` (the build-only stack lacks unrelated keys)."""
+    from components.config import ConfigError, parse_config
+
+    try:
+        parse_config(config, set(), project_dir=project_dir)
+    except ConfigError as error:
+        return str(error)
+    return ""
+
+
+def test_a_meteor_line_newer_than_the_catalogue_is_refused_until_its_node_is_named(tmp_path: Path) -> None:
+    from components.config import ConfigError, parse_config
+
+    # Meteor moves Node with minor releases: 3.6 would otherwise get 3.5's Node 24 and fail in the build.
+    config = _build_of(tmp_path, "3.6")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, set(), project_dir=tmp_path)
+    message = str(caught.value)
+    assert "meteor-platform:apps[0].build.nodeVersion: missing; METEOR@3.6 (.meteor/release) is newer than Meteor 3.5" in message
+    assert "set apps[0].build.nodeVersion" in message and "components/versions.py" in message
+    config["apps"][0]["build"]["nodeVersion"] = "24.15.0"
+    assert "nodeVersion" not in _problems(config, tmp_path)
+
+
+@pytest.mark.parametrize(("node", "first"), [("14.17.1", "14.17.5"), ("12.22.4", "12.22.5"), ("20.2.0", "20.3.0"), ("14.9.0", "14.17.5")])
+def test_a_node_version_older_than_its_lines_first_image_on_that_debian_is_refused(tmp_path: Path, node: str, first: str) -> None:
+    from components.config import ConfigError, parse_config
+
+    config = _build_of(tmp_path, "2.16", nodeVersion=node)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config, set(), project_dir=tmp_path)
+    assert f"meteor-platform:apps[0].build.nodeVersion: got '{node}'; expected {first} or newer" in str(caught.value)
+
+
+@pytest.mark.parametrize("node", ["14.17.5", "12.22.5", "20.3.0", "14.21.3"])
+def test_the_first_node_version_on_its_debian_is_accepted(tmp_path: Path, node: str) -> None:
+    assert "nodeVersion" not in _problems(_build_of(tmp_path, "2.16", nodeVersion=node), tmp_path)
 
 
 def test_a_given_meteor_release_must_match_the_builds(tmp_path: Path) -> None:
@@ -362,7 +424,8 @@ def test_a_migration_job_runs_before_either_version_rolls(production: Run) -> No
     job = production.one("kubernetes:batch/v1:Job", "todos-migrate")
     spec = job["inputs"]["spec"]
     [container] = spec["template"]["spec"]["containers"]
-    assert container["command"] == ["node", "main.js", "--migrate-only"]
+    # flavor meteor: the command goes to tini (the ENTRYPOINT) as arguments.
+    assert container["args"] == ["node", "main.js", "--migrate-only"] and "command" not in container
     assert spec["backoffLimit"] == 0 and spec["template"]["spec"]["restartPolicy"] == "Never"
     stable = production.one("kubernetes:apps/v1:Deployment", "todos-deployment")
     assert container["image"] == _container(stable)["image"], "the new image"

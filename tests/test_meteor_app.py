@@ -254,3 +254,38 @@ def test_every_kubernetes_resource_uses_the_explicit_provider(run: Run) -> None:
 def test_app_waits_for_its_database_user(run: Run) -> None:
     job = run.one("kubernetes:batch/v1:Job", "meteor-mongo-init")["urn"]
     assert job in run.one(DEPLOYMENT, "todos-deployment")["dependencies"]
+
+
+def test_a_migration_job_keeps_tini_as_pid_1_in_the_platforms_image(tmp_path: Path) -> None:
+    # dockerfiles/meteor: ENTRYPOINT ["/usr/bin/tini", "--"]; a container `command` would replace it, `args` replace CMD.
+    from tests.harness import run_shipped
+
+    [migrate] = run_shipped("staging").one("kubernetes:batch/v1:Job", "todos-migrate")["inputs"]["spec"]["template"]["spec"]["containers"]
+    assert migrate["args"] == ["node", "main.js", "--migrate-only"] and "command" not in migrate
+    # Another image's entrypoint is unknown (zodern/meteor's is a shell script that ignores arguments): it is replaced.
+    config = base_config()
+    config["apps"][0]["migrate"] = {"command": ["node", "migrate.js"]}
+    job = run_config(tmp_path, config).one("kubernetes:batch/v1:Job", "todos-migrate")
+    [other] = job["inputs"]["spec"]["template"]["spec"]["containers"]
+    assert other["command"] == ["node", "migrate.js"] and "args" not in other
+
+
+def test_a_docker_hosts_migration_replaces_only_the_images_cmd() -> None:
+    # pulumi_docker Container: `command` is the container's Cmd, `entrypoints` its Entrypoint (left to the image: tini).
+    from tests.harness import run_shipped
+
+    droplets = run_shipped("droplets")
+    [migrate] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("-migrate")]
+    assert migrate["inputs"]["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in migrate["inputs"]
+
+
+def test_the_platforms_dockerfile_is_built_only_as_the_meteor_flavour(tmp_path: Path) -> None:
+    from components.config import ConfigError, parse_config
+
+    config = {
+        "environment": "staging",
+        "registry": {"provider": "digitalocean", "name": "acme"},
+        "apps": [{"name": "todos", "build": {"context": "examples/todos"}, "flavor": "zodern"}],
+    }
+    with pytest.raises(ConfigError, match=r"meteor-platform:apps\[0\]\.flavor: got 'zodern'; expected 'meteor'"):
+        parse_config(config, set(), project_dir=Path(__file__).resolve().parents[1])

@@ -104,6 +104,8 @@ def build_app_environment(
     secret: dict[str, pulumi.Output[str]] = {"MONGO_URL": mongo.url}
     if mongo.oplog_url is not None:
         secret["MONGO_OPLOG_URL"] = mongo.oplog_url
+    if mongo.reactivity_order:
+        plain["METEOR_REACTIVITY_ORDER"] = ",".join(mongo.reactivity_order)
     if app.mail_url is not None:
         secret["MAIL_URL"] = app.mail_url.output()
     for name, value in sorted(app.secret_env.items()):

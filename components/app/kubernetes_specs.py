@@ -189,7 +189,7 @@ def migration_job_spec(
     """The app's container running `command` once (no retries): a failure fails `pulumi up` before the app rolls."""
     migration = cast(k8s.core.v1.ContainerArgsDict, {k: v for k, v in container.items() if k not in PROBES_AND_PORTS})
     migration["name"] = "migrate"
-    migration["command"] = list(command)
+    migration["args" if app.entrypoint_is_init else "command"] = list(command)
     spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets, service_account=service_account)
     spec["restart_policy"] = "Never"
     spec["termination_grace_period_seconds"] = MIGRATION_GRACE_SECONDS

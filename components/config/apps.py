@@ -26,17 +26,19 @@ from components.config.values import (
     quantity_value,
 )
 from components.secrets import SecretValue
-from components.versions import NODE_IMAGES, node_image_of_line
+from components.versions import NODE_IMAGES, node_image_of_line, release_tuple
 
 
 class ImageFlavor(StrEnum):
+    METEOR = "meteor"
     ZODERN = "zodern"
     METEORD = "meteord"
     CUSTOM = "custom"
 
 
-FLAVOR_PORT = {ImageFlavor.ZODERN: 3000, ImageFlavor.METEORD: 80, ImageFlavor.CUSTOM: 3000}
+FLAVOR_PORT = {ImageFlavor.METEOR: 3000, ImageFlavor.ZODERN: 3000, ImageFlavor.METEORD: 80, ImageFlavor.CUSTOM: 3000}
 FLAVOR_USER: dict[ImageFlavor, int | None] = {
+    ImageFlavor.METEOR: 1000,  # dockerfiles/meteor: USER 1000:1000
     ImageFlavor.ZODERN: 1000,
     ImageFlavor.METEORD: None,  # meteorhacks/meteord runs as root
     ImageFlavor.CUSTOM: 1000,
@@ -56,16 +58,23 @@ RESERVED_ENV = frozenset(
         "NODE_OPTIONS",
         "FILE_STORAGE",
         "GRIDFS_BUCKET",
-        "AWS_REGION",
+        "METEOR_REACTIVITY_ORDER",
     }
 )
 RESERVED_PREFIXES = ("MONGO_", "CLUSTER_", "S3_")
 RESERVED_SUFFIXES = ("_DDP_URL",)
+S3_STORAGE_ENV = frozenset({"AWS_REGION"})
+"""Set only with `storage.provider: s3` (components/storage/aws.py): elsewhere an app may set it (SES mail)."""
 
 
-def is_reserved_env(name: str) -> bool:
+def is_reserved_env(name: str, *, s3_storage: bool = False) -> bool:
     """Whether the platform sets (or may set) this variable: apps cannot override it."""
-    return name in RESERVED_ENV or name.startswith(RESERVED_PREFIXES) or name.endswith(RESERVED_SUFFIXES)
+    return (
+        name in RESERVED_ENV
+        or (s3_storage and name in S3_STORAGE_ENV)
+        or name.startswith(RESERVED_PREFIXES)
+        or name.endswith(RESERVED_SUFFIXES)
+    )
 
 
 _CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)(_|$)")
@@ -183,14 +192,17 @@ class AppConfig(Model):
         default=None,
         pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$",
         description="The Meteor release the image runs (`3.1.2`), for a prebuilt or promoted image; a build reads `.meteor/release`. "
-        "Decides the reactivity (3.5+: change streams, MONGO_OPLOG_URL unset; before: oplog where MongoDB offers it) and whether "
+        "Names the reactivity in the plan (3.5+: change streams with the oplog or polling as fallback; before: oplog where MongoDB "
+        "offers it, else polling) and decides whether "
         "meteorhacks:cluster can run.",
     )
     canary: CanaryConfig | None = Field(default=None, description="Run the next version on a share of the instances.")
     migrate: MigrationConfig | None = Field(default=None, description="A migration run once per image before the app rolls.")
     flavor: ImageFlavor = Field(
         default=ImageFlavor.ZODERN,
-        description="Image contract: `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` (legacy meteorhacks/meteord, port 80, root) or `custom`.",
+        description="Image contract: `meteor` (the platform's dockerfiles/meteor: tini as ENTRYPOINT, port 3000, uid 1000; what "
+        "`build.dockerfile: meteor` builds and a stack promoting it runs), `zodern` (zodern/meteor, port 3000, uid 1000), `meteord` "
+        "(legacy meteorhacks/meteord, port 80, root) or `custom`.",
     )
     port: int | None = Field(default=None, ge=1, le=65535, description="Container port, set as PORT; default by flavor (3000 or 80).")
     run_as_user: int | None = Field(
@@ -253,6 +265,12 @@ class AppConfig(Model):
         return self.run_as_user if self.run_as_user is not None else FLAVOR_USER[self.flavor]
 
     @property
+    def entrypoint_is_init(self) -> bool:
+        """The image's ENTRYPOINT is an init (`meteor` flavour: tini) that runs its arguments as the process:
+        a one-off command (a migration Job) is given as arguments so tini stays PID 1 and forwards SIGTERM."""
+        return self.flavor is ImageFlavor.METEOR
+
+    @property
     def database(self) -> str:
         return self.name.replace("-", "_")
 
@@ -280,7 +298,7 @@ class DockerAppConfig(AppConfig):
     """An app as containers on Docker hosts."""
 
 
-def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, problems: Problems) -> None:
+def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_storage: bool, problems: Problems) -> None:
     """Rules within and between apps that hold on every target."""
     names = {a.name for a in apps}
     seen_names: dict[str, int] = {}
@@ -317,11 +335,13 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
                         ["apps", i, "build", "args", name],
                         "expected no credential and not METEOR_RELEASE/NODE_VERSION/DEBIAN_RELEASE (the platform sets them): build arguments stay in the image",
                     )
-            node = app.build.node_version
-            if node is not None and node_image_of_line(int(node.split(".", 1)[0])) is None:
-                lines = ", ".join(str(image.major) for image in NODE_IMAGES)
+            _node_version_problems(i, app.build.node_version, problems)
+            if app.build.dockerfile == "meteor" and app.flavor is not ImageFlavor.METEOR:
                 problems.bad(
-                    ["apps", i, "build", "nodeVersion"], node, f"expected a version of a Node line with a published slim image ({lines})"
+                    ["apps", i, "flavor"],
+                    app.flavor.value,
+                    "expected 'meteor': build.dockerfile 'meteor' builds the platform's image (tini as ENTRYPOINT, so a migration "
+                    "passes its command as arguments to tini)",
                 )
         if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
             problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
@@ -331,7 +351,7 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
         for request, limit, label in ((res.cpu_request, res.cpu_limit, "cpu"), (res.memory_request, res.memory_limit, "memory")):
             if quantity_value(request) > quantity_value(limit):
                 problems.bad(["apps", i, "resources", f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
-        _env_problems(i, app, problems)
+        _env_problems(i, app, s3_storage, problems)
         _settings_problems(i, app, problems)
         if app.secret_settings is not None and app.secret_settings.known:
             try:
@@ -364,10 +384,27 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, pro
             )
 
 
-def _env_problems(i: int, app: AppConfig, problems: Problems) -> None:
+def _node_version_problems(i: int, node: str | None, problems: Problems) -> None:
+    """A Node version has a `node:<version>-<debian>-slim` tag only from the first one built on that Debian."""
+    if node is None:
+        return
+    image = node_image_of_line(int(node.split(".", 1)[0]))
+    if image is None:
+        lines = ", ".join(str(known.major) for known in NODE_IMAGES)
+        problems.bad(["apps", i, "build", "nodeVersion"], node, f"expected a version of a Node line with a published slim image ({lines})")
+    elif (release_tuple(node) or ()) < (release_tuple(image.since) or ()):
+        problems.bad(
+            ["apps", i, "build", "nodeVersion"],
+            node,
+            f"expected {image.since} or newer: Node {image.major} images are built on {image.debian} from {image.since} on "
+            f"(there is no node:{node}-{image.debian}-slim)",
+        )
+
+
+def _env_problems(i: int, app: AppConfig, s3_storage: bool, problems: Problems) -> None:
     for section, names in (("env", sorted(app.env)), ("secretEnv", sorted(app.secret_env))):
         for name in names:
-            if is_reserved_env(name):
+            if is_reserved_env(name, s3_storage=s3_storage):
                 given = app.env.get(name) if section == "env" else app.secret_env[name]
                 problems.bad(["apps", i, section, name], given, "expected it unset: the platform sets this variable")
     for name in sorted(set(app.env) & set(app.secret_env)):

@@ -153,7 +153,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     mongo_problems(cfg.mongo, production, problems, dev=dev)
     machines_problems(cfg.machines, problems)
     ingress_problems(cfg.ingress, dev, problems)
-    apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, problems=problems)
+    apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, s3_storage=isinstance(cfg.storage, S3Config), problems=problems)
     _policy_problems(cfg, problems)
     availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from components.config.errors import Problems
 from components.config.values import Model
-from components.versions import OLDEST_METEOR_BUILT, node_for_meteor, release_tuple
+from components.versions import NEWEST_METEOR_LINE, NODE_IMAGES, OLDEST_METEOR_BUILT, newer_than_known, node_for_meteor, release_tuple
 
 if TYPE_CHECKING:
     from components.config.apps import AppConfig
@@ -120,7 +120,9 @@ def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Pr
             problems.bad(
                 ["apps", i, "build"], app.build.context, "expected a registry to push the build to (registry.provider 'digitalocean')"
             )
-        _context_problems(i, app.build.context, app.build.dockerfile, app.build.file, app.meteor_release, project_dir, problems)
+        _context_problems(
+            i, app.build.context, app.build.dockerfile, app.build.file, app.meteor_release, app.build.node_version, project_dir, problems
+        )
 
 
 def _context_problems(
@@ -129,6 +131,7 @@ def _context_problems(
     dockerfile: str,
     file: str | None,
     meteor_release_given: str | None,
+    node_version_given: str | None,
     project_dir: Path | None,
     problems: Problems,
 ) -> None:
@@ -155,6 +158,16 @@ def _context_problems(
         )
     if release is None:
         problems.bad(where, context, "expected a Meteor app: .meteor/release with one line METEOR@<version>")
+    elif dockerfile == "meteor" and newer_than_known(release):
+        if node_version_given is None:
+            newest = ".".join(map(str, NEWEST_METEOR_LINE))
+            lines = ", ".join(str(image.major) for image in NODE_IMAGES)
+            problems.line(
+                ["apps", i, "build", "nodeVersion"],
+                f"missing; METEOR@{release} (.meteor/release) is newer than Meteor {newest}, the last line whose Node the platform "
+                f"knows: set apps[{i}].build.nodeVersion to the Node that release runs on (a version of a listed line: {lines}), "
+                "or add its line to components/versions.py (NODE_FOR_METEOR, NEWEST_METEOR_LINE, NODE_IMAGES)",
+            )
     elif dockerfile == "meteor" and node_for_meteor(release) is None:
         problems.bad(
             ["apps", i, "build", "dockerfile"],

@@ -8,13 +8,23 @@ Docker engine; `pulumi up` builds, pushes `<registry>/<app>:<stack>-<source dige
 distinct source: immutable-tag registries accept it) and the app runs the pushed digest.
 The registry is the layer cache (`<app>:buildcache-<stack>`, mode max).
 
-Retained on delete: a promoted stack (production) runs the digest this stack pushed, from the same
-registry, and pulumi-docker-build deletes an Image's pushed tags when the Image is deleted
-(`pulumi_docker_build/image.py` docstring, "Tag deletion and refreshes": "When an Image is
-deleted, it will attempt to also delete any pushed tags... Use the retainOnDelete: true option if
-you do not want tags deleted"; updates never delete tags). Destroying this stack or dropping an
-app's `build` must not pull production's image from under its next pod: the tags stay, and the
-registry's own garbage collection or retention policy removes what nothing runs.
+Retained on delete only where other stacks pull from the same registry: pulumi-docker-build
+deletes an Image's pushed tags when the Image is deleted (`pulumi_docker_build/image.py` docstring,
+"Tag deletion and refreshes": "When an Image is deleted, it will attempt to also delete any pushed
+tags... Use the retainOnDelete: true option if you do not want tags deleted"; updates never delete
+tags), and on DigitalOcean (one registry per team) production runs the digest this stack pushed,
+from that registry: destroying staging or dropping an app's `build` must not pull production's
+image from under its next pod. ECR repositories are this stack's own (`<stack>/<app>`) and a
+promoted stack copies into its own (promote.py, `crane copy`), so retaining there protects nothing
+and hurts: the repository (force_delete defaults to false, pulumi_aws/ecr/repository.py) cannot be
+destroyed while it holds images, and re-pushing a retained tag into the IMMUTABLE repository is
+refused (aws/containers-roadmap#2179).
+
+Nothing expires retained tags on DOCR: its garbage collection only frees the blobs of manifests
+already deleted, runs when started (`doctl registry garbage-collection start`) and makes the
+registry read-only while it runs (DigitalOcean API, "Start Garbage Collection"). The README
+(Images, "A built image outlives its stack") says how an operator deletes old tags while keeping
+the digests production exports.
 """
 
 from __future__ import annotations
@@ -137,7 +147,7 @@ class MeteorImage(pulumi.ComponentResource):
                 }
             ],
             labels={"org.opencontainers.image.title": args.app, "meteor-platform/stack": args.stack},
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.registry.shared_with_other_stacks),
         )
         self.result = AppImage(ref=self.image.ref, ready=[self.image])
         self.register_outputs({"ref": self.image.ref})

@@ -41,6 +41,9 @@ class MongoConnection:
     """Where the database listens (each target turns these into its own network rules)."""
     no_oplog_because: str = ""
     """Why there is no oplog URL (the plan says it: apps before Meteor 3.5 poll)."""
+    reactivity_order: tuple[str, ...] = ()
+    """METEOR_REACTIVITY_ORDER, the observe drivers the app tries in turn; empty: unset
+    (components/app/reactivity.py decides it per app from its Meteor release)."""
     ready: list[pulumi.Resource] = field(default_factory=lambda: [])
     """Resources to wait for before the app starts (users created, replica set initiated)."""
 

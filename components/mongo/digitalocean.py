@@ -89,7 +89,8 @@ class DigitalOceanMongo(pulumi.ComponentResource):
         )
         endpoint = Endpoint(port=MONGO_PORT, cidr=self._args.vpc_ip_range)
         # DigitalOcean does not give database users read access to the oplog: Meteor 3.5+ uses change
-        # streams, earlier releases poll (components/app/reactivity.py says which in the plan).
+        # streams and polls the cursors they cannot serve, earlier releases poll (components/app/
+        # reactivity.py says which in the plan).
         return MongoConnection(
             url=url,
             oplog_url=None,

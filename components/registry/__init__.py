@@ -21,3 +21,7 @@ class Registry(Protocol):
     """Read-write .dockerconfigjson (secret)."""
     nodes_pull_with_role: bool
     """Cluster nodes pull through their cloud identity (ECR): apps need no imagePullSecret."""
+    shared_with_other_stacks: bool
+    """Other stacks may run, from this very registry, a digest this stack pushed (DOCR: one registry
+    per team, production runs staging's digest from it). False for per-stack repositories (ECR
+    `<stack>/<app>`): a promoted stack copies into its own, so nothing outside the stack pulls them."""

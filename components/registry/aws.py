@@ -46,6 +46,7 @@ class EcrRegistry(pulumi.ComponentResource):
     pull_credentials: pulumi.Output[str]
     push_credentials: pulumi.Output[str]
     nodes_pull_with_role: bool = True
+    shared_with_other_stacks: bool = False
 
     def __init__(self, name: str, args: EcrRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:registry:EcrRegistry", name, None, opts)
