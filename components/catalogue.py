@@ -105,10 +105,13 @@ def doks_minor(version_prefix: str) -> str:
 # (available_regions). DOKS and managed MongoDB: the project's record of the availability matrix
 # (docs.digitalocean.com/platform/regional-availability/), not re-read on AS_OF: the weakest entries
 # here; `doctl kubernetes options regions` and `doctl databases options regions` answer for today.
-# nyc2, ams2 and sfo1 take no new resources (existing ones keep running): not listed anywhere here.
+# nyc2, ams2 and sfo1 take no new resources (existing ones keep running).
 
 DO_REGIONS = frozenset({"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1", "ric1"})
 """Droplet regions."""
+DO_CLOSED_REGIONS = frozenset({"nyc2"})
+"""Regions that take no new resources but that stacks deployed before this catalogue may use: still
+accepted, so such a stack stays manageable (a new resource there fails at the provider)."""
 
 DO_SERVICE_REGIONS: dict[str, frozenset[str]] = {
     "Kubernetes (DOKS)": frozenset({"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1"}),

@@ -454,7 +454,7 @@ class Platform(pulumi.ComponentResource):
                 EksClusterArgs(
                     name=f"{self._prefix}-eks",
                     region=config.aws.region,
-                    version=k.version,
+                    version=k.cluster_version,
                     public_subnet_ids=network.public_subnet_ids,
                     private_subnet_ids=network.private_subnet_ids,
                     admin_cidrs=list(k.admin_cidrs),

@@ -50,7 +50,7 @@ DIGITALOCEAN: dict[str, Any] = {
 AWS: dict[str, Any] = {
     "environment": "staging",
     "aws": {"region": "eu-central-1", "vpc": {"availabilityZones": ["eu-central-1a", "eu-central-1b"]}},
-    "kubernetes": {"provider": "eks", "adminCidrs": ["198.51.100.0/24"]},
+    "kubernetes": {"provider": "eks", "version": "1.35", "adminCidrs": ["198.51.100.0/24"]},
     "ingress": {"acmeEmail": "ops@example.com"},
     "registry": {"provider": "ecr"},
     "storage": {"provider": "s3"},

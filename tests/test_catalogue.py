@@ -84,9 +84,24 @@ def test_every_offered_minor_is_in_upstream_support_on_the_catalogue_date() -> N
     assert catalogue.doks_minor(catalogue.DOKS_DEFAULT_VERSION_PREFIX) in catalogue.DOKS_MINORS
 
 
-def test_a_new_eks_stack_defaults_to_a_version_in_standard_support() -> None:
-    """Extended support costs extra per cluster hour: a new stack starts outside it."""
+def test_a_new_eks_stack_is_told_a_version_in_standard_support() -> None:
+    """Extended support costs extra per cluster hour: the version suggested to a new stack is outside it."""
     assert catalogue.EKS_CALENDAR[catalogue.EKS_DEFAULT_VERSION].standard_support_ends > catalogue.AS_OF
+
+
+def test_an_eks_stack_states_its_version() -> None:
+    # eks.Cluster.version is applied in place and EKS upgrades one minor at a time: a default that
+    # moves with the catalogue would upgrade every deployed cluster relying on it, so there is none.
+    aws: dict[str, Any] = {
+        "environment": "staging",
+        "aws": {"region": "eu-central-1", "vpc": {"availabilityZones": ["eu-central-1a", "eu-central-1b"]}},
+        "kubernetes": {"provider": "eks", "adminCidrs": ["198.51.100.0/24"]},
+        "ingress": {"acmeEmail": "ops@example.com"},
+        "mongo": {"provider": "inCluster", "storageProvisioner": "ebs.csi.aws.com"},
+        "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
+    }
+    [line] = problems(aws)
+    assert line.startswith("meteor-platform:kubernetes.version: ") and catalogue.EKS_DEFAULT_VERSION in line, line
 
 
 def test_every_service_region_is_a_droplet_region() -> None:
@@ -140,10 +155,18 @@ def test_a_region_without_the_service_is_refused(sections: dict[str, Any], key: 
     assert str(catalogue.AS_OF) in lines[0]
 
 
-@pytest.mark.parametrize("region", ["nyc2", "ams2", "sfo1"])
+@pytest.mark.parametrize("region", ["ams2", "sfo1"])
 def test_a_region_that_takes_no_new_resources_is_refused(region: str) -> None:
     line = only_line(merged(DIGITALOCEAN, digitalocean={"region": region}), "digitalocean.region")
     assert "expected a DigitalOcean region slug" in line
+    assert region not in line.split("one of", 1)[1]
+
+
+def test_a_closed_region_earlier_versions_accepted_stays_manageable() -> None:
+    # nyc2 takes no new resources, but config accepted it before the catalogue existed: a stack
+    # deployed there must still preview, update and drift-check.
+    lines = problems(merged(DIGITALOCEAN, digitalocean={"region": "nyc2"}))
+    assert not [line for line in lines if "expected a DigitalOcean region slug" in line], lines
 
 
 def test_an_existing_registry_is_not_checked_against_the_region() -> None:

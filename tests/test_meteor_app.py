@@ -270,13 +270,24 @@ def test_a_migration_job_keeps_tini_as_pid_1_in_the_platforms_image(tmp_path: Pa
     assert other["command"] == ["node", "migrate.js"] and "args" not in other
 
 
-def test_a_docker_hosts_migration_replaces_only_the_images_cmd() -> None:
-    # pulumi_docker Container: `command` is the container's Cmd, `entrypoints` its Entrypoint (left to the image: tini).
-    from tests.harness import run_shipped
+def test_a_docker_hosts_migration_runs_its_command_whatever_the_images_entrypoint(tmp_path: Path) -> None:
+    # pulumi_docker Container: `command` is the container's Cmd, `entrypoints` its Entrypoint. zodern/meteor's
+    # ENTRYPOINT is shell form (`bash /home/app/scripts/entry.sh`, its Dockerfile), which ignores a Cmd and
+    # would start the app instead of the migration: there the command replaces the ENTRYPOINT, as on Kubernetes.
+    import yaml
+
+    from tests.harness import ROOT, run_shipped
 
     droplets = run_shipped("droplets")
-    [migrate] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("-migrate")]
-    assert migrate["inputs"]["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in migrate["inputs"]
+    [migrate] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
+    assert migrate["inputs"]["entrypoints"] == ["node"] and migrate["inputs"]["command"] == ["main.js", "--migrate-only"]
+    # The platform's image (`meteor` flavour): tini is the ENTRYPOINT and runs the command as its arguments.
+    dev = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    config = {key.split(":", 1)[1]: value for key, value in dev.items()}
+    config["apps"][0].update(flavor="meteor", migrate={"command": ["node", "main.js", "--migrate-only"]})
+    run = run_config(tmp_path, config, stack="dev")
+    [own] = [c for c in run.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
+    assert own["inputs"]["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in own["inputs"]
 
 
 def test_the_platforms_dockerfile_is_built_only_as_the_meteor_flavour(tmp_path: Path) -> None:

@@ -119,10 +119,14 @@ class EksConfig(Model):
     """Amazon EKS, created by the stack in the stack's VPC."""
 
     provider: Literal["eks"]
-    version: Annotated[str, AfterValidator(_check_eks_version)] = Field(
-        default=catalogue.EKS_DEFAULT_VERSION,
-        description=f"Kubernetes version: one EKS offers ({', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}; "
-        "past its standard support a version costs extra per cluster hour).",
+    # Required, never defaulted: `eks.Cluster.version` is applied in place ("configured and increased
+    # to upgrade", pulumi_aws docstring) and EKS upgrades one minor at a time, so a default that moves
+    # with the catalogue would upgrade (or break) every deployed cluster that relied on it.
+    version: Annotated[str, AfterValidator(_check_eks_version)] | None = Field(
+        default=None,
+        description=f"**Required.** Kubernetes version: one EKS offers ({', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}; "
+        f"{catalogue.EKS_DEFAULT_VERSION} for a new cluster; past its standard support a version costs extra per cluster hour; "
+        "raise it one minor per `up`).",
     )
     admin_cidrs: list[Cidr] = Field(
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
@@ -132,6 +136,12 @@ class EksConfig(Model):
     min_nodes: int = Field(default=2, ge=1, le=100, description="Node group lower bound.")
     max_nodes: int = Field(default=5, ge=1, le=100, description="Node group upper bound.")
     node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
+
+    @property
+    def cluster_version(self) -> str:
+        """`version`, which validation requires (`kubernetes_problems`)."""
+        assert self.version is not None, "kubernetes.version is required on EKS"
+        return self.version
 
     @property
     def cluster_domain(self) -> str:
@@ -152,6 +162,13 @@ def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
         if k.min_nodes > k.max_nodes:
             problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
         admin_network_problems("kubernetes", k.admin_cidrs, problems)
+    if isinstance(k, EksConfig) and k.version is None:
+        problems.missing(
+            ["kubernetes", "version"],
+            f"expected the cluster's Kubernetes version, {catalogue.EKS_DEFAULT_VERSION} for a new cluster (EKS offers "
+            f"{', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}); there is no default, since a default that moved "
+            "would upgrade every deployed cluster relying on it",
+        )
 
 
 def installs(k: KubernetesConfig, addon: str) -> bool:

@@ -134,7 +134,7 @@ _check_http_path = matching(
 
 
 def _check_do_region(value: str) -> str:
-    if value not in catalogue.DO_REGIONS:
+    if value not in catalogue.DO_REGIONS | catalogue.DO_CLOSED_REGIONS:
         raise ValueError(f"expected a DigitalOcean region slug: one of {', '.join(sorted(catalogue.DO_REGIONS))}")
     return value
 

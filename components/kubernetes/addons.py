@@ -61,8 +61,10 @@ def tmp_size_limit(max_body_bytes: int) -> str:
     in memory and spills the rest to a temporary file (vulcand/oxy v2 buffer/buffer.go:
     DefaultMemBodyBytes, "buffers large requests and responses to disk", through mailgun/multibuf),
     which is the chart's `tmp` emptyDir (templates/_podtemplate.tpl: `deployment.tmpVolume.emptyDir`), on the node's disk.
-    Room for four bodies at the limit at once, at least 1 GiB; past it the kubelet evicts the pod
-    (kubernetes.io/docs, concepts/storage/volumes, emptyDir `sizeLimit`) and the other replica serves."""
+    Room for four bodies at the limit at once, at least 1 GiB. Responses spill here too, with no
+    limit of their own (`maxResponseBodyBytes` would cut large downloads): past the bound the kubelet
+    evicts the pod (kubernetes.io/docs, concepts/storage/volumes, emptyDir `sizeLimit`), dropping its
+    connections, and the README says to size the limit for downloads as well."""
     return f"{-(-max(TMP_SIZE_FACTOR * max_body_bytes, TMP_SIZE_FLOOR) // MIB)}Mi"
 
 
