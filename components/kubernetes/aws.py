@@ -18,9 +18,9 @@ import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_aws.kms as kms
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.aws.iam import MANAGED, trust
+from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
 @dataclass(frozen=True)
@@ -43,25 +43,8 @@ def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pu
 
     def render(values: list[str]) -> str:
         cluster, server, ca = values
-        user = {
-            "exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1",
-                "command": "aws",
-                "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region, "--output", "json"],
-                "interactiveMode": "Never",
-            }
-        }
-        return yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": ca}}],
-                "users": [{"name": f"{cluster}-aws", "user": user}],
-                "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": f"{cluster}-aws"}}],
-                "current-context": cluster,
-            },
-            sort_keys=False,
-        )
+        args = ["eks", "get-token", "--cluster-name", cluster, "--region", region, "--output", "json"]
+        return plugin_kubeconfig(cluster, f"{cluster}-aws", server, ca, "aws", args)
 
     return pulumi.Output.all(name, endpoint, ca_data).apply(render)
 

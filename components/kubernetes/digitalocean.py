@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
-import yaml
 
 from components import catalogue
+from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
 @dataclass(frozen=True)
@@ -94,26 +94,9 @@ def exec_kubeconfig(cluster_id: str, name: str, endpoint: str, ca_data: str) -> 
     current auth context) on the machine running `pulumi up` and caches the credential until it
     expires. Nothing in it is a credential: the endpoint, the cluster's CA certificate, its id.
     """
-    user = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "doctl",
-            "args": ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", cluster_id],
-            "interactiveMode": "Never",
-        }
-    }
     context = f"do-{name}"
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": context, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "users": [{"name": f"{context}-doctl", "user": user}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-doctl"}}],
-            "current-context": context,
-        },
-        sort_keys=False,
-    )
+    args = ["kubernetes", "cluster", "kubeconfig", "exec-credential", "--version=v1beta1", cluster_id]
+    return plugin_kubeconfig(context, f"{context}-doctl", endpoint, ca_data, "doctl", args)
 
 
 def _warn(message: str | None, resource: pulumi.Resource) -> None:
