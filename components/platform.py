@@ -307,6 +307,7 @@ class Platform(pulumi.ComponentResource):
                         meteor_release=release,
                         node_version=app.build.node_version or (node.version if node else None),
                         own_file=app.build.file,
+                        base_image=app.build.base_image,
                         build_args=dict(app.build.args),
                         project_dir=self._project_dir,
                     ),

@@ -439,7 +439,8 @@ def test_a_migration_job_runs_before_either_version_rolls(production: Run) -> No
 def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> None:
     migrate = droplets.one("docker:index/container:Container", "todos-migrate")
     inputs = migrate["inputs"]
-    assert inputs["command"] == ["node", "main.js", "--migrate-only"]
+    # zodern/meteor: the command replaces the image's shell-form ENTRYPOINT (test_meteor_app).
+    assert [*inputs["entrypoints"], *inputs["command"]] == ["node", "main.js", "--migrate-only"]
     assert (inputs["restart"], inputs["start"], inputs["mustRun"]) == ("no", False, False), "created; its run starts it"
     assert inputs["envs"] == "[secret]"
     run = droplets.one("command:local:Command", "todos-migrate-run")
@@ -497,3 +498,29 @@ def test_the_shipped_dockerfiles_pass_hadolint() -> None:
         [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "-"], input="FROM node:latest\nRUN cd /tmp\n", capture_output=True, text=True
     )
     assert bad.returncode != 0, "hadolint itself would catch an unpinned base and a cd"
+
+
+PINNED_METEORD = "meteorhacks/meteord:onbuild@sha256:" + "ab" * 32
+
+
+def test_a_meteord_build_outside_dev_needs_the_base_by_digest(tmp_path: Path) -> None:
+    # meteorhacks/meteord:onbuild is a mutable tag of an unmaintained image: outside dev its digest is pinned.
+    config = _build_of(tmp_path, "1.12.1", dockerfile="meteord")
+    config["apps"][0]["flavor"] = "meteord"
+    said = _problems(config, tmp_path)
+    assert "meteor-platform:apps[0].build.baseImage: missing; expected the MeteorD base by digest outside dev" in said
+    config["apps"][0]["build"]["baseImage"] = PINNED_METEORD
+    assert "baseImage" not in _problems(config, tmp_path)
+    config["apps"][0]["build"]["baseImage"] = "meteorhacks/meteord:onbuild"
+    assert "meteor-platform:apps[0].build.baseImage: got 'meteorhacks/meteord:onbuild'" in _problems(config, tmp_path)
+    config["environment"] = "dev"
+    del config["apps"][0]["build"]["baseImage"]
+    assert "baseImage" not in _problems(config, tmp_path)
+
+
+def test_the_pinned_meteord_base_is_what_the_build_starts_from(tmp_path: Path) -> None:
+    from components.images.build import MeteorImageArgs, build_arguments
+
+    registry: Any = None
+    pinned = MeteorImageArgs(app="old", stack="s", context=tmp_path, dockerfile="meteord", registry=registry, base_image=PINNED_METEORD)
+    assert build_arguments(pinned) == {"METEORD_IMAGE": PINNED_METEORD}

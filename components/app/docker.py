@@ -141,11 +141,8 @@ class DockerApp(pulumi.ComponentResource):
                 # As on Kubernetes: the command replaces the image's ENTRYPOINT, except the `meteor`
                 # flavour's, which is tini and runs its arguments. zodern/meteor's shell-form
                 # ENTRYPOINT (`bash /home/app/scripts/entry.sh`) ignores a Cmd and would start the app.
-                **(
-                    {"command": list(migrate.command)}
-                    if app.entrypoint_is_init
-                    else {"entrypoints": list(migrate.command[:1]), "command": list(migrate.command[1:])}
-                ),
+                entrypoints=None if app.entrypoint_is_init else list(migrate.command[:1]),
+                command=list(migrate.command) if app.entrypoint_is_init else list(migrate.command[1:]),
                 envs=envs_for(f"{app.name}-migrate"),
                 networks_advanced=[{"name": first.names.apps}],
                 user=str(app.user_id) if app.user_id is not None else None,

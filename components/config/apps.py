@@ -147,6 +147,12 @@ class BuildConfig(Model):
         "`meteord` (legacy MeteorD onbuild base for old apps) or `own` (the app's Dockerfile, `file`).",
     )
     file: str | None = Field(default=None, description="With `own`: the Dockerfile, relative to `context` (default `Dockerfile`).")
+    base_image: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$",
+        description="With `meteord`: the MeteorD onbuild base by digest (`meteorhacks/meteord:onbuild@sha256:...`, read with "
+        "`docker buildx imagetools inspect meteorhacks/meteord:onbuild`); required outside dev, where the mutable tag is refused.",
+    )
     node_version: str | None = Field(
         default=None,
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",

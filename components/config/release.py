@@ -120,6 +120,16 @@ def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Pr
             problems.bad(
                 ["apps", i, "build"], app.build.context, "expected a registry to push the build to (registry.provider 'digitalocean')"
             )
+        if app.build.base_image is not None and app.build.dockerfile != "meteord":
+            problems.bad(["apps", i, "build", "baseImage"], app.build.base_image, "expected it only with build.dockerfile 'meteord'")
+        elif app.build.dockerfile == "meteord" and app.build.base_image is None and cfg.environment.value != "dev":
+            # meteorhacks/meteord:onbuild is a mutable tag of an unmaintained image: outside dev the
+            # team pins the digest it has checked, like every other image the platform runs.
+            problems.missing(
+                ["apps", i, "build", "baseImage"],
+                "expected the MeteorD base by digest outside dev (meteorhacks/meteord:onbuild@sha256:..., from "
+                "`docker buildx imagetools inspect meteorhacks/meteord:onbuild`): the onbuild tag is mutable",
+            )
         _context_problems(
             i, app.build.context, app.build.dockerfile, app.build.file, app.meteor_release, app.build.node_version, project_dir, problems
         )

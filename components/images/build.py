@@ -58,6 +58,8 @@ class MeteorImageArgs:
     node_version: str | None = None
     """x.y.z of a Node line `components.versions.NODE_IMAGES` lists (config validation checks it)."""
     own_file: str | None = None
+    base_image: str | None = None
+    """With `meteord`: the onbuild base by digest (config requires it outside dev); the tag in dev."""
     build_args: dict[str, str] = field(default_factory=lambda: {})
     project_dir: Path = Path(".")
     """Where `context` and the Dockerfiles are read from (to tag each distinct source once)."""
@@ -101,7 +103,7 @@ def build_arguments(args: MeteorImageArgs) -> dict[str, str]:
             "DEBIAN_RELEASE": line.debian,
         }
     if args.dockerfile == "meteord":
-        return {**args.build_args, "METEORD_IMAGE": METEORD_ONBUILD_IMAGE}
+        return {**args.build_args, "METEORD_IMAGE": args.base_image or METEORD_ONBUILD_IMAGE}
     return dict(args.build_args)
 
 
