@@ -439,8 +439,8 @@ def test_a_migration_job_runs_before_either_version_rolls(production: Run) -> No
 def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> None:
     migrate = droplets.one("docker:index/container:Container", "todos-migrate")
     inputs = migrate["inputs"]
-    # zodern/meteor: the command replaces the image's shell-form ENTRYPOINT (test_meteor_app).
-    assert [*inputs["entrypoints"], *inputs["command"]] == ["node", "main.js", "--migrate-only"]
+    # The platform's image (flavor meteor): tini runs the command (test_meteor_app covers the others).
+    assert inputs["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in inputs
     assert (inputs["restart"], inputs["start"], inputs["mustRun"]) == ("no", False, False), "created; its run starts it"
     assert inputs["envs"] == "[secret]"
     run = droplets.one("command:local:Command", "todos-migrate-run")
@@ -511,6 +511,8 @@ def test_a_meteord_build_outside_dev_needs_the_base_by_digest(tmp_path: Path) ->
     assert "meteor-platform:apps[0].build.baseImage: missing; expected the MeteorD base by digest outside dev" in said
     config["apps"][0]["build"]["baseImage"] = PINNED_METEORD
     assert "baseImage" not in _problems(config, tmp_path)
+    config["apps"][0]["build"]["baseImage"] = "mirror.example.com:5000/" + PINNED_METEORD
+    assert "baseImage" not in _problems(config, tmp_path), "a registry with a port"
     config["apps"][0]["build"]["baseImage"] = "meteorhacks/meteord:onbuild"
     assert "meteor-platform:apps[0].build.baseImage: got 'meteorhacks/meteord:onbuild'" in _problems(config, tmp_path)
     config["environment"] = "dev"

@@ -56,7 +56,8 @@ def test_the_wait_outlasts_the_jobs_deadline(run: Run, name: str, deadline: int)
 def test_a_canary_runs_its_own_migration_with_its_image_first(run: Run) -> None:
     job = run.one(JOB, "todos-canary-migrate")
     [migrate] = _pod(job)["spec"]["containers"]
-    assert migrate["image"] == CANARY_IMAGE and migrate["command"] == ["node", "main.js", "--migrate-next"]
+    # A zodern image: the one-off wrapper prepares the app, then runs the command (components/app/one_off.py).
+    assert migrate["image"] == CANARY_IMAGE and migrate["args"] == ["node", "main.js", "--migrate-next"]
     canary = run.one(DEPLOYMENT, "todos-canary")
     stable = run.one(DEPLOYMENT, "todos-deployment")
     assert job["urn"] in canary["dependencies"], "the canary starts once its migration completed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -258,36 +259,79 @@ def test_app_waits_for_its_database_user(run: Run) -> None:
 
 def test_a_migration_job_keeps_tini_as_pid_1_in_the_platforms_image(tmp_path: Path) -> None:
     # dockerfiles/meteor: ENTRYPOINT ["/usr/bin/tini", "--"]; a container `command` would replace it, `args` replace CMD.
+    from components.app.one_off import ZODERN_ONE_OFF
     from tests.harness import run_shipped
 
     [migrate] = run_shipped("staging").one("kubernetes:batch/v1:Job", "todos-migrate")["inputs"]["spec"]["template"]["spec"]["containers"]
     assert migrate["args"] == ["node", "main.js", "--migrate-only"] and "command" not in migrate
-    # Another image's entrypoint is unknown (zodern/meteor's is a shell script that ignores arguments): it is replaced.
+    # zodern/meteor's ENTRYPOINT (a shell script that ignores arguments) is replaced by the same
+    # preparation its start.sh does (the app's directory and Node), then the command.
     config = base_config()
-    config["apps"][0]["migrate"] = {"command": ["node", "migrate.js"]}
+    config["apps"][0].update(flavor="zodern", migrate={"command": ["node", "migrate.js"]})
     job = run_config(tmp_path, config).one("kubernetes:batch/v1:Job", "todos-migrate")
     [other] = job["inputs"]["spec"]["template"]["spec"]["containers"]
-    assert other["command"] == ["node", "migrate.js"] and "args" not in other
+    assert other["command"] == ["bash", "-c", ZODERN_ONE_OFF, "one-off"] and other["args"] == ["node", "migrate.js"]
 
 
-def test_a_docker_hosts_migration_runs_its_command_whatever_the_images_entrypoint(tmp_path: Path) -> None:
-    # pulumi_docker Container: `command` is the container's Cmd, `entrypoints` its Entrypoint. zodern/meteor's
-    # ENTRYPOINT is shell form (`bash /home/app/scripts/entry.sh`, its Dockerfile), which ignores a Cmd and
-    # would start the app instead of the migration: there the command replaces the ENTRYPOINT, as on Kubernetes.
+def _docker_migration(tmp_path: Path, flavor: str) -> dict[str, Any]:
     import yaml
 
-    from tests.harness import ROOT, run_shipped
+    from tests.harness import ROOT
 
-    droplets = run_shipped("droplets")
-    [migrate] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
-    assert migrate["inputs"]["entrypoints"] == ["node"] and migrate["inputs"]["command"] == ["main.js", "--migrate-only"]
-    # The platform's image (`meteor` flavour): tini is the ENTRYPOINT and runs the command as its arguments.
     dev = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     config = {key.split(":", 1)[1]: value for key, value in dev.items()}
-    config["apps"][0].update(flavor="meteor", migrate={"command": ["node", "main.js", "--migrate-only"]})
+    config["apps"][0].update(flavor=flavor, migrate={"command": ["node", "main.js", "--migrate-only"]})
     run = run_config(tmp_path, config, stack="dev")
-    [own] = [c for c in run.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
+    [migrate] = [c for c in run.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
+    return migrate["inputs"]
+
+
+def test_a_docker_hosts_migration_is_prepared_as_the_image_prepares_its_app(tmp_path: Path) -> None:
+    # pulumi_docker Container: `command` is the container's Cmd, `entrypoints` its Entrypoint.
+    from components.app.one_off import METEORD_ONE_OFF, ZODERN_ONE_OFF
+
+    # The platform's image: tini is the ENTRYPOINT and runs the command (droplets runs the staging build).
+    from tests.harness import run_shipped
+
+    droplets = run_shipped("droplets")
+    [own] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
     assert own["inputs"]["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in own["inputs"]
+    assert not own["inputs"].get("init"), "tini is already PID 1"
+    for flavor, script in (("zodern", ZODERN_ONE_OFF), ("meteord", METEORD_ONE_OFF)):
+        (tmp_path / flavor).mkdir()
+        inputs = _docker_migration(tmp_path / flavor, flavor)
+        assert inputs["entrypoints"] == ["bash", "-c", script, "one-off"], flavor
+        assert inputs["command"] == ["node", "main.js", "--migrate-only"] and inputs["init"] is True, flavor
+    (tmp_path / "custom").mkdir()
+    custom = _docker_migration(tmp_path / "custom", "custom")
+    assert custom["entrypoints"] == ["node", "main.js", "--migrate-only"] and "command" not in custom
+
+
+def _one_off_in(tmp_path: Path, script: str, *, built_app: bool) -> subprocess.CompletedProcess[str]:
+    """Run a flavour's one-off wrapper with its absolute paths moved under tmp_path."""
+    root = tmp_path / "root"
+    (root / "home/app/scripts").mkdir(parents=True)
+    (root / "home/app/scripts/setup_nvm.sh").write_text("export CHOSEN_NODE=from-bundle\n")
+    if built_app:
+        (root / "built_app").mkdir()
+    moved = (
+        script.replace("/home/app/", f"{root}/home/app/").replace("/built_app", f"{root}/built_app").replace("/bundle", f"{root}/bundle")
+    )
+    probe = 'echo "$(pwd) ${CHOSEN_NODE:-none} $*"'
+    return subprocess.run(
+        ["bash", "-c", moved, "one-off", "sh", "-c", probe, "probe", "main.js"], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_one_off_wrappers_run_the_command_in_the_app_with_its_node(tmp_path: Path) -> None:
+    from components.app.one_off import METEORD_ONE_OFF, ZODERN_ONE_OFF
+
+    zodern = _one_off_in(tmp_path / "z", ZODERN_ONE_OFF, built_app=True)
+    assert zodern.returncode == 0 and zodern.stdout.strip() == f"{tmp_path / 'z' / 'root' / 'built_app'} from-bundle main.js"
+    meteord = _one_off_in(tmp_path / "m", METEORD_ONE_OFF, built_app=True)
+    assert meteord.returncode == 0 and meteord.stdout.strip() == f"{tmp_path / 'm' / 'root' / 'built_app'} none main.js"
+    nothing = _one_off_in(tmp_path / "n", METEORD_ONE_OFF, built_app=False)
+    assert nothing.returncode == 1 and "no Meteor app in this image" in nothing.stderr and not nothing.stdout
 
 
 def test_the_platforms_dockerfile_is_built_only_as_the_meteor_flavour(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import pulumi_docker as docker
 
 from components.app import Sibling
 from components.app.environment import build_app_environment, public_url
+from components.app.one_off import one_off
 from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.apps import MigrationConfig
 from components.config.values import docker_cpus
@@ -135,14 +136,15 @@ class DockerApp(pulumi.ComponentResource):
             first = args.hosts[0]
             prefix = name if track == "stable" else f"{name}-{track}"
             on_first = pulumi.ResourceOptions(parent=self, provider=first.provider, transformations=first.follows_machine())
+            invocation = one_off(app.flavor, migrate.command)
             container = docker.Container(
                 f"{prefix}-migrate",
                 image=image_on(first, track, ref).image_id,
-                # As on Kubernetes: the command replaces the image's ENTRYPOINT, except the `meteor`
-                # flavour's, which is tini and runs its arguments. zodern/meteor's shell-form
-                # ENTRYPOINT (`bash /home/app/scripts/entry.sh`) ignores a Cmd and would start the app.
-                entrypoints=None if app.entrypoint_is_init else list(migrate.command[:1]),
-                command=list(migrate.command) if app.entrypoint_is_init else list(migrate.command[1:]),
+                # Prepared as the image prepares its app, then the command instead of the app (one_off.py).
+                entrypoints=invocation.entrypoint,
+                command=invocation.arguments or None,
+                # node as PID 1 ignores SIGTERM: an init forwards it, except where tini already is the ENTRYPOINT.
+                init=invocation.entrypoint is not None,
                 envs=envs_for(f"{app.name}-migrate"),
                 networks_advanced=[{"name": first.names.apps}],
                 user=str(app.user_id) if app.user_id is not None else None,

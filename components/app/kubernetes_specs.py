@@ -13,6 +13,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app.one_off import one_off
 from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
@@ -189,7 +190,11 @@ def migration_job_spec(
     """The app's container running `command` once (no retries): a failure fails `pulumi up` before the app rolls."""
     migration = cast(k8s.core.v1.ContainerArgsDict, {k: v for k, v in container.items() if k not in PROBES_AND_PORTS})
     migration["name"] = "migrate"
-    migration["args" if app.entrypoint_is_init else "command"] = list(command)
+    run = one_off(app.flavor, command)
+    if run.entrypoint is not None:
+        migration["command"] = run.entrypoint
+    if run.arguments:
+        migration["args"] = run.arguments
     spec = pod_spec(app, containers=[migration], pull_secrets=pull_secrets, service_account=service_account)
     spec["restart_policy"] = "Never"
     spec["termination_grace_period_seconds"] = MIGRATION_GRACE_SECONDS

@@ -149,7 +149,7 @@ class BuildConfig(Model):
     file: str | None = Field(default=None, description="With `own`: the Dockerfile, relative to `context` (default `Dockerfile`).")
     base_image: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$",
+        pattern=r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$",
         description="With `meteord`: the MeteorD onbuild base by digest (`meteorhacks/meteord:onbuild@sha256:...`, read with "
         "`docker buildx imagetools inspect meteorhacks/meteord:onbuild`); required outside dev, where the mutable tag is refused.",
     )
@@ -269,12 +269,6 @@ class AppConfig(Model):
     @property
     def user_id(self) -> int | None:
         return self.run_as_user if self.run_as_user is not None else FLAVOR_USER[self.flavor]
-
-    @property
-    def entrypoint_is_init(self) -> bool:
-        """The image's ENTRYPOINT is an init (`meteor` flavour: tini) that runs its arguments as the process:
-        a one-off command (a migration Job) is given as arguments so tini stays PID 1 and forwards SIGTERM."""
-        return self.flavor is ImageFlavor.METEOR
 
     @property
     def database(self) -> str:

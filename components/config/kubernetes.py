@@ -167,7 +167,8 @@ def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
             ["kubernetes", "version"],
             f"expected the cluster's Kubernetes version, {catalogue.EKS_DEFAULT_VERSION} for a new cluster (EKS offers "
             f"{', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}); there is no default, since a default that moved "
-            "would upgrade every deployed cluster relying on it",
+            "would upgrade every deployed cluster relying on it (a deployed cluster: `aws eks describe-cluster --name <cluster> "
+            "--query cluster.version`)",
         )
 
 
