@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import ConfigError, parse_config
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
 from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped
@@ -185,11 +186,15 @@ def test_the_cluster_endpoint_is_a_name_dockers_dns_resolves(tmp_path: Path) -> 
 
 
 def test_read_only_root_where_the_image_allows(tmp_path: Path) -> None:
-    app = {"name": "web", "image": "ghcr.io/acme/web:dev", "readOnlyRoot": True}
+    app = {"name": "web", "image": "ghcr.io/acme/web:dev", "flavor": "meteor", "readOnlyRoot": True}
     config = base_config(environment="dev", apps=[app], target="docker", mongo={"provider": "container"}, ingress={"tls": "off"})
     run = run_config(tmp_path, config)
     inputs = run.one(CONTAINER, "web-local-0")["inputs"]
     assert inputs["readOnly"] is True and "/tmp" in inputs["tmpfs"]
+    # zodern/meteor's entry script writes nvm's default alias (and may unpack the bundle) at start.
+    zodern = base_config(environment="dev", apps=[{**app, "flavor": "zodern"}], target="docker", mongo={"provider": "container"})
+    with pytest.raises(ConfigError, match=r"meteor-platform:apps\[0\]\.readOnlyRoot: got true; expected false with flavor 'zodern'"):
+        parse_config(zodern)
     assert labels_of(run.one(CONTAINER, "web-local-0")) == {"meteor-platform/app": "web", "traefik.enable": "false"}
     kube = run_config(tmp_path, base_config(environment="dev", apps=[app]), stack="kube")
     container = kube.one("kubernetes:apps/v1:Deployment", "web-deployment")["inputs"]["spec"]["template"]["spec"]["containers"][0]

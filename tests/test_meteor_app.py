@@ -307,31 +307,69 @@ def test_a_docker_hosts_migration_is_prepared_as_the_image_prepares_its_app(tmp_
     assert custom["entrypoints"] == ["node", "main.js", "--migrate-only"] and "command" not in custom
 
 
-def _one_off_in(tmp_path: Path, script: str, *, built_app: bool) -> subprocess.CompletedProcess[str]:
-    """Run a flavour's one-off wrapper with its absolute paths moved under tmp_path."""
+def _one_off_in(tmp_path: Path, script: str, *, app: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a flavour's one-off wrapper with the image's absolute paths moved under tmp_path/root.
+
+    `app`: `built_app` (a prebuilt app), `bundle` (a /bundle/bundle.tar.gz to unpack) or `none`.
+    A fake `npm` records its arguments; setup_nvm.sh exports the Node it chose and prints chatter.
+    """
+    import re
+    import tarfile
+
     root = tmp_path / "root"
     (root / "home/app/scripts").mkdir(parents=True)
-    (root / "home/app/scripts/setup_nvm.sh").write_text("export CHOSEN_NODE=from-bundle\n")
-    if built_app:
+    (root / "home/app/scripts/setup_nvm.sh").write_text("echo nvm chatter\nexport CHOSEN_NODE=from-bundle\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "npm").write_text(f'#!/bin/sh\necho "npm $*"\necho "npm $* in $(pwd)" >> {tmp_path}/npm.log\n')
+    (bin_dir / "npm").chmod(0o755)
+    if app == "built_app":
         (root / "built_app").mkdir()
-    moved = (
-        script.replace("/home/app/", f"{root}/home/app/").replace("/built_app", f"{root}/built_app").replace("/bundle", f"{root}/bundle")
-    )
+    if app == "bundle":
+        source = tmp_path / "src" / "bundle" / "programs" / "server"
+        source.mkdir(parents=True)
+        (root / "bundle").mkdir()
+        with tarfile.open(root / "bundle" / "bundle.tar.gz", "w:gz") as archive:
+            archive.add(tmp_path / "src" / "bundle", arcname="bundle")
+    moved = re.sub(r"(?<![\w/.])/(home/app/|built_app|bundle)", lambda m: f"{root}/{m.group(1)}", script)
     probe = 'echo "$(pwd) ${CHOSEN_NODE:-none} $*"'
     return subprocess.run(
-        ["bash", "-c", moved, "one-off", "sh", "-c", probe, "probe", "main.js"], capture_output=True, text=True, check=False
+        ["bash", "-c", moved, "one-off", "sh", "-c", probe, "probe", "main.js"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", **(env or {})},
     )
 
 
 def test_the_one_off_wrappers_run_the_command_in_the_app_with_its_node(tmp_path: Path) -> None:
     from components.app.one_off import METEORD_ONE_OFF, ZODERN_ONE_OFF
 
-    zodern = _one_off_in(tmp_path / "z", ZODERN_ONE_OFF, built_app=True)
-    assert zodern.returncode == 0 and zodern.stdout.strip() == f"{tmp_path / 'z' / 'root' / 'built_app'} from-bundle main.js"
-    meteord = _one_off_in(tmp_path / "m", METEORD_ONE_OFF, built_app=True)
-    assert meteord.returncode == 0 and meteord.stdout.strip() == f"{tmp_path / 'm' / 'root' / 'built_app'} none main.js"
-    nothing = _one_off_in(tmp_path / "n", METEORD_ONE_OFF, built_app=False)
+    zodern = _one_off_in(tmp_path / "z", ZODERN_ONE_OFF, app="built_app")
+    assert zodern.returncode == 0 and zodern.stdout == f"{tmp_path / 'z' / 'root' / 'built_app'} from-bundle main.js\n", zodern
+    meteord = _one_off_in(tmp_path / "m", METEORD_ONE_OFF, app="built_app")
+    assert meteord.returncode == 0 and meteord.stdout == f"{tmp_path / 'm' / 'root' / 'built_app'} none main.js\n", meteord
+    nothing = _one_off_in(tmp_path / "n", METEORD_ONE_OFF, app="none")
     assert nothing.returncode == 1 and "no Meteor app in this image" in nothing.stderr and not nothing.stdout
+
+
+def test_the_zodern_wrapper_unpacks_a_bundle_as_start_sh_does(tmp_path: Path) -> None:
+    # zodern/meteor-docker image/scripts/start.sh: unpack /bundle/bundle.tar.gz, pick the Node, npm install in programs/server.
+    from components.app.one_off import ZODERN_ONE_OFF
+
+    run = _one_off_in(tmp_path, ZODERN_ONE_OFF, app="bundle", env={"NPM_INSTALL_OPTIONS": "--production"})
+    bundle = tmp_path / "root" / "bundle" / "bundle"
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"{bundle} from-bundle main.js\n", "only the command's output on stdout"
+    assert (tmp_path / "npm.log").read_text() == f"npm install --production in {bundle / 'programs' / 'server'}\n"
+
+
+def test_the_meteord_wrapper_rebuilds_native_modules_when_asked(tmp_path: Path) -> None:
+    # meteorhacks/meteord base/scripts/run_app.sh: REBUILD_NPM_MODULES needs the bin-build image's script.
+    from components.app.one_off import METEORD_ONE_OFF
+
+    run = _one_off_in(tmp_path, METEORD_ONE_OFF, app="built_app", env={"REBUILD_NPM_MODULES": "1"})
+    assert run.returncode == 1 and "meteorhacks/meteord:bin-build" in run.stderr and not run.stdout
 
 
 def test_the_platforms_dockerfile_is_built_only_as_the_meteor_flavour(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ and then run instead of the app, in the app's directory:
   bundle names), then runs `node main.js`. The wrapper below does the same, then the command.
 - `meteord` (meteorhacks/meteord base/Dockerfile: shell-form `ENTRYPOINT bash
   $METEORD_DIR/run_app.sh`, no WORKDIR): run_app.sh takes /bundle, then BUNDLE_URL, then
-  /built_app, then runs `node main.js`. The wrapper below does the same, then the command.
+  /built_app, rebuilds native modules when REBUILD_NPM_MODULES is set, then runs `node main.js`.
+  The wrapper below does the same (but for DELAY: the migration already waits for MongoDB), then
+  the command.
 - `custom`: the image is unknown; the command replaces its ENTRYPOINT, as a Kubernetes `command` does.
 """
 
@@ -38,11 +40,15 @@ exec "$@"
 
 METEORD_ONE_OFF = """set -e
 if [ -d /bundle ]; then
-  cd /bundle && tar xzf *.tar.gz
+  cd /bundle
+  tar xzf *.tar.gz
   (cd /bundle/bundle/programs/server && npm i >&2)
   cd /bundle/bundle
 elif [ -n "$BUNDLE_URL" ]; then
-  cd /tmp && curl -sSL -o bundle.tar.gz "$BUNDLE_URL" && tar xzf bundle.tar.gz
+  cd /tmp
+  rm -rf bundle bundle.tar.gz
+  curl -fsSL -o bundle.tar.gz "$BUNDLE_URL"
+  tar xzf bundle.tar.gz
   (cd /tmp/bundle/programs/server && npm i >&2)
   cd /tmp/bundle
 elif [ -d /built_app ]; then
@@ -50,6 +56,13 @@ elif [ -d /built_app ]; then
 else
   echo "no Meteor app in this image (/bundle, BUNDLE_URL or /built_app)" >&2
   exit 1
+fi
+if [ -n "$REBUILD_NPM_MODULES" ]; then
+  if [ ! -f /opt/meteord/rebuild_npm_modules.sh ]; then
+    echo "REBUILD_NPM_MODULES needs the meteorhacks/meteord:bin-build image" >&2
+    exit 1
+  fi
+  (cd programs/server && bash /opt/meteord/rebuild_npm_modules.sh >&2)
 fi
 exec "$@"
 """

@@ -245,7 +245,8 @@ class AppConfig(Model):
         default="/", description="HTTP path the health checks request: absolute, RFC 3986 path characters without quotes, at most 200."
     )
     read_only_root: bool = Field(
-        default=False, description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp)."
+        default=False,
+        description="Read-only root filesystem (for images that run a prebuilt /built_app and write only to /tmp: flavors `meteor` and `custom`).",
     )
     http_forwarded_count: int | None = Field(
         default=None,
@@ -343,6 +344,15 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_
                     "expected 'meteor': build.dockerfile 'meteor' builds the platform's image (tini as ENTRYPOINT, so a migration "
                     "passes its command as arguments to tini)",
                 )
+        if app.read_only_root and app.flavor in (ImageFlavor.ZODERN, ImageFlavor.METEORD):
+            # zodern/meteor's start.sh sources setup_nvm.sh, which writes nvm's default alias under
+            # /home/app/.nvm (nvm_make_alias) and may unpack /bundle; meteord's run_app.sh unpacks too.
+            problems.bad(
+                ["apps", i, "readOnlyRoot"],
+                True,
+                f"expected false with flavor '{app.flavor.value}': its entry script writes to the image at start "
+                "(the `meteor` flavour and prebuilt custom images can run read-only)",
+            )
         if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
             problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
         if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:
