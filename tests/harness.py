@@ -15,6 +15,21 @@ from offline_plan.runtime import SECRET_SIG, PlanResult, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32
+IMAGE = f"ghcr.io/acme/todos@{DIGEST}"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci"
+KUBERNETES: dict[str, Any] = {
+    "environment": "staging",
+    "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
+    "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
+}
+"""The smallest valid stack on an existing cluster (config values without the namespace)."""
+DOCKER: dict[str, Any] = {
+    "environment": "dev",
+    "target": "docker",
+    "ingress": {"tls": "off"},
+    "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost"}],
+}
+"""The smallest valid stack on the local Docker engine."""
 
 BASE_CONFIG: dict[str, Any] = {
     "environment": "staging",

@@ -20,23 +20,10 @@ import pytest
 import yaml
 
 from offline_plan.__main__ import main
-from tests.harness import DIGEST, ROOT
+from tests.harness import DIGEST, DOCKER, IMAGE, KEY, KUBERNETES, ROOT
 
-IMAGE = f"ghcr.io/acme/todos@{DIGEST}"
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci"
 SECURE = {"secure": "v1:bm90LWRlY3J5cHRlZA=="}
 
-KUBERNETES: dict[str, Any] = {
-    "environment": "staging",
-    "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
-    "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
-}
-DOCKER: dict[str, Any] = {
-    "environment": "dev",
-    "target": "docker",
-    "ingress": {"tls": "off"},
-    "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost"}],
-}
 DIGITALOCEAN: dict[str, Any] = {
     "environment": "staging",
     "kubernetes": {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]},

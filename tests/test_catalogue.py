@@ -16,10 +16,7 @@ from components.config import ConfigError, parse_config
 from components.config.names import MANAGED_MONGO_NAME_MAX, managed_mongo_name
 from offline_plan.__main__ import main
 from offline_plan.report import kubernetes_objects
-from tests.harness import DIGEST, ROOT, run_config
-
-IMAGE = f"ghcr.io/acme/todos@{DIGEST}"
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci"
+from tests.harness import DOCKER, IMAGE, KEY, KUBERNETES, ROOT, run_config
 
 DIGITALOCEAN: dict[str, Any] = {
     "environment": "staging",
@@ -30,17 +27,6 @@ DIGITALOCEAN: dict[str, Any] = {
     "storage": {"provider": "spaces"},
     "registry": {"provider": "digitalocean"},
     "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
-}
-KUBERNETES: dict[str, Any] = {
-    "environment": "staging",
-    "mongo": {"provider": "inCluster", "storageProvisioner": "dobs.csi.digitalocean.com"},
-    "apps": [{"name": "todos", "image": IMAGE, "domain": "todos.example.com"}],
-}
-DOCKER: dict[str, Any] = {
-    "environment": "dev",
-    "target": "docker",
-    "ingress": {"tls": "off"},
-    "apps": [{"name": "todos", "image": "ghcr.io/acme/todos:dev", "domain": "todos.localhost"}],
 }
 EC2_HOST: dict[str, Any] = {
     "environment": "staging",
