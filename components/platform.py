@@ -62,6 +62,8 @@ def with_forwarded_count(app: App, count: int) -> App:
 class Platform(pulumi.ComponentResource):
     """Everything one stack runs; each capability is exposed for users who need the raw resources."""
 
+    aws_provider: pulumi.ProviderResource | None
+    """The stack's one AWS provider (`aws.region`, default tags), when the stack uses AWS."""
     network: PrivateNetwork | None
     machines: DockerMachines | None
     cluster: KubernetesTarget | None
@@ -88,6 +90,13 @@ class Platform(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         project_dir: Path | None = None,
     ) -> None:
+        self.aws_provider = None
+        if config.uses_aws:
+            from components.aws.provider import aws_provider
+
+            # Every AWS resource and data source below inherits it (components/aws/provider.py).
+            self.aws_provider = aws_provider(f"{name}-aws", region=config.aws.region, stack=stack, environment=config.environment.value)
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.aws_provider]))
         super().__init__("meteor-platform:index:Platform", name, None, opts)
         self._project_dir = project_dir or Path.cwd()
         self._name = name
@@ -158,6 +167,10 @@ class Platform(pulumi.ComponentResource):
             )
         return self.network
 
+    def _aws(self) -> pulumi.ProviderResource:
+        assert self.aws_provider is not None, "a stack with AWS resources has its AWS provider (config.uses_aws)"
+        return self.aws_provider
+
     def _aws_network(self, config: PlatformConfig) -> AwsNetwork:
         """The stack's AWS VPC, created (or looked up by id) on first use."""
         if self._aws_vpc is None:
@@ -176,7 +189,6 @@ class Platform(pulumi.ComponentResource):
                     existing_vpc_id=existing.vpc_id if existing else None,
                     existing_public_subnet_ids=list(existing.public_subnet_ids) if existing else None,
                     existing_private_subnet_ids=list(existing.private_subnet_ids) if existing else None,
-                    tags={"meteor-platform/stack": self._stack},
                 ),
                 opts=self._child,
             )
@@ -394,9 +406,10 @@ class Platform(pulumi.ComponentResource):
             )
         if isinstance(s, S3Config):
             from components.app.environment import public_url
+            from components.aws.provider import caller_account
             from components.kubernetes.aws import EksCluster
             from components.machines.aws import AwsMachines
-            from components.storage.aws import S3Storage, S3StorageArgs
+            from components.storage.aws import S3Storage, S3StorageArgs, default_bucket_name
 
             tls = config.ingress.serves_tls
             eks_cluster = self.cluster if isinstance(self.cluster, EksCluster) else None
@@ -409,7 +422,7 @@ class Platform(pulumi.ComponentResource):
             return S3Storage(
                 f"{self._name}-storage",
                 S3StorageArgs(
-                    bucket=s.bucket or f"meteor-platform-{self._stack}-files",
+                    bucket=s.bucket or default_bucket_name(self._stack, caller_account(self._aws())),
                     region=config.aws.region,
                     stack=self._stack,
                     apps=namespaces,
@@ -463,7 +476,7 @@ class Platform(pulumi.ComponentResource):
                     min_nodes=k.min_nodes,
                     max_nodes=k.max_nodes,
                     node_disk_gib=k.node_disk_gib,
-                    tags={"meteor-platform/stack": self._stack},
+                    support_type=k.support_type,
                 ),
                 opts=self._child,
             )

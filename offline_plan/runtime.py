@@ -77,10 +77,15 @@ class PlanMocks(Mocks):
         self.generated_secrets: list[str] = []
         self.root = root
         self.token_round = token_round
-        """Which API tokens DigitalOcean mints this run: a kubeconfig download issues a new one every time."""
+        """Which API tokens the providers mint this run: a DigitalOcean kubeconfig download and an ECR
+        authorization token are new every time."""
         self.doks_minors = tuple(doks_minors)
         """The Kubernetes minors the (mocked) DigitalOcean API offers."""
         self.doks_deployed_version = doks_deployed_version
+        self.aws_regions: dict[str, str] = {}
+        """The region of each explicit AWS provider, by the provider reference its resources carry."""
+        self.invokes: list[tuple[str, str]] = []
+        """Every data-source call: its token and the provider reference it went through ('' for the default)."""
         """The version a DOKS cluster already runs (its `version` output); None: a new cluster, what it was asked for."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -97,8 +102,10 @@ class PlanMocks(Mocks):
         elif args.typ in PROVIDER_OUTPUTS:
             resource_id, outputs = PROVIDER_OUTPUTS[args.typ](self, args.name, state)
             state.update(outputs)
+        elif args.typ == "pulumi:providers:aws":
+            self.aws_regions[resource_id] = str(state.get("region") or DEFAULT_AWS_REGION)
         elif args.typ.startswith("aws:"):
-            resource_id, outputs = _aws_resource(self, args.name, state, args.typ)
+            resource_id, outputs = _aws_resource(self, args.name, state, args.typ, self.aws_region(args.provider))
             state.update({k: v for k, v in outputs.items() if k not in state or k in ("arn", "id")})
         elif args.typ.startswith("kubernetes:") and "kind" in state:
             state = _kubernetes_state(args.name, state)
@@ -120,18 +127,32 @@ class PlanMocks(Mocks):
             outputs = {}  # no committed plan: the stack exports nothing (the program reports it)
         return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
 
+    def aws_region(self, provider: str | None) -> str:
+        """The region of the AWS provider behind a reference (`<urn>::<id>`); the default provider's: eu-central-1."""
+        return self.aws_regions.get((provider or "").rsplit("::", 1)[-1], DEFAULT_AWS_REGION)
+
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.invokes.append((args.token, str(args.provider or "")))
         if args.token == "aws:ec2/getAmi:getAmi":
             owner = (args.args.get("owners") or ["?"])[0]
             return {"id": "ami-" + _digest("ami", str(owner))[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": AWS_ACCOUNT,
+                "accountId": AWS_ACCOUNT,
+                "arn": f"arn:aws:iam::{AWS_ACCOUNT}:user/deployer",
+                "userId": "AIDA0DEPLOYER",
+            }, []
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             import base64
 
-            password = self.secret("ecr-token", 64)
+            # A new token on every call (pulumi/pulumi-docker#952): another round, another token.
+            password = self.secret(f"ecr-token-{self.token_round}", 64)
             token = base64.b64encode(f"AWS:{password}".encode()).decode()
-            endpoint = f"https://{AWS_ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com"
+            region = self.aws_region(args.provider)
+            endpoint = f"https://{AWS_ACCOUNT}.dkr.ecr.{region}.amazonaws.com"
             return {
-                "id": "eu-central-1",
+                "id": region,
                 "authorizationToken": token,
                 "password": password,
                 "userName": "AWS",
@@ -317,6 +338,7 @@ def _local_command(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple
 
 
 AWS_ACCOUNT = "123456789012"
+DEFAULT_AWS_REGION = "eu-central-1"
 AWS_ID_PREFIXES = {
     "aws:ec2/vpc:Vpc": "vpc",
     "aws:ec2/subnet:Subnet": "subnet",
@@ -332,9 +354,8 @@ AWS_ID_PREFIXES = {
 }
 
 
-def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str) -> tuple[str, dict[str, Any]]:
-    """What AWS answers: ids in each service's form, ARNs in the account, the outputs the program reads."""
-    region = "eu-central-1"
+def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, region: str) -> tuple[str, dict[str, Any]]:
+    """What AWS answers in `region`: ids in each service's form, ARNs in the account, the outputs the program reads."""
     hexid = _digest("aws", typ, name)[:17]
     service = typ.split(":")[1].split("/")[0]
     resource_name = str(state.get("name") or state.get("bucket") or f"{name}-{hexid[:7]}")
@@ -678,6 +699,8 @@ class PlanResult:
     """What the program exports (the platform component's outputs), secrets redacted."""
     output_digests: dict[str, str] = field(default_factory=lambda: {})
     secure_config_digests: dict[str, str] = field(default_factory=lambda: {})
+    invokes: list[tuple[str, str]] = field(default_factory=lambda: [])
+    """Every data-source call (token, provider reference; '' for the default provider), for tests."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -783,4 +806,5 @@ def run_program(
         outputs=outputs,
         output_digests=output_digests,
         secure_config_digests=config.secure_digests,
+        invokes=mocks.invokes,
     )

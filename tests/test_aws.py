@@ -166,7 +166,9 @@ def test_the_apps_service_account_is_bound_to_a_role_for_this_bucket_only(stagin
     pod = deployment["inputs"]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "todos" and pod["automountServiceAccountToken"] is False
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
-    assert "S3_ACCESS_KEY_ID" not in env and env["S3_BUCKET"]["value"] == "meteor-platform-aws-staging-files"
+    assert (
+        "S3_ACCESS_KEY_ID" not in env and env["S3_BUCKET"]["value"] == staging.state(staging.resources("aws:s3/bucket:Bucket")[0])["bucket"]
+    )
     # The AWS SDK for JavaScript takes no region from the instance metadata: the default chain reads AWS_REGION.
     assert env["AWS_REGION"]["value"] == env["S3_REGION"]["value"] == "eu-central-1"
     assert staging.one("kubernetes:core/v1:ServiceAccount", "todos-identity")["inputs"]["metadata"]["name"] == "todos"

@@ -136,6 +136,11 @@ class EksConfig(Model):
     min_nodes: int = Field(default=2, ge=1, le=100, description="Node group lower bound.")
     max_nodes: int = Field(default=5, ge=1, le=100, description="Node group upper bound.")
     node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
+    support_type: Literal["STANDARD", "EXTENDED"] = Field(
+        default="STANDARD",
+        description="At the end of a version's standard support: `STANDARD` upgrades the cluster to the next minor (EKS does it); "
+        "`EXTENDED` keeps the version for up to 12 more months at extra cost per cluster hour (EKS's own default when unset).",
+    )
 
     @property
     def cluster_version(self) -> str:

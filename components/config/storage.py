@@ -45,6 +45,11 @@ class S3Config(_CloudBucketConfig):
     """A private, versioned, encrypted Amazon S3 bucket; apps reach it through their IAM role (no keys)."""
 
     provider: Literal["s3"]
+    bucket: str | None = Field(
+        default=None,
+        pattern=_BUCKET_PATTERN,
+        description="Bucket name (globally unique); default `meteor-<stack>-<AWS account id>`. Changing it replaces the bucket.",
+    )
 
 
 class MinioConfig(Model):

@@ -113,13 +113,27 @@ def dockerfile_path(args: MeteorImageArgs) -> Path:
     return DOCKERFILES / args.dockerfile / "Dockerfile"
 
 
+def build_logins(registry: Registry) -> list[docker_build.RegistryArgsDict]:
+    """The Image's own registry login; none with a credential helper: pulumi-docker-build then uses the
+    logins of the Docker config where `pulumi up` runs, helpers included (components/registry/aws.py)."""
+    if registry.credential_helper is not None:
+        return []
+    login = pulumi.Output.secret(registry.push_credentials).apply(login_from_dockerconfig)
+    return [
+        {
+            "address": login.apply(lambda entry: entry.address),
+            "username": login.apply(lambda entry: entry.username),
+            "password": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
+        }
+    ]
+
+
 class MeteorImage(pulumi.ComponentResource):
     image: docker_build.Image
     result: AppImage
 
     def __init__(self, name: str, args: MeteorImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:images:MeteorImage", name, None, opts)
-        login = pulumi.Output.secret(args.registry.push_credentials).apply(login_from_dockerconfig)
         repository = args.registry.server.apply(lambda server: f"{server}/{args.app}")
         self.image = docker_build.Image(
             f"{name}-image",
@@ -130,13 +144,7 @@ class MeteorImage(pulumi.ComponentResource):
             tags=[repository.apply(lambda r: f"{r}:{source_tag(args)}")],
             push=True,
             build_on_preview=False,
-            registries=[
-                {
-                    "address": login.apply(lambda entry: entry.address),
-                    "username": login.apply(lambda entry: entry.username),
-                    "password": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
-                }
-            ],
+            registries=build_logins(args.registry),
             cache_from=[{"registry": {"ref": repository.apply(lambda r: f"{r}:buildcache-{args.stack}")}}],
             cache_to=[
                 {

@@ -6,7 +6,8 @@ this stack's registry. When the source repository is this stack's (one registry 
 usual case) the step only passes the reference on; otherwise it copies the image with
 `crane copy` (which keeps the digest, go-containerregistry's `crane copy` docs) and checks the
 copy's digest. `crane` must be on the machine running `pulumi up`, logged in to the source
-registry; this stack's push credentials are used for the target.
+registry; this stack's push credentials are used for the target (on ECR, the credential helper of
+that machine's Docker config logs crane in to both: components/registry/aws.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ fi
 printf '%s' "${target}"
 """
 
+TARGET_LOGIN = """  printf '%s' "${TARGET_PASSWORD}" | crane auth login "${TARGET_REGISTRY}" -u "${TARGET_USERNAME}" --password-stdin >/dev/null
+"""
+assert TARGET_LOGIN in COPY_SCRIPT
+HELPER_COPY_SCRIPT = COPY_SCRIPT.replace(TARGET_LOGIN, "")
+"""With a registry's credential helper (ECR): crane logs in through the copied Docker config."""
+
 
 class SourceImageError(pulumi.RunError):
     """The source stack exports no usable image for an app."""
@@ -64,6 +71,19 @@ def source_image(images: Any, app: str, source: str) -> str:
             f"{SOURCE_KEY}: stack {source!r} exports {ref!r} for app {app!r}; expected registry/app@sha256:<64 hex digits>"
         )
     return ref
+
+
+def target_login(registry: Registry) -> dict[str, pulumi.Input[str]]:
+    """What `crane auth login` needs for the target; nothing with a credential helper: crane then logs in
+    through the Docker config where `pulumi up` runs (components/registry/aws.py)."""
+    if registry.credential_helper is not None:
+        return {}
+    login = pulumi.Output.secret(registry.push_credentials).apply(login_from_dockerconfig)
+    return {
+        "TARGET_REGISTRY": login.apply(lambda entry: entry.address),
+        "TARGET_USERNAME": login.apply(lambda entry: entry.username),
+        "TARGET_PASSWORD": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
+    }
 
 
 @dataclass(frozen=True)
@@ -90,16 +110,13 @@ class PromotedImages(pulumi.ComponentResource):
             if args.registry is None:
                 self.images[app] = AppImage(ref=ref)
                 continue
-            login = pulumi.Output.secret(args.registry.push_credentials).apply(login_from_dockerconfig)
             copy = command.local.Command(
                 f"{name}-{app}",
-                create=COPY_SCRIPT,
+                create=COPY_SCRIPT if args.registry.credential_helper is None else HELPER_COPY_SCRIPT,
                 environment={
                     "SOURCE_REF": ref,
                     "TARGET_REPOSITORY": args.registry.server.apply(lambda server, app=app: f"{server}/{app}"),
-                    "TARGET_REGISTRY": login.apply(lambda entry: entry.address),
-                    "TARGET_USERNAME": login.apply(lambda entry: entry.username),
-                    "TARGET_PASSWORD": pulumi.Output.secret(login.apply(lambda entry: entry.password)),
+                    **target_login(args.registry),
                 },
                 triggers=[ref],
                 logging=command.local.Logging.STDERR,

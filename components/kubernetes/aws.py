@@ -35,6 +35,7 @@ class EksClusterArgs:
     min_nodes: int = 2
     max_nodes: int = 5
     node_disk_gib: int = 50
+    support_type: str = "STANDARD"
     tags: dict[str, str] = field(default_factory=lambda: {})
 
 
@@ -91,6 +92,9 @@ class EksCluster(pulumi.ComponentResource):
             },
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": secrets_key.arn}},
             enabled_cluster_log_types=["api", "audit", "authenticator"],
+            # Unset, EKS chooses EXTENDED (UpgradePolicyRequest, EKS API reference: "The default value is
+            # EXTENDED"), billed extra per cluster hour past standard support; changed in place.
+            upgrade_policy={"support_type": args.support_type},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
         )

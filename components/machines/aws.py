@@ -85,7 +85,7 @@ class AwsMachines(pulumi.ComponentResource):
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.tag = f"{args.name}-docker"
-        tags = {"Name": self.tag, "meteor-platform/stack": args.stack}
+        tags = {"Name": self.tag}  # and the stack's default tags (components/aws/provider.py)
         ami = ec2.get_ami_output(
             most_recent=True,
             owners=[versions.AWS_AMI_OWNERS[args.distro]],

@@ -21,6 +21,10 @@ class Registry(Protocol):
     """Read-write .dockerconfigjson (secret)."""
     nodes_pull_with_role: bool
     """Cluster nodes pull through their cloud identity (ECR): apps need no imagePullSecret."""
+    credential_helper: str | None
+    """The Docker credential helper (`docker-credential-<name>`) that logs the machine running `pulumi up`
+    in (ECR's `ecr-login`): the credentials documents name it (`credHelpers`) and hold no secret, and
+    builds and promotions use that machine's Docker config. None: the documents hold the login."""
     shared_with_other_stacks: bool
     """Other stacks may run, from this very registry, a digest this stack pushed (DOCR: one registry
     per team, production runs staging's digest from it). False for per-stack repositories (ECR

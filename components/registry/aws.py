@@ -1,8 +1,22 @@
 """Amazon ECR: one repository per app — immutable tags, scanned on push, encrypted, a lifecycle
 policy keeping the newest images. EKS nodes pull through their node role
-(AmazonEC2ContainerRegistryReadOnly), so apps need no pull secret; builds and Docker hosts use an
-authorization token issued for the deployer at every `pulumi up` (valid 12 hours), also the
-secret push-credentials output for CI.
+(AmazonEC2ContainerRegistryReadOnly), so apps need no pull secret. Builds, promotions and Docker
+hosts log in through the Amazon ECR credential helper (`docker-credential-ecr-login`) on the
+machine that runs `pulumi up`, never with a token in the program: ECR's authorization token is new
+on every call (pulumi/pulumi-docker#952), so a token in a provider's or a resource's inputs shows
+a change on every preview (and a drift every day). The credentials documents below name the helper
+(`credHelpers`), the same on every run:
+
+- pulumi-docker's provider parses `registry_auth.config_file_content` with docker/cli's configfile
+  and asks it for the registry's login (`GetAuthConfig`, which runs the `credHelpers` entry's
+  helper): kreuzwerker/terraform-provider-docker internal/provider/provider.go
+  `providerSetToRegistryAuth` / `getAuthConfigFromConfigFile` (v3.x and v4.x alike);
+- pulumi-docker-build loads the host's Docker config at start (`GetAllCredentials`, which runs
+  every `credHelpers` helper) and builds with those logins where an Image names no `registries`:
+  pulumi/pulumi-docker-build provider/internal/host.go `newHost`, cli.go `wrap`;
+- crane (promotion) reads the same config through go-containerregistry's default keychain.
+
+The README (AWS, "Logging in to ECR") says what to install where `pulumi up` runs.
 """
 
 from __future__ import annotations
@@ -40,12 +54,22 @@ def lifecycle_policy(keep: int) -> str:
     )
 
 
+ECR_CREDENTIAL_HELPER = "ecr-login"
+"""awslabs/amazon-ecr-credential-helper: `docker-credential-ecr-login` on the PATH."""
+
+
+def helper_dockerconfig(address: str) -> str:
+    """A `.dockerconfigjson` that logs in to `address` through ECR's credential helper."""
+    return json.dumps({"credHelpers": {address: ECR_CREDENTIAL_HELPER}}, sort_keys=True)
+
+
 class EcrRegistry(pulumi.ComponentResource):
     repositories: dict[str, ecr.Repository]
     server: pulumi.Output[str]
     pull_credentials: pulumi.Output[str]
     push_credentials: pulumi.Output[str]
     nodes_pull_with_role: bool = True
+    credential_helper: str | None = ECR_CREDENTIAL_HELPER
     shared_with_other_stacks: bool = False
 
     def __init__(self, name: str, args: EcrRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -66,10 +90,8 @@ class EcrRegistry(pulumi.ComponentResource):
         # `<registry>/<stack>` so `<server>/<app>` names the app's repository; known once every repository exists.
         urls = [r.repository_url for r in self.repositories.values()]
         self.server = pulumi.Output.all(*urls).apply(lambda found: f"{found[0].split('/')[0]}/{args.stack}")
-        token = ecr.get_authorization_token_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        credentials = pulumi.Output.all(self.server, token.authorization_token).apply(
-            lambda values: json.dumps({"auths": {values[0].split("/")[0]: {"auth": values[1]}}})
-        )
+        # No credential in it, but the contract's credentials are secrets: kept so, whatever fills them.
+        credentials = self.server.apply(lambda server: helper_dockerconfig(server.split("/")[0]))
         self.pull_credentials = pulumi.Output.secret(credentials)
         self.push_credentials = pulumi.Output.secret(credentials)
         self.register_outputs({"server": self.server})

@@ -37,6 +37,7 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
     pull_credentials: pulumi.Output[str]
     push_credentials: pulumi.Output[str]
     nodes_pull_with_role: bool = False
+    credential_helper: str | None = None
     shared_with_other_stacks: bool = True
 
     def __init__(self, name: str, args: DigitalOceanRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:

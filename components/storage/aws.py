@@ -45,6 +45,13 @@ class S3StorageArgs:
     """EC2 Docker hosts: the instance role that gets every app's access."""
 
 
+def default_bucket_name(stack: str, account: str) -> str:
+    """`meteor-<stack>-<account id>`: S3 names are global, so the account makes the default unique (two
+    teams' `aws-staging` never collide) and stable (the same account, the same name on every run).
+    At most 60 characters (stack names up to 40: components/config/names.py), a valid bucket name."""
+    return f"meteor-{stack}-{account}"
+
+
 def app_statements(bucket_arn: pulumi.Output[str], prefixes: list[str]) -> pulumi.Output[list[dict[str, object]]]:
     """Read, write and delete objects under the apps' prefixes; list only those prefixes."""
     return bucket_arn.apply(
@@ -74,10 +81,7 @@ class S3Storage(pulumi.ComponentResource):
         super().__init__("meteor-platform:storage:S3Storage", name, None, opts)
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
-        tags = {"meteor-platform/stack": args.stack}
-        self.bucket = s3.Bucket(
-            f"{name}-bucket", bucket=args.bucket, tags=tags, opts=pulumi.ResourceOptions.merge(child, stateful(args.protect))
-        )
+        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket, opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)))
         bucket_id = self.bucket.id
         s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -147,9 +151,7 @@ class S3Storage(pulumi.ComponentResource):
         self.roles = {}
         if args.cluster_name is not None:
             for app, namespace in args.apps.items():
-                role = iam.Role(
-                    f"{name}-{app}", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child
-                )
+                role = iam.Role(f"{name}-{app}", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
                 iam.RolePolicy(
                     f"{name}-{app}", role=role.id, policy=output_document(app_statements(self.bucket.arn, [f"{app}/"])), opts=child
                 )
