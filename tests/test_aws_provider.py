@@ -52,9 +52,11 @@ def test_every_aws_resource_in_every_plan_uses_the_one_explicit_provider(stack: 
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_every_aws_data_source_goes_through_it(runs: dict[str, Run], stack: str) -> None:
+def test_every_aws_resource_and_data_source_of_the_program_goes_through_it(runs: dict[str, Run], stack: str) -> None:
+    """The program as it runs now (the test above reads the committed plans)."""
     run = runs[stack]
     [provider] = run.resources(PROVIDER)
+    assert {r["provider"] for r in _aws_resources(run.plan)} == {provider["urn"]}
     calls = [(token, ref) for token, ref in run.result.invokes if token.startswith("aws:")]
     assert calls, f"{stack} reads no AWS data source: this test would prove nothing"
     assert all(ref.rsplit("::", 1)[0] == provider["urn"] for _, ref in calls), calls
