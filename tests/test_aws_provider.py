@@ -161,3 +161,15 @@ def test_the_default_bucket_is_named_after_the_stack_and_the_account(runs: dict[
     pinned = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = pinned.resources("aws:s3/bucket:Bucket")
     assert bucket["inputs"]["bucket"] == "meteor-platform-aws-hosts-files"
+
+
+def test_a_stack_mixing_aws_and_digitalocean_gives_the_aws_provider_to_aws_resources_only(tmp_path: Path) -> None:
+    """EKS with the team's DigitalOcean registry: the platform's providers are per package."""
+    config = _stack_config("aws-staging")
+    config["apps"][0] = {**{k: v for k, v in config["apps"][0].items() if k != "build"}, "image": IMAGE}
+    config["registry"] = {"provider": "digitalocean", "name": "meteor-team", "existing": True}
+    run = run_config(tmp_path, config, stack="mixed")
+    [provider] = run.resources(PROVIDER)
+    assert {r["provider"] for r in _aws_resources(run.plan)} == {provider["urn"]}
+    digitalocean = [r for r in run.plan["resources"] if r["type"].startswith("digitalocean:")]
+    assert digitalocean and all(r["provider"] is None or "providers:aws" not in r["provider"] for r in digitalocean)
