@@ -173,3 +173,15 @@ def test_a_stack_mixing_aws_and_digitalocean_gives_the_aws_provider_to_aws_resou
     assert {r["provider"] for r in _aws_resources(run.plan)} == {provider["urn"]}
     digitalocean = [r for r in run.plan["resources"] if r["type"].startswith("digitalocean:")]
     assert digitalocean and all(r["provider"] is None or "providers:aws" not in r["provider"] for r in digitalocean)
+
+
+def test_a_changed_bucket_name_shows_as_a_replacement(runs: dict[str, Run], tmp_path: Path) -> None:
+    """S3 bucket names never change in place (ForceNew on `bucket`, terraform-provider-aws
+    internal/service/s3/bucket.go): the offline preview says so, and the README's upgrade path pins the old name."""
+    from offline_plan.changes import plan_changes
+
+    config = _stack_config("aws-hosts")
+    config["storage"]["bucket"] = "meteor-platform-aws-hosts-files"
+    renamed = run_config(tmp_path, config, stack="aws-hosts")
+    [bucket] = [c for c in plan_changes(runs["aws-hosts"].plan, renamed.plan).resources if c.urn.endswith("meteor-storage-bucket")]
+    assert bucket.action == "replace" and bucket.replace_reasons == ["bucket"]
