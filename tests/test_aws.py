@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,17 +117,58 @@ def test_an_ecr_repository_per_app(staging: Run, production: Run) -> None:
     for run, protected in ((staging, False), (production, True)):
         [repository] = run.resources("aws:ecr/repository:Repository")
         inputs = repository["inputs"]
-        assert inputs["imageTagMutability"] == "IMMUTABLE"
+        assert inputs["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
         assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
         assert repository["protect"] is protected and repository["retainOnDelete"] is protected
         [lifecycle] = run.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")
-        rule = json.loads(lifecycle["inputs"]["policy"])["rules"][0]
+        rule = json.loads(lifecycle["inputs"]["policy"])["rules"][-1]
         assert rule["selection"]["countType"] == "imageCountMoreThan" and rule["action"] == {"type": "expire"}
     assert not staging.resources("kubernetes:core/v1:Secret") or not [
         s for s in staging.resources("kubernetes:core/v1:Secret") if s["inputs"].get("type") == "kubernetes.io/dockerconfigjson"
     ], "nodes pull through their role: no pull secret"
     assert staging.plan["outputs"]["registry_push_credentials"] == "[secret]"
+
+
+def test_only_the_build_cache_tag_moves_in_ecr(staging: Run, production: Run) -> None:
+    """ECR refuses a second push to an existing IMMUTABLE tag even with the same digest
+    (aws/containers-roadmap#2179). Every build rewrites its cache tag: that tag alone is excluded
+    (WILDCARD filter, pulumi_aws/ecr/_inputs.py); build and promotion tags are written once."""
+    from components.images.promote import COPY_SCRIPT
+
+    [repository] = staging.resources("aws:ecr/repository:Repository")
+    filters = repository["inputs"]["imageTagMutabilityExclusionFilters"]
+    assert [f["filterType"] for f in filters] == ["WILDCARD"]
+    patterns = [f["filter"] for f in filters]
+    # ECR's filter pattern: ^[0-9a-zA-Z._*-]{1,128}$ with at most 2 wildcards (ImageTagMutabilityExclusionFilter).
+    assert all(re.fullmatch(r"[0-9a-zA-Z._*-]{1,128}", p) and p.count("*") <= 2 for p in patterns)
+
+    def mutable(tag: str) -> bool:
+        return any(fnmatch.fnmatchcase(tag, p) for p in patterns)
+
+    [image] = staging.resources("docker-build:index:Image")
+    cache = image["inputs"]["cacheTo"][0]["registry"]["ref"]
+    assert cache == image["inputs"]["cacheFrom"][0]["registry"]["ref"]
+    assert mutable(cache.rsplit(":", 1)[1]), "the cache tag every build rewrites may move"
+    [built] = image["inputs"]["tags"]
+    assert not mutable(built.rsplit(":", 1)[1]), "an app build's tag stays immutable"
+    promoted = re.search(r'tag="([\w-]+)\$\{digest#sha256:\}"', COPY_SCRIPT)
+    assert promoted and not mutable(promoted.group(1) + "cd" * 32), "a promotion's tag stays immutable"
+    assert production.resources("aws:ecr/repository:Repository")[0]["inputs"]["imageTagMutabilityExclusionFilters"] == filters
+
+
+def test_the_ecr_lifecycle_never_expires_the_live_build_cache(staging: Run) -> None:
+    """"An image that matches the tagging requirements of a rule cannot be expired by a rule with a
+    lower priority" (ECR user guide, lifecycle policy evaluation rules): rule 1 holds the cache tag,
+    whose single image never exceeds its count, so the count rule cannot expire it."""
+    [repository] = staging.resources("aws:ecr/repository:Repository")
+    [lifecycle] = staging.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    first, last = json.loads(lifecycle["inputs"]["policy"])["rules"]
+    assert first["rulePriority"] < last["rulePriority"], "`any` must be evaluated last"
+    cache_filter = repository["inputs"]["imageTagMutabilityExclusionFilters"][0]["filter"]
+    assert first["selection"] == {"tagStatus": "tagged", "tagPatternList": [cache_filter], "countType": "imageCountMoreThan", "countNumber": 1}
+    assert last["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}, "nothing grows forever"
+    assert "untagged" not in {first["selection"]["tagStatus"], last["selection"]["tagStatus"]}
 
 
 # -- S3 -----------------------------------------------------------------------------------------------
