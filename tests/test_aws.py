@@ -262,6 +262,8 @@ def test_session_manager_hosts_open_no_ssh(tmp_path: Path) -> None:
     config = yaml.safe_load((ROOT / "Pulumi.aws-hosts.yaml").read_text())["config"]
     plain = {key.split(":", 1)[1]: value for key, value in config.items()}
     plain["machines"]["access"] = "ssm"
+    (tmp_path / "plans").mkdir()  # the stack promotes aws-staging's digest, read from its plan
+    (tmp_path / "plans" / "aws-staging.json").write_text((ROOT / "plans" / "aws-staging.json").read_text())
     run = run_config(tmp_path, plain, stack="aws-ssm")
     [group] = run.resources("aws:ec2/securityGroup:SecurityGroup")
     assert all(rule["fromPort"] != 22 for rule in group["inputs"]["ingress"])
