@@ -464,6 +464,7 @@ class Platform(pulumi.ComponentResource):
                     max_nodes=k.max_nodes,
                     node_disk_gib=k.node_disk_gib,
                     tags={"meteor-platform/stack": self._stack},
+                    admin_principals=list(k.admin_principals),
                 ),
                 opts=self._child,
             )

@@ -66,7 +66,7 @@ def lifecycle_policy(keep: int) -> str:
                     "description": f"keep the newest {keep} images",
                     "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
                     "action": {"type": "expire"},
-                }
+                },
             ]
         },
         sort_keys=True,
