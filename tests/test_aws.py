@@ -257,6 +257,24 @@ def test_only_the_build_cache_tag_moves_in_ecr(staging: Run, production: Run) ->
     assert production.resources("aws:ecr/repository:Repository")[0]["inputs"]["imageTagMutabilityExclusionFilters"] == filters
 
 
+def test_a_repository_deployed_immutable_is_updated_in_place(staging: Run) -> None:
+    """terraform-provider-aws (internal/service/ecr/repository.go): neither `image_tag_mutability` nor
+    `image_tag_mutability_exclusion_filter` is ForceNew; an update calls PutImageTagMutability."""
+    import copy
+
+    from offline_plan.changes import plan_changes
+
+    before = copy.deepcopy(staging.plan)
+    for resource in before["resources"]:
+        if resource["type"] == "aws:ecr/repository:Repository":
+            resource["inputs"]["imageTagMutability"] = "IMMUTABLE"
+            del resource["inputs"]["imageTagMutabilityExclusionFilters"]
+        if resource["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+            resource["inputs"]["policy"] = json.dumps({"rules": json.loads(resource["inputs"]["policy"])["rules"][-1:]})
+    changes = {c.type: c.action for c in plan_changes(before, staging.plan).resources}
+    assert changes == {"aws:ecr/repository:Repository": "update", "aws:ecr/lifecyclePolicy:LifecyclePolicy": "update"}
+
+
 def test_the_ecr_lifecycle_never_expires_the_live_build_cache(staging: Run) -> None:
     """ECR user guide, lifecycle policy evaluation rules: "An image that matches the tagging
     requirements of a rule cannot be expired by a rule with a lower priority". Rule 1 holds the cache

@@ -19,13 +19,13 @@ from components.registry import BUILD_CACHE_TAG_PREFIX
 # ECR refuses a second push to an existing IMMUTABLE tag even with the same digest
 # (aws/containers-roadmap#2179), and every build rewrites its cache tag (`buildcache-<stack>`).
 # IMMUTABLE_WITH_EXCLUSION keeps every other tag immutable (app builds `<stack>-<source digest>`,
-# promotions `promoted-<digest>`, each written once) and lets the cache tag move. Filter syntax
+# promotions `promoted-<digest>`, each written once) and lets the cache tag move. Filters
 # (pulumi_aws/ecr/_inputs.py, RepositoryImageTagMutabilityExclusionFilterArgs): letters, digits
-# and `._*-`, up to 128 characters, at most 2 wildcards, filter_type WILDCARD; the API takes at most
-# 5 filters (ECR API reference, PutImageTagMutability). A deployed IMMUTABLE repository changes in
-# place: terraform-provider-aws's `image_tag_mutability` is not ForceNew and an update calls
-# PutImageTagMutability (internal/service/ecr/repository.go, resourceRepositoryUpdate), which
-# takes the exclusion filters; CloudFormation documents the same change as "No interruption".
+# and `._*-`, up to 128 characters, at most 2 wildcards, filter_type WILDCARD; at most 5, and only
+# with a *_WITH_EXCLUSION mutability (terraform-provider-aws internal/service/ecr/repository.go:
+# schema MaxItems 5, CustomizeDiff validateImageTagMutabilityExclusionFilterUsage). A deployed
+# IMMUTABLE repository changes in place: neither attribute is ForceNew, and resourceRepositoryUpdate
+# calls PutImageTagMutability with the filters (same file; offline_plan/provider_facts.yaml).
 CACHE_TAG_FILTER = f"{BUILD_CACHE_TAG_PREFIX}*"
 
 
