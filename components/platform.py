@@ -477,6 +477,7 @@ class Platform(pulumi.ComponentResource):
                     max_nodes=k.max_nodes,
                     node_disk_gib=k.node_disk_gib,
                     support_type=k.support_type,
+                    admin_principals=list(k.admin_principals),
                 ),
                 opts=self._child,
             )

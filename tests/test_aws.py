@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +70,106 @@ def test_eks_cluster_access_entries_and_a_restricted_endpoint(staging: Run) -> N
     assert cluster["encryptionConfig"]["resources"] == ["secrets"]
 
 
+def _stack_config(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {key.split(":", 1)[1]: value for key, value in document.items() if key.startswith("meteor-platform:")}
+
+
+def test_admin_principals_get_cluster_admin_access_entries(staging: Run, production: Run) -> None:
+    """Without an access entry only the cluster's creator reaches it (authentication mode API)."""
+    for run, stack in ((staging, "aws-staging"), (production, "aws-production")):
+        principals = _stack_config(stack)["kubernetes"]["adminPrincipals"]
+        assert principals == ["arn:aws:iam::123456789012:role/meteor-platform-ci"], "the shipped stacks give CI's role admin"
+        [cluster] = run.resources("aws:eks/cluster:Cluster")
+        assert cluster["inputs"]["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True, "the creator stays admin"
+        entries = {e["inputs"]["principalArn"]: e for e in run.resources("aws:eks/accessEntry:AccessEntry")}
+        associations = run.resources("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        assert sorted(entries) == principals and len(associations) == len(principals)
+        for association in associations:
+            inputs = association["inputs"]
+            entry = entries[inputs["principalArn"]]
+            assert entry["inputs"]["clusterName"] == inputs["clusterName"] == cluster["inputs"]["name"]
+            assert entry["inputs"]["type"] == "STANDARD", "the only type that takes access policies"
+            assert inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert inputs["accessScope"] == {"type": "cluster"}
+            assert entry["urn"] in association["dependencies"], "EKS associates a policy with an existing entry only"
+
+
+def test_adding_or_removing_an_admin_principal_leaves_the_others_alone(tmp_path: Path) -> None:
+    from tests.harness import IMAGE, run_config
+
+    ci, alice, bob = (
+        "arn:aws:iam::123456789012:role/meteor-platform-ci",
+        "arn:aws:iam::123456789012:user/alice",
+        "arn:aws:iam::210987654321:role/platform/ops/admins",
+    )
+
+    def urns(principals: list[str], directory: str) -> dict[str, set[str]]:
+        config = _stack_config("aws-staging")
+        config["kubernetes"]["adminPrincipals"] = principals
+        config["apps"][0] = {**{k: v for k, v in config["apps"][0].items() if k != "build"}, "image": IMAGE}
+        (tmp_path / directory).mkdir()
+        run = run_config(tmp_path / directory, config, stack="aws-staging")
+        found: dict[str, set[str]] = {}
+        for type_ in ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+            for r in run.resources(type_):
+                found.setdefault(r["inputs"]["principalArn"], set()).add(r["urn"])
+        return found
+
+    before = urns([ci, alice, bob], "before")
+    after = urns([alice, bob], "after")
+    assert set(after) == {alice, bob}
+    assert all(after[p] == before[p] for p in after), "each entry is named by its principal, not its place in the list"
+    assert any("platform-ops-admins" in urn for urn in before[bob]), "a role's path is part of its name"
+
+
+@pytest.mark.parametrize(
+    ("principal", "why"),
+    [
+        ("arn:aws:iam::12345:role/ci", ""),
+        ("arn:aws:iam::123456789012:group/admins", ""),
+        ("meteor-platform-ci", ""),
+        ("arn:aws:sts::123456789012:assumed-role/ci/session", " (an STS session cannot have an access entry: name its role)"),
+    ],
+)
+def test_an_admin_principal_must_be_an_iam_role_or_user_arn(principal: str, why: str) -> None:
+    from components.config import ConfigError, parse_config
+
+    config = _stack_config("aws-staging")
+    config["kubernetes"]["adminPrincipals"] = ["arn:aws:iam::123456789012:role/meteor-platform-ci", principal]
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config, set(), project_dir=ROOT)
+    assert str(raised.value).splitlines()[1:] == [
+        f"  meteor-platform:kubernetes.adminPrincipals[1]: got {principal!r}; expected an IAM role or user ARN: "
+        "arn:aws:iam::<12-digit account>:role/<path/name> or arn:aws:iam::<12-digit account>:user/<name>" + why
+    ]
+
+
+def test_an_admin_principal_is_listed_once() -> None:
+    from components.config import ConfigError, parse_config
+
+    config = _stack_config("aws-staging")
+    config["kubernetes"]["adminPrincipals"] = ["arn:aws:iam::123456789012:role/ci", "arn:aws:iam::123456789012:role/ci"]
+    with pytest.raises(ConfigError, match=r"adminPrincipals\[1\]: got .*; expected each principal once \(kubernetes\.adminPrincipals\[0\]"):
+        parse_config(config, set(), project_dir=ROOT)
+
+
+@pytest.mark.parametrize("kubernetes", [{"provider": "doks", "adminCidrs": ["203.0.113.0/24"]}, {"provider": "existing"}])
+def test_admin_principals_are_refused_off_eks(kubernetes: dict[str, Any]) -> None:
+    from components.config import ConfigError, parse_config
+    from tests.harness import base_config
+
+    config = base_config()
+    config["kubernetes"] = {**kubernetes, "adminPrincipals": ["arn:aws:iam::123456789012:role/meteor-platform-ci"]}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config, set(), project_dir=ROOT)
+    [line] = str(raised.value).splitlines()[1:]
+    assert line.startswith(
+        f"  meteor-platform:kubernetes.adminPrincipals: unknown key for kubernetes.provider {kubernetes['provider']!r} "
+        "(it belongs to kubernetes.provider 'eks')"
+    )
+
+
 def test_the_node_group_is_in_the_private_subnets(staging: Run) -> None:
     [group] = staging.resources("aws:eks/nodeGroup:NodeGroup")
     private = {staging.result.ids[s["urn"]] for s in staging.resources("aws:ec2/subnet:Subnet") if "-private-" in s["name"]}
@@ -115,17 +217,81 @@ def test_an_ecr_repository_per_app(staging: Run, production: Run) -> None:
     for run, protected in ((staging, False), (production, True)):
         [repository] = run.resources("aws:ecr/repository:Repository")
         inputs = repository["inputs"]
-        assert inputs["imageTagMutability"] == "IMMUTABLE"
+        assert inputs["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
         assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert inputs["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
         assert repository["protect"] is protected and repository["retainOnDelete"] is protected
         [lifecycle] = run.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")
-        rule = json.loads(lifecycle["inputs"]["policy"])["rules"][0]
+        rule = json.loads(lifecycle["inputs"]["policy"])["rules"][-1]
         assert rule["selection"]["countType"] == "imageCountMoreThan" and rule["action"] == {"type": "expire"}
     assert not staging.resources("kubernetes:core/v1:Secret") or not [
         s for s in staging.resources("kubernetes:core/v1:Secret") if s["inputs"].get("type") == "kubernetes.io/dockerconfigjson"
     ], "nodes pull through their role: no pull secret"
     assert staging.plan["outputs"]["registry_push_credentials"] == "[secret]"
+
+
+def test_only_the_build_cache_tag_moves_in_ecr(staging: Run, production: Run) -> None:
+    """ECR refuses a second push to an existing IMMUTABLE tag even with the same digest
+    (aws/containers-roadmap#2179). Every build rewrites its cache tag: that tag alone is excluded
+    (WILDCARD filter, pulumi_aws/ecr/_inputs.py); build and promotion tags are written once."""
+    from components.images.promote import COPY_SCRIPT
+
+    [repository] = staging.resources("aws:ecr/repository:Repository")
+    filters = repository["inputs"]["imageTagMutabilityExclusionFilters"]
+    assert [f["filterType"] for f in filters] == ["WILDCARD"]
+    patterns = [f["filter"] for f in filters]
+    # ECR's filter pattern: ^[0-9a-zA-Z._*-]{1,128}$ with at most 2 wildcards (ImageTagMutabilityExclusionFilter).
+    assert all(re.fullmatch(r"[0-9a-zA-Z._*-]{1,128}", p) and p.count("*") <= 2 for p in patterns)
+
+    def mutable(tag: str) -> bool:
+        return any(fnmatch.fnmatchcase(tag, p) for p in patterns)
+
+    [image] = staging.resources("docker-build:index:Image")
+    cache = image["inputs"]["cacheTo"][0]["registry"]["ref"]
+    assert cache == image["inputs"]["cacheFrom"][0]["registry"]["ref"]
+    assert mutable(cache.rsplit(":", 1)[1]), "the cache tag every build rewrites may move"
+    [built] = image["inputs"]["tags"]
+    assert not mutable(built.rsplit(":", 1)[1]), "an app build's tag stays immutable"
+    promoted = re.search(r'tag="([\w-]+)\$\{digest#sha256:\}"', COPY_SCRIPT)
+    assert promoted and not mutable(promoted.group(1) + "cd" * 32), "a promotion's tag stays immutable"
+    assert production.resources("aws:ecr/repository:Repository")[0]["inputs"]["imageTagMutabilityExclusionFilters"] == filters
+
+
+def test_a_repository_deployed_immutable_is_updated_in_place(staging: Run) -> None:
+    """terraform-provider-aws (internal/service/ecr/repository.go): neither `image_tag_mutability` nor
+    `image_tag_mutability_exclusion_filter` is ForceNew; an update calls PutImageTagMutability."""
+    import copy
+
+    from offline_plan.changes import plan_changes
+
+    before = copy.deepcopy(staging.plan)
+    for resource in before["resources"]:
+        if resource["type"] == "aws:ecr/repository:Repository":
+            resource["inputs"]["imageTagMutability"] = "IMMUTABLE"
+            del resource["inputs"]["imageTagMutabilityExclusionFilters"]
+        if resource["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+            resource["inputs"]["policy"] = json.dumps({"rules": json.loads(resource["inputs"]["policy"])["rules"][-1:]})
+    changes = {c.type: c.action for c in plan_changes(before, staging.plan).resources}
+    assert changes == {"aws:ecr/repository:Repository": "update", "aws:ecr/lifecyclePolicy:LifecyclePolicy": "update"}
+
+
+def test_the_ecr_lifecycle_never_expires_the_live_build_cache(staging: Run) -> None:
+    """ECR user guide, lifecycle policy evaluation rules: "An image that matches the tagging
+    requirements of a rule cannot be expired by a rule with a lower priority". Rule 1 holds the cache
+    tag, whose single image never exceeds its count, so the count rule cannot expire it."""
+    [repository] = staging.resources("aws:ecr/repository:Repository")
+    [lifecycle] = staging.resources("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    first, last = json.loads(lifecycle["inputs"]["policy"])["rules"]
+    assert first["rulePriority"] < last["rulePriority"], "`any` must be evaluated last"
+    cache_filter = repository["inputs"]["imageTagMutabilityExclusionFilters"][0]["filter"]
+    assert first["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": [cache_filter],
+        "countType": "imageCountMoreThan",
+        "countNumber": 1,
+    }
+    assert last["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}, "nothing grows forever"
+    assert "untagged" not in {first["selection"]["tagStatus"], last["selection"]["tagStatus"]}
 
 
 # -- S3 -----------------------------------------------------------------------------------------------
@@ -221,6 +387,8 @@ def test_session_manager_hosts_open_no_ssh(tmp_path: Path) -> None:
     config = yaml.safe_load((ROOT / "Pulumi.aws-hosts.yaml").read_text())["config"]
     plain = {key.split(":", 1)[1]: value for key, value in config.items()}
     plain["machines"]["access"] = "ssm"
+    (tmp_path / "plans").mkdir()  # the stack promotes aws-staging's digest, read from its plan
+    (tmp_path / "plans" / "aws-staging.json").write_text((ROOT / "plans" / "aws-staging.json").read_text())
     run = run_config(tmp_path, plain, stack="aws-ssm")
     [group] = run.resources("aws:ec2/securityGroup:SecurityGroup")
     assert all(rule["fromPort"] != 22 for rule in group["inputs"]["ingress"])

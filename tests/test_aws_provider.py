@@ -80,9 +80,16 @@ def test_no_resource_repeats_a_default_tag(runs: dict[str, Run], stack: str) -> 
         assert not {STACK_TAG, ENVIRONMENT_TAG} & set(resource["inputs"]["tags"]), resource["urn"]
 
 
+def _with_source_plan(project: Path) -> None:
+    """aws-hosts promotes aws-staging's image: the source stack's committed plan stands in for its outputs."""
+    (project / "plans").mkdir(exist_ok=True)
+    (project / "plans" / "aws-staging.json").write_text((ROOT / "plans" / "aws-staging.json").read_text())
+
+
 def test_another_region_in_config_is_the_region_everything_uses(tmp_path: Path) -> None:
     config = _stack_config("aws-hosts")
     config["aws"] = {"region": "us-east-1", "vpc": {"cidr": "10.132.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"]}}
+    _with_source_plan(tmp_path)
     run = run_config(tmp_path, config, stack="aws-hosts")
     [provider] = run.resources(PROVIDER)
     assert provider["inputs"]["region"] == "us-east-1"
@@ -158,6 +165,7 @@ def test_the_default_bucket_is_named_after_the_stack_and_the_account(runs: dict[
     # A stack deployed with the earlier default keeps its bucket by naming it.
     config = _stack_config("aws-hosts")
     config["storage"]["bucket"] = "meteor-platform-aws-hosts-files"
+    _with_source_plan(tmp_path)
     pinned = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = pinned.resources("aws:s3/bucket:Bucket")
     assert bucket["inputs"]["bucket"] == "meteor-platform-aws-hosts-files"
@@ -182,6 +190,7 @@ def test_a_changed_bucket_name_shows_as_a_replacement(runs: dict[str, Run], tmp_
 
     config = _stack_config("aws-hosts")
     config["storage"]["bucket"] = "meteor-platform-aws-hosts-files"
+    _with_source_plan(tmp_path)
     renamed = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = [c for c in plan_changes(runs["aws-hosts"].plan, renamed.plan).resources if c.urn.endswith("meteor-storage-bucket")]
     assert bucket.action == "replace" and bucket.replace_reasons == ["bucket"]

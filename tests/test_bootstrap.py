@@ -21,17 +21,18 @@ from tests.harness import ROOT, run_config
 
 BAD_INPUT = 2
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CREDENTIALS = "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 
 
-def new_team(tmp_path: Path) -> Path:
+def new_team(tmp_path: Path, stacks: tuple[str, ...] = ("staging", "production")) -> Path:
     """The project as a new team checks it out: stack files and sources, no plans of earlier runs."""
     for directory in ("examples", "dockerfiles"):
         shutil.copytree(ROOT / directory, tmp_path / directory)
     (tmp_path / "plans").mkdir()
     (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-    for stack in ("staging", "production"):
+    for stack in stacks:
         shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
     return tmp_path
 
@@ -164,3 +165,50 @@ def test_docker_hosts_defer_the_promoted_apps_too(tmp_path: Path) -> None:
     apps = {r["name"] for r in run.resources("meteor-platform:app:DockerApp")}
     assert apps == {"api"}, "the promoted app waits; the pinned one runs"
     assert run.plan["outputs"]["images"] == {"api": "ghcr.io/acme/api:dev"}
+
+
+# -- aws-hosts: its image lives in a repository the same stack creates -------------------------------
+
+
+def test_aws_hosts_comes_up_from_nothing_after_aws_staging(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pinned image in `aws-hosts/<app>` could not be pulled on the first `up` (nothing pushed it):
+    the stack promotes aws-staging's digest, copied into the repository this same `up` creates."""
+    root = new_team(tmp_path, ("aws-staging", "aws-hosts"))
+    assert not yaml.safe_load((root / "Pulumi.aws-hosts.yaml").read_text())["config"]["meteor-platform:apps"][0].get("image")
+
+    # Out of order: aws-hosts first fails with the message the README shows.
+    assert main(["aws-hosts", "--root", str(root), "--quiet"]) == BAD_INPUT
+    message = capsys.readouterr().err.strip().splitlines()[0].removeprefix("error: ")
+    assert message.startswith("meteor-platform:promotion.fromStack: stack 'acme/meteor-platform/aws-staging' exports no `images` output")
+    assert message in " ".join(readme_section("Bringing up `aws-hosts` from nothing").split())
+
+    # 1. aws-staging builds into its own repository and exports the digest.
+    built = up(root, "aws-staging", capsys)["outputs"]["images"]["todos"]
+    assert "/aws-staging/todos" in built
+
+    # 2. aws-hosts creates its repository, copies that digest into it, and only then pulls it.
+    hosts = up(root, "aws-hosts", capsys)
+    [repository] = resources(hosts, ECR_REPOSITORY)
+    assert repository["inputs"]["name"] == "aws-hosts/todos"
+    [copy] = [r for r in resources(hosts, "command:local:Command") if r["name"].endswith("-promoted-todos")]
+    assert copy["inputs"]["environment"]["SOURCE_REF"] == built
+    target = copy["inputs"]["environment"]["TARGET_REPOSITORY"]
+    assert target.endswith(".amazonaws.com/aws-hosts/todos")
+    assert repository["urn"] in copy["dependencies"], "the copy waits for the repository it copies into"
+    [pull] = [r for r in resources(hosts, "docker:index/remoteImage:RemoteImage") if r["name"].startswith("todos-")]
+    assert pull["inputs"]["name"] == f"{target}@{built.split('@')[1]}", "the host runs the copy, by the digest staging built"
+    assert copy["urn"] in pull["dependencies"], "the host pulls only once the copy is in its repository"
+    assert hosts["outputs"]["images"] == {"todos": pull["inputs"]["name"]}
+
+
+def test_aws_hosts_can_defer_its_app_until_aws_staging_is_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = new_team(tmp_path, ("aws-staging", "aws-hosts"))
+    path = root / "Pulumi.aws-hosts.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["meteor-platform:promotion"]["sourceReady"] = False
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    first = up(root, "aws-hosts", capsys)
+    assert [r["inputs"]["name"] for r in resources(first, ECR_REPOSITORY)] == ["aws-hosts/todos"]
+    assert resources(first, "aws:ec2/instance:Instance") and first["outputs"]["images"] == {}
+    assert not [r for r in resources(first, "docker:index/container:Container") if r["name"].startswith("todos-")]
+    assert "promotion.sourceReady" in readme_section("Bringing up `aws-hosts` from nothing")

@@ -327,12 +327,23 @@ def test_a_missing_source_plan_fails_the_offline_plan_with_one_message(tmp_path:
 def _copy(
     tmp_path: Path, source: str, target_repository: str, crane_digest: str | None = None
 ) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run the promotion step with a recording fake `crane` on PATH."""
+    """Run the promotion step with a recording fake `crane` on PATH.
+
+    The fake registry knows a digest reference, and a tag once `crane copy` wrote it (tags kept in
+    `tags`, which persists between runs in the same directory: a second run sees the first's copy).
+    """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "crane.log"
+    tags = tmp_path / "tags"
     digest = crane_digest or source.split("@")[1]
-    (bin_dir / "crane").write_text(f'#!/bin/sh\necho "$@" >> {log}\nif [ "$1" = digest ]; then echo {digest}; fi\n')
+    (bin_dir / "crane").write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\n'
+        f'if [ "$1" = copy ]; then echo "$3" >> {tags}; fi\n'
+        'if [ "$1" = digest ]; then\n'
+        f'  case "$2" in *@*) echo {digest} ;; *) grep -qx "$2" {tags} 2>/dev/null || {{ echo MANIFEST_UNKNOWN >&2; exit 1; }}; echo {digest} ;; esac\n'
+        "fi\n"
+    )
     (bin_dir / "crane").chmod(0o755)
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
@@ -362,7 +373,9 @@ def test_promotion_across_registries_copies_by_digest(tmp_path: Path) -> None:
     assert proc.stdout == "registry.digitalocean.com/meteor-eu/todos@sha256:" + "cd" * 32
     lines = calls.splitlines()
     assert lines[0] == "auth login registry.digitalocean.com -u token --password-stdin"
-    assert lines[1] == f"copy {source} registry.digitalocean.com/meteor-eu/todos:promoted"
+    tag = "promoted-" + "cd" * 32
+    assert lines[1] == f"digest registry.digitalocean.com/meteor-eu/todos:{tag}"
+    assert lines[2] == f"copy {source} registry.digitalocean.com/meteor-eu/todos:{tag}", "a tag per digest: never moved"
     assert "s3cret" not in calls, "the password goes through standard input, never the command line"
     bad, _ = _copy(
         tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path,
@@ -371,6 +384,21 @@ def test_promotion_across_registries_copies_by_digest(tmp_path: Path) -> None:
         "sha256:" + "ee" * 32,
     )
     assert bad.returncode == 1 and "expected sha256:" in bad.stderr
+
+
+def test_promoting_a_digest_again_writes_no_tag(tmp_path: Path) -> None:
+    """ECR refuses a second push to an existing immutable tag even with the same digest
+    (aws/containers-roadmap#2179): a rerun of the step (a new registry token, or the digest
+    promoted back) finds its tag and copies nothing."""
+    source = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/aws-staging/todos@sha256:" + "cd" * 32
+    target = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/aws-production/todos"
+    first, _ = _copy(tmp_path, source, target)
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "crane.log").unlink()
+    again, calls = _copy(tmp_path, source, target)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == f"{target}@sha256:" + "cd" * 32
+    assert [line.split()[0] for line in calls.splitlines()] == ["auth", "digest", "digest"], "no second copy"
 
 
 def test_promotion_into_another_registry_is_planned(tmp_path: Path) -> None:

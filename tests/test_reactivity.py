@@ -88,7 +88,9 @@ def test_an_external_mongodb_without_an_oplog_url_says_why(tmp_path: Path) -> No
     )
 
 
-@pytest.mark.parametrize(("promoted", "source"), [("production", "staging"), ("aws-production", "aws-staging")])
+@pytest.mark.parametrize(
+    ("promoted", "source"), [("production", "staging"), ("aws-production", "aws-staging"), ("aws-hosts", "aws-staging")]
+)
 def test_a_promoted_stack_names_the_release_its_source_builds(promoted: str, source: str) -> None:
     # A promoted image carries no .meteor/release: the stack file says it, and must say what the source builds.
     assert run_shipped(promoted).plan["outputs"]["reactivity"] == run_shipped(source).plan["outputs"]["reactivity"]

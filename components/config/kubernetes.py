@@ -105,6 +105,32 @@ class DoksConfig(Model):
         return "cluster.local"
 
 
+# An IAM role (its ARN may include a path) or user of any account; never an STS session, which
+# "is a temporary principal for each session" and cannot have an access entry (EKS API,
+# CreateAccessEntry `principalArn`; EKS user guide, "Create access entries").
+_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|user)/(?P<name>(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64})")
+
+
+def _check_iam_principal(value: str) -> str:
+    if _IAM_PRINCIPAL.fullmatch(value) is None:
+        session = " (an STS session cannot have an access entry: name its role)" if value.startswith("arn:aws:sts::") else ""
+        raise ValueError(
+            "expected an IAM role or user ARN: arn:aws:iam::<12-digit account>:role/<path/name> or "
+            f"arn:aws:iam::<12-digit account>:user/<name>{session}"
+        )
+    return value
+
+
+IamPrincipalArn = Annotated[str, AfterValidator(_check_iam_principal)]
+
+
+def admin_entry_key(principal: str) -> str:
+    """A resource-name suffix that is the principal's own (account, kind, path and name), never its place in the list."""
+    match = _IAM_PRINCIPAL.fullmatch(principal)
+    assert match is not None, "config validation accepts only IAM role and user ARNs"
+    return f"{match['account']}-{match['kind']}-{match['name'].replace('/', '-')}"
+
+
 def _check_eks_version(value: str) -> str:
     if value not in catalogue.EKS_VERSIONS:
         known = catalogue.EKS_CALENDAR.get(value)
@@ -141,6 +167,11 @@ class EksConfig(Model):
         description="At the end of a version's standard support: `STANDARD` upgrades the cluster to the next minor (EKS does it); "
         "`EXTENDED` keeps the version for up to 12 more months at extra cost per cluster hour (EKS's own default when unset).",
     )
+    admin_principals: list[IamPrincipalArn] = Field(
+        default_factory=list,
+        description="IAM roles and users (ARNs) that get cluster admin (an EKS access entry with AmazonEKSClusterAdminPolicy, "
+        "cluster-wide), e.g. CI's role; the identity that creates the cluster is admin already and must not be listed.",
+    )
 
     @property
     def cluster_version(self) -> str:
@@ -167,6 +198,18 @@ def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
         if k.min_nodes > k.max_nodes:
             problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
         admin_network_problems("kubernetes", k.admin_cidrs, problems)
+    if isinstance(k, EksConfig):
+        # EKS takes one access entry per principal (CreateAccessEntry); resource names follow admin_entry_key.
+        seen: dict[str, int] = {}
+        for i, principal in enumerate(k.admin_principals):
+            key = admin_entry_key(principal)
+            if key in seen:
+                problems.bad(
+                    ["kubernetes", "adminPrincipals", i],
+                    principal,
+                    f"expected each principal once (kubernetes.adminPrincipals[{seen[key]}] names it already)",
+                )
+            seen.setdefault(key, i)
     if isinstance(k, EksConfig) and k.version is None:
         problems.missing(
             ["kubernetes", "version"],

@@ -31,10 +31,16 @@ class DigitalOceanRegistryConfig(Model):
 
 
 class EcrRegistryConfig(Model):
-    """Amazon ECR: a repository per app, immutable tags, scanned on push, encrypted, old images expired."""
+    """Amazon ECR: a repository per app, immutable tags (all but the build cache's), scanned on push, encrypted, old images expired."""
 
     provider: Literal["ecr"]
-    keep_images: int = Field(default=30, ge=1, le=1000, description="Images each repository keeps (the newest); older ones expire.")
+    keep_images: int = Field(
+        default=30,
+        ge=1,
+        le=1000,
+        description="Images each repository keeps (the newest, build caches a later build replaced included); older ones "
+        "expire. The live build cache is always kept.",
+    )
 
 
 RegistryConfig = NoRegistryConfig | DigitalOceanRegistryConfig | EcrRegistryConfig

@@ -37,7 +37,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 from components.images import AppImage
-from components.registry import Registry
+from components.registry import BUILD_CACHE_TAG_PREFIX, Registry
 from components.registry.credentials import login_from_dockerconfig
 from components.versions import METEORD_ONBUILD_IMAGE, node_image_of_line
 
@@ -135,6 +135,8 @@ class MeteorImage(pulumi.ComponentResource):
     def __init__(self, name: str, args: MeteorImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:images:MeteorImage", name, None, opts)
         repository = args.registry.server.apply(lambda server: f"{server}/{args.app}")
+        # Rewritten by every build: ECR repositories exempt this tag from immutability (registry/aws.py).
+        cache = repository.apply(lambda r: f"{r}:{BUILD_CACHE_TAG_PREFIX}{args.stack}")
         self.image = docker_build.Image(
             f"{name}-image",
             context={"location": str(args.context)},
@@ -145,11 +147,11 @@ class MeteorImage(pulumi.ComponentResource):
             push=True,
             build_on_preview=False,
             registries=build_logins(args.registry),
-            cache_from=[{"registry": {"ref": repository.apply(lambda r: f"{r}:buildcache-{args.stack}")}}],
+            cache_from=[{"registry": {"ref": cache}}],
             cache_to=[
                 {
                     "registry": {
-                        "ref": repository.apply(lambda r: f"{r}:buildcache-{args.stack}"),
+                        "ref": cache,
                         "mode": docker_build.CacheMode.MAX,
                         "image_manifest": True,
                         "oci_media_types": True,

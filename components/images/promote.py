@@ -8,6 +8,14 @@ usual case) the step only passes the reference on; otherwise it copies the image
 copy's digest. `crane` must be on the machine running `pulumi up`, logged in to the source
 registry; this stack's push credentials are used for the target (on ECR, the credential helper of
 that machine's Docker config logs crane in to both: components/registry/aws.py).
+
+The copy is tagged `promoted-<64 hex of the digest>`: a tag per digest never moves, so immutable-tag
+repositories (ECR) accept it, and it is written once. The step runs again whenever any of its inputs
+changes, not only the digest (pulumi_command/local/command.py: with no `update`, "the create
+command will be executed instead"), e.g. a changed script, and promoting a digest back again
+asks for a tag that already exists: ECR refuses a second push to an existing immutable tag even
+with the same digest (aws/containers-roadmap#2179). So the copy is skipped when the tag already
+names the digest.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import pulumi
 import pulumi_command as command
 
 from components.images import AppImage
-from components.registry import Registry
+from components.registry import PROMOTED_TAG_PREFIX, Registry
 from components.registry.credentials import login_from_dockerconfig
 
 PINNED = re.compile(r"^(?P<repository>[a-z0-9][a-z0-9._/:-]*[a-z0-9])@sha256:[0-9a-f]{64}$")
@@ -29,6 +37,7 @@ SOURCE_KEY = "meteor-platform:promotion.fromStack"
 # Runs on the machine that runs `pulumi up`. Credentials come from the environment, never the command line.
 COPY_SCRIPT = r"""set -eu
 digest="${SOURCE_REF##*@}"
+tag="{PROMOTED}${digest#sha256:}"
 source_repository="${SOURCE_REF%@*}"
 case "${source_repository##*/}" in *:*) source_repository="${source_repository%:*}" ;; esac  # drop a tag
 target="${TARGET_REPOSITORY}@${digest}"
@@ -38,12 +47,14 @@ if [ "${source_repository}" != "${TARGET_REPOSITORY}" ]; then
   if [ -f "${DOCKER_CONFIG:-$HOME/.docker}/config.json" ]; then cp "${DOCKER_CONFIG:-$HOME/.docker}/config.json" "${config}/config.json"; fi
   export DOCKER_CONFIG="${config}"
   printf '%s' "${TARGET_PASSWORD}" | crane auth login "${TARGET_REGISTRY}" -u "${TARGET_USERNAME}" --password-stdin >/dev/null
-  crane copy "${SOURCE_REF}" "${TARGET_REPOSITORY}:promoted" >&2
+  if [ "$(crane digest "${TARGET_REPOSITORY}:${tag}" 2>/dev/null || true)" != "${digest}" ]; then
+    crane copy "${SOURCE_REF}" "${TARGET_REPOSITORY}:${tag}" >&2
+  fi
   copied="$(crane digest "${target}")"
   [ "${copied}" = "${digest}" ] || { echo "the copy has digest ${copied}, expected ${digest}" >&2; exit 1; }
 fi
 printf '%s' "${target}"
-"""
+""".replace("{PROMOTED}", PROMOTED_TAG_PREFIX)
 
 TARGET_LOGIN = """  printf '%s' "${TARGET_PASSWORD}" | crane auth login "${TARGET_REGISTRY}" -u "${TARGET_USERNAME}" --password-stdin >/dev/null
 """

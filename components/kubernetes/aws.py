@@ -2,7 +2,8 @@
 EKS Pod Identity add-ons, and the explicit Kubernetes provider (authenticating with
 `aws eks get-token`, so a kubeconfig never holds a long-lived credential).
 
-Authentication mode `API` (access entries; the identity that creates the cluster gets admin),
+Authentication mode `API` (access entries; the identity that creates the cluster gets admin, and
+so does each `kubernetes.adminPrincipals` entry),
 the public endpoint limited to the admin networks, secrets encrypted with a KMS key of the
 stack's own, control-plane logs on. Nodes: IMDSv2 required (hop limit 2 for pods that still
 need instance metadata), an encrypted gp3 root volume, ECR read through the node role.
@@ -20,6 +21,7 @@ import pulumi_aws.kms as kms
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED, trust
+from components.config.kubernetes import admin_entry_key
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
@@ -37,6 +39,8 @@ class EksClusterArgs:
     node_disk_gib: int = 50
     support_type: str = "STANDARD"
     tags: dict[str, str] = field(default_factory=lambda: {})
+    admin_principals: list[str] = field(default_factory=lambda: [])
+    """IAM role/user ARNs given cluster admin through access entries (besides the creator's)."""
 
 
 def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str], region: str) -> pulumi.Output[str]:
@@ -50,6 +54,35 @@ def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pu
     return pulumi.Output.all(name, endpoint, ca_data).apply(render)
 
 
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def admin_access(
+    prefix: str, cluster: eks.Cluster, principal: str, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> eks.AccessPolicyAssociation:
+    """Cluster admin for one IAM principal: its access entry and the admin policy associated cluster-wide.
+
+    Named by the principal (admin_entry_key), never its index: adding or removing a principal leaves
+    every other entry as it is (an entry's principal "can't be changed after access entry creation"
+    and a principal is in one access entry only: EKS API, CreateAccessEntry `principalArn`). The
+    association takes the entry's own `principal_arn` output, so it is created after the entry (EKS
+    associates access policies with an existing access entry: AssociateAccessPolicy). The policy ARN
+    has the form of the SDK's example (`arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy`,
+    pulumi_aws/eks/access_policy_association.py); scope `cluster` ("Valid values are `namespace` or
+    `cluster`", pulumi_aws/eks/_inputs.py AccessPolicyAssociationAccessScopeArgs).
+    """
+    key = admin_entry_key(principal)
+    entry = eks.AccessEntry(f"{prefix}-{key}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=opts)
+    return eks.AccessPolicyAssociation(
+        f"{prefix}-{key}",
+        cluster_name=cluster.name,
+        principal_arn=entry.principal_arn,
+        policy_arn=CLUSTER_ADMIN_POLICY,
+        access_scope={"type": "cluster"},
+        opts=opts,
+    )
+
+
 class EksCluster(pulumi.ComponentResource):
     cluster: eks.Cluster
     node_group: eks.NodeGroup
@@ -57,6 +90,7 @@ class EksCluster(pulumi.ComponentResource):
     provider: k8s.Provider
     cluster_domain: str = "cluster.local"
     cluster_name: pulumi.Output[str]
+    admin_entries: list[eks.AccessPolicyAssociation]
     _kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -99,6 +133,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
         )
         self.cluster_name = self.cluster.name
+        self.admin_entries = [admin_access(f"{name}-admin", self.cluster, p, tags, child) for p in args.admin_principals]
 
         self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
         node_policies = [

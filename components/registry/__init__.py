@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import pulumi
 
+BUILD_CACHE_TAG_PREFIX = "buildcache-"
+"""A build's layer cache is `<app>:buildcache-<stack>`, rewritten by every build (images/build.py):
+the one tag an immutable-tag registry must let move (registry/aws.py excludes it)."""
+PROMOTED_TAG_PREFIX = "promoted-"
+"""A promotion copies an image to `<app>:promoted-<64 hex of its digest>` (images/promote.py): one tag
+per digest, so it never moves and never collides."""
+
 
 class Registry(Protocol):
     server: pulumi.Output[str]

@@ -1,5 +1,5 @@
-"""Amazon ECR: one repository per app — immutable tags, scanned on push, encrypted, a lifecycle
-policy keeping the newest images. EKS nodes pull through their node role
+"""Amazon ECR: one repository per app — immutable tags but the build cache's, scanned on push,
+encrypted, a lifecycle policy keeping the newest images and the live build cache. EKS nodes pull through their node role
 (AmazonEC2ContainerRegistryReadOnly), so apps need no pull secret. Builds, promotions and Docker
 hosts log in through the Amazon ECR credential helper (`docker-credential-ecr-login`) on the
 machine that runs `pulumi up`, never with a token in the program: ECR's authorization token is new
@@ -28,6 +28,19 @@ import pulumi
 import pulumi_aws.ecr as ecr
 
 from components.protection import stateful
+from components.registry import BUILD_CACHE_TAG_PREFIX
+
+# ECR refuses a second push to an existing IMMUTABLE tag even with the same digest
+# (aws/containers-roadmap#2179), and every build rewrites its cache tag (`buildcache-<stack>`).
+# IMMUTABLE_WITH_EXCLUSION keeps every other tag immutable (app builds `<stack>-<source digest>`,
+# promotions `promoted-<digest>`, each written once) and lets the cache tag move. Filters
+# (pulumi_aws/ecr/_inputs.py, RepositoryImageTagMutabilityExclusionFilterArgs): letters, digits
+# and `._*-`, up to 128 characters, at most 2 wildcards, filter_type WILDCARD; at most 5, and only
+# with a *_WITH_EXCLUSION mutability (terraform-provider-aws internal/service/ecr/repository.go:
+# schema MaxItems 5, CustomizeDiff validateImageTagMutabilityExclusionFilterUsage). A deployed
+# IMMUTABLE repository changes in place: neither attribute is ForceNew, and resourceRepositoryUpdate
+# calls PutImageTagMutability with the filters (same file; offline_plan/provider_facts.yaml).
+CACHE_TAG_FILTER = f"{BUILD_CACHE_TAG_PREFIX}*"
 
 
 @dataclass(frozen=True)
@@ -39,15 +52,35 @@ class EcrRegistryArgs:
 
 
 def lifecycle_policy(keep: int) -> str:
+    """The live build cache is never expired; everything else counts towards the newest `keep`.
+
+    "An image that matches the tagging requirements of a rule cannot be expired by a rule with a
+    lower priority" (AWS, ECR user guide, "Lifecycle policy evaluation rules"): rule 1 selects the
+    cache tag (one image per repository, so its count of 1 is never exceeded) and so shields it from
+    rule 2. A cache a build replaced is untagged and ages out under rule 2 like any old image; no
+    rule expires untagged images by age, since the untagged manifests an image index references
+    would go with them.
+    """
     return json.dumps(
         {
             "rules": [
                 {
                     "rulePriority": 1,
+                    "description": "keep the live build cache",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": [CACHE_TAG_FILTER],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
                     "description": f"keep the newest {keep} images",
                     "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
                     "action": {"type": "expire"},
-                }
+                },
             ]
         },
         sort_keys=True,
@@ -80,7 +113,8 @@ class EcrRegistry(pulumi.ComponentResource):
             repository = ecr.Repository(
                 f"{name}-{app}",
                 name=f"{args.stack}/{app}",
-                image_tag_mutability="IMMUTABLE",
+                image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+                image_tag_mutability_exclusion_filters=[{"filter": CACHE_TAG_FILTER, "filter_type": "WILDCARD"}],
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS"}],
                 opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
