@@ -30,3 +30,6 @@ class DockerMachines(Protocol):
     """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""
     ssh_proxy_command: str | None
     """An ssh ProxyCommand to reach the hosts (AWS Session Manager), or None for direct ssh."""
+    instance_role_bridges: str | None
+    """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service
+    (and with it the instance role); None where no container may (cloud_init.py)."""

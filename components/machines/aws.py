@@ -25,7 +25,12 @@ import pulumi_tls as tls
 from components import versions
 from components.aws.iam import MANAGED, trust
 from components.endpoints import ANYWHERE
-from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import (
+    DOCKER_READY,
+    INSTANCE_ROLE_BRIDGE_PREFIX,
+    DockerHostUserData,
+    docker_host_user_data,
+)
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
@@ -80,6 +85,7 @@ class AwsMachines(pulumi.ComponentResource):
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     host_public_keys: list[pulumi.Output[str]]
+    instance_role_bridges: str | None = INSTANCE_ROLE_BRIDGE_PREFIX
 
     def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
@@ -163,6 +169,7 @@ class AwsMachines(pulumi.ComponentResource):
                             host_key=(str(values[0]), str(values[1]).strip()),
                             data_label=DATA_LABEL if holds else None,
                             data_device=ebs_device(str(values[2])) if holds else None,
+                            instance_role_bridges=INSTANCE_ROLE_BRIDGE_PREFIX,
                         )
                     )
                 )
@@ -176,7 +183,16 @@ class AwsMachines(pulumi.ComponentResource):
                 iam_instance_profile=profile.name,
                 user_data=user_data,
                 user_data_replace_on_change=True,
-                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
+                # A container's token request crosses the Docker bridge's NAT, one hop more than the host's:
+                # with 1 its PUT response never arrives (docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+                # instancedata-data-retrieval.html#imds-considerations: "In a container environment, we
+                # recommend setting the hop limit to 2"). Which containers get there at all: cloud_init.py.
+                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
+                # A public address from launch: cloud-init installs packages before the Elastic IP is
+                # attached (the subnets do not map one: network/aws.py). ForceNew in the pinned provider
+                # (hashicorp/terraform-provider-aws internal/service/ec2/ec2_instance.go, issue #37238,
+                # PR #45850 still open): a host deployed without it is replaced (README: rolling a host).
+                associate_public_ip_address=True,
                 root_block_device={
                     "volume_size": args.root_volume_gib,
                     "volume_type": "gp3",
@@ -186,12 +202,24 @@ class AwsMachines(pulumi.ComponentResource):
                 monitoring=True,
                 tags={**tags, "Name": f"{self.tag}-{i}"},
                 # The data host's replacement is deliberate (README: rolling a host); others roll on new user data.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect and holds_data, ignore_changes=["ami"]),
+                # The data host goes first: its replacement needs the volume, which attaches to one instance
+                # at a time, and its new attachment comes after the old one is gone (below).
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.protect and holds_data, ignore_changes=["ami"], delete_before_replace=holds_data
+                ),
             )
             self.instances.append(instance)
             if holds_data and self.data_volume is not None:
+                # A new instance id forces a new attachment (ForceNew on instance_id, volume_id, device_name:
+                # hashicorp/terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go), which Pulumi
+                # would create before deleting the old one: EC2 refuses to attach a volume that is still
+                # attached (VolumeInUse, docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html).
                 ec2.VolumeAttachment(
-                    f"{name}-data", device_name="/dev/sdf", volume_id=self.data_volume.id, instance_id=instance.id, opts=child
+                    f"{name}-data",
+                    device_name="/dev/sdf",
+                    volume_id=self.data_volume.id,
+                    instance_id=instance.id,
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 )
             addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
         self.public_addresses = [address.public_ip for address in addresses]

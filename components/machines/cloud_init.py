@@ -57,27 +57,52 @@ DOCKER_DAEMON = """\
 METADATA_ADDRESS = "169.254.169.254"
 METADATA_BLOCK_UNIT = "meteor-block-metadata.service"
 METADATA_BLOCK_RULE = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"
-"""No container on any host reaches the metadata service (EC2 hosts too: see the README on instance roles)."""
+"""No container reaches the metadata service, except on the instance-role bridges below."""
 DOCKER_USER_JUMP = "FORWARD -j DOCKER-USER"
 
-# The user data (and the host's private ssh key in it) is served by the metadata service, which
-# containers would reach through the host's NAT: no container may. The rule goes into DOCKER-USER
-# before Docker starts, so no container ever runs without it: the daemon creates the chain only if
-# it is missing and never deletes or modifies rules already in it (moby/moby v28.5.2
-# libnetwork/firewall_linux.go setupUserChain). The script also makes sure FORWARD jumps to the
-# chain: Docker inserts that jump itself with its iptables backend (EnsureJumpRule deletes the
-# identical rule, then inserts it again at the top: libnetwork/iptables/iptables.go, so ours is
-# never doubled), but not with its nftables backend (setupUserChains returns at once), where the
-# block would otherwise never be reached. The host's own requests (cloud-init, the agents) leave
-# through OUTPUT and are not affected.
-METADATA_BLOCK_SCRIPT = f"""\
-#!/bin/sh
-# Managed by meteor-platform: containers never reach the cloud metadata service.
-set -eu
-iptables -N DOCKER-USER 2>/dev/null || true
-iptables -C {METADATA_BLOCK_RULE} 2>/dev/null || iptables -I {METADATA_BLOCK_RULE}
-iptables -C {DOCKER_USER_JUMP} 2>/dev/null || iptables -I {DOCKER_USER_JUMP}
-"""
+INSTANCE_ROLE_BRIDGE_PREFIX = "mpimds"
+"""EC2 hosts: the Linux bridges of the networks whose containers may reach the metadata service
+(the app containers that use the instance role: docker/proxy.py names each `mpimds<8 hex>`).
+iptables(8): "If the interface name ends in a "+", then any interface which begins with this name
+will match". A container's packet to the metadata address is routed out of the bridge of its
+default gateway's network (the instance-role network, by its gateway priority) and enters
+FORWARD with that bridge as its in-interface, which no other container can claim."""
+
+
+def instance_role_rule(prefix: str) -> str:
+    """Lets the containers on `prefix`'s bridges through to the metadata service (returns to FORWARD,
+    where Docker's own rules forward and masquerade their traffic like any other)."""
+    return f"DOCKER-USER -i {prefix}+ -d {METADATA_ADDRESS}/32 -j RETURN"
+
+
+# The user data is served by the metadata service, which containers would reach through the host's
+# NAT: no container may, except the app containers on an instance-role network of an EC2 host
+# (they need the role's credentials for S3; the README says what else they can read there). The
+# rules go into DOCKER-USER before Docker starts, so no container ever runs without them: the daemon
+# creates the chain only if it is missing and never deletes or modifies rules already in it
+# (moby/moby v28.5.2 libnetwork/firewall_linux.go setupUserChain). The script also makes sure
+# FORWARD jumps to the chain: Docker inserts that jump itself with its iptables backend
+# (EnsureJumpRule deletes the identical rule, then inserts it again at the top:
+# libnetwork/iptables/iptables.go, so ours is never doubled), but not with its nftables backend
+# (setupUserChains returns at once), where the block would otherwise never be reached. The host's
+# own requests (cloud-init, the agents) leave through OUTPUT and are not affected. The exemption is
+# inserted after the block, so it sits above it (`-I` inserts at the top).
+def metadata_block_script(instance_role_bridges: str | None = None) -> str:
+    exemption = (
+        ""
+        if instance_role_bridges is None
+        else f"iptables -C {instance_role_rule(instance_role_bridges)} 2>/dev/null || iptables -I {instance_role_rule(instance_role_bridges)}\n"
+    )
+    return (
+        "#!/bin/sh\n"
+        "# Managed by meteor-platform: containers never reach the cloud metadata service"
+        + (" (but the instance-role networks' app containers).\n" if instance_role_bridges else ".\n")
+        + "set -eu\n"
+        "iptables -N DOCKER-USER 2>/dev/null || true\n"
+        f"iptables -C {METADATA_BLOCK_RULE} 2>/dev/null || iptables -I {METADATA_BLOCK_RULE}\n"
+        + exemption
+        + f"iptables -C {DOCKER_USER_JUMP} 2>/dev/null || iptables -I {DOCKER_USER_JUMP}\n"
+    )
 
 
 METADATA_BLOCK_SERVICE = """\
@@ -123,6 +148,8 @@ class DockerHostUserData:
     """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
     data_device: str | None = None
     """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
+    instance_role_bridges: str | None = None
+    """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -206,7 +233,7 @@ def _base_config(spec: DockerHostUserData) -> dict[str, Any]:
             {
                 "path": "/usr/local/sbin/meteor-block-metadata",
                 "permissions": "0755",
-                "content": METADATA_BLOCK_SCRIPT,
+                "content": metadata_block_script(spec.instance_role_bridges),
             },
             {"path": f"/etc/systemd/system/{METADATA_BLOCK_UNIT}", "permissions": "0644", "content": METADATA_BLOCK_SERVICE},
             {
