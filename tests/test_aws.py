@@ -179,6 +179,10 @@ def test_hosts_require_imdsv2_and_encrypt_their_root_volume(hosts: Run) -> None:
     [instance] = hosts.resources("aws:ec2/instance:Instance")
     inputs = instance["inputs"]
     assert inputs["metadataOptions"]["httpTokens"] == "required"
+    # A container's token request crosses the Docker bridge (one hop more): AWS recommends 2 for containers.
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    # A public address from launch: cloud-init installs packages before the Elastic IP is attached.
+    assert inputs["associatePublicIpAddress"] is True
     assert inputs["rootBlockDevice"]["encrypted"] is True
     assert inputs["iamInstanceProfile"]
     ami = inputs["ami"]

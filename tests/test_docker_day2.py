@@ -24,6 +24,7 @@ NETWORK = "docker:index/network:Network"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
 DROPLET = "digitalocean:index/droplet:Droplet"
+INSTANCE = "aws:ec2/instance:Instance"
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,40 @@ def test_a_replaced_droplet_replaces_everything_that_ran_on_it_in_the_same_up(dr
         assert volume["name"] not in changes, volume["name"]
     assert [c.name for c in plan_changes(droplets.plan, rolled.plan).refused] == ["meteor-machines-0"]
     assert "meteor-host0-docker" not in changes or changes["meteor-host0-docker"].action == "update"
+
+
+def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_everything_along(aws_hosts: Run, tmp_path: Path) -> None:
+    """Rolling the EC2 data host: the instance and its volume attachment are deleted before they are
+    replaced (EC2 attaches a volume to one instance at a time: VolumeInUse), everything that ran on
+    it is replaced on the new one, the data volume stays (provider facts: aws:ec2/instance:Instance,
+    aws:ec2/volumeAttachment:VolumeAttachment in offline_plan/provider_facts.yaml)."""
+    config = shipped_config("aws-hosts")
+    config["machines"] = {**config["machines"], "distro": "debian"}  # new user data (Docker's apt source): a new instance
+    rolled = run_config(tmp_path, config, stack="aws-hosts")
+    plan = plan_changes(aws_hosts.plan, rolled.plan)
+    changes = {c.name: c for c in plan.resources}
+    host = changes["meteor-machines-0"]
+    assert host.type == INSTANCE and host.action == "replace" and host.delete_before_replace
+    assert any("userData" in reason for reason in host.replace_reasons)
+    attachment = changes["meteor-machines-data"]
+    assert attachment.type == "aws:ec2/volumeAttachment:VolumeAttachment" and attachment.action == "replace"
+    assert attachment.delete_before_replace, "the old attachment goes before the new one is made"
+    assert any("new id of meteor-machines-0" in reason for reason in attachment.replace_reasons)
+    assert not [c.name for c in plan.resources if c.type == "aws:ebs/volume:Volume"], "the data volume is kept"
+    things = on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
+    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
+    for thing in things:
+        change = changes.get(thing["name"])
+        assert change is not None and change.action == "replace", thing["name"]
+        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
+    for volume in on_host(aws_hosts, "meteor-host0-docker", VOLUME):
+        assert volume["name"] not in changes, volume["name"]
+    # Production protects the data host: `pulumi up` refuses until it is unprotected on purpose (README).
+    assert [c.name for c in plan.refused] == ["meteor-machines-0"]
+    # aws-hosts wires its machines like droplets: everything on the host carries the instance's id.
+    machine = aws_hosts.result.ids[aws_hosts.one(INSTANCE, "meteor-machines-0")["urn"]]
+    for thing in on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK):
+        assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
 
 
 def test_everything_on_a_machine_carries_its_id(droplets: Run, dev: Run) -> None:
