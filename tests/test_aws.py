@@ -292,7 +292,7 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3"}
+LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
 
 
 @pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))

@@ -8,6 +8,7 @@ on unattended security upgrades and rotates container logs. Checked by `cloud-in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -132,6 +133,21 @@ def docker_unit_dropin(data_mount: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+HOST_KEY_FETCHER = "/usr/local/sbin/meteor-ssh-host-key"
+HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
+
+
+@dataclass(frozen=True)
+class HostKeyParameter:
+    """EC2: the host's private ssh key lives in an SSM SecureString parameter, not in the user data."""
+
+    region: str
+    name: str
+    """The parameter's name (`/meteor-platform/<stack>/...`)."""
+    public_key: str
+    """`ssh-ed25519 AAAA...`: written next to the private key (not secret)."""
+
+
 @dataclass(frozen=True)
 class DockerHostUserData:
     """What a Docker host boots with."""
@@ -150,6 +166,8 @@ class DockerHostUserData:
     """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
     instance_role_bridges: str | None = None
     """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service."""
+    host_key_parameter: HostKeyParameter | None = None
+    """EC2: fetch the host key from SSM at boot instead of `host_key` (which would put it in the user data)."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -173,6 +191,16 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         # Only the ed25519 type, which the given key already fills: cloud-init generates none of its own.
         config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
+    if spec.host_key_parameter is not None:
+        # cloud-init's ssh module (init stage) deletes the image's keys and makes an ed25519 one (the
+        # schema wants at least one type); runcmd (final stage, network up) replaces it with the
+        # pinned key before ssh is restarted. Clients pin the key, so the interim one is never trusted.
+        parameter = spec.host_key_parameter
+        config["ssh_deletekeys"] = True
+        config["ssh_genkeytypes"] = ["ed25519"]
+        config["write_files"].append({"path": HOST_KEY_FETCHER, "permissions": "0755", "content": HOST_KEY_FETCHER_SOURCE.read_text()})
+        restart = config["runcmd"].index(["systemctl", "restart", "ssh"])
+        config["runcmd"].insert(restart, [HOST_KEY_FETCHER, parameter.region, parameter.name, parameter.public_key])
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).
