@@ -331,3 +331,49 @@ def test_aws_region_is_the_platforms_only_where_storage_is_s3(tmp_path: Path) ->
     do_config["apps"][0]["env"] = {"AWS_REGION": "us-east-1"}
     env = env_of(run_config(tmp_path, do_config).one("kubernetes:apps/v1:Deployment", "todos-deployment"))
     assert env["AWS_REGION"]["value"] == "us-east-1"
+
+
+# -- the host's private ssh key: an SSM SecureString, never user data -------------------------------
+
+
+def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_parameter(hosts: Run) -> None:
+    [instance] = hosts.resources("aws:ec2/instance:Instance")
+    [key] = hosts.resources("tls:index/privateKey:PrivateKey")
+    private = hosts.state(key)["privateKeyOpenssh"]
+    text = hosts.state(instance)["userData"]
+    assert "PRIVATE KEY" not in text and private.strip() not in text and "ssh_keys" not in text
+    [parameter] = hosts.resources("aws:ssm/parameter:Parameter")
+    [kms_key] = hosts.resources("aws:kms/key:Key")
+    inputs = parameter["inputs"]
+    assert inputs["type"] == "SecureString"
+    # Its own key, not aws/ssm (whose key policy lets every principal of the account decrypt).
+    assert inputs["keyId"] == hosts.state(kms_key)["arn"]
+    assert "value" in parameter["secretDigests"] and hosts.state(parameter)["value"] == private
+    assert "policy" not in kms_key["inputs"], "the default key policy: decrypting takes an IAM grant"
+    # The host fetches it at boot, before ssh restarts, with the region and the parameter's name.
+    document = yaml.safe_load(text.split("\n", 1)[1])
+    fetch = ["/usr/local/sbin/meteor-ssh-host-key", "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    assert document["runcmd"].index(fetch) == document["runcmd"].index(["systemctl", "restart", "ssh"]) - 1
+    [fetcher] = [f for f in document["write_files"] if f["path"] == "/usr/local/sbin/meteor-ssh-host-key"]
+    assert fetcher["permissions"] == "0755" and "def main(" in fetcher["content"]
+
+
+def test_only_the_instance_role_is_granted_the_host_keys(hosts: Run) -> None:
+    [policy] = [p for p in hosts.resources("aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-host-keys")]
+    role = hosts.one("aws:iam/role:Role", "meteor-machines-role")
+    assert policy["inputs"]["role"] == hosts.state(role)["name"]
+    [parameter] = hosts.resources("aws:ssm/parameter:Parameter")
+    [kms_key] = hosts.resources("aws:kms/key:Key")
+    statements = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [hosts.state(parameter)["arn"]]},
+        {
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [hosts.state(kms_key)["arn"]],
+            "Condition": {"StringEquals": {"kms:ViaService": "ssm.eu-central-1.amazonaws.com"}},
+        },
+    ]
+    # The instance boots only once it may read its key.
+    [instance] = hosts.resources("aws:ec2/instance:Instance")
+    assert policy["urn"] in instance["dependencies"]
