@@ -115,7 +115,7 @@ def test_the_host_key_fetcher_signs_get_parameter_as_botocore_does(monkeypatch: 
 
     from components.machines import ssm_host_key
 
-    now = datetime.datetime(2026, 11, 29, 22, 30, 5, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 11, 29, 22, 30, 5, tzinfo=datetime.UTC)
     credentials = {"access_key": "AKIDEXAMPLE", "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": "session-token"}
     ours = ssm_host_key.get_parameter_request("eu-central-1", "/meteor-platform/aws-hosts/h-0/ssh-host-key", credentials, now)
     assert ours.full_url == "https://ssm.eu-central-1.amazonaws.com/" and ours.get_method() == "POST"

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from components.docker.identity import MACHINE_LABEL, machine_tag
-from components.docker.services import retry_wrapper
 from components.docker.proxy import bridge_name
+from components.docker.services import retry_wrapper
 from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE_PREFIX, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
 from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap

@@ -34,8 +34,7 @@ IFNAME_MAX = 15
 def bridge_name(prefix: str, network_name: str) -> str:
     """The bridge of the network named `network_name`: `prefix` and a digest of the name, so a
     network replaced under a new name (created before the old one goes) gets a bridge of its own."""
-    name = prefix + hashlib.sha256(network_name.encode()).hexdigest()[: IFNAME_MAX - len(prefix)]
-    return name
+    return prefix + hashlib.sha256(network_name.encode()).hexdigest()[: IFNAME_MAX - len(prefix)]
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,7 @@ PAUSE_SECONDS = 10
 
 def _imds(path: str, token: str | None = None) -> str:
     if token is None:
-        request = urllib.request.Request(
-            f"{IMDS}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}
-        )
+        request = urllib.request.Request(f"{IMDS}/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
     else:
         request = urllib.request.Request(f"{IMDS}{path}", headers={"X-aws-ec2-metadata-token": token})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -117,7 +115,7 @@ def get_parameter_request(region: str, name: str, credentials: dict[str, str], n
 
 
 def fetch_private_key(region: str, name: str) -> str:
-    request = get_parameter_request(region, name, instance_credentials(), datetime.datetime.now(datetime.timezone.utc))
+    request = get_parameter_request(region, name, instance_credentials(), datetime.datetime.now(datetime.UTC))
     with urllib.request.urlopen(request, timeout=20) as response:
         return str(json.loads(response.read().decode())["Parameter"]["Value"])
 
