@@ -356,6 +356,8 @@ def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_par
     assert document["runcmd"].index(fetch) == document["runcmd"].index(["systemctl", "restart", "ssh"]) - 1
     [fetcher] = [f for f in document["write_files"] if f["path"] == "/usr/local/sbin/meteor-ssh-host-key"]
     assert fetcher["permissions"] == "0755" and "def main(" in fetcher["content"]
+    # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+    assert len(text.encode()) < 16 * 1024
 
 
 def test_only_the_instance_role_is_granted_the_host_keys(hosts: Run) -> None:
