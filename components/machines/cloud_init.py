@@ -89,21 +89,20 @@ def instance_role_rule(prefix: str) -> str:
 # own requests (cloud-init, the agents) leave through OUTPUT and are not affected. The exemption is
 # inserted after the block, so it sits above it (`-I` inserts at the top).
 def metadata_block_script(instance_role_bridges: str | None = None) -> str:
-    exemption = (
-        ""
-        if instance_role_bridges is None
-        else f"iptables -C {instance_role_rule(instance_role_bridges)} 2>/dev/null || iptables -I {instance_role_rule(instance_role_bridges)}\n"
-    )
-    return (
-        "#!/bin/sh\n"
-        "# Managed by meteor-platform: containers never reach the cloud metadata service"
-        + (" (but the instance-role networks' app containers).\n" if instance_role_bridges else ".\n")
-        + "set -eu\n"
-        "iptables -N DOCKER-USER 2>/dev/null || true\n"
-        f"iptables -C {METADATA_BLOCK_RULE} 2>/dev/null || iptables -I {METADATA_BLOCK_RULE}\n"
-        + exemption
-        + f"iptables -C {DOCKER_USER_JUMP} 2>/dev/null || iptables -I {DOCKER_USER_JUMP}\n"
-    )
+    rules = [METADATA_BLOCK_RULE]
+    what = "containers never reach the cloud metadata service"
+    if instance_role_bridges is not None:
+        rules.append(instance_role_rule(instance_role_bridges))
+        what += ", but the app containers on the instance-role networks"
+    rules.append(DOCKER_USER_JUMP)
+    lines = [
+        "#!/bin/sh",
+        f"# Managed by meteor-platform: {what}.",
+        "set -eu",
+        "iptables -N DOCKER-USER 2>/dev/null || true",
+        *(f"iptables -C {rule} 2>/dev/null || iptables -I {rule}" for rule in rules),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 METADATA_BLOCK_SERVICE = """\
