@@ -129,6 +129,26 @@ def test_the_host_key_fetcher_signs_get_parameter_as_botocore_does(monkeypatch: 
     assert ours_headers["x-amz-security-token"] == theirs.headers["X-Amz-Security-Token"]
     assert ours_headers["x-amz-date"] == theirs.headers["X-Amz-Date"]
     assert ours_headers["authorization"] == theirs.headers["Authorization"]
+    # Header values are signed trimmed, inner runs of spaces as one (the canonical form botocore signs too).
+    content_type = {k: v for k, v in signed_by_both.items() if k.lower() == "content-type"}
+    spaced = AWSRequest(
+        method="POST", url=ours.full_url, data=ours.data, headers={**content_type, "X-Amz-Target": "  AmazonSSM.GetParameter  "}
+    )
+    SigV4Auth(Credentials("AKIDEXAMPLE", credentials["secret_key"], "session-token"), "ssm", "eu-central-1").add_auth(spaced)
+    ours_spaced = ssm_host_key.sigv4_authorization(
+        method="POST",
+        host="ssm.eu-central-1.amazonaws.com",
+        path="/",
+        query="",
+        headers={**{k: v for k, v in ours.header_items() if k.lower() != "authorization"}, "X-amz-target": "  AmazonSSM.GetParameter  "},
+        payload=bytes(ours.data or b""),
+        access_key="AKIDEXAMPLE",
+        secret_key=credentials["secret_key"],
+        region="eu-central-1",
+        service="ssm",
+        amz_date=ours_headers["x-amz-date"],
+    )
+    assert ours_spaced == spaced.headers["Authorization"] == theirs.headers["Authorization"]
 
 
 def test_the_host_key_fetcher_writes_the_key_root_only_and_gives_up_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
