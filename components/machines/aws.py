@@ -1,9 +1,11 @@
 """EC2 instances booted as hardened Docker hosts, with the same cloud-init user data as droplets.
 
 The image is the newest Ubuntu 24.04 or Debian 12 AMI of the distribution's own account (a
-data-source lookup by owner and name, never a hard-coded id). IMDSv2 only, an encrypted gp3 root
-volume, an instance profile (ECR read; SSM when chosen), a security group admitting SSH from the
-admin networks only (none with Session Manager) and the web ports, an Elastic IP. The first host's
+data-source lookup by owner and name, never a hard-coded id). IMDSv2 only (hop limit 2: the app
+containers reach their instance role through the Docker bridge, cloud_init.py), a public address
+from launch, an encrypted gp3 root volume, an instance profile (ECR read; SSM when chosen), a
+security group admitting SSH from the admin networks only (none with Session Manager) and the web
+ports, an Elastic IP. The first host's
 Docker volumes live on a separate encrypted EBS volume that outlives the instance (protected and
 retained in production): cloud-init waits for it at boot and formats it only if it is blank.
 Host keys are generated here and pinned by every ssh client, as on DigitalOcean; the private key
