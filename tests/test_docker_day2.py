@@ -3,6 +3,7 @@ containers cannot read the host's secrets, and setup containers are as locked do
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -115,6 +116,19 @@ def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_every
     machine = aws_hosts.result.ids[aws_hosts.one(INSTANCE, "meteor-machines-0")["urn"]]
     for thing in on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK):
         assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
+
+
+def test_an_aws_host_deployed_without_a_public_address_at_launch_is_rolled(aws_hosts: Run) -> None:
+    """associatePublicIpAddress is ForceNew in the pinned provider (provider facts): upgrading a deployed
+    aws-hosts stack replaces its data host, delete-first with its attachment (README: AWS)."""
+    deployed = copy.deepcopy(aws_hosts.plan)
+    for resource in deployed["resources"]:
+        if resource["type"] == INSTANCE:
+            del resource["inputs"]["associatePublicIpAddress"]
+    changes = {c.name: c for c in plan_changes(deployed, aws_hosts.plan).resources}
+    host = changes["meteor-machines-0"]
+    assert host.action == "replace" and host.delete_before_replace and host.replace_reasons == ["associatePublicIpAddress"]
+    assert changes["meteor-machines-data"].action == "replace" and changes["meteor-machines-data"].delete_before_replace
 
 
 def test_everything_on_a_machine_carries_its_id(droplets: Run, dev: Run) -> None:
