@@ -5,9 +5,9 @@ data-source lookup by owner and name, never a hard-coded id). IMDSv2 only (hop l
 containers reach their instance role through the Docker bridge, cloud_init.py), a public address
 from launch, an encrypted gp3 root volume, an instance profile (ECR read; SSM when chosen), a
 security group admitting SSH from the admin networks only (none with Session Manager) and the web
-ports, an Elastic IP. The first host's
-Docker volumes live on a separate encrypted EBS volume that outlives the instance (protected and
-retained in production): cloud-init waits for it at boot and formats it only if it is blank.
+ports, an Elastic IP. The first host's Docker volumes live on a separate encrypted EBS volume that
+outlives the instance (protected and retained in production): cloud-init waits for it at boot and
+formats it only if it is blank; that host and its volume attachment are replaced delete-first.
 Host keys are generated here and pinned by every ssh client, as on DigitalOcean; the private key
 reaches the host through an SSM SecureString parameter under a key of its own (never in the user
 data, which ec2:DescribeInstanceAttribute and the metadata service serve).

@@ -63,7 +63,7 @@ DOCKER_USER_JUMP = "FORWARD -j DOCKER-USER"
 
 INSTANCE_ROLE_BRIDGE_PREFIX = "mpimds"
 """EC2 hosts: the Linux bridges of the networks whose containers may reach the metadata service
-(the app containers that use the instance role: docker/proxy.py names each `mpimds<8 hex>`).
+(the app containers that use the instance role: docker/proxy.py names each `mpimds` and 9 hex digits).
 iptables(8): "If the interface name ends in a "+", then any interface which begins with this name
 will match". A container's packet to the metadata address is routed out of the bridge of its
 default gateway's network (the instance-role network, by its gateway priority) and enters
