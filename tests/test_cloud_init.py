@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pytest
 import yaml
@@ -119,7 +119,7 @@ def test_the_host_key_fetcher_signs_get_parameter_as_botocore_does(monkeypatch: 
     credentials = {"access_key": "AKIDEXAMPLE", "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": "session-token"}
     ours = ssm_host_key.get_parameter_request("eu-central-1", "/meteor-platform/aws-hosts/h-0/ssh-host-key", credentials, now)
     assert ours.full_url == "https://ssm.eu-central-1.amazonaws.com/" and ours.get_method() == "POST"
-    assert json.loads(bytes(ours.data or b"")) == {"Name": "/meteor-platform/aws-hosts/h-0/ssh-host-key", "WithDecryption": True}
+    assert json.loads(cast(bytes, ours.data)) == {"Name": "/meteor-platform/aws-hosts/h-0/ssh-host-key", "WithDecryption": True}
     # botocore's signer (pinned through parliament) over the same request, at the same time.
     signed_by_both = {k: v for k, v in ours.header_items() if k.lower() in ("content-type", "x-amz-target")}
     theirs = AWSRequest(method="POST", url=ours.full_url, data=ours.data, headers=signed_by_both)
@@ -141,7 +141,7 @@ def test_the_host_key_fetcher_signs_get_parameter_as_botocore_does(monkeypatch: 
         path="/",
         query="",
         headers={**{k: v for k, v in ours.header_items() if k.lower() != "authorization"}, "X-amz-target": "  AmazonSSM.GetParameter  "},
-        payload=bytes(ours.data or b""),
+        payload=cast(bytes, ours.data),
         access_key="AKIDEXAMPLE",
         secret_key=credentials["secret_key"],
         region="eu-central-1",
