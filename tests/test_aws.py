@@ -350,12 +350,13 @@ def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_par
     assert inputs["keyId"] == hosts.state(kms_key)["arn"]
     assert "value" in parameter["secretDigests"] and hosts.state(parameter)["value"] == private
     assert "policy" not in kms_key["inputs"], "the default key policy: decrypting takes an IAM grant"
-    # The host fetches it at boot, before ssh restarts, with the region and the parameter's name.
+    # The host fetches it in bootcmd (before sshd starts), first, with the region and the parameter's name;
+    # cloud-init keeps it (no ssh_deletekeys) and generates none while it is there.
     document = yaml.safe_load(text.split("\n", 1)[1])
-    fetch = ["/usr/local/sbin/meteor-ssh-host-key", "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
-    assert document["runcmd"].index(fetch) == document["runcmd"].index(["systemctl", "restart", "ssh"]) - 1
-    [fetcher] = [f for f in document["write_files"] if f["path"] == "/usr/local/sbin/meteor-ssh-host-key"]
-    assert fetcher["permissions"] == "0755" and "def main(" in fetcher["content"]
+    source = (ROOT / "components" / "machines" / "ssm_host_key.py").read_text()
+    assert document["bootcmd"][0] == ["python3", "-c", source, "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    assert document["bootcmd"][1][:2] == ["sh", "-c"], "then the wait for the data volume"
+    assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
     # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
     assert len(text.encode()) < 16 * 1024
 

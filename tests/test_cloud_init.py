@@ -168,5 +168,8 @@ def test_the_host_key_fetcher_writes_the_key_root_only_and_gives_up_loudly(tmp_p
 
     monkeypatch.setattr(ssm_host_key, "fetch_private_key", refused)
     monkeypatch.setattr(ssm_host_key.time, "sleep", lambda _: None)
-    assert ssm_host_key.main(["meteor-ssh-host-key", "eu-central-1", "/p", "ssh-ed25519 AAAA"]) == 1
+    # A reboot with the key in place: nothing is fetched.
+    assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 AAAA host"], str(path)) == 0 and not attempts
+    # Another key (or none): fetched, and every failure retried until the limit.
+    assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 BBBB host"], str(path)) == 1
     assert len(attempts) == ssm_host_key.ATTEMPTS

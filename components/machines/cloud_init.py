@@ -132,7 +132,6 @@ def docker_unit_dropin(data_mount: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-HOST_KEY_FETCHER = "/usr/local/sbin/meteor-ssh-host-key"
 HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
 
 
@@ -191,15 +190,19 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
     if spec.host_key_parameter is not None:
-        # cloud-init's ssh module (init stage) deletes the image's keys and makes an ed25519 one (the
-        # schema wants at least one type); runcmd (final stage, network up) replaces it with the
-        # pinned key before ssh is restarted. Clients pin the key, so the interim one is never trusted.
+        # Fetched in bootcmd, an early module of cloud-init's init stage (the network is up: the
+        # user data came through it), which systemd orders before sshd starts (cloud-init 22.4's
+        # cloud-init.service: After=systemd-networkd-wait-online.service, Before=sshd.service), so
+        # sshd never serves another key. The ssh module ends the same stage: it must keep the key
+        # (ssh_deletekeys false) and makes a key type only when its file is missing (cc_ssh.py:
+        # `if os.path.exists(keyfile): continue`), so ed25519 is made only if the fetch failed (and
+        # then no client trusts it). bootcmd runs before write_files (cloud.cfg's cloud_init_modules),
+        # hence the fetcher's source inline; it runs on every boot and returns at once when the key
+        # is already installed.
         parameter = spec.host_key_parameter
-        config["ssh_deletekeys"] = True
+        config["ssh_deletekeys"] = False
         config["ssh_genkeytypes"] = ["ed25519"]
-        config["write_files"].append({"path": HOST_KEY_FETCHER, "permissions": "0755", "content": HOST_KEY_FETCHER_SOURCE.read_text()})
-        restart = config["runcmd"].index(["systemctl", "restart", "ssh"])
-        config["runcmd"].insert(restart, [HOST_KEY_FETCHER, parameter.region, parameter.name, parameter.public_key])
+        config["bootcmd"] = [["python3", "-c", HOST_KEY_FETCHER_SOURCE.read_text(), parameter.region, parameter.name, parameter.public_key]]
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).
@@ -211,7 +214,7 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         # disk_setup and mounts), then make a filesystem only if there is none (overwrite: false),
         # so a replaced instance mounts the same data.
         wait = f"for i in $(seq 1 {DATA_DEVICE_WAIT_SECONDS // 5}); do [ -e {spec.data_device} ] && break; sleep 5; done"
-        config["bootcmd"] = [["sh", "-c", wait]]
+        config["bootcmd"] = [*config.get("bootcmd", []), ["sh", "-c", wait]]
         config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
     return config
 

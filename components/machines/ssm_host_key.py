@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Installs an EC2 host's ssh host key from its SecureString parameter, at first boot.
 
-Runs on the host as root from cloud-init's runcmd (cloud_init.py writes this file's text to
-/usr/local/sbin/meteor-ssh-host-key): `meteor-ssh-host-key <region> <parameter name> <public key>`.
+Runs on the host as root from cloud-init's bootcmd, before sshd starts (cloud_init.py passes this
+file's text): `python3 -c <this> <region> <parameter name> <public key>`; on later boots it finds
+the key installed and returns at once.
 The private key is never in the user data (readable with ec2:DescribeInstanceAttribute and by
 whatever reaches the metadata service): the host asks SSM for it with its instance role's
 credentials. Only the Python standard library: Ubuntu 24.04 and Debian 12 AMIs ship python3 (for
@@ -131,11 +132,22 @@ def install(private_key: str, public_key: str, path: str = PRIVATE_KEY_PATH) -> 
     os.chmod(f"{path}.pub", 0o644)
 
 
-def main(argv: list[str]) -> int:
+def installed(public_key: str, path: str = PRIVATE_KEY_PATH) -> bool:
+    """The key pair is in place already (a reboot): nothing to fetch."""
+    try:
+        with open(f"{path}.pub") as public:
+            return public.read().strip() == public_key.strip() and os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+def main(argv: list[str], path: str = PRIVATE_KEY_PATH) -> int:
     region, name, public_key = argv[1:4]
+    if installed(public_key, path):
+        return 0
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            install(fetch_private_key(region, name), public_key)
+            install(fetch_private_key(region, name), public_key, path)
             return 0
         except (urllib.error.URLError, OSError, KeyError, ValueError) as error:
             # The error names the failure (HTTP status, missing field), never the key.
