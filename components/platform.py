@@ -654,7 +654,7 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
             )
-            networks = (proxy.edge_network, proxy.apps_network)
+            networks = tuple(n for n in (proxy.edge_network, proxy.apps_network, proxy.instance_role_network) if n is not None)
             with_networks.append(replace(host, networks=networks))
         return with_networks
 

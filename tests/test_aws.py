@@ -347,6 +347,10 @@ def test_hosts_require_imdsv2_and_encrypt_their_root_volume(hosts: Run) -> None:
     [instance] = hosts.resources("aws:ec2/instance:Instance")
     inputs = instance["inputs"]
     assert inputs["metadataOptions"]["httpTokens"] == "required"
+    # A container's token request crosses the Docker bridge (one hop more): AWS recommends 2 for containers.
+    assert inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
+    # A public address from launch: cloud-init installs packages before the Elastic IP is attached.
+    assert inputs["associatePublicIpAddress"] is True
     assert inputs["rootBlockDevice"]["encrypted"] is True
     assert inputs["iamInstanceProfile"]
     ami = inputs["ami"]
@@ -458,7 +462,7 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3"}
+LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
 
 
 @pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
@@ -497,3 +501,52 @@ def test_aws_region_is_the_platforms_only_where_storage_is_s3(tmp_path: Path) ->
     do_config["apps"][0]["env"] = {"AWS_REGION": "us-east-1"}
     env = env_of(run_config(tmp_path, do_config).one("kubernetes:apps/v1:Deployment", "todos-deployment"))
     assert env["AWS_REGION"]["value"] == "us-east-1"
+
+
+# -- the host's private ssh key: an SSM SecureString, never user data -------------------------------
+
+
+def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_parameter(hosts: Run) -> None:
+    [instance] = hosts.resources("aws:ec2/instance:Instance")
+    [key] = hosts.resources("tls:index/privateKey:PrivateKey")
+    private = hosts.state(key)["privateKeyOpenssh"]
+    text = hosts.state(instance)["userData"]
+    assert "PRIVATE KEY" not in text and private.strip() not in text and "ssh_keys" not in text
+    [parameter] = hosts.resources("aws:ssm/parameter:Parameter")
+    [kms_key] = hosts.resources("aws:kms/key:Key")
+    inputs = parameter["inputs"]
+    assert inputs["type"] == "SecureString"
+    # Its own key, not aws/ssm (whose key policy lets every principal of the account decrypt).
+    assert inputs["keyId"] == hosts.state(kms_key)["arn"]
+    assert "value" in parameter["secretDigests"] and hosts.state(parameter)["value"] == private
+    assert "policy" not in kms_key["inputs"], "the default key policy: decrypting takes an IAM grant"
+    # The host fetches it in bootcmd (before sshd starts), first, with the region and the parameter's name;
+    # cloud-init keeps it (no ssh_deletekeys) and generates none while it is there.
+    document = yaml.safe_load(text.split("\n", 1)[1])
+    source = (ROOT / "components" / "machines" / "ssm_host_key.py").read_text()
+    assert document["bootcmd"][0] == ["python3", "-c", source, "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    assert document["bootcmd"][1][:2] == ["sh", "-c"], "then the wait for the data volume"
+    assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
+    # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+    assert len(text.encode()) < 16 * 1024
+
+
+def test_only_the_instance_role_is_granted_the_host_keys(hosts: Run) -> None:
+    [policy] = [p for p in hosts.resources("aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-host-keys")]
+    role = hosts.one("aws:iam/role:Role", "meteor-machines-role")
+    assert policy["inputs"]["role"] == hosts.state(role)["name"]
+    [parameter] = hosts.resources("aws:ssm/parameter:Parameter")
+    [kms_key] = hosts.resources("aws:kms/key:Key")
+    statements = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [hosts.state(parameter)["arn"]]},
+        {
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [hosts.state(kms_key)["arn"]],
+            "Condition": {"StringEquals": {"kms:ViaService": "ssm.eu-central-1.amazonaws.com"}},
+        },
+    ]
+    # The instance boots only once it may read its key.
+    [instance] = hosts.resources("aws:ec2/instance:Instance")
+    assert policy["urn"] in instance["dependencies"]

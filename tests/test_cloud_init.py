@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pytest
 import yaml
@@ -99,3 +100,76 @@ def test_user_data_with_a_host_key_and_a_data_volume_passes_the_schema(tmp_path:
     assert config["ssh_deletekeys"] is True and config["ssh_keys"]["ed25519_public"] == host_key[1]
     assert config["mounts"][0][:2] == ["LABEL=meteor-data", "/var/lib/docker/volumes"]
     assert "mounts" not in docker_host_config(SPEC) and "ssh_keys" not in docker_host_config(SPEC)
+
+
+# -- the EC2 host's key fetcher (components/machines/ssm_host_key.py, run on the host) ---------------
+
+
+def test_the_host_key_fetcher_signs_get_parameter_as_botocore_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    import botocore.auth
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from components.machines import ssm_host_key
+
+    now = datetime.datetime(2026, 11, 29, 22, 30, 5, tzinfo=datetime.UTC)
+    credentials = {"access_key": "AKIDEXAMPLE", "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": "session-token"}
+    ours = ssm_host_key.get_parameter_request("eu-central-1", "/meteor-platform/aws-hosts/h-0/ssh-host-key", credentials, now)
+    assert ours.full_url == "https://ssm.eu-central-1.amazonaws.com/" and ours.get_method() == "POST"
+    assert json.loads(cast(bytes, ours.data)) == {"Name": "/meteor-platform/aws-hosts/h-0/ssh-host-key", "WithDecryption": True}
+    # botocore's signer (pinned through parliament) over the same request, at the same time.
+    signed_by_both = {k: v for k, v in ours.header_items() if k.lower() in ("content-type", "x-amz-target")}
+    theirs = AWSRequest(method="POST", url=ours.full_url, data=ours.data, headers=signed_by_both)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    SigV4Auth(Credentials("AKIDEXAMPLE", credentials["secret_key"], "session-token"), "ssm", "eu-central-1").add_auth(theirs)
+    ours_headers = {k.lower(): v for k, v in ours.header_items()}
+    assert ours_headers["x-amz-security-token"] == theirs.headers["X-Amz-Security-Token"]
+    assert ours_headers["x-amz-date"] == theirs.headers["X-Amz-Date"]
+    assert ours_headers["authorization"] == theirs.headers["Authorization"]
+    # Header values are signed trimmed, inner runs of spaces as one (the canonical form botocore signs too).
+    content_type = {k: v for k, v in signed_by_both.items() if k.lower() == "content-type"}
+    spaced = AWSRequest(
+        method="POST", url=ours.full_url, data=ours.data, headers={**content_type, "X-Amz-Target": "  AmazonSSM.GetParameter  "}
+    )
+    SigV4Auth(Credentials("AKIDEXAMPLE", credentials["secret_key"], "session-token"), "ssm", "eu-central-1").add_auth(spaced)
+    ours_spaced = ssm_host_key.sigv4_authorization(
+        method="POST",
+        host="ssm.eu-central-1.amazonaws.com",
+        path="/",
+        query="",
+        headers={**{k: v for k, v in ours.header_items() if k.lower() != "authorization"}, "X-amz-target": "  AmazonSSM.GetParameter  "},
+        payload=cast(bytes, ours.data),
+        access_key="AKIDEXAMPLE",
+        secret_key=credentials["secret_key"],
+        region="eu-central-1",
+        service="ssm",
+        amz_date=ours_headers["x-amz-date"],
+    )
+    assert ours_spaced == spaced.headers["Authorization"] == theirs.headers["Authorization"]
+
+
+def test_the_host_key_fetcher_writes_the_key_root_only_and_gives_up_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    from components.machines import ssm_host_key
+
+    path = tmp_path / "ssh_host_ed25519_key"
+    ssm_host_key.install("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", "ssh-ed25519 AAAA host ", str(path))
+    assert path.stat().st_mode & 0o777 == 0o600 and path.read_text().endswith("-----\n")
+    assert (tmp_path / "ssh_host_ed25519_key.pub").read_text() == "ssh-ed25519 AAAA host\n"
+    attempts: list[str] = []
+
+    def refused(region: str, name: str) -> str:
+        attempts.append(name)
+        raise urllib.error.URLError("403 AccessDeniedException")
+
+    monkeypatch.setattr(ssm_host_key, "fetch_private_key", refused)
+    monkeypatch.setattr(ssm_host_key.time, "sleep", lambda _: None)
+    # A reboot with the key in place: nothing is fetched.
+    assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 AAAA host"], str(path)) == 0 and not attempts
+    # Another key (or none): fetched, and every failure retried until the limit.
+    assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 BBBB host"], str(path)) == 1
+    assert len(attempts) == ssm_host_key.ATTEMPTS

@@ -3,6 +3,7 @@ containers cannot read the host's secrets, and setup containers are as locked do
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -13,8 +14,9 @@ import pytest
 import yaml
 
 from components.docker.identity import MACHINE_LABEL, machine_tag
+from components.docker.proxy import bridge_name
 from components.docker.services import retry_wrapper
-from components.machines.cloud_init import METADATA_ADDRESS
+from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE_PREFIX, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
 from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap
 
@@ -23,6 +25,7 @@ NETWORK = "docker:index/network:Network"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
 DROPLET = "digitalocean:index/droplet:Droplet"
+INSTANCE = "aws:ec2/instance:Instance"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +82,53 @@ def test_a_replaced_droplet_replaces_everything_that_ran_on_it_in_the_same_up(dr
         assert volume["name"] not in changes, volume["name"]
     assert [c.name for c in plan_changes(droplets.plan, rolled.plan).refused] == ["meteor-machines-0"]
     assert "meteor-host0-docker" not in changes or changes["meteor-host0-docker"].action == "update"
+
+
+def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_everything_along(aws_hosts: Run, tmp_path: Path) -> None:
+    """Rolling the EC2 data host: the instance and its volume attachment are deleted before they are
+    replaced (EC2 attaches a volume to one instance at a time: VolumeInUse), everything that ran on
+    it is replaced on the new one, the data volume stays (provider facts: aws:ec2/instance:Instance,
+    aws:ec2/volumeAttachment:VolumeAttachment in offline_plan/provider_facts.yaml)."""
+    config = shipped_config("aws-hosts")
+    config["machines"] = {**config["machines"], "distro": "debian"}  # new user data (Docker's apt source): a new instance
+    rolled = run_config(tmp_path, config, stack="aws-hosts")
+    plan = plan_changes(aws_hosts.plan, rolled.plan)
+    changes = {c.name: c for c in plan.resources}
+    host = changes["meteor-machines-0"]
+    assert host.type == INSTANCE and host.action == "replace" and host.delete_before_replace
+    assert any("userData" in reason for reason in host.replace_reasons)
+    attachment = changes["meteor-machines-data"]
+    assert attachment.type == "aws:ec2/volumeAttachment:VolumeAttachment" and attachment.action == "replace"
+    assert attachment.delete_before_replace, "the old attachment goes before the new one is made"
+    assert any("new id of meteor-machines-0" in reason for reason in attachment.replace_reasons)
+    assert not [c.name for c in plan.resources if c.type == "aws:ebs/volume:Volume"], "the data volume is kept"
+    things = on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
+    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
+    for thing in things:
+        change = changes.get(thing["name"])
+        assert change is not None and change.action == "replace", thing["name"]
+        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
+    for volume in on_host(aws_hosts, "meteor-host0-docker", VOLUME):
+        assert volume["name"] not in changes, volume["name"]
+    # Production protects the data host: `pulumi up` refuses until it is unprotected on purpose (README).
+    assert [c.name for c in plan.refused] == ["meteor-machines-0"]
+    # aws-hosts wires its machines like droplets: everything on the host carries the instance's id.
+    machine = aws_hosts.result.ids[aws_hosts.one(INSTANCE, "meteor-machines-0")["urn"]]
+    for thing in on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK):
+        assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
+
+
+def test_an_aws_host_deployed_without_a_public_address_at_launch_is_rolled(aws_hosts: Run) -> None:
+    """associatePublicIpAddress is ForceNew in the pinned provider (provider facts): upgrading a deployed
+    aws-hosts stack replaces its data host, delete-first with its attachment (README: AWS)."""
+    deployed = copy.deepcopy(aws_hosts.plan)
+    for resource in deployed["resources"]:
+        if resource["type"] == INSTANCE:
+            del resource["inputs"]["associatePublicIpAddress"]
+    changes = {c.name: c for c in plan_changes(deployed, aws_hosts.plan).resources}
+    host = changes["meteor-machines-0"]
+    assert host.action == "replace" and host.delete_before_replace and host.replace_reasons == ["associatePublicIpAddress"]
+    assert changes["meteor-machines-data"].action == "replace" and changes["meteor-machines-data"].delete_before_replace
 
 
 def test_everything_on_a_machine_carries_its_id(droplets: Run, dev: Run) -> None:
@@ -293,6 +343,7 @@ def test_a_canary_runs_its_own_migration_before_it_starts(droplets: Run) -> None
 
 def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(droplets: Run, aws_hosts: Run, tmp_path: Path) -> None:
     rule = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"
+    exemption = f"DOCKER-USER -i {INSTANCE_ROLE_BRIDGE_PREFIX}+ -d {METADATA_ADDRESS}/32 -j RETURN"
     scripts: list[str] = []
     for run, machine in (
         (droplets, droplets.one(DROPLET, "meteor-machines-0")),
@@ -306,7 +357,9 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
         assert "Before=docker.service" in unit.splitlines() and "ExecStart=/usr/local/sbin/meteor-block-metadata" in unit
         assert {"Requires=meteor-block-metadata.service", "After=meteor-block-metadata.service"} <= set(dropin)
         scripts.append(script)
-    assert scripts[0] == scripts[1], "EC2 hosts block every container too (no instance-role exemption)"
+    droplet_script, ec2_script = scripts
+    assert exemption not in droplet_script, "droplets let no container through"
+    assert f"iptables -I {exemption}" in ec2_script, "EC2 hosts let the instance-role bridges through"
     # The script, against a stand-in iptables that knows the rules inserted so far (in $LOG).
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -314,9 +367,9 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
         '#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in -C) grep -qxF -- "-I ${*#-C }" "$LOG";; *) exit 0;; esac\n'
     )
     (bin_dir / "iptables").chmod(0o755)
-    (tmp_path / "block").write_text(scripts[0])
 
-    def inserts_of(log: Path) -> list[str]:
+    def inserts_of(script: str, log: Path) -> list[str]:
+        (tmp_path / "block").write_text(script)
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log)}
         for _ in range(2):
             subprocess.run(["sh", str(tmp_path / "block")], check=True, env=env, timeout=30)
@@ -325,18 +378,51 @@ def test_containers_are_blocked_from_the_metadata_service_before_docker_starts(d
         return [c for c in calls if c.startswith("-I ")]
 
     # A fresh host (or Docker's nftables backend, which never adds it): the rule and FORWARD's jump, once each.
-    assert inserts_of(tmp_path / "fresh.log") == [f"-I {rule}", "-I FORWARD -j DOCKER-USER"]
+    assert inserts_of(droplet_script, tmp_path / "fresh.log") == [f"-I {rule}", "-I FORWARD -j DOCKER-USER"]
     # Docker's iptables backend already jumps to DOCKER-USER: the jump is not doubled.
     (tmp_path / "docker.log").write_text("-I FORWARD -j DOCKER-USER\n")
-    assert inserts_of(tmp_path / "docker.log") == ["-I FORWARD -j DOCKER-USER", f"-I {rule}"]
+    assert inserts_of(droplet_script, tmp_path / "docker.log") == ["-I FORWARD -j DOCKER-USER", f"-I {rule}"]
+    # EC2: the exemption is inserted after the block (`-I` puts it on top), once, so it is matched first.
+    assert inserts_of(ec2_script, tmp_path / "ec2.log") == [f"-I {rule}", f"-I {exemption}", "-I FORWARD -j DOCKER-USER"]
 
 
-def test_no_container_has_a_way_around_the_metadata_block(aws_hosts: Run, droplets: Run, dev: Run) -> None:
-    for run in (aws_hosts, droplets, dev):
+def test_only_the_app_containers_that_use_the_instance_role_reach_the_metadata_service(aws_hosts: Run, droplets: Run, dev: Run) -> None:
+    for run in (droplets, dev):
         assert not [n["name"] for n in run.resources(NETWORK) if "instance-role" in n["name"]]
         for container in run.resources(CONTAINER):
             for network in container["inputs"].get("networksAdvanced") or []:
                 assert "gwPriority" not in network, container["name"]
+    # aws-hosts keeps its files in S3 through the instance role: its apps (and nothing else) join the
+    # host's instance-role network, whose bridge is the one the host lets through, as default gateway.
+    assert shipped_config("aws-hosts")["storage"]["provider"] == "s3"
+    [role_network] = [n for n in aws_hosts.resources(NETWORK) if n["name"].endswith("-instance-role")]
+    bridge = role_network["inputs"]["options"]["com.docker.network.bridge.name"]
+    assert bridge.startswith(INSTANCE_ROLE_BRIDGE_PREFIX) and len(bridge) <= 15
+    assert bridge == bridge_name(INSTANCE_ROLE_BRIDGE_PREFIX, role_network["inputs"]["name"])
+    apps = {a["name"] for a in shipped_config("aws-hosts")["apps"]}
+    on_role_network: list[str] = []
+    for container in aws_hosts.resources(CONTAINER):
+        for network in container["inputs"].get("networksAdvanced") or []:
+            if network["name"] == role_network["inputs"]["name"]:
+                assert network["gwPriority"] == 1, container["name"]
+                on_role_network.append(container["name"])
+            else:
+                assert "gwPriority" not in network, container["name"]
+    app_containers = [
+        c["name"]
+        for c in aws_hosts.resources(CONTAINER)
+        if any({"label": "meteor-platform/app", "value": app} in (c["inputs"].get("labels") or []) for app in apps)
+    ]
+    assert app_containers and sorted(on_role_network) == sorted(app_containers)
+
+
+def test_without_the_instance_role_no_container_joins_the_role_network(tmp_path: Path) -> None:
+    config = shipped_config("aws-hosts")
+    config.pop("storage")
+    run = run_config(tmp_path, config, stack="aws-hosts")
+    for container in run.resources(CONTAINER):
+        for network in container["inputs"].get("networksAdvanced") or []:
+            assert "instance-role" not in str(network["name"]) and "gwPriority" not in network, container["name"]
 
 
 # -- item 11: hardening ------------------------------------------------------------------------------

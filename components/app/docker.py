@@ -109,6 +109,16 @@ class DockerApp(pulumi.ComponentResource):
                 ),
             }
 
+        def instance_role_on(host: DockerHost) -> list[docker.ContainerNetworksAdvancedArgsDict]:
+            """EC2 hosts, an app whose storage uses the instance role: the instance-role network, as the
+            container's default gateway, so its requests to the metadata service leave through the one
+            bridge the host lets through. Docker Engine 28+: "the network with the highest gw-priority
+            provides the default gateway" (docs.docker.com/engine/network/#connecting-to-multiple-networks,
+            docker/docs#21612; the pinned SDK's gw_priority docstring); the others have priority 0."""
+            if not args.storage.instance_role or host.instance_role_bridges is None:
+                return []
+            return [{"name": host.names.instance_role, "gw_priority": 1}]
+
         # Legacy MeteorD binds port 80 as root.
         capabilities = only_capabilities(*(["CAP_NET_BIND_SERVICE"] if app.flavor is ImageFlavor.METEORD else []))
 
@@ -201,6 +211,7 @@ class DockerApp(pulumi.ComponentResource):
                         # container names and network aliases, not a --hostname (moby/moby#36333): the
                         # hostname CLUSTER_ENDPOINT_URL names is an alias too.
                         {"name": host.names.apps, "aliases": [app.name, *([hostname] if app.cluster.enabled else [])]},
+                        *instance_role_on(host),
                     ],
                     restart="unless-stopped",
                     healthcheck={

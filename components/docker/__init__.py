@@ -40,6 +40,12 @@ class DockerNames:
         return self._network("apps")
 
     @property
+    def instance_role(self) -> pulumi.Input[str]:
+        """EC2 hosts: the network of the app containers that use the instance role (the only one whose
+        containers reach the metadata service: machines/cloud_init.py)."""
+        return self._network("instance-role")
+
+    @property
     def docker_api(self) -> pulumi.Input[str]:
         """The internal network between Traefik and the Docker socket proxy."""
         return self._network("docker-api")
@@ -84,6 +90,8 @@ class DockerHost:
     """The host's networks (edge, apps): containers on the host wait for them."""
     machine_id: pulumi.Input[str] | None = None
     """The cloud machine's id (None for the local engine): what runs on the host follows it."""
+    instance_role_bridges: str | None = None
+    """EC2: the bridge-name prefix the host lets through to the metadata service (DockerMachines)."""
 
     def follows_machine(self) -> list[pulumi.ResourceTransformation]:
         """For the `transformations` option of whatever runs on this host (see identity.py)."""

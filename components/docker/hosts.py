@@ -57,6 +57,7 @@ def machine_docker_hosts(
                 names=replace(names, machine=machine_id),
                 shell=shell,
                 machine_id=machine_id,
+                instance_role_bridges=machines.instance_role_bridges,
             )
         )
     return hosts

@@ -10,6 +10,7 @@ health-aware Docker discovery of its own.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +23,18 @@ from components.docker.services import one_shot
 from components.protection import stateful
 
 CERT_RESOLVER = "letsencrypt"
+
+# Docker's bridge driver option naming the network's Linux bridge (docs.docker.com/engine/network/
+# drivers/bridge/#options: "com.docker.network.bridge.name: Interface name to use when creating the
+# Linux bridge"); an interface name has at most 15 characters (IFNAMSIZ 16 with its NUL).
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+IFNAME_MAX = 15
+
+
+def bridge_name(prefix: str, network_name: str) -> str:
+    """The bridge of the network named `network_name`: `prefix` and a digest of the name, so a
+    network replaced under a new name (created before the old one goes) gets a bridge of its own."""
+    return prefix + hashlib.sha256(network_name.encode()).hexdigest()[: IFNAME_MAX - len(prefix)]
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,9 @@ class TraefikProxy(pulumi.ComponentResource):
     edge_network: docker.Network
     apps_network: docker.Network
     docker_api_network: docker.Network
+    instance_role_network: docker.Network | None
+    """EC2 hosts: the app containers that use the instance role join it (machines/cloud_init.py lets
+    its bridge, and no other, through to the metadata service)."""
     socket_proxy: docker.Container
     container: docker.Container
 
@@ -75,6 +91,16 @@ class TraefikProxy(pulumi.ComponentResource):
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
         self.apps_network = docker.Network(f"{name}-apps", name=names.apps, driver="bridge", internal=False, opts=on_host)
         self.docker_api_network = docker.Network(f"{name}-docker-api", name=names.docker_api, driver="bridge", internal=True, opts=on_host)
+        self.instance_role_network = None
+        prefix = args.host.instance_role_bridges
+        if prefix is not None:
+            self.instance_role_network = docker.Network(
+                f"{name}-instance-role",
+                name=names.instance_role,
+                driver="bridge",
+                options=pulumi.Output.from_input(names.instance_role).apply(lambda n: {BRIDGE_NAME_OPTION: bridge_name(prefix, n)}),
+                opts=on_host,
+            )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
         self.socket_proxy = docker.Container(

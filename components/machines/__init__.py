@@ -4,6 +4,7 @@ cloud_init.py   the user data every cloud boots its Docker hosts with
 readiness.py    waiting until a new host's Docker answers
 digitalocean.py droplets
 aws.py          EC2 instances
+ssm_host_key.py run on an EC2 host at first boot: its ssh host key from SSM
 """
 
 from __future__ import annotations
@@ -30,3 +31,6 @@ class DockerMachines(Protocol):
     """Per host: its ssh host key (`ssh-ed25519 AAAA...`), which clients pin instead of trusting on first use."""
     ssh_proxy_command: str | None
     """An ssh ProxyCommand to reach the hosts (AWS Session Manager), or None for direct ssh."""
+    instance_role_bridges: str | None
+    """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service
+    (and with it the instance role); None where no container may (cloud_init.py)."""

@@ -1,14 +1,18 @@
 """EC2 instances booted as hardened Docker hosts, with the same cloud-init user data as droplets.
 
 The image is the newest Ubuntu 24.04 or Debian 12 AMI of the distribution's own account (a
-data-source lookup by owner and name, never a hard-coded id). IMDSv2 only, an encrypted gp3 root
-volume, an instance profile (ECR read; SSM when chosen), a security group admitting SSH from the
-admin networks only (none with Session Manager) and the web ports, an Elastic IP. The first host's
-Docker volumes live on a separate encrypted EBS volume that outlives the instance (protected and
-retained in production): cloud-init waits for it at boot and formats it only if it is blank.
-Host keys are generated here and pinned by every ssh client, as on DigitalOcean.
+data-source lookup by owner and name, never a hard-coded id). IMDSv2 only (hop limit 2: the app
+containers reach their instance role through the Docker bridge, cloud_init.py), a public address
+from launch, an encrypted gp3 root volume, an instance profile (ECR read; SSM when chosen), a
+security group admitting SSH from the admin networks only (none with Session Manager) and the web
+ports, an Elastic IP. The first host's Docker volumes live on a separate encrypted EBS volume that
+outlives the instance (protected and retained in production): cloud-init waits for it at boot and
+formats it only if it is blank; that host and its volume attachment are replaced delete-first.
+Host keys are generated here and pinned by every ssh client, as on DigitalOcean; the private key
+reaches the host through an SSM SecureString parameter under a key of its own (never in the user
+data, which ec2:DescribeInstanceAttribute and the metadata service serve).
 
-Imports only the `ec2`, `ebs` and `iam` submodules of pulumi_aws.
+Imports only the `ec2`, `ebs`, `iam`, `kms` and `ssm` submodules of pulumi_aws.
 """
 
 from __future__ import annotations
@@ -19,13 +23,21 @@ import pulumi
 import pulumi_aws.ebs as ebs
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.iam as iam
+import pulumi_aws.kms as kms
+import pulumi_aws.ssm as ssm
 import pulumi_command as command
 import pulumi_tls as tls
 
 from components import versions
-from components.aws.iam import MANAGED, trust
+from components.aws.iam import MANAGED, output_document, trust
 from components.endpoints import ANYWHERE
-from components.machines.cloud_init import DOCKER_READY, DockerHostUserData, docker_host_user_data
+from components.machines.cloud_init import (
+    DOCKER_READY,
+    INSTANCE_ROLE_BRIDGE_PREFIX,
+    DockerHostUserData,
+    HostKeyParameter,
+    docker_host_user_data,
+)
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
@@ -80,6 +92,10 @@ class AwsMachines(pulumi.ComponentResource):
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
     host_public_keys: list[pulumi.Output[str]]
+    host_key_key: kms.Key
+    host_key_parameters: list[ssm.Parameter]
+    """Per host, its private ssh host key (SecureString under `host_key_key`)."""
+    instance_role_bridges: str | None = INSTANCE_ROLE_BRIDGE_PREFIX
 
     def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
@@ -148,21 +164,23 @@ class AwsMachines(pulumi.ComponentResource):
             for i in range(args.count)
         ]
         self.host_public_keys = [key.public_key_openssh.apply(lambda k: k.strip()) for key in self.host_keys]
+        host_key_access = self._host_key_parameters(name, args, region, tags)
         self.instances = []
         addresses: list[ec2.Eip] = []
         for i, host_key in enumerate(self.host_keys):
             holds_data = i == 0 and self.data_volume is not None
             volume_id: pulumi.Input[str] = self.data_volume.id if holds_data and self.data_volume is not None else ""
             user_data = pulumi.Output.secret(
-                pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh, volume_id).apply(
+                pulumi.Output.all(self.host_key_parameters[i].name, host_key.public_key_openssh, volume_id).apply(
                     lambda values, holds=holds_data: docker_host_user_data(
                         DockerHostUserData(
                             deploy_user=args.deploy_user,
                             ssh_public_keys=[args.ssh_public_key],
                             distro="debian" if args.distro == "debian" else "ubuntu",
-                            host_key=(str(values[0]), str(values[1]).strip()),
+                            host_key_parameter=HostKeyParameter(region, str(values[0]), str(values[1]).strip()),
                             data_label=DATA_LABEL if holds else None,
                             data_device=ebs_device(str(values[2])) if holds else None,
+                            instance_role_bridges=INSTANCE_ROLE_BRIDGE_PREFIX,
                         )
                     )
                 )
@@ -176,7 +194,16 @@ class AwsMachines(pulumi.ComponentResource):
                 iam_instance_profile=profile.name,
                 user_data=user_data,
                 user_data_replace_on_change=True,
-                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
+                # A container's token request crosses the Docker bridge's NAT, one hop more than the host's:
+                # with 1 its PUT response never arrives (docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+                # instancedata-data-retrieval.html#imds-considerations: "In a container environment, we
+                # recommend setting the hop limit to 2"). Which containers get there at all: cloud_init.py.
+                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
+                # A public address from launch: cloud-init installs packages before the Elastic IP is
+                # attached (the subnets do not map one: network/aws.py). ForceNew in the pinned provider
+                # (hashicorp/terraform-provider-aws internal/service/ec2/ec2_instance.go, issue #37238,
+                # PR #45850 still open): a host deployed without it is replaced (README: rolling a host).
+                associate_public_ip_address=True,
                 root_block_device={
                     "volume_size": args.root_volume_gib,
                     "volume_type": "gp3",
@@ -186,12 +213,29 @@ class AwsMachines(pulumi.ComponentResource):
                 monitoring=True,
                 tags={**tags, "Name": f"{self.tag}-{i}"},
                 # The data host's replacement is deliberate (README: rolling a host); others roll on new user data.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect and holds_data, ignore_changes=["ami"]),
+                # The data host goes first: its replacement needs the volume, which attaches to one instance
+                # at a time, and its new attachment comes after the old one is gone (below).
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    protect=args.protect and holds_data,
+                    ignore_changes=["ami"],
+                    delete_before_replace=holds_data,
+                    # It reads its host key at boot: the permission first.
+                    depends_on=[host_key_access],
+                ),
             )
             self.instances.append(instance)
             if holds_data and self.data_volume is not None:
+                # A new instance id forces a new attachment (ForceNew on instance_id, volume_id, device_name:
+                # hashicorp/terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go), which Pulumi
+                # would create before deleting the old one: EC2 refuses to attach a volume that is still
+                # attached (VolumeInUse, docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html).
                 ec2.VolumeAttachment(
-                    f"{name}-data", device_name="/dev/sdf", volume_id=self.data_volume.id, instance_id=instance.id, opts=child
+                    f"{name}-data",
+                    device_name="/dev/sdf",
+                    volume_id=self.data_volume.id,
+                    instance_id=instance.id,
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 )
             addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
         self.public_addresses = [address.public_ip for address in addresses]
@@ -232,3 +276,49 @@ class AwsMachines(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
             )
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+
+    def _host_key_parameters(self, name: str, args: AwsMachinesArgs, region: str, tags: dict[str, str]) -> iam.RolePolicy:
+        """Per host, its private host key in a SecureString parameter under a customer managed key.
+        Not the AWS managed key aws/ssm, whose key policy lets every IAM principal of the account
+        decrypt (docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html):
+        this key has the default key policy (the account delegates to IAM), so only principals whose
+        IAM policies allow kms:Decrypt on it (administrators, and the instance role through SSM) read
+        the value; ec2:DescribeInstanceAttribute and ssm:GetParameter alone do not."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.host_key_key = kms.Key(
+            f"{name}-host-keys",
+            description=f"{self.tag}: ssh host keys in SSM",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.protect else 7,
+            tags=tags,
+            opts=child,
+        )
+        self.host_key_parameters = [
+            ssm.Parameter(
+                f"{name}-{i}-host-key",
+                name=f"/meteor-platform/{args.stack}/{self.tag}-{i}/ssh-host-key",
+                description=f"{self.tag}-{i}: private ssh host key, read by the host at first boot",
+                type="SecureString",
+                key_id=self.host_key_key.arn,
+                value=pulumi.Output.secret(key.private_key_openssh),
+                tags=tags,
+                opts=child,
+            )
+            for i, key in enumerate(self.host_keys)
+        ]
+        return iam.RolePolicy(
+            f"{name}-host-keys",
+            role=self.role.name,
+            policy=output_document(
+                [
+                    {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [p.arn for p in self.host_key_parameters]},
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt"],
+                        "Resource": [self.host_key_key.arn],
+                        "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+                    },
+                ]
+            ),
+            opts=child,
+        )

@@ -8,6 +8,7 @@ on unattended security upgrades and rotates container logs. Checked by `cloud-in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -57,27 +58,51 @@ DOCKER_DAEMON = """\
 METADATA_ADDRESS = "169.254.169.254"
 METADATA_BLOCK_UNIT = "meteor-block-metadata.service"
 METADATA_BLOCK_RULE = f"DOCKER-USER -d {METADATA_ADDRESS}/32 -j REJECT --reject-with icmp-port-unreachable"
-"""No container on any host reaches the metadata service (EC2 hosts too: see the README on instance roles)."""
+"""No container reaches the metadata service, except on the instance-role bridges below."""
 DOCKER_USER_JUMP = "FORWARD -j DOCKER-USER"
 
-# The user data (and the host's private ssh key in it) is served by the metadata service, which
-# containers would reach through the host's NAT: no container may. The rule goes into DOCKER-USER
-# before Docker starts, so no container ever runs without it: the daemon creates the chain only if
-# it is missing and never deletes or modifies rules already in it (moby/moby v28.5.2
-# libnetwork/firewall_linux.go setupUserChain). The script also makes sure FORWARD jumps to the
-# chain: Docker inserts that jump itself with its iptables backend (EnsureJumpRule deletes the
-# identical rule, then inserts it again at the top: libnetwork/iptables/iptables.go, so ours is
-# never doubled), but not with its nftables backend (setupUserChains returns at once), where the
-# block would otherwise never be reached. The host's own requests (cloud-init, the agents) leave
-# through OUTPUT and are not affected.
-METADATA_BLOCK_SCRIPT = f"""\
-#!/bin/sh
-# Managed by meteor-platform: containers never reach the cloud metadata service.
-set -eu
-iptables -N DOCKER-USER 2>/dev/null || true
-iptables -C {METADATA_BLOCK_RULE} 2>/dev/null || iptables -I {METADATA_BLOCK_RULE}
-iptables -C {DOCKER_USER_JUMP} 2>/dev/null || iptables -I {DOCKER_USER_JUMP}
-"""
+INSTANCE_ROLE_BRIDGE_PREFIX = "mpimds"
+"""EC2 hosts: the Linux bridges of the networks whose containers may reach the metadata service
+(the app containers that use the instance role: docker/proxy.py names each `mpimds` and 9 hex digits).
+iptables(8): "If the interface name ends in a "+", then any interface which begins with this name
+will match". A container's packet to the metadata address is routed out of the bridge of its
+default gateway's network (the instance-role network, by its gateway priority) and enters
+FORWARD with that bridge as its in-interface, which no other container can claim."""
+
+
+def instance_role_rule(prefix: str) -> str:
+    """Lets the containers on `prefix`'s bridges through to the metadata service (returns to FORWARD,
+    where Docker's own rules forward and masquerade their traffic like any other)."""
+    return f"DOCKER-USER -i {prefix}+ -d {METADATA_ADDRESS}/32 -j RETURN"
+
+
+# The user data is served by the metadata service, which containers would reach through the host's
+# NAT: no container may, except the app containers on an instance-role network of an EC2 host
+# (they need the role's credentials for S3; the README says what else they can read there). The
+# rules go into DOCKER-USER before Docker starts, so no container ever runs without them: the daemon
+# creates the chain only if it is missing and never deletes or modifies rules already in it
+# (moby/moby v28.5.2 libnetwork/firewall_linux.go setupUserChain). The script also makes sure
+# FORWARD jumps to the chain: Docker inserts that jump itself with its iptables backend
+# (EnsureJumpRule deletes the identical rule, then inserts it again at the top:
+# libnetwork/iptables/iptables.go, so ours is never doubled), but not with its nftables backend
+# (setupUserChains returns at once), where the block would otherwise never be reached. The host's
+# own requests (cloud-init, the agents) leave through OUTPUT and are not affected. The exemption is
+# inserted after the block, so it sits above it (`-I` inserts at the top).
+def metadata_block_script(instance_role_bridges: str | None = None) -> str:
+    rules = [METADATA_BLOCK_RULE]
+    what = "containers never reach the cloud metadata service"
+    if instance_role_bridges is not None:
+        rules.append(instance_role_rule(instance_role_bridges))
+        what += ", but the app containers on the instance-role networks"
+    rules.append(DOCKER_USER_JUMP)
+    lines = [
+        "#!/bin/sh",
+        f"# Managed by meteor-platform: {what}.",
+        "set -eu",
+        "iptables -N DOCKER-USER 2>/dev/null || true",
+        *(f"iptables -C {rule} 2>/dev/null || iptables -I {rule}" for rule in rules),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 METADATA_BLOCK_SERVICE = """\
@@ -107,6 +132,20 @@ def docker_unit_dropin(data_mount: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
+
+
+@dataclass(frozen=True)
+class HostKeyParameter:
+    """EC2: the host's private ssh key lives in an SSM SecureString parameter, not in the user data."""
+
+    region: str
+    name: str
+    """The parameter's name (`/meteor-platform/<stack>/...`)."""
+    public_key: str
+    """`ssh-ed25519 AAAA...`: written next to the private key (not secret)."""
+
+
 @dataclass(frozen=True)
 class DockerHostUserData:
     """What a Docker host boots with."""
@@ -123,6 +162,10 @@ class DockerHostUserData:
     """Filesystem label of a block-storage volume to mount under Docker's volumes (data outlives the machine)."""
     data_device: str | None = None
     """A raw volume's device path (AWS EBS): wait for it at boot and format it with `data_label` unless it has a filesystem."""
+    instance_role_bridges: str | None = None
+    """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service."""
+    host_key_parameter: HostKeyParameter | None = None
+    """EC2: fetch the host key from SSM at boot instead of `host_key` (which would put it in the user data)."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -146,6 +189,20 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         # Only the ed25519 type, which the given key already fills: cloud-init generates none of its own.
         config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
+    if spec.host_key_parameter is not None:
+        # Fetched in bootcmd, an early module of cloud-init's init stage (the network is up: the
+        # user data came through it), which systemd orders before sshd starts (cloud-init 22.4's
+        # cloud-init.service: After=systemd-networkd-wait-online.service, Before=sshd.service), so
+        # sshd never serves another key. The ssh module ends the same stage: it must keep the key
+        # (ssh_deletekeys false) and makes a key type only when its file is missing (cc_ssh.py:
+        # `if os.path.exists(keyfile): continue`), so ed25519 is made only if the fetch failed (and
+        # then no client trusts it). bootcmd runs before write_files (cloud.cfg's cloud_init_modules),
+        # hence the fetcher's source inline; it runs on every boot and returns at once when the key
+        # is already installed.
+        parameter = spec.host_key_parameter
+        config["ssh_deletekeys"] = False
+        config["ssh_genkeytypes"] = ["ed25519"]
+        config["bootcmd"] = [["python3", "-c", HOST_KEY_FETCHER_SOURCE.read_text(), parameter.region, parameter.name, parameter.public_key]]
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).
@@ -157,7 +214,7 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         # disk_setup and mounts), then make a filesystem only if there is none (overwrite: false),
         # so a replaced instance mounts the same data.
         wait = f"for i in $(seq 1 {DATA_DEVICE_WAIT_SECONDS // 5}); do [ -e {spec.data_device} ] && break; sleep 5; done"
-        config["bootcmd"] = [["sh", "-c", wait]]
+        config["bootcmd"] = [*config.get("bootcmd", []), ["sh", "-c", wait]]
         config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
     return config
 
@@ -206,7 +263,7 @@ def _base_config(spec: DockerHostUserData) -> dict[str, Any]:
             {
                 "path": "/usr/local/sbin/meteor-block-metadata",
                 "permissions": "0755",
-                "content": METADATA_BLOCK_SCRIPT,
+                "content": metadata_block_script(spec.instance_role_bridges),
             },
             {"path": f"/etc/systemd/system/{METADATA_BLOCK_UNIT}", "permissions": "0644", "content": METADATA_BLOCK_SERVICE},
             {

@@ -82,6 +82,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
     data_volume: do.Volume | None
     host_keys: list[tls.PrivateKey]
     ssh_proxy_command: str | None = None
+    instance_role_bridges: str | None = None
     host_public_keys: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DigitalOceanMachinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:

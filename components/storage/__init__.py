@@ -35,6 +35,9 @@ class StorageWiring:
     """Where the store listens (empty when it is MongoDB itself)."""
     service_account: str | None = None
     """A Kubernetes service account the app's pods must run as (its cloud identity reaches the store)."""
+    instance_role: bool = False
+    """Docker hosts: the app's credentials come from the host's instance role, so its containers
+    must reach the metadata service (they join the host's instance-role network)."""
 
 
 DUMPS_PREFIX = "mongo/"

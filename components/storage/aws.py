@@ -3,11 +3,11 @@ noncurrent versions expired, non-TLS requests denied, CORS for the apps' domains
 
 No long-lived keys: on EKS each app's pods run as a service account bound (EKS Pod Identity) to a
 role whose policy names this bucket and the app's own prefix only; on EC2 Docker hosts the
-instance role gets the same, for every app the hosts run, but no container reaches the metadata
-service (it serves the host's private ssh key too: machines/cloud_init.py), so apps there get no
-credentials until issue 18 gives them a route that serves only the token and credentials paths.
+instance role gets the same, for every app the hosts run, and the app containers (only they) reach
+the metadata service through the host's instance-role network (machines/cloud_init.py).
 The apps get the same S3 wiring as Spaces and MinIO (FILE_STORAGE, S3_*, METEOR_SETTINGS.storage)
-minus the keys: on EKS the AWS SDK's default credential chain finds the pod's role.
+minus the keys: the AWS SDK's default credential chain finds the pod's role on EKS, the instance
+role (IMDSv2, hop limit 2) on EC2 hosts.
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ class S3Storage(pulumi.ComponentResource):
             settings={"backend": "s3", "endpoint": endpoint, "region": self._args.region, "prefix": f"{app}/", "bucket": self._args.bucket},
             endpoints=[HTTPS],
             service_account=app if self._args.cluster_name is not None else None,
+            instance_role=self._args.host_role_name is not None,
         )
 
     def backups(self) -> BackupTarget | None:
