@@ -32,3 +32,15 @@ class Endpoint:
     """The address block the service lives in, when it is outside the cluster (`0.0.0.0/0`: unknown)."""
     pods: Pods | None = None
     """The pods that serve it, when it runs in the same cluster."""
+
+
+POD_IDENTITY_AGENT = Endpoint(port=80, hosts=("169.254.170.23",), cidr="169.254.170.23/32")
+"""Where pods on EKS get their role's credentials: the EKS Pod Identity agent, a host-network
+DaemonSet on every node listening on the link-local 169.254.170.23, port 80 (awsdocs/amazon-eks-user-guide,
+pod-id-agent-setup: "The agent uses ... 169.254.170.23 for IPv4"; the pod identity webhook sets
+AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials: aws/amazon-eks-pod-identity-webhook,
+main.go). Once the VPC CNI enforces NetworkPolicy, a pod whose policy restricts egress reaches it only
+through a rule like this one: an ipBlock to the address (aws/aws-network-policy-agent#120: a /32 rule to the
+link-local metadata address is honoured). IPv4 only: the cluster is IPv4, so its pods have no IPv6 address
+to reach the agent's [fd00:ec2::23] from, and the VPC CNI ignores IPv6 rules in an IPv4 cluster
+(eks-networking-add-ons.adoc, "Network policies only apply either IPv4 or IPv6 addresses")."""
