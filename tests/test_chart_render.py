@@ -263,8 +263,16 @@ def test_the_cluster_autoscaler_finds_this_clusters_group_in_its_region_as_the_b
     assert (
         f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster}" in container["command"]
     )
-    assert "--skip-nodes-with-local-storage=false" in container["command"]
     assert {"name": "AWS_REGION", "value": "eu-central-1"} in container["env"], "no region from the instance metadata (hop limit 1)"
     assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:{release['inputs']['values']['image']['tag']}"
     assert pod["serviceAccountName"] == AUTOSCALER_NAME, "the account Pod Identity binds"
     assert deployment["metadata"]["namespace"] == "kube-system"
+
+
+@pytest.mark.parametrize("stack", ["staging", "aws-staging"])
+def test_traefik_lists_every_emptydir_as_safe_to_evict(stack: str) -> None:
+    """Listing a volume the pod does not have, or missing one, keeps its node from scaling down."""
+    [deployment] = [o for o in render(_release(stack, "traefik")) if o["kind"] == "Deployment"]
+    template = deployment["spec"]["template"]
+    scratch = {v["name"] for v in template["spec"]["volumes"] if "emptyDir" in v}
+    assert set(template["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes"].split(",")) == scratch

@@ -183,12 +183,33 @@ def test_the_cluster_autoscaler_runs_the_release_of_the_clusters_minor(eks: Run)
     assert values["image"]["tag"] == "v1.33.6", "the shipped stacks run Kubernetes 1.33"
     assert values["autoDiscovery"] == {"clusterName": cluster["inputs"]["name"]}, "the tags EKS puts on the node group's ASG"
     assert values["fullnameOverride"] == AUTOSCALER_NAME, "its service account, which Pod Identity binds"
-    assert values["extraArgs"] == {"skip-nodes-with-local-storage": False}, "app pods' emptyDir /tmp must not pin nodes"
     [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["namespace"] == AUTOSCALER_NAMESPACE]
     assert association["urn"] in release["dependencies"], "its pods start with credentials (injected at pod creation)"
     assert association["inputs"]["clusterName"] == cluster["inputs"]["name"]
     [provider] = eks.resources("pulumi:providers:kubernetes")
     assert release["provider"] == provider["urn"]
+
+
+def _empty_dirs(pod: dict[str, Any]) -> set[str]:
+    return {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+
+
+def test_scratch_volumes_do_not_pin_nodes_and_jobs_and_databases_stay(eks: Run) -> None:
+    """The autoscaler never removes a node running a pod with an emptyDir unless the pod lists its volumes as
+    safe to evict (cluster-autoscaler FAQ.md): the apps' do (scratch /tmp), Jobs and MongoDB's do not."""
+    key = "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes"
+    deployments = eks.resources("kubernetes:apps/v1:Deployment")
+    assert deployments
+    for deployment in deployments:
+        template = deployment["inputs"]["spec"]["template"]
+        listed = set(template["metadata"]["annotations"][key].split(","))
+        assert listed == _empty_dirs(template["spec"]), deployment["name"]
+    kept = [*eks.resources("kubernetes:batch/v1:Job"), *eks.resources("kubernetes:apps/v1:StatefulSet")]
+    assert kept
+    for workload in kept:
+        assert key not in (workload["inputs"]["spec"]["template"]["metadata"].get("annotations") or {}), workload["name"]
+    traefik = _release(eks, "traefik")["inputs"]["values"]["deployment"]["podAnnotations"]
+    assert traefik == {key: "data,tmp"}, "the chart's two emptyDirs (the render test checks them)"
 
 
 def test_every_eks_minor_has_its_autoscaler_release() -> None:

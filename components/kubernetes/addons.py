@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.kubernetes.labels import SAFE_TO_EVICT_LOCAL_VOLUMES
 
 if TYPE_CHECKING:
     from components.kubernetes.aws_nodes import NodeAutoscaler
@@ -108,7 +109,9 @@ def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
         # Ingress status gets the load balancer's address (publishedService), which pulumi-kubernetes waits for.
         "ingressClass": {"isDefaultClass": False, "name": args.ingress_class},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
-        "deployment": {"replicas": 2},
+        # `data` and `tmp` are the chart's emptyDirs, scratch here (certificates come from cert-manager):
+        # a node autoscaler may remove Traefik's node (components/kubernetes/labels.py).
+        "deployment": {"replicas": 2, "podAnnotations": {SAFE_TO_EVICT_LOCAL_VOLUMES: "data,tmp"}},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "ports": entry_point_values(args),
     }
@@ -142,10 +145,6 @@ def cluster_autoscaler_values(autoscaler: NodeAutoscaler) -> dict[str, Any]:
         "awsRegion": autoscaler.region,
         "fullnameOverride": AUTOSCALER_NAME,
         "image": {"tag": autoscaler.image_tag},
-        # Every app pod has an emptyDir /tmp, and by default the autoscaler never removes a node that
-        # runs a pod with local storage (flags.go: skip-nodes-with-local-storage, default true): it would
-        # add nodes and never take them away. Their /tmp is scratch; MongoDB's data is on EBS volumes.
-        "extraArgs": {"skip-nodes-with-local-storage": False},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
     }
 

@@ -141,7 +141,8 @@ def node_group_bounds(
     max_nodes: int,
     parent: pulumi.Resource,
 ) -> command.local.Command:
-    """Runs `NODE_BOUNDS` after the node group exists and again whenever the bounds (or the group) change."""
+    """Runs `NODE_BOUNDS` after the node group exists (NODEGROUP is its output) and again whenever the
+    bounds or the group change."""
     return command.local.Command(
         f"{name}-bounds",
         create=NODE_BOUNDS,
@@ -152,5 +153,5 @@ def node_group_bounds(
             "MIN_NODES": str(min_nodes),
             "MAX_NODES": str(max_nodes),
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[node_group]),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
