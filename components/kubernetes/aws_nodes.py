@@ -7,8 +7,10 @@ limit 1), through a role that may describe Auto Scaling groups and instance type
 size of this cluster's node group only.
 
 The bounds: `eks.NodeGroup` sends its whole scaling config (min, max and desired) when any of it
-changes, and EKS refuses a desired size outside the bounds (terraform-aws-modules/terraform-aws-eks#944,
-#748: "Minimum capacity 4 can't be greater than desired size 3"). Managing the desired size would
+changes (hashicorp/terraform-provider-aws, internal/service/eks/node_group.go, resourceNodeGroupUpdate:
+`if d.HasChange("scaling_config") { input.ScalingConfig = expandNodegroupScalingConfig(...) }`), and EKS
+refuses a desired size outside the bounds (terraform-aws-modules/terraform-aws-eks#944, #748: "Minimum
+capacity 4 can't be greater than desired size 3"). Managing the desired size would
 undo the autoscaler on every `up`; ignoring it (as before) made a raised minimum fail. So the node
 group ignores its scaling config after creation, and `node_group_bounds` applies the configured
 bounds with the desired size the group has now, clamped into them, in one UpdateNodegroupConfig
