@@ -63,7 +63,8 @@ the node agent's `--enable-network-policy` flag and the `amazon-vpc-cni` ConfigM
 
 
 def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.ResourceOptions) -> eks.Addon:
-    """The VPC CNI as a managed add-on, before the nodes join (they start with NetworkPolicy enforced).
+    """The VPC CNI as a managed add-on, before the nodes join (they start with NetworkPolicy enforced; the
+    terraform-aws-modules/terraform-aws-eks examples order `vpc-cni` the same way, `before_compute = true`).
 
     EKS installs the CNI on every new cluster as a self-managed add-on (aws-node); creating the
     managed add-on adopts it. OVERWRITE on create: the adopted DaemonSet takes the add-on's settings
