@@ -123,6 +123,13 @@ def test_pods_with_a_pod_identity_reach_the_agent_through_their_policies(eks: Ru
     assert others and not any(_reaches_the_agent(p) for p in others), "MongoDB's pods have no AWS identity: no route to the agent"
 
 
+def test_the_planned_policies_validate_strict(eks: Run) -> None:
+    policies = eks.resources(NETWORK_POLICY)
+    assert any(_reaches_the_agent(p) for p in policies)
+    for policy in policies:
+        kubernetes_validate.validate(policy["inputs"], "1.33.0", strict=True)
+
+
 def test_no_agent_route_off_eks() -> None:
     """DigitalOcean has no Pod Identity agent: its apps' policies open no route to the link-local address."""
     run = run_shipped("staging")
