@@ -92,6 +92,21 @@ starts without the extended-support fee. The shipped AWS stacks state 1.33 (in p
 2026-07-29): EKS upgrades one minor at a time, so they move 1.33 -> 1.34 -> 1.35 by upgrades, not by this default."""
 
 
+# Cluster Autoscaler releases, one line per Kubernetes minor: "We recommend using Cluster Autoscaler with
+# the Kubernetes control plane ... version for which it was meant" (kubernetes/autoscaler
+# cluster-autoscaler/README.md, "Releases": CA 1.34.x for Kubernetes 1.34.x, chart 9.51.0+ for each).
+# The newest patch of each line: the repository's `cluster-autoscaler-<version>` tags, read at
+# 55c37cd5 (2026-08-22); each is the image registry.k8s.io/autoscaling/cluster-autoscaler:v<version>.
+CLUSTER_AUTOSCALER_VERSIONS = {"1.31": "1.31.5", "1.32": "1.32.7", "1.33": "1.33.6", "1.34": "1.34.5", "1.35": "1.35.2"}
+"""EKS minor -> the Cluster Autoscaler release for it (the chart, components/versions.py, runs any of them)."""
+
+
+def cluster_autoscaler_tag(eks_version: str) -> str:
+    """The autoscaler image tag for the cluster's Kubernetes minor (`1.33` -> `v1.33.6`); every minor in
+    EKS_CALENDAR has one (a test checks it)."""
+    return f"v{CLUSTER_AUTOSCALER_VERSIONS[eks_version]}"
+
+
 def doks_minor(version_prefix: str) -> str:
     """`1.36.` -> `1.36`."""
     return version_prefix.rstrip(".")

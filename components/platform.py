@@ -517,7 +517,12 @@ class Platform(pulumi.ComponentResource):
 
         k = config.kubernetes
         chosen = {addon: installs(k, addon) for addon in ("ingress_controller", "cert_manager", "metrics_server")}
-        if not any(chosen.values()):
+        node_autoscaler = None
+        if isinstance(k, EksConfig):
+            from components.kubernetes.aws import EksCluster
+
+            node_autoscaler = cluster.node_autoscaler if isinstance(cluster, EksCluster) else None
+        if not any(chosen.values()) and node_autoscaler is None:
             return None
         from components.config.values import quantity_value
         from components.kubernetes.addons import ClusterAddons, ClusterAddonsArgs
@@ -536,6 +541,7 @@ class Platform(pulumi.ComponentResource):
                 redirect_to_https=ingress.serves_tls,
                 idle_timeout_seconds=ingress.idle_timeout_seconds,
                 max_body_bytes=None if ingress.body_limit is None else int(quantity_value(ingress.body_limit)),
+                node_autoscaler=node_autoscaler,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[cluster.provider]),
         )

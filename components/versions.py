@@ -31,6 +31,11 @@ class Chart:
 TRAEFIK_CHART = Chart("traefik", "https://traefik.github.io/charts", "41.3.0")
 CERT_MANAGER_CHART = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1")
 METRICS_SERVER_CHART = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.12.2")
+# EKS: the chart runs the autoscaler release of the cluster's minor (image.tag from
+# components/catalogue.py CLUSTER_AUTOSCALER_VERSIONS); 9.59.0 (appVersion 1.35.0) is the newest chart
+# at kubernetes/autoscaler 55c37cd5, within "9.51.0+" for every minor EKS offers; the repository is the
+# chart README's (`helm repo add autoscaler https://kubernetes.github.io/autoscaler`).
+CLUSTER_AUTOSCALER_CHART = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0")
 
 
 # The official `mongo` image's multi-arch index (OCI image index: linux/amd64, linux/arm64/v8 and

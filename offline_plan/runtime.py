@@ -383,6 +383,14 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
             "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:cluster/{resource_name}",
             "name": resource_name,
         }
+    elif typ == "aws:eks/nodeGroup:NodeGroup":
+        # The provider names the group and EKS its Auto Scaling group (eks-<group>-<uuid>).
+        group = str(state.get("nodeGroupName") or resource_name)
+        outputs |= {
+            "nodeGroupName": group,
+            "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:nodegroup/{state.get('clusterName')}/{group}/{_uuid(name)}",
+            "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{_uuid(name)}"}], "remoteAccessSecurityGroupId": ""}],
+        }
     elif typ == "aws:ec2/instance:Instance":
         n = int(hexid[:6], 16)
         outputs |= {"publicIp": "", "privateIp": f"10.130.0.{n % 250 + 4}"}

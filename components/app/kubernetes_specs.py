@@ -136,7 +136,8 @@ def deployment_spec(
         "revision_history_limit": 5,
         "progress_deadline_seconds": 600,
         "template": {
-            "metadata": {"labels": dict(pod_labels)},
+            # Its /tmp is scratch: a node autoscaler may remove the node the pod runs on.
+            "metadata": {"labels": dict(pod_labels), "annotations": {labels.SAFE_TO_EVICT_LOCAL_VOLUMES: "tmp"}},
             "spec": pod_spec(app, containers=[container], pull_secrets=pull_secrets, spread_over=selector, service_account=service_account),
         },
     }

@@ -159,8 +159,20 @@ class EksConfig(Model):
     )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on EKS.")
     node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node group.")
-    min_nodes: int = Field(default=2, ge=1, le=100, description="Node group lower bound.")
-    max_nodes: int = Field(default=5, ge=1, le=100, description="Node group upper bound.")
+    min_nodes: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Node group lower bound: the Cluster Autoscaler never goes below it; raised above the current size, "
+        "the next `up` adds nodes.",
+    )
+    max_nodes: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Node group upper bound: the Cluster Autoscaler adds nodes up to it for Pending pods; lowered below "
+        "the current size, the next `up` removes nodes.",
+    )
     node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
     support_type: Literal["STANDARD", "EXTENDED"] = Field(
         default="STANDARD",

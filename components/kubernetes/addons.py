@@ -1,4 +1,5 @@
-"""What a new cluster needs before its apps: an ingress controller, cert-manager, metrics-server.
+"""What a new cluster needs before its apps: an ingress controller, cert-manager, metrics-server,
+and on EKS the Cluster Autoscaler.
 
 pulumi-kubernetes waits (10 minutes by default) for an Ingress to get a load-balancer address
 and fails otherwise, so a cluster the stack creates gets Traefik (its Service a cloud load
@@ -6,17 +7,23 @@ balancer, forwarding client addresses), cert-manager with its CRDs and an ACME C
 (HTTP-01 through the ingress class), and metrics-server (the HorizontalPodAutoscaler reads it),
 as Helm releases with the chart versions in `components/versions.py`. On a bring-your-own
 cluster each add-on is opt-in. The Kubernetes provider reaches the children through `providers`.
+On EKS the Cluster Autoscaler sizes the managed node group between its bounds (DOKS scales its
+node pool itself): its AWS identity comes from components/kubernetes/aws_nodes.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.kubernetes.labels import SAFE_TO_EVICT_LOCAL_VOLUMES
+
+if TYPE_CHECKING:
+    from components.kubernetes.aws_nodes import NodeAutoscaler
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 # DigitalOcean load balancers hand the client address to Traefik with the PROXY protocol
@@ -44,6 +51,8 @@ class ClusterAddonsArgs:
     max_body_bytes: int | None = None
     """`ingress.maxBodySize` when set: each app's router then buffers (components/app/kubernetes.py),
     so Traefik's /tmp, where Buffering spills, gets a size limit."""
+    node_autoscaler: NodeAutoscaler | None = None
+    """EKS: install the Cluster Autoscaler for this cluster's node group."""
 
 
 # The in-tree AWS cloud provider creates an NLB for a LoadBalancer Service with this annotation;
@@ -100,7 +109,9 @@ def traefik_values(args: ClusterAddonsArgs) -> dict[str, Any]:
         # Ingress status gets the load balancer's address (publishedService), which pulumi-kubernetes waits for.
         "ingressClass": {"isDefaultClass": False, "name": args.ingress_class},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
-        "deployment": {"replicas": 2},
+        # `data` and `tmp` are the chart's emptyDirs, scratch here (certificates come from cert-manager):
+        # a node autoscaler may remove Traefik's node (components/kubernetes/labels.py).
+        "deployment": {"replicas": 2, "podAnnotations": {SAFE_TO_EVICT_LOCAL_VOLUMES: "data,tmp"}},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "ports": entry_point_values(args),
     }
@@ -117,6 +128,25 @@ def cert_manager_values() -> dict[str, Any]:
     # The chart keeps its CRDs when the release goes (`crds.keep` defaults to true): deleting them
     # would delete every Certificate and Issuer with them.
     return {"crds": {"enabled": True}}
+
+
+def cluster_autoscaler_values(autoscaler: NodeAutoscaler) -> dict[str, Any]:
+    """Helm values for the cluster-autoscaler chart (names checked against its values.yaml at
+    cluster-autoscaler-chart-9.59.0; rendered with the pinned chart in the tests). Its defaults we rely
+    on: `cloudProvider: aws`, auto-discovery by the tags `k8s.io/cluster-autoscaler/enabled` and
+    `k8s.io/cluster-autoscaler/<autoDiscovery.clusterName>`, a ServiceAccount named after the fullname,
+    priority class system-cluster-critical."""
+    from components.kubernetes.aws_nodes import AUTOSCALER_NAME
+
+    return {
+        "autoDiscovery": {"clusterName": autoscaler.cluster_name},
+        # AWS_REGION: the autoscaler reads it before asking the instance metadata, which pods cannot
+        # reach (cloudprovider/aws/aws_sdk_provider.go, getRegion).
+        "awsRegion": autoscaler.region,
+        "fullnameOverride": AUTOSCALER_NAME,
+        "image": {"tag": autoscaler.image_tag},
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+    }
 
 
 def cluster_issuer_spec(args: ClusterAddonsArgs) -> dict[str, Any]:
@@ -154,13 +184,14 @@ class ClusterAddons(pulumi.ComponentResource):
     cert_manager: k8s.helm.v3.Release | None
     cluster_issuer: k8s.apiextensions.CustomResource | None
     metrics_server: k8s.helm.v3.Release | None
+    cluster_autoscaler: k8s.helm.v3.Release | None
     ingress_ready: list[pulumi.Resource]
     autoscaling_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:kubernetes:ClusterAddons", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.traefik = self.cert_manager = self.cluster_issuer = self.metrics_server = None
+        self.traefik = self.cert_manager = self.cluster_issuer = self.metrics_server = self.cluster_autoscaler = None
         self.ingress_ready = []
         self.autoscaling_ready = []
         if args.ingress_controller:
@@ -180,4 +211,14 @@ class ClusterAddons(pulumi.ComponentResource):
         if args.metrics_server:
             self.metrics_server = _release(f"{name}-metrics-server", versions.METRICS_SERVER_CHART, "kube-system", {}, child)
             self.autoscaling_ready.append(self.metrics_server)
+        if args.node_autoscaler is not None:
+            from components.kubernetes.aws_nodes import AUTOSCALER_NAMESPACE
+
+            self.cluster_autoscaler = _release(
+                f"{name}-cluster-autoscaler",
+                versions.CLUSTER_AUTOSCALER_CHART,
+                AUTOSCALER_NAMESPACE,
+                cluster_autoscaler_values(args.node_autoscaler),
+                pulumi.ResourceOptions(parent=self, depends_on=[args.node_autoscaler.identity]),
+            )
         self.register_outputs({})

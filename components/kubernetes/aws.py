@@ -5,12 +5,14 @@ EKS Pod Identity add-ons, and the explicit Kubernetes provider (authenticating w
 Authentication mode `API` (access entries; the identity that creates the cluster gets admin, and
 so does each `kubernetes.adminPrincipals` entry),
 the public endpoint limited to the admin networks, secrets encrypted with a KMS key of the
-stack's own, control-plane logs on. Nodes: IMDSv2 required (hop limit 2 for pods that still
-need instance metadata), an encrypted gp3 root volume, ECR read through the node role.
+stack's own, control-plane logs on. Nodes: IMDSv2 required with a hop limit of 1 (no pod reaches
+the node role: pods get credentials from EKS Pod Identity), an encrypted gp3 root volume, ECR read
+through the node role. The VPC CNI is a managed add-on with NetworkPolicy enforcement on.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,10 +20,13 @@ import pulumi_aws.ec2 as ec2
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_aws.kms as kms
+import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED, trust
 from components.config.kubernetes import admin_entry_key
+from components.catalogue import cluster_autoscaler_tag
+from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
@@ -83,10 +88,43 @@ def admin_access(
     )
 
 
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+"""The `vpc-cni` add-on's configuration: NetworkPolicy enforcement on (awsdocs/amazon-eks-user-guide,
+latest/ug/networking/eks-networking-add-ons.adoc, "Enable the network policy parameter for the add-on":
+`{"enableNetworkPolicy": "true"}`, a string). aws/amazon-vpc-cni-k8s charts/aws-vpc-cni renders it into
+the node agent's `--enable-network-policy` flag and the `amazon-vpc-cni` ConfigMap's
+`enable-network-policy-controller`, which turns on the policy controller EKS runs in the control plane."""
+
+
+def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.ResourceOptions) -> eks.Addon:
+    """The VPC CNI as a managed add-on, before the nodes join (they start with NetworkPolicy enforced; the
+    terraform-aws-modules/terraform-aws-eks examples order `vpc-cni` the same way, `before_compute = true`).
+
+    EKS installs the CNI on every new cluster as a self-managed add-on (aws-node); creating the
+    managed add-on adopts it. OVERWRITE on create: the adopted DaemonSet takes the add-on's settings
+    instead of failing on fields the self-managed install set (CreateAddon `resolveConflicts`, pinned
+    pulumi-aws docstring: "How to resolve field value conflicts when migrating a self-managed add-on").
+    OVERWRITE on update: this configuration is the source of truth; a change made with kubectl to
+    aws-node is reverted at the next add-on update. The CNI keeps the node role's AmazonEKS_CNI_Policy:
+    aws-node runs on the host network, one hop from the instance metadata."""
+    return eks.Addon(
+        f"{name}-vpc-cni",
+        cluster_name=cluster_name,
+        addon_name="vpc-cni",
+        configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        opts=opts,
+    )
+
+
 class EksCluster(pulumi.ComponentResource):
     cluster: eks.Cluster
     node_group: eks.NodeGroup
     node_role: iam.Role
+    vpc_cni: eks.Addon
+    node_bounds: command.local.Command
+    node_autoscaler: NodeAutoscaler
     provider: k8s.Provider
     cluster_domain: str = "cluster.local"
     cluster_name: pulumi.Output[str]
@@ -134,6 +172,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.cluster_name = self.cluster.name
         self.admin_entries = [admin_access(f"{name}-admin", self.cluster, p, tags, child) for p in args.admin_principals]
+        self.vpc_cni = vpc_cni_addon(name, self.cluster.name, pulumi.ResourceOptions(parent=self))
 
         self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
         node_policies = [
@@ -142,7 +181,16 @@ class EksCluster(pulumi.ComponentResource):
         ]
         template = ec2.LaunchTemplate(
             f"{name}-nodes",
-            metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
+            # Hop limit 1: a pod's IMDSv2 token response dies one hop from the node, so no pod can act
+            # as the node role (ECR read, the CNI's ENI actions). What runs in pods gets AWS credentials
+            # from Pod Identity; what needs the node's metadata runs on the host network (aws-node,
+            # eks-pod-identity-agent, kube-proxy). The default EKS launch template for AL2023 managed
+            # nodes sets 1 too (awsdocs/amazon-eks-user-guide, latest/ug/nodes/al2023.adoc: "the default
+            # hop count for managed node groups is set to 1 ... use Amazon EKS Pod Identity"); the EBS CSI
+            # pods fall back to the Kubernetes API for their metadata (kubernetes-sigs/aws-ebs-csi-driver
+            # docs/install.md, "Kubernetes Metadata": instance id from the Node's providerID, region and
+            # zone from its topology labels, which EKS nodes carry).
+            metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
             block_device_mappings=[
                 {
                     "device_name": "/dev/xvda",
@@ -163,8 +211,18 @@ class EksCluster(pulumi.ComponentResource):
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             tags=tags,
-            # The node group's size moves with the cluster autoscaler; Pulumi sets its bounds.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=node_policies, ignore_changes=["scalingConfig.desiredSize"]),
+            # The scaling config as created; later the cluster autoscaler moves the desired size and
+            # `node_group_bounds` applies changed bounds (components/kubernetes/aws_nodes.py says why).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, self.vpc_cni], ignore_changes=["scalingConfig"]),
+        )
+        self.node_bounds = node_group_bounds(
+            name,
+            region=args.region,
+            cluster_name=self.cluster.name,
+            node_group=self.node_group,
+            min_nodes=args.min_nodes,
+            max_nodes=args.max_nodes,
+            parent=self,
         )
         identity_agent = eks.Addon(
             f"{name}-pod-identity",
@@ -182,6 +240,14 @@ class EksCluster(pulumi.ComponentResource):
             addon_name="aws-ebs-csi-driver",
             pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent, ebs_policy]),
+        )
+        self.node_autoscaler = NodeAutoscaler(
+            cluster_name=self.cluster.name,
+            region=args.region,
+            image_tag=cluster_autoscaler_tag(args.version),
+            identity=autoscaler_identity(
+                name, cluster=self.cluster, node_group=self.node_group, region=args.region, tags=tags, parent=self
+            ),
         )
         self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
         self.provider = k8s.Provider(

@@ -59,6 +59,15 @@ def namespace_peer(namespace: str) -> k8s.networking.v1.NetworkPolicyPeerArgsDic
     return {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": namespace}}}
 
 
+SAFE_TO_EVICT_LOCAL_VOLUMES = "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes"
+"""A pod annotation listing the emptyDir volumes a node autoscaler may discard with the pod: without it the
+Cluster Autoscaler never removes a node running a pod with local storage (kubernetes/autoscaler
+cluster-autoscaler/FAQ.md, "What types of pods can prevent CA from removing a node?"). Set on pods whose
+emptyDirs are scratch (the apps', Traefik's); Jobs (migrations, backups) and MongoDB keep the protection."""
+
+# Pods resolve names through the kube-dns Service: the VPC CNI's policy controller adds the ClusterIP of
+# a Service whose pods a rule selects (aws/aws-network-policy-agent#166, a maintainer's answer), and EKS
+# users report this very rule resolving under enforced policies (aws/aws-network-policy-agent#230).
 DNS_EGRESS: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
     "to": [
         {

@@ -20,7 +20,7 @@ import pulumi_aws.iam as iam
 import pulumi_aws.s3 as s3
 
 from components.aws.iam import output_document, trust
-from components.endpoints import ANYWHERE, Endpoint
+from components.endpoints import ANYWHERE, POD_IDENTITY_AGENT, Endpoint
 from components.protection import stateful
 from components.storage import BackupTarget, StorageWiring
 
@@ -183,7 +183,9 @@ class S3Storage(pulumi.ComponentResource):
                 "AWS_REGION": self._args.region,
             },
             settings={"backend": "s3", "endpoint": endpoint, "region": self._args.region, "prefix": f"{app}/", "bucket": self._args.bucket},
-            endpoints=[HTTPS],
+            # On EKS the SDK fetches the role's credentials from the Pod Identity agent: the app's
+            # NetworkPolicy must let it through as it lets S3 through.
+            endpoints=[HTTPS, POD_IDENTITY_AGENT] if self._args.cluster_name is not None else [HTTPS],
             service_account=app if self._args.cluster_name is not None else None,
             instance_role=self._args.host_role_name is not None,
         )
