@@ -418,6 +418,8 @@ class Platform(pulumi.ComponentResource):
                     protect=config.protect_stateful,
                     cluster_name=eks_cluster.cluster_name if eks_cluster is not None else None,
                     host_role_name=hosts.role.name if hosts is not None else None,
+                    backup_retention_days=self._dump_retention_days(config),
+                    backup_namespace=config.mongo.namespace if isinstance(config.mongo, InClusterMongoConfig) else None,
                 ),
                 opts=self._child,
             )
@@ -439,6 +441,14 @@ class Platform(pulumi.ComponentResource):
         if not isinstance(m, InClusterMongoConfig | ContainerMongoConfig) or not backups_on(m, True):
             return {}
         return {"backup_bucket": m.backup.bucket or f"meteor-backups-{self._stack}", "backup_retention_days": m.backup.retention_days}
+
+    @staticmethod
+    def _dump_retention_days(config: PlatformConfig) -> int | None:
+        """Days the S3 bucket keeps a dump, when the platform runs MongoDB and dumps it (under the bucket's dumps prefix)."""
+        m = config.mongo
+        if not isinstance(m, InClusterMongoConfig | ContainerMongoConfig) or not backups_on(m, True):
+            return None
+        return m.backup.retention_days
 
     # -- Kubernetes target --------------------------------------------------------------------
 

@@ -181,12 +181,19 @@ def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
     if (
         isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig)
         and mongo.backup.enabled
-        and not isinstance(cfg.storage, SpacesConfig)
+        and not isinstance(cfg.storage, SpacesConfig | S3Config)
     ):
         problems.bad(
             ["mongo", "backup", "enabled"],
             True,
-            "expected storage.provider 'spaces' with it: dumps go to a Spaces bucket of their own",
+            f"expected storage.provider 'spaces' or 's3' with it: dumps go off-site to a bucket, and '{cfg.storage.provider}' "
+            "keeps files beside the database",
+        )
+    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.backup.bucket and isinstance(cfg.storage, S3Config):
+        problems.bad(
+            ["mongo", "backup", "bucket"],
+            mongo.backup.bucket,
+            "expected it unset with storage.provider 's3': dumps go to the stack's bucket under _backups/mongo/",
         )
     if cfg.environment is Environment.PRODUCTION and cfg.protect is False:
         problems.bad(["protect"], False, "expected true (or unset) in production: stateful resources stay protected from destroy")

@@ -247,13 +247,22 @@ def backup_cron_job_spec(
     schedule: str,
     hosts: list[str],
     credentials: pulumi.Input[str],
-    backup_secret: pulumi.Input[str],
+    client_env: Sequence[k8s.core.v1.EnvVarArgsDict],
     bucket: pulumi.Input[str],
     prefix: str,
     job_labels: Mapping[str, str],
+    service_account: str | None = None,
 ) -> k8s.batch.v1.CronJobSpecArgsDict:
-    """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time."""
+    """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time.
+    `client_env` reaches the bucket (`MC_HOST_backup` and what goes with it); `service_account` is the
+    identity the pods run as when the bucket admits that instead of a key."""
     restricted = READ_ONLY_ROOT
+    pod: k8s.core.v1.PodSpecArgsDict = {}
+    if service_account is not None:
+        # EKS Pod Identity mounts its own projected token (audience pods.eks.amazonaws.com) into every
+        # container of a pod whose service account has an association, whatever automountServiceAccountToken
+        # says (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getPodSpecPatch): no API token.
+        pod["service_account_name"] = service_account
     return {
         "schedule": schedule,
         "time_zone": "Etc/UTC",
@@ -268,6 +277,7 @@ def backup_cron_job_spec(
                 "template": {
                     "metadata": {"labels": dict(job_labels)},
                     "spec": {
+                        **pod,
                         "restart_policy": "OnFailure",
                         "automount_service_account_token": False,
                         "security_context": POD_SECURITY,
@@ -292,7 +302,7 @@ def backup_cron_job_spec(
                                 "image": client_image,
                                 "command": ["sh", "-c", UPLOAD_SCRIPT],
                                 "env": [
-                                    labels.secret_env("MC_HOST_backup", backup_secret, "mc-host"),
+                                    *client_env,
                                     {"name": "BACKUP_BUCKET", "value": bucket},
                                     {"name": "BACKUP_PREFIX", "value": prefix},
                                     {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
