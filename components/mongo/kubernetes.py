@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import versions
+from components.aws import SNAPSHOT_TAG
 from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
@@ -35,6 +36,17 @@ from components.storage import BackupTarget
 PROVISIONER_PARAMETERS: dict[str, dict[str, str]] = {
     "ebs.csi.aws.com": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
 }
+
+
+def storage_class_parameters(provisioner: str, stack: str) -> dict[str, str] | None:
+    """The StorageClass parameters for `provisioner`. EBS volumes also carry SNAPSHOT_TAG (the stack), so
+    the stack's scheduled snapshots find them: a parameter named `tagSpecification*` is a `key=value` tag
+    on every volume the class provisions (kubernetes-sigs/aws-ebs-csi-driver docs/tagging.md,
+    "StorageClass Tagging"). Parameters are immutable: a new tag replaces the class (README)."""
+    parameters = PROVISIONER_PARAMETERS.get(provisioner)
+    if provisioner == "ebs.csi.aws.com" and parameters is not None:
+        return {**parameters, "tagSpecification_1": f"{SNAPSHOT_TAG}={stack}"}
+    return parameters
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 f"{name}-storage",
                 metadata={"labels": pod_labels},
                 provisioner=args.storage_provisioner or "",
-                parameters=PROVISIONER_PARAMETERS.get(args.storage_provisioner or ""),
+                parameters=storage_class_parameters(args.storage_provisioner or "", args.stack),
                 reclaim_policy="Retain",
                 volume_binding_mode="WaitForFirstConsumer",
                 allow_volume_expansion=True,

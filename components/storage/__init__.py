@@ -67,7 +67,9 @@ class BackupTarget:
 
     def mc_host(self) -> pulumi.Output[str]:
         """`MC_HOST_backup` for the MinIO client: the endpoint with the key (secret; environment only), or
-        the bare endpoint when the credentials come from the pod's identity."""
+        the bare endpoint when the credentials come from the pod's identity. An AWS secret key may hold `/`
+        and `+`: mc splits the value with a regular expression (minio/mc cmd/config.go `hostKeys`,
+        `^(https?://)(.*?):(.*)@(.*?)$`), not as a URL, so neither needs escaping."""
         if self.access_key is None or self.secret_key is None:
             return pulumi.Output.from_input(f"https://{self.host}")
         return pulumi.Output.secret(

@@ -217,10 +217,10 @@ class S3Storage(pulumi.ComponentResource):
             )
         self._backups: BackupTarget | None = None
         if args.backup_retention_days is not None:
-            self._backups = self._backup_target(name, args, tags)
+            self._backups = self._backup_target(name, args)
         self.register_outputs({"bucket": self.bucket.bucket})
 
-    def _backup_target(self, name: str, args: S3StorageArgs, tags: dict[str, str]) -> BackupTarget | None:
+    def _backup_target(self, name: str, args: S3StorageArgs) -> BackupTarget | None:
         # `.`: app names are DNS labels, so no app's `f"{name}-{app}"` resources share these names.
         child = pulumi.ResourceOptions(parent=self)
         policy = output_document(backup_statements(self.bucket.arn))
@@ -229,7 +229,7 @@ class S3Storage(pulumi.ComponentResource):
         )
         if args.cluster_name is not None and args.backup_namespace is not None:
             role = iam.Role(
-                f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child
+                f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child
             )
             iam.RolePolicy(f"{name}.mongo-dumps", role=role.id, policy=policy, opts=child)
             eks.PodIdentityAssociation(
@@ -238,16 +238,15 @@ class S3Storage(pulumi.ComponentResource):
                 namespace=args.backup_namespace,
                 service_account=BACKUP_SERVICE_ACCOUNT,
                 role_arn=role.arn,
-                tags=tags,
                 opts=child,
             )
             return replace(target, endpoints=[HTTPS, POD_IDENTITY_AGENT], service_account=BACKUP_SERVICE_ACCOUNT)
         if args.host_role_name is not None:
-            return self._host_backups(name, policy, tags, target)
+            return self._host_backups(name, policy, target)
         return None
 
     def _host_backups(
-        self, name: str, policy: pulumi.Output[str], tags: dict[str, str], target: BackupTarget
+        self, name: str, policy: pulumi.Output[str], target: BackupTarget
     ) -> BackupTarget:
         """On EC2 Docker hosts the dumps' writer is an IAM user whose key only the uploader container holds
         (a secret in its environment, as with Spaces). Not the instance role: every app container that
@@ -255,7 +254,7 @@ class S3Storage(pulumi.ComponentResource):
         so dumps of every app's database would be readable by each app; and the service containers, the
         uploader among them, are kept from the metadata service (machines/cloud_init.py)."""
         child = pulumi.ResourceOptions(parent=self)
-        user = iam.User(f"{name}.mongo-dumps", tags=tags, opts=child)
+        user = iam.User(f"{name}.mongo-dumps", opts=child)
         iam.UserPolicy(f"{name}.mongo-dumps", user=user.name, policy=policy, opts=child)
         # The secret access key is a sensitive output of the provider (iam.AccessKey `secret`); rotate it
         # with `pulumi up --replace` on this resource (README "Backups and restore").
