@@ -288,7 +288,7 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3"}
+LEAN_AWS = {"dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "s3"}
 
 
 @pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
