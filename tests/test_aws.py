@@ -103,7 +103,12 @@ def test_mongodb_on_encrypted_retained_gp3(production: Run) -> None:
     [storage_class] = production.resources("kubernetes:storage.k8s.io/v1:StorageClass")
     inputs = storage_class["inputs"]
     assert inputs["provisioner"] == "ebs.csi.aws.com" and inputs["reclaimPolicy"] == "Retain"
-    assert inputs["parameters"] == {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}
+    assert inputs["parameters"] == {
+        "type": "gp3",
+        "encrypted": "true",
+        "csi.storage.k8s.io/fstype": "ext4",
+        "tagSpecification_1": "meteor-platform/snapshots=aws-production",  # what the snapshots target (test_aws_backups)
+    }
     [statefulset] = production.resources("kubernetes:apps/v1:StatefulSet")
     assert statefulset["inputs"]["spec"]["replicas"] == 3 and statefulset["protect"]
 
@@ -150,7 +155,7 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only(production: Run)
 
 
 def test_the_apps_service_account_is_bound_to_a_role_for_this_bucket_only(staging: Run) -> None:
-    [association] = staging.resources("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    [association] = [a for a in staging.resources("aws:eks/podIdentityAssociation:PodIdentityAssociation") if a["name"] == "meteor-storage-todos"]
     inputs = association["inputs"]
     assert (inputs["namespace"], inputs["serviceAccount"]) == ("todos", "todos")
     role = next(r for r in staging.resources("aws:iam/role:Role") if staging.state(r)["arn"] == inputs["roleArn"])
