@@ -69,14 +69,14 @@ def assert_confined_to_dumps(found: list[dict[str, Any]], bucket: str) -> None:
 # -- the bucket expires dumps -------------------------------------------------------------------------
 
 
-def test_the_s3_bucket_expires_dumps_and_their_old_versions_after_the_retention(staging: Run, hosts: Run) -> None:
-    for run in (staging, hosts):
+def test_the_s3_bucket_expires_dumps_and_their_old_versions_after_the_retention(staging: Run, hosts: Run, production: Run) -> None:
+    for run, days in ((staging, 14), (hosts, 14), (production, 30)):
         assert run.resources("aws:s3/bucketVersioning:BucketVersioning")[0]["inputs"]["versioningConfiguration"] == {"status": "Enabled"}
         rules = {r["id"]: r for r in run.one(LIFECYCLE, "meteor-storage-lifecycle")["inputs"]["rules"]}
         dumps = rules["expire-mongo-dumps"]
         assert dumps["filter"] == {"prefix": S3_DUMPS_PREFIX} and dumps["status"] == "Enabled"
-        assert dumps["expiration"] == {"days": 14}
-        assert dumps["noncurrentVersionExpiration"] == {"noncurrentDays": 14}, "a deleted or overwritten dump stays for the retention"
+        assert dumps["expiration"] == {"days": days}
+        assert dumps["noncurrentVersionExpiration"] == {"noncurrentDays": days}, "a deleted or overwritten dump stays for the retention"
         assert "expire-noncurrent-versions" in rules, "the apps' rule stays"
 
 
@@ -229,7 +229,7 @@ def test_production_snapshots_the_mongo_volumes_the_storage_class_tags(productio
     assert details["resourceTypes"] == ["VOLUME"] and details["policyType"] == "EBS_SNAPSHOT_MANAGEMENT"
     [schedule] = details["schedules"]
     assert schedule["createRule"] == {"interval": 24, "intervalUnit": "HOURS", "times": "01:30"}
-    assert schedule["retainRule"] == {"interval": 7, "intervalUnit": "DAYS"} and schedule["copyTags"] is True
+    assert schedule["retainRule"] == {"interval": 14, "intervalUnit": "DAYS"} and schedule["copyTags"] is True
     assert policy["inputs"]["state"] == "ENABLED"
     role = production.one("aws:iam/role:Role", "meteor-snapshots-role")
     assert policy["inputs"]["executionRoleArn"] == production.state(role)["arn"]
