@@ -155,7 +155,9 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only(production: Run)
 
 
 def test_the_apps_service_account_is_bound_to_a_role_for_this_bucket_only(staging: Run) -> None:
-    [association] = [a for a in staging.resources("aws:eks/podIdentityAssociation:PodIdentityAssociation") if a["name"] == "meteor-storage-todos"]
+    [association] = [
+        a for a in staging.resources("aws:eks/podIdentityAssociation:PodIdentityAssociation") if a["name"] == "meteor-storage-todos"
+    ]
     inputs = association["inputs"]
     assert (inputs["namespace"], inputs["serviceAccount"]) == ("todos", "todos")
     role = next(r for r in staging.resources("aws:iam/role:Role") if staging.state(r)["arn"] == inputs["roleArn"])

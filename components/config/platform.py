@@ -220,7 +220,11 @@ def snapshot_volumes(cfg: PlatformConfig) -> Literal["mongo", "host"] | None:
         and cfg.mongo.storage_provisioner == "ebs.csi.aws.com"
     ):
         return "mongo"
-    if isinstance(cfg, DockerPlatformConfig) and isinstance(cfg.docker, MachineDockerConfig) and isinstance(cfg.machines, AwsMachinesConfig):
+    if (
+        isinstance(cfg, DockerPlatformConfig)
+        and isinstance(cfg.docker, MachineDockerConfig)
+        and isinstance(cfg.machines, AwsMachinesConfig)
+    ):
         return "host"
     return None
 

@@ -215,17 +215,19 @@ class InClusterMongo(pulumi.ComponentResource):
         assert args.backup is not None
         backup = args.backup
         child = pulumi.ResourceOptions(parent=self)
-        plain_env = [{"name": k, "value": v} for k, v in backup.client_env().items()]
+        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
         client_env: list[k8s.core.v1.EnvVarArgsDict]
         restore_env: pulumi.Output[list[dict[str, Any]]]
         if backup.has_key:
-            secret = k8s.core.v1.Secret(f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child)
+            secret = k8s.core.v1.Secret(
+                f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
+            )
             client_env = [labels.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
-            restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *plain_env])
+            restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *map(dict, plain_env)])
         else:
             # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
             client_env = [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
-            restore_env = backup.mc_host().apply(lambda url: [{"name": "MC_HOST_backup", "value": url}, *plain_env])
+            restore_env = backup.mc_host().apply(lambda url: [{"name": "MC_HOST_backup", "value": url}, *map(dict, plain_env)])
         if backup.service_account is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-backup-identity",

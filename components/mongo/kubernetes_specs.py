@@ -257,7 +257,50 @@ def backup_cron_job_spec(
     `client_env` reaches the bucket (`MC_HOST_backup` and what goes with it); `service_account` is the
     identity the pods run as when the bucket admits that instead of a key."""
     restricted = READ_ONLY_ROOT
-    pod: k8s.core.v1.PodSpecArgsDict = {}
+    pod: k8s.core.v1.PodSpecArgsDict = {
+        "restart_policy": "OnFailure",
+        "automount_service_account_token": False,
+        "security_context": POD_SECURITY,
+        "init_containers": [
+            {
+                "name": "dump",
+                "image": image,
+                "command": ["sh", "-c", DUMP_SCRIPT],
+                "env": [
+                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                    {"name": "MONGO_URI", "value": dump_uri(hosts)},
+                ],
+                "security_context": restricted,
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
+            }
+        ],
+        "containers": [
+            {
+                "name": "upload",
+                "image": client_image,
+                "command": ["sh", "-c", UPLOAD_SCRIPT],
+                "env": [
+                    *client_env,
+                    {"name": "BACKUP_BUCKET", "value": bucket},
+                    {"name": "BACKUP_PREFIX", "value": prefix},
+                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                    {"name": "HOME", "value": "/tmp"},
+                ],
+                "security_context": restricted,
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                "volume_mounts": [
+                    {"name": "backup", "mount_path": "/backup", "read_only": True},
+                    {"name": "tmp", "mount_path": "/tmp"},
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+        ],
+    }
     if service_account is not None:
         # EKS Pod Identity mounts its own projected token (audience pods.eks.amazonaws.com) into every
         # container of a pod whose service account has an association, whatever automountServiceAccountToken
@@ -276,51 +319,7 @@ def backup_cron_job_spec(
                 "active_deadline_seconds": 3 * 3600,
                 "template": {
                     "metadata": {"labels": dict(job_labels)},
-                    "spec": {
-                        **pod,
-                        "restart_policy": "OnFailure",
-                        "automount_service_account_token": False,
-                        "security_context": POD_SECURITY,
-                        "init_containers": [
-                            {
-                                "name": "dump",
-                                "image": image,
-                                "command": ["sh", "-c", DUMP_SCRIPT],
-                                "env": [
-                                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
-                                    {"name": "MONGO_URI", "value": dump_uri(hosts)},
-                                ],
-                                "security_context": restricted,
-                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
-                            }
-                        ],
-                        "containers": [
-                            {
-                                "name": "upload",
-                                "image": client_image,
-                                "command": ["sh", "-c", UPLOAD_SCRIPT],
-                                "env": [
-                                    *client_env,
-                                    {"name": "BACKUP_BUCKET", "value": bucket},
-                                    {"name": "BACKUP_PREFIX", "value": prefix},
-                                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-                                    {"name": "HOME", "value": "/tmp"},
-                                ],
-                                "security_context": restricted,
-                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                                "volume_mounts": [
-                                    {"name": "backup", "mount_path": "/backup", "read_only": True},
-                                    {"name": "tmp", "mount_path": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
-                            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
-                        ],
-                    },
+                    "spec": pod,
                 },
             }
         },

@@ -104,7 +104,12 @@ def backup_statements(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[dict
     AmazonS3/latest/userguide/mpuoverview.html, "Multipart upload API and permissions")."""
     return bucket_arn.apply(
         lambda arn: [
-            {"Sid": "DumpObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": [f"{arn}/{S3_DUMPS_PREFIX}*"]},
+            {
+                "Sid": "DumpObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{arn}/{S3_DUMPS_PREFIX}*"],
+            },
             {
                 "Sid": "DumpListing",
                 "Effect": "Allow",
@@ -228,9 +233,7 @@ class S3Storage(pulumi.ComponentResource):
             host=f"s3.{args.region}.amazonaws.com", bucket=self.bucket.bucket, endpoints=[HTTPS], prefix=S3_DUMPS_PREFIX, region=args.region
         )
         if args.cluster_name is not None and args.backup_namespace is not None:
-            role = iam.Role(
-                f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child
-            )
+            role = iam.Role(f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
             iam.RolePolicy(f"{name}.mongo-dumps", role=role.id, policy=policy, opts=child)
             eks.PodIdentityAssociation(
                 f"{name}.mongo-dumps",
@@ -245,9 +248,7 @@ class S3Storage(pulumi.ComponentResource):
             return self._host_backups(name, policy, target)
         return None
 
-    def _host_backups(
-        self, name: str, policy: pulumi.Output[str], target: BackupTarget
-    ) -> BackupTarget:
+    def _host_backups(self, name: str, policy: pulumi.Output[str], target: BackupTarget) -> BackupTarget:
         """On EC2 Docker hosts the dumps' writer is an IAM user whose key only the uploader container holds
         (a secret in its environment, as with Spaces). Not the instance role: every app container that
         reaches the metadata service gets that role's credentials (the apps' S3 access is granted there),
