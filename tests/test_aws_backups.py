@@ -5,6 +5,7 @@ bucket's lifecycle rule; the exported restore works on both targets; EBS snapsho
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.aws.snapshots import DLM_TEXT
 from components.config import ConfigError, parse_config
 from components.mongo.restore import DOWNLOAD_SCRIPT
 from components.storage import POD_IDENTITY_CREDENTIALS_URL
@@ -231,6 +233,7 @@ def test_production_snapshots_the_mongo_volumes_the_storage_class_tags(productio
     assert schedule["createRule"] == {"interval": 24, "intervalUnit": "HOURS", "times": "01:30"}
     assert schedule["retainRule"] == {"interval": 14, "intervalUnit": "DAYS"} and schedule["copyTags"] is True
     assert policy["inputs"]["state"] == "ENABLED"
+    assert re.fullmatch(DLM_TEXT, policy["inputs"]["description"]) and re.fullmatch(DLM_TEXT, schedule["name"]), "DLM refuses others"
     role = production.one("aws:iam/role:Role", "meteor-snapshots-role")
     assert policy["inputs"]["executionRoleArn"] == production.state(role)["arn"]
     [trust] = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]

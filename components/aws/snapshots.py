@@ -23,11 +23,16 @@ from components.aws.iam import MANAGED, trust
 # AWS_DATA_LIFECYCLE_MANAGER_SERVICE_ROLE; docs.aws.amazon.com/ebs/latest/userguide/service-role.html):
 # the role DLM assumes (trust: dlm.amazonaws.com, the pinned SDK's LifecyclePolicy example).
 DLM_SERVICE_POLICY = f"{MANAGED}/service-role/AWSDataLifecycleManagerServiceRole"
+# What DLM accepts in a policy's description and a schedule's name (hashicorp/terraform-provider-aws
+# internal/service/dlm/lifecycle_policy.go validates the description with it; the DLM API's
+# CreateLifecyclePolicy and Schedule document the same pattern): no `:` or `,`.
+DLM_TEXT = r"^[0-9A-Za-z _-]+$"
 
 
 @dataclass(frozen=True)
 class VolumeSnapshotsArgs:
     description: str
+    """Letters, digits, spaces, `_` and `-` only (DLM_TEXT)."""
     target_tags: Mapping[str, pulumi.Input[str]]
     """Volumes with any of these tags are snapshotted (LifecyclePolicyPolicyDetailsArgs.target_tags)."""
     retention_days: int
@@ -55,7 +60,7 @@ class VolumeSnapshots(pulumi.ComponentResource):
                 "target_tags": dict(args.target_tags),
                 "schedules": [
                     {
-                        "name": f"daily, kept {args.retention_days} days",
+                        "name": f"daily kept {args.retention_days} days",
                         "create_rule": {"interval": 24, "interval_unit": "HOURS", "times": args.time},
                         "retain_rule": {"interval": args.retention_days, "interval_unit": "DAYS"},
                         "copy_tags": True,

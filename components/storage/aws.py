@@ -101,7 +101,10 @@ def app_statements(bucket_arn: pulumi.Output[str], prefixes: list[str]) -> pulum
 def backup_statements(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[dict[str, object]]]:
     """Write and read dumps, list them; nothing outside S3_DUMPS_PREFIX and no delete (the lifecycle rule
     expires dumps). s3:PutObject covers the multipart upload of a large dump (docs.aws.amazon.com/
-    AmazonS3/latest/userguide/mpuoverview.html, "Multipart upload API and permissions")."""
+    AmazonS3/latest/userguide/mpuoverview.html, "Multipart upload API and permissions"). No kms: the
+    bucket encrypts with the AWS managed key aws/s3 (no key id given), whose key policy lets every
+    principal of the account use it through S3 (docs.aws.amazon.com/kms/latest/developerguide/
+    concepts.html#aws-managed-cmk), as for the apps' roles."""
     return bucket_arn.apply(
         lambda arn: [
             {
