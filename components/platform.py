@@ -475,7 +475,7 @@ class Platform(pulumi.ComponentResource):
         return VolumeSnapshots(
             f"{self._name}-snapshots",
             VolumeSnapshotsArgs(
-                description=f"{self._prefix}: daily snapshots of the data volumes",
+                description=f"{self._prefix} daily snapshots of the data volumes",
                 target_tags=target_tags,
                 retention_days=s.retention_days,
                 time=s.time,
