@@ -75,6 +75,8 @@ class Platform(pulumi.ComponentResource):
     mongo_restore: pulumi.Output[str] | None
     """The script that restores a dump from the backups bucket, when the platform runs MongoDB and dumps it."""
     storage: FileStorage
+    snapshots: pulumi.ComponentResource | None
+    """Daily EBS snapshots of the data volumes (components/aws/snapshots.py), when on."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -130,6 +132,8 @@ class Platform(pulumi.ComponentResource):
             self.mongo = self._docker_mongo(config)
             self.reactivity = self._reactivity(config)
             self.apps = self._docker_apps(config)
+
+        self.snapshots = self._snapshots(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -431,6 +435,8 @@ class Platform(pulumi.ComponentResource):
                     protect=config.protect_stateful,
                     cluster_name=eks_cluster.cluster_name if eks_cluster is not None else None,
                     host_role_name=hosts.role.name if hosts is not None else None,
+                    backup_retention_days=self._dump_retention_days(config),
+                    backup_namespace=config.mongo.namespace if isinstance(config.mongo, InClusterMongoConfig) else None,
                 ),
                 opts=self._child,
             )
@@ -452,6 +458,43 @@ class Platform(pulumi.ComponentResource):
         if not isinstance(m, InClusterMongoConfig | ContainerMongoConfig) or not backups_on(m, True):
             return {}
         return {"backup_bucket": m.backup.bucket or f"meteor-backups-{self._stack}", "backup_retention_days": m.backup.retention_days}
+
+    @staticmethod
+    def _dump_retention_days(config: PlatformConfig) -> int | None:
+        """Days the S3 bucket keeps a dump, when the platform runs MongoDB and dumps it (under the bucket's dumps prefix)."""
+        m = config.mongo
+        if not isinstance(m, InClusterMongoConfig | ContainerMongoConfig) or not backups_on(m, True):
+            return None
+        return m.backup.retention_days
+
+    def _snapshots(self, config: PlatformConfig) -> pulumi.ComponentResource | None:
+        """Daily EBS snapshots of the stack's data volumes (aws.snapshots), when on."""
+        from components.config.platform import snapshot_volumes, snapshots_on
+
+        if not snapshots_on(config):
+            return None
+        from components.aws import SNAPSHOT_TAG
+        from components.aws.snapshots import VolumeSnapshots, VolumeSnapshotsArgs
+        from components.machines.aws import AwsMachines
+
+        target_tags: dict[str, pulumi.Input[str]]
+        if snapshot_volumes(config) == "mongo":
+            target_tags = {SNAPSHOT_TAG: self._stack}  # components/mongo/kubernetes.py storage_class_parameters
+        else:
+            assert isinstance(self.machines, AwsMachines) and self.machines.data_volume is not None
+            # The data volume's own Name tag (unique per stack): whatever machines/aws.py names it.
+            target_tags = {"Name": self.machines.data_volume.tags.apply(lambda tags: (tags or {})["Name"])}
+        s = config.aws.snapshots
+        return VolumeSnapshots(
+            f"{self._name}-snapshots",
+            VolumeSnapshotsArgs(
+                description=f"{self._prefix} daily snapshots of the data volumes",
+                target_tags=target_tags,
+                retention_days=s.retention_days,
+                time=s.time,
+            ),
+            opts=self._child,
+        )
 
     # -- Kubernetes target --------------------------------------------------------------------
 

@@ -400,6 +400,12 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
         outputs |= {"latestVersion": 1}
     elif typ == "aws:kms/key:Key":
         outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}
+    elif typ == "aws:iam/user:User":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:iam::{AWS_ACCOUNT}:user/{resource_name}", "uniqueId": "AIDA" + hexid.upper()}
+    elif typ == "aws:iam/accessKey:AccessKey":
+        # The key's id is its access key id; the secret access key is a (sensitive) output.
+        resource_id = "AKIA" + hexid.upper()[:16]
+        outputs |= {"id": resource_id, "secret": mocks.secret(f"{name}-secret", 40)}
     return resource_id, outputs
 
 

@@ -88,6 +88,14 @@ def run_config(tmp_path: Path, config: dict[str, Any], stack: str = "test", extr
     return Run(result=result, plan=json.loads(plan_text(result.as_json())))
 
 
+def with_committed_plans(project: Path, *stacks: str) -> None:
+    """Put the committed plans of `stacks` into `project`: a promoting stack (aws-hosts promotes
+    aws-staging) reads its source stack's outputs from them offline."""
+    (project / "plans").mkdir(exist_ok=True)
+    for stack in stacks:
+        (project / "plans" / f"{stack}.json").write_text((ROOT / "plans" / f"{stack}.json").read_text())
+
+
 def run_shipped(stack: str, **mock_options: Any) -> Run:
     """Plan a stack file shipped in the repository."""
     result = run_program(ROOT, stack, **mock_options)

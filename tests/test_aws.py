@@ -205,7 +205,12 @@ def test_mongodb_on_encrypted_retained_gp3(production: Run) -> None:
     [storage_class] = production.resources("kubernetes:storage.k8s.io/v1:StorageClass")
     inputs = storage_class["inputs"]
     assert inputs["provisioner"] == "ebs.csi.aws.com" and inputs["reclaimPolicy"] == "Retain"
-    assert inputs["parameters"] == {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}
+    assert inputs["parameters"] == {
+        "type": "gp3",
+        "encrypted": "true",
+        "csi.storage.k8s.io/fstype": "ext4",
+        "tagSpecification_1": "meteor-platform/snapshots=aws-production",  # what the snapshots target (test_aws_backups)
+    }
     [statefulset] = production.resources("kubernetes:apps/v1:StatefulSet")
     assert statefulset["inputs"]["spec"]["replicas"] == 3 and statefulset["protect"]
 
@@ -481,7 +486,7 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-LEAN_AWS = {"ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
+LEAN_AWS = {"dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
 
 
 @pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))

@@ -13,7 +13,7 @@ import yaml
 
 from components.aws.provider import ENVIRONMENT_TAG, STACK_TAG
 from offline_plan.runtime import AWS_ACCOUNT
-from tests.harness import IMAGE, ROOT, Run, env_of, run_config, run_shipped
+from tests.harness import IMAGE, ROOT, Run, env_of, run_config, run_shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
 PROVIDER = "pulumi:providers:aws"
@@ -80,16 +80,10 @@ def test_no_resource_repeats_a_default_tag(runs: dict[str, Run], stack: str) -> 
         assert not {STACK_TAG, ENVIRONMENT_TAG} & set(resource["inputs"]["tags"]), resource["urn"]
 
 
-def _with_source_plan(project: Path) -> None:
-    """aws-hosts promotes aws-staging's image: the source stack's committed plan stands in for its outputs."""
-    (project / "plans").mkdir(exist_ok=True)
-    (project / "plans" / "aws-staging.json").write_text((ROOT / "plans" / "aws-staging.json").read_text())
-
-
 def test_another_region_in_config_is_the_region_everything_uses(tmp_path: Path) -> None:
     config = _stack_config("aws-hosts")
     config["aws"] = {"region": "us-east-1", "vpc": {"cidr": "10.132.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"]}}
-    _with_source_plan(tmp_path)
+    with_committed_plans(tmp_path, "aws-staging")
     run = run_config(tmp_path, config, stack="aws-hosts")
     [provider] = run.resources(PROVIDER)
     assert provider["inputs"]["region"] == "us-east-1"
@@ -121,7 +115,7 @@ def test_docker_hosts_and_builds_log_in_to_ecr_through_the_credential_helper(run
     assert json.loads(auth["configFileContent"]) == {"credHelpers": {server: "ecr-login"}}
     [image] = runs["aws-staging"].resources("docker-build:index:Image")
     assert image["inputs"]["registries"] == []  # the Docker config where `pulumi up` runs logs it in
-    copies = runs["aws-production"].resources("command:local:Command")
+    copies = [c for c in runs["aws-production"].resources("command:local:Command") if "SOURCE_REF" in c["inputs"]["environment"]]
     assert copies
     for copy in copies:
         assert sorted(copy["inputs"]["environment"]) == ["SOURCE_REF", "TARGET_REPOSITORY"]
@@ -165,7 +159,7 @@ def test_the_default_bucket_is_named_after_the_stack_and_the_account(runs: dict[
     # A stack deployed with the earlier default keeps its bucket by naming it.
     config = _stack_config("aws-hosts")
     config["storage"]["bucket"] = "meteor-platform-aws-hosts-files"
-    _with_source_plan(tmp_path)
+    with_committed_plans(tmp_path, "aws-staging")
     pinned = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = pinned.resources("aws:s3/bucket:Bucket")
     assert bucket["inputs"]["bucket"] == "meteor-platform-aws-hosts-files"
@@ -190,7 +184,7 @@ def test_a_changed_bucket_name_shows_as_a_replacement(runs: dict[str, Run], tmp_
 
     config = _stack_config("aws-hosts")
     config["storage"]["bucket"] = "meteor-platform-aws-hosts-files"
-    _with_source_plan(tmp_path)
+    with_committed_plans(tmp_path, "aws-staging")
     renamed = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = [c for c in plan_changes(runs["aws-hosts"].plan, renamed.plan).resources if c.urn.endswith("meteor-storage-bucket")]
     assert bucket.action == "replace" and bucket.replace_reasons == ["bucket"]

@@ -204,7 +204,10 @@ def test_the_docker_restore_streams_the_dump_between_the_backup_containers(dropl
     }
     done = run_script(script, tmp_path, env)
     assert done.returncode == 0, done.stderr
-    download, restore, *_ = (tmp_path / "docker.log").read_text().splitlines()
+    # Both sides of the pipe start together: their log lines come in either order.
+    calls = (tmp_path / "docker.log").read_text().splitlines()
+    [download] = [c for c in calls if " mc cat " in c]
+    [restore] = [c for c in calls if c.startswith("exec -i ")]
     assert download == f"exec meteor-mongo-backup-upload mc cat backup/meteor-backups-droplets/mongo/{DUMP}"
     assert restore == "exec -i meteor-mongo-backup-dump sh -c set -eu"
     argv = (tmp_path / "restore.argv").read_text().splitlines()

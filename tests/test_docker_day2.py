@@ -18,7 +18,7 @@ from components.docker.proxy import bridge_name
 from components.docker.services import retry_wrapper
 from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE_PREFIX, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap
+from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap, with_committed_plans
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -91,6 +91,7 @@ def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_every
     aws:ec2/volumeAttachment:VolumeAttachment in offline_plan/provider_facts.yaml)."""
     config = shipped_config("aws-hosts")
     config["machines"] = {**config["machines"], "distro": "debian"}  # new user data (Docker's apt source): a new instance
+    with_committed_plans(tmp_path, "aws-staging")
     rolled = run_config(tmp_path, config, stack="aws-hosts")
     plan = plan_changes(aws_hosts.plan, rolled.plan)
     changes = {c.name: c for c in plan.resources}
@@ -419,6 +420,7 @@ def test_only_the_app_containers_that_use_the_instance_role_reach_the_metadata_s
 def test_without_the_instance_role_no_container_joins_the_role_network(tmp_path: Path) -> None:
     config = shipped_config("aws-hosts")
     config.pop("storage")
+    with_committed_plans(tmp_path, "aws-staging")
     run = run_config(tmp_path, config, stack="aws-hosts")
     for container in run.resources(CONTAINER):
         for network in container["inputs"].get("networksAdvanced") or []:

@@ -82,7 +82,7 @@ def test_the_backup_job_runs_on_read_only_roots() -> None:
         schedule="17 3 * * *",
         hosts=["mongo-0:27017"],
         credentials="creds",
-        backup_secret="backup",
+        client_env=[{"name": "MC_HOST_backup", "value_from": {"secret_key_ref": {"name": "backup", "key": "mc-host"}}}],
         bucket="b",
         prefix="mongo/",
         job_labels={"r": "b"},

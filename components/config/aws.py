@@ -66,9 +66,24 @@ class AwsVpcConfig(Model):
     existing: ExistingVpcConfig | None = Field(default=None, description="Use an existing VPC and subnets by id instead of creating them.")
 
 
+class SnapshotsConfig(Model):
+    enabled: bool | None = Field(
+        default=None,
+        description="Daily EBS snapshots (Data Lifecycle Manager) of the data volumes: MongoDB's on EKS, the Docker "
+        "host's data volume; default: on in production.",
+    )
+    retention_days: int = Field(default=7, ge=1, le=3650, description="Days each snapshot is kept.")
+    time: str = Field(
+        default="01:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="When the daily snapshot starts (hh:mm UTC; it starts within the hour after).",
+    )
+
+
 class AwsConfig(Model):
     region: AwsRegion = Field(default="eu-central-1", description="Region of every AWS resource.")
     vpc: AwsVpcConfig = Field(default_factory=AwsVpcConfig, description="The stack's network.")
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig, description="Scheduled snapshots of the EBS data volumes.")
 
 
 def subnet_prefix(cidr: str, count: int) -> int:

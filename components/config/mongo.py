@@ -31,7 +31,9 @@ _VERSION = "MongoDB server version: 6.0 or newer."
 
 class BackupConfig(Model):
     enabled: bool | None = Field(
-        default=None, description="Scheduled dumps to a bucket of their own; default: on when `storage.provider` is `spaces`."
+        default=None,
+        description="Scheduled dumps off-site: to a Spaces bucket of their own (`storage.provider` `spaces`) or under "
+        "`_backups/mongo/` in the stack's S3 bucket (`s3`); default: on with those two.",
     )
     retention_days: int = Field(
         default=14,
@@ -42,7 +44,7 @@ class BackupConfig(Model):
     bucket: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
-        description="Spaces bucket of the dumps (globally unique); default `meteor-backups-<stack>`.",
+        description="Spaces bucket of the dumps (globally unique); default `meteor-backups-<stack>`. Unset with `s3` storage.",
     )
 
 
@@ -223,8 +225,8 @@ def _image_version_problems(image: str, version: str, problems: Problems) -> Non
         problems.bad(["mongo", "image"], image, f"expected the version mongo.version says ({version})")
 
 
-def backups_on(mongo: MongoConfig, storage_is_spaces: bool) -> bool:
+def backups_on(mongo: MongoConfig, storage_offers_backups: bool) -> bool:
     """Whether the replica set the platform runs gets scheduled dumps."""
     if not isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig):
         return False
-    return mongo.backup.enabled if mongo.backup.enabled is not None else storage_is_spaces
+    return mongo.backup.enabled if mongo.backup.enabled is not None else storage_offers_backups

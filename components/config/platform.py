@@ -181,12 +181,19 @@ def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
     if (
         isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig)
         and mongo.backup.enabled
-        and not isinstance(cfg.storage, SpacesConfig)
+        and not isinstance(cfg.storage, SpacesConfig | S3Config)
     ):
         problems.bad(
             ["mongo", "backup", "enabled"],
             True,
-            "expected storage.provider 'spaces' with it: dumps go to a Spaces bucket of their own",
+            f"expected storage.provider 'spaces' or 's3' with it: dumps go off-site to a bucket, and '{cfg.storage.provider}' "
+            "keeps files beside the database",
+        )
+    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.backup.bucket and isinstance(cfg.storage, S3Config):
+        problems.bad(
+            ["mongo", "backup", "bucket"],
+            mongo.backup.bucket,
+            "expected it unset with storage.provider 's3': dumps go to the stack's bucket under _backups/mongo/",
         )
     if cfg.environment is Environment.PRODUCTION and cfg.protect is False:
         problems.bad(["protect"], False, "expected true (or unset) in production: stateful resources stay protected from destroy")
@@ -203,8 +210,41 @@ def _policy_problems(cfg: PlatformConfig, problems: Problems) -> None:
             )
 
 
+def snapshot_volumes(cfg: PlatformConfig) -> Literal["mongo", "host"] | None:
+    """Which EBS data volumes the stack's scheduled snapshots cover: MongoDB's on EKS (the StorageClass the
+    platform creates tags them), or the Docker host's data volume; None when the stack has neither."""
+    if (
+        isinstance(cfg, KubernetesPlatformConfig)
+        and isinstance(cfg.kubernetes, EksConfig)
+        and isinstance(cfg.mongo, InClusterMongoConfig)
+        and cfg.mongo.storage_provisioner == "ebs.csi.aws.com"
+    ):
+        return "mongo"
+    if (
+        isinstance(cfg, DockerPlatformConfig)
+        and isinstance(cfg.docker, MachineDockerConfig)
+        and isinstance(cfg.machines, AwsMachinesConfig)
+    ):
+        return "host"
+    return None
+
+
+def snapshots_on(cfg: PlatformConfig) -> bool:
+    """Scheduled EBS snapshots: as configured, else in production, when there is a data volume to snapshot."""
+    enabled = cfg.aws.snapshots.enabled
+    wanted = enabled if enabled is not None else cfg.environment is Environment.PRODUCTION
+    return wanted and snapshot_volumes(cfg) is not None
+
+
 def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
     """AWS pieces that need each other: pod identity needs EKS; EC2 hosts need the docker target's machines."""
+    if cfg.aws.snapshots.enabled and snapshot_volumes(cfg) is None:
+        problems.bad(
+            ["aws", "snapshots", "enabled"],
+            True,
+            "expected an EBS data volume to snapshot: mongo.provider 'inCluster' with mongo.storageProvisioner "
+            "'ebs.csi.aws.com' on EKS, or machines.provider 'aws' with target 'docker'",
+        )
     if isinstance(cfg, KubernetesPlatformConfig) and not isinstance(cfg.kubernetes, EksConfig):
         for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
             if chosen:

@@ -24,8 +24,8 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED, trust
-from components.config.kubernetes import admin_entry_key
 from components.catalogue import cluster_autoscaler_tag
+from components.config.kubernetes import admin_entry_key
 from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 

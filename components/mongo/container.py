@@ -223,6 +223,7 @@ class ContainerMongo(pulumi.ComponentResource):
             **limits(512, "0.5"),
         )
         backup_prefix = args.backup.prefix
+        client_env = [f"{k}={v}" for k, v in args.backup.client_env().items()]
         client = docker.RemoteImage(f"{name}-backup-client-image", name=args.client_image, keep_locally=True, opts=on_host)
         uploader = docker.Container(
             f"{name}-backup-upload",
@@ -238,6 +239,7 @@ class ContainerMongo(pulumi.ComponentResource):
                         f"BACKUP_PREFIX={backup_prefix}",
                         "MC_CONFIG_DIR=/tmp/.mc",
                         "HOME=/tmp",
+                        *client_env,
                     ]
                 )
             ),

@@ -6,12 +6,14 @@ The Kubernetes provider reaches every child through the component's `providers` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import versions
+from components.aws import SNAPSHOT_TAG
 from components.endpoints import Endpoint, Pods
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
@@ -26,7 +28,7 @@ from components.mongo.kubernetes_specs import (
     stateful_set_spec,
 )
 from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, password_env, replica_set_urls
-from components.mongo.restore import kubernetes_restore_command, restore_job
+from components.mongo.restore import kubernetes_restore_command, restore_job, secret_env
 from components.protection import stateful
 from components.storage import BackupTarget
 
@@ -34,6 +36,17 @@ from components.storage import BackupTarget
 PROVISIONER_PARAMETERS: dict[str, dict[str, str]] = {
     "ebs.csi.aws.com": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
 }
+
+
+def storage_class_parameters(provisioner: str, stack: str) -> dict[str, str] | None:
+    """The StorageClass parameters for `provisioner`. EBS volumes also carry SNAPSHOT_TAG (the stack), so
+    the stack's scheduled snapshots find them: a parameter named `tagSpecification*` is a `key=value` tag
+    on every volume the class provisions (kubernetes-sigs/aws-ebs-csi-driver docs/tagging.md,
+    "StorageClass Tagging"). Parameters are immutable: a new tag replaces the class (README)."""
+    parameters = PROVISIONER_PARAMETERS.get(provisioner)
+    if provisioner == "ebs.csi.aws.com" and parameters is not None:
+        return {**parameters, "tagSpecification_1": f"{SNAPSHOT_TAG}={stack}"}
+    return parameters
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 f"{name}-storage",
                 metadata={"labels": pod_labels},
                 provisioner=args.storage_provisioner or "",
-                parameters=PROVISIONER_PARAMETERS.get(args.storage_provisioner or ""),
+                parameters=storage_class_parameters(args.storage_provisioner or "", args.stack),
                 reclaim_policy="Retain",
                 volume_binding_mode="WaitForFirstConsumer",
                 allow_volume_expansion=True,
@@ -200,22 +213,39 @@ class InClusterMongo(pulumi.ComponentResource):
         credentials: pulumi.Input[str],
     ) -> k8s.batch.v1.CronJob:
         assert args.backup is not None
+        backup = args.backup
         child = pulumi.ResourceOptions(parent=self)
-        secret = k8s.core.v1.Secret(
-            f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": args.backup.mc_host()}, opts=child
-        )
+        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
+        client_env: list[k8s.core.v1.EnvVarArgsDict]
+        restore_env: pulumi.Output[list[dict[str, Any]]]
+        if backup.has_key:
+            secret = k8s.core.v1.Secret(
+                f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
+            )
+            client_env = [labels.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
+            restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *map(dict, plain_env)])
+        else:
+            # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
+            client_env = [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
+            restore_env = backup.mc_host().apply(lambda url: [{"name": "MC_HOST_backup", "value": url}, *map(dict, plain_env)])
+        if backup.service_account is not None:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-backup-identity",
+                metadata={"name": backup.service_account, "namespace": namespace, "labels": meta.get("labels", {})},
+                automount_service_account_token=False,
+                opts=child,
+            )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-backup-network-policy",
             metadata=meta,
-            spec=backup_network_policy_spec(args.stack, self._selector, args.backup.endpoints),
+            spec=backup_network_policy_spec(args.stack, self._selector, backup.endpoints),
             opts=child,
         )
         job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
         # The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels
         # keep it inside the backup NetworkPolicies.
         restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
-        backup = args.backup
-        self.restore_command = pulumi.Output.all(namespace, credentials, secret.metadata.name, backup.bucket).apply(
+        self.restore_command = pulumi.Output.all(namespace, credentials, restore_env, backup.bucket).apply(
             lambda v: kubernetes_restore_command(
                 restore_job(
                     namespace=str(v[0]),
@@ -223,10 +253,11 @@ class InClusterMongo(pulumi.ComponentResource):
                     client_image=args.client_image,
                     mongo_uri=dump_uri(self.hosts),
                     credentials=str(v[1]),
-                    backup_secret=str(v[2]),
+                    client_env=v[2],
                     bucket=str(v[3]),
                     prefix=backup.prefix,
                     job_labels=restore_labels,
+                    service_account=backup.service_account,
                 )
             )
         )
@@ -239,10 +270,11 @@ class InClusterMongo(pulumi.ComponentResource):
                 schedule=args.backup_schedule,
                 hosts=self.hosts,
                 credentials=credentials,
-                backup_secret=secret.metadata.name,
-                bucket=args.backup.bucket,
-                prefix=args.backup.prefix,
+                client_env=client_env,
+                bucket=backup.bucket,
+                prefix=backup.prefix,
                 job_labels=job_labels,
+                service_account=backup.service_account,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),
         )

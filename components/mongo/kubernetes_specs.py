@@ -247,13 +247,65 @@ def backup_cron_job_spec(
     schedule: str,
     hosts: list[str],
     credentials: pulumi.Input[str],
-    backup_secret: pulumi.Input[str],
+    client_env: Sequence[k8s.core.v1.EnvVarArgsDict],
     bucket: pulumi.Input[str],
     prefix: str,
     job_labels: Mapping[str, str],
+    service_account: str | None = None,
 ) -> k8s.batch.v1.CronJobSpecArgsDict:
-    """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time."""
+    """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time.
+    `client_env` reaches the bucket (`MC_HOST_backup` and what goes with it); `service_account` is the
+    identity the pods run as when the bucket admits that instead of a key."""
     restricted = READ_ONLY_ROOT
+    pod: k8s.core.v1.PodSpecArgsDict = {
+        "restart_policy": "OnFailure",
+        "automount_service_account_token": False,
+        "security_context": POD_SECURITY,
+        "init_containers": [
+            {
+                "name": "dump",
+                "image": image,
+                "command": ["sh", "-c", DUMP_SCRIPT],
+                "env": [
+                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                    {"name": "MONGO_URI", "value": dump_uri(hosts)},
+                ],
+                "security_context": restricted,
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
+            }
+        ],
+        "containers": [
+            {
+                "name": "upload",
+                "image": client_image,
+                "command": ["sh", "-c", UPLOAD_SCRIPT],
+                "env": [
+                    *client_env,
+                    {"name": "BACKUP_BUCKET", "value": bucket},
+                    {"name": "BACKUP_PREFIX", "value": prefix},
+                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                    {"name": "HOME", "value": "/tmp"},
+                ],
+                "security_context": restricted,
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                "volume_mounts": [
+                    {"name": "backup", "mount_path": "/backup", "read_only": True},
+                    {"name": "tmp", "mount_path": "/tmp"},
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+        ],
+    }
+    if service_account is not None:
+        # EKS Pod Identity mounts its own projected token (audience pods.eks.amazonaws.com) into every
+        # container of a pod whose service account has an association, whatever automountServiceAccountToken
+        # says (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getPodSpecPatch): no API token.
+        pod["service_account_name"] = service_account
     return {
         "schedule": schedule,
         "time_zone": "Etc/UTC",
@@ -267,50 +319,7 @@ def backup_cron_job_spec(
                 "active_deadline_seconds": 3 * 3600,
                 "template": {
                     "metadata": {"labels": dict(job_labels)},
-                    "spec": {
-                        "restart_policy": "OnFailure",
-                        "automount_service_account_token": False,
-                        "security_context": POD_SECURITY,
-                        "init_containers": [
-                            {
-                                "name": "dump",
-                                "image": image,
-                                "command": ["sh", "-c", DUMP_SCRIPT],
-                                "env": [
-                                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
-                                    {"name": "MONGO_URI", "value": dump_uri(hosts)},
-                                ],
-                                "security_context": restricted,
-                                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
-                            }
-                        ],
-                        "containers": [
-                            {
-                                "name": "upload",
-                                "image": client_image,
-                                "command": ["sh", "-c", UPLOAD_SCRIPT],
-                                "env": [
-                                    labels.secret_env("MC_HOST_backup", backup_secret, "mc-host"),
-                                    {"name": "BACKUP_BUCKET", "value": bucket},
-                                    {"name": "BACKUP_PREFIX", "value": prefix},
-                                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-                                    {"name": "HOME", "value": "/tmp"},
-                                ],
-                                "security_context": restricted,
-                                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                                "volume_mounts": [
-                                    {"name": "backup", "mount_path": "/backup", "read_only": True},
-                                    {"name": "tmp", "mount_path": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
-                            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
-                        ],
-                    },
+                    "spec": pod,
                 },
             }
         },

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.mongo.replica_set import MONGO_UID
@@ -58,7 +58,7 @@ _RESTRICTED: dict[str, Any] = {
 }
 
 
-def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+def secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
@@ -69,14 +69,17 @@ def restore_job(
     client_image: str,
     mongo_uri: str,
     credentials: str,
-    backup_secret: str,
+    client_env: Sequence[Mapping[str, Any]],
     bucket: str,
     prefix: str,
     job_labels: Mapping[str, str],
+    service_account: str | None = None,
 ) -> dict[str, Any]:
     """A Job (API spelling, for `kubectl create`) that downloads `$DUMP` from the backups bucket and
     restores it into the replica set. `job_labels` are the backup job's selector labels, so the
-    NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too."""
+    NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too;
+    `client_env` and `service_account` reach the bucket as the scheduled upload does."""
+    identity = {"serviceAccountName": service_account} if service_account is not None else {}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -89,6 +92,7 @@ def restore_job(
             "template": {
                 "metadata": {"labels": dict(job_labels)},
                 "spec": {
+                    **identity,
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "securityContext": {
@@ -104,7 +108,7 @@ def restore_job(
                             "image": client_image,
                             "command": ["sh", "-c", DOWNLOAD_SCRIPT],
                             "env": [
-                                _secret_env("MC_HOST_backup", backup_secret, "mc-host"),
+                                *[dict(e) for e in client_env],
                                 {"name": "BACKUP_BUCKET", "value": bucket},
                                 {"name": "BACKUP_PREFIX", "value": prefix},
                                 {"name": "DUMP", "value": _DUMP_PLACEHOLDER},
@@ -122,8 +126,8 @@ def restore_job(
                             "image": image,
                             "command": ["sh", "-c", restore_script("/restore/dump.archive.gz")],
                             "env": [
-                                _secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                                _secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                                secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                                secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
                                 {"name": "MONGO_URI", "value": mongo_uri},
                             ],
                             "securityContext": _RESTRICTED,

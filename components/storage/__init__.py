@@ -46,22 +46,59 @@ DUMPS_PREFIX = "mongo/"
 
 @dataclass(frozen=True)
 class BackupTarget:
-    """Where database dumps go: a bucket of their own and a key that can write there only."""
+    """Where database dumps go: a bucket and the credentials of a writer confined to `prefix` there.
+
+    The MinIO client (`mc`) reaches it as the alias `backup`: with a key in `MC_HOST_backup`, or, with
+    `service_account`, through the pod's EKS Pod Identity (see `client_env`)."""
 
     host: str
-    """The S3 endpoint's host (`fra1.digitaloceanspaces.com`)."""
+    """The S3 endpoint's host (`fra1.digitaloceanspaces.com`, `s3.eu-central-1.amazonaws.com`)."""
     bucket: pulumi.Output[str]
-    access_key: pulumi.Output[str]
-    secret_key: pulumi.Output[str]
     endpoints: list[Endpoint]
     """Where the backup job connects (its network rules)."""
+    access_key: pulumi.Output[str] | None = None
+    secret_key: pulumi.Output[str] | None = None
     prefix: str = DUMPS_PREFIX
+    region: str | None = None
+    """The bucket's region, when the endpoint needs requests signed for it (Amazon S3)."""
+    service_account: str | None = None
+    """Kubernetes: the service account the backup pods run as; its cloud identity reaches the bucket (no key)."""
+
+    @property
+    def has_key(self) -> bool:
+        return self.access_key is not None and self.secret_key is not None
 
     def mc_host(self) -> pulumi.Output[str]:
-        """`MC_HOST_backup` for the MinIO client: the endpoint with the key (secret; environment only)."""
+        """`MC_HOST_backup` for the MinIO client: the endpoint with the key (secret; environment only), or
+        the bare endpoint when the credentials come from the pod's identity. An AWS secret key may hold `/`
+        and `+`: mc splits the value with a regular expression (minio/mc cmd/config.go `hostKeys`,
+        `^(https?://)(.*?):(.*)@(.*?)$`), not as a URL, so neither needs escaping."""
+        if self.access_key is None or self.secret_key is None:
+            return pulumi.Output.from_input(f"https://{self.host}")
         return pulumi.Output.secret(
             pulumi.Output.all(self.access_key, self.secret_key).apply(lambda keys: f"https://{keys[0]}:{keys[1]}@{self.host}")
         )
+
+    def client_env(self) -> dict[str, str]:
+        """The MinIO client's plain environment besides `MC_HOST_backup`.
+
+        mc (minio/mc RELEASE.2025-04-16T18-13-26Z, cmd/client.go getCredsChain) asks for temporary
+        credentials only when `MC_STS_ENDPOINT_<alias>` is set: it then puts minio-go's `credentials.IAM`
+        before the (empty) static key. minio-go v7.0.90 (pkg/credentials/iam_aws.go RetrieveWithCredContext)
+        takes `AWS_CONTAINER_CREDENTIALS_FULL_URI` with `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (what EKS
+        Pod Identity injects: aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go addEnvToContainer)
+        over the endpoint given, and reads the token file on every refresh (getEKSPodIdentityCredentials).
+        The region is given (`MC_REGION`, cmd/client-s3.go) so no request needs s3:GetBucketLocation."""
+        env: dict[str, str] = {}
+        if self.region is not None:
+            env["MC_REGION"] = self.region
+        if self.service_account is not None:
+            env["MC_STS_ENDPOINT_backup"] = POD_IDENTITY_CREDENTIALS_URL
+        return env
+
+
+POD_IDENTITY_CREDENTIALS_URL = "http://169.254.170.23/v1/credentials"
+"""The EKS Pod Identity agent's credentials endpoint (the webhook's default `container-credentials-full-uri`)."""
 
 
 class FileStorage(Protocol):

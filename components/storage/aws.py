@@ -8,11 +8,16 @@ the metadata service through the host's instance-role network (machines/cloud_in
 The apps get the same S3 wiring as Spaces and MinIO (FILE_STORAGE, S3_*, METEOR_SETTINGS.storage)
 minus the keys: the AWS SDK's default credential chain finds the pod's role on EKS, the instance
 role (IMDSv2, hop limit 2) on EC2 hosts.
+
+Database dumps (mongo.backup) go to the same bucket under S3_DUMPS_PREFIX, expired by a lifecycle rule of
+their own, written by an identity that reaches that prefix only (put, get, list): on EKS the backup
+job's service account (Pod Identity); on EC2 Docker hosts an IAM user whose key only the uploader
+container holds, because the instance role is every app's (see S3Storage._host_backups).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws.eks as eks
@@ -25,6 +30,11 @@ from components.protection import stateful
 from components.storage import BackupTarget, StorageWiring
 
 HTTPS = Endpoint(port=443, cidr=ANYWHERE)
+# Dumps live beside the apps' files: app names are DNS labels, so no app's `<app>/` prefix (and no
+# app role) can reach a prefix that starts with `_`.
+S3_DUMPS_PREFIX = "_backups/mongo/"
+BACKUP_SERVICE_ACCOUNT = "mongo-backup"
+"""The service account the backup CronJob and the restore Job run as on EKS (bound to the dumps role)."""
 # Data-plane actions a non-TLS request could carry: denied without TLS.
 TRANSPORT_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*", "s3:RestoreObject", "s3:AbortMultipartUpload"]
 
@@ -43,6 +53,25 @@ class S3StorageArgs:
     """EKS: bind each app's service account to a role of its own."""
     host_role_name: pulumi.Output[str] | None = None
     """EC2 Docker hosts: the instance role that gets every app's access."""
+    backup_retention_days: int | None = None
+    """Database dumps go under S3_DUMPS_PREFIX and expire after this many days; no dumps when None."""
+    backup_namespace: str | None = None
+    """EKS: the namespace of the backup job's service account (MongoDB's)."""
+
+
+def dumps_rule(retention_days: int) -> s3.BucketLifecycleConfigurationRuleArgsDict:
+    """Dumps expire after the retention (on a versioned bucket: a delete marker, the dump noncurrent),
+    and noncurrent dumps after the retention again. Where this rule and the bucket-wide one both apply
+    to a noncurrent dump, S3 applies the shorter expiration (docs.aws.amazon.com/AmazonS3/latest/
+    userguide/lifecycle-conflicts.html): README "Backups and restore" says so."""
+    return {
+        "id": "expire-mongo-dumps",
+        "status": "Enabled",
+        "filter": {"prefix": S3_DUMPS_PREFIX},
+        "expiration": {"days": retention_days},
+        "noncurrent_version_expiration": {"noncurrent_days": retention_days},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+    }
 
 
 def default_bucket_name(stack: str, account: str) -> str:
@@ -68,6 +97,32 @@ def app_statements(bucket_arn: pulumi.Output[str], prefixes: list[str]) -> pulum
                 "Action": ["s3:ListBucket"],
                 "Resource": [arn],
                 "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+            },
+        ]
+    )
+
+
+def backup_statements(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[dict[str, object]]]:
+    """Write and read dumps, list them; nothing outside S3_DUMPS_PREFIX and no delete (the lifecycle rule
+    expires dumps). s3:PutObject covers the multipart upload of a large dump (docs.aws.amazon.com/
+    AmazonS3/latest/userguide/mpuoverview.html, "Multipart upload API and permissions"). No kms: the
+    bucket encrypts with the AWS managed key aws/s3 (no key id given), whose key policy lets every
+    principal of the account use it through S3 (docs.aws.amazon.com/kms/latest/developerguide/
+    concepts.html#aws-managed-cmk), as for the apps' roles."""
+    return bucket_arn.apply(
+        lambda arn: [
+            {
+                "Sid": "DumpObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{arn}/{S3_DUMPS_PREFIX}*"],
+            },
+            {
+                "Sid": "DumpListing",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [arn],
+                "Condition": {"StringLike": {"s3:prefix": [f"{S3_DUMPS_PREFIX}*"]}},
             },
         ]
     )
@@ -110,7 +165,8 @@ class S3Storage(pulumi.ComponentResource):
                     "filter": {"prefix": ""},
                     "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                },
+                *([dumps_rule(args.backup_retention_days)] if args.backup_retention_days is not None else []),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
@@ -166,7 +222,47 @@ class S3Storage(pulumi.ComponentResource):
                 policy=output_document(app_statements(self.bucket.arn, [f"{app}/" for app in args.apps])),
                 opts=child,
             )
+        self._backups: BackupTarget | None = None
+        if args.backup_retention_days is not None:
+            self._backups = self._backup_target(name, args)
         self.register_outputs({"bucket": self.bucket.bucket})
+
+    def _backup_target(self, name: str, args: S3StorageArgs) -> BackupTarget | None:
+        # `.`: app names are DNS labels, so no app's `f"{name}-{app}"` resources share these names.
+        child = pulumi.ResourceOptions(parent=self)
+        policy = output_document(backup_statements(self.bucket.arn))
+        target = BackupTarget(
+            host=f"s3.{args.region}.amazonaws.com", bucket=self.bucket.bucket, endpoints=[HTTPS], prefix=S3_DUMPS_PREFIX, region=args.region
+        )
+        if args.cluster_name is not None and args.backup_namespace is not None:
+            role = iam.Role(f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
+            iam.RolePolicy(f"{name}.mongo-dumps", role=role.id, policy=policy, opts=child)
+            eks.PodIdentityAssociation(
+                f"{name}.mongo-dumps",
+                cluster_name=args.cluster_name,
+                namespace=args.backup_namespace,
+                service_account=BACKUP_SERVICE_ACCOUNT,
+                role_arn=role.arn,
+                opts=child,
+            )
+            return replace(target, endpoints=[HTTPS, POD_IDENTITY_AGENT], service_account=BACKUP_SERVICE_ACCOUNT)
+        if args.host_role_name is not None:
+            return self._host_backups(name, policy, target)
+        return None
+
+    def _host_backups(self, name: str, policy: pulumi.Output[str], target: BackupTarget) -> BackupTarget:
+        """On EC2 Docker hosts the dumps' writer is an IAM user whose key only the uploader container holds
+        (a secret in its environment, as with Spaces). Not the instance role: every app container that
+        reaches the metadata service gets that role's credentials (the apps' S3 access is granted there),
+        so dumps of every app's database would be readable by each app; and the service containers, the
+        uploader among them, are kept from the metadata service (machines/cloud_init.py)."""
+        child = pulumi.ResourceOptions(parent=self)
+        user = iam.User(f"{name}.mongo-dumps", opts=child)
+        iam.UserPolicy(f"{name}.mongo-dumps", user=user.name, policy=policy, opts=child)
+        # The secret access key is a sensitive output of the provider (iam.AccessKey `secret`); rotate it
+        # with `pulumi up --replace` on this resource (README "Backups and restore").
+        key = iam.AccessKey(f"{name}.mongo-dumps", user=user.name, opts=child)
+        return replace(target, access_key=pulumi.Output.secret(key.id), secret_key=pulumi.Output.secret(key.secret))
 
     def wiring(self, app: str) -> StorageWiring:
         endpoint = f"https://s3.{self._args.region}.amazonaws.com"
@@ -191,4 +287,4 @@ class S3Storage(pulumi.ComponentResource):
         )
 
     def backups(self) -> BackupTarget | None:
-        return None  # dumps need a key; none exists here (config refuses backups without Spaces)
+        return self._backups
