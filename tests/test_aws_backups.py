@@ -101,6 +101,17 @@ def test_no_app_can_reach_the_dumps_prefix(tmp_path: Path) -> None:
 # -- EKS: the backup job's own identity ---------------------------------------------------------------
 
 
+def assert_only_holds_the_role(template: dict[str, Any], holder: str) -> None:
+    """The Pod Identity webhook injects the role's credentials into every container and init container
+    except those named, comma-separated, in the pod annotation `eks.amazonaws.com/skip-containers`
+    (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getContainersToSkip, getPodSpecPatch):
+    every container but `holder` is named, so the one beside the root password gets nothing."""
+    spec = template["spec"]
+    names = {c["name"] for c in [*spec.get("initContainers", []), *spec["containers"]]}
+    skipped = template["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"].split(",")
+    assert holder in names and sorted(skipped) == sorted(names - {holder})
+
+
 def test_the_eks_backup_job_writes_through_its_own_pod_identity(staging: Run) -> None:
     role = staging.one("aws:iam/role:Role", DUMPS)
     [trust] = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
@@ -119,6 +130,7 @@ def test_the_eks_backup_job_writes_through_its_own_pod_identity(staging: Run) ->
     assert pod["serviceAccountName"] == "mongo-backup", "the pods run as the associated service account"
     assert pod["automountServiceAccountToken"] is False, "Pod Identity mounts its own token; no Kubernetes API token"
     [upload] = pod["containers"]
+    assert_only_holds_the_role(cron["spec"]["jobTemplate"]["spec"]["template"], "upload")
     env = {e["name"]: e for e in upload["env"]}
     # No key anywhere: the bare endpoint, and mc asks the Pod Identity agent (MC_STS_ENDPOINT_<alias>).
     assert env["MC_HOST_backup"] == {"name": "MC_HOST_backup", "value": "https://s3.eu-central-1.amazonaws.com"}
@@ -144,6 +156,7 @@ def test_the_eks_restore_job_runs_as_the_backup_identity(staging: Run, tmp_path:
     pod = job["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "mongo-backup" and pod["automountServiceAccountToken"] is False
     [download] = pod["initContainers"]
+    assert_only_holds_the_role(job["spec"]["template"], "download")
     env = {e["name"]: e for e in download["env"]}
     assert env["MC_HOST_backup"]["value"] == "https://s3.eu-central-1.amazonaws.com"
     assert env["MC_STS_ENDPOINT_backup"]["value"] == POD_IDENTITY_CREDENTIALS_URL and env["MC_REGION"]["value"] == "eu-central-1"
@@ -211,6 +224,13 @@ def test_the_hosts_restore_streams_the_dump_from_s3(hosts: Run, tmp_path: Path) 
             {"mongo": {"storageProvisioner": None, "storageClass": "gp3"}, "aws": {"snapshots": {"enabled": True}}},
             r"meteor-platform:aws\.snapshots\.enabled: got true; expected an EBS data volume to snapshot",
         ),
+        (
+            "aws-production",
+            {"mongo": {"storageProvisioner": None, "storageClass": "gp3"}},
+            r"configuration:\n  meteor-platform:mongo\.storageClass: got 'gp3'; expected mongo\.storageProvisioner 'ebs\.csi\.aws\.com' in production "
+            r"on EKS: scheduled EBS snapshots \(aws\.snapshots\) cover only the volumes of the StorageClass the platform creates; "
+            r"or set aws\.snapshots\.enabled false to run without them \(README: Backups and restore\)$",
+        ),
     ],
 )
 def test_backups_that_cannot_work_are_refused(stack: str, change: dict[str, Any], message: str) -> None:
@@ -262,3 +282,67 @@ def test_snapshot_retention_and_time_come_from_config(tmp_path: Path) -> None:
     [policy] = run_config(tmp_path, config, stack="aws-staging").resources(DLM)
     [schedule] = policy["inputs"]["policyDetails"]["schedules"]
     assert schedule["retainRule"] == {"interval": 30, "intervalUnit": "DAYS"} and schedule["createRule"]["times"] == "23:45"
+
+
+def test_production_on_an_existing_storage_class_runs_without_snapshots_only_when_told() -> None:
+    config = shipped_config("aws-production")
+    config["mongo"] = {**{k: v for k, v in config["mongo"].items() if k != "storageProvisioner"}, "storageClass": "gp3"}
+    config["aws"]["snapshots"] = {"enabled": False}
+    parse_config(config, set(), project_dir=ROOT)
+
+
+def test_the_snapshot_schedule_keeps_its_name_whatever_the_retention(production: Run, tmp_path: Path) -> None:
+    """ "If you modify a schedule name, the snapshots or AMIs created under the old schedule name are no
+    longer managed by the policy" (docs.aws.amazon.com/ebs/latest/userguide/modify.html): a retention
+    change must not rename the schedule, or the snapshots made so far would never expire."""
+    config = shipped_config("aws-production")
+    config["aws"]["snapshots"] = {"retentionDays": 30}
+    [changed] = run_config(tmp_path, config, stack="aws-production").resources(DLM)
+    [schedule] = changed["inputs"]["policyDetails"]["schedules"]
+    [shipped] = production.resources(DLM)[0]["inputs"]["policyDetails"]["schedules"]
+    assert schedule["retainRule"]["interval"] == 30 != shipped["retainRule"]["interval"]
+    assert schedule["name"] == shipped["name"]
+
+
+# -- the MongoDB StorageClass never changes with snapshots ----------------------------------------------
+
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+
+
+def test_turning_snapshots_on_or_off_touches_neither_the_storage_class_nor_mongo(staging: Run, tmp_path: Path) -> None:
+    """pulumi-kubernetes replaces a StorageClass whose parameters change and a StatefulSet whose
+    volumeClaimTemplates change (provider/pkg/provider/diff.go; offline_plan/provider_facts.yaml): the
+    class carries the snapshot tag whether snapshots are on or not, so toggling them is the DLM policy only."""
+    from offline_plan.changes import plan_changes
+
+    config = shipped_config("aws-staging")
+    (tmp_path / "off").mkdir()
+    (tmp_path / "on").mkdir()
+    off = run_config(tmp_path / "off", config, stack="aws-staging")
+    config["aws"]["snapshots"] = {"enabled": True, "retentionDays": 30}
+    on = run_config(tmp_path / "on", config, stack="aws-staging")
+    for run in (off, on):
+        # Already there with snapshots off: ignore_changes would keep a class without it once they are on.
+        [storage_class] = run.resources(STORAGE_CLASS)
+        assert storage_class["inputs"]["parameters"]["tagSpecification_1"] == "meteor-platform/snapshots=aws-staging"
+        assert storage_class["ignoreChanges"] == ["parameters"]
+    for before, after in ((off, on), (on, off)):
+        touched = {c.type: c.action for c in plan_changes(before.plan, after.plan).resources}
+        assert touched.get(DLM) in ("create", "delete")
+        assert STORAGE_CLASS not in touched and STATEFUL_SET not in touched, touched
+
+
+def test_a_storage_class_deployed_before_the_snapshot_tag_is_kept(production: Run) -> None:
+    """A stack deployed before the class carried the tag: its class and MongoDB stay as they are
+    (`ignore_changes` on the parameters; the engine ignores them "for purposes of updates or replacements",
+    pulumi ResourceOptions), where a replacement would be refused (protected) or delete MongoDB first."""
+    import copy
+
+    from offline_plan.changes import plan_changes
+
+    before = copy.deepcopy(production.plan)
+    [storage_class] = [r for r in before["resources"] if r["type"] == STORAGE_CLASS]
+    del storage_class["inputs"]["parameters"]["tagSpecification_1"]
+    touched = {c.type: c.action for c in plan_changes(before, production.plan).resources}
+    assert STORAGE_CLASS not in touched and STATEFUL_SET not in touched, touched

@@ -27,6 +27,11 @@ DLM_SERVICE_POLICY = f"{MANAGED}/service-role/AWSDataLifecycleManagerServiceRole
 # internal/service/dlm/lifecycle_policy.go validates the description with it; the DLM API's
 # CreateLifecyclePolicy and Schedule document the same pattern): no `:` or `,`.
 DLM_TEXT = r"^[0-9A-Za-z _-]+$"
+# The schedule's name never changes: "If you modify a schedule name, the snapshots or AMIs created under
+# the old schedule name are no longer managed by the policy" (docs.aws.amazon.com/ebs/latest/userguide/
+# modify.html): they would never expire. A new retention applies to snapshots made after the change only
+# (same page), so the retention stays out of the name.
+SCHEDULE_NAME = "daily"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class VolumeSnapshots(pulumi.ComponentResource):
                 "target_tags": dict(args.target_tags),
                 "schedules": [
                     {
-                        "name": f"daily kept {args.retention_days} days",
+                        "name": SCHEDULE_NAME,
                         "create_rule": {"interval": 24, "interval_unit": "HOURS", "times": args.time},
                         "retain_rule": {"interval": args.retention_days, "interval_unit": "DAYS"},
                         "copy_tags": True,

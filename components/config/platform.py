@@ -245,6 +245,26 @@ def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
             "expected an EBS data volume to snapshot: mongo.provider 'inCluster' with mongo.storageProvisioner "
             "'ebs.csi.aws.com' on EKS, or machines.provider 'aws' with target 'docker'",
         )
+    if (
+        cfg.aws.snapshots.enabled is None
+        and cfg.environment is Environment.PRODUCTION
+        and isinstance(cfg, KubernetesPlatformConfig)
+        and isinstance(cfg.kubernetes, EksConfig)
+        and isinstance(cfg.mongo, InClusterMongoConfig)
+        and snapshot_volumes(cfg) is None
+    ):
+        # Production snapshots by default, but only the volumes the platform's own StorageClass tags can be
+        # targeted: rather than silently none, the operator chooses.
+        key, given = (
+            ("storageClass", cfg.mongo.storage_class) if cfg.mongo.storage_class else ("storageProvisioner", cfg.mongo.storage_provisioner)
+        )
+        problems.bad(
+            ["mongo", key],
+            given,
+            "expected mongo.storageProvisioner 'ebs.csi.aws.com' in production on EKS: scheduled EBS snapshots "
+            "(aws.snapshots) cover only the volumes of the StorageClass the platform creates; or set "
+            "aws.snapshots.enabled false to run without them (README: Backups and restore)",
+        )
     if isinstance(cfg, KubernetesPlatformConfig) and not isinstance(cfg.kubernetes, EksConfig):
         for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
             if chosen:

@@ -42,7 +42,8 @@ def storage_class_parameters(provisioner: str, stack: str) -> dict[str, str] | N
     """The StorageClass parameters for `provisioner`. EBS volumes also carry SNAPSHOT_TAG (the stack), so
     the stack's scheduled snapshots find them: a parameter named `tagSpecification*` is a `key=value` tag
     on every volume the class provisions (kubernetes-sigs/aws-ebs-csi-driver docs/tagging.md,
-    "StorageClass Tagging"). Parameters are immutable: a new tag replaces the class (README)."""
+    "StorageClass Tagging"). The tag is there whether snapshots are on or not (`aws.snapshots`): turning
+    them on or off never touches the class (its parameters are replace-only, see InClusterMongo)."""
     parameters = PROVISIONER_PARAMETERS.get(provisioner)
     if provisioner == "ebs.csi.aws.com" and parameters is not None:
         return {**parameters, "tagSpecification_1": f"{SNAPSHOT_TAG}={stack}"}
@@ -134,7 +135,13 @@ class InClusterMongo(pulumi.ComponentResource):
                 reclaim_policy="Retain",
                 volume_binding_mode="WaitForFirstConsumer",
                 allow_volume_expansion=True,
-                opts=keep,
+                # pulumi-kubernetes replaces a StorageClass whose `parameters` change (provider/pkg/provider/
+                # diff.go; offline_plan/provider_facts.yaml), and the auto-named replacement changes the
+                # StatefulSet's replace-only volumeClaimTemplates: MongoDB deleted first. The engine ignores
+                # listed properties "for purposes of updates or replacements" (pulumi ResourceOptions
+                # ignore_changes), so a class deployed before SNAPSHOT_TAG keeps its parameters (README:
+                # tag its volumes by hand), and no later parameter change can replace MongoDB.
+                opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(ignore_changes=["parameters"])),
             ).metadata.name
 
         service = k8s.core.v1.Service(

@@ -11,6 +11,7 @@ from components.endpoints import Endpoint
 from components.kubernetes import labels
 from components.mongo import MONGO_PORT, MongoAppUser
 from components.mongo.replica_set import DUMP_SCRIPT, MONGO_UID, REPLICA_SET, UPLOAD_SCRIPT, dump_uri, init_command, password_env
+from components.storage import pod_identity_skip
 
 POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
     "run_as_non_root": True,
@@ -257,6 +258,7 @@ def backup_cron_job_spec(
     `client_env` reaches the bucket (`MC_HOST_backup` and what goes with it); `service_account` is the
     identity the pods run as when the bucket admits that instead of a key."""
     restricted = READ_ONLY_ROOT
+    template_metadata: k8s.meta.v1.ObjectMetaArgsDict = {"labels": dict(job_labels)}
     pod: k8s.core.v1.PodSpecArgsDict = {
         "restart_policy": "OnFailure",
         "automount_service_account_token": False,
@@ -306,6 +308,8 @@ def backup_cron_job_spec(
         # container of a pod whose service account has an association, whatever automountServiceAccountToken
         # says (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getPodSpecPatch): no API token.
         pod["service_account_name"] = service_account
+        # Only the uploader holds the role's credentials, not the dump beside the root password.
+        template_metadata["annotations"] = pod_identity_skip(["dump"])
     return {
         "schedule": schedule,
         "time_zone": "Etc/UTC",
@@ -318,7 +322,7 @@ def backup_cron_job_spec(
                 "backoff_limit": 2,
                 "active_deadline_seconds": 3 * 3600,
                 "template": {
-                    "metadata": {"labels": dict(job_labels)},
+                    "metadata": template_metadata,
                     "spec": pod,
                 },
             }

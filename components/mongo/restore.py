@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.mongo.replica_set import MONGO_UID
+from components.storage import pod_identity_skip
 
 # The dump's name as the operator's shell expands it (in the here-document and the `mc` path).
 DUMP_VARIABLE = "${DUMP}"
@@ -80,6 +81,8 @@ def restore_job(
     NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too;
     `client_env` and `service_account` reach the bucket as the scheduled upload does."""
     identity = {"serviceAccountName": service_account} if service_account is not None else {}
+    # With Pod Identity, only the download holds the role's credentials, not the restore beside the root password.
+    annotations = {"annotations": pod_identity_skip(["restore"])} if service_account is not None else {}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -90,7 +93,7 @@ def restore_job(
             "activeDeadlineSeconds": 3 * 3600,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": {"labels": dict(job_labels)},
+                "metadata": {"labels": dict(job_labels), **annotations},
                 "spec": {
                     **identity,
                     "restartPolicy": "Never",

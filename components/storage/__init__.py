@@ -101,6 +101,20 @@ POD_IDENTITY_CREDENTIALS_URL = "http://169.254.170.23/v1/credentials"
 """The EKS Pod Identity agent's credentials endpoint (the webhook's default `container-credentials-full-uri`)."""
 
 
+# The EKS Pod Identity webhook injects the role's credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI and the
+# token file) into every container and init container of a pod except those named in the pod annotation
+# `eks.amazonaws.com/skip-containers`, a comma-separated list (aws/amazon-eks-pod-identity-webhook
+# pkg/handler/handler.go getContainersToSkip reads `<annotation-prefix>/skip-containers` with a CSV
+# reader; buildPodPatchConfig applies it to Pod Identity's container credentials too; main.go's
+# annotation-prefix defaults to eks.amazonaws.com; pkg/handler/testdata/rawPodSkip.pod.yaml).
+POD_IDENTITY_SKIP_CONTAINERS = "eks.amazonaws.com/skip-containers"
+
+
+def pod_identity_skip(containers: list[str]) -> dict[str, str]:
+    """The pod annotation that keeps the role's credentials out of `containers`: only the others get them."""
+    return {POD_IDENTITY_SKIP_CONTAINERS: ",".join(containers)}
+
+
 class FileStorage(Protocol):
     def wiring(self, app: str) -> StorageWiring: ...
 
