@@ -70,9 +70,12 @@ class SnapshotsConfig(Model):
     enabled: bool | None = Field(
         default=None,
         description="Daily EBS snapshots (Data Lifecycle Manager) of the data volumes: MongoDB's on EKS, the Docker "
-        "host's data volume; default: on in production.",
+        "host's data volume; default: on in production (a production EKS stack on an existing mongo.storageClass, "
+        "whose volumes it cannot find, must set it false).",
     )
-    retention_days: int = Field(default=7, ge=1, le=3650, description="Days each snapshot is kept.")
+    retention_days: int = Field(
+        default=7, ge=1, le=3650, description="Days each snapshot is kept (a change applies to snapshots taken after it)."
+    )
     time: str = Field(
         default="01:30",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
