@@ -7,6 +7,7 @@ on unattended security upgrades and rotates container logs. Checked by `cloud-in
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -135,6 +136,18 @@ def docker_unit_dropin(data_mount: str | None) -> str:
 HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
 
 
+def host_key_fetcher_code() -> str:
+    """ssm_host_key.py as the host runs it: its code only (`ast.unparse`, which drops comments, of the
+    module without its docstrings). The user data embeds it, and every instance sets
+    user_data_replace_on_change: a comment or docstring edited there must not replace the hosts."""
+    tree = ast.parse(HOST_KEY_FETCHER_SOURCE.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
+            node.body = body or [ast.Pass()]
+    return ast.unparse(tree) + "\n"
+
+
 @dataclass(frozen=True)
 class HostKeyParameter:
     """EC2: the host's private ssh key lives in an SSM SecureString parameter, not in the user data."""
@@ -202,7 +215,7 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         parameter = spec.host_key_parameter
         config["ssh_deletekeys"] = False
         config["ssh_genkeytypes"] = ["ed25519"]
-        config["bootcmd"] = [["python3", "-c", HOST_KEY_FETCHER_SOURCE.read_text(), parameter.region, parameter.name, parameter.public_key]]
+        config["bootcmd"] = [["python3", "-c", host_key_fetcher_code(), parameter.region, parameter.name, parameter.public_key]]
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).

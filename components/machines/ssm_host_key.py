@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
 import urllib.request
 
 IMDS = "http://169.254.169.254"
@@ -149,7 +148,7 @@ def main(argv: list[str], path: str = PRIVATE_KEY_PATH) -> int:
         try:
             install(fetch_private_key(region, name), public_key, path)
             return 0
-        except (urllib.error.URLError, OSError, KeyError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever failed (an empty role list, http.client's IncompleteRead): retried
             # The error names the failure (HTTP status, missing field), never the key.
             print(f"meteor-ssh-host-key: attempt {attempt}/{ATTEMPTS}: {type(error).__name__}: {error}", file=sys.stderr)
             time.sleep(PAUSE_SECONDS)
