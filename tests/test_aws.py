@@ -577,8 +577,9 @@ def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_par
     # The host fetches it in bootcmd (before sshd starts), first, with the region and the parameter's name;
     # cloud-init keeps it (no ssh_deletekeys) and generates none while it is there.
     document = yaml.safe_load(text.split("\n", 1)[1])
-    source = (ROOT / "components" / "machines" / "ssm_host_key.py").read_text()
-    assert document["bootcmd"][0] == ["python3", "-c", source, "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    from components.machines.cloud_init import host_key_fetcher_code
+
+    assert document["bootcmd"][0] == ["python3", "-c", host_key_fetcher_code(), "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
     assert document["bootcmd"][1][:2] == ["sh", "-c"], "then the wait for the data volume"
     assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
     # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).

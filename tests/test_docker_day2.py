@@ -509,3 +509,22 @@ def test_every_added_capability_is_written_as_docker_stores_it(dev: Run, droplet
             drops = (container["inputs"].get("capabilities") or {}).get("drops", [])
             assert all(d == "ALL" or d.startswith("CAP_") for d in drops), container["name"]
     assert seen >= 4
+
+
+def test_the_gateway_priority_is_honoured_by_the_pinned_docker_engine(aws_hosts: Run) -> None:
+    """The app containers that use the instance role get their default gateway (and so their way to the
+    metadata service) from `gw_priority`, which Docker Engine 28 (API 1.48) introduced (moby/moby#48936,
+    docs/api/version-history.md); an older engine ignores the field and picks the gateway by network name."""
+    from components import versions
+
+    prioritised = [
+        container["name"]
+        for container in aws_hosts.resources(CONTAINER)
+        for network in container["inputs"].get("networksAdvanced") or []
+        if network.get("gwPriority")
+    ]
+    assert prioritised, "aws-hosts has an app on the instance-role network"
+    assert versions.DOCKER_ENGINE_MAJOR >= 28, (
+        f"components/versions.py DOCKER_ENGINE_MAJOR={versions.DOCKER_ENGINE_MAJOR}: gw_priority needs Docker Engine 28+ "
+        "(API 1.48, moby/moby#48936); older engines give the instance-role apps no route to their role"
+    )
