@@ -203,10 +203,16 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
     if spec.host_key_parameter is not None:
-        # Fetched in bootcmd, an early module of cloud-init's init stage (the network is up: the
-        # user data came through it), which systemd orders before sshd starts (cloud-init 22.4's
-        # cloud-init.service: After=systemd-networkd-wait-online.service, Before=sshd.service), so
-        # sshd never serves another key. The ssh module ends the same stage: it must keep the key
+        # Fetched in bootcmd, an early module of cloud-init's network stage (cloud.cfg's
+        # cloud_init_modules), whose unit comes before sshd: cloud-init-network.service (Ubuntu 24.04's
+        # cloud-init; cloud-init.service in Debian 12's 22.4) has DefaultDependencies=no,
+        # Before=sshd.service and Before=sysinit.target, and sshd (ssh.socket on Ubuntu too) keeps its
+        # default dependencies, which order it after sysinit.target (canonical/cloud-init
+        # systemd/cloud-init-network.service.tmpl), so sshd never serves another key. The network is
+        # up: on Ubuntu that unit is not ordered after systemd-networkd-wait-online.service, but a
+        # bootcmd in the user data makes cloud-init wait for the network itself (cloudinit/cmd/main.py
+        # _should_wait_via_user_data: "bootcmd found"; Ubuntu's distro.wait_for_network); on Debian
+        # the unit is ordered after it; the fetcher retries for minutes anyway. The ssh module ends the same stage: it must keep the key
         # (ssh_deletekeys false) and makes a key type only when its file is missing (cc_ssh.py:
         # `if os.path.exists(keyfile): continue`), so ed25519 is made only if the fetch failed (and
         # then no client trusts it). bootcmd runs before write_files (cloud.cfg's cloud_init_modules),

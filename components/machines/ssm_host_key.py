@@ -2,8 +2,9 @@
 """Installs an EC2 host's ssh host key from its SecureString parameter, at first boot.
 
 Runs on the host as root from cloud-init's bootcmd, before sshd starts (cloud_init.py passes this
-file's text): `python3 -c <this> <region> <parameter name> <public key>`; on later boots it finds
-the key installed and returns at once.
+file's code): `python3 -c <this> <region> <parameter name> <public key>`. It runs on every boot:
+when the installed public key is the pinned one it returns at once, otherwise it fetches the key
+again (so a reboot recovers from a failed first fetch).
 The private key is never in the user data (readable with ec2:DescribeInstanceAttribute and by
 whatever reaches the metadata service): the host asks SSM for it with its instance role's
 credentials. Only the Python standard library: Ubuntu 24.04 and Debian 12 AMIs ship python3 (for
