@@ -433,7 +433,12 @@ def test_session_manager_hosts_open_no_ssh(tmp_path: Path) -> None:
     attachment = run.one("aws:ec2/volumeAttachment:VolumeAttachment", "meteor-machines-data")
     assert attachment["urn"] in run.one("command:local:Command", "meteor-machines-0-docker-ready")["dependencies"]
     # Nothing the role may do reads a parameter but the host's own key (its policy: below).
-    granted = [a for r in run.resources("aws:iam/rolePolicy:RolePolicy") for st in json.loads(r["inputs"]["policy"])["Statement"] for a in st["Action"]]
+    granted = [
+        a
+        for r in run.resources("aws:iam/rolePolicy:RolePolicy")
+        for st in json.loads(r["inputs"]["policy"])["Statement"]
+        for a in st["Action"]
+    ]
     assert [a for a in granted if a.startswith("ssm:Get")] == ["ssm:GetParameter"]
     [provider] = run.resources("pulumi:providers:docker")
     assert any("ProxyCommand=aws ssm start-session" in option for option in json.loads(run.state(provider)["sshOpts"]))
@@ -579,7 +584,14 @@ def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_par
     document = yaml.safe_load(text.split("\n", 1)[1])
     from components.machines.cloud_init import host_key_fetcher_code
 
-    assert document["bootcmd"][0] == ["python3", "-c", host_key_fetcher_code(), "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    assert document["bootcmd"][0] == [
+        "python3",
+        "-c",
+        host_key_fetcher_code(),
+        "eu-central-1",
+        inputs["name"],
+        hosts.state(key)["publicKeyOpenssh"].strip(),
+    ]
     assert document["bootcmd"][1][:2] == ["sh", "-c"], "then the wait for the data volume"
     assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
     # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).

@@ -223,13 +223,17 @@ def test_the_fetcher_code_leaves_out_comments_and_docstrings_and_still_runs(tmp_
     assert '"""' not in code and "#" not in code
     edited = tmp_path / "ssm_host_key.py"
     source = cloud_init.HOST_KEY_FETCHER_SOURCE.read_text()
-    edited.write_text(source.replace('"""Installs an EC2 host', '"""Reworded: installs an EC2 host').replace("\ndef main(", "\n# A new comment.\ndef main("))
+    edited.write_text(
+        source.replace('"""Installs an EC2 host', '"""Reworded: installs an EC2 host').replace(
+            "\ndef main(", "\n# A new comment.\ndef main("
+        )
+    )
     assert edited.read_text() != source
     monkeypatch.setattr(cloud_init, "HOST_KEY_FETCHER_SOURCE", edited)
     assert cloud_init.host_key_fetcher_code() == code, "a comment or a docstring changes no user data"
     # What the host runs is the same program: its requests are signed alike.
     namespace: dict[str, object] = {"__name__": "meteor_ssh_host_key"}
-    exec(compile(code, "<user data>", "exec"), namespace)  # noqa: S102 - the project's own code, as the host runs it
+    exec(compile(code, "<user data>", "exec"), namespace)
     now = datetime.datetime(2026, 11, 29, 22, 30, 5, tzinfo=datetime.UTC)
     credentials = {"access_key": "AKID", "secret_key": "secret", "token": "token"}
     request = namespace["get_parameter_request"]("eu-central-1", "/p", credentials, now)  # pyright: ignore[reportCallIssue]

@@ -143,7 +143,11 @@ def host_key_fetcher_code() -> str:
     tree = ast.parse(HOST_KEY_FETCHER_SOURCE.read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = [s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
+            body = [
+                s
+                for s in node.body
+                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))
+            ]
             node.body = body or [ast.Pass()]
     return ast.unparse(tree) + "\n"
 

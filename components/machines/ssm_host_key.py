@@ -149,7 +149,9 @@ def main(argv: list[str], path: str = PRIVATE_KEY_PATH) -> int:
         try:
             install(fetch_private_key(region, name), public_key, path)
             return 0
-        except Exception as error:  # noqa: BLE001 - whatever failed (an empty role list, http.client's IncompleteRead): retried
+        except Exception as error:
+            # Whatever failed is retried: an empty role list (IndexError) and http.client's
+            # IncompleteRead (an HTTPException, no OSError) as much as a refused request.
             # The error names the failure (HTTP status, missing field), never the key.
             print(f"meteor-ssh-host-key: attempt {attempt}/{ATTEMPTS}: {type(error).__name__}: {error}", file=sys.stderr)
             time.sleep(PAUSE_SECONDS)
