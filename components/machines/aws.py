@@ -3,7 +3,7 @@
 The image is the newest Ubuntu 24.04 or Debian 12 AMI of the distribution's own account (a
 data-source lookup by owner and name, never a hard-coded id). IMDSv2 only (hop limit 2: the app
 containers reach their instance role through the Docker bridge, cloud_init.py), a public address
-from launch, an encrypted gp3 root volume, an instance profile (ECR read; SSM when chosen), a
+from launch, an encrypted gp3 root volume, an instance profile (ECR read; Session Manager's minimum when chosen), a
 security group admitting SSH from the admin networks only (none with Session Manager) and the web
 ports, an Elastic IP. The first host's Docker volumes live on a separate encrypted EBS volume that
 outlives the instance (protected and retained in production): cloud-init waits for it at boot and
