@@ -391,6 +391,10 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
             "arn": f"arn:aws:eks:{region}:{AWS_ACCOUNT}:nodegroup/{state.get('clusterName')}/{group}/{_uuid(name)}",
             "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{_uuid(name)}"}], "remoteAccessSecurityGroupId": ""}],
         }
+    elif typ == "aws:ssm/parameter:Parameter":
+        # A name's leading `/` is not doubled after `parameter` (the Service Authorization Reference, as
+        # parliament's IAM database holds it: `parameter/${ParameterNameWithoutLeadingSlash}`).
+        outputs |= {"name": resource_name, "arn": f"arn:aws:ssm:{region}:{AWS_ACCOUNT}:parameter/{resource_name.removeprefix('/')}"}
     elif typ == "aws:ec2/instance:Instance":
         n = int(hexid[:6], 16)
         outputs |= {"publicIp": "", "privateIp": f"10.130.0.{n % 250 + 4}"}

@@ -403,8 +403,43 @@ def test_session_manager_hosts_open_no_ssh(tmp_path: Path) -> None:
     run = run_config(tmp_path, plain, stack="aws-ssm")
     [group] = run.resources("aws:ec2/securityGroup:SecurityGroup")
     assert all(rule["fromPort"] != 22 for rule in group["inputs"]["ingress"])
+    # Not AmazonSSMManagedInstanceCore (ssm:GetParameter(s) on "*": the app containers reach this role), but
+    # Session Manager's minimum (AWS docs "Session Manager only"; the AWSCloud9SSMInstanceProfile policy).
     policies = {r["inputs"]["policyArn"] for r in run.resources("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" in policies
+    assert not any("AmazonSSM" in arn for arn in policies), policies
+    role = run.one("aws:iam/role:Role", "meteor-machines-role")
+    session = run.one("aws:iam/rolePolicy:RolePolicy", "meteor-machines-session-manager")
+    assert session["inputs"]["role"] == run.state(role)["name"]
+    statements = json.loads(session["inputs"]["policy"])["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation"], "Resource": ["arn:aws:ec2:eu-central-1:123456789012:instance/*"]},
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ],
+            "Resource": ["*"],
+        },
+    ]
+    from parliament import analyze_policy_string
+
+    for name, key, doc in _policies(run.plan):
+        if key == "policy":
+            assert analyze_policy_string(json.dumps(doc), include_community_auditors=True).findings == [], name
+    # Through Session Manager too, the data host is ready only once its volume is attached (test_docker_day2).
+    attachment = run.one("aws:ec2/volumeAttachment:VolumeAttachment", "meteor-machines-data")
+    assert attachment["urn"] in run.one("command:local:Command", "meteor-machines-0-docker-ready")["dependencies"]
+    # Nothing the role may do reads a parameter but the host's own key (its policy: below).
+    granted = [
+        a
+        for r in run.resources("aws:iam/rolePolicy:RolePolicy")
+        for st in json.loads(r["inputs"]["policy"])["Statement"]
+        for a in st["Action"]
+    ]
+    assert [a for a in granted if a.startswith("ssm:Get")] == ["ssm:GetParameter"]
     [provider] = run.resources("pulumi:providers:docker")
     assert any("ProxyCommand=aws ssm start-session" in option for option in json.loads(run.state(provider)["sshOpts"]))
 
@@ -547,8 +582,16 @@ def test_the_private_host_key_is_not_in_the_user_data_but_in_a_secure_string_par
     # The host fetches it in bootcmd (before sshd starts), first, with the region and the parameter's name;
     # cloud-init keeps it (no ssh_deletekeys) and generates none while it is there.
     document = yaml.safe_load(text.split("\n", 1)[1])
-    source = (ROOT / "components" / "machines" / "ssm_host_key.py").read_text()
-    assert document["bootcmd"][0] == ["python3", "-c", source, "eu-central-1", inputs["name"], hosts.state(key)["publicKeyOpenssh"].strip()]
+    from components.machines.cloud_init import host_key_fetcher_code
+
+    assert document["bootcmd"][0] == [
+        "python3",
+        "-c",
+        host_key_fetcher_code(),
+        "eu-central-1",
+        inputs["name"],
+        hosts.state(key)["publicKeyOpenssh"].strip(),
+    ]
     assert document["bootcmd"][1][:2] == ["sh", "-c"], "then the wait for the data volume"
     assert document["ssh_deletekeys"] is False and document["ssh_genkeytypes"] == ["ed25519"]
     # EC2 takes at most 16 KB of user data, before base64 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
@@ -562,8 +605,12 @@ def test_only_the_instance_role_is_granted_the_host_keys(hosts: Run) -> None:
     [parameter] = hosts.resources("aws:ssm/parameter:Parameter")
     [kms_key] = hosts.resources("aws:kms/key:Key")
     statements = json.loads(policy["inputs"]["policy"])["Statement"]
+    # A parameter's ARN holds its name without the leading slash (the Service Authorization Reference:
+    # parameter/${ParameterNameWithoutLeadingSlash}), as the mocked answer does.
+    arn = "arn:aws:ssm:eu-central-1:123456789012:parameter/meteor-platform/aws-hosts/meteor-aws-hosts-docker-0/ssh-host-key"
+    assert parameter["inputs"]["name"] == "/meteor-platform/aws-hosts/meteor-aws-hosts-docker-0/ssh-host-key"
     assert statements == [
-        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [hosts.state(parameter)["arn"]]},
+        {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [arn]},
         {
             "Effect": "Allow",
             "Action": ["kms:Decrypt"],

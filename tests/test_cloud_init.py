@@ -173,3 +173,90 @@ def test_the_host_key_fetcher_writes_the_key_root_only_and_gives_up_loudly(tmp_p
     # Another key (or none): fetched, and every failure retried until the limit.
     assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 BBBB host"], str(path)) == 1
     assert len(attempts) == ssm_host_key.ATTEMPTS
+
+
+def test_the_fetcher_survives_any_error_of_an_attempt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty role list (IndexError) or a truncated response (http.client.IncompleteRead, an
+    HTTPException, not an OSError) is one failed attempt, retried like the others."""
+    import http.client
+
+    from components.machines import ssm_host_key
+
+    failures: list[BaseException] = [IndexError("list index out of range"), http.client.IncompleteRead(b"{")]
+
+    def flaky(region: str, name: str) -> str:
+        if failures:
+            raise failures.pop(0)
+        return "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+
+    monkeypatch.setattr(ssm_host_key, "fetch_private_key", flaky)
+    monkeypatch.setattr(ssm_host_key.time, "sleep", lambda _: None)
+    path = tmp_path / "ssh_host_ed25519_key"
+    assert ssm_host_key.main(["-c", "eu-central-1", "/p", "ssh-ed25519 AAAA host"], str(path)) == 0
+    assert not failures and ssm_host_key.installed("ssh-ed25519 AAAA host", str(path))
+
+
+# The fetcher's code is in every EC2 host's user data, and every instance sets user_data_replace_on_change:
+# a new digest here replaces every EC2 Docker host at the next `up` (the data host delete-first: an outage).
+HOST_KEY_FETCHER_DIGEST = "9ec23b16885ef10767931311c9d5969f971e199e7e32070b644231e603d4b40d"
+
+
+def test_the_fetcher_code_in_the_user_data_is_pinned() -> None:
+    import hashlib
+
+    from components.machines.cloud_init import host_key_fetcher_code
+
+    digest = hashlib.sha256(host_key_fetcher_code().encode()).hexdigest()
+    assert digest == HOST_KEY_FETCHER_DIGEST, (
+        "the key fetcher's code changed (components/machines/ssm_host_key.py, or ast.unparse of another Python): "
+        "its user data changes, and `up` REPLACES EVERY EC2 DOCKER HOST (the data host delete-first). "
+        f"If that is intended, pin {digest} and say so in the change."
+    )
+
+
+def test_the_fetcher_code_leaves_out_comments_and_docstrings_and_still_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from components.machines import cloud_init, ssm_host_key
+
+    code = cloud_init.host_key_fetcher_code()
+    assert '"""' not in code and "#" not in code
+    edited = tmp_path / "ssm_host_key.py"
+    source = cloud_init.HOST_KEY_FETCHER_SOURCE.read_text()
+    edited.write_text(
+        source.replace('"""Installs an EC2 host', '"""Reworded: installs an EC2 host').replace(
+            "\ndef main(", "\n# A new comment.\ndef main("
+        )
+    )
+    assert edited.read_text() != source
+    monkeypatch.setattr(cloud_init, "HOST_KEY_FETCHER_SOURCE", edited)
+    assert cloud_init.host_key_fetcher_code() == code, "a comment or a docstring changes no user data"
+    # What the host runs is the same program: its requests are signed alike.
+    namespace: dict[str, object] = {"__name__": "meteor_ssh_host_key"}
+    exec(compile(code, "<user data>", "exec"), namespace)
+    now = datetime.datetime(2026, 11, 29, 22, 30, 5, tzinfo=datetime.UTC)
+    credentials = {"access_key": "AKID", "secret_key": "secret", "token": "token"}
+    request = namespace["get_parameter_request"]("eu-central-1", "/p", credentials, now)  # pyright: ignore[reportCallIssue]
+    expected = ssm_host_key.get_parameter_request("eu-central-1", "/p", credentials, now)
+    assert dict(request.header_items()) == dict(expected.header_items())  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
+
+
+@pytest.mark.parametrize("distro", ["ubuntu", "debian"])
+def test_user_data_with_the_host_key_from_ssm_and_an_ebs_volume_passes_the_schema(
+    tmp_path: Path, distro: Literal["ubuntu", "debian"]
+) -> None:
+    from components.machines.cloud_init import HostKeyParameter
+
+    spec = DockerHostUserData(
+        deploy_user="deploy",
+        ssh_public_keys=[KEY],
+        distro=distro,
+        host_key_parameter=HostKeyParameter("eu-central-1", "/meteor-platform/aws-hosts/h-0/ssh-host-key", KEY.rsplit(" ", 1)[0]),
+        data_label="meteor-data",
+        data_device="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0",
+        instance_role_bridges="mpimds",
+    )
+    result = schema_check(tmp_path, docker_host_user_data(spec))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+    assert docker_host_config(spec)["bootcmd"][0][:2] == ["python3", "-c"]

@@ -113,10 +113,43 @@ def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_every
         assert volume["name"] not in changes, volume["name"]
     # Production protects the data host: `pulumi up` refuses until it is unprotected on purpose (README).
     assert [c.name for c in plan.refused] == ["meteor-machines-0"]
+    # The old attachment is detached from a stopped instance (a running one keeps the volume mounted:
+    # DetachVolume without Force waits for it), after everything that ran on the host is gone: each of
+    # those follows the host's readiness (through its Docker provider), which follows the attachment, and
+    # Pulumi deletes the dependents of a delete-first replacement before it.
+    assert attachment.new is not None and attachment.new["inputs"]["stopInstanceBeforeDetaching"] is True
+    assert attachment.urn in aws_hosts.one("command:remote:Command", "meteor-machines-0-docker-ready")["dependencies"]
+    for thing in things:
+        assert attachment.urn in _reaches(aws_hosts, thing), thing["name"]
     # aws-hosts wires its machines like droplets: everything on the host carries the instance's id.
     machine = aws_hosts.result.ids[aws_hosts.one(INSTANCE, "meteor-machines-0")["urn"]]
     for thing in on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK):
         assert {"label": MACHINE_LABEL, "value": machine} in thing["inputs"]["labels"], thing["name"]
+
+
+def _reaches(run: Run, resource: dict[str, Any]) -> set[str]:
+    """Every URN `resource` depends on, through dependencies and providers (Pulumi's dependency graph)."""
+    by_urn = {r["urn"]: r for r in run.plan["resources"]}
+    seen: set[str] = set()
+    todo = [resource]
+    while todo:
+        current = todo.pop()
+        for urn in [*current.get("dependencies", []), current.get("provider")]:
+            if urn not in seen and urn in by_urn:
+                seen.add(urn)
+                todo.append(by_urn[urn])
+    return seen
+
+
+def test_a_deployed_data_attachment_learns_to_stop_the_host_in_place(aws_hosts: Run) -> None:
+    """stop_instance_before_detaching is neither ForceNew nor sent to AWS (ebs_volume_attachment.go: Optional,
+    UpdateWithoutTimeout schema.NoopContext): a stack deployed without it updates the attachment in place."""
+    deployed = copy.deepcopy(aws_hosts.plan)
+    for resource in deployed["resources"]:
+        if resource["type"] == "aws:ec2/volumeAttachment:VolumeAttachment":
+            del resource["inputs"]["stopInstanceBeforeDetaching"]
+    changes = plan_changes(deployed, aws_hosts.plan).resources
+    assert [(c.name, c.action) for c in changes] == [("meteor-machines-data", "update")]
 
 
 def test_an_aws_host_deployed_without_a_public_address_at_launch_is_rolled(aws_hosts: Run) -> None:
@@ -476,3 +509,22 @@ def test_every_added_capability_is_written_as_docker_stores_it(dev: Run, droplet
             drops = (container["inputs"].get("capabilities") or {}).get("drops", [])
             assert all(d == "ALL" or d.startswith("CAP_") for d in drops), container["name"]
     assert seen >= 4
+
+
+def test_the_gateway_priority_is_honoured_by_the_pinned_docker_engine(aws_hosts: Run) -> None:
+    """The app containers that use the instance role get their default gateway (and so their way to the
+    metadata service) from `gw_priority`, which Docker Engine 28 (API 1.48) introduced (moby/moby#48936,
+    docs/api/version-history.md); an older engine ignores the field and picks the gateway by network name."""
+    from components import versions
+
+    prioritised = [
+        container["name"]
+        for container in aws_hosts.resources(CONTAINER)
+        for network in container["inputs"].get("networksAdvanced") or []
+        if network.get("gwPriority")
+    ]
+    assert prioritised, "aws-hosts has an app on the instance-role network"
+    assert versions.DOCKER_ENGINE_MAJOR >= 28, (
+        f"components/versions.py DOCKER_ENGINE_MAJOR={versions.DOCKER_ENGINE_MAJOR}: gw_priority needs Docker Engine 28+ "
+        "(API 1.48, moby/moby#48936); older engines give the instance-role apps no route to their role"
+    )

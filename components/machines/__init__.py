@@ -4,7 +4,7 @@ cloud_init.py   the user data every cloud boots its Docker hosts with
 readiness.py    waiting until a new host's Docker answers
 digitalocean.py droplets
 aws.py          EC2 instances
-ssm_host_key.py run on an EC2 host at first boot: its ssh host key from SSM
+ssm_host_key.py run on an EC2 host at boot: its ssh host key from SSM, unless already installed
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The image is the newest Ubuntu 24.04 or Debian 12 AMI of the distribution's own account (a
 data-source lookup by owner and name, never a hard-coded id). IMDSv2 only (hop limit 2: the app
 containers reach their instance role through the Docker bridge, cloud_init.py), a public address
-from launch, an encrypted gp3 root volume, an instance profile (ECR read; SSM when chosen), a
+from launch, an encrypted gp3 root volume, an instance profile (ECR read; Session Manager's minimum when chosen), a
 security group admitting SSH from the admin networks only (none with Session Manager) and the web
 ports, an Elastic IP. The first host's Docker volumes live on a separate encrypted EBS volume that
 outlives the instance (protected and retained in production): cloud-init waits for it at boot and
@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_aws.ebs as ebs
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.iam as iam
@@ -42,6 +43,13 @@ from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
+SESSION_MANAGER_CHANNELS = (
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+"""The Session Manager channels the SSM agent opens, which any app container reaching the role can open too."""
 SSM_READY = (
     "for attempt in $(seq 1 60); do "
     'ssh -o ConnectTimeout=15 -o "ProxyCommand=$PROXY" -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null '
@@ -84,6 +92,7 @@ def ssm_proxy_command(region: str) -> str:
 class AwsMachines(pulumi.ComponentResource):
     instances: list[ec2.Instance]
     data_volume: ebs.Volume | None
+    data_attachment: ec2.VolumeAttachment | None = None
     security_group: ec2.SecurityGroup
     role: iam.Role
     tag: str
@@ -113,9 +122,10 @@ class AwsMachines(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.role = iam.Role(f"{name}-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
-        policies = ["AmazonEC2ContainerRegistryReadOnly", *(["AmazonSSMManagedInstanceCore"] if args.access == "ssm" else [])]
-        for policy in policies:
-            iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
+        policy = "AmazonEC2ContainerRegistryReadOnly"
+        iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
+        if args.access == "ssm":
+            self._session_manager_policy(name, region)
         profile = iam.InstanceProfile(f"{name}-profile", role=self.role.name, tags=tags, opts=child)
         ingress: list[ec2.SecurityGroupIngressArgsDict] = []
         if args.access == "ssh":
@@ -230,11 +240,20 @@ class AwsMachines(pulumi.ComponentResource):
                 # hashicorp/terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go), which Pulumi
                 # would create before deleting the old one: EC2 refuses to attach a volume that is still
                 # attached (VolumeInUse, docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html).
-                ec2.VolumeAttachment(
+                # Detaching from the running old instance: DetachVolume without Force, which waits for the
+                # volume to be unmounted, or stays "busy" indefinitely (docs.aws.amazon.com/AWSEC2/latest/
+                # APIReference/API_DetachVolume.html). stop_instance_before_detaching: the provider stops the
+                # instance (a clean shutdown unmounts it) and waits until it is stopped before DetachVolume
+                # (ebs_volume_attachment.go resourceVolumeAttachmentDelete; neither ForceNew nor sent to AWS
+                # on update: UpdateWithoutTimeout is schema.NoopContext, so deployed stacks update in place).
+                # What ran on the host (its readiness step, which its Docker provider and so every container
+                # follows) depends on this attachment: on a roll it is deleted before the detach.
+                self.data_attachment = ec2.VolumeAttachment(
                     f"{name}-data",
                     device_name="/dev/sdf",
                     volume_id=self.data_volume.id,
                     instance_id=instance.id,
+                    stop_instance_before_detaching=True,
                     opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 )
             addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
@@ -261,7 +280,7 @@ class AwsMachines(pulumi.ComponentResource):
                         "READY": DOCKER_READY,
                     },
                     triggers=[instance.id],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.security_group, *self._needs(i)]),
                 )
                 for i, (instance, host_key) in enumerate(zip(self.instances, self.host_public_keys, strict=True))
             ]
@@ -269,13 +288,43 @@ class AwsMachines(pulumi.ComponentResource):
             self.docker_ready = docker_ready_over_ssh(
                 name,
                 [
-                    ReachableHost(machine_id=instance.id, address=address, host_key=host_key)
-                    for instance, address, host_key in zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
+                    ReachableHost(machine_id=instance.id, address=address, host_key=host_key, needs=self._needs(i))
+                    for i, (instance, address, host_key) in enumerate(
+                        zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
+                    )
                 ],
                 args.deploy_user,
                 pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
             )
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+
+    def _session_manager_policy(self, name: str, region: str) -> iam.RolePolicy:
+        """What the SSM agent needs for Session Manager, and nothing more: not AmazonSSMManagedInstanceCore,
+        whose ssm:GetParameter(s) on "*" the app containers (which reach this role) would use to read
+        every parameter of the account. The minimum of docs.aws.amazon.com/systems-manager/latest/userguide/
+        getting-started-create-iam-instance-profile.html ("Session Manager only"), the managed policy
+        AWSCloud9SSMInstanceProfile's actions; ssm:UpdateInstanceInformation names the account's instances
+        (it takes an instance resource), the ssmmessages actions take none (the Service Authorization Reference)."""
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        return iam.RolePolicy(
+            f"{name}-session-manager",
+            role=self.role.name,
+            policy=output_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ssm:UpdateInstanceInformation"],
+                        "Resource": [account.apply(lambda a: f"arn:aws:ec2:{region}:{a}:instance/*")],
+                    },
+                    {"Effect": "Allow", "Action": list(SESSION_MANAGER_CHANNELS), "Resource": ["*"]},
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _needs(self, i: int) -> list[pulumi.Resource]:
+        """What host `i` uses besides itself: the data host, its volume's attachment."""
+        return [self.data_attachment] if i == 0 and self.data_attachment is not None else []
 
     def _host_key_parameters(self, name: str, args: AwsMachinesArgs, region: str, tags: dict[str, str]) -> iam.RolePolicy:
         """Per host, its private host key in a SecureString parameter under a customer managed key.

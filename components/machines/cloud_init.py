@@ -7,6 +7,7 @@ on unattended security upgrades and rotates container logs. Checked by `cloud-in
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -135,6 +136,22 @@ def docker_unit_dropin(data_mount: str | None) -> str:
 HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
 
 
+def host_key_fetcher_code() -> str:
+    """ssm_host_key.py as the host runs it: its code only (`ast.unparse`, which drops comments, of the
+    module without its docstrings). The user data embeds it, and every instance sets
+    user_data_replace_on_change: a comment or docstring edited there must not replace the hosts."""
+    tree = ast.parse(HOST_KEY_FETCHER_SOURCE.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = [
+                s
+                for s in node.body
+                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))
+            ]
+            node.body = body or [ast.Pass()]
+    return ast.unparse(tree) + "\n"
+
+
 @dataclass(frozen=True)
 class HostKeyParameter:
     """EC2: the host's private ssh key lives in an SSM SecureString parameter, not in the user data."""
@@ -190,10 +207,16 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["ssh_genkeytypes"] = ["ed25519"]
         config["ssh_keys"] = {"ed25519_private": private, "ed25519_public": public}
     if spec.host_key_parameter is not None:
-        # Fetched in bootcmd, an early module of cloud-init's init stage (the network is up: the
-        # user data came through it), which systemd orders before sshd starts (cloud-init 22.4's
-        # cloud-init.service: After=systemd-networkd-wait-online.service, Before=sshd.service), so
-        # sshd never serves another key. The ssh module ends the same stage: it must keep the key
+        # Fetched in bootcmd, an early module of cloud-init's network stage (cloud.cfg's
+        # cloud_init_modules), whose unit comes before sshd: cloud-init-network.service (Ubuntu 24.04's
+        # cloud-init; cloud-init.service in Debian 12's 22.4) has DefaultDependencies=no,
+        # Before=sshd.service and Before=sysinit.target, and sshd (ssh.socket on Ubuntu too) keeps its
+        # default dependencies, which order it after sysinit.target (canonical/cloud-init
+        # systemd/cloud-init-network.service.tmpl), so sshd never serves another key. The network is
+        # up: on Ubuntu that unit is not ordered after systemd-networkd-wait-online.service, but a
+        # bootcmd in the user data makes cloud-init wait for the network itself (cloudinit/cmd/main.py
+        # _should_wait_via_user_data: "bootcmd found"; Ubuntu's distro.wait_for_network); on Debian
+        # the unit is ordered after it; the fetcher retries for minutes anyway. The ssh module ends the same stage: it must keep the key
         # (ssh_deletekeys false) and makes a key type only when its file is missing (cc_ssh.py:
         # `if os.path.exists(keyfile): continue`), so ed25519 is made only if the fetch failed (and
         # then no client trusts it). bootcmd runs before write_files (cloud.cfg's cloud_init_modules),
@@ -202,7 +225,7 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         parameter = spec.host_key_parameter
         config["ssh_deletekeys"] = False
         config["ssh_genkeytypes"] = ["ed25519"]
-        config["bootcmd"] = [["python3", "-c", HOST_KEY_FETCHER_SOURCE.read_text(), parameter.region, parameter.name, parameter.public_key]]
+        config["bootcmd"] = [["python3", "-c", host_key_fetcher_code(), parameter.region, parameter.name, parameter.public_key]]
     if spec.data_label is not None:
         # Mounted before Docker is installed (cloud-init's init stage): named volumes live on the
         # block-storage volume, which DigitalOcean formats once at creation (AWS: `fs_setup` below).

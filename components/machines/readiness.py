@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
@@ -20,6 +20,9 @@ class ReachableHost:
     address: pulumi.Output[str]
     host_key: pulumi.Output[str]
     """Its ssh host key, pinned instead of trusted on first use."""
+    needs: Sequence[pulumi.Resource] = field(default_factory=list[pulumi.Resource])
+    """What the host uses besides itself (its data volume's attachment): everything deployed on the
+    host follows its readiness, so on a roll it is all deleted before these are."""
 
 
 def docker_ready_over_ssh(
@@ -39,7 +42,7 @@ def docker_ready_over_ssh(
             },
             create=DOCKER_READY,
             triggers=[host.machine_id],
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(host.needs))),
         )
         for i, host in enumerate(hosts)
     ]

@@ -2,8 +2,9 @@
 """Installs an EC2 host's ssh host key from its SecureString parameter, at first boot.
 
 Runs on the host as root from cloud-init's bootcmd, before sshd starts (cloud_init.py passes this
-file's text): `python3 -c <this> <region> <parameter name> <public key>`; on later boots it finds
-the key installed and returns at once.
+file's code): `python3 -c <this> <region> <parameter name> <public key>`. It runs on every boot:
+when the installed public key is the pinned one it returns at once, otherwise it fetches the key
+again (so a reboot recovers from a failed first fetch).
 The private key is never in the user data (readable with ec2:DescribeInstanceAttribute and by
 whatever reaches the metadata service): the host asks SSM for it with its instance role's
 credentials. Only the Python standard library: Ubuntu 24.04 and Debian 12 AMIs ship python3 (for
@@ -22,7 +23,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
 import urllib.request
 
 IMDS = "http://169.254.169.254"
@@ -149,7 +149,9 @@ def main(argv: list[str], path: str = PRIVATE_KEY_PATH) -> int:
         try:
             install(fetch_private_key(region, name), public_key, path)
             return 0
-        except (urllib.error.URLError, OSError, KeyError, ValueError) as error:
+        except Exception as error:
+            # Whatever failed is retried: an empty role list (IndexError) and http.client's
+            # IncompleteRead (an HTTPException, no OSError) as much as a refused request.
             # The error names the failure (HTTP status, missing field), never the key.
             print(f"meteor-ssh-host-key: attempt {attempt}/{ATTEMPTS}: {type(error).__name__}: {error}", file=sys.stderr)
             time.sleep(PAUSE_SECONDS)
