@@ -75,6 +75,9 @@ def test_the_vpc_cni_is_managed_with_network_policy_on(eks: Run) -> None:
     assert json.loads(inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     # EKS installed aws-node itself: creating the add-on adopts it and takes the add-on's settings.
     assert inputs["resolveConflictsOnCreate"] == "OVERWRITE" and inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+    # Deleting the add-on (a removed or renamed resource) keeps aws-node: pods keep their network
+    # (pinned pulumi-aws eks/addon.py, `preserve`: "preserve the created resources when deleting the EKS add-on").
+    assert inputs["preserve"] is True
     [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
     assert cni["urn"] in group["dependencies"], "nodes join with the configured CNI"
 
@@ -286,13 +289,13 @@ def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(
 FAKE_AWS = """#!/bin/sh
 echo "$*" >> "$CALLS"
 case "$2" in
-    describe-nodegroup) echo "$CURRENT" ;;
+    describe-nodegroup) [ -n "${DESCRIBE_FAILS:-}" ] && { echo "AccessDeniedException" >&2; exit 254; }; echo "$CURRENT" ;;
 esac
 """
 
 
-def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int]) -> list[str]:
-    """Run NODE_BOUNDS against a fake AWS CLI answering `current` (min, max, desired); the calls it made."""
+def _run_bounds(tmp_path: Path, current: str, wanted: tuple[int, int], **extra: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run NODE_BOUNDS with /bin/sh (dash on Debian) against a fake AWS CLI answering `current`; the calls it made."""
     (tmp_path / "aws").write_text(FAKE_AWS)
     (tmp_path / "aws").chmod(0o755)
     calls = tmp_path / "calls"
@@ -300,15 +303,22 @@ def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, in
     env = {
         "PATH": f"{tmp_path}:{os.environ['PATH']}",
         "CALLS": str(calls),
-        "CURRENT": "\t".join(map(str, current)),
+        "CURRENT": current,
         "REGION": "eu-central-1",
         "CLUSTER": "c",
         "NODEGROUP": "ng",
         "MIN_NODES": str(wanted[0]),
         "MAX_NODES": str(wanted[1]),
+        **extra,
     }
-    subprocess.run(["/bin/sh", "-c", NODE_BOUNDS], env=env, check=True, capture_output=True, text=True)
-    return [line for line in calls.read_text().splitlines() if not line.startswith("eks describe-nodegroup")]
+    done = subprocess.run(["/bin/sh", "-c", NODE_BOUNDS], env=env, check=False, capture_output=True, text=True)
+    return done, [line for line in calls.read_text().splitlines() if not line.startswith("eks describe-nodegroup")]
+
+
+def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int]) -> list[str]:
+    done, calls = _run_bounds(tmp_path, "\t".join(map(str, current)), wanted)
+    assert done.returncode == 0, done.stderr
+    return calls
 
 
 def _update(min_nodes: int, max_nodes: int, desired: int) -> str:
@@ -334,3 +344,23 @@ def test_the_bounds_command_keeps_the_autoscalers_size_within_the_bounds(
     tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int], calls: list[str]
 ) -> None:
     assert _bounds(tmp_path, current, wanted) == calls
+
+
+@pytest.mark.parametrize(
+    ("current", "extra", "status"), [("2\t4\t2", {"DESCRIBE_FAILS": "1"}, 254), ("", {}, 1), ("None\tNone\tNone", {}, 1)]
+)
+def test_the_bounds_command_stops_when_it_cannot_read_the_group(tmp_path: Path, current: str, extra: dict[str, str], status: int) -> None:
+    """A failed describe (credentials, throttling) stops the command with the CLI's status, before any update
+    (the describe is captured by an assignment, whose status is the substitution's: POSIX Shell Command
+    Language 2.9.1); an answer without sizes stops it too: `up` fails instead of sending `desiredSize=`."""
+    done, calls = _run_bounds(tmp_path, current, (3, 6), **extra)
+    assert (done.returncode, calls) == (status, []), done.stderr
+
+
+def test_the_autoscaler_policy_names_the_groups_in_the_clusters_partition() -> None:
+    from components.kubernetes.aws_nodes import asg_arns
+
+    cluster = "arn:aws-cn:eks:cn-north-1:123456789012:cluster/meteor"
+    assert asg_arns("cn-north-1", cluster, ["eks-a", "eks-b"]) == [
+        f"arn:aws-cn:autoscaling:cn-north-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{g}" for g in ("eks-a", "eks-b")
+    ]

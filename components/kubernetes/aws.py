@@ -106,7 +106,11 @@ def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.Resou
     pulumi-aws docstring: "How to resolve field value conflicts when migrating a self-managed add-on").
     OVERWRITE on update: this configuration is the source of truth; a change made with kubectl to
     aws-node is reverted at the next add-on update. The CNI keeps the node role's AmazonEKS_CNI_Policy:
-    aws-node runs on the host network, one hop from the instance metadata."""
+    aws-node runs on the host network, one hop from the instance metadata.
+
+    `preserve`: deleting the add-on (removing or renaming this resource) leaves aws-node running
+    ("Indicates if you want to preserve the created resources when deleting the EKS add-on", pinned
+    pulumi-aws eks/addon.py; DeleteAddon `preserve`), so pods never lose their network to a refactor."""
     return eks.Addon(
         f"{name}-vpc-cni",
         cluster_name=cluster_name,
@@ -114,6 +118,7 @@ def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.Resou
         configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
+        preserve=True,
         opts=opts,
     )
 

@@ -68,10 +68,11 @@ class NodeAutoscaler:
 
 
 def asg_arns(region: str, cluster_arn: str, groups: list[str]) -> list[str]:
-    """ARNs of the node group's Auto Scaling groups (`arn:aws:autoscaling:<region>:<account>:autoScalingGroup:
-    <uuid>:autoScalingGroupName/<name>`, the form the autoscaler's README restricts the minimal policy to)."""
-    account = cluster_arn.split(":")[4]
-    return [f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}" for group in groups]
+    """ARNs of the node groups' Auto Scaling groups (`arn:<partition>:autoscaling:<region>:<account>:autoScalingGroup:
+    <uuid>:autoScalingGroupName/<name>`, the form the autoscaler's README restricts the minimal policy to), in
+    the cluster's partition and account (`arn:<partition>:eks:<region>:<account>:cluster/<name>`)."""
+    _, partition, _, _, account, *_ = cluster_arn.split(":")
+    return [f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}" for group in groups]
 
 
 def autoscaler_statements(region: str, cluster_arn: str, node_group_arn: str, groups: list[str]) -> list[dict[str, Any]]:
@@ -112,10 +113,14 @@ def autoscaler_identity(
 
 
 NODE_BOUNDS = """set -eu
-read -r min max desired <<EOF
-$(aws eks describe-nodegroup --region "$REGION" --cluster-name "$CLUSTER" --nodegroup-name "$NODEGROUP" \\
+scaling=$(aws eks describe-nodegroup --region "$REGION" --cluster-name "$CLUSTER" --nodegroup-name "$NODEGROUP" \\
     --query 'nodegroup.scalingConfig.[minSize,maxSize,desiredSize]' --output text)
+read -r min max desired <<EOF
+$scaling
 EOF
+case "$min.$max.$desired" in
+    *[!0-9.]* | .* | *..* | *.) echo "node group $NODEGROUP: unexpected scaling config '$scaling'" >&2; exit 1 ;;
+esac
 wanted=$desired
 if [ "$wanted" -lt "$MIN_NODES" ]; then wanted=$MIN_NODES; fi
 if [ "$wanted" -gt "$MAX_NODES" ]; then wanted=$MAX_NODES; fi
@@ -129,7 +134,10 @@ aws eks wait nodegroup-active --region "$REGION" --cluster-name "$CLUSTER" --nod
 echo "node group $NODEGROUP: $min..$max -> $MIN_NODES..$MAX_NODES, desired $desired -> $wanted"
 """
 """Apply the configured bounds and keep the desired size the autoscaler chose, clamped into them (the
-AWS CLI, which `pulumi up` already needs for `aws eks get-token`). Nothing is sent when the group
+AWS CLI, which `pulumi up` already needs for `aws eks get-token`). The describe's answer is captured by an assignment,
+whose status is its command substitution's (POSIX Shell Command Language 2.9.1: "the exit status of the
+command shall be that of the last command substitution performed"), so `set -e` stops at a failed
+describe; a substitution inside a here-document hides it (dash: status 0, empty values, `desiredSize=`). Nothing is sent when the group
 already has these bounds: EKS's UpdateNodegroupConfig is for changes."""
 
 
