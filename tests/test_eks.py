@@ -199,7 +199,13 @@ def test_the_cluster_autoscaler_runs_the_release_of_the_clusters_minor(eks: Run)
     assert values["autoDiscovery"] == {"clusterName": cluster["inputs"]["name"]}, "the tags EKS puts on the node group's ASG"
     assert values["fullnameOverride"] == AUTOSCALER_NAME, "its service account, which Pod Identity binds"
     [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["namespace"] == AUTOSCALER_NAMESPACE]
-    assert association["urn"] in release["dependencies"], "its pods start with credentials (injected at pod creation)"
+    # Its pods start with credentials (injected at pod creation), once the association is effective: they
+    # "may take several seconds to be effective" (EKS API reference, CreatePodIdentityAssociation).
+    [settled] = [c for c in eks.resources("command:local:Command") if c["name"] == "meteor-cluster-autoscaler-settled"]
+    assert settled["urn"] in release["dependencies"]
+    assert settled["inputs"]["triggers"] == [eks.result.ids[association["urn"]]], "waits again when the association is replaced"
+    assert association["urn"] in settled["dependencies"]
+    assert settled["inputs"]["create"] == "sleep 30" and settled["inputs"]["interpreter"] == ["/bin/sh", "-c"]
     assert association["inputs"]["clusterName"] == cluster["inputs"]["name"]
     [provider] = eks.resources("pulumi:providers:kubernetes")
     assert release["provider"] == provider["urn"]
@@ -264,6 +270,7 @@ def test_the_node_group_keeps_the_autoscalers_size_and_a_command_applies_the_bou
     assert environment["NODEGROUP"] == eks.state(group)["nodeGroupName"] and environment["REGION"] == "eu-central-1"
     assert group["urn"] in bounds["dependencies"]
     assert bounds["inputs"]["create"] == NODE_BOUNDS
+    assert bounds["inputs"]["interpreter"] == ["/bin/sh", "-c"], "a POSIX script, also from Windows (where cmd /C is the default)"
 
 
 def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(tmp_path: Path) -> None:

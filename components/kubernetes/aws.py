@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 from components.aws.iam import MANAGED, trust
 from components.catalogue import cluster_autoscaler_tag
 from components.config.kubernetes import admin_entry_key
-from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds
+from components.kubernetes.aws_nodes import NodeAutoscaler, association_settled, autoscaler_identity, node_group_bounds
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
@@ -250,8 +250,10 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             region=args.region,
             image_tag=cluster_autoscaler_tag(args.version),
-            identity=autoscaler_identity(
-                name, cluster=self.cluster, node_group=self.node_group, region=args.region, tags=tags, parent=self
+            identity=association_settled(
+                f"{name}-autoscaler",
+                autoscaler_identity(name, cluster=self.cluster, node_group=self.node_group, region=args.region, tags=tags, parent=self),
+                self,
             ),
         )
         self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
