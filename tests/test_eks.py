@@ -78,8 +78,8 @@ def test_the_vpc_cni_is_managed_with_network_policy_on(eks: Run) -> None:
     # Deleting the add-on (a removed or renamed resource) keeps aws-node: pods keep their network
     # (pinned pulumi-aws eks/addon.py, `preserve`: "preserve the created resources when deleting the EKS add-on").
     assert inputs["preserve"] is True
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    assert cni["urn"] in group["dependencies"], "nodes join with the configured CNI"
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    assert groups and all(cni["urn"] in group["dependencies"] for group in groups), "nodes join with the configured CNI"
 
 
 def _selects(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str]) -> bool:
@@ -239,38 +239,64 @@ def test_every_eks_minor_has_its_autoscaler_release() -> None:
         assert tag.startswith(f"v{minor}."), (minor, tag)
 
 
-def test_the_autoscaler_may_resize_this_node_group_only(eks: Run) -> None:
+def test_the_autoscaler_may_resize_this_clusters_node_groups_only(eks: Run) -> None:
     [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["namespace"] == AUTOSCALER_NAMESPACE]
     role = next(r for r in eks.resources("aws:iam/role:Role") if eks.state(r)["arn"] == association["inputs"]["roleArn"])
     assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     [policy] = [p for p in eks.resources("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"] == eks.result.ids[role["urn"]]]
     statements = {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    [asg] = [g["name"] for r in eks.state(group)["resources"] for g in r["autoscalingGroups"]]
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    asgs = [g["name"] for group in groups for r in eks.state(group)["resources"] for g in r["autoscalingGroups"]]
+    assert len(asgs) == len(groups) > 1, "one Auto Scaling group per zone's node group"
     assert statements["Scale"]["Action"] == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
     assert statements["Scale"]["Resource"] == [
-        f"arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{asg}"
+        f"arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{asg}" for asg in asgs
     ]
-    assert statements["DescribeNodeGroup"]["Resource"] == [eks.state(group)["arn"]]
+    assert statements["DescribeNodeGroup"]["Resource"] == [eks.state(group)["arn"] for group in groups]
     assert all(a.split(":")[1].startswith(("Describe", "GetInstanceTypes")) for a in statements["Discover"]["Action"]), "read-only"
 
 
-def test_the_node_group_keeps_the_autoscalers_size_and_a_command_applies_the_bounds(eks: Run) -> None:
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    assert group["ignoreChanges"] == ["scalingConfig"], "an update would send a stale desired size with new bounds"
+def test_one_node_group_per_zone_and_the_autoscaler_balances_them(eks: Run) -> None:
+    """The autoscaler builds a scale-up's template from one zone of a group: a group spanning zones may never
+    add a node where a Pending MongoDB member's EBS volume is. Its AWS README: "either use a single AZ ASG
+    ... or an ASG-per-AZ while enabling --balance-similar-node-groups" (cloudprovider/aws/README.md)."""
+    private = [eks.result.ids[s["urn"]] for s in eks.resources("aws:ec2/subnet:Subnet") if "-private-" in s["name"]]
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    assert len(private) > 1 and sorted(g["inputs"]["subnetIds"] for g in groups) == sorted([s] for s in private)
+    assert [g["name"] for g in groups] == [f"meteor-cluster-nodes-{i}" for i in range(len(private))]
+    values = _release(eks, "cluster-autoscaler")["inputs"]["values"]
+    assert values["extraArgs"] == {"balance-similar-node-groups": True}
+
+
+def test_the_node_groups_share_the_configured_totals_evenly(eks: Run) -> None:
     config = _config(eks.result.stack)["kubernetes"]
-    assert group["inputs"]["scalingConfig"] == {
-        "minSize": config["minNodes"],
-        "maxSize": config["maxNodes"],
-        "desiredSize": config["minNodes"],
-    }
-    [bounds] = [c for c in eks.resources("command:local:Command") if c["name"] == "meteor-cluster-bounds"]
-    environment = bounds["inputs"]["environment"]
-    assert (environment["MIN_NODES"], environment["MAX_NODES"]) == (str(config["minNodes"]), str(config["maxNodes"]))
-    assert environment["NODEGROUP"] == eks.state(group)["nodeGroupName"] and environment["REGION"] == "eu-central-1"
-    assert group["urn"] in bounds["dependencies"]
-    assert bounds["inputs"]["create"] == NODE_BOUNDS
-    assert bounds["inputs"]["interpreter"] == ["/bin/sh", "-c"], "a POSIX script, also from Windows (where cmd /C is the default)"
+    sizes = [g["inputs"]["scalingConfig"] for g in eks.resources("aws:eks/nodeGroup:NodeGroup")]
+    assert sum(s["minSize"] for s in sizes) == config["minNodes"] and sum(s["maxSize"] for s in sizes) == config["maxNodes"]
+    assert max(s["maxSize"] for s in sizes) - min(s["maxSize"] for s in sizes) <= 1
+    assert all(1 <= s["minSize"] == s["desiredSize"] <= s["maxSize"] for s in sizes), "a node in every zone from the start"
+
+
+def test_zone_bounds_split_totals_evenly() -> None:
+    from components.kubernetes.aws_nodes import zone_bounds
+
+    assert zone_bounds(3, 8, 2) == [(2, 4), (1, 4)]
+    assert zone_bounds(3, 9, 3) == [(1, 3), (1, 3), (1, 3)]
+    assert zone_bounds(4, 5, 3) == [(2, 2), (1, 2), (1, 1)]
+
+
+def test_each_node_group_keeps_the_autoscalers_size_and_a_command_applies_its_bounds(eks: Run) -> None:
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    commands = {c["name"]: c for c in eks.resources("command:local:Command")}
+    for group in groups:
+        assert group["ignoreChanges"] == ["scalingConfig"], "an update would send a stale desired size with new bounds"
+        bounds = commands[f"{group['name']}-bounds"]
+        environment = bounds["inputs"]["environment"]
+        scaling = group["inputs"]["scalingConfig"]
+        assert (environment["MIN_NODES"], environment["MAX_NODES"]) == (str(scaling["minSize"]), str(scaling["maxSize"]))
+        assert environment["NODEGROUP"] == eks.state(group)["nodeGroupName"] and environment["REGION"] == "eu-central-1"
+        assert group["urn"] in bounds["dependencies"]
+        assert bounds["inputs"]["create"] == NODE_BOUNDS
+        assert bounds["inputs"]["interpreter"] == ["/bin/sh", "-c"], "a POSIX script, also from Windows (where cmd /C is the default)"
 
 
 def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(tmp_path: Path) -> None:
@@ -288,9 +314,16 @@ def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(
     raised = json.loads(plan_text(run_program(tmp_path, "aws-staging").as_json()))
     committed = json.loads((ROOT / "plans" / "aws-staging.json").read_text())
     changes = plan_changes(committed, raised)
-    assert [(r.action, r.name) for r in changes.resources] == [("update", "meteor-cluster-bounds")]
-    [bounds] = changes.resources
-    assert {".".join(map(str, c.path)) for c in bounds.changes} == {"environment.MIN_NODES", "environment.MAX_NODES"}
+    # 2..4 over two zones was 1..2 each; 3..6 is 2..3 and 1..3.
+    assert sorted((r.action, r.name) for r in changes.resources) == [
+        ("update", "meteor-cluster-nodes-0-bounds"),
+        ("update", "meteor-cluster-nodes-1-bounds"),
+    ]
+    changed = {r.name: {(".".join(map(str, c.path)), c.new) for c in r.changes} for r in changes.resources}
+    assert changed == {
+        "meteor-cluster-nodes-0-bounds": {("environment.MIN_NODES", "2"), ("environment.MAX_NODES", "3")},
+        "meteor-cluster-nodes-1-bounds": {("environment.MAX_NODES", "3")},
+    }
 
 
 FAKE_AWS = """#!/bin/sh

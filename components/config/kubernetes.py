@@ -163,15 +163,15 @@ class EksConfig(Model):
         default=2,
         ge=1,
         le=100,
-        description="Node group lower bound: the Cluster Autoscaler never goes below it; raised above the current size, "
-        "the next `up` adds nodes.",
+        description="Nodes in all, lower bound: the Cluster Autoscaler never goes below it; raised above the current size, "
+        "the next `up` adds nodes. Split evenly across the node groups, one per zone (at least one node each).",
     )
     max_nodes: int = Field(
         default=5,
         ge=1,
         le=100,
-        description="Node group upper bound: the Cluster Autoscaler adds nodes up to it for Pending pods; lowered below "
-        "the current size, the next `up` removes nodes.",
+        description="Nodes in all, upper bound: the Cluster Autoscaler adds nodes up to it for Pending pods; lowered below "
+        "the current size, the next `up` removes nodes. Split evenly across the node groups, one per zone.",
     )
     node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
     support_type: Literal["STANDARD", "EXTENDED"] = Field(
