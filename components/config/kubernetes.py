@@ -158,7 +158,7 @@ class EksConfig(Model):
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
     )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on EKS.")
-    node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node group.")
+    node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node groups (one per zone).")
     min_nodes: int = Field(
         default=2,
         ge=1,
