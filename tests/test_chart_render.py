@@ -36,7 +36,6 @@ CRD_SCHEMAS = {("traefik.io/v1alpha1", "Middleware"): SHARED / "schemas" / "trae
 SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
 
-
 def chart_file(chart: str, version: str) -> Path:
     """The packed chart: vendored in the project, else in ../shared/charts."""
     vendored = VENDORED_CHARTS / f"{chart}-{version}.tgz"
