@@ -115,7 +115,7 @@ def test_docker_hosts_and_builds_log_in_to_ecr_through_the_credential_helper(run
     assert json.loads(auth["configFileContent"]) == {"credHelpers": {server: "ecr-login"}}
     [image] = runs["aws-staging"].resources("docker-build:index:Image")
     assert image["inputs"]["registries"] == []  # the Docker config where `pulumi up` runs logs it in
-    copies = [c for c in runs["aws-production"].resources("command:local:Command") if "SOURCE_REF" in c["inputs"]["environment"]]
+    copies = [c for c in runs["aws-production"].resources("command:local:Command") if "SOURCE_REF" in c["inputs"].get("environment", {})]
     assert copies
     for copy in copies:
         assert sorted(copy["inputs"]["environment"]) == ["SOURCE_REF", "TARGET_REPOSITORY"]

@@ -606,6 +606,26 @@ PROVIDER_CASES = [
         "meteor-platform:aws.vpc.availabilityZones[1]",
     ),
     case(9, "a node group with min above max", AWS, "kubernetes.minNodes", 6, "meteor-platform:kubernetes.minNodes"),
+    # One node group per zone, the totals split across them: fewer nodes than zones leaves a zone empty.
+    case(9, "fewer nodes than zones", AWS, "kubernetes.minNodes", 1, "meteor-platform:kubernetes.minNodes"),
+    case(
+        9,
+        "fewer nodes than existing private subnets",
+        changed(
+            AWS,
+            "aws.vpc",
+            {
+                "existing": {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "publicSubnetIds": ["subnet-0000000a", "subnet-0000000b", "subnet-0000000c"],
+                    "privateSubnetIds": ["subnet-0000001a", "subnet-0000001b", "subnet-0000001c"],
+                }
+            },
+        ),
+        "kubernetes.minNodes",
+        2,
+        "meteor-platform:kubernetes.minNodes",
+    ),
     case(9, "an instance type that is not one", AWS, "kubernetes.nodeInstanceType", "large", "meteor-platform:kubernetes.nodeInstanceType"),
     case(9, "a VPC CIDR that is not one", AWS, "aws.vpc.cidr", "10.300.0.0/16", "meteor-platform:aws.vpc.cidr"),
     case(9, "a Kubernetes version EKS does not offer", AWS, "kubernetes.version", "1.25", "meteor-platform:kubernetes.version"),

@@ -1,7 +1,9 @@
 """Every Helm release the shipped stacks plan (their committed plans, which test_plan.py keeps
-fresh), rendered with the pinned chart (../shared/charts) by the real Helm library: the output
-validates strict on Kubernetes 1.33, and every value the platform passes changes the render (a
-value whose removal changes nothing is a defect). Skipped where ../shared is not beside the project."""
+fresh), rendered with the pinned chart by the real Helm library: the output validates strict on
+Kubernetes 1.33, and every value the platform passes changes the render (a value whose removal
+changes nothing is a defect). The Cluster Autoscaler's chart is vendored (tests/charts, SOURCES.md
+there), so its tests run everywhere; the others are read from ../shared/charts and skipped where
+../shared is not beside the project."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -21,6 +24,7 @@ from tests.test_addons import _closed  # pyright: ignore[reportPrivateUsage]
 
 SHARED = ROOT.parent / "shared"
 CHARTS = SHARED / "charts"
+VENDORED_CHARTS = ROOT / "tests" / "charts"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 KUBERNETES = "1.33.0"
 # What the cluster serves that the charts ask Capabilities about: without policy/v1 Traefik's
@@ -31,7 +35,11 @@ CRD_SCHEMAS = {("traefik.io/v1alpha1", "Middleware"): SHARED / "schemas" / "trae
 # How Helm splits a rendered template into objects (releaseutil.SplitManifests): `---# comment` separates too.
 SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
-pytestmark = pytest.mark.skipif(not CHARTS.is_dir(), reason="../shared/charts is not beside the project")
+
+def chart_file(chart: str, version: str) -> Path:
+    """The packed chart: vendored in the project, else in ../shared/charts."""
+    vendored = VENDORED_CHARTS / f"{chart}-{version}.tgz"
+    return vendored if vendored.is_file() else CHARTS / f"{chart}-{version}.tgz"
 
 
 class RenderError(Exception):
@@ -44,7 +52,7 @@ def _render(chart: str, version: str, values_json: str, name: str, namespace: st
     from helm_python import _native  # pyright: ignore[reportPrivateUsage]
 
     options = {"name": name, "namespace": namespace, "is_install": True, "kube_version": f"v{KUBERNETES}", "api_versions": API_VERSIONS}
-    with helm.Chart.load(CHARTS / f"{chart}-{version}.tgz") as loaded:
+    with helm.Chart.load(chart_file(chart, version)) as loaded:
         try:
             loaded.validate_schema(json.loads(values_json))
             # Chart.render has no api_versions/kube_version keywords; the library's render takes them
@@ -63,8 +71,8 @@ def render(release: dict[str, Any], values: dict[str, Any] | None = None) -> lis
     # No `name` input: the provider names the release like any auto-named object (the plan's id).
     name = inputs.get("name") or release["id"].rsplit("/", 1)[-1]
     chosen = inputs["values"] if values is None else values
-    if not (CHARTS / f"{inputs['chart']}-{inputs['version']}.tgz").is_file():
-        pytest.skip(f"{inputs['chart']}-{inputs['version']}.tgz is not in ../shared/charts yet (its SOURCES.md says how to add one)")
+    if not chart_file(inputs["chart"], inputs["version"]).is_file():
+        pytest.skip(f"{inputs['chart']}-{inputs['version']}.tgz is neither in tests/charts nor in ../shared/charts")
     return copy.deepcopy(list(_render(inputs["chart"], inputs["version"], json.dumps(chosen, sort_keys=True), name, inputs["namespace"])))
 
 
@@ -239,6 +247,7 @@ def test_cert_managers_crds_outlive_the_release() -> None:
     assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
 
 
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (Traefik's CRD schemas) is not beside the project")
 @pytest.mark.parametrize("size", ["1Ki", "64Gi"])
 def test_an_apps_body_limit_passes_the_middleware_crd_at_the_config_bounds(size: str) -> None:
     from components.app.kubernetes_specs import body_limit_spec

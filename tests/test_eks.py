@@ -75,8 +75,11 @@ def test_the_vpc_cni_is_managed_with_network_policy_on(eks: Run) -> None:
     assert json.loads(inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     # EKS installed aws-node itself: creating the add-on adopts it and takes the add-on's settings.
     assert inputs["resolveConflictsOnCreate"] == "OVERWRITE" and inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    assert cni["urn"] in group["dependencies"], "nodes join with the configured CNI"
+    # Deleting the add-on (a removed or renamed resource) keeps aws-node: pods keep their network
+    # (pinned pulumi-aws eks/addon.py, `preserve`: "preserve the created resources when deleting the EKS add-on").
+    assert inputs["preserve"] is True
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    assert groups and all(cni["urn"] in group["dependencies"] for group in groups), "nodes join with the configured CNI"
 
 
 def _selects(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str]) -> bool:
@@ -196,7 +199,13 @@ def test_the_cluster_autoscaler_runs_the_release_of_the_clusters_minor(eks: Run)
     assert values["autoDiscovery"] == {"clusterName": cluster["inputs"]["name"]}, "the tags EKS puts on the node group's ASG"
     assert values["fullnameOverride"] == AUTOSCALER_NAME, "its service account, which Pod Identity binds"
     [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["namespace"] == AUTOSCALER_NAMESPACE]
-    assert association["urn"] in release["dependencies"], "its pods start with credentials (injected at pod creation)"
+    # Its pods start with credentials (injected at pod creation), once the association is effective: they
+    # "may take several seconds to be effective" (EKS API reference, CreatePodIdentityAssociation).
+    [settled] = [c for c in eks.resources("command:local:Command") if c["name"] == "meteor-cluster-autoscaler-settled"]
+    assert settled["urn"] in release["dependencies"]
+    assert settled["inputs"]["triggers"] == [eks.result.ids[association["urn"]]], "waits again when the association is replaced"
+    assert association["urn"] in settled["dependencies"]
+    assert settled["inputs"]["create"] == "sleep 30" and settled["inputs"]["interpreter"] == ["/bin/sh", "-c"]
     assert association["inputs"]["clusterName"] == cluster["inputs"]["name"]
     [provider] = eks.resources("pulumi:providers:kubernetes")
     assert release["provider"] == provider["urn"]
@@ -230,37 +239,64 @@ def test_every_eks_minor_has_its_autoscaler_release() -> None:
         assert tag.startswith(f"v{minor}."), (minor, tag)
 
 
-def test_the_autoscaler_may_resize_this_node_group_only(eks: Run) -> None:
+def test_the_autoscaler_may_resize_this_clusters_node_groups_only(eks: Run) -> None:
     [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["namespace"] == AUTOSCALER_NAMESPACE]
     role = next(r for r in eks.resources("aws:iam/role:Role") if eks.state(r)["arn"] == association["inputs"]["roleArn"])
     assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     [policy] = [p for p in eks.resources("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"] == eks.result.ids[role["urn"]]]
     statements = {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    [asg] = [g["name"] for r in eks.state(group)["resources"] for g in r["autoscalingGroups"]]
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    asgs = [g["name"] for group in groups for r in eks.state(group)["resources"] for g in r["autoscalingGroups"]]
+    assert len(asgs) == len(groups) > 1, "one Auto Scaling group per zone's node group"
     assert statements["Scale"]["Action"] == ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
     assert statements["Scale"]["Resource"] == [
-        f"arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{asg}"
+        f"arn:aws:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{asg}" for asg in asgs
     ]
-    assert statements["DescribeNodeGroup"]["Resource"] == [eks.state(group)["arn"]]
+    assert statements["DescribeNodeGroup"]["Resource"] == [eks.state(group)["arn"] for group in groups]
     assert all(a.split(":")[1].startswith(("Describe", "GetInstanceTypes")) for a in statements["Discover"]["Action"]), "read-only"
 
 
-def test_the_node_group_keeps_the_autoscalers_size_and_a_command_applies_the_bounds(eks: Run) -> None:
-    [group] = eks.resources("aws:eks/nodeGroup:NodeGroup")
-    assert group["ignoreChanges"] == ["scalingConfig"], "an update would send a stale desired size with new bounds"
+def test_one_node_group_per_zone_and_the_autoscaler_balances_them(eks: Run) -> None:
+    """The autoscaler builds a scale-up's template from one zone of a group: a group spanning zones may never
+    add a node where a Pending MongoDB member's EBS volume is. Its AWS README: "either use a single AZ ASG
+    ... or an ASG-per-AZ while enabling --balance-similar-node-groups" (cloudprovider/aws/README.md)."""
+    private = [eks.result.ids[s["urn"]] for s in eks.resources("aws:ec2/subnet:Subnet") if "-private-" in s["name"]]
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    assert len(private) > 1 and sorted(g["inputs"]["subnetIds"] for g in groups) == sorted([s] for s in private)
+    assert [g["name"] for g in groups] == [f"meteor-cluster-nodes-{i}" for i in range(len(private))]
+    values = _release(eks, "cluster-autoscaler")["inputs"]["values"]
+    assert values["extraArgs"] == {"balance-similar-node-groups": True}
+
+
+def test_the_node_groups_share_the_configured_totals_evenly(eks: Run) -> None:
     config = _config(eks.result.stack)["kubernetes"]
-    assert group["inputs"]["scalingConfig"] == {
-        "minSize": config["minNodes"],
-        "maxSize": config["maxNodes"],
-        "desiredSize": config["minNodes"],
-    }
-    [bounds] = [c for c in eks.resources("command:local:Command") if c["name"] == "meteor-cluster-bounds"]
-    environment = bounds["inputs"]["environment"]
-    assert (environment["MIN_NODES"], environment["MAX_NODES"]) == (str(config["minNodes"]), str(config["maxNodes"]))
-    assert environment["NODEGROUP"] == eks.state(group)["nodeGroupName"] and environment["REGION"] == "eu-central-1"
-    assert group["urn"] in bounds["dependencies"]
-    assert bounds["inputs"]["create"] == NODE_BOUNDS
+    sizes = [g["inputs"]["scalingConfig"] for g in eks.resources("aws:eks/nodeGroup:NodeGroup")]
+    assert sum(s["minSize"] for s in sizes) == config["minNodes"] and sum(s["maxSize"] for s in sizes) == config["maxNodes"]
+    assert max(s["maxSize"] for s in sizes) - min(s["maxSize"] for s in sizes) <= 1
+    assert all(1 <= s["minSize"] == s["desiredSize"] <= s["maxSize"] for s in sizes), "a node in every zone from the start"
+
+
+def test_zone_bounds_split_totals_evenly() -> None:
+    from components.kubernetes.aws_nodes import zone_bounds
+
+    assert zone_bounds(3, 8, 2) == [(2, 4), (1, 4)]
+    assert zone_bounds(3, 9, 3) == [(1, 3), (1, 3), (1, 3)]
+    assert zone_bounds(4, 5, 3) == [(2, 2), (1, 2), (1, 1)]
+
+
+def test_each_node_group_keeps_the_autoscalers_size_and_a_command_applies_its_bounds(eks: Run) -> None:
+    groups = eks.resources("aws:eks/nodeGroup:NodeGroup")
+    commands = {c["name"]: c for c in eks.resources("command:local:Command")}
+    for group in groups:
+        assert group["ignoreChanges"] == ["scalingConfig"], "an update would send a stale desired size with new bounds"
+        bounds = commands[f"{group['name']}-bounds"]
+        environment = bounds["inputs"]["environment"]
+        scaling = group["inputs"]["scalingConfig"]
+        assert (environment["MIN_NODES"], environment["MAX_NODES"]) == (str(scaling["minSize"]), str(scaling["maxSize"]))
+        assert environment["NODEGROUP"] == eks.state(group)["nodeGroupName"] and environment["REGION"] == "eu-central-1"
+        assert group["urn"] in bounds["dependencies"]
+        assert bounds["inputs"]["create"] == NODE_BOUNDS
+        assert bounds["inputs"]["interpreter"] == ["/bin/sh", "-c"], "a POSIX script, also from Windows (where cmd /C is the default)"
 
 
 def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(tmp_path: Path) -> None:
@@ -278,21 +314,28 @@ def test_raising_the_minimum_updates_the_bounds_and_leaves_the_node_group_alone(
     raised = json.loads(plan_text(run_program(tmp_path, "aws-staging").as_json()))
     committed = json.loads((ROOT / "plans" / "aws-staging.json").read_text())
     changes = plan_changes(committed, raised)
-    assert [(r.action, r.name) for r in changes.resources] == [("update", "meteor-cluster-bounds")]
-    [bounds] = changes.resources
-    assert {".".join(map(str, c.path)) for c in bounds.changes} == {"environment.MIN_NODES", "environment.MAX_NODES"}
+    # 2..4 over two zones was 1..2 each; 3..6 is 2..3 and 1..3.
+    assert sorted((r.action, r.name) for r in changes.resources) == [
+        ("update", "meteor-cluster-nodes-0-bounds"),
+        ("update", "meteor-cluster-nodes-1-bounds"),
+    ]
+    changed = {r.name: {(".".join(map(str, c.path)), c.new) for c in r.changes} for r in changes.resources}
+    assert changed == {
+        "meteor-cluster-nodes-0-bounds": {("environment.MIN_NODES", "2"), ("environment.MAX_NODES", "3")},
+        "meteor-cluster-nodes-1-bounds": {("environment.MAX_NODES", "3")},
+    }
 
 
 FAKE_AWS = """#!/bin/sh
 echo "$*" >> "$CALLS"
 case "$2" in
-    describe-nodegroup) echo "$CURRENT" ;;
+    describe-nodegroup) [ -n "${DESCRIBE_FAILS:-}" ] && { echo "AccessDeniedException" >&2; exit 254; }; echo "$CURRENT" ;;
 esac
 """
 
 
-def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int]) -> list[str]:
-    """Run NODE_BOUNDS against a fake AWS CLI answering `current` (min, max, desired); the calls it made."""
+def _run_bounds(tmp_path: Path, current: str, wanted: tuple[int, int], **extra: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run NODE_BOUNDS with /bin/sh (dash on Debian) against a fake AWS CLI answering `current`; the calls it made."""
     (tmp_path / "aws").write_text(FAKE_AWS)
     (tmp_path / "aws").chmod(0o755)
     calls = tmp_path / "calls"
@@ -300,15 +343,22 @@ def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, in
     env = {
         "PATH": f"{tmp_path}:{os.environ['PATH']}",
         "CALLS": str(calls),
-        "CURRENT": "\t".join(map(str, current)),
+        "CURRENT": current,
         "REGION": "eu-central-1",
         "CLUSTER": "c",
         "NODEGROUP": "ng",
         "MIN_NODES": str(wanted[0]),
         "MAX_NODES": str(wanted[1]),
+        **extra,
     }
-    subprocess.run(["/bin/sh", "-c", NODE_BOUNDS], env=env, check=True, capture_output=True, text=True)
-    return [line for line in calls.read_text().splitlines() if not line.startswith("eks describe-nodegroup")]
+    done = subprocess.run(["/bin/sh", "-c", NODE_BOUNDS], env=env, check=False, capture_output=True, text=True)
+    return done, [line for line in calls.read_text().splitlines() if not line.startswith("eks describe-nodegroup")]
+
+
+def _bounds(tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int]) -> list[str]:
+    done, calls = _run_bounds(tmp_path, "\t".join(map(str, current)), wanted)
+    assert done.returncode == 0, done.stderr
+    return calls
 
 
 def _update(min_nodes: int, max_nodes: int, desired: int) -> str:
@@ -334,3 +384,23 @@ def test_the_bounds_command_keeps_the_autoscalers_size_within_the_bounds(
     tmp_path: Path, current: tuple[int, int, int], wanted: tuple[int, int], calls: list[str]
 ) -> None:
     assert _bounds(tmp_path, current, wanted) == calls
+
+
+@pytest.mark.parametrize(
+    ("current", "extra", "status"), [("2\t4\t2", {"DESCRIBE_FAILS": "1"}, 254), ("", {}, 1), ("None\tNone\tNone", {}, 1)]
+)
+def test_the_bounds_command_stops_when_it_cannot_read_the_group(tmp_path: Path, current: str, extra: dict[str, str], status: int) -> None:
+    """A failed describe (credentials, throttling) stops the command with the CLI's status, before any update
+    (the describe is captured by an assignment, whose status is the substitution's: POSIX Shell Command
+    Language 2.9.1); an answer without sizes stops it too: `up` fails instead of sending `desiredSize=`."""
+    done, calls = _run_bounds(tmp_path, current, (3, 6), **extra)
+    assert (done.returncode, calls) == (status, []), done.stderr
+
+
+def test_the_autoscaler_policy_names_the_groups_in_the_clusters_partition() -> None:
+    from components.kubernetes.aws_nodes import asg_arns
+
+    cluster = "arn:aws-cn:eks:cn-north-1:123456789012:cluster/meteor"
+    assert asg_arns("cn-north-1", cluster, ["eks-a", "eks-b"]) == [
+        f"arn:aws-cn:autoscaling:cn-north-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{g}" for g in ("eks-a", "eks-b")
+    ]

@@ -101,6 +101,13 @@ def test_a_clustered_apps_migration_does_not_reach_the_apps_pods(tmp_path: Any) 
     [cluster_rule] = [rule for rule in app_egress if rule not in migration_egress]
     assert cluster_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todos"
     assert migration_egress == [rule for rule in app_egress if rule != cluster_rule], "everything else the app reaches"
+    # Peers call `http://$(POD_IP):<port>`: under enforcement a connection needs the caller's egress and
+    # the callee's ingress (kubernetes.io/docs, concepts/services-networking/network-policies), so the
+    # app's own pods are let in on its port too (the Deployment's pods carry the selector's labels).
+    app_policy = run.one(POLICY, "todos-network-policy")["inputs"]["spec"]
+    assert {"from": cluster_rule["to"], "ports": cluster_rule["ports"]} in app_policy["ingress"]
+    assert cluster_rule["ports"] == [{"protocol": "TCP", "port": 3000}]
+    assert run.one(POLICY, "todos-migrate-network-policy")["inputs"]["spec"]["ingress"] == [], "a migration joins no cluster"
 
 
 def test_the_canary_migration_waits_for_the_stable_one(run: Run) -> None:

@@ -311,7 +311,13 @@ def network_policy_spec(
         ingress_rules.append({"from_": [labels.namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
     egress = [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints)]
     if app.cluster.enabled:
-        egress.append({"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": port}]})
+        # meteorhacks:cluster peers call each other at `http://$(POD_IP):<port>` (CLUSTER_ENDPOINT_URL):
+        # each end needs its rule, egress from the caller and ingress at the callee (NetworkPolicy
+        # allows a connection only when both pods' policies allow it, kubernetes.io/docs,
+        # concepts/services-networking/network-policies).
+        own_pods: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"pod_selector": {"match_labels": dict(selector)}}
+        ingress_rules.append({"from_": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
+        egress.append({"to": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
     egress += _mail_egress(app)
     return {
         "pod_selector": {"match_labels": dict(selector)},

@@ -158,20 +158,20 @@ class EksConfig(Model):
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
     )
     addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on EKS.")
-    node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node group.")
+    node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node groups (one per zone).")
     min_nodes: int = Field(
         default=2,
         ge=1,
         le=100,
-        description="Node group lower bound: the Cluster Autoscaler never goes below it; raised above the current size, "
-        "the next `up` adds nodes.",
+        description="Nodes in all, lower bound: the Cluster Autoscaler never goes below it; raised above the current size, "
+        "the next `up` adds nodes. Split evenly across the node groups, one per zone (at least one node each).",
     )
     max_nodes: int = Field(
         default=5,
         ge=1,
         le=100,
-        description="Node group upper bound: the Cluster Autoscaler adds nodes up to it for Pending pods; lowered below "
-        "the current size, the next `up` removes nodes.",
+        description="Nodes in all, upper bound: the Cluster Autoscaler adds nodes up to it for Pending pods; lowered below "
+        "the current size, the next `up` removes nodes. Split evenly across the node groups, one per zone.",
     )
     node_disk_gib: int = Field(default=50, ge=20, le=1000, description="Encrypted root volume of each node, GiB.")
     support_type: Literal["STANDARD", "EXTENDED"] = Field(

@@ -265,6 +265,18 @@ def _aws_problems(cfg: PlatformConfig, problems: Problems) -> None:
             "(aws.snapshots) cover only the volumes of the StorageClass the platform creates; or set "
             "aws.snapshots.enabled false to run without them (README: Backups and restore)",
         )
+    if isinstance(cfg, KubernetesPlatformConfig) and isinstance(cfg.kubernetes, EksConfig):
+        # One node group per zone, the totals split across them (components/kubernetes/aws_nodes.py): each
+        # zone keeps a node, where the system pods and the zone's MongoDB volumes always find one.
+        existing = cfg.aws.vpc.existing
+        zones = len(existing.private_subnet_ids) if existing is not None else len(cfg.aws.vpc.availability_zones)
+        if cfg.kubernetes.min_nodes < zones:
+            problems.bad(
+                ["kubernetes", "minNodes"],
+                cfg.kubernetes.min_nodes,
+                f"expected at least {zones}, one node per zone: EKS nodes run in one node group per zone ({zones} here), "
+                "and kubernetes.minNodes and maxNodes are totals split evenly across them",
+            )
     if isinstance(cfg, KubernetesPlatformConfig) and not isinstance(cfg.kubernetes, EksConfig):
         for key, chosen in (("storage", isinstance(cfg.storage, S3Config)), ("registry", cfg.registry.provider == "ecr")):
             if chosen:

@@ -143,6 +143,10 @@ def cluster_autoscaler_values(autoscaler: NodeAutoscaler) -> dict[str, Any]:
         # AWS_REGION: the autoscaler reads it before asking the instance metadata, which pods cannot
         # reach (cloudprovider/aws/aws_sdk_provider.go, getRegion).
         "awsRegion": autoscaler.region,
+        # One node group per zone: scale-ups and removals keep their sizes even, so a Pending pod bound to
+        # a zone (its EBS volume) finds a group there (cloudprovider/aws/README.md, "Common Notes and
+        # Gotchas"). The chart merges this into its own `extraArgs` defaults (values.yaml).
+        "extraArgs": {"balance-similar-node-groups": True},
         "fullnameOverride": AUTOSCALER_NAME,
         "image": {"tag": autoscaler.image_tag},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},

@@ -1,4 +1,4 @@
-"""Amazon EKS: the cluster, a managed node group in the private subnets, the EBS CSI driver and
+"""Amazon EKS: the cluster, a managed node group in each private subnet (one per zone), the EBS CSI driver and
 EKS Pod Identity add-ons, and the explicit Kubernetes provider (authenticating with
 `aws eks get-token`, so a kubeconfig never holds a long-lived credential).
 
@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 from components.aws.iam import MANAGED, trust
 from components.catalogue import cluster_autoscaler_tag
 from components.config.kubernetes import admin_entry_key
-from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds
+from components.kubernetes.aws_nodes import NodeAutoscaler, association_settled, autoscaler_identity, node_group_bounds, zone_bounds
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
@@ -106,7 +106,11 @@ def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.Resou
     pulumi-aws docstring: "How to resolve field value conflicts when migrating a self-managed add-on").
     OVERWRITE on update: this configuration is the source of truth; a change made with kubectl to
     aws-node is reverted at the next add-on update. The CNI keeps the node role's AmazonEKS_CNI_Policy:
-    aws-node runs on the host network, one hop from the instance metadata."""
+    aws-node runs on the host network, one hop from the instance metadata.
+
+    `preserve`: deleting the add-on (removing or renaming this resource) leaves aws-node running
+    ("Indicates if you want to preserve the created resources when deleting the EKS add-on", pinned
+    pulumi-aws eks/addon.py; DeleteAddon `preserve`), so pods never lose their network to a refactor."""
     return eks.Addon(
         f"{name}-vpc-cni",
         cluster_name=cluster_name,
@@ -114,16 +118,17 @@ def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.Resou
         configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
+        preserve=True,
         opts=opts,
     )
 
 
 class EksCluster(pulumi.ComponentResource):
     cluster: eks.Cluster
-    node_group: eks.NodeGroup
+    node_groups: list[eks.NodeGroup]
     node_role: iam.Role
     vpc_cni: eks.Addon
-    node_bounds: command.local.Command
+    node_bounds: list[command.local.Command]
     node_autoscaler: NodeAutoscaler
     provider: k8s.Provider
     cluster_domain: str = "cluster.local"
@@ -201,34 +206,43 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.node_group = eks.NodeGroup(
-            f"{name}-nodes",
-            cluster_name=self.cluster.name,
-            node_role_arn=self.node_role.arn,
-            subnet_ids=args.private_subnet_ids,
-            instance_types=[args.node_instance_type],
-            scaling_config={"min_size": args.min_nodes, "max_size": args.max_nodes, "desired_size": args.min_nodes},
-            update_config={"max_unavailable": 1},
-            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            tags=tags,
-            # The scaling config as created; later the cluster autoscaler moves the desired size and
-            # `node_group_bounds` applies changed bounds (components/kubernetes/aws_nodes.py says why).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, self.vpc_cni], ignore_changes=["scalingConfig"]),
-        )
-        self.node_bounds = node_group_bounds(
-            name,
-            region=args.region,
-            cluster_name=self.cluster.name,
-            node_group=self.node_group,
-            min_nodes=args.min_nodes,
-            max_nodes=args.max_nodes,
-            parent=self,
-        )
+        # One group per zone, named by its subnet's position (aws.vpc.availabilityZones or
+        # existing.privateSubnetIds order), bounds split from the totals (aws_nodes.py says why).
+        self.node_groups = []
+        self.node_bounds = []
+        bounds = zone_bounds(args.min_nodes, args.max_nodes, len(args.private_subnet_ids))
+        for i, (subnet, (min_nodes, max_nodes)) in enumerate(zip(args.private_subnet_ids, bounds, strict=True)):
+            group = eks.NodeGroup(
+                f"{name}-nodes-{i}",
+                cluster_name=self.cluster.name,
+                node_role_arn=self.node_role.arn,
+                subnet_ids=[subnet],
+                instance_types=[args.node_instance_type],
+                scaling_config={"min_size": min_nodes, "max_size": max_nodes, "desired_size": min_nodes},
+                update_config={"max_unavailable": 1},
+                launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+                tags=tags,
+                # The scaling config as created; later the cluster autoscaler moves the desired size and
+                # `node_group_bounds` applies changed bounds (components/kubernetes/aws_nodes.py says why).
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, self.vpc_cni], ignore_changes=["scalingConfig"]),
+            )
+            self.node_groups.append(group)
+            self.node_bounds.append(
+                node_group_bounds(
+                    f"{name}-nodes-{i}",
+                    region=args.region,
+                    cluster_name=self.cluster.name,
+                    node_group=group,
+                    min_nodes=min_nodes,
+                    max_nodes=max_nodes,
+                    parent=self,
+                )
+            )
         identity_agent = eks.Addon(
             f"{name}-pod-identity",
             cluster_name=self.cluster.name,
             addon_name="eks-pod-identity-agent",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
         )
         ebs_role = iam.Role(f"{name}-ebs-csi", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child)
         ebs_policy = iam.RolePolicyAttachment(
@@ -245,8 +259,10 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             region=args.region,
             image_tag=cluster_autoscaler_tag(args.version),
-            identity=autoscaler_identity(
-                name, cluster=self.cluster, node_group=self.node_group, region=args.region, tags=tags, parent=self
+            identity=association_settled(
+                f"{name}-autoscaler",
+                autoscaler_identity(name, cluster=self.cluster, node_groups=self.node_groups, region=args.region, tags=tags, parent=self),
+                self,
             ),
         )
         self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
@@ -255,7 +271,7 @@ class EksCluster(pulumi.ComponentResource):
             kubeconfig=self._kubeconfig,
             cluster_identifier=self.cluster.arn,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, ebs_driver]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups, ebs_driver]),
         )
         self.register_outputs({"cluster_name": self.cluster.name, "endpoint": self.cluster.endpoint})
 

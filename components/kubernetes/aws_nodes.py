@@ -6,6 +6,14 @@ pods get AWS credentials from EKS Pod Identity (nodes answer no pod on the insta
 limit 1), through a role that may describe Auto Scaling groups and instance types and change the
 size of this cluster's node group only.
 
+One managed node group per zone (private subnet): the autoscaler builds a scale-up's template node from
+one zone of a group, so a group spanning zones may never add a node where a Pending pod's zonal EBS
+volume is; its AWS README: "either use a single AZ ASG for this use case, or an ASG-per-AZ while enabling
+--balance-similar-node-groups" (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md,
+"Common Notes and Gotchas"). The groups are alike but for their zone and the EKS node group label, which
+the AWS comparator ignores (processors/nodegroupset/aws_nodegroups.go: `eks.amazonaws.com/nodegroup`), so
+the balancing keeps them even.
+
 The bounds: `eks.NodeGroup` sends its whole scaling config (min, max and desired) when any of it
 changes (hashicorp/terraform-provider-aws, internal/service/eks/node_group.go, resourceNodeGroupUpdate:
 `if d.HasChange("scaling_config") { input.ScalingConfig = expandNodegroupScalingConfig(...) }`), and EKS
@@ -63,42 +71,79 @@ class NodeAutoscaler:
     region: str
     image_tag: str
     identity: pulumi.Resource
-    """The Pod Identity association its pods need when they start (the webhook injects credentials at
-    pod creation only)."""
+    """What its pods need before they start: the Pod Identity association, settled (`association_settled`;
+    the webhook injects credentials at pod creation only)."""
+
+
+SHELL = ["/bin/sh", "-c"]
+"""The interpreter of the commands this module runs: pulumi-command defaults to `cmd /C` on Windows
+("On Windows, defaults to: `["cmd", "/C"]`", pinned pulumi_command/local/command.py `interpreter`)."""
+
+ASSOCIATION_SETTLE_SECONDS = 30
+
+
+def association_settled(name: str, association: eks.PodIdentityAssociation, parent: pulumi.Resource) -> command.local.Command:
+    """Waits after the association is created (or replaced) before what runs under it starts. Associations
+    "are eventually consistent, and may take several seconds to be effective after the initial API call
+    returns successfully" (EKS API reference, CreatePodIdentityAssociation); a pod admitted before that gets
+    no credentials (aws/amazon-eks-pod-identity-webhook#264, terraform-aws-modules/terraform-aws-eks-pod-identity#8)
+    and the autoscaler, which cannot fall back to the node's metadata (hop limit 1), exits until Helm's
+    atomic timeout rolls the release back. `create` runs once, and again when a trigger changes (pinned
+    pulumi-command docstring, `triggers`): the association's id, new when it is replaced."""
+    return command.local.Command(
+        f"{name}-settled",
+        create=f"sleep {ASSOCIATION_SETTLE_SECONDS}",
+        interpreter=SHELL,
+        triggers=[association.id],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def asg_arns(region: str, cluster_arn: str, groups: list[str]) -> list[str]:
-    """ARNs of the node group's Auto Scaling groups (`arn:aws:autoscaling:<region>:<account>:autoScalingGroup:
-    <uuid>:autoScalingGroupName/<name>`, the form the autoscaler's README restricts the minimal policy to)."""
-    account = cluster_arn.split(":")[4]
-    return [f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}" for group in groups]
+    """ARNs of the node groups' Auto Scaling groups (`arn:<partition>:autoscaling:<region>:<account>:autoScalingGroup:
+    <uuid>:autoScalingGroupName/<name>`, the form the autoscaler's README restricts the minimal policy to), in
+    the cluster's partition and account (`arn:<partition>:eks:<region>:<account>:cluster/<name>`)."""
+    _, partition, _, _, account, *_ = cluster_arn.split(":")
+    return [f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}" for group in groups]
 
 
-def autoscaler_statements(region: str, cluster_arn: str, node_group_arn: str, groups: list[str]) -> list[dict[str, Any]]:
-    """Discover anything (read-only calls without a resource), describe this node group, size its Auto
-    Scaling groups: the README's full-features policy with its second block restricted to this
-    cluster's groups by ARN, as the README recommends."""
+def autoscaler_statements(region: str, cluster_arn: str, node_group_arns: list[str], groups: list[str]) -> list[dict[str, Any]]:
+    """Discover anything (read-only calls without a resource), describe this cluster's node groups, size
+    their Auto Scaling groups: the README's full-features policy with its second block restricted to
+    this cluster's groups by ARN, as the README recommends."""
     return [
         {"Sid": "Discover", "Effect": "Allow", "Action": DISCOVERY_ACTIONS, "Resource": "*"},
         # Labels and taints of a managed node group at zero nodes (README: `eks:DescribeNodegroup`).
-        {"Sid": "DescribeNodeGroup", "Effect": "Allow", "Action": ["eks:DescribeNodegroup"], "Resource": [node_group_arn]},
+        {"Sid": "DescribeNodeGroup", "Effect": "Allow", "Action": ["eks:DescribeNodegroup"], "Resource": node_group_arns},
         {"Sid": "Scale", "Effect": "Allow", "Action": SCALING_ACTIONS, "Resource": asg_arns(region, cluster_arn, groups)},
     ]
 
 
-def autoscaling_group_names(node_group: eks.NodeGroup) -> pulumi.Output[list[str]]:
-    """The Auto Scaling groups EKS created for the node group (its `resources` output)."""
-    return node_group.resources.apply(lambda resources: [g.name for r in resources for g in (r.autoscaling_groups or []) if g.name])
+def autoscaling_group_names(node_groups: list[eks.NodeGroup]) -> pulumi.Output[list[str]]:
+    """The Auto Scaling groups EKS created for the node groups (their `resources` outputs)."""
+    names = [
+        group.resources.apply(lambda resources: [g.name for r in resources for g in (r.autoscaling_groups or []) if g.name])
+        for group in node_groups
+    ]
+    return pulumi.Output.all(*names).apply(lambda each: [name for group in each for name in group])
+
+
+def zone_bounds(min_nodes: int, max_nodes: int, zones: int) -> list[tuple[int, int]]:
+    """`kubernetes.minNodes`/`maxNodes` are totals, split evenly across the zones' node groups (the first
+    groups take the remainder): 3..8 over two zones is 2..4 and 1..4. The configuration guarantees at
+    least one node per zone (`minNodes` >= the zones, components/config/platform.py)."""
+    return [(min_nodes // zones + (i < min_nodes % zones), max_nodes // zones + (i < max_nodes % zones)) for i in range(zones)]
 
 
 def autoscaler_identity(
-    name: str, *, cluster: eks.Cluster, node_group: eks.NodeGroup, region: str, tags: dict[str, str], parent: pulumi.Resource
+    name: str, *, cluster: eks.Cluster, node_groups: list[eks.NodeGroup], region: str, tags: dict[str, str], parent: pulumi.Resource
 ) -> eks.PodIdentityAssociation:
     """The autoscaler's role, bound by Pod Identity to its service account in kube-system."""
     child = pulumi.ResourceOptions(parent=parent)
     role = iam.Role(f"{name}-autoscaler", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child)
-    statements = pulumi.Output.all(cluster.arn, node_group.arn, autoscaling_group_names(node_group)).apply(
-        lambda v: autoscaler_statements(region, str(v[0]), str(v[1]), list(v[2]))
+    arns = pulumi.Output.all(*(group.arn for group in node_groups))
+    statements = pulumi.Output.all(cluster.arn, arns, autoscaling_group_names(node_groups)).apply(
+        lambda v: autoscaler_statements(region, str(v[0]), [str(a) for a in v[1]], list(v[2]))
     )
     policy = iam.RolePolicy(f"{name}-autoscaler", role=role.id, policy=output_document(statements), opts=child)
     return eks.PodIdentityAssociation(
@@ -112,10 +157,14 @@ def autoscaler_identity(
 
 
 NODE_BOUNDS = """set -eu
-read -r min max desired <<EOF
-$(aws eks describe-nodegroup --region "$REGION" --cluster-name "$CLUSTER" --nodegroup-name "$NODEGROUP" \\
+scaling=$(aws eks describe-nodegroup --region "$REGION" --cluster-name "$CLUSTER" --nodegroup-name "$NODEGROUP" \\
     --query 'nodegroup.scalingConfig.[minSize,maxSize,desiredSize]' --output text)
+read -r min max desired <<EOF
+$scaling
 EOF
+case "$min.$max.$desired" in
+    *[!0-9.]* | .* | *..* | *.) echo "node group $NODEGROUP: unexpected scaling config '$scaling'" >&2; exit 1 ;;
+esac
 wanted=$desired
 if [ "$wanted" -lt "$MIN_NODES" ]; then wanted=$MIN_NODES; fi
 if [ "$wanted" -gt "$MAX_NODES" ]; then wanted=$MAX_NODES; fi
@@ -129,7 +178,10 @@ aws eks wait nodegroup-active --region "$REGION" --cluster-name "$CLUSTER" --nod
 echo "node group $NODEGROUP: $min..$max -> $MIN_NODES..$MAX_NODES, desired $desired -> $wanted"
 """
 """Apply the configured bounds and keep the desired size the autoscaler chose, clamped into them (the
-AWS CLI, which `pulumi up` already needs for `aws eks get-token`). Nothing is sent when the group
+AWS CLI, which `pulumi up` already needs for `aws eks get-token`). The describe's answer is captured by an assignment,
+whose status is its command substitution's (POSIX Shell Command Language 2.9.1: "the exit status of the
+command shall be that of the last command substitution performed"), so `set -e` stops at a failed
+describe; a substitution inside a here-document hides it (dash: status 0, empty values, `desiredSize=`). Nothing is sent when the group
 already has these bounds: EKS's UpdateNodegroupConfig is for changes."""
 
 
@@ -148,6 +200,7 @@ def node_group_bounds(
     return command.local.Command(
         f"{name}-bounds",
         create=NODE_BOUNDS,
+        interpreter=SHELL,
         environment={
             "REGION": region,
             "CLUSTER": cluster_name,
