@@ -98,6 +98,30 @@ def test_the_build_logs_in_with_the_registrys_own_credentials(staging: Run) -> N
     assert (registry["address"], registry["username"], registry["password"]) == (login.address, login.username, login.password)
 
 
+def test_a_credential_helper_login_gets_build_tags_of_its_own(tmp_path: Path) -> None:
+    """A build that pushed its tag and failed afterwards, or the first `up` after the move to the ECR
+    credential helper (pulumi-docker-build v0.0.22 image.go Diff: a change in the number of
+    `registries` is an update, and Update is Create), pushes the same tag again, which an immutable
+    ECR repository refuses (aws/containers-roadmap#2179). The login mode is in the tag's hash where a
+    helper logs in; without one (DOCR) the tag is what it always was, so those plans do not move."""
+    from types import SimpleNamespace
+
+    from components.images.build import MeteorImageArgs, source_tag
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.js").write_text("x")
+
+    def tag(helper: str | None) -> str:
+        registry: Any = SimpleNamespace(credential_helper=helper)
+        return source_tag(
+            MeteorImageArgs(app="todos", stack="s", context=Path("app"), dockerfile="own", registry=registry, project_dir=tmp_path)
+        )
+
+    assert tag(None) == "s-1a82b478d96e", "the tag of a registry without a helper is unchanged"
+    assert tag("ecr-login") != tag(None)
+    assert re.fullmatch(r"s-[0-9a-f]{12}", tag("ecr-login"))
+
+
 def test_each_dockerfile_gets_its_build(tmp_path: Path) -> None:
     from components.images.build import MeteorImageArgs, build_arguments, dockerfile_path
 
