@@ -502,6 +502,19 @@ def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> 
             assert run["urn"] in container["dependencies"]
 
 
+def test_aws_hosts_migrates_before_its_app_containers_like_the_other_stacks() -> None:
+    """The Docker target runs `apps[].migrate` as a one-shot container (components/app/docker.py); the
+    aws-hosts stack declares it as aws-staging and aws-production do, with the promoted image."""
+    hosts = run_shipped("aws-hosts")
+    migrate = hosts.one("docker:index/container:Container", "todos-migrate")
+    assert migrate["inputs"]["command"] == ["node", "main.js", "--migrate-only"]
+    run = hosts.one("command:local:Command", "todos-migrate-run")
+    assert migrate["urn"] in run["dependencies"]
+    apps = [c for c in hosts.resources("docker:index/container:Container") if c["name"].startswith("todos-host")]
+    assert apps and all(run["urn"] in c["dependencies"] for c in apps)
+    assert {c["inputs"]["image"] for c in apps} == {migrate["inputs"]["image"]}, "the image the app runs"
+
+
 # -- private registries on Docker hosts --------------------------------------------------------------
 
 
