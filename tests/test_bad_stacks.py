@@ -829,5 +829,6 @@ def test_an_aws_key_is_refused_naming_what_the_explicit_provider_reads(
     status, _, err, _ = plan(tmp_path, Case("aws key", 9, stack_text(AWS, {f"aws:{key}": value}), f"aws:{key}"), capsys)
     assert status == 2
     [line] = [line.strip() for line in err.splitlines() if line.strip().startswith("aws:")]
-    assert line.startswith(f"aws:{key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key ("), err
+    expected = f"aws:{key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key ("
+    assert line.startswith(expected), err
     assert where in line and line.endswith(f"; then 'pulumi config rm aws:{key}')"), line
