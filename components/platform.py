@@ -510,6 +510,7 @@ class Platform(pulumi.ComponentResource):
                 f"{self._name}-cluster",
                 EksClusterArgs(
                     name=f"{self._prefix}-eks",
+                    stack=self._stack,
                     region=config.aws.region,
                     version=k.cluster_version,
                     public_subnet_ids=network.public_subnet_ids,

@@ -200,10 +200,11 @@ def _delete_before_replace(resource: dict[str, Any]) -> bool:
     if resource_type.startswith("kubernetes:") and "kind" in inputs:
         metadata = cast(dict[str, Any], inputs.get("metadata") or {})
         return bool(metadata.get("name"))
-    rule = replace_table()["types"].get(resource_type, {}).get("deleteBeforeReplace")
+    entry = replace_table()["types"].get(resource_type, {})
+    rule = entry.get("deleteBeforeReplace")
     if rule == "always":
         return True
-    return rule == "explicitName" and bool(inputs.get("name"))
+    return rule == "explicitName" and bool(inputs.get(entry.get("nameInput", "name")))
 
 
 def _ignored(resource: dict[str, Any], change: Change) -> bool:

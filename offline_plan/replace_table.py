@@ -104,7 +104,7 @@ def generate() -> dict[str, Any]:
     for token, fact in cast(dict[str, dict[str, Any]], facts["types"]).items():
         entry = types.setdefault(token, {"replaceOn": [], "sources": []})
         entry["replaceOn"] = sorted(set(entry["replaceOn"]) | set(fact.get("replaceOn", [])))
-        for key in ("replaceUnlessOnly", "deleteBeforeReplace"):
+        for key in ("replaceUnlessOnly", "deleteBeforeReplace", "nameInput"):
             if key in fact:
                 entry[key] = fact[key]
         entry["sources"] = [*entry["sources"], fact["source"]]

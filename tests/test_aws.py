@@ -123,6 +123,42 @@ def test_adding_or_removing_an_admin_principal_leaves_the_others_alone(tmp_path:
     assert any("platform-ops-admins" in urn for urn in before[bob]), "a role's path is part of its name"
 
 
+def test_principals_whose_names_read_alike_get_entries_of_their_own(tmp_path: Path) -> None:
+    """`role/a/b` and `role/a-b` are two roles; the entry's name keeps them apart (a hash of the ARN)."""
+    from components.config.kubernetes import admin_entry_key
+    from tests.harness import IMAGE, run_config
+
+    nested, dashed = "arn:aws:iam::123456789012:role/a/b", "arn:aws:iam::123456789012:role/a-b"
+    assert admin_entry_key(nested) != admin_entry_key(dashed)
+    config = _stack_config("aws-staging")
+    config["kubernetes"]["adminPrincipals"] = [nested, dashed]
+    config["apps"][0] = {**{k: v for k, v in config["apps"][0].items() if k != "build"}, "image": IMAGE}
+    run = run_config(tmp_path, config, stack="aws-staging")
+    entries = run.resources("aws:eks/accessEntry:AccessEntry")
+    assert sorted(e["inputs"]["principalArn"] for e in entries) == sorted([nested, dashed])
+    assert len({e["urn"] for e in entries}) == 2
+
+
+def test_access_entries_and_their_policies_are_replaced_delete_first(staging: Run) -> None:
+    """Every attribute of an access policy association forces a replacement (terraform-provider-aws
+    access_policy_association.go: ForceNew, no Update). Created first, the new association would be
+    associated onto the old one (AssociateAccessPolicy) and then disassociated with it; a second
+    access entry for one principal is refused (ResourceInUseException). Both go delete-first."""
+    import copy
+
+    from offline_plan.changes import plan_changes
+
+    for type_ in ("aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
+        assert all(r["deleteBeforeReplace"] is True for r in staging.resources(type_)), type_
+    old = copy.deepcopy(staging.plan)
+    [association] = [r for r in old["resources"] if r["type"] == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"]
+    association["inputs"]["accessScope"] = {"type": "namespace", "namespaces": ["todos"]}
+    association["inputs"]["policyArn"] = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+    [change] = [c for c in plan_changes(old, staging.plan).resources if c.urn == association["urn"]]
+    assert change.action == "replace" and sorted(change.replace_reasons) == ["accessScope.namespaces", "accessScope.type", "policyArn"]
+    assert change.delete_before_replace is True
+
+
 @pytest.mark.parametrize(
     ("principal", "why"),
     [
@@ -178,6 +214,20 @@ def test_the_node_groups_are_in_the_private_subnets(staging: Run) -> None:
     [template] = staging.resources("aws:ec2/launchTemplate:LaunchTemplate")
     assert template["inputs"]["metadataOptions"]["httpTokens"] == "required", "nodes require IMDSv2"
     assert template["inputs"]["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+
+
+def test_node_instances_carry_the_stack_tag_from_their_launch_template(staging: Run, production: Run) -> None:
+    """Default tags never reach instances a launch template starts (components/aws/provider.py): only its
+    tag_specifications do, so the stack tag is there (and a deployed template's tags stay as they were)."""
+    from components.aws.provider import STACK_TAG
+
+    for run, stack in ((staging, "aws-staging"), (production, "aws-production")):
+        [template] = run.resources("aws:ec2/launchTemplate:LaunchTemplate")
+        [specification] = template["inputs"]["tagSpecifications"]
+        assert specification["resourceType"] == "instance"
+        assert specification["tags"][STACK_TAG] == stack
+        assert specification["tags"]["meteor-platform/cluster"] == f"meteor-{stack}-eks"
+        assert STACK_TAG not in template["inputs"]["tags"], "the template itself gets it from the default tags"
 
 
 def test_ebs_csi_and_pod_identity_addons(staging: Run) -> None:

@@ -188,3 +188,6 @@ def test_a_changed_bucket_name_shows_as_a_replacement(runs: dict[str, Run], tmp_
     renamed = run_config(tmp_path, config, stack="aws-hosts")
     [bucket] = [c for c in plan_changes(runs["aws-hosts"].plan, renamed.plan).resources if c.urn.endswith("meteor-storage-bucket")]
     assert bucket.action == "replace" and bucket.replace_reasons == ["bucket"]
+    # An explicit bucket name (pulumi-aws autonames `bucket`, not `name`): the engine deletes first
+    # (pulumi-terraform-bridge nameRequiresDeleteBeforeReplace), so the preview says so.
+    assert bucket.delete_before_replace is True

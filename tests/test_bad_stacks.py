@@ -183,6 +183,21 @@ FILE_CASES = [
     Case("unknown namespace", 1, stack_text(DOCKER, {"acme:region": "eu"}), "acme:region"),
 ]
 
+# The default AWS provider's keys: the program's explicit provider never reads them (components/aws/provider.py).
+AWS_KEY_CASES = [
+    Case("aws:region beside aws.region", 9, stack_text(AWS, {"aws:region": "eu-west-1"}), "aws:region"),
+    Case("aws:profile", 9, stack_text(AWS, {"aws:profile": "acme"}), "aws:profile"),
+    Case("aws:assumeRoles", 9, stack_text(AWS, {"aws:assumeRoles": [{"roleArn": "arn:aws:iam::123456789012:role/x"}]}), "aws:assumeRoles"),
+    Case(
+        "aws:secretKey pasted in plain text",
+        9,
+        stack_text(AWS, {"aws:secretKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}),
+        "aws:secretKey",
+        secrets=("wJalrXUtnFEMI",),
+    ),
+    Case("aws:region on a DigitalOcean stack", 9, stack_text(DIGITALOCEAN, {"aws:region": "eu-west-1"}), "aws:region"),
+]
+
 NAME_CASES = [
     Case("stack Prod_EU", 2, stack_text(DIGITALOCEAN), "stack 'Prod_EU'", stack="Prod_EU"),
     Case("stack of 70 characters", 2, stack_text(KUBERNETES), "stack 'p" + "x" * 69 + "'", stack="p" + "x" * 69),
@@ -683,6 +698,7 @@ CASES = [
     *POLICY_CASES,
     *SECRET_CASES,
     *PROVIDER_CASES,
+    *AWS_KEY_CASES,
 ]
 
 
@@ -814,3 +830,25 @@ def test_the_real_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: Pulumi.case.yaml:2:6: YAML anchor &a")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("region", "eu-west-1", "set the region with 'pulumi config set --path aws.region <region>' (meteor-platform:aws.region)"),
+        ("profile", "acme", "give credentials through the environment (AWS_PROFILE, SSO, OIDC in CI) where `pulumi up` runs"),
+        ("assumeRoles", [{"roleArn": "arn:aws:iam::123456789012:role/x"}], "give credentials through the environment"),
+        ("skipRegionValidation", True, "the provider's settings come from meteor-platform:aws (region)"),
+    ],
+)
+def test_an_aws_key_is_refused_naming_what_the_explicit_provider_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any, where: str
+) -> None:
+    """Without this, `aws:region` would be silently ignored: the program's one AWS provider takes its region
+    from meteor-platform:aws.region and its credentials from the environment (components/aws/provider.py)."""
+    status, _, err, _ = plan(tmp_path, Case("aws key", 9, stack_text(AWS, {f"aws:{key}": value}), f"aws:{key}"), capsys)
+    assert status == 2
+    [line] = [line.strip() for line in err.splitlines() if line.strip().startswith("aws:")]
+    expected = f"aws:{key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key ("
+    assert line.startswith(expected), err
+    assert where in line and line.endswith(f"; then 'pulumi config rm aws:{key}')"), line

@@ -98,6 +98,30 @@ def test_the_build_logs_in_with_the_registrys_own_credentials(staging: Run) -> N
     assert (registry["address"], registry["username"], registry["password"]) == (login.address, login.username, login.password)
 
 
+def test_a_credential_helper_login_gets_build_tags_of_its_own(tmp_path: Path) -> None:
+    """A build that pushed its tag and failed afterwards, or the first `up` after the move to the ECR
+    credential helper (pulumi-docker-build v0.0.22 image.go Diff: a change in the number of
+    `registries` is an update, and Update is Create), pushes the same tag again, which an immutable
+    ECR repository refuses (aws/containers-roadmap#2179). The login mode is in the tag's hash where a
+    helper logs in; without one (DOCR) the tag is what it always was, so those plans do not move."""
+    from types import SimpleNamespace
+
+    from components.images.build import MeteorImageArgs, source_tag
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.js").write_text("x")
+
+    def tag(helper: str | None) -> str:
+        registry: Any = SimpleNamespace(credential_helper=helper)
+        return source_tag(
+            MeteorImageArgs(app="todos", stack="s", context=Path("app"), dockerfile="own", registry=registry, project_dir=tmp_path)
+        )
+
+    assert tag(None) == "s-1a82b478d96e", "the tag of a registry without a helper is unchanged"
+    assert tag("ecr-login") != tag(None)
+    assert re.fullmatch(r"s-[0-9a-f]{12}", tag("ecr-login"))
+
+
 def test_each_dockerfile_gets_its_build(tmp_path: Path) -> None:
     from components.images.build import MeteorImageArgs, build_arguments, dockerfile_path
 
@@ -476,6 +500,19 @@ def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> 
     for container in droplets.resources("docker:index/container:Container"):
         if container["name"].startswith("todos-host"):
             assert run["urn"] in container["dependencies"]
+
+
+def test_aws_hosts_migrates_before_its_app_containers_like_the_other_stacks() -> None:
+    """The Docker target runs `apps[].migrate` as a one-shot container (components/app/docker.py); the
+    aws-hosts stack declares it as aws-staging and aws-production do, with the promoted image."""
+    hosts = run_shipped("aws-hosts")
+    migrate = hosts.one("docker:index/container:Container", "todos-migrate")
+    assert migrate["inputs"]["command"] == ["node", "main.js", "--migrate-only"]
+    run = hosts.one("command:local:Command", "todos-migrate-run")
+    assert migrate["urn"] in run["dependencies"]
+    apps = [c for c in hosts.resources("docker:index/container:Container") if c["name"].startswith("todos-host")]
+    assert apps and all(run["urn"] in c["dependencies"] for c in apps)
+    assert {c["inputs"]["image"] for c in apps} == {migrate["inputs"]["image"]}, "the image the app runs"
 
 
 # -- private registries on Docker hosts --------------------------------------------------------------

@@ -5,7 +5,8 @@ Without it every AWS resource would go through the default provider, which takes
 fails, with another set the subnets pinned to `aws.vpc.availabilityZones` fail and the apps get a
 region their bucket and cluster are not in. The platform passes this provider to its whole tree
 (`providers=`), so every resource and every data source (an invoke with `parent=` takes its
-parent's provider: pulumi/runtime/invoke.py `_invoke`) uses it.
+parent's provider: pulumi/runtime/invoke.py `_invoke`) uses it. It reads no `aws:*` stack key, so
+the config refuses them (components/config/loading.py) rather than let one be silently ignored.
 
 Tags: `default_tags` reach every taggable resource (`tags_all`); a key that also appears in a
 resource's own `tags` gives perpetual diffs on some resources (hashicorp/terraform-provider-aws

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -125,10 +126,15 @@ IamPrincipalArn = Annotated[str, AfterValidator(_check_iam_principal)]
 
 
 def admin_entry_key(principal: str) -> str:
-    """A resource-name suffix that is the principal's own (account, kind, path and name), never its place in the list."""
+    """A resource-name suffix that is the principal's own (account, kind, path and name), never its place in the list.
+
+    Readable, and one per ARN: `/` becomes `-` (`role/a/b` and `role/a-b` would then read alike), so
+    8 hex of the ARN's SHA-256 end it.
+    """
     match = _IAM_PRINCIPAL.fullmatch(principal)
     assert match is not None, "config validation accepts only IAM role and user ARNs"
-    return f"{match['account']}-{match['kind']}-{match['name'].replace('/', '-')}"
+    digest = hashlib.sha256(principal.encode()).hexdigest()[:8]
+    return f"{match['account']}-{match['kind']}-{match['name'].replace('/', '-')}-{digest}"
 
 
 def _check_eks_version(value: str) -> str:

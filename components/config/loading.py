@@ -87,7 +87,21 @@ def parse_config(
 
 
 # Provider packages whose config a stack may carry beside this project's.
-PROVIDER_NAMESPACES = ("pulumi", "digitalocean", "kubernetes", "docker", "random", "command", "aws")
+PROVIDER_NAMESPACES = ("pulumi", "digitalocean", "kubernetes", "docker", "random", "command")
+
+AWS_CREDENTIAL_KEYS = frozenset(
+    {
+        "profile",
+        "accessKey",
+        "secretKey",
+        "token",
+        "assumeRoles",
+        "assumeRoleWithWebIdentity",
+        "sharedCredentialsFiles",
+        "sharedConfigFiles",
+    }
+)
+"""`aws:*` keys of the default provider's credentials (pulumi_aws/config/vars.py)."""
 
 
 def _under(tag: str, err: ErrorDetails) -> ErrorDetails:
@@ -102,12 +116,30 @@ def _namespace_problems(other_keys: Iterable[str], problems: Problems) -> None:
         namespace, _, key = full_key.partition(":")
         if namespace in PROVIDER_NAMESPACES:
             continue
+        if namespace == "aws":
+            problems.raw(_aws_key_problem(full_key, key))
+            continue
         close = difflib.get_close_matches(namespace, [NAMESPACE, *PROVIDER_NAMESPACES], n=1)
         hint = f" (did you mean '{close[0]}:{key}'?)" if close else ""
         problems.raw(
             f"{full_key}: unknown key: namespace {namespace!r} is not this project's{hint}; "
             f"expected '{NAMESPACE}:<key>' or a provider's namespace ({', '.join(PROVIDER_NAMESPACES)})"
         )
+
+
+def _aws_key_problem(full_key: str, key: str) -> str:
+    """`aws:*` configures the default AWS provider, which this program never uses: its one explicit provider
+    (components/aws/provider.py) reads only what the program gives it, so such a key would be silently ignored."""
+    if key == "region":
+        where = f"set the region with 'pulumi config set --path aws.region <region>' ({NAMESPACE}:aws.region)"
+    elif key in AWS_CREDENTIAL_KEYS:
+        where = "give credentials through the environment (AWS_PROFILE, SSO, OIDC in CI) where `pulumi up` runs"
+    else:
+        where = f"the provider's settings come from {NAMESPACE}:aws (region) and the stack (default tags)"
+    return (
+        f"{full_key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key "
+        f"({where}; then 'pulumi config rm {full_key}')"
+    )
 
 
 def _plain_text_secrets(cfg: PlatformConfig, secret_keys: Set[str], secure_paths: Set[SecurePath] | None, problems: Problems) -> None:

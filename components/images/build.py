@@ -72,7 +72,7 @@ def source_tag(args: MeteorImageArgs) -> str:
     """`<stack>-<12 hex>`: a digest of the build's inputs (source files, Dockerfile, arguments).
 
     A new tag for every distinct source keeps registries with immutable tags (ECR) working, and
-    the same source is never pushed twice.
+    the same source is never pushed twice. With a credential helper the login mode is hashed too.
     """
     import hashlib
 
@@ -86,6 +86,13 @@ def source_tag(args: MeteorImageArgs) -> str:
     if dockerfile.is_file():
         digest.update(dockerfile.read_bytes())
     digest.update(repr(sorted(build_arguments(args).items())).encode())
+    if args.registry.credential_helper is not None:
+        # The login mode is part of the tag where a helper logs in (ECR): moving an Image from its own
+        # `registries` login to none is an update for pulumi-docker-build (v0.0.22 image.go Diff:
+        # "len(olds.Registries) != len(news.Registries)"), and Update is Create, which pushes the tag
+        # again; ECR refuses a second push to an immutable tag (aws/containers-roadmap#2179). Registries
+        # without a helper (DOCR) keep their tags, so their plans do not move.
+        digest.update(f"login:credential-helper:{args.registry.credential_helper}".encode())
     return f"{args.stack}-{digest.hexdigest()[:12]}"
 
 

@@ -24,6 +24,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED, trust
+from components.aws.provider import STACK_TAG
 from components.catalogue import cluster_autoscaler_tag
 from components.config.kubernetes import admin_entry_key
 from components.kubernetes.aws_nodes import NodeAutoscaler, association_settled, autoscaler_identity, node_group_bounds, zone_bounds
@@ -33,6 +34,8 @@ from components.kubernetes.kubeconfig import plugin_kubeconfig
 @dataclass(frozen=True)
 class EksClusterArgs:
     name: str
+    stack: str
+    """The stack's name: the node instances' `meteor-platform/stack` tag (default tags never reach them)."""
     region: str
     version: str
     public_subnet_ids: list[pulumi.Output[str]]
@@ -77,14 +80,22 @@ def admin_access(
     `cluster`", pulumi_aws/eks/_inputs.py AccessPolicyAssociationAccessScopeArgs).
     """
     key = admin_entry_key(principal)
-    entry = eks.AccessEntry(f"{prefix}-{key}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=opts)
+    # Delete-first: EKS holds one access entry per principal (a second CreateAccessEntry for it fails
+    # with ResourceInUseException), and a create-first association would associate the policy the old
+    # one holds (AssociateAccessPolicy on an existing association) and then disassociate it. Every
+    # attribute of both forces a replacement (terraform-provider-aws internal/service/eks
+    # access_entry.go, access_policy_association.go: ForceNew, no Update for the association).
+    delete_first = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
+    entry = eks.AccessEntry(
+        f"{prefix}-{key}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=delete_first
+    )
     return eks.AccessPolicyAssociation(
         f"{prefix}-{key}",
         cluster_name=cluster.name,
         principal_arn=entry.principal_arn,
         policy_arn=CLUSTER_ADMIN_POLICY,
         access_scope={"type": "cluster"},
-        opts=opts,
+        opts=delete_first,
     )
 
 
@@ -202,7 +213,9 @@ class EksCluster(pulumi.ComponentResource):
                     "ebs": {"volume_size": args.node_disk_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
                 }
             ],
-            tag_specifications=[{"resource_type": "instance", "tags": tags}],
+            # Instances a launch template starts get only its tag_specifications (the provider's default
+            # tags never reach them: components/aws/provider.py); the stack tag they always carried stays.
+            tag_specifications=[{"resource_type": "instance", "tags": {**tags, STACK_TAG: args.stack}}],
             tags=tags,
             opts=child,
         )
