@@ -404,3 +404,16 @@ def test_the_autoscaler_policy_names_the_groups_in_the_clusters_partition() -> N
     assert asg_arns("cn-north-1", cluster, ["eks-a", "eks-b"]) == [
         f"arn:aws-cn:autoscaling:cn-north-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{g}" for g in ("eks-a", "eks-b")
     ]
+
+
+def test_an_apps_pods_start_once_its_pod_identity_association_is_in_effect(eks: Run) -> None:
+    """The webhook injects credentials at admission only (aws/amazon-eks-pod-identity-webhook#264) and an
+    association takes seconds to be effective (CreatePodIdentityAssociation): an app's Deployment and its
+    migration Job created right after it would run without S3 credentials until recreated."""
+    [association] = [a for a in eks.resources(ASSOCIATION) if a["inputs"]["serviceAccount"] == "todos"]
+    [settled] = [c for c in eks.resources("command:local:Command") if c["name"] == "meteor-storage-todos-settled"]
+    assert association["urn"] in settled["dependencies"]
+    assert settled["inputs"]["triggers"] == [eks.result.ids[association["urn"]]], "waits again when the association is replaced"
+    for type_, name in (("kubernetes:apps/v1:Deployment", "todos-deployment"), ("kubernetes:batch/v1:Job", "todos-migrate")):
+        workload = eks.one(type_, name)
+        assert settled["urn"] in workload["dependencies"], name

@@ -190,7 +190,7 @@ class MeteorApp(pulumi.ComponentResource):
                     pull_secrets=pull_secrets,
                     service_account=identity,
                 ),
-                after=[*in_namespace, *args.mongo.ready, *args.image.ready, *waits_for],
+                after=[*in_namespace, *args.mongo.ready, *args.image.ready, *args.storage.ready, *waits_for],
             )
 
         # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
@@ -201,6 +201,7 @@ class MeteorApp(pulumi.ComponentResource):
             *in_namespace,
             *args.mongo.ready,
             *args.image.ready,
+            *args.storage.ready,
             *([self.migration] if self.migration else []),
         ]
 

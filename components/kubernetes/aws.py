@@ -24,10 +24,11 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED, trust
+from components.aws.pod_identity import association_settled
 from components.aws.provider import STACK_TAG
 from components.catalogue import cluster_autoscaler_tag
 from components.config.kubernetes import admin_entry_key
-from components.kubernetes.aws_nodes import NodeAutoscaler, association_settled, autoscaler_identity, node_group_bounds, zone_bounds
+from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds, zone_bounds
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 

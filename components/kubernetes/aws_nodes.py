@@ -36,6 +36,7 @@ import pulumi_aws.iam as iam
 import pulumi_command as command
 
 from components.aws.iam import output_document, trust
+from components.aws.pod_identity import SHELL
 
 AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_NAME = "cluster-autoscaler"
@@ -73,30 +74,6 @@ class NodeAutoscaler:
     identity: pulumi.Resource
     """What its pods need before they start: the Pod Identity association, settled (`association_settled`;
     the webhook injects credentials at pod creation only)."""
-
-
-SHELL = ["/bin/sh", "-c"]
-"""The interpreter of the commands this module runs: pulumi-command defaults to `cmd /C` on Windows
-("On Windows, defaults to: `["cmd", "/C"]`", pinned pulumi_command/local/command.py `interpreter`)."""
-
-ASSOCIATION_SETTLE_SECONDS = 30
-
-
-def association_settled(name: str, association: eks.PodIdentityAssociation, parent: pulumi.Resource) -> command.local.Command:
-    """Waits after the association is created (or replaced) before what runs under it starts. Associations
-    "are eventually consistent, and may take several seconds to be effective after the initial API call
-    returns successfully" (EKS API reference, CreatePodIdentityAssociation); a pod admitted before that gets
-    no credentials (aws/amazon-eks-pod-identity-webhook#264, terraform-aws-modules/terraform-aws-eks-pod-identity#8)
-    and the autoscaler, which cannot fall back to the node's metadata (hop limit 1), exits until Helm's
-    atomic timeout rolls the release back. `create` runs once, and again when a trigger changes (pinned
-    pulumi-command docstring, `triggers`): the association's id, new when it is replaced."""
-    return command.local.Command(
-        f"{name}-settled",
-        create=f"sleep {ASSOCIATION_SETTLE_SECONDS}",
-        interpreter=SHELL,
-        triggers=[association.id],
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
 
 
 def asg_arns(region: str, cluster_arn: str, groups: list[str]) -> list[str]:

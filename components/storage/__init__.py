@@ -38,6 +38,8 @@ class StorageWiring:
     instance_role: bool = False
     """Docker hosts: the app's credentials come from the host's instance role, so its containers
     must reach the metadata service (they join the host's instance-role network)."""
+    ready: list[pulumi.Resource] = field(default_factory=lambda: [])
+    """What the app's pods wait for before they are created: its Pod Identity association in effect."""
 
 
 DUMPS_PREFIX = "mongo/"

@@ -25,6 +25,7 @@ import pulumi_aws.iam as iam
 import pulumi_aws.s3 as s3
 
 from components.aws.iam import output_document, trust
+from components.aws.pod_identity import association_settled
 from components.endpoints import ANYWHERE, POD_IDENTITY_AGENT, Endpoint
 from components.protection import stateful
 from components.storage import BackupTarget, StorageWiring
@@ -205,16 +206,18 @@ class S3Storage(pulumi.ComponentResource):
                 opts=child,
             )
         self.roles = {}
+        self._settled: dict[str, pulumi.Resource] = {}
         if args.cluster_name is not None:
             for app, namespace in args.apps.items():
                 role = iam.Role(f"{name}-{app}", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
                 iam.RolePolicy(
                     f"{name}-{app}", role=role.id, policy=output_document(app_statements(self.bucket.arn, [f"{app}/"])), opts=child
                 )
-                eks.PodIdentityAssociation(
+                association = eks.PodIdentityAssociation(
                     f"{name}-{app}", cluster_name=args.cluster_name, namespace=namespace, service_account=app, role_arn=role.arn, opts=child
                 )
                 self.roles[app] = role
+                self._settled[app] = association_settled(f"{name}-{app}", association, self)
         if args.host_role_name is not None:
             iam.RolePolicy(
                 f"{name}-hosts",
@@ -284,6 +287,7 @@ class S3Storage(pulumi.ComponentResource):
             endpoints=[HTTPS, POD_IDENTITY_AGENT] if self._args.cluster_name is not None else [HTTPS],
             service_account=app if self._args.cluster_name is not None else None,
             instance_role=self._args.host_role_name is not None,
+            ready=[self._settled[app]] if app in self._settled else [],
         )
 
     def backups(self) -> BackupTarget | None:
