@@ -851,4 +851,5 @@ def test_an_aws_key_is_refused_naming_what_the_explicit_provider_reads(
     [line] = [line.strip() for line in err.splitlines() if line.strip().startswith("aws:")]
     expected = f"aws:{key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key ("
     assert line.startswith(expected), err
-    assert where in line and line.endswith(f"; then 'pulumi config rm aws:{key}')"), line
+    assert where in line and f"; then 'pulumi config rm aws:{key}', or, where it comes from a Pulumi ESC environment" in line, line
+    assert line.endswith("remove it from that environment's pulumiConfig)"), line

@@ -273,6 +273,8 @@ def test_the_cluster_autoscaler_finds_this_clusters_group_in_its_region_as_the_b
         f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster}" in container["command"]
     )
     assert {"name": "AWS_REGION", "value": "eu-central-1"} in container["env"], "no region from the instance metadata (hop limit 1)"
+    # The zones' groups are balanced, whatever AMI each was created with (the chart drops the `_1`).
+    assert {"--balance-similar-node-groups=true", "--balancing-ignore-label=eks.amazonaws.com/nodegroup-image"} <= set(container["command"])
     assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:{release['inputs']['values']['image']['tag']}"
     assert pod["serviceAccountName"] == AUTOSCALER_NAME, "the account Pod Identity binds"
     assert deployment["metadata"]["namespace"] == "kube-system"

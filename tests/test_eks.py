@@ -3,6 +3,7 @@ enforced and still let pods fetch their Pod Identity credentials, nodes scale an
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -265,7 +266,7 @@ def test_one_node_group_per_zone_and_the_autoscaler_balances_them(eks: Run) -> N
     assert len(private) > 1 and sorted(g["inputs"]["subnetIds"] for g in groups) == sorted([s] for s in private)
     assert [g["name"] for g in groups] == [f"meteor-cluster-nodes-{i}" for i in range(len(private))]
     values = _release(eks, "cluster-autoscaler")["inputs"]["values"]
-    assert values["extraArgs"] == {"balance-similar-node-groups": True}
+    assert values["extraArgs"] == {"balance-similar-node-groups": True, "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image"}
 
 
 def test_the_node_groups_share_the_configured_totals_evenly(eks: Run) -> None:
@@ -417,3 +418,12 @@ def test_an_apps_pods_start_once_its_pod_identity_association_is_in_effect(eks: 
     for type_, name in (("kubernetes:apps/v1:Deployment", "todos-deployment"), ("kubernetes:batch/v1:Job", "todos-migrate")):
         workload = eks.one(type_, name)
         assert settled["urn"] in workload["dependencies"], name
+
+
+def test_the_zones_node_groups_roll_one_after_another(eks: Run) -> None:
+    """They share one launch template: a new version updates every group, and EKS drains one node of each
+    at once unless each group waits for the previous one (MongoDB's PDB lets one member go at a time)."""
+    groups = sorted(eks.resources("aws:eks/nodeGroup:NodeGroup"), key=lambda g: g["name"])
+    assert len(groups) >= 2
+    for previous, group in itertools.pairwise(groups):
+        assert previous["urn"] in group["dependencies"], group["name"]

@@ -138,7 +138,8 @@ def _aws_key_problem(full_key: str, key: str) -> str:
         where = f"the provider's settings come from {NAMESPACE}:aws (region) and the stack (default tags)"
     return (
         f"{full_key}: ignored: the program's AWS provider is explicit and reads no aws:* key; expected no aws:* key "
-        f"({where}; then 'pulumi config rm {full_key}')"
+        f"({where}; then 'pulumi config rm {full_key}', or, where it comes from a Pulumi ESC environment the stack "
+        "imports, remove it from that environment's pulumiConfig)"
     )
 
 

@@ -146,7 +146,11 @@ def cluster_autoscaler_values(autoscaler: NodeAutoscaler) -> dict[str, Any]:
         # One node group per zone: scale-ups and removals keep their sizes even, so a Pending pod bound to
         # a zone (its EBS volume) finds a group there (cloudprovider/aws/README.md, "Common Notes and
         # Gotchas"). The chart merges this into its own `extraArgs` defaults (values.yaml).
-        "extraArgs": {"balance-similar-node-groups": True},
+        # Managed nodes carry their AMI (`eks.amazonaws.com/nodegroup-image`), which the AWS comparator does not
+        # ignore (processors/nodegroupset/aws_nodegroups.go at cluster-autoscaler-1.35.2): a group created later
+        # on a newer AMI would stop being balanced with the others. The chart strips the `_1` suffix
+        # (templates/deployment.yaml `mustRegexFind "^[^_]+"`), so flags can repeat.
+        "extraArgs": {"balance-similar-node-groups": True, "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image"},
         "fullnameOverride": AUTOSCALER_NAME,
         "image": {"tag": autoscaler.image_tag},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},

@@ -238,7 +238,12 @@ class EksCluster(pulumi.ComponentResource):
                 tags=tags,
                 # The scaling config as created; later the cluster autoscaler moves the desired size and
                 # `node_group_bounds` applies changed bounds (components/kubernetes/aws_nodes.py says why).
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, self.vpc_cni], ignore_changes=["scalingConfig"]),
+                # After the previous zone's group: the groups share the launch template, and a new version
+                # would otherwise roll every zone at once (one node per zone draining together, more than
+                # MongoDB's disruption budget lets go: EKS fails an update whose evictions stay blocked).
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*node_policies, self.vpc_cni, *self.node_groups[-1:]], ignore_changes=["scalingConfig"]
+                ),
             )
             self.node_groups.append(group)
             self.node_bounds.append(

@@ -10,9 +10,10 @@ One managed node group per zone (private subnet): the autoscaler builds a scale-
 one zone of a group, so a group spanning zones may never add a node where a Pending pod's zonal EBS
 volume is; its AWS README: "either use a single AZ ASG for this use case, or an ASG-per-AZ while enabling
 --balance-similar-node-groups" (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md,
-"Common Notes and Gotchas"). The groups are alike but for their zone and the EKS node group label, which
-the AWS comparator ignores (processors/nodegroupset/aws_nodegroups.go: `eks.amazonaws.com/nodegroup`), so
-the balancing keeps them even.
+"Common Notes and Gotchas"). The groups are alike but for their zone, their EKS node group label, which
+the AWS comparator ignores (processors/nodegroupset/aws_nodegroups.go: `eks.amazonaws.com/nodegroup`), and
+their AMI once a group is created later (`eks.amazonaws.com/nodegroup-image`, which the autoscaler is told
+to ignore: components/kubernetes/addons.py), so the balancing keeps them even.
 
 The bounds: `eks.NodeGroup` sends its whole scaling config (min, max and desired) when any of it
 changes (hashicorp/terraform-provider-aws, internal/service/eks/node_group.go, resourceNodeGroupUpdate:

@@ -8,6 +8,8 @@ on unattended security upgrades and rotates container logs. Checked by `cloud-in
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -137,19 +139,30 @@ HOST_KEY_FETCHER_SOURCE = Path(__file__).with_name("ssm_host_key.py")
 
 
 def host_key_fetcher_code() -> str:
-    """ssm_host_key.py as the host runs it: its code only (`ast.unparse`, which drops comments, of the
-    module without its docstrings). The user data embeds it, and every instance sets
-    user_data_replace_on_change: a comment or docstring edited there must not replace the hosts."""
-    tree = ast.parse(HOST_KEY_FETCHER_SOURCE.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = [
-                s
-                for s in node.body
-                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))
-            ]
-            node.body = body or [ast.Pass()]
-    return ast.unparse(tree) + "\n"
+    """ssm_host_key.py as the host runs it: its own source lines without comments and docstrings. The
+    user data embeds it, and every instance sets user_data_replace_on_change: a comment or docstring
+    edited there must not replace the hosts. Cut from the source text (docstring lines from `ast`
+    positions, comments from `tokenize`), never regenerated: `ast.unparse` renders the same module
+    differently from one Python to the next (3.12 writes PEP 701 f-strings, which the 3.11 of Debian 12
+    hosts cannot parse), so the hosts would be replaced whenever `pulumi up` ran on another Python."""
+    source = HOST_KEY_FETCHER_SOURCE.read_text()
+    docstring_lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and len(node.body) > 1:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstring_lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    comments = {
+        token.start[0]: token.start[1] for token in tokenize.generate_tokens(io.StringIO(source).readline) if token.type == tokenize.COMMENT
+    }
+    kept: list[str] = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        if number in docstring_lines:
+            continue
+        code = line[: comments[number]].rstrip() if number in comments else line
+        if code.strip():
+            kept.append(code)
+    return "\n".join(kept) + "\n"
 
 
 @dataclass(frozen=True)
