@@ -198,7 +198,7 @@ def test_the_fetcher_survives_any_error_of_an_attempt(tmp_path: Path, monkeypatc
 
 # The fetcher's code is in every EC2 host's user data, and every instance sets user_data_replace_on_change:
 # a new digest here replaces every EC2 Docker host at the next `up` (the data host delete-first: an outage).
-HOST_KEY_FETCHER_DIGEST = "eec90edf231d8d0a79a26fcb8e27e3784b662589fe063e0db9738d1c9aea659f"
+HOST_KEY_FETCHER_DIGEST = "fc91f55ba33b6c3133a09dc7357431048520a277802a50d1002baf5de76bb6c4"
 
 
 def test_the_fetcher_code_in_the_user_data_is_pinned() -> None:
@@ -265,3 +265,16 @@ def test_user_data_with_the_host_key_from_ssm_and_an_ebs_volume_passes_the_schem
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Valid cloud-config" in result.stdout
     assert docker_host_config(spec)["bootcmd"][0][:2] == ["python3", "-c"]
+
+
+def test_the_fetcher_cut_keeps_what_is_inside_strings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only comments and docstrings go: a string's own lines (blank, or starting with `#`) are code."""
+    from components.machines import cloud_init
+
+    module = tmp_path / "fetcher.py"
+    module.write_text('"""Doc."""\n# a comment\nTEXT = """first\n# not a comment\n\nlast"""  # trailing\nHASH = "a # b"\n')
+    monkeypatch.setattr(cloud_init, "HOST_KEY_FETCHER_SOURCE", module)
+    namespace: dict[str, object] = {}
+    exec(compile(cloud_init.host_key_fetcher_code(), "<user data>", "exec"), namespace)
+    assert namespace["TEXT"] == "first\n# not a comment\n\nlast" and namespace["HASH"] == "a # b"
+    assert "Doc." not in cloud_init.host_key_fetcher_code() and "comment\n" not in cloud_init.host_key_fetcher_code().split('"""')[0]

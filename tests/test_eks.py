@@ -266,7 +266,11 @@ def test_one_node_group_per_zone_and_the_autoscaler_balances_them(eks: Run) -> N
     assert len(private) > 1 and sorted(g["inputs"]["subnetIds"] for g in groups) == sorted([s] for s in private)
     assert [g["name"] for g in groups] == [f"meteor-cluster-nodes-{i}" for i in range(len(private))]
     values = _release(eks, "cluster-autoscaler")["inputs"]["values"]
-    assert values["extraArgs"] == {"balance-similar-node-groups": True, "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image"}
+    assert values["extraArgs"] == {
+        "balance-similar-node-groups": True,
+        "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image",
+        "balancing-ignore-label_2": "eks.amazonaws.com/sourceLaunchTemplateVersion",
+    }
 
 
 def test_the_node_groups_share_the_configured_totals_evenly(eks: Run) -> None:

@@ -150,7 +150,13 @@ def cluster_autoscaler_values(autoscaler: NodeAutoscaler) -> dict[str, Any]:
         # ignore (processors/nodegroupset/aws_nodegroups.go at cluster-autoscaler-1.35.2): a group created later
         # on a newer AMI would stop being balanced with the others. The chart strips the `_1` suffix
         # (templates/deployment.yaml `mustRegexFind "^[^_]+"`), so flags can repeat.
-        "extraArgs": {"balance-similar-node-groups": True, "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image"},
+        # Likewise the launch template version a node came from, which differs between the zones' groups while
+        # they roll one after another (awsdocs/amazon-eks-user-guide#411).
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "balancing-ignore-label_1": "eks.amazonaws.com/nodegroup-image",
+            "balancing-ignore-label_2": "eks.amazonaws.com/sourceLaunchTemplateVersion",
+        },
         "fullnameOverride": AUTOSCALER_NAME,
         "image": {"tag": autoscaler.image_tag},
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},

@@ -159,9 +159,11 @@ def host_key_fetcher_code() -> str:
     for number, line in enumerate(source.splitlines(), start=1):
         if number in docstring_lines:
             continue
-        code = line[: comments[number]].rstrip() if number in comments else line
-        if code.strip():
-            kept.append(code)
+        if number in comments:
+            line = line[: comments[number]].rstrip()
+            if not line.strip():
+                continue  # a comment line (a blank line as written stays: it may be inside a string)
+        kept.append(line)
     return "\n".join(kept) + "\n"
 
 
