@@ -314,7 +314,8 @@ def test_only_the_build_cache_tag_moves_in_ecr(staging: Run, production: Run) ->
 
 def test_a_repository_deployed_immutable_is_updated_in_place(staging: Run) -> None:
     """terraform-provider-aws (internal/service/ecr/repository.go): neither `image_tag_mutability` nor
-    `image_tag_mutability_exclusion_filter` is ForceNew; an update calls PutImageTagMutability."""
+    `image_tag_mutability_exclusion_filter` is ForceNew; an update calls PutImageTagMutability. Its
+    lifecycle policy is replaced (internal/service/ecr/lifecycle_policy.go: `policy` is ForceNew, no Update)."""
     import copy
 
     from offline_plan.changes import plan_changes
@@ -327,7 +328,7 @@ def test_a_repository_deployed_immutable_is_updated_in_place(staging: Run) -> No
         if resource["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
             resource["inputs"]["policy"] = json.dumps({"rules": json.loads(resource["inputs"]["policy"])["rules"][-1:]})
     changes = {c.type: c.action for c in plan_changes(before, staging.plan).resources}
-    assert changes == {"aws:ecr/repository:Repository": "update", "aws:ecr/lifecyclePolicy:LifecyclePolicy": "update"}
+    assert changes == {"aws:ecr/repository:Repository": "update", "aws:ecr/lifecyclePolicy:LifecyclePolicy": "replace"}
 
 
 def test_the_ecr_lifecycle_never_expires_the_live_build_cache(staging: Run) -> None:

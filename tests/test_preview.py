@@ -362,7 +362,9 @@ def test_the_comment_leads_with_counts_and_protected_hits(tmp_path: Path) -> Non
     body = comment(reports)
     head = body.split("### ")[0]
     assert "[!CAUTION]" in head and "`pulumi up` would refuse it" in head
-    assert "| `production` | 0 | 3 | 25 | 0 | **3** | 0 |" in head
+    # 28 replacements: the Spaces CORS configuration (region) and both registry credentials (registry
+    # name, which holds the replaced registry's id) replace upstream too (offline_plan/provider_facts.yaml).
+    assert "| `production` | 0 | 0 | 28 | 0 | **3** | 0 |" in head
     assert "| `staging` | 0 | 0 | 0 | 0 | 0 | 0 |" in head
     assert "No infrastructure changes in `staging`." in head and "### `staging`" not in body
 
