@@ -327,8 +327,13 @@ def test_a_repository_deployed_immutable_is_updated_in_place(staging: Run) -> No
             del resource["inputs"]["imageTagMutabilityExclusionFilters"]
         if resource["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
             resource["inputs"]["policy"] = json.dumps({"rules": json.loads(resource["inputs"]["policy"])["rules"][-1:]})
-    changes = {c.type: c.action for c in plan_changes(before, staging.plan).resources}
-    assert changes == {"aws:ecr/repository:Repository": "update", "aws:ecr/lifecyclePolicy:LifecyclePolicy": "replace"}
+    changes = {c.type: c for c in plan_changes(before, staging.plan).resources}
+    assert {t: c.action for t, c in changes.items()} == {
+        "aws:ecr/repository:Repository": "update",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy": "replace",
+    }
+    # Delete-first: a create-first replacement would put the new policy, then delete the repository's only one.
+    assert changes["aws:ecr/lifecyclePolicy:LifecyclePolicy"].delete_before_replace
 
 
 def test_the_ecr_lifecycle_never_expires_the_live_build_cache(staging: Run) -> None:

@@ -119,7 +119,15 @@ class EcrRegistry(pulumi.ComponentResource):
                 encryption_configurations=[{"encryption_type": "KMS"}],
                 opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
             )
-            ecr.LifecyclePolicy(f"{name}-{app}", repository=repository.name, policy=lifecycle_policy(args.keep_images), opts=child)
+            # One policy per repository, `policy` ForceNew and no Update (terraform-provider-aws
+            # internal/service/ecr/lifecycle_policy.go): replaced create-first, the new policy would be put
+            # and then the old one's delete (DeleteLifecyclePolicy on the same repository) would remove it.
+            ecr.LifecyclePolicy(
+                f"{name}-{app}",
+                repository=repository.name,
+                policy=lifecycle_policy(args.keep_images),
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
             self.repositories[app] = repository
         # `<registry>/<stack>` so `<server>/<app>` names the app's repository; known once every repository exists.
         urls = [r.repository_url for r in self.repositories.values()]
