@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -230,6 +231,28 @@ def test_the_tools_are_pinned_and_verified() -> None:
     assert "GOSUMDB=sum.golang.org" in script and "GONOSUMDB= " in script and "GOPRIVATE= " in script and "GOINSECURE= " in script
     assert "scripts/aws_ci.py docker-config" in script and '"$HOME/.docker/config.json"' in script
     subprocess.run(["bash", "-n", str(ROOT / "scripts" / "ci-aws-tools")], check=True)
+
+
+def test_a_download_that_fails_its_checksum_installs_nothing(tmp_path: Path) -> None:
+    """A tampered AWS CLI zip stops the script before anything is unpacked, run or configured."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the pinned AWS CLI is the x86_64 build")
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    calls = tmp_path / "calls"
+    for name in ("unzip", "go", "aws", "crane"):
+        (fakes / name).write_text(f'#!/bin/sh\necho {name} >> "{calls}"\n')
+    # curl "downloads" bytes that are not the release: `-o <file>` gets them.
+    (fakes / "curl").write_text('#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf tampered > "$2"; shift; fi; shift; done\n')
+    for fake in fakes.iterdir():
+        fake.chmod(0o755)
+    env = {"PATH": f"{fakes}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ci-aws-tools"), "aws-staging"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0 and "FAILED" in proc.stdout + proc.stderr
+    assert not calls.exists(), calls.read_text()
+    assert not (tmp_path / "home" / ".docker").exists()
 
 
 # -- IAM: the trust policy the README documents ------------------------------------------------------------------
