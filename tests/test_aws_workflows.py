@@ -130,7 +130,9 @@ def test_concurrency_never_cancels_a_deploy_and_each_stack_has_its_own_group() -
     assert all(g["cancel-in-progress"] is False for g in groups.values())
     assert groups["aws-deploy-staging.yml"]["group"] == "deploy-aws-staging"
     assert groups["aws-promote-production.yml"]["group"] == "deploy-${{ inputs.stack }}"
-    # Not the DigitalOcean workflows' groups: a shared group would cancel one stack's pending deploy for another's.
+    # Not the DigitalOcean workflows' groups: a group holds one running and one pending run, and a newly queued
+    # run cancels the pending one (GitHub docs, "Control the concurrency of workflows and jobs"), so a shared
+    # group would cancel one stack's pending deploy for another's.
     existing = {_load(n)["concurrency"]["group"] for n in ("deploy-staging.yml", "promote-production.yml", "drift.yml")}
     assert not existing & {g["group"] for g in groups.values()}
 
