@@ -179,7 +179,9 @@ def test_each_aws_job_assumes_its_environments_role_before_anything_reaches_aws(
     [tools] = [i for i, r in enumerate(runs) if r.startswith("bash scripts/ci-aws-tools ")]
     [pulumi] = [i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")]
     assert region < configure < tools < pulumi, "region, then the role, then the tools (the Docker config names its account), then Pulumi"
-    assert next(i for i, u in enumerate(uses) if u.startswith("actions/setup-go@")) < tools
+    go = next(i for i, u in enumerate(uses) if u.startswith("actions/setup-go@"))
+    assert go < tools and re.fullmatch(r"1\.[0-9]+\.[0-9]+", job["steps"][go]["with"]["go-version"]), "an exact Go release"
+    assert job["steps"][go]["with"]["cache"] is False, "no module cache carried between runs"
     assert job["steps"][pulumi]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}, "AWS comes from the role only"
 
 
