@@ -182,7 +182,9 @@ def test_each_aws_job_assumes_its_environments_role_before_anything_reaches_aws(
     go = next(i for i, u in enumerate(uses) if u.startswith("actions/setup-go@"))
     assert go < tools and re.fullmatch(r"1\.[0-9]+\.[0-9]+", job["steps"][go]["with"]["go-version"]), "an exact Go release"
     assert job["steps"][go]["with"]["cache"] is False, "no module cache carried between runs"
-    assert job["steps"][pulumi]["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}, "AWS comes from the role only"
+    # AWS comes from the role only; a preview's Pulumi token is the Read one of its own environment.
+    token = "PREVIEW_PULUMI_ACCESS_TOKEN" if environment == "preview" else "PULUMI_ACCESS_TOKEN"
+    assert job["steps"][pulumi]["env"] == {"PULUMI_ACCESS_TOKEN": f"${{{{ secrets.{token} }}}}"}, "AWS comes from the role only"
 
 
 def test_no_workflow_stores_an_aws_key() -> None:
