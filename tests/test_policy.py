@@ -194,11 +194,69 @@ def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
     assert {name for name, found in reported.items() if found} == {"stateful-protected-in-production", "secrets-by-reference"}
     assert reported["stateful-protected-in-production"] == [("a managed database in production without `protect`", database.urn)]
     assert all("hunter2" not in message for found in reported.values() for message, _ in found)
-    staging = StackValidationArgs(resources, {"environment": "staging"})
-    assert pack.options_for(staging.get_config(), [pack.resource(r) for r in resources]).environment == "staging"
 
 
 def test_an_image_built_at_up_is_not_judged_before_it_exists() -> None:
     """During a preview a build's digest is unknown (it is pushed at `pulumi up`): no false violation."""
     pending = _deployment({"image": "[unknown]"})
     assert check([pending], options=Options(environment="staging")) == []
+
+
+# -- the stack's environment: one derivation for the policy pack and the offline plan -------------
+
+_PACK_ENVIRONMENTS = """
+import json, os, sys
+sys.path.insert(0, "policy")
+import pack, rules
+found = {}
+for case in json.load(sys.stdin):
+    # What `pulumi preview --policy-pack policy` gives the pack process: the stack's config as
+    # PULUMI_CONFIG (analyzer_plugin.go constructEnv), with its project and stack.
+    os.environ.update(PULUMI_CONFIG=json.dumps(case["config"]), PULUMI_STACK=case["stack"])
+    resources = [rules.Resource(type=t, name=n, urn=u, inputs={}) for t, n, u in case["resources"]]
+    found[case["stack"]] = pack.options_for(resources).environment
+print(json.dumps(found))
+"""
+
+
+def _cli_config(document: dict[str, Any]) -> dict[str, str]:
+    """The stack's config as the CLI serialises it for a policy pack: every value a string (objects as JSON)."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in (document.get("config") or {}).items()}
+
+
+def test_the_policy_pack_and_the_offline_plan_derive_every_stacks_environment_alike() -> None:
+    """`aws-staging` and `byoc` are staging by their config, not production by their names."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from offline_plan.policy_check import options
+
+    cases: list[dict[str, Any]] = []
+    configured: dict[str, str] = {}
+    offline: dict[str, str] = {}
+    for stack in STACKS:
+        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+        configured[stack] = document["config"]["meteor-platform:environment"]
+        plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text())
+        offline[stack] = options(plan).environment
+        resources = [(r["type"], r["name"], r["urn"]) for r in plan["resources"]]
+        cases.append({"stack": stack, "config": _cli_config(document), "resources": resources})
+    # A process of its own, as the pack runs: no runtime config left over from the programs run here.
+    proc = subprocess.run(
+        [sys.executable, "-c", _PACK_ENVIRONMENTS], cwd=ROOT, input=json.dumps(cases), capture_output=True, text=True, timeout=120, check=True
+    )
+    pack_side: dict[str, str] = json.loads(proc.stdout)
+    assert {"aws-staging", "byoc"} <= {s for s, e in configured.items() if e == "staging"}
+    assert offline == configured
+    assert pack_side == configured
+
+
+def test_without_an_environment_config_the_stacks_name_decides_then_production() -> None:
+    from policy.rules import stack_environment
+
+    assert stack_environment("dev", "production").environment == "dev", "the config comes first"
+    assert stack_environment(None, "staging").environment == "staging"
+    assert stack_environment(None, "aws-staging").environment == "production"
+    assert stack_environment("qa", "dev").environment == "dev", "a value that names no environment is ignored"
