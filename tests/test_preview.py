@@ -361,7 +361,7 @@ def test_without_a_baseline_the_report_shows_the_plan_never_no_changes(tmp_path:
     _project_copy(tmp_path)
     (tmp_path / "Pulumi.production.yaml").write_text(yaml.safe_dump(document))
     root = ["production", "--root", str(tmp_path)]
-    for args in ([*root, "--markdown"], root, ["production", "staging", "--markdown"], ["staging"]):
+    for args in ([*root, "--markdown"], root, ["--all", "--markdown"], ["staging"]):
         assert main(args) == NO_CHANGES, "planned, policies passed: a status that claims no change is 3 or 4 with a baseline"
         out = capsys.readouterr().out
         assert "no changes" not in out.lower()
