@@ -9,9 +9,15 @@ Runs the real program for `Pulumi.<stack>.yaml` under Pulumi's mock runtime. `se
 are not decrypted: they are unknown secrets. Every stack's plan is also checked against the
 platform's policies (`policy/`).
 
-Exit status: 0 no changes (or a plan without a diff), 3 changes, 4 a change that deletes or
-replaces protected or retain-on-delete data (`pulumi up` would refuse or orphan it), 5 a policy
-violation, 2 bad input (config, stack file, plan file, arguments). The most serious one wins.
+Without `--diff` or `--base` there is no baseline: the report shows the plan as created (what
+it creates, what is protected, the policy result) and says so; it never says "no changes",
+since it cannot see a change.
+
+Exit status: 0 no changes against the baseline (without one: the plan was made and passes the
+policies, which says nothing about changes), 3 changes, 4 a change that deletes or replaces
+protected or retain-on-delete data (`pulumi up` would refuse or orphan it), 5 a policy violation
+(with or without a baseline), 2 bad input (config, stack file, plan file, arguments). The most
+serious one wins.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m offline_plan",
         description=(__doc__ or "").split("\n\n")[0],
-        epilog="exit status: 0 no changes, 3 changes, 4 protected data deleted or replaced, 5 policy violation, 2 bad input",
+        epilog=(
+            "exit status: 0 no changes (without --diff/--base: planned, policies passed), 3 changes, "
+            "4 protected data deleted or replaced, 5 policy violation, 2 bad input"
+        ),
     )
     parser.add_argument("stacks", nargs="*", metavar="STACK", help="stack name(s): plans Pulumi.<stack>.yaml")
     parser.add_argument("--all", action="store_true", help="every stack with a Pulumi.<stack>.yaml in the project")
@@ -162,7 +171,7 @@ def run(argv: list[str] | None) -> int:
     from offline_plan.changes import PlanMismatchError, plan_changes
     from offline_plan.policy_check import violations
     from offline_plan.render import StackReport, comment, stack_text
-    from offline_plan.report import plan_text, tree, write_manifests
+    from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import run_program
 
     reports: list[StackReport] = []
@@ -182,7 +191,9 @@ def run(argv: list[str] | None) -> int:
             except OSError as err:
                 raise InputError(f"--manifests {args.manifests}: cannot be written ({err.strerror or err})") from None
             print(f"wrote {len(written)} manifests to {args.manifests}", file=sys.stderr)
-        report = StackReport(stack=stack, changes=None, violations=[str(v) for v in violations(plan)], tree=tree(plan))
+        report = StackReport(
+            stack=stack, changes=None, violations=[str(v) for v in violations(plan)], tree=tree(plan), planned=summarize(plan)
+        )
         if report.violations:
             status = max(status, POLICY_VIOLATION, key=SEVERITY.index)
         earlier: dict[str, Any] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy.rules import ENVIRONMENTS, Options, Resource, Violation, check
+from policy.rules import Options, Resource, Violation, check, stack_environment
 
 
 def plan_resources(plan: dict[str, Any]) -> list[Resource]:
@@ -22,6 +22,12 @@ def plan_resources(plan: dict[str, Any]) -> list[Resource]:
     ]
 
 
+def options(plan: dict[str, Any]) -> Options:
+    """The stack's environment as the policy pack derives it (`policy/pack.py`): the plan's
+    `environment` output is the program's `meteor-platform:environment` config, validated
+    (components/platform.py exports it); then the stack's name."""
+    return stack_environment(plan.get("outputs", {}).get("environment"), str(plan["stack"]))
+
+
 def violations(plan: dict[str, Any]) -> list[Violation]:
-    environment = plan.get("outputs", {}).get("environment")
-    return check(plan_resources(plan), options=Options(environment=environment if environment in ENVIRONMENTS else "production"))
+    return check(plan_resources(plan), options=options(plan))

@@ -3,6 +3,10 @@
 Both lead with what `pulumi up` would refuse (deleting or replacing protected data) and what it
 would leave behind (retain-on-delete), then the counts, then each change. The comment carries
 every stack in one body, trimmed to GitHub's comment limit with a note when it would not fit.
+
+Without a baseline (no `--diff` or `--base`) there is nothing to compare: a stack's part says so
+and shows the plan as created (resources by type, protected ones, the policy result), never
+"no changes": a working tree that deletes a protected bucket would otherwise read as unchanged.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
+from offline_plan.report import PlanSummary
 
 # GitHub rejects issue and pull-request comments longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65536
@@ -19,6 +24,8 @@ FEW_CHANGES = 12
 
 _ORDER = {"replace": 0, "delete": 1, "update": 2, "create": 3}
 LEGEND = "+ create   ~ update   +- replace (create, then delete)   -/+ replace (delete, then create)   - delete"
+NO_BASELINE = "no baseline: this is the plan as created, not a diff; it cannot show what a change updates, replaces or deletes"
+HOW_TO_DIFF = "give --base REF or --diff OLD.json to see the changes"
 
 
 @dataclass
@@ -30,6 +37,26 @@ class StackReport:
     violations: list[str] = field(default_factory=lambda: [])
     tree: str = ""
     note: str = ""
+    planned: PlanSummary | None = None
+    """What the plan creates: shown instead of changes when there is no baseline."""
+
+
+def _policy_result(report: StackReport) -> str:
+    return f"{len(report.violations)} policy violation(s)" if report.violations else "policies passed"
+
+
+def _planned_line(planned: PlanSummary) -> str:
+    return f"{planned.resources} resources, {len(planned.protected)} protected, {len(planned.retained)} retained on delete"
+
+
+def _no_baseline_text(report: StackReport) -> list[str]:
+    lines = [f"{report.stack}: {NO_BASELINE} ({HOW_TO_DIFF})"]
+    summary = f"{_planned_line(report.planned)}; " if report.planned else ""
+    lines.append(f"{report.stack}: {summary}{_policy_result(report)}")
+    lines += [f"  ! {v}" for v in report.violations]
+    if report.tree:
+        lines.append(f"{report.stack}: the plan below marks each resource `+`, as it would be created on an empty stack")
+    return lines
 
 
 def _ordered(changes: PlanChanges) -> list[ResourceChange]:
@@ -60,11 +87,11 @@ def stack_text(report: StackReport) -> str:
     lines: list[str] = []
     if report.note:
         lines.append(f"{report.stack}: {report.note}")
+    if changes is None:
+        return "\n".join([*lines, *_no_baseline_text(report), report.tree.rstrip()]).rstrip("\n") + "\n"
     if report.violations:
         lines.append(f"{report.stack}: {len(report.violations)} policy violation(s)")
         lines += [f"  ! {v}" for v in report.violations]
-    if changes is None:
-        return "\n".join([*lines, report.tree.rstrip()]) + "\n"
     if changes.empty:
         return "\n".join([*lines, f"{report.stack}: no changes"]) + "\n"
     lines.append(f"{report.stack}: {changes.headline()}")
@@ -105,7 +132,9 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
         ]
         out += [f"> - {_cell(v)}" for v in report.violations]
         out.append("")
-    if changes is None or changes.empty:
+    if changes is None:
+        out += _no_baseline_markdown(report)
+    elif changes.empty:
         out += ["No infrastructure changes.", ""]
     else:
         hits = _data_hits(changes)
@@ -149,6 +178,25 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
     return out
 
 
+def _no_baseline_markdown(report: StackReport) -> list[str]:
+    out = ["> [!NOTE]", f"> **{NO_BASELINE[0].upper() + NO_BASELINE[1:]}** ({HOW_TO_DIFF}).", ""]
+    result = f"**{_policy_result(report)}** (above)" if report.violations else _policy_result(report)
+    planned = report.planned
+    if planned is None:
+        return [*out, f"Policies: {result}.", ""]
+    out += [f"**Planned: {_planned_line(planned)}**; {result}.", ""]
+    if planned.protected or planned.retained:
+        out += ["Protected (`pulumi up` refuses to delete or replace them) and retain-on-delete resources:", ""]
+        protected, retained = set(planned.protected), set(planned.retained)
+        for t, n in sorted(protected | retained):
+            flags = [flag for flag, holds in (("protected", (t, n) in protected), ("retained on delete", (t, n) in retained)) if holds]
+            out.append(f"- `{t}` `{n}`: {', '.join(flags)}")
+        out.append("")
+    out += [f"<details><summary>Resources by type ({len(planned.by_type)} types)</summary>", "", "| type | count |", "|---|---:|"]
+    out += [f"| `{t}` | {n} |" for t, n in planned.by_type]
+    return [*out, "</details>", ""]
+
+
 def _summary_table(reports: list[StackReport]) -> list[str]:
     out = [
         "| stack | create | update | replace | delete | protected-data hits | policy violations |",
@@ -156,6 +204,9 @@ def _summary_table(reports: list[StackReport]) -> list[str]:
     ]
     for report in reports:
         c = report.changes
+        if c is None:
+            out.append(f"| `{report.stack}` (no baseline) | n/a | n/a | n/a | n/a | n/a | {len(report.violations)} |")
+            continue
         counts = [len(c.of(a)) if c else 0 for a in ("create", "update", "replace", "delete")]
         hits = len(c.data_hits) if c else 0
         out.append(
@@ -171,8 +222,12 @@ def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, ar
     head = [COMMENT_MARKER, "## Offline preview", ""]
     if any(r.changes and r.changes.data_hits for r in reports):
         head += ["> [!CAUTION]", "> This change deletes or replaces protected data: `pulumi up` would refuse it (see below).", ""]
+    unbased = [r.stack for r in reports if r.changes is None]
+    if unbased:
+        names = ", ".join(f"`{s}`" for s in unbased)
+        head += ["> [!NOTE]", f"> No baseline for {names}: the plan as created is shown, not what changes.", ""]
     head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", ""]
-    quiet = [r.stack for r in reports if (r.changes is None or r.changes.empty) and not r.violations and not r.note]
+    quiet = [r.stack for r in reports if r.changes is not None and r.changes.empty and not r.violations and not r.note]
     if quiet and len(quiet) < len(reports):
         head += [f"No infrastructure changes in {', '.join(f'`{s}`' for s in quiet)}.", ""]
     shown = [r for r in reports if r.stack not in quiet] or reports

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,30 @@ PLAN_FORMAT = 2
 def plan_text(plan: dict[str, Any]) -> str:
     """The plan JSON, byte-for-byte deterministic."""
     return json.dumps({"format": PLAN_FORMAT, **plan}, indent=2, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a plan creates, for a report with no baseline to diff against: it shows no changes."""
+
+    resources: int
+    by_type: list[tuple[str, int]]
+    """Each resource type and how many the plan holds, most first."""
+    protected: list[tuple[str, str]]
+    """(type, name) of each protected resource: `pulumi up` refuses to delete or replace it."""
+    retained: list[tuple[str, str]]
+    """(type, name) of each retain-on-delete resource: deleting it leaves the cloud object behind."""
+
+
+def summarize(plan: dict[str, Any]) -> PlanSummary:
+    resources: list[dict[str, Any]] = plan["resources"]
+    counts = Counter(str(r["type"]) for r in resources)
+    return PlanSummary(
+        resources=len(resources),
+        by_type=sorted(counts.items(), key=lambda item: (-item[1], item[0])),
+        protected=sorted((str(r["type"]), str(r["name"])) for r in resources if r.get("protect")),
+        retained=sorted((str(r["type"]), str(r["name"])) for r in resources if r.get("retainOnDelete")),
+    )
 
 
 def tree(plan: dict[str, Any]) -> str:

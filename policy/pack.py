@@ -1,8 +1,7 @@
 """The policy pack's adapter: each rule of `rules.py` as a mandatory Pulumi stack policy, run
-on the same resources the offline plan checks. The rules depend on the stack's environment (dev, staging, production): give it as
-policy config, `--policy-pack-config` with `{"all": {"environment": "staging"}}`; without it a
-stack named dev, staging or production is taken as that environment, any other as production
-(the strictest).
+on the same resources the offline plan checks. The rules depend on the stack's environment (dev,
+staging, production), derived as the offline plan derives it (`rules.stack_environment`): the
+stack's `meteor-platform:environment` config, then its name, else production (the strictest).
 """
 
 # Resource inputs are JSON-shaped (Any): their members are checked at run time, not typed.
@@ -15,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pulumi.runtime
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
-    PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     Secret,
@@ -55,18 +54,28 @@ def resource(policy_resource: PolicyResource) -> rules.Resource:
     )
 
 
-def options_for(config: Mapping[str, Any] | None, resources: list[rules.Resource]) -> rules.Options:
-    configured = (config or {}).get("environment")
-    if configured in rules.ENVIRONMENTS:
-        return rules.Options(environment=str(configured))
+def options_for(resources: list[rules.Resource]) -> rules.Options:
+    """The stack's environment from its own config, as the CLI hands it to a policy pack.
+
+    `pulumi preview --policy-pack` starts the pack with the stack's config in `PULUMI_CONFIG`
+    (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go: NewPolicyAnalyzer ->
+    constructEnv, "Config is passed as an environment variable ... similar to how config is
+    passed to each language runtime plugin"), and the pinned pulumi_policy loads it into pulumi's
+    runtime config before each validation (policy.py `_configure_runtime_settings`:
+    `pulumi.runtime.get_config_env()` -> `set_config`). pulumi-policy's own integration test reads
+    a `pulumi config set` value from a Python pack's stack validation
+    (tests/integration/runtime_data/policy-pack-python/__main__.py). The pack runs in its own
+    environment (policy/requirements.txt: no pydantic, no `components.config`), so it reads this
+    one key and `stack_environment` accepts only dev, staging or production.
+    """
     stack = resources[0].stack if resources else ""
-    return rules.Options(environment=stack if stack in rules.ENVIRONMENTS else "production")
+    return rules.stack_environment(pulumi.runtime.get_config(rules.ENVIRONMENT_CONFIG), stack)
 
 
 def _policy(rule: rules.Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [resource(r) for r in args.resources]
-        options = options_for(args.get_config(), resources)
+        options = options_for(resources)
         for violation in rules.check(resources, [rule], options):
             report_violation(violation.message, violation.urn)
 
@@ -75,7 +84,6 @@ def _policy(rule: rules.Rule) -> StackValidationPolicy:
         description=rule.description,
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate,
-        config_schema=PolicyConfigSchema(properties={"environment": {"type": "string", "enum": list(rules.ENVIRONMENTS)}}),
     )
 
 

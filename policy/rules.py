@@ -97,6 +97,20 @@ class Options:
     environment: str = "production"
 
 
+ENVIRONMENT_CONFIG = "meteor-platform:environment"
+"""The stack's config key that names its environment (components/config/platform.py)."""
+
+
+def stack_environment(configured: object, stack: str) -> Options:
+    """The one derivation of a stack's environment, for the policy pack and the offline plan alike:
+    its `meteor-platform:environment` config when that names one, else the stack's name when it
+    names one (`staging`), else production (the strictest). `aws-staging` and `byoc` say
+    `environment: staging` in their stack files: the config, not the name, decides."""
+    if isinstance(configured, str) and configured in ENVIRONMENTS:
+        return Options(environment=configured)
+    return Options(environment=stack if stack in ENVIRONMENTS else "production")
+
+
 # ---------------------------------------------------------------------------------------------
 # Kubernetes pod specs
 

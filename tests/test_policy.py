@@ -194,11 +194,97 @@ def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
     assert {name for name, found in reported.items() if found} == {"stateful-protected-in-production", "secrets-by-reference"}
     assert reported["stateful-protected-in-production"] == [("a managed database in production without `protect`", database.urn)]
     assert all("hunter2" not in message for found in reported.values() for message, _ in found)
-    staging = StackValidationArgs(resources, {"environment": "staging"})
-    assert pack.options_for(staging.get_config(), [pack.resource(r) for r in resources]).environment == "staging"
 
 
 def test_an_image_built_at_up_is_not_judged_before_it_exists() -> None:
     """During a preview a build's digest is unknown (it is pushed at `pulumi up`): no false violation."""
     pending = _deployment({"image": "[unknown]"})
     assert check([pending], options=Options(environment="staging")) == []
+
+
+# -- the stack's environment: one derivation for the policy pack and the offline plan -------------
+
+_PACK_RUN = """
+import json, os, sys
+sys.path.insert(0, "policy")
+from google.protobuf import struct_pb2
+from pulumi.runtime import config, proto
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+import pack
+
+servicer = _PolicyAnalyzerServicer(pack.NAME, "0.0.1", pack.policies(), EnforcementLevel.MANDATORY)
+found = {}
+for case in json.load(sys.stdin):
+    config.CONFIG.get().clear()  # each preview starts a pack process of its own
+    # What `pulumi preview --policy-pack policy` gives the pack process (analyzer_plugin.go
+    # constructEnv): the stack's config as PULUMI_CONFIG, its project and stack.
+    os.environ.update(
+        PULUMI_CONFIG=json.dumps(case["config"]), PULUMI_PROJECT="meteor-platform", PULUMI_STACK=case["stack"], PULUMI_DRY_RUN="true"
+    )
+    request = proto.AnalyzeStackRequest()
+    for r in case["resources"]:
+        properties = struct_pb2.Struct()
+        properties.update(r["inputs"])
+        options = proto.AnalyzerResourceOptions(protect=r["protect"])
+        request.resources.append(proto.AnalyzerResource(urn=r["urn"], type=r["type"], name=r["name"], properties=properties, options=options))
+    response = servicer.AnalyzeStack(request, None)
+    resources = [pack.rules.Resource(type=r["type"], name=r["name"], urn=r["urn"], inputs={}) for r in case["resources"]]
+    found[case["key"]] = {
+        "environment": pack.options_for(resources).environment,
+        "violations": sorted({d.policyName for d in response.diagnostics}),
+    }
+print(json.dumps(found))
+"""
+
+
+def _cli_config(config: dict[str, Any]) -> dict[str, str]:
+    """The stack's config as the CLI serialises it for a policy pack: every value a string (objects as JSON)."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def test_the_policy_pack_and_the_offline_plan_derive_every_stacks_environment_alike() -> None:
+    """`aws-staging` and `byoc` are staging by their config, not production by their names: a real
+    preview through pulumi_policy's own servicer passes them, as the offline plan does."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from offline_plan.policy_check import options
+
+    cases: list[dict[str, Any]] = []
+    configured: dict[str, str] = {}
+    offline: dict[str, str] = {}
+    for stack in STACKS:
+        stack_config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        configured[stack] = stack_config["meteor-platform:environment"]
+        plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text())
+        offline[stack] = options(plan).environment
+        resources = [{k: r[k] for k in ("urn", "type", "name", "inputs", "protect")} for r in plan["resources"]]
+        cases.append({"key": stack, "stack": stack, "config": _cli_config(stack_config), "resources": resources})
+        if stack in ("aws-staging", "byoc"):
+            without = {k: v for k, v in stack_config.items() if k != "meteor-platform:environment"}
+            cases.append({"key": f"{stack} without environment", "stack": stack, "config": _cli_config(without), "resources": resources})
+    # A process of its own, as the pack runs: no runtime config left over from the programs run here.
+    proc = subprocess.run(
+        [sys.executable, "-c", _PACK_RUN], cwd=ROOT, input=json.dumps(cases), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    found: dict[str, dict[str, Any]] = json.loads(proc.stdout)
+    assert {"aws-staging", "byoc"} <= {s for s, e in configured.items() if e == "staging"}
+    assert offline == configured
+    assert {stack: found[stack]["environment"] for stack in STACKS} == configured
+    assert {stack: found[stack]["violations"] for stack in STACKS} == {stack: [] for stack in STACKS}, "every shipped stack passes"
+    # Without the config, the name decides: neither name is an environment, so production refuses them.
+    for stack in ("aws-staging", "byoc"):
+        assert found[f"{stack} without environment"] == {"environment": "production", "violations": ["stateful-protected-in-production"]}
+
+
+def test_without_an_environment_config_the_stacks_name_decides_then_production() -> None:
+    from policy.rules import stack_environment
+
+    assert stack_environment("dev", "production").environment == "dev", "the config comes first"
+    assert stack_environment(None, "staging").environment == "staging"
+    assert stack_environment(None, "aws-staging").environment == "production"
+    assert stack_environment("qa", "dev").environment == "dev", "a value that names no environment is ignored"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline_plan.__main__ import BAD_INPUT, CHANGES, NO_CHANGES, PROTECTED_DATA, main
+from offline_plan.__main__ import BAD_INPUT, CHANGES, NO_CHANGES, POLICY_VIOLATION, PROTECTED_DATA, main
 from offline_plan.changes import PlanChanges, PlanMismatchError, plan_changes
 from offline_plan.diffing import diff_values
 from offline_plan.render import GITHUB_COMMENT_LIMIT, StackReport, comment, stack_text
@@ -348,6 +348,60 @@ def test_without_the_project_environment_the_command_says_how_to_get_it() -> Non
 def test_json_dash_writes_the_plan_to_standard_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["byoc", "--json", "-"]) == NO_CHANGES
     assert capsys.readouterr().out == (ROOT / "plans" / "byoc.json").read_text()
+
+
+# -- no baseline: the plan as created, never "no changes" --------------------------------------------
+
+
+def test_without_a_baseline_the_report_shows_the_plan_never_no_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The working tree deletes production's protected bucket: without a baseline nobody can see
+    it, and the report must not read as if nothing changed."""
+    document = _stack("production")
+    document["config"]["meteor-platform:storage"] = {"provider": "gridfs"}
+    _project_copy(tmp_path)
+    (tmp_path / "Pulumi.production.yaml").write_text(yaml.safe_dump(document))
+    root = ["production", "--root", str(tmp_path)]
+    for args in ([*root, "--markdown"], root, ["--all", "--markdown"], ["staging"]):
+        assert main(args) == NO_CHANGES, "planned, policies passed: a status that claims no change is 3 or 4 with a baseline"
+        out = capsys.readouterr().out
+        assert "no changes" not in out.lower()
+        assert "no baseline" in out.lower()
+        assert "policies passed" in out
+    assert main([*root, "--markdown"]) == NO_CHANGES
+    body = capsys.readouterr().out
+    assert "| `production` (no baseline) | n/a | n/a | n/a | n/a | n/a | 0 |" in body, "the counts are not zeros"
+    assert "**Planned: 35 resources, 2 protected, 2 retained on delete**; policies passed." in body
+    assert "- `digitalocean:index/databaseCluster:DatabaseCluster` `meteor-mongo-cluster`: protected, retained on delete" in body
+    assert "| `kubernetes:helm.sh/v3:Release` | 3 |" in body
+    assert main(["staging"]) == NO_CHANGES
+    plain = capsys.readouterr().out.splitlines()
+    assert plain[0].startswith("staging: no baseline: this is the plan as created, not a diff")
+    staging = _committed("staging")["resources"]
+    retained = sum(1 for r in staging if r.get("retainOnDelete"))
+    assert plain[1] == f"staging: {len(staging)} resources, 0 protected, {retained} retained on delete; policies passed"
+    assert "`+`, as it would be created on an empty stack" in plain[2]
+    # With a baseline the same tree is the refused deletion it is.
+    assert main([*root, "--diff", str(ROOT / "plans" / "production.json"), "--markdown"]) == PROTECTED_DATA
+    assert "no baseline" not in capsys.readouterr().out
+
+
+def test_without_a_baseline_a_policy_violation_still_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import offline_plan.policy_check as policy_check
+    from policy.rules import Options, Resource, check
+
+    def unprotect(resources: list[Resource], options: Options | None = None) -> list[Any]:
+        # What a code change that dropped `protect` would produce, through the real rules.
+        return check([Resource(r.type, r.name, r.urn, r.inputs, False, r.dependencies) for r in resources], options=options)
+
+    monkeypatch.setattr(policy_check, "check", unprotect)
+    assert main(["production", "--markdown"]) == POLICY_VIOLATION
+    body = capsys.readouterr().out
+    assert "| `production` (no baseline) | n/a | n/a | n/a | n/a | n/a | 3 |" in body
+    assert "**3 policy violation(s)** (above)" in body and "No infrastructure changes" not in body
+    assert main(["production"]) == POLICY_VIOLATION
+    out = capsys.readouterr().out
+    assert "production: 39 resources, 3 protected, 3 retained on delete; 3 policy violation(s)" in out
+    assert "  ! stateful-protected-in-production: meteor-mongo-cluster:" in out
 
 
 # -- the pull-request comment ---------------------------------------------------------------------
