@@ -24,6 +24,7 @@ AWS_STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p i
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c"
 """aws-actions/configure-aws-credentials tag v6.2.3 (also `v6`), the newest release the project checked."""
 DEPLOY_RUNNER = """${{ fromJSON(vars.DEPLOY_RUNNER_LABELS || '["self-hosted", "meteor-platform-deploy"]') }}"""
+PREVIEW_RUNNER = """${{ fromJSON(vars.PREVIEW_RUNNER_LABELS || '["self-hosted", "meteor-platform-preview"]') }}"""
 """The runner convention (README, "CI on AWS" and the CI section): runners whose egress is in the admin networks."""
 STORED_KEYS = ("aws-access-key-id", "aws-secret-access-key", "aws-session-token", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
@@ -166,7 +167,8 @@ def test_each_aws_job_assumes_its_environments_role_before_anything_reaches_aws(
     environment, variable = ROLE_PER_WORKFLOW[workflow]
     [job] = _load(workflow)["jobs"].values()
     assert job["environment"] == environment
-    assert job["runs-on"] == DEPLOY_RUNNER, "reaches the EKS endpoint or the hosts: runs inside the admin networks"
+    # Inside the admin networks (the EKS endpoint, the hosts); pull-request code on runners of its own.
+    assert job["runs-on"] == (PREVIEW_RUNNER if environment == "preview" else DEPLOY_RUNNER)
     uses = [str(s.get("uses", "")) for s in job["steps"]]
     runs = [str(s.get("run", "")) for s in job["steps"]]
     [configure] = [i for i, u in enumerate(uses) if u.startswith("aws-actions/configure-aws-credentials@")]

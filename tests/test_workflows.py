@@ -126,6 +126,9 @@ DEPLOY_RUNNERS = """${{ fromJSON(vars.DEPLOY_RUNNER_LABELS || '["self-hosted", "
 PULL_REQUEST_EVENTS = {"pull_request", "pull_request_target", "workflow_run"}
 """Events whose runs act on a pull request: its code (pull_request) or its artifacts (workflow_run)."""
 
+PREVIEW_RUNNERS = """${{ fromJSON(vars.PREVIEW_RUNNER_LABELS || '["self-hosted", "meteor-platform-preview"]') }}"""
+"""Self-hosted runners for the real previews only: pull-request code never runs where deploy jobs run."""
+
 DEPLOY_ENVIRONMENTS = {"staging", "production", "drift"}
 
 
@@ -149,7 +152,11 @@ def test_jobs_that_reach_a_cluster_run_on_the_deploy_runners_and_no_other_job_do
         for job_id, job in workflow["jobs"].items():
             if "uses" in job:
                 continue  # a reusable workflow's jobs say where they run
-            if _reaches_a_cluster(job):
+            if _reaches_a_cluster(job) and set(workflow[True]) & PULL_REQUEST_EVENTS:
+                assert job["runs-on"] == PREVIEW_RUNNERS, (
+                    f"{name}:{job_id} runs pull-request code: the preview runners, never the deploy ones"
+                )
+            elif _reaches_a_cluster(job):
                 assert job["runs-on"] == DEPLOY_RUNNERS, f"{name}:{job_id} reaches a cluster from a GitHub-hosted runner"
             else:
                 assert str(job["runs-on"]).startswith("ubuntu-"), f"{name}:{job_id} reaches nothing: GitHub-hosted"
@@ -158,8 +165,9 @@ def test_jobs_that_reach_a_cluster_run_on_the_deploy_runners_and_no_other_job_do
         ("deploy-staging.yml", "up"),
         ("promote-production.yml", "up"),
         ("drift.yml", "preview"),
-        ("pulumi-preview.yml", "preview"),
     } <= deploy
+    previews = {key for key, runs_on in placement.items() if runs_on == PREVIEW_RUNNERS}
+    assert {("pulumi-preview.yml", "preview"), ("aws-preview.yml", "preview")} <= previews
     assert not deploy & {("ci.yml", "check"), ("preview.yml", "offline-preview"), ("preview-comment.yml", "comment")}
 
 
