@@ -103,3 +103,14 @@ def test_the_tests_set_up_installs_what_the_tests_need() -> None:
         assert "bash scripts/setup --dev" in text and text.index("bash scripts/setup --dev") < text.index("bash scripts/check"), runner
     runtime = {line.split("==")[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
     assert not runtime & {"pytest", "pyright", "ruff"}, "the main job's set-up carries no test tools"
+
+
+def test_every_option_of_the_command_is_in_the_readmes_table(tmp_path: Path) -> None:
+    import re
+
+    proc = _plan("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    options = set(re.findall(r"(?<![\w-])(--[a-z]+)\b", proc.stdout)) - {"--help"}
+    assert {"--root", "--quiet", "--diff", "--base"} <= options
+    readme = (ROOT / "README.md").read_text()
+    assert [o for o in sorted(options) if not re.search(rf"^\|[^|\n]*`{o}\b", readme, re.MULTILINE)] == [], "README, The offline plan"
