@@ -23,6 +23,7 @@ def _plan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_launcher_plans_from_any_directory_with_paths_relative_to_it(tmp_path: Path) -> None:
     # A directory that holds another `offline_plan` package: `python -m` there would run it.
     (tmp_path / "offline_plan").mkdir()
+    (tmp_path / "offline_plan" / "__init__.py").write_text("")
     (tmp_path / "offline_plan" / "__main__.py").write_text("print('the wrong offline_plan')\n")
     proc = _plan("dev", "--json", "dev.json", "--quiet", cwd=tmp_path)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
