@@ -4,6 +4,10 @@
     python -m offline_plan staging --json plans/staging.json --manifests out/staging
     python -m offline_plan staging --diff plans/staging.json
     python -m offline_plan --all --base origin/main --markdown   # the pull-request comment
+    /path/to/project/scripts/plan staging                   # the same, from any directory
+
+`python -m offline_plan` resolves the module from the current directory, so it runs from the
+project directory; `scripts/plan` runs it from anywhere with the project's venv.
 
 Runs the real program for `Pulumi.<stack>.yaml` under Pulumi's mock runtime. `secure:` values
 are not decrypted: they are unknown secrets. Every stack's plan is also checked against the
