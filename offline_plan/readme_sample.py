@@ -50,7 +50,7 @@ def scratch_project(root: Path, target: Path) -> list[str]:
     for name in PROJECT_FILES:
         source = root / name
         if source.is_dir():
-            shutil.copytree(source, target / name)
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("node_modules", "local", "__pycache__"))
         else:
             shutil.copy2(source, target / name)
     stacks: list[str] = []

@@ -241,7 +241,12 @@ def _comment_script() -> str:
 
 
 def _post_comment(
-    tmp_path: Path, *, artifact: str, pull_requests: list[dict[str, Any]], open_pulls: list[dict[str, Any]] | None = None
+    tmp_path: Path,
+    *,
+    artifact: str,
+    pull_requests: list[dict[str, Any]],
+    open_pulls: list[dict[str, Any]] | None = None,
+    comments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Runs the comment script on a run of HEAD from the fork `forker/platform`, branch `fix`, unless
     `pull_requests` (the event's list, same-repository runs only) says otherwise."""
@@ -259,7 +264,7 @@ def _post_comment(
         "repo": {"owner": "meteor", "repo": "platform"},
         "payload": {"repository": {"id": BASE_REPO_ID}, "workflow_run": run},
         "pulls": open_pulls or [],
-        "comments": [],
+        "comments": comments or [],
     }
     (tmp_path / "script.js").write_text(_comment_script())
     (tmp_path / "scenario.json").write_text(json.dumps(scenario))
@@ -304,3 +309,22 @@ def test_pull_requests_of_other_repositories_or_commits_are_not_targets(tmp_path
     result = _post_comment(tmp_path, artifact="1", pull_requests=[elsewhere], open_pulls=[moved_on, someone_elses])
     assert _commented_on(result) == [] and result["failed"] is None
     assert result["notices"], "says why nothing was posted"
+
+
+def test_the_bots_own_comment_is_updated_and_nobody_elses(tmp_path: Path) -> None:
+    """Another user's comment (or another bot's) that quotes the marker is never overwritten."""
+    marker = "<!-- meteor-platform:offline-preview -->"
+    comments = [
+        {"id": 1, "user": {"login": "someone", "type": "User"}, "body": f"{marker}\nquoted"},
+        {"id": 2, "user": {"login": "renovate[bot]", "type": "Bot"}, "body": f"{marker}\nquoted"},
+        {"id": 3, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": f"{marker}\nold preview"},
+    ]
+    result = _post_comment(tmp_path, artifact="9", pull_requests=[], open_pulls=[_pull(9)], comments=comments)
+    assert [params["comment_id"] for name, params in result["calls"] if name == "issues.updateComment"] == [3]
+    assert not _commented_on(result)
+
+
+def test_preview_comments_queue_per_head_repository_and_branch() -> None:
+    """Forks share branch names; a queued run cancels the pending one of its concurrency group."""
+    group = yaml.safe_load((WORKFLOWS / "preview-comment.yml").read_text())["concurrency"]["group"]
+    assert "workflow_run.head_repository.full_name" in group and "workflow_run.head_branch" in group
