@@ -157,7 +157,7 @@ class PlanMocks(Mocks):
                 "password": password,
                 "userName": "AWS",
                 "proxyEndpoint": endpoint,
-                "expiresAt": "2026-01-01T12:00:00Z",
+                "expiresAt": f"2026-01-01T{12 + self.token_round % 12:02d}:00:00Z",  # twelve hours after the call
             }, []
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
             # As the provider answers: every offered slug starting with the prefix, newest first, and
@@ -205,7 +205,7 @@ def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -
                 "host": host,
                 "token": token,
                 "clusterCaCertificate": "TU9DSy1DQQ==",
-                "expiresAt": "2027-01-01T00:00:00Z",
+                "expiresAt": f"2027-01-{1 + mocks.token_round % 28:02d}T00:00:00Z",  # a week after the download
             }
         ],
     }
