@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
 NO_CHANGE_OPS = frozenset({"same", "read", "discard", "read-replacement", "refresh"})
 """Ops that change nothing. The engine's ResourceChanges.HasChanges, which `--expect-no-changes`
 consults, skips same, read, read-discard and read-replacement (pulumi/pulumi pkg/engine/update.go);
@@ -94,7 +97,17 @@ def _fenced(text: str) -> str:
     return "```\n" + text.replace("```", "'''") + "\n```"
 
 
-def decide(stack: str, preview_json: str, stderr: str, exit_code: int, run_url: str) -> Decision:
+def promotion_source(stack: str, root: Path = ROOT) -> str | None:
+    """The stack whose images this one runs (`promotion.fromStack` in Pulumi.<stack>.yaml), if any."""
+    try:
+        config = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()).get("config") or {}
+    except OSError:
+        return None
+    source = (config.get("meteor-platform:promotion") or {}).get("fromStack")
+    return source if isinstance(source, str) and source else None
+
+
+def decide(stack: str, preview_json: str, stderr: str, exit_code: int, run_url: str, promoted_from: str | None = None) -> Decision:
     digest = _digest(preview_json)
     errors = [d for d in (digest or {}).get("diagnostics") or [] if isinstance(d, dict) and d.get("severity") == "error"]
     changed = _changed_steps(digest or {})
@@ -113,6 +126,8 @@ def decide(stack: str, preview_json: str, stderr: str, exit_code: int, run_url: 
         ]
         for error in errors:
             lines += ["", f"{error.get('urn') or 'the stack'}:", _fenced(str(error.get("message", "")).strip())]
+        if changed:
+            lines += ["", "Changes it had found before it stopped (a partial list):", *(_step_line(s) for s in changed)]
         if stderr.strip():
             lines += ["", "Its error output (the end):", _fenced(stderr.strip()[-BODY_LIMIT // 2 :])]
         return Decision("failed", failed_title(stack), FAILED_LABEL, "\n".join(lines)[:BODY_LIMIT], ())
@@ -124,6 +139,14 @@ def decide(stack: str, preview_json: str, stderr: str, exit_code: int, run_url: 
             "Resources that no longer match the program (op, URN, the properties that differ):",
             *(_step_line(s) for s in changed),
         ]
+        if promoted_from:
+            # The program reads the source's `images` through a StackReference at every preview: once
+            # the source deployed new images, this stack's apps differ until they are promoted.
+            lines += [
+                "",
+                f"`{stack}` runs the images `{promoted_from}` exports: changes to its apps' images (Deployments, "
+                "image copies) may be a promotion not yet made (the promote workflow), not a change in the cloud.",
+            ]
         return Decision("drift", drift_title(stack), DRIFT_LABEL, "\n".join(lines)[:BODY_LIMIT], (failed_title(stack),))
     body = f"`pulumi preview --refresh --expect-no-changes` on `{stack}` found no change ({run_url}): closing."
     return Decision("clean", "", "", body, (drift_title(stack), failed_title(stack)))
@@ -144,9 +167,9 @@ def run_preview(stack: str) -> Decision:
     try:
         proc = subprocess.run(preview_command(stack), capture_output=True, text=True, errors="replace", check=False)
     except OSError as error:  # no pulumi on PATH: the check could not run
-        return decide(stack, "", f"{error}", 127, run_url())
+        return decide(stack, "", f"{error}", 127, run_url(), promotion_source(stack))
     sys.stderr.write(proc.stderr)  # the job's log keeps what pulumi said
-    return decide(stack, proc.stdout, proc.stderr, proc.returncode, run_url())
+    return decide(stack, proc.stdout, proc.stderr, proc.returncode, run_url(), promotion_source(stack))
 
 
 def main(argv: list[str] | None = None) -> int:

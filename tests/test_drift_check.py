@@ -221,3 +221,20 @@ def test_the_issue_step_runs_whenever_the_check_decided(workflow: str) -> None:
     [step] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/github-script@")]
     assert step["if"] == "steps.preview.outputs.outcome != ''"
     assert step["env"] == {"DECISION": "${{ runner.temp }}/drift.json"}
+
+
+def test_a_promoted_stack_says_its_app_changes_may_be_a_promotion_to_make() -> None:
+    assert drift_check.promotion_source("production") == "acme/meteor-platform/staging"
+    assert drift_check.promotion_source("staging") is None
+    text = (RECORDED / "drift.json").read_text()
+    promoted = drift_check.decide("production", text, "", 255, RUN, drift_check.promotion_source("production"))
+    assert "runs the images `acme/meteor-platform/staging` exports" in promoted.body
+    assert "exports" not in drift_check.decide("staging", text, "", 255, RUN).body
+
+
+def test_a_preview_that_errs_after_finding_changes_is_a_failure_with_a_partial_list() -> None:
+    digest = json.loads((RECORDED / "drift.json").read_text())
+    digest["diagnostics"] += json.loads((RECORDED / "error.json").read_text())["diagnostics"]
+    decision = drift_check.decide("staging", json.dumps(digest), "", 255, RUN)
+    assert decision.outcome == "failed", "an incomplete preview does not say whether, or how much, the stack drifted"
+    assert "a partial list" in decision.body and "todos-deployment" in decision.body
