@@ -41,3 +41,31 @@ def test_the_mocks_answer_every_per_run_value_anew_each_round() -> None:
 def test_a_second_run_with_every_per_run_answer_varied_plans_the_same(stack: str) -> None:
     first, again = run_shipped(stack), run_shipped(stack, token_round=1)
     assert again.plan == first.plan
+
+
+def test_a_promoted_stack_moves_only_its_apps_when_the_source_deploys_new_images(tmp_path: Path) -> None:
+    """Production reads staging's `images` through a StackReference at every preview: after staging
+    deploys, production's apps differ until promoted (the drift issue says so: scripts/drift_check.py),
+    and nothing else in it moves."""
+    import json
+
+    from offline_plan.runtime import run_program
+    from tests.harness import Run, plan_text
+
+    (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
+    (tmp_path / "Pulumi.production.yaml").write_text((ROOT / "Pulumi.production.yaml").read_text())
+    staging = json.loads((ROOT / "plans" / "staging.json").read_text())
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "staging.json").write_text(json.dumps(staging))
+    before = Run(result=(r := run_program(tmp_path, "production")), plan=json.loads(plan_text(r.as_json())))
+    staging["outputs"]["images"] = {app: ref.split("@")[0] + "@sha256:" + "e" * 64 for app, ref in staging["outputs"]["images"].items()}
+    (tmp_path / "plans" / "staging.json").write_text(json.dumps(staging))
+    after = Run(result=(r := run_program(tmp_path, "production")), plan=json.loads(plan_text(r.as_json())))
+    changed = {b["urn"] for b, a in zip(before.plan["resources"], after.plan["resources"], strict=True) if a != b}
+    assert changed, "the new source images reach production's apps"
+    moved = {urn.rsplit("$", 1)[-1] for urn in changed}
+    assert moved == {
+        "command:local:Command::meteor-promoted-todos",
+        "kubernetes:apps/v1:Deployment::todos-deployment",
+        "kubernetes:batch/v1:Job::todos-migrate",
+    }, sorted(changed)
