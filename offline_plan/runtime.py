@@ -260,10 +260,14 @@ def _do_registry(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[s
 def _do_registry_credentials(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     import base64
 
-    # DigitalOcean's form: the API token as both user and password, base64 in `auth`.
+    # DigitalOcean's form: the API token as both user and password, base64 in `auth`. The same in every
+    # round (unlike a kubeconfig download): a read (refresh) mints new credentials only once the stored
+    # ones expired (terraform-provider-digitalocean, resource_container_registry_docker_credentials.go,
+    # updateExpiredDockerCredentials), and `expirySeconds` defaults to 1576800000, "roughly 50 years"
+    # (pinned pulumi_digitalocean/container_registry_docker_credentials.py).
     token = "dop_v1_" + mocks.secret(f"{name}-token", 48)
     auth = {"auths": {"registry.digitalocean.com": {"auth": base64.b64encode(f"{token}:{token}".encode()).decode()}}}
-    return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": ""}
+    return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": "2075-12-20T00:00:00Z"}
 
 
 def _do_droplet(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
