@@ -6,8 +6,10 @@ recorded previews (tests/test_drift_check.py).
 written by ShowPreviewDigest in pkg/backend/display/json.go): `steps` (each with `op`, `urn`,
 `diffReasons`, `replaceReasons`, `detailedDiff`), `diagnostics` (`urn`, `message`, `severity`) and
 `changeSummary` (a count per op). `--expect-no-changes` makes the command fail when the preview has
-changes, and it fails the same way when the preview itself fails: the exit status alone cannot tell
-drift from a broken run, so this reads the document.
+changes, and before CLI v3.226.1 it fails the same way (255) when the preview itself fails; from
+then on changes exit 7, "no changes expectation not met", among other codes for other failures
+(pulumi/pulumi pkg/cmd/pulumi/cmd/exit_codes.go, the CLI's "exit codes" page). The status alone
+cannot tell drift from a broken run on every CLI, so this reads the document.
 
 `python scripts/drift_check.py --stack <stack> --out <file>` runs the preview (`pulumi` on PATH,
 logged in, credentials in the environment), writes the decision and, in a workflow, `outcome=<outcome>`

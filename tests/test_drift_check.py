@@ -238,3 +238,9 @@ def test_a_preview_that_errs_after_finding_changes_is_a_failure_with_a_partial_l
     decision = drift_check.decide("staging", json.dumps(digest), "", 255, RUN)
     assert decision.outcome == "failed", "an incomplete preview does not say whether, or how much, the stack drifted"
     assert "a partial list" in decision.body and "todos-deployment" in decision.body
+
+
+@pytest.mark.parametrize("status", [7, 255])
+def test_drift_is_read_from_the_document_whichever_status_the_cli_uses(status: int) -> None:
+    """255 before Pulumi CLI v3.226.1, 7 ("no changes expectation not met") from then on."""
+    assert _decide("drift.json", status).outcome == "drift"
