@@ -69,3 +69,27 @@ def test_a_promoted_stack_moves_only_its_apps_when_the_source_deploys_new_images
         "kubernetes:apps/v1:Deployment::todos-deployment",
         "kubernetes:batch/v1:Job::todos-migrate",
     }, sorted(changed)
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-production"])
+def test_what_eks_and_its_autoscaler_move_is_no_input_a_refresh_compares(stack: str) -> None:
+    """A refresh reads the node groups' desired size (moved by the cluster autoscaler) and the add-ons'
+    versions; a preview compares inputs, so these must be ignored or left to EKS."""
+    plan = run_shipped(stack).plan
+    groups = [r for r in plan["resources"] if r["type"] == "aws:eks/nodeGroup:NodeGroup"]
+    assert groups and all("scalingConfig" in g.get("ignoreChanges", []) for g in groups)
+    addons = [r for r in plan["resources"] if r["type"] == "aws:eks/addon:Addon"]
+    # Unset, `addon_version` is EKS's choice ("The version of the EKS add-on", optional in the pinned
+    # pulumi_aws/eks/addon.py): the version a refresh reads back is compared with nothing.
+    assert addons and not any("addonVersion" in a["inputs"] for a in addons)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_what_doks_and_its_autoscaler_move_is_no_input_a_refresh_compares(stack: str) -> None:
+    plan = run_shipped(stack).plan
+    [cluster] = [r for r in plan["resources"] if r["type"] == "digitalocean:index/kubernetesCluster:KubernetesCluster"]
+    # `node_count`, with auto-scaling, "should only be set if the desired result is to explicitly reset
+    # the number of nodes" (pinned pulumi_digitalocean/_inputs.py); the autoscaler's count is `actualNodeCount`.
+    pool = cluster["inputs"]["nodePool"]
+    assert pool["autoScale"] is True and "nodeCount" not in pool and "actualNodeCount" not in pool
+    assert "version" in cluster["ignoreChanges"], "DOKS auto-upgrades patch releases"
