@@ -73,8 +73,11 @@ class PlanMocks(Mocks):
         token_round: int = 0,
         doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
         doks_deployed_version: str | None = None,
+        ami_round: int = 0,
     ) -> None:
         self.generated_secrets: list[str] = []
+        self.ami_round = ami_round
+        """Which image `most_recent` AMI look-ups find: AWS publishes newer ones between runs."""
         self.root = root
         self.token_round = token_round
         """Which API tokens the providers mint this run: a DigitalOcean kubeconfig download and an ECR
@@ -135,7 +138,8 @@ class PlanMocks(Mocks):
         self.invokes.append((args.token, str(args.provider or "")))
         if args.token == "aws:ec2/getAmi:getAmi":
             owner = (args.args.get("owners") or ["?"])[0]
-            return {"id": "ami-" + _digest("ami", str(owner))[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
+            published = ("ami", str(owner)) if not self.ami_round else ("ami", str(owner), str(self.ami_round))
+            return {"id": "ami-" + _digest(*published)[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "id": AWS_ACCOUNT,
@@ -769,12 +773,14 @@ def run_program(
     token_round: int = 0,
     doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
     doks_deployed_version: str | None = None,
+    ami_round: int = 0,
 ) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`.
 
-    `token_round`, `doks_minors` and `doks_deployed_version` vary what the mocked providers answer:
-    another round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what
-    DigitalOcean offers, `doks_deployed_version` the version a DOKS cluster of an earlier `up` runs.
+    `token_round`, `doks_minors`, `doks_deployed_version` and `ami_round` vary what the mocked providers
+    answer: another round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what
+    DigitalOcean offers, `doks_deployed_version` the version a DOKS cluster of an earlier `up` runs,
+    another `ami_round` a newer image matching the AMI filters (AWS published one since).
 
     `freeze_heap`: leave what the program allocated out of the cyclic collector's reach
     (`gc.freeze`), for a process that writes the plan and exits (the command line).
@@ -783,7 +789,9 @@ def run_program(
     _ignore_mock_loop_finalizers()
     _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, doks_deployed_version=doks_deployed_version)
+    mocks = PlanMocks(
+        root, token_round=token_round, doks_minors=doks_minors, doks_deployed_version=doks_deployed_version, ami_round=ami_round
+    )
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()
