@@ -73,8 +73,11 @@ class PlanMocks(Mocks):
         token_round: int = 0,
         doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
         doks_deployed_version: str | None = None,
+        ami_round: int = 0,
     ) -> None:
         self.generated_secrets: list[str] = []
+        self.ami_round = ami_round
+        """Which image `most_recent` AMI look-ups find: AWS publishes newer ones between runs."""
         self.root = root
         self.token_round = token_round
         """Which API tokens the providers mint this run: a DigitalOcean kubeconfig download and an ECR
@@ -135,7 +138,8 @@ class PlanMocks(Mocks):
         self.invokes.append((args.token, str(args.provider or "")))
         if args.token == "aws:ec2/getAmi:getAmi":
             owner = (args.args.get("owners") or ["?"])[0]
-            return {"id": "ami-" + _digest("ami", str(owner))[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
+            published = ("ami", str(owner)) if not self.ami_round else ("ami", str(owner), str(self.ami_round))
+            return {"id": "ami-" + _digest(*published)[:17], "name": "newest-matching-image", "architecture": "x86_64"}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "id": AWS_ACCOUNT,
@@ -157,7 +161,7 @@ class PlanMocks(Mocks):
                 "password": password,
                 "userName": "AWS",
                 "proxyEndpoint": endpoint,
-                "expiresAt": "2026-01-01T12:00:00Z",
+                "expiresAt": f"2026-01-01T{12 + self.token_round % 12:02d}:00:00Z",  # twelve hours after the call
             }, []
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
             # As the provider answers: every offered slug starting with the prefix, newest first, and
@@ -205,7 +209,7 @@ def _do_kubernetes_cluster(mocks: PlanMocks, name: str, state: dict[str, Any]) -
                 "host": host,
                 "token": token,
                 "clusterCaCertificate": "TU9DSy1DQQ==",
-                "expiresAt": "2027-01-01T00:00:00Z",
+                "expiresAt": f"2027-01-{1 + mocks.token_round % 28:02d}T00:00:00Z",  # a week after the download
             }
         ],
     }
@@ -260,10 +264,14 @@ def _do_registry(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[s
 def _do_registry_credentials(mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     import base64
 
-    # DigitalOcean's form: the API token as both user and password, base64 in `auth`.
+    # DigitalOcean's form: the API token as both user and password, base64 in `auth`. The same in every
+    # round (unlike a kubeconfig download): a read (refresh) mints new credentials only once the stored
+    # ones expired (terraform-provider-digitalocean, resource_container_registry_docker_credentials.go,
+    # updateExpiredDockerCredentials), and `expirySeconds` defaults to 1576800000, "roughly 50 years"
+    # (pinned pulumi_digitalocean/container_registry_docker_credentials.py).
     token = "dop_v1_" + mocks.secret(f"{name}-token", 48)
     auth = {"auths": {"registry.digitalocean.com": {"auth": base64.b64encode(f"{token}:{token}".encode()).decode()}}}
-    return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": ""}
+    return str(state.get("registryName", name)), {"dockerCredentials": json.dumps(auth), "credentialExpirationTime": "2075-12-20T00:00:00Z"}
 
 
 def _do_droplet(_mocks: PlanMocks, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -765,12 +773,14 @@ def run_program(
     token_round: int = 0,
     doks_minors: Sequence[str] = catalogue.DOKS_MINORS,
     doks_deployed_version: str | None = None,
+    ami_round: int = 0,
 ) -> PlanResult:
     """Run `__main__.py` for `stack` under mocks. A bad config raises `pulumi.RunError`.
 
-    `token_round`, `doks_minors` and `doks_deployed_version` vary what the mocked providers answer:
-    another round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what
-    DigitalOcean offers, `doks_deployed_version` the version a DOKS cluster of an earlier `up` runs.
+    `token_round`, `doks_minors`, `doks_deployed_version` and `ami_round` vary what the mocked providers
+    answer: another round mints other API tokens (as a second `pulumi up` would), `doks_minors` is what
+    DigitalOcean offers, `doks_deployed_version` the version a DOKS cluster of an earlier `up` runs,
+    another `ami_round` a newer image matching the AMI filters (AWS published one since).
 
     `freeze_heap`: leave what the program allocated out of the cyclic collector's reach
     (`gc.freeze`), for a process that writes the plan and exits (the command line).
@@ -779,7 +789,9 @@ def run_program(
     _ignore_mock_loop_finalizers()
     _skip_stack_traces()
     pulumi.runtime.set_all_config(config.values, config.secret_keys)
-    mocks = PlanMocks(root, token_round=token_round, doks_minors=doks_minors, doks_deployed_version=doks_deployed_version)
+    mocks = PlanMocks(
+        root, token_round=token_round, doks_minors=doks_minors, doks_deployed_version=doks_deployed_version, ami_round=ami_round
+    )
     monitor = RecordingMonitor(mocks)
     runtime_settings: Any = pulumi.runtime.settings.SETTINGS
     runtime_settings.rpc_manager.clear()

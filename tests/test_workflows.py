@@ -85,16 +85,30 @@ def test_delivery_staging_on_merge_production_by_hand_behind_reviewers() -> None
 
 
 def test_the_drift_check_expects_no_changes_and_keeps_one_issue_per_stack() -> None:
+    """What it decides and files is scripts/drift_check.py's (tests/test_drift_check.py)."""
     drift = yaml.safe_load((WORKFLOWS / "drift.yml").read_text())
     assert "schedule" in drift[True]
     job = drift["jobs"]["preview"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
-    [preview] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
-    assert preview["with"]["expect-no-changes"] is True and preview["with"]["refresh"] is True
+    assert job["env"] == {"STACK": "${{ matrix.stack }}"}
+    [install] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert "with" not in install, "the action only installs the CLI: the drift check runs the preview"
+    [preview] = [s for s in job["steps"] if _runs_pulumi(s)]
+    assert preview["id"] == "preview" and "continue-on-error" not in preview
+    assert preview["run"] == '.venv/bin/python scripts/drift_check.py --stack "$STACK" --out "$RUNNER_TEMP/drift.json"'
     [report] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/github-script@")]
+    assert report["if"] == "steps.preview.outputs.outcome != ''"
     script = report["with"]["script"]
     assert "issues.update" in script and "issues.create" in script, "one issue per stack, updated in place"
     assert "${{" not in script, "run data reaches the script through env, never by template expansion"
+
+
+def _runs_pulumi(step: dict[str, Any]) -> bool:
+    """A step that runs a Pulumi command: pulumi/actions given one, or the drift check's script."""
+    uses = str(step.get("uses", ""))
+    return (uses.startswith("pulumi/actions@") and "command" in step.get("with", {})) or "scripts/drift_check.py" in str(
+        step.get("run", "")
+    )
 
 
 DOCTL_VERSION = "1.166.0"
@@ -107,7 +121,7 @@ def test_every_workflow_that_runs_pulumi_on_doks_installs_doctl_first() -> None:
         workflow = yaml.safe_load((WORKFLOWS / name).read_text())
         for job in workflow["jobs"].values():
             uses = [str(s.get("uses", "")) for s in job["steps"]]
-            pulumi_steps = [i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")]
+            pulumi_steps = [i for i, step in enumerate(job["steps"]) if _runs_pulumi(step)]
             doctl_steps = [i for i, u in enumerate(uses) if u.startswith("digitalocean/action-doctl@")]
             assert pulumi_steps and doctl_steps and doctl_steps[0] < pulumi_steps[0], name
             for i in doctl_steps:

@@ -18,6 +18,9 @@ async function main() {
       pulls: { list: call("pulls.list", scenario.pulls || []) },
       issues: {
         listComments: call("issues.listComments", scenario.comments || []),
+        listForRepo: call("issues.listForRepo", scenario.issues || []),
+        create: call("issues.create", {}),
+        update: call("issues.update", {}),
         createComment: call("issues.createComment", {}),
         updateComment: call("issues.updateComment", {}),
       },
