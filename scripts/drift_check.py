@@ -1,6 +1,6 @@
 """What the daily drift check (.github/workflows/drift.yml, aws-drift.yml) concludes from one stack's
 `pulumi preview --refresh --json --expect-no-changes`, and the issue it files. Tested offline on
-recorded previews (tests/test_drift_check.py).
+previews hand-written from the documented format (tests/drift_previews, tests/test_drift_check.py).
 
 `pulumi preview --json` prints one document, a PreviewDigest (pulumi/pulumi sdk/pkg/display/json.go,
 written by ShowPreviewDigest in pkg/backend/display/json.go): `steps` (each with `op`, `urn`,

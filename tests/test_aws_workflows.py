@@ -117,7 +117,7 @@ def test_the_aws_drift_check_expects_no_changes_on_every_aws_stack() -> None:
     job = workflow["jobs"]["preview"]
     assert sorted(_stacks(job)) == AWS_STACKS
     assert job["environment"] == "drift"
-    assert "with" not in _pulumi(job), "the action only installs the CLI: the drift check runs the preview"
+    assert "command" not in _pulumi(job)["with"], "the action only installs the CLI: the drift check runs the preview"
     [preview] = [s for s in job["steps"] if "scripts/drift_check.py" in s.get("run", "")]
     # The same script as drift.yml (tests/test_drift_check.py): refresh, expect no changes, clean/drift/failed.
     assert preview["run"] == '.venv/bin/python scripts/drift_check.py --stack "$STACK" --out "$RUNNER_TEMP/drift.json"'

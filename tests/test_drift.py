@@ -68,7 +68,7 @@ def test_a_newer_ami_reaches_only_the_instances_ignored_ami() -> None:
 
 def test_a_promoted_stack_moves_only_its_apps_when_the_source_deploys_new_images(tmp_path: Path) -> None:
     """Production reads staging's `images` through a StackReference at every preview: after staging
-    deploys, production's apps differ until promoted (the drift issue says so: scripts/drift_check.py),
+    deploys, production's apps differ until promoted (the drift check reports `promotion-pending`, no issue: scripts/drift_check.py),
     and nothing else in it moves."""
     import json
 

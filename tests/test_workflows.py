@@ -92,7 +92,7 @@ def test_the_drift_check_expects_no_changes_and_keeps_one_issue_per_stack() -> N
     assert job["permissions"] == {"contents": "read", "issues": "write"}
     assert job["env"] == {"STACK": "${{ matrix.stack }}"}
     [install] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
-    assert "with" not in install, "the action only installs the CLI: the drift check runs the preview"
+    assert "command" not in install["with"], "the action only installs the CLI: the drift check runs the preview"
     [preview] = [s for s in job["steps"] if _runs_pulumi(s)]
     assert preview["id"] == "preview" and "continue-on-error" not in preview
     assert preview["run"] == '.venv/bin/python scripts/drift_check.py --stack "$STACK" --out "$RUNNER_TEMP/drift.json"'
