@@ -118,7 +118,7 @@ def _fake_pulumi(tmp_path: Path, preview: str, status: int) -> dict[str, str]:
         f"open({str(tmp_path / 'argv')!r}, 'w').write(' '.join(sys.argv[1:]))\n"
         f"open({str(tmp_path / 'streaming')!r}, 'w').write(os.environ.get('PULUMI_ENABLE_STREAMING_JSON_PREVIEW', ''))\n"
         f"sys.stdout.write(open({str(PREVIEWS / preview)!r}).read())\n"
-        "sys.stderr.write('warning: a recorded preview\\n')\n"
+        "sys.stderr.write('warning: a hand-written preview\\n')\n"
         f"sys.exit({status})\n"
     )
     fake.chmod(0o755)
@@ -144,7 +144,7 @@ def _run_script(tmp_path: Path, preview: str, status: int, stack: str = "staging
         text=True,
     )
     assert proc.returncode == 0, proc.stderr  # the outcome drives the issue step, never the status
-    assert "warning: a recorded preview" in proc.stderr, "what pulumi said stays in the job's log"
+    assert "warning: a hand-written preview" in proc.stderr, "what pulumi said stays in the job's log"
     (tmp_path / "log").write_text(proc.stdout + proc.stderr)
     return json.loads(out.read_text())
 
@@ -160,10 +160,12 @@ def test_the_script_runs_a_refreshing_preview_that_expects_no_changes(tmp_path: 
 
 
 def test_the_job_log_keeps_the_full_error_messages(tmp_path: Path) -> None:
-    decision = _run_script(tmp_path, "error.json", 255)
-    assert decision["outcome"] == "failed"
-    message = json.loads((PREVIEWS / "error.json").read_text())["diagnostics"][0]["message"].strip()
-    assert message in (tmp_path / "log").read_text()
+    digest = json.loads((PREVIEWS / "error.json").read_text())
+    digest["diagnostics"][0]["message"] += "  the second line of the error, in the log only\n"
+    (tmp_path / "error.json").write_text(json.dumps(digest))
+    decision = _run_script(tmp_path, str(tmp_path / "error.json"), 255)
+    assert decision["outcome"] == "failed" and "the second line" not in decision["body"]
+    assert "the second line of the error, in the log only" in (tmp_path / "log").read_text()
 
 
 def test_the_script_reports_clean_for_an_unchanged_stack(tmp_path: Path) -> None:
