@@ -67,12 +67,18 @@ _APP_WORKLOAD = re.compile(
     r"\$meteor-platform:app:\w+App\$(kubernetes:apps/v1:Deployment|kubernetes:batch/v1:Job"
     r"|docker:index/container:Container|docker:index/remoteImage:RemoteImage)::[^:]+$"
 )
+_APP_MIGRATION_RUN = re.compile(r"\$meteor-platform:app:DockerApp\$command:local:Command::[^:]+-migrate-run$")
+"""On Docker hosts the migration container is replaced with its image (every container argument but a few
+is ForceNew: offline_plan/replace_table.json, `docker:index/container:Container`) and `<app>-migrate-run` starts it
+again: its `create` script and `triggers` hold the container's id (components/docker/steps.py,
+run_to_completion), unknown in a preview until the new container exists."""
 _COPY_IMAGE_KEYS = re.compile(r"^(environment\.SOURCE_REF|triggers(\[\d+\])?)$")
 """The copy's source reference: its `environment.SOURCE_REF` and `triggers` (promote.py)."""
 _WORKLOAD_IMAGE_KEYS = re.compile(r"^(spec\.template\.spec\.(initContainers|containers)\[\d+\]\.image|image|name|triggers(\[\d+\])?)$")
 """A pod template's container image (Deployment, Job), a Docker container's `image`, a RemoteImage's
 `name` (and `triggers`, the digest it pulls): detailedDiff keys are property paths (pulumi/pulumi
 sdk/go/common/resource/plugin/provider.go, PropertyDiff: "the key is a property path")."""
+_MIGRATION_RUN_KEYS = re.compile(r"^(create|triggers(\[\d+\])?)$")
 _REPLACEMENT_HALVES = frozenset({"create-replacement", "delete-replaced"})
 
 
@@ -145,6 +151,8 @@ def _moves_only_promoted_images(step: dict[str, Any]) -> bool:
         keys = _COPY_IMAGE_KEYS
     elif _APP_WORKLOAD.search(urn):
         keys = _WORKLOAD_IMAGE_KEYS
+    elif _APP_MIGRATION_RUN.search(urn):
+        keys = _MIGRATION_RUN_KEYS
     properties = _differing_properties(step)
     return keys is not None and bool(properties) and all(keys.match(p) for p in properties)
 

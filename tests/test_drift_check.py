@@ -299,6 +299,48 @@ def test_a_promotion_script_run_notes_it_in_the_job_summary(tmp_path: Path) -> N
     assert "production: promotion pending" in (tmp_path / "summary.md").read_text()
 
 
+HOSTS = "urn:pulumi:aws-hosts::meteor-platform::meteor-platform:index:Platform$"
+
+
+def test_a_promotion_on_docker_hosts_replaces_the_apps_containers_and_reruns_the_migration() -> None:
+    """aws-hosts: the containers and the image they pull change image; the migration run's `create` and
+    `triggers` carry the id of the replaced migration container (components/docker/steps.py)."""
+    app = f"{HOSTS}meteor-platform:app:DockerApp$"
+    steps = [
+        {
+            "op": "update",
+            "urn": f"{HOSTS}meteor-platform:images:PromotedImages$command:local:Command::meteor-promoted-todos",
+            "detailedDiff": {"triggers[0]": {"kind": "update"}, "environment.SOURCE_REF": {"kind": "update"}},
+        },
+        {
+            "op": "replace",
+            "urn": f"{app}docker:index/remoteImage:RemoteImage::todos-host0-image",
+            "detailedDiff": {"name": {"kind": "update-replace"}},
+        },
+        {
+            "op": "replace",
+            "urn": f"{app}docker:index/container:Container::todos-host0-0",
+            "detailedDiff": {"image": {"kind": "update-replace"}},
+        },
+        {"op": "delete-replaced", "urn": f"{app}docker:index/container:Container::todos-host0-0"},
+        {
+            "op": "replace",
+            "urn": f"{app}docker:index/container:Container::todos-migrate",
+            "detailedDiff": {"image": {"kind": "update-replace"}},
+        },
+        {
+            "op": "update",
+            "urn": f"{app}command:local:Command::todos-migrate-run",
+            "detailedDiff": {"create": {"kind": "update"}, "triggers[0]": {"kind": "update"}},
+        },
+    ]
+    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 3, "update": 2}})
+    assert drift_check.decide("aws-hosts", digest, 7, RUN, "acme/meteor-platform/aws-staging").outcome == "promotion-pending"
+    steps[-1]["detailedDiff"] = {"environment.DOCKER_HOST": {"kind": "update"}}
+    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 3, "update": 2}})
+    assert drift_check.decide("aws-hosts", digest, 7, RUN, "acme/meteor-platform/aws-staging").outcome == "drift", "another host"
+
+
 def _with_step(extra: dict[str, Any]) -> str:
     digest = json.loads(PROMOTION)
     digest["steps"].append(extra)
