@@ -15,7 +15,7 @@ cannot tell drift from a broken run on every CLI, so this reads the document.
 logged in, credentials in the environment), writes the decision and, in a workflow, `outcome=<outcome>`
 to $GITHUB_OUTPUT; its status is 0 whatever the outcome (the issue step acts on it).
 
-Outcomes (written to --out as JSON: outcome, title, label, body):
+Outcomes (written to --out as JSON: outcome, title, label, body, resolves: the bot's issues to close, as title and label):
 - `clean`: no step changes anything and the command succeeded;
 - `promotion-pending`: on a promoted stack, the only changes are the image paths of the promoted
   resources (the promotion's copy and the app workloads that run it): the source stack deployed new
@@ -267,7 +267,7 @@ def run_preview(stack: str) -> Decision:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The drift check of one stack: clean, promotion-pending, drift or failed.")
     parser.add_argument("--stack", required=True)
-    parser.add_argument("--out", type=Path, required=True, help="where the decision goes (JSON: outcome, title, label, body)")
+    parser.add_argument("--out", type=Path, required=True, help="where the decision goes (JSON: outcome, title, label, body, resolves)")
     args = parser.parse_args(argv)
     decision = run_preview(args.stack)
     args.out.write_text(json.dumps(decision.as_json()))
