@@ -65,21 +65,28 @@ def on_host(run: Run, provider_name: str, *types: str) -> list[dict[str, Any]]:
 # -- item 3: rolling a host brings its containers back ---------------------------------------------
 
 
+def assert_everything_on_the_host_follows_it(before: Run, changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container, network and image on host 0 is replaced for the new id of its machine; its
+    Docker volumes (on the data volume, which is kept) are untouched. Returns what ran on the host."""
+    things = on_host(before, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
+    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
+    for thing in things:
+        change = changes.get(thing["name"])
+        assert change is not None and change.action == "replace", thing["name"]
+        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
+    for volume in on_host(before, "meteor-host0-docker", VOLUME):
+        assert volume["name"] not in changes, volume["name"]
+    return things
+
+
 def test_a_replaced_droplet_replaces_everything_that_ran_on_it_in_the_same_up(droplets: Run, tmp_path: Path) -> None:
     config = shipped_config("droplets")
     config["machines"] = {**config["machines"], "image": "ubuntu-22-04-x64"}  # forces a new droplet
     rolled = run_config(tmp_path, config, stack="droplets")
     changes = {c.name: c for c in plan_changes(droplets.plan, rolled.plan).resources}
     assert changes["meteor-machines-0"].action == "replace" and changes["meteor-machines-0"].type == DROPLET
-    things = on_host(droplets, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
-    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
-    for thing in things:
-        change = changes.get(thing["name"])
-        assert change is not None and change.action == "replace", thing["name"]
-        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
     # The data volumes come back with the block-storage volume: nothing protected is touched but the droplet.
-    for volume in on_host(droplets, "meteor-host0-docker", VOLUME):
-        assert volume["name"] not in changes, volume["name"]
+    assert_everything_on_the_host_follows_it(droplets, changes)
     assert [c.name for c in plan_changes(droplets.plan, rolled.plan).refused] == ["meteor-machines-0"]
     assert "meteor-host0-docker" not in changes or changes["meteor-host0-docker"].action == "update"
 
@@ -103,14 +110,7 @@ def test_a_replaced_aws_data_host_goes_first_with_its_attachment_and_takes_every
     assert attachment.delete_before_replace, "the old attachment goes before the new one is made"
     assert any("new id of meteor-machines-0" in reason for reason in attachment.replace_reasons)
     assert not [c.name for c in plan.resources if c.type == "aws:ebs/volume:Volume"], "the data volume is kept"
-    things = on_host(aws_hosts, "meteor-host0-docker", CONTAINER, NETWORK, IMAGE)
-    assert {t["type"] for t in things} == {CONTAINER, NETWORK, IMAGE} and len(things) > 10
-    for thing in things:
-        change = changes.get(thing["name"])
-        assert change is not None and change.action == "replace", thing["name"]
-        assert any("new id of meteor-machines-0" in reason for reason in change.replace_reasons), thing["name"]
-    for volume in on_host(aws_hosts, "meteor-host0-docker", VOLUME):
-        assert volume["name"] not in changes, volume["name"]
+    things = assert_everything_on_the_host_follows_it(aws_hosts, changes)
     # Production protects the data host: `pulumi up` refuses until it is unprotected on purpose (README).
     assert [c.name for c in plan.refused] == ["meteor-machines-0"]
     # The old attachment is detached from a stopped instance (a running one keeps the volume mounted:
