@@ -48,6 +48,7 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability.aws_topics import AlertTopics
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -77,6 +78,9 @@ class Platform(pulumi.ComponentResource):
     storage: FileStorage
     snapshots: pulumi.ComponentResource | None
     """Daily EBS snapshots of the data volumes (components/aws/snapshots.py), when on."""
+    alert_topics: pulumi.ComponentResource | None
+    """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
+    uses AWS and has alert destinations."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -134,6 +138,8 @@ class Platform(pulumi.ComponentResource):
             self.apps = self._docker_apps(config)
 
         self.snapshots = self._snapshots(config)
+        self._topics = self._alert_topics(config)
+        self.alert_topics = self._topics
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -492,6 +498,29 @@ class Platform(pulumi.ComponentResource):
                 target_tags=target_tags,
                 retention_days=s.retention_days,
                 time=s.time,
+            ),
+            opts=self._child,
+        )
+
+    def _alert_topics(self, config: PlatformConfig) -> AlertTopics | None:
+        """Where the stack's CloudWatch alarms notify: its region, and us-east-1 for Route 53's health checks."""
+        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+
+        destinations = alert_destinations(config)
+        if not config.uses_aws or destinations is None:
+            return None
+        from components.aws.provider import caller_account
+        from components.observability.aws_topics import ROUTE53_METRICS_REGION, AlertTopics, AlertTopicsArgs
+
+        checks_domains = uptime_cloud(config) == "aws" and bool(public_endpoints(config))
+        return AlertTopics(
+            f"{self._name}-alerts",
+            AlertTopicsArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                account_id=caller_account(self._aws()),
+                emails=destinations.emails,
+                regions=[ROUTE53_METRICS_REGION] if checks_domains else [],
             ),
             opts=self._child,
         )

@@ -108,7 +108,9 @@ class PlanMocks(Mocks):
         elif args.typ == "pulumi:providers:aws":
             self.aws_regions[resource_id] = str(state.get("region") or DEFAULT_AWS_REGION)
         elif args.typ.startswith("aws:"):
-            resource_id, outputs = _aws_resource(self, args.name, state, args.typ, self.aws_region(args.provider))
+            # pulumi-aws v7: a resource's own `region` overrides its provider's.
+            region = str(state.get("region") or self.aws_region(args.provider))
+            resource_id, outputs = _aws_resource(self, args.name, state, args.typ, region)
             state.update({k: v for k, v in outputs.items() if k not in state or k in ("arn", "id")})
         elif args.typ.startswith("kubernetes:") and "kind" in state:
             state = _kubernetes_state(args.name, state)
@@ -410,6 +412,10 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
         outputs |= {"publicIp": f"203.0.113.{int(hexid[:4], 16) % 250 + 2}"}
     elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
         outputs |= {"latestVersion": 1}
+    elif typ == "aws:sns/topic:Topic":
+        # SNS ARNs end in the topic's name, with no resource-type segment; the id is the ARN.
+        outputs |= {"name": resource_name, "arn": f"arn:aws:sns:{region}:{AWS_ACCOUNT}:{resource_name}"}
+        resource_id = outputs["arn"]
     elif typ == "aws:kms/key:Key":
         outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}
     elif typ == "aws:iam/user:User":

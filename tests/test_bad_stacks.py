@@ -46,6 +46,7 @@ AWS: dict[str, Any] = {
 }
 DROPLETS: dict[str, Any] = {
     "environment": "production",
+    "alerts": {"emails": ["ops@example.com"]},
     "target": "docker",
     "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
     "machines": {"provider": "digitalocean", "adminCidrs": ["198.51.100.0/24"], "sshPublicKey": KEY},

@@ -41,6 +41,8 @@ def do_stack(environment: str = "staging", **sections: dict[str, Any]) -> Mutati
 
     def mutate(c: dict[str, Any]) -> None:
         c["environment"] = environment
+        if environment == "production":
+            c["alerts"] = {"emails": ["ops@example.com"]}
         c["kubernetes"] = {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]}
         c["ingress"] = {"acmeEmail": "ops@example.com"}
         c["mongo"] = {"provider": "digitalocean"}
@@ -537,7 +539,7 @@ def test_defaults_follow_the_meteord_contract() -> None:
     assert (zodern.flavor, zodern.container_port, zodern.user_id) == (ImageFlavor.ZODERN, 3000, 1000)
     assert (legacy.container_port, legacy.user_id) == (80, None)
     assert parsed.protect_stateful is False
-    assert parse_config({**config, "environment": "production"}).protect_stateful is True
+    assert parse_config({**config, "environment": "production", "alerts": "none"}).protect_stateful is True
 
 
 def test_load_config_reads_the_engine_config(monkeypatch: pytest.MonkeyPatch) -> None:

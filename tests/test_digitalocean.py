@@ -32,6 +32,7 @@ def production() -> Run:
 
 FLEET: dict[str, Any] = {
     "environment": "production",
+    "alerts": {"emails": ["ops@example.com"]},
     "target": "docker",
     "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
     "machines": {

@@ -244,6 +244,7 @@ def test_app_starts_after_its_database_user_and_the_host_networks(dev: Run) -> N
 def test_replicas_are_instances_in_total_spread_over_the_hosts(tmp_path: Path) -> None:
     config = {
         "environment": "production",
+        "alerts": "none",
         "target": "docker",
         "docker": {"hosts": "machines", "acmeEmail": "ops@example.com"},
         "machines": {

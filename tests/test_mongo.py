@@ -17,6 +17,8 @@ PASSWORD = "random:index/randomPassword:RandomPassword"
 def config_with(members: int, environment: str = "staging") -> dict[str, Any]:
     config = base_config(environment=environment)
     config["mongo"]["members"] = members
+    if environment == "production":
+        config["alerts"] = "none"
     config["apps"].append({"name": "billing-api", "image": f"ghcr.io/acme/billing@{DIGEST}"})
     return config
 

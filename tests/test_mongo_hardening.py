@@ -98,6 +98,7 @@ def test_the_backup_job_runs_on_read_only_roots() -> None:
 def mongo_stack(environment: str, **mongo: Any) -> dict[str, Any]:
     return {
         "environment": environment,
+        **({"alerts": "none"} if environment == "production" else {}),
         "mongo": {"provider": "inCluster", "storageClass": "standard", **mongo},
         "apps": [{"name": "todos", "image": IMAGE}],
     }

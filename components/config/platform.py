@@ -30,6 +30,7 @@ from components.config.mongo import (
     KubernetesMongoSection,
     mongo_problems,
 )
+from components.config.observability import AlertsSection, LogsConfig, observability_problems
 from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
 from components.config.release import PromotionConfig
 from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, S3Config, SpacesConfig
@@ -54,6 +55,15 @@ class PlatformBase(Model):
     aws: AwsConfig = Field(default_factory=AwsConfig, description="AWS account settings.")
     machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Deploy the images another stack runs.")
+    alerts: AlertsSection = Field(
+        default=None, description="Where every alert goes (emails, a Slack webhook), or `none`; production must say one or the other."
+    )
+    logs: LogsConfig = Field(default_factory=LogsConfig, description="Where the apps' logs are kept and for how long.")
+
+    @property
+    def alerts_on_aws(self) -> bool:
+        """The stack names AWS for its uptime checks (`alerts.uptimeChecks`), whatever else it runs on."""
+        return self.alerts is not None and self.alerts.uptime_checks == "aws"
 
     @property
     def protect_stateful(self) -> bool:
@@ -93,7 +103,8 @@ class KubernetesPlatformConfig(PlatformBase):
     @property
     def uses_aws(self) -> bool:
         return (
-            isinstance(self.kubernetes, EksConfig)
+            self.alerts_on_aws
+            or isinstance(self.kubernetes, EksConfig)
             or isinstance(self.storage, S3Config)
             or self.registry.provider == "ecr"
             or isinstance(self.machines, AwsMachinesConfig)
@@ -122,7 +133,12 @@ class DockerPlatformConfig(PlatformBase):
 
     @property
     def uses_aws(self) -> bool:
-        return isinstance(self.storage, S3Config) or self.registry.provider == "ecr" or isinstance(self.machines, AwsMachinesConfig)
+        return (
+            self.alerts_on_aws
+            or isinstance(self.storage, S3Config)
+            or self.registry.provider == "ecr"
+            or isinstance(self.machines, AwsMachinesConfig)
+        )
 
     @property
     def http_forwarded_count(self) -> int:
@@ -155,6 +171,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     ingress_problems(cfg.ingress, dev, problems)
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, s3_storage=isinstance(cfg.storage, S3Config), problems=problems)
     _policy_problems(cfg, problems)
+    observability_problems(cfg.alerts, production, problems)
     availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:
         aws_problems(cfg.aws, problems)

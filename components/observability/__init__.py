@@ -1,0 +1,96 @@
+"""Observability contracts: where alerts go and what the uptime checks watch.
+
+    __init__.py   AlertDestinations and PublicEndpoint (neutral: no provider SDK imported)
+    digitalocean.py  uptime checks and alerts, droplet, volume and database alerts
+    aws.py           SNS fan-out, Route 53 health checks and CloudWatch alarms
+    cluster_watch.py nodes not ready and pods crash-looping, on clusters whose cloud has no alerting
+
+Every uptime check requests `PublicEndpoint.url` (the app's domain and its health path, over the
+scheme users reach it at), so the plan, the policies and the README read one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import pulumi
+
+if TYPE_CHECKING:
+    from components.config import PlatformConfig
+    from components.config.observability import AlertThresholds
+
+UptimeCloud = Literal["digitalocean", "aws"]
+
+
+@dataclass(frozen=True)
+class AlertDestinations:
+    """Every alert of a stack goes to these (config `alerts`)."""
+
+    emails: tuple[str, ...]
+    slack_channel: str | None
+    slack_webhook: pulumi.Output[str] | None
+    """The Slack incoming webhook URL, a secret."""
+    mail_url: pulumi.Output[str] | None
+    """SMTP URL (secret) for the in-cluster watcher, when the stack gives one."""
+    thresholds: AlertThresholds
+
+
+@dataclass(frozen=True)
+class PublicEndpoint:
+    """A public domain of an app, as its uptime check requests it."""
+
+    app: str
+    domain: str
+    health_path: str
+    tls: bool
+
+    @property
+    def scheme(self) -> Literal["https", "http"]:
+        return "https" if self.tls else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.domain}{self.health_path}"
+
+
+def alert_destinations(config: PlatformConfig) -> AlertDestinations | None:
+    """Where the stack's alerts go, or None (no `alerts`, or `alerts: none`)."""
+    a = config.alerts
+    if a is None or a.explicitly_none or not a.has_destinations:
+        return None
+    return AlertDestinations(
+        emails=tuple(a.emails),
+        slack_channel=a.slack.channel if a.slack else None,
+        slack_webhook=a.slack.webhook.output() if a.slack else None,
+        mail_url=a.mail_url.output() if a.mail_url else None,
+        thresholds=a.thresholds,
+    )
+
+
+def public_endpoints(config: PlatformConfig) -> list[PublicEndpoint]:
+    """Each app domain users reach from the internet (not a special-use name such as .localhost)."""
+    from components.config.docker import LocalDockerConfig
+    from components.config.platform import SPECIAL_USE_SUFFIXES, DockerPlatformConfig
+
+    if isinstance(config, DockerPlatformConfig) and isinstance(config.docker, LocalDockerConfig):
+        return []  # a developer's own Docker engine
+    return [
+        PublicEndpoint(app=a.name, domain=a.domain, health_path=a.health_path, tls=config.ingress.serves_tls)
+        for a in config.apps
+        if a.domain and not any(a.domain == s or a.domain.endswith("." + s) for s in SPECIAL_USE_SUFFIXES)
+    ]
+
+
+def uptime_cloud(config: PlatformConfig) -> UptimeCloud | None:
+    """Which cloud runs the stack's uptime checks: `alerts.uptimeChecks`, else the stack's own cloud."""
+    chosen = config.alerts.uptime_checks if config.alerts is not None else None
+    if chosen == "none":
+        return None
+    if chosen is not None:
+        return chosen
+    if config.uses_aws:
+        return "aws"
+    if config.uses_digitalocean:
+        return "digitalocean"
+    return None

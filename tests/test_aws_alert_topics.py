@@ -1,0 +1,36 @@
+"""The SNS topics AWS alarms notify: one in the stack's region, one in us-east-1 for Route 53's metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.harness import ROOT, run_config, run_shipped, with_committed_plans
+
+
+def test_a_stack_outside_us_east_1_that_checks_domains_gets_a_topic_there_too() -> None:
+    run = run_shipped("aws-production")
+    topics = {r["name"]: r for r in run.resources("aws:sns/topic:Topic")}
+    assert set(topics) == {"meteor-alerts", "meteor-alerts-us-east-1"}
+    assert topics["meteor-alerts"]["inputs"].get("region") is None, "the stack's region comes from its provider"
+    assert topics["meteor-alerts-us-east-1"]["inputs"]["region"] == "us-east-1"
+    subscriptions = run.resources("aws:sns/topicSubscription:TopicSubscription")
+    assert sorted((s["inputs"]["protocol"], s["inputs"]["endpoint"], s["inputs"].get("region", "")) for s in subscriptions) == [
+        ("email", "ops@example.com", ""),
+        ("email", "ops@example.com", "us-east-1"),
+    ]
+    for policy in run.resources("aws:sns/topicPolicy:TopicPolicy"):
+        statement = json.loads(policy["inputs"]["policy"])["Statement"][0]
+        assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert statement["Action"] == "sns:Publish" and statement["Resource"] == policy["inputs"]["arn"]
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_no_topic_without_destinations(tmp_path: Path) -> None:
+    config = {k.split(":", 1)[1]: v for k, v in yaml.safe_load((ROOT / "Pulumi.aws-production.yaml").read_text())["config"].items()}
+    config["alerts"] = "none"
+    with_committed_plans(tmp_path, "aws-staging")
+    run = run_config(tmp_path, config, stack="aws-production")
+    assert run.resources("aws:sns/topic:Topic") == []
