@@ -6,7 +6,10 @@ metrics to us-east-1 only (docs.aws.amazon.com/Route53/latest/DeveloperGuide/hea
 domains gets a second topic there: pulumi-aws v7's per-resource `region` argument puts it in us-east-1
 through the stack's one provider. The topic policy lets CloudWatch publish, for alarms of this
 account only (aws:SourceAccount, docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-Notify_Users_Alarm_Changes.html). An email subscription stays "pending confirmation" until the
+Notify_Users_Alarm_Changes.html). The account's own principals need no statement: within one account an
+identity policy that allows an SNS action suffices unless the topic's policy denies it
+(docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html; IAM
+"Policy evaluation logic"). An email subscription stays "pending confirmation" until the
 address clicks the link AWS mails it (README: Observability).
 """
 
@@ -90,20 +93,6 @@ def _cloudwatch_may_publish(topic_arn: str, account_id: str) -> str:
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                },
-                {
-                    "Sid": "OwnerManages",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": [
-                        "sns:GetTopicAttributes",
-                        "sns:SetTopicAttributes",
-                        "sns:Subscribe",
-                        "sns:ListSubscriptionsByTopic",
-                        "sns:Publish",
-                        "sns:DeleteTopic",
-                    ],
-                    "Resource": topic_arn,
                 },
             ],
         }
