@@ -76,6 +76,19 @@ def test_the_production_domain_is_checked_over_https_on_its_health_path() -> Non
     assert (check["type"], check["fqdn"], check["resourcePath"]) == ("HTTPS", "todos.aws.example.com", "/")
 
 
+def test_a_domain_served_without_tls_is_checked_over_http_on_its_own_health_path(tmp_path: Path) -> None:
+    config = _stack_config("aws-production")
+    # Plain HTTP only in dev (the config refuses it elsewhere).
+    config |= {"environment": "dev", "ingress": {**config["ingress"], "tls": "off"}, "alerts": {"emails": ["ops@example.com"]}}
+    config["apps"][0]["healthPath"] = "/healthz"
+    with_committed_plans(tmp_path, "aws-staging")
+    run = run_config(tmp_path, config, stack="aws-production")
+    check = run.one(HEALTH_CHECK, "meteor-uptime-todos")["inputs"]
+    assert (check["type"], check["port"], check["enableSni"]) == ("HTTP", 80, False)
+    assert (check["fqdn"], check["resourcePath"]) == ("todos.aws.example.com", "/healthz")
+    assert "http://todos.aws.example.com/healthz" in run.one(ALARM, "meteor-uptime-todos-down")["inputs"]["alarmDescription"]
+
+
 def test_thresholds_from_config_reach_the_alarms(tmp_path: Path) -> None:
     run = _run(tmp_path, "aws-production", emails=["ops@example.com"], thresholds={"latencyMs": 1500, "minutes": 10})
     slow = run.one(ALARM, "meteor-uptime-todos-slow")["inputs"]
