@@ -48,7 +48,9 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability.aws_slack import SlackForwarder
     from components.observability.aws_topics import AlertTopics
+    from components.observability.aws_uptime import AwsUptimeChecks
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -81,6 +83,11 @@ class Platform(pulumi.ComponentResource):
     alert_topics: pulumi.ComponentResource | None
     """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
     uses AWS and has alert destinations."""
+    aws_uptime: pulumi.ComponentResource | None
+    """Route 53 health checks of the public domains, with their us-east-1 alarms when there are destinations
+    (components/observability/aws_uptime.py), when the stack's uptime checks run on AWS."""
+    slack_forwarder: pulumi.ComponentResource | None
+    """The Lambda functions posting the AWS alarms to Slack (components/observability/aws_slack.py)."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -140,6 +147,8 @@ class Platform(pulumi.ComponentResource):
         self.snapshots = self._snapshots(config)
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
+        self.aws_uptime = self._aws_uptime(config)
+        self.slack_forwarder = self._slack_forwarder(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -521,6 +530,46 @@ class Platform(pulumi.ComponentResource):
                 account_id=caller_account(self._aws()),
                 emails=destinations.emails,
                 regions=[ROUTE53_METRICS_REGION] if checks_domains else [],
+            ),
+            opts=self._child,
+        )
+
+    def _aws_uptime(self, config: PlatformConfig) -> AwsUptimeChecks | None:
+        """A Route 53 health check per public domain; its alarms notify the us-east-1 topic (Route 53's metrics live there)."""
+        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+
+        endpoints = public_endpoints(config)
+        if uptime_cloud(config) != "aws" or not endpoints:
+            return None
+        from components.observability.aws_uptime import ROUTE53_METRICS_REGION, AlarmTarget, AwsUptimeArgs, AwsUptimeChecks
+
+        destinations = alert_destinations(config)
+        alarms = None
+        if destinations is not None and self._topics is not None:
+            alarms = AlarmTarget(topic_arn=self._topics.arn(ROUTE53_METRICS_REGION), thresholds=destinations.thresholds)
+        return AwsUptimeChecks(
+            f"{self._name}-uptime", AwsUptimeArgs(name=self._prefix, endpoints=endpoints, alarms=alarms), opts=self._child
+        )
+
+    def _slack_forwarder(self, config: PlatformConfig) -> SlackForwarder | None:
+        """Every AWS alarm to the Slack webhook too, through a Lambda function per topic region."""
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        if self._topics is None or destinations is None or destinations.slack_webhook is None:
+            return None
+        from components.aws.provider import caller_account
+        from components.observability.aws_slack import SlackForwarder, SlackForwarderArgs
+
+        return SlackForwarder(
+            f"{self._name}-slack",
+            SlackForwarderArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                account_id=caller_account(self._aws()),
+                webhook=destinations.slack_webhook,
+                topics={region: topic.arn for region, topic in self._topics.topics.items()},
+                log_retention_days=config.logs.retention_days,
             ),
             opts=self._child,
         )

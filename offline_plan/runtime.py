@@ -416,6 +416,16 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
         # SNS ARNs end in the topic's name, with no resource-type segment; the id is the ARN.
         outputs |= {"name": resource_name, "arn": f"arn:aws:sns:{region}:{AWS_ACCOUNT}:{resource_name}"}
         resource_id = outputs["arn"]
+    elif typ == "aws:route53/healthCheck:HealthCheck":
+        # Health checks are global: a UUID id, an ARN with neither region nor account.
+        outputs |= {"id": _uuid(name), "arn": f"arn:aws:route53:::healthcheck/{_uuid(name)}"}
+        resource_id = _uuid(name)
+    elif typ == "aws:lambda/function:Function":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:lambda:{region}:{AWS_ACCOUNT}:function:{resource_name}"}
+    elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:cloudwatch:{region}:{AWS_ACCOUNT}:alarm:{resource_name}"}
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        outputs |= {"name": resource_name, "arn": f"arn:aws:logs:{region}:{AWS_ACCOUNT}:log-group:{resource_name}"}
     elif typ == "aws:kms/key:Key":
         outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}
     elif typ == "aws:iam/user:User":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import keyword
 import re
 import shutil
 from importlib import import_module
@@ -82,6 +83,7 @@ def _sdk_inputs(token: str) -> set[str]:
     """The camelCase inputs of a pulumi-aws / pulumi-digitalocean resource, from its pinned SDK Args class."""
     package, module, cls = token.split(":")
     folder = module.split("/")[0]
+    folder += "_" if keyword.iskeyword(folder) else ""  # `lambda` is the SDK's `lambda_`
     # Through the package, as the program imports it (pulumi_aws loads its modules lazily).
     resource = getattr(import_module(f"pulumi_{package}" if folder == "index" else f"pulumi_{package}.{folder}"), cls)
     python_module = import_module(resource.__module__)

@@ -1,0 +1,173 @@
+"""Every AWS alarm of the stack, posted to its Slack incoming webhook.
+
+SNS delivers to email, SQS, Lambda, HTTP(S) endpoints that confirm the subscription, ...; a Slack
+incoming webhook cannot confirm an SNS subscription (it answers the SubscriptionConfirmation POST
+but never visits the SubscribeURL), so a small Lambda function sits between them
+(`aws_slack_handler.py`, the function's whole code, standard library plus the runtime's boto3).
+
+Why not AWS Chatbot (Amazon Q Developer in chat applications): `aws.chatbot.SlackChannelConfiguration`
+needs `slack_team_id`, the "ID of the Slack workspace authorized with AWS Chatbot"
+(pulumi_aws/chatbot/slack_channel_configuration.py), and authorizing a workspace is an OAuth step
+in the AWS console that no API performs; the stack's config holds a webhook, not a workspace.
+
+One function per topic region, in that region: SNS can deliver to a Lambda function in another
+region, but not from a region enabled by default to an opt-in region
+(docs.aws.amazon.com/sns/latest/dg/lambda-prereq.html), which a stack region may be.
+
+The webhook URL (a secret) lives in an SSM SecureString parameter in the stack's region, never in
+the function's configuration: Lambda environment variables are returned in plain text by
+GetFunctionConfiguration to anyone allowed to read the function, while the parameter's value is
+returned decrypted only to a principal allowed ssm:GetParameter on it. It is encrypted with the
+AWS managed key `aws/ssm`, whose key policy lets the account's IAM principals decrypt through SSM
+(docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html), so the role
+needs no kms:Decrypt; the parameter name in the IAM policy is the access control. A new webhook is
+a `pulumi up` that updates the parameter in place (PutParameter with Overwrite); the function reads
+it on each alarm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws.cloudwatch as cloudwatch
+import pulumi_aws.iam as iam
+import pulumi_aws.lambda_ as lambda_
+import pulumi_aws.sns as sns
+import pulumi_aws.ssm as ssm
+
+HANDLER_SOURCE = Path(__file__).with_name("aws_slack_handler.py")
+# A runtime the pinned SDK knows (pulumi_aws/lambda_/_enums.py Runtime.PYTHON3D13) and Lambda supports
+# (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html); bump it when that page deprecates it.
+RUNTIME = "python3.13"
+TIMEOUT_SECONDS = 15  # one SSM read and one POST of at most 5 s (aws_slack_handler.POST_TIMEOUT_SECONDS)
+
+
+@dataclass(frozen=True)
+class SlackForwarderArgs:
+    name: str
+    """Name prefix (`<platform>-<stack>`) of the function, its log group, role and parameter."""
+    region: str
+    """The stack's region: the parameter's."""
+    account_id: str
+    webhook: pulumi.Input[str]
+    """The incoming webhook URL, a secret Output."""
+    topics: Mapping[str, pulumi.Input[str]]
+    """Topic ARN by region (`AlertTopics.topics`)."""
+    log_retention_days: int
+    """`logs.retentionDays`: a CloudWatch Logs retention value."""
+
+
+class SlackForwarder(pulumi.ComponentResource):
+    """A Lambda function per topic region, subscribed to the topic, posting each message to Slack."""
+
+    parameter: ssm.Parameter
+    role: iam.Role
+    functions: dict[str, lambda_.Function]
+    subscriptions: dict[str, sns.TopicSubscription]
+
+    def __init__(self, name: str, args: SlackForwarderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:observability:SlackForwarder", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        parameter_name = f"/{args.name}/alerts/slack-webhook"
+        self.parameter = ssm.Parameter(
+            f"{name}-webhook",
+            name=parameter_name,
+            type="SecureString",
+            value=pulumi.Output.secret(args.webhook),
+            description="Slack incoming webhook the alarm forwarder posts to",
+            opts=child,
+        )
+        function_names = {region: _function_name(args.name, region, args.region) for region in args.topics}
+        self.role = iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                }
+            ),
+            opts=child,
+        )
+        iam.RolePolicy(
+            f"{name}-role",
+            role=self.role.id,
+            policy=forwarder_policy(args.account_id, args.region, parameter_name, function_names),
+            opts=child,
+        )
+        code = pulumi.AssetArchive({"index.py": pulumi.StringAsset(HANDLER_SOURCE.read_text())})
+        self.functions = {}
+        self.subscriptions = {}
+        for region, topic_arn in args.topics.items():
+            in_region = None if region == args.region else region
+            suffix = "" if in_region is None else f"-{region}"
+            function_name = function_names[region]
+            # Created before the function, so Lambda never creates it without a retention.
+            logs = cloudwatch.LogGroup(
+                f"{name}{suffix}",
+                name=f"/aws/lambda/{function_name}",
+                retention_in_days=args.log_retention_days,
+                region=in_region,
+                opts=child,
+            )
+            function = lambda_.Function(
+                f"{name}{suffix}",
+                name=function_name,
+                description="Posts the stack's CloudWatch alarms to Slack",
+                runtime=RUNTIME,
+                handler="index.handler",
+                code=code,
+                role=self.role.arn,
+                timeout=TIMEOUT_SECONDS,
+                memory_size=128,
+                environment=lambda_.FunctionEnvironmentArgs(variables={"WEBHOOK_PARAMETER": parameter_name, "WEBHOOK_REGION": args.region}),
+                region=in_region,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+            )
+            permission = lambda_.Permission(
+                f"{name}{suffix}",
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="sns.amazonaws.com",
+                source_arn=topic_arn,
+                region=in_region,
+                opts=child,
+            )
+            self.subscriptions[region] = sns.TopicSubscription(
+                f"{name}{suffix}",
+                topic=topic_arn,
+                protocol="lambda",
+                endpoint=function.arn,
+                region=in_region,
+                # SNS invokes the function only once the permission exists.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            )
+            self.functions[region] = function
+        self.register_outputs({"functions": {r: f.arn for r, f in self.functions.items()}})
+
+
+def _function_name(prefix: str, region: str, stack_region: str) -> str:
+    return f"{prefix}-alerts-to-slack" + ("" if region == stack_region else f"-{region}")
+
+
+def forwarder_policy(account_id: str, stack_region: str, parameter_name: str, function_names: Mapping[str, str]) -> str:
+    """What the functions may do: write their own log streams, and read the one parameter."""
+    log_groups = [
+        f"arn:aws:logs:{region}:{account_id}:log-group:/aws/lambda/{function}:*" for region, function in sorted(function_names.items())
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": log_groups},
+                {
+                    "Effect": "Allow",
+                    "Action": ["ssm:GetParameter"],
+                    "Resource": [f"arn:aws:ssm:{stack_region}:{account_id}:parameter/{parameter_name.removeprefix('/')}"],
+                },
+            ],
+        }
+    )
