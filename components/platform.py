@@ -48,6 +48,7 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability.aws_hosts import HostAlarms
     from components.observability.aws_topics import AlertTopics
 from components.registry import Registry
 from components.storage import FileStorage
@@ -81,6 +82,8 @@ class Platform(pulumi.ComponentResource):
     alert_topics: pulumi.ComponentResource | None
     """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
     uses AWS and has alert destinations."""
+    host_alarms: pulumi.ComponentResource | None
+    """CloudWatch alarms on the EC2 Docker hosts (components/observability/aws_hosts.py), when they alert."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -140,6 +143,7 @@ class Platform(pulumi.ComponentResource):
         self.snapshots = self._snapshots(config)
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
+        self.host_alarms = self._host_alarms(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -231,6 +235,7 @@ class Platform(pulumi.ComponentResource):
                     serve_traffic=wait_for_docker,
                     protect=config.protect_stateful,
                     wait_for_docker=wait_for_docker,
+                    cloudwatch_namespace=self._host_metrics_namespace(config),
                 ),
                 config.aws.region,
                 opts=self._child,
@@ -521,6 +526,47 @@ class Platform(pulumi.ComponentResource):
                 account_id=caller_account(self._aws()),
                 emails=destinations.emails,
                 regions=[ROUTE53_METRICS_REGION] if checks_domains else [],
+            ),
+            opts=self._child,
+        )
+
+    def _host_metrics_namespace(self, config: PlatformConfig) -> str | None:
+        """EC2 Docker hosts run the CloudWatch agent when their alarms need its memory and disk metrics."""
+        from components.observability import alert_destinations
+        from components.observability.cloudwatch_agent import namespace
+
+        if not isinstance(config, DockerPlatformConfig) or alert_destinations(config) is None:
+            return None
+        return namespace(self._stack)
+
+    def _host_alarms(self, config: PlatformConfig) -> HostAlarms | None:
+        """Status checks, CPU, memory and disks of each EC2 Docker host, to the stack region's topic."""
+        from components.machines.aws import ROOT_MOUNT, AwsMachines
+        from components.machines.cloud_init import DATA_MOUNT
+        from components.observability import alert_destinations
+        from components.observability.aws_hosts import HostAlarms, HostAlarmsArgs, HostDisk
+
+        destinations = alert_destinations(config)
+        namespace = self._host_metrics_namespace(config)
+        if not isinstance(self.machines, AwsMachines) or self._topics is None or destinations is None or namespace is None:
+            return None
+        m = config.machines
+        assert isinstance(m, AwsMachinesConfig)
+        root = HostDisk("root", ROOT_MOUNT)
+        return HostAlarms(
+            f"{self._name}-host-alarms",
+            HostAlarmsArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                topic_arn=self._topics.arn(config.aws.region),
+                thresholds=destinations.thresholds,
+                instance_type=m.instance_type,
+                agent_namespace=namespace,
+                instances=self.machines.instances,
+                disks=[
+                    [root, HostDisk("data", DATA_MOUNT)] if i == 0 and self.machines.data_volume is not None else [root]
+                    for i in range(len(self.machines.instances))
+                ],
             ),
             opts=self._child,
         )
