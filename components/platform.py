@@ -48,6 +48,7 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability.aws_cluster import ClusterInsights
     from components.observability.aws_hosts import HostAlarms
     from components.observability.aws_topics import AlertTopics
 from components.registry import Registry
@@ -84,6 +85,9 @@ class Platform(pulumi.ComponentResource):
     uses AWS and has alert destinations."""
     host_alarms: pulumi.ComponentResource | None
     """CloudWatch alarms on the EC2 Docker hosts (components/observability/aws_hosts.py), when they alert."""
+    cluster_insights: pulumi.ComponentResource | None
+    """EKS: Container Insights (the CloudWatch add-on), its alarms and opt-in container logs
+    (components/observability/aws_cluster.py), when the stack alerts or ships logs."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -144,6 +148,7 @@ class Platform(pulumi.ComponentResource):
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
         self.host_alarms = self._host_alarms(config)
+        self.cluster_insights = self._cluster_insights(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -567,6 +572,36 @@ class Platform(pulumi.ComponentResource):
                     [root, HostDisk("data", DATA_MOUNT)] if i == 0 and self.machines.data_volume is not None else [root]
                     for i in range(len(self.machines.instances))
                 ],
+            ),
+            opts=self._child,
+        )
+
+    def _cluster_insights(self, config: PlatformConfig) -> ClusterInsights | None:
+        """EKS: nodes not ready, pods crash-looping and full node disks to the region's topic, and the
+        containers' logs to CloudWatch Logs with `logs.ship`."""
+        from components.kubernetes.aws import EksCluster
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        if not isinstance(self.cluster, EksCluster) or (destinations is None and not config.logs.ship):
+            return None
+        from components.aws.provider import caller_account
+        from components.observability.aws_cluster import ClusterInsights, ClusterInsightsArgs
+
+        alerting = destinations is not None and self._topics is not None
+        return ClusterInsights(
+            f"{self._name}-insights",
+            ClusterInsightsArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                account_id=caller_account(self._aws()),
+                cluster_name=f"{self._prefix}-eks",
+                cluster=self.cluster.cluster,
+                after=[*self.cluster.node_groups, self.cluster.pod_identity_agent],
+                ship_logs=config.logs.ship,
+                retention_days=config.logs.retention_days,
+                topic_arn=self._topics.arn(config.aws.region) if alerting and self._topics is not None else None,
+                thresholds=destinations.thresholds if destinations is not None else None,
             ),
             opts=self._child,
         )
