@@ -17,7 +17,7 @@ from components.machines.cloud_init import DockerHostUserData, docker_host_user_
 from components.observability.aws_hosts import recoverable
 from components.observability.cloudwatch_agent import AGENT_CONFIG_PATH, INSTALLER_PATH, CloudWatchAgentSetup, installer_script
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, run_config, run_shipped, with_committed_plans
+from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
 from tests.test_cloud_init import KEY, schema_check
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -230,3 +230,112 @@ def test_the_installer_installs_the_pinned_package_only_when_signed_by_the_pinne
     (tmp_path / "other-signer").mkdir()
     result, log = run_installer(tmp_path / "other-signer", good, "1" * 40)
     assert result.returncode != 0 and "not signed by its key" in result.stderr and "dpkg" not in log
+
+
+# -- EKS: Container Insights ----------------------------------------------------------------------
+
+ADDON = "aws:eks/addon:Addon"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+STAGING_TOPIC = "arn:aws:sns:eu-central-1:123456789012:meteor-aws-staging-alerts"
+
+
+@pytest.fixture(scope="module")
+def aws_staging() -> Run:
+    return run_shipped("aws-staging")
+
+
+def staging(tmp_path: Path, **changes: Any) -> Run:
+    """aws-staging with `changes`, its app from a prebuilt image (no build context outside the repository)."""
+    config = {**shipped_config("aws-staging"), **changes}
+    config["apps"] = [{**{k: v for k, v in config["apps"][0].items() if k != "build"}, "image": IMAGE}]
+    return run_config(tmp_path, config, stack="aws-staging")
+
+
+def insights_addon(run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+    addon = run.one(ADDON, "meteor-insights-addon")
+    return addon, json.loads(run.state(addon)["configurationValues"])
+
+
+def test_the_cloudwatch_addon_runs_container_insights_only_under_its_own_pod_identity(aws_staging: Run) -> None:
+    addon, configuration = insights_addon(aws_staging)
+    state = aws_staging.state(addon)
+    assert state["addonName"] == "amazon-cloudwatch-observability"
+    assert state["clusterName"] == "meteor-aws-staging-eks"
+    role = aws_staging.one("aws:iam/role:Role", "meteor-insights-agent")
+    assert state["podIdentityAssociations"] == [{"roleArn": aws_staging.state(role)["arn"], "serviceAccount": "cloudwatch-agent"}]
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "pods.eks.amazonaws.com"}]
+    # Enhanced observability (the crash-loop metric needs it), no Application Signals, no GPU metrics,
+    # and no OpenTelemetry agent injected into the apps.
+    assert configuration["agent"] == {
+        "config": {"logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": False}}}}
+    }
+    assert configuration["manager"] == {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}}
+    assert configuration["containerLogs"] == {"enabled": False}, "aws-staging does not ship logs"
+    # After the nodes and the Pod Identity agent (its DaemonSets and its credentials), and after the log groups.
+    needs = set(addon["dependencies"])
+    for name in ("meteor-cluster-nodes-0", "meteor-cluster-nodes-1"):
+        assert aws_staging.one("aws:eks/nodeGroup:NodeGroup", name)["urn"] in needs
+    assert aws_staging.one(ADDON, "meteor-cluster-pod-identity")["urn"] in needs
+    assert {g["urn"] for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")} <= needs
+
+
+def test_cluster_alarms_watch_what_container_insights_publishes(aws_staging: Run) -> None:
+    found = {n: a for n, a in alarms(aws_staging).items() if n.startswith("meteor-insights-")}
+    expected = {
+        "failed-nodes": ("cluster_failed_node_count", 0),
+        "crash-loop": ("pod_container_status_waiting_reason_crash_loop_back_off", 0),
+        "node-disk": ("node_filesystem_utilization", 85),
+    }
+    assert set(found) == {f"meteor-insights-{k}" for k in expected}
+    for kind, (metric, threshold) in expected.items():
+        alarm = found[f"meteor-insights-{kind}"]
+        assert alarm["name"] == f"meteor-aws-staging-cluster-{kind}"
+        assert (alarm["namespace"], alarm["metricName"], alarm["dimensions"]) == (
+            "ContainerInsights",
+            metric,
+            {"ClusterName": "meteor-aws-staging-eks"},
+        )
+        assert (alarm["statistic"], alarm["threshold"], alarm["comparisonOperator"]) == ("Maximum", threshold, "GreaterThanThreshold")
+        assert (alarm["period"], alarm["evaluationPeriods"]) == (60, 5)
+        assert alarm["alarmActions"] == [STAGING_TOPIC] and alarm["okActions"] == [STAGING_TOPIC]
+
+
+def test_log_groups_exist_with_their_retention_before_anything_writes_to_them(aws_staging: Run, tmp_path: Path) -> None:
+    groups = {aws_staging.state(g)["name"]: aws_staging.state(g) for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")}
+    assert set(groups) == {f"/aws/containerinsights/meteor-aws-staging-eks/{k}" for k in ("application", "dataplane", "host", "performance")}
+    assert {g["retentionInDays"] for g in groups.values()} == {30}
+    shipped = staging(tmp_path, logs={"ship": True, "retentionDays": 14})
+    _, configuration = insights_addon(shipped)
+    assert configuration["containerLogs"] == {"enabled": True}
+    retention = {shipped.state(g)["name"]: shipped.state(g)["retentionInDays"] for g in shipped.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")}
+    assert set(retention.values()) == {14} and len(retention) == 4
+
+
+def test_the_agent_writes_only_to_this_clusters_log_groups(aws_staging: Run) -> None:
+    policy = json.loads(aws_staging.one("aws:iam/rolePolicy:RolePolicy", "meteor-insights-agent")["inputs"]["policy"])
+    [logs, describe] = policy["Statement"]
+    assert logs["Resource"] == ["arn:aws:logs:eu-central-1:123456789012:log-group:/aws/containerinsights/meteor-aws-staging-eks/*"]
+    assert all(a.startswith("logs:") for a in logs["Action"]) and "logs:DeleteLogGroup" not in logs["Action"]
+    assert describe == {"Effect": "Allow", "Action": ["ec2:DescribeTags", "ec2:DescribeVolumes"], "Resource": ["*"]}
+    from parliament import analyze_policy_string
+
+    assert analyze_policy_string(json.dumps(policy), include_community_auditors=True).findings == []
+
+
+def test_no_platform_network_policy_governs_the_agents_namespace(aws_staging: Run) -> None:
+    policies = aws_staging.resources("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policies, "the apps have their policies"
+    assert all(aws_staging.state(p)["metadata"]["namespace"] != "amazon-cloudwatch" for p in policies)
+
+
+def test_without_alerts_the_addon_comes_only_for_log_shipping(tmp_path: Path) -> None:
+    (tmp_path / "quiet").mkdir()
+    quiet = staging(tmp_path / "quiet", alerts="none")
+    assert [a for a in quiet.resources(ADDON) if a["name"] == "meteor-insights-addon"] == []
+    assert quiet.resources(ALARM) == []
+    (tmp_path / "logs").mkdir()
+    logs_only = staging(tmp_path / "logs", alerts="none", logs={"ship": True})
+    _, configuration = insights_addon(logs_only)
+    assert configuration["containerLogs"] == {"enabled": True}
+    assert logs_only.resources(ALARM) == []
