@@ -546,17 +546,18 @@ class Platform(pulumi.ComponentResource):
 
     def _host_alarms(self, config: PlatformConfig) -> HostAlarms | None:
         """Status checks, CPU, memory and disks of each EC2 Docker host, to the stack region's topic."""
-        from components.machines.aws import ROOT_MOUNT, AwsMachines
-        from components.machines.cloud_init import DATA_MOUNT
         from components.observability import alert_destinations
-        from components.observability.aws_hosts import HostAlarms, HostAlarmsArgs, HostDisk
 
         destinations = alert_destinations(config)
         namespace = self._host_metrics_namespace(config)
-        if not isinstance(self.machines, AwsMachines) or self._topics is None or destinations is None or namespace is None:
-            return None
         m = config.machines
-        assert isinstance(m, AwsMachinesConfig)
+        if not isinstance(m, AwsMachinesConfig) or self._topics is None or destinations is None or namespace is None:
+            return None  # before importing pulumi_aws: stacks without AWS never load it
+        from components.machines.aws import ROOT_MOUNT, AwsMachines
+        from components.machines.cloud_init import DATA_MOUNT
+        from components.observability.aws_hosts import HostAlarms, HostAlarmsArgs, HostDisk
+
+        assert isinstance(self.machines, AwsMachines)
         root = HostDisk("root", ROOT_MOUNT)
         return HostAlarms(
             f"{self._name}-host-alarms",
@@ -579,15 +580,19 @@ class Platform(pulumi.ComponentResource):
     def _cluster_insights(self, config: PlatformConfig) -> ClusterInsights | None:
         """EKS: nodes not ready, pods crash-looping and full node disks to the region's topic, and the
         containers' logs to CloudWatch Logs with `logs.ship`."""
-        from components.kubernetes.aws import EksCluster
+        from components.config.kubernetes import EksConfig
         from components.observability import alert_destinations
 
         destinations = alert_destinations(config)
-        if not isinstance(self.cluster, EksCluster) or (destinations is None and not config.logs.ship):
+        if not isinstance(config, KubernetesPlatformConfig) or not isinstance(config.kubernetes, EksConfig):
+            return None  # before importing pulumi_aws: stacks without AWS never load it
+        if destinations is None and not config.logs.ship:
             return None
         from components.aws.provider import caller_account
+        from components.kubernetes.aws import EksCluster
         from components.observability.aws_cluster import ClusterInsights, ClusterInsightsArgs
 
+        assert isinstance(self.cluster, EksCluster)
         alerting = destinations is not None and self._topics is not None
         return ClusterInsights(
             f"{self._name}-insights",

@@ -61,7 +61,15 @@ def test_each_host_alarms_on_status_checks_cpu_memory_and_its_disks(aws_hosts: R
         "instance-check": ("AWS/EC2", "StatusCheckFailed_Instance", {}, "Maximum", 1, "GreaterThanOrEqualToThreshold", 5),
         "cpu": ("AWS/EC2", "CPUUtilization", {}, "Average", 85, "GreaterThanThreshold", 5),
         "memory": ("meteor-platform/aws-hosts", "mem_used_percent", {}, "Average", 90, "GreaterThanThreshold", 5),
-        "disk-root": ("meteor-platform/aws-hosts", "disk_used_percent", {"path": "/", "fstype": "ext4"}, "Maximum", 85, "GreaterThanThreshold", 5),
+        "disk-root": (
+            "meteor-platform/aws-hosts",
+            "disk_used_percent",
+            {"path": "/", "fstype": "ext4"},
+            "Maximum",
+            85,
+            "GreaterThanThreshold",
+            5,
+        ),
         "disk-data": (
             "meteor-platform/aws-hosts",
             "disk_used_percent",
@@ -268,7 +276,9 @@ def test_the_cloudwatch_addon_runs_container_insights_only_under_its_own_pod_ide
     # Enhanced observability (the crash-loop metric needs it), no Application Signals, no GPU metrics,
     # and no OpenTelemetry agent injected into the apps.
     assert configuration["agent"] == {
-        "config": {"logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": False}}}}
+        "config": {
+            "logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": False}}}
+        }
     }
     assert configuration["manager"] == {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}}
     assert configuration["containerLogs"] == {"enabled": False}, "aws-staging does not ship logs"
@@ -302,13 +312,23 @@ def test_cluster_alarms_watch_what_container_insights_publishes(aws_staging: Run
 
 
 def test_log_groups_exist_with_their_retention_before_anything_writes_to_them(aws_staging: Run, tmp_path: Path) -> None:
-    groups = {aws_staging.state(g)["name"]: aws_staging.state(g) for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")}
-    assert set(groups) == {f"/aws/containerinsights/meteor-aws-staging-eks/{k}" for k in ("application", "dataplane", "host", "performance")}
+    groups = {
+        aws_staging.state(g)["name"]: aws_staging.state(g)
+        for g in aws_staging.resources(LOG_GROUP)
+        if g["name"].startswith("meteor-insights-")
+    }
+    assert set(groups) == {
+        f"/aws/containerinsights/meteor-aws-staging-eks/{k}" for k in ("application", "dataplane", "host", "performance")
+    }
     assert {g["retentionInDays"] for g in groups.values()} == {30}
     shipped = staging(tmp_path, logs={"ship": True, "retentionDays": 14})
     _, configuration = insights_addon(shipped)
     assert configuration["containerLogs"] == {"enabled": True}
-    retention = {shipped.state(g)["name"]: shipped.state(g)["retentionInDays"] for g in shipped.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")}
+    retention = {
+        shipped.state(g)["name"]: shipped.state(g)["retentionInDays"]
+        for g in shipped.resources(LOG_GROUP)
+        if g["name"].startswith("meteor-insights-")
+    }
     assert set(retention.values()) == {14} and len(retention) == 4
 
 

@@ -40,8 +40,8 @@ from components.machines.cloud_init import (
     HostKeyParameter,
     docker_host_user_data,
 )
-from components.observability.cloudwatch_agent import CloudWatchAgentSetup
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
+from components.observability.cloudwatch_agent import CloudWatchAgentSetup
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"

@@ -17,7 +17,13 @@ from typing import Any, Literal
 import yaml
 
 from components import versions
-from components.observability.cloudwatch_agent import AGENT_CONFIG_PATH, INSTALLER_PATH, CloudWatchAgentSetup, agent_config, installer_script
+from components.observability.cloudwatch_agent import (
+    AGENT_CONFIG_PATH,
+    INSTALLER_PATH,
+    CloudWatchAgentSetup,
+    agent_config,
+    installer_script,
+)
 
 # Docker's release signing key (docs.docker.com/engine/install): fingerprint, fetched by keyid.
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"

@@ -72,7 +72,9 @@ def addon_configuration(ship_logs: bool) -> dict[str, Any]:
     """The add-on's configuration values (module docstring says where each key is documented)."""
     return {
         "agent": {
-            "config": {"logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": False}}}}
+            "config": {
+                "logs": {"metrics_collected": {"kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": False}}}
+            }
         },
         "containerLogs": {"enabled": ship_logs},
         "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}},
@@ -157,8 +159,18 @@ class ClusterInsights(pulumi.ComponentResource):
         cluster = {"ClusterName": args.cluster_name}
         specs = [
             ("failed-nodes", "cluster_failed_node_count", 0, f"{args.cluster_name}: nodes not ready for {t.minutes} minutes"),
-            ("crash-loop", "pod_container_status_waiting_reason_crash_loop_back_off", 0, f"{args.cluster_name}: pods crash-looping for {t.minutes} minutes"),
-            ("node-disk", "node_filesystem_utilization", t.disk_percent, f"{args.cluster_name}: a node's disk above {t.disk_percent}% full"),
+            (
+                "crash-loop",
+                "pod_container_status_waiting_reason_crash_loop_back_off",
+                0,
+                f"{args.cluster_name}: pods crash-looping for {t.minutes} minutes",
+            ),
+            (
+                "node-disk",
+                "node_filesystem_utilization",
+                t.disk_percent,
+                f"{args.cluster_name}: a node's disk above {t.disk_percent}% full",
+            ),
         ]
         for kind, metric, threshold, description in specs:
             resource = f"{name}-{kind}"

@@ -85,14 +85,13 @@ class HostAlarms(pulumi.ComponentResource):
         recover = [f"arn:aws:automate:{args.region}:ec2:recover"] if recoverable(args.instance_type) else []
         for i, (instance, disks) in enumerate(zip(args.instances, args.disks, strict=True)):
             host = f"host{i}"
-            by_id = {"InstanceId": instance.id}
+            by_id: dict[str, pulumi.Input[str]] = {"InstanceId": instance.id}
             self._alarm(
                 name,
                 args,
                 host,
                 "system-check",
-                f"{host}: EC2 system status check failed (AWS hardware or network)"
-                + ("; EC2 recovers the instance" if recover else ""),
+                f"{host}: EC2 system status check failed (AWS hardware or network)" + ("; EC2 recovers the instance" if recover else ""),
                 namespace=EC2_NAMESPACE,
                 metric="StatusCheckFailed_System",
                 dimensions=by_id,
