@@ -61,7 +61,10 @@ def agent_config(setup: CloudWatchAgentSetup) -> str:
     """amazon-cloudwatch-agent's JSON configuration (metrics only: no logs, no traces)."""
     return json.dumps(
         {
-            # run_as_user: the package's own unprivileged `cwagent` user (statfs and /proc/meminfo need no root).
+            # run_as_user: the package's own unprivileged `cwagent` user. /proc/meminfo and statfs() need no
+            # privilege, only search permission on the path: Docker keeps /var/lib/docker 0711 ("execute
+            # permissions for all users ... can traverse this path", moby daemon/daemon_unix.go setupDaemonRoot),
+            # so the data volume's mount under it is reachable.
             "agent": {"metrics_collection_interval": COLLECTION_SECONDS, "run_as_user": "cwagent"},
             "metrics": {
                 "namespace": setup.namespace,
