@@ -48,6 +48,8 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability.aws_cluster import ClusterInsights
+    from components.observability.aws_hosts import HostAlarms
     from components.observability.aws_slack import SlackForwarder
     from components.observability.aws_topics import AlertTopics
     from components.observability.aws_uptime import AwsUptimeChecks
@@ -88,6 +90,11 @@ class Platform(pulumi.ComponentResource):
     (components/observability/aws_uptime.py), when the stack's uptime checks run on AWS."""
     slack_forwarder: pulumi.ComponentResource | None
     """The Lambda functions posting the AWS alarms to Slack (components/observability/aws_slack.py)."""
+    host_alarms: pulumi.ComponentResource | None
+    """CloudWatch alarms on the EC2 Docker hosts (components/observability/aws_hosts.py), when they alert."""
+    cluster_insights: pulumi.ComponentResource | None
+    """EKS: Container Insights (the CloudWatch add-on), its alarms and opt-in container logs
+    (components/observability/aws_cluster.py), when the stack alerts or ships logs."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -149,6 +156,8 @@ class Platform(pulumi.ComponentResource):
         self.alert_topics = self._topics
         self.aws_uptime = self._aws_uptime(config)
         self.slack_forwarder = self._slack_forwarder(config)
+        self.host_alarms = self._host_alarms(config)
+        self.cluster_insights = self._cluster_insights(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -240,6 +249,7 @@ class Platform(pulumi.ComponentResource):
                     serve_traffic=wait_for_docker,
                     protect=config.protect_stateful,
                     wait_for_docker=wait_for_docker,
+                    cloudwatch_namespace=self._host_metrics_namespace(config),
                 ),
                 config.aws.region,
                 opts=self._child,
@@ -570,6 +580,82 @@ class Platform(pulumi.ComponentResource):
                 webhook=destinations.slack_webhook,
                 topics={region: topic.arn for region, topic in self._topics.topics.items()},
                 log_retention_days=config.logs.retention_days,
+            ),
+            opts=self._child,
+        )
+
+    def _host_metrics_namespace(self, config: PlatformConfig) -> str | None:
+        """EC2 Docker hosts run the CloudWatch agent when their alarms need its memory and disk metrics."""
+        from components.observability import alert_destinations
+        from components.observability.cloudwatch_agent import namespace
+
+        if not isinstance(config, DockerPlatformConfig) or alert_destinations(config) is None:
+            return None
+        return namespace(self._stack)
+
+    def _host_alarms(self, config: PlatformConfig) -> HostAlarms | None:
+        """Status checks, CPU, memory and disks of each EC2 Docker host, to the stack region's topic."""
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        namespace = self._host_metrics_namespace(config)
+        m = config.machines
+        if not isinstance(m, AwsMachinesConfig) or self._topics is None or destinations is None or namespace is None:
+            return None  # before importing pulumi_aws: stacks without AWS never load it
+        from components.machines.aws import ROOT_MOUNT, AwsMachines
+        from components.machines.cloud_init import DATA_MOUNT
+        from components.observability.aws_hosts import HostAlarms, HostAlarmsArgs, HostDisk
+
+        assert isinstance(self.machines, AwsMachines)
+        root = HostDisk("root", ROOT_MOUNT)
+        return HostAlarms(
+            f"{self._name}-host-alarms",
+            HostAlarmsArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                topic_arn=self._topics.arn(config.aws.region),
+                thresholds=destinations.thresholds,
+                instance_type=m.instance_type,
+                agent_namespace=namespace,
+                instances=self.machines.instances,
+                disks=[
+                    [root, HostDisk("data", DATA_MOUNT)] if i == 0 and self.machines.data_volume is not None else [root]
+                    for i in range(len(self.machines.instances))
+                ],
+            ),
+            opts=self._child,
+        )
+
+    def _cluster_insights(self, config: PlatformConfig) -> ClusterInsights | None:
+        """EKS: nodes not ready, pods crash-looping and full node disks to the region's topic, and the
+        containers' logs to CloudWatch Logs with `logs.ship`."""
+        from components.config.kubernetes import EksConfig
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        if not isinstance(config, KubernetesPlatformConfig) or not isinstance(config.kubernetes, EksConfig):
+            return None  # before importing pulumi_aws: stacks without AWS never load it
+        if destinations is None and not config.logs.ship:
+            return None
+        from components.aws.provider import caller_account
+        from components.kubernetes.aws import EksCluster
+        from components.observability.aws_cluster import ClusterInsights, ClusterInsightsArgs
+
+        assert isinstance(self.cluster, EksCluster)
+        alerting = destinations is not None and self._topics is not None
+        return ClusterInsights(
+            f"{self._name}-insights",
+            ClusterInsightsArgs(
+                name=self._prefix,
+                region=config.aws.region,
+                account_id=caller_account(self._aws()),
+                cluster_name=f"{self._prefix}-eks",
+                cluster=self.cluster.cluster,
+                after=[*self.cluster.node_groups, self.cluster.pod_identity_agent],
+                ship_logs=config.logs.ship,
+                retention_days=config.logs.retention_days,
+                topic_arn=self._topics.arn(config.aws.region) if alerting and self._topics is not None else None,
+                thresholds=destinations.thresholds if destinations is not None else None,
             ),
             opts=self._child,
         )

@@ -157,3 +157,10 @@ AWS_AMI_NAMES = {
     "ubuntu": "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
     "debian": "debian-12-amd64-*",
 }
+
+CLOUDWATCH_AGENT_VERSION = "1.300040.0b650"
+"""The CloudWatch agent EC2 Docker hosts install (components/observability/cloudwatch_agent.py), from
+AWS's versioned package path (amazoncloudwatch-agent.s3.amazonaws.com/debian/amd64/<version>/)."""
+CLOUDWATCH_AGENT_KEY_FINGERPRINT = "937616F3450B7D806CBD9725D58167303B789C72"
+"""The agent's package signing key (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+verify-CloudWatch-Agent-Package-Signature.html: "9376 16F3 450B 7D80 6CBD 9725 D581 6730 3B78 9C72")."""

@@ -232,7 +232,8 @@ def test_node_instances_carry_the_stack_tag_from_their_launch_template(staging: 
 
 def test_ebs_csi_and_pod_identity_addons(staging: Run) -> None:
     addons = {a["inputs"]["addonName"]: a for a in staging.resources("aws:eks/addon:Addon")}
-    assert set(addons) == {"eks-pod-identity-agent", "aws-ebs-csi-driver", "vpc-cni"}
+    # amazon-cloudwatch-observability: Container Insights (tests/test_aws_alarms.py).
+    assert set(addons) == {"eks-pod-identity-agent", "aws-ebs-csi-driver", "vpc-cni", "amazon-cloudwatch-observability"}
     assert addons["aws-ebs-csi-driver"]["inputs"]["podIdentityAssociations"][0]["serviceAccount"] == "ebs-csi-controller-sa"
 
 

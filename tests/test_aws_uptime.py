@@ -107,7 +107,8 @@ def test_uptime_checks_elsewhere_plan_no_health_check(tmp_path: Path) -> None:
     config["alerts"] = {"emails": ["ops@example.com"], "uptimeChecks": "none"}
     with_committed_plans(tmp_path, "aws-staging")
     run = run_config(tmp_path, config, stack="aws-production")
-    assert run.resources(HEALTH_CHECK) == [] and run.resources(ALARM) == []
+    assert run.resources(HEALTH_CHECK) == []
+    assert not [a for a in run.resources(ALARM) if a["inputs"].get("namespace") == "AWS/Route53"], "the cluster's own alarms stay"
 
 
 # -- Slack --------------------------------------------------------------------------------------------

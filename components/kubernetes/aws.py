@@ -140,6 +140,8 @@ class EksCluster(pulumi.ComponentResource):
     node_groups: list[eks.NodeGroup]
     node_role: iam.Role
     vpc_cni: eks.Addon
+    pod_identity_agent: eks.Addon
+    """EKS Pod Identity's agent (add-ons that take `pod_identity_associations` come after it)."""
     node_bounds: list[command.local.Command]
     node_autoscaler: NodeAutoscaler
     provider: k8s.Provider
@@ -257,7 +259,7 @@ class EksCluster(pulumi.ComponentResource):
                     parent=self,
                 )
             )
-        identity_agent = eks.Addon(
+        self.pod_identity_agent = identity_agent = eks.Addon(
             f"{name}-pod-identity",
             cluster_name=self.cluster.name,
             addon_name="eks-pod-identity-agent",

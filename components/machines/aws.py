@@ -30,9 +30,10 @@ import pulumi_command as command
 import pulumi_tls as tls
 
 from components import versions
-from components.aws.iam import MANAGED, output_document, trust
+from components.aws.iam import MANAGED, document, output_document, trust
 from components.endpoints import ANYWHERE
 from components.machines.cloud_init import (
+    DATA_MOUNT,
     DOCKER_READY,
     INSTANCE_ROLE_BRIDGE_PREFIX,
     DockerHostUserData,
@@ -40,9 +41,11 @@ from components.machines.cloud_init import (
     docker_host_user_data,
 )
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
+from components.observability.cloudwatch_agent import CloudWatchAgentSetup
 from components.protection import stateful
 
 DATA_LABEL = "meteor-data"
+ROOT_MOUNT = "/"
 SESSION_MANAGER_CHANNELS = (
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
@@ -77,6 +80,8 @@ class AwsMachinesArgs:
     serve_traffic: bool = True
     protect: bool = False
     wait_for_docker: bool = False
+    cloudwatch_namespace: str | None = None
+    """Install the CloudWatch agent, publishing memory and disk use there (the host alarms': observability/aws_hosts.py)."""
 
 
 def ebs_device(volume_id: str) -> str:
@@ -126,6 +131,8 @@ class AwsMachines(pulumi.ComponentResource):
         iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
         if args.access == "ssm":
             self._session_manager_policy(name, region)
+        if args.cloudwatch_namespace is not None:
+            self._cloudwatch_agent_policy(name, args.cloudwatch_namespace)
         profile = iam.InstanceProfile(f"{name}-profile", role=self.role.name, tags=tags, opts=child)
         ingress: list[ec2.SecurityGroupIngressArgsDict] = []
         if args.access == "ssh":
@@ -191,6 +198,9 @@ class AwsMachines(pulumi.ComponentResource):
                             data_label=DATA_LABEL if holds else None,
                             data_device=ebs_device(str(values[2])) if holds else None,
                             instance_role_bridges=INSTANCE_ROLE_BRIDGE_PREFIX,
+                            cloudwatch_agent=None
+                            if args.cloudwatch_namespace is None
+                            else CloudWatchAgentSetup(args.cloudwatch_namespace, (ROOT_MOUNT, DATA_MOUNT) if holds else (ROOT_MOUNT,)),
                         )
                     )
                 )
@@ -317,6 +327,31 @@ class AwsMachines(pulumi.ComponentResource):
                         "Resource": [account.apply(lambda a: f"arn:aws:ec2:{region}:{a}:instance/*")],
                     },
                     {"Effect": "Allow", "Action": list(SESSION_MANAGER_CHANNELS), "Resource": ["*"]},
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _cloudwatch_agent_policy(self, name: str, namespace: str) -> iam.RolePolicy:
+        """What the CloudWatch agent needs to publish metrics, and nothing more: not CloudWatchAgentServerPolicy
+        (logs, ec2:DescribeTags and DescribeVolumes, ssm:GetParameter on AmazonCloudWatch-*: for features this
+        configuration does not use). PutMetricData takes no resource ("*") but the `cloudwatch:namespace`
+        condition key (Service Authorization Reference, Amazon CloudWatch: "Filters actions based on the
+        presence of optional namespace values"; docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+        iam-cw-condition-keys-namespace.html). The role is also every app container's on an instance-role
+        network (cloud_init.py): such a container can publish into this namespace too, so it could hide or
+        fake a memory or disk alarm of these hosts (never another stack's, nor EC2's own metrics)."""
+        return iam.RolePolicy(
+            f"{name}-cloudwatch-agent",
+            role=self.role.name,
+            policy=document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["cloudwatch:PutMetricData"],
+                        "Resource": ["*"],
+                        "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
+                    }
                 ]
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -17,6 +17,13 @@ from typing import Any, Literal
 import yaml
 
 from components import versions
+from components.observability.cloudwatch_agent import (
+    AGENT_CONFIG_PATH,
+    INSTALLER_PATH,
+    CloudWatchAgentSetup,
+    agent_config,
+    installer_script,
+)
 
 # Docker's release signing key (docs.docker.com/engine/install): fingerprint, fetched by keyid.
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
@@ -198,6 +205,8 @@ class DockerHostUserData:
     """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service."""
     host_key_parameter: HostKeyParameter | None = None
     """EC2: fetch the host key from SSM at boot instead of `host_key` (which would put it in the user data)."""
+    cloudwatch_agent: CloudWatchAgentSetup | None = None
+    """EC2: install the CloudWatch agent (memory and disk use for the host's alarms: observability/cloudwatch_agent.py)."""
 
 
 DATA_MOUNT = "/var/lib/docker/volumes"
@@ -254,6 +263,16 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         wait = f"for i in $(seq 1 {DATA_DEVICE_WAIT_SECONDS // 5}); do [ -e {spec.data_device} ] && break; sleep 5; done"
         config["bootcmd"] = [*config.get("bootcmd", []), ["sh", "-c", wait]]
         config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
+    if spec.cloudwatch_agent is not None:
+        # curl and gnupg fetch and verify the package (Debian 12's cloud image has gpgv, not gpg); the
+        # configuration is written first, the installer runs after Docker is up (runcmd order).
+        config["packages"] = [*config["packages"], "curl", "gnupg"]
+        config["write_files"] = [
+            *config["write_files"],
+            {"path": AGENT_CONFIG_PATH, "permissions": "0644", "content": agent_config(spec.cloudwatch_agent)},
+            {"path": INSTALLER_PATH, "permissions": "0755", "content": installer_script()},
+        ]
+        config["runcmd"] = [*config["runcmd"], [INSTALLER_PATH]]
     return config
 
 
