@@ -49,6 +49,7 @@ from components.network import PrivateNetwork
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
     from components.observability.aws_topics import AlertTopics
+    from components.observability.digitalocean import DigitalOceanAlerts
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -81,6 +82,9 @@ class Platform(pulumi.ComponentResource):
     alert_topics: pulumi.ComponentResource | None
     """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
     uses AWS and has alert destinations."""
+    digitalocean_alerts: pulumi.ComponentResource | None
+    """DigitalOcean uptime checks per public domain and their alerts, droplet and database alerts
+    (components/observability/digitalocean.py), when DigitalOcean checks the domains or runs the stack."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -140,6 +144,7 @@ class Platform(pulumi.ComponentResource):
         self.snapshots = self._snapshots(config)
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
+        self.digitalocean_alerts = self._digitalocean_alerts(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -521,6 +526,41 @@ class Platform(pulumi.ComponentResource):
                 account_id=caller_account(self._aws()),
                 emails=destinations.emails,
                 regions=[ROUTE53_METRICS_REGION] if checks_domains else [],
+            ),
+            opts=self._child,
+        )
+
+    def _digitalocean_alerts(self, config: PlatformConfig) -> DigitalOceanAlerts | None:
+        """Uptime checks of the public domains (with `alerts: none` too), alerts when there are destinations."""
+        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+
+        endpoints = public_endpoints(config) if uptime_cloud(config) == "digitalocean" else []
+        if not endpoints and not config.uses_digitalocean:
+            return None  # pulumi_digitalocean is imported only by stacks that use it
+        destinations = alert_destinations(config)
+        from components.kubernetes.digitalocean import DoksCluster
+        from components.machines.digitalocean import DigitalOceanMachines
+        from components.mongo.digitalocean import DigitalOceanMongo, PerAppMongo
+        from components.observability.digitalocean import DigitalOceanAlerts, DigitalOceanAlertsArgs, WatchedDroplets
+
+        droplets: list[WatchedDroplets] = []
+        if isinstance(self.machines, DigitalOceanMachines):
+            # The firewall names the machines' tag: once it exists, so does the tag.
+            droplets.append(WatchedDroplets("hosts", self.machines.tag, depends_on=[self.machines.firewall]))
+        if isinstance(self.cluster, DoksCluster):
+            doks = self.cluster.cluster
+            # DOKS tags each node droplet `k8s:<cluster id>` (components/observability/digitalocean.py).
+            droplets.append(WatchedDroplets("doks-nodes", doks.id.apply(lambda cluster_id: f"k8s:{cluster_id}"), depends_on=[doks]))
+        parts = self.mongo.databases if isinstance(self.mongo, PerAppMongo) else {"": self.mongo}
+        databases: dict[str, pulumi.Input[str]] = {
+            f"mongo-{app}" if app else "mongo": db.cluster.id for app, db in parts.items() if isinstance(db, DigitalOceanMongo)
+        }
+        if not endpoints and (destinations is None or not (droplets or databases)):
+            return None
+        return DigitalOceanAlerts(
+            f"{self._name}-do-alerts",
+            DigitalOceanAlertsArgs(
+                name=self._prefix, endpoints=endpoints, destinations=destinations, droplets=droplets, databases=databases
             ),
             opts=self._child,
         )

@@ -1,0 +1,185 @@
+"""DigitalOcean uptime checks per public domain, their alerts, and monitor alerts on droplets and databases."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import parse_config
+from components.observability import public_endpoints
+from offline_plan.changes import plan_changes
+from offline_plan.runtime import SECRET_SIG
+from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
+
+CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
+UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert"
+MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert"
+DROPLET = "digitalocean:index/droplet:Droplet"
+SECURE_WEBHOOK = {"secure": "v1:aG9va3Muc2xhY2suY29tL3NlcnZpY2VzL1QvQi9Y"}
+DO_STACKS = ("production", "staging", "droplets", "byoc")
+
+
+def shipped_config(stack: str) -> dict[str, Any]:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items()}
+
+
+def run_changed(tmp_path: Path, stack: str, **changes: Any) -> Run:
+    config = copy.deepcopy(shipped_config(stack))
+    config.update(changes)
+    with_committed_plans(tmp_path, "staging", "aws-staging")
+    return run_config(tmp_path, config, stack=stack)
+
+
+def by_name(run: Run, type_: str) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in run.resources(type_)}
+
+
+@pytest.mark.parametrize("stack", DO_STACKS)
+def test_every_public_domain_gets_a_check_and_its_alerts(stack: str) -> None:
+    run = run_shipped(stack)
+    endpoints = public_endpoints(parse_config(shipped_config(stack)))
+    assert endpoints, "every DigitalOcean stack shipped has a public domain"
+    checks = by_name(run, CHECK)
+    assert {n: c["inputs"]["target"] for n, c in checks.items()} == {f"meteor-do-alerts-{e.app}": e.url for e in endpoints}
+    alerts = by_name(run, UPTIME_ALERT)
+    for endpoint in endpoints:
+        check = checks[f"meteor-do-alerts-{endpoint.app}"]
+        assert check["inputs"]["type"] == endpoint.scheme == "https"
+        assert check["inputs"]["enabled"] is True and len(check["inputs"]["regions"]) >= 3
+        check_id = run.result.ids[check["urn"]]
+        kinds = {n.removeprefix(f"meteor-do-alerts-{endpoint.app}-"): a for n, a in alerts.items() if a["inputs"]["checkId"] == check_id}
+        assert set(kinds) == {"down", "latency", "certificate"}
+        assert kinds["latency"]["inputs"] | {"notifications": None} == {
+            "checkId": check_id,
+            "name": f"meteor-{stack}-{endpoint.app}-latency",
+            "type": "latency",
+            "threshold": 3000,
+            "comparison": "greater_than",
+            "period": "5m",
+            "notifications": None,
+        }
+        assert kinds["down"]["inputs"]["type"] == "down"
+        assert kinds["certificate"]["inputs"]["type"] == "ssl_expiry"
+        assert kinds["certificate"]["inputs"]["comparison"] == "less_than" and kinds["certificate"]["inputs"]["threshold"] == 14
+        for alert in kinds.values():
+            assert alert["inputs"]["notifications"] == [{"emails": ["ops@example.com"], "slacks": []}]
+
+
+def test_a_plain_http_domain_is_checked_over_http_without_a_certificate_alert(tmp_path: Path) -> None:
+    run = run_changed(tmp_path, "droplets", environment="dev", ingress={"tls": "off"})
+    (check,) = run.resources(CHECK)
+    assert check["inputs"]["type"] == "http" and check["inputs"]["target"] == "http://todos.example.org/"
+    assert {a["inputs"]["type"] for a in run.resources(UPTIME_ALERT)} == {"down", "latency"}
+
+
+def test_alerts_go_to_the_emails_and_the_slack_webhook_as_a_secret(tmp_path: Path) -> None:
+    alerts = {"emails": ["ops@example.com", "oncall@example.com"], "slack": {"webhook": SECURE_WEBHOOK, "channel": "#ops"}}
+    run = run_changed(tmp_path, "droplets", alerts=alerts)
+    plan_text = json.dumps(run.plan)
+    notified = [a["inputs"]["notifications"][0] for a in run.resources(UPTIME_ALERT)]
+    notified += [a["inputs"]["alerts"] for a in run.resources(MONITOR_ALERT)]
+    assert len(notified) == 6
+    for notification in notified:
+        assert notification["emails"] == ["ops@example.com", "oncall@example.com"]
+        (slack,) = notification["slacks"]
+        assert slack["channel"] == "#ops" and slack["url"] == "[secret]"
+    for alert in [*run.resources(UPTIME_ALERT), *run.resources(MONITOR_ALERT)]:
+        state = run.result.states[alert["urn"]]
+        notification = state["notifications"] if "notifications" in state else state["alerts"]
+        assert SECRET_SIG in repr(notification), "the webhook reaches the provider as a secret Output"
+    assert "not-decrypted" not in plan_text
+
+
+def test_alerts_none_keeps_the_checks_and_drops_every_alert(tmp_path: Path) -> None:
+    run = run_changed(tmp_path, "production", alerts="none")
+    assert [c["inputs"]["target"] for c in run.resources(CHECK)] == ["https://todos.example.com/"]
+    assert run.resources(UPTIME_ALERT) == [] and run.resources(MONITOR_ALERT) == []
+
+
+def test_no_alert_without_destinations(tmp_path: Path) -> None:
+    config = shipped_config("droplets")
+    del config["alerts"]
+    config["environment"] = "staging"  # production must name its destinations
+    run = run_config(tmp_path, config, stack="droplets")
+    assert len(run.resources(CHECK)) == 1, "the domain is still checked"
+    assert run.resources(UPTIME_ALERT) == [] and run.resources(MONITOR_ALERT) == []
+
+
+def test_docker_hosts_alert_on_cpu_memory_and_disk_by_their_tag() -> None:
+    run = run_shipped("droplets")
+    alerts = by_name(run, MONITOR_ALERT)
+    assert {n: (a["inputs"]["type"], a["inputs"]["value"]) for n, a in alerts.items()} == {
+        "meteor-do-alerts-hosts-cpu": ("v1/insights/droplet/cpu", 85),
+        "meteor-do-alerts-hosts-memory": ("v1/insights/droplet/memory_utilization_percent", 90),
+        "meteor-do-alerts-hosts-disk": ("v1/insights/droplet/disk_utilization_percent", 85),
+    }
+    droplets = run.resources(DROPLET)
+    assert droplets and all(d["inputs"]["monitoring"] is True for d in droplets), "the metrics agent feeds these alerts"
+    for alert in alerts.values():
+        assert alert["inputs"]["compare"] == "GreaterThan" and alert["inputs"]["window"] == "5m"
+        assert "entities" not in alert["inputs"], "never droplet ids: a replaced droplet would fall out"
+        for droplet in droplets:
+            assert alert["inputs"]["tags"] == run.state(droplet)["tags"]
+
+
+def test_a_rolled_droplet_stays_covered_without_touching_its_alerts(tmp_path: Path) -> None:
+    before = run_shipped("droplets")
+    rolled = run_changed(tmp_path, "droplets", machines={**shipped_config("droplets")["machines"], "image": "ubuntu-22-04-x64"})
+    changes = {c.name: c for c in plan_changes(before.plan, rolled.plan).resources}
+    assert changes["meteor-machines-0"].action == "replace"
+    for alert in rolled.resources(MONITOR_ALERT):
+        assert alert["name"] not in changes
+        for droplet in rolled.resources(DROPLET):
+            assert alert["inputs"]["tags"] == rolled.state(droplet)["tags"], "the new droplet carries the tag the alert follows"
+
+
+@pytest.mark.parametrize("stack", ["production", "staging"])
+def test_doks_nodes_alert_by_the_tag_doks_puts_on_every_node_droplet(stack: str) -> None:
+    run = run_shipped(stack)
+    (cluster,) = run.resources("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    nodes = {n: a for n, a in by_name(run, MONITOR_ALERT).items() if "-doks-nodes-" in n}
+    assert sorted(nodes) == [f"meteor-do-alerts-doks-nodes-{m}" for m in ("cpu", "disk", "memory")]
+    for alert in nodes.values():
+        assert alert["inputs"]["tags"] == [f"k8s:{run.result.ids[cluster['urn']]}"]
+        assert cluster["urn"] in alert["dependencies"]
+
+
+def test_each_managed_mongodb_cluster_alerts_on_cpu_memory_and_disk(tmp_path: Path) -> None:
+    config = shipped_config("production")
+    run = run_changed(
+        tmp_path,
+        "production",
+        apps=[*config["apps"], {"name": "billing", "image": IMAGE, "domain": "billing.example.com"}],
+        mongo={**config["mongo"], "isolatedApps": ["billing"]},
+    )
+    clusters = {c["name"]: run.result.ids[c["urn"]] for c in run.resources("digitalocean:index/databaseCluster:DatabaseCluster")}
+    assert set(clusters) == {"meteor-mongo-cluster", "meteor-mongo-billing-cluster"}
+    alerts = {n: a["inputs"] for n, a in by_name(run, MONITOR_ALERT).items() if "-mongo" in n}
+    expected = {"cpu": "v1/dbaas/alerts/cpu_alerts", "memory": "v1/dbaas/alerts/memory_utilization_alerts"}
+    expected["disk"] = "v1/dbaas/alerts/disk_utilization_alerts"
+    for label, cluster in (("mongo", "meteor-mongo-cluster"), ("mongo-billing", "meteor-mongo-billing-cluster")):
+        for metric, type_ in expected.items():
+            alert = alerts[f"meteor-do-alerts-{label}-{metric}"]
+            assert alert["type"] == type_ and alert["entities"] == [clusters[cluster]] and "tags" not in alert
+    assert len(alerts) == 6
+    assert {c["inputs"]["target"] for c in run.resources(CHECK)} == {"https://todos.example.com/", "https://billing.example.com/"}
+
+
+@pytest.mark.parametrize(("minutes", "window", "period"), [(5, "5m", "5m"), (7, "10m", "10m"), (12, "30m", "15m"), (45, "1h", "1h")])
+def test_windows_and_periods_are_the_shortest_allowed_that_last_the_configured_minutes(
+    tmp_path: Path, minutes: int, window: str, period: str
+) -> None:
+    run = run_changed(tmp_path, "droplets", alerts={"emails": ["ops@example.com"], "thresholds": {"minutes": minutes}})
+    assert {a["inputs"]["window"] for a in run.resources(MONITOR_ALERT)} == {window}
+    assert {a["inputs"]["period"] for a in run.resources(UPTIME_ALERT)} == {period}
+
+
+def test_aws_stacks_have_no_digitalocean_checks() -> None:
+    run = run_shipped("aws-production")
+    assert run.resources(CHECK) == [] and run.resources(MONITOR_ALERT) == []
