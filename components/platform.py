@@ -48,6 +48,7 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability import PublicEndpoint
     from components.observability.aws_topics import AlertTopics
     from components.observability.digitalocean import DigitalOceanAlerts
 from components.registry import Registry
@@ -555,15 +556,53 @@ class Platform(pulumi.ComponentResource):
         databases: dict[str, pulumi.Input[str]] = {
             f"mongo-{app}" if app else "mongo": db.cluster.id for app, db in parts.items() if isinstance(db, DigitalOceanMongo)
         }
+        probe_url = self._data_volume_probe(config, endpoints)
         if not endpoints and (destinations is None or not (droplets or databases)):
             return None
         return DigitalOceanAlerts(
             f"{self._name}-do-alerts",
             DigitalOceanAlertsArgs(
-                name=self._prefix, endpoints=endpoints, destinations=destinations, droplets=droplets, databases=databases
+                name=self._prefix,
+                endpoints=endpoints,
+                destinations=destinations,
+                droplets=droplets,
+                databases=databases,
+                data_volume_probe=probe_url,
             ),
             opts=self._child,
         )
+
+    def _data_volume_probe(self, config: PlatformConfig, endpoints: list[PublicEndpoint]) -> str | None:
+        """The data volume's fill level, answered on the first host where an uptime check can reach it
+        (components/observability/volume_probe.py: DigitalOcean's agent does not report the volume)."""
+        from components.machines.digitalocean import DigitalOceanMachines
+
+        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None or not endpoints:
+            return None
+        if not isinstance(config, DockerPlatformConfig) or config.host_count > 1 or not self.docker_hosts:
+            # Behind the load balancer a request reaches any host, and only the first has the volume:
+            # README "Uptime and alerts on DigitalOcean" says what such a stack watches instead.
+            return None
+        from components.config.observability import AlertThresholds
+        from components.observability.volume_probe import PROBE_PATH, DataVolumeProbe, DataVolumeProbeArgs
+        from components.versions import BUSYBOX_IMAGE
+
+        host = self.docker_hosts[0]
+        endpoint = endpoints[0]
+        thresholds = config.alerts.thresholds if config.alerts is not None else AlertThresholds()
+        DataVolumeProbe(
+            f"{self._name}-{host.name}-data-volume-probe",
+            DataVolumeProbeArgs(
+                host=host,
+                image=BUSYBOX_IMAGE,
+                domain=endpoint.domain,
+                terminates_tls=endpoint.tls,
+                limit_percent=thresholds.disk_percent,
+                protect=config.protect_stateful,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
+        )
+        return f"{endpoint.scheme}://{endpoint.domain}{PROBE_PATH}"
 
     # -- Kubernetes target --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 
 from components.config import parse_config
 from components.observability import public_endpoints
+from components.observability.volume_probe import PROBE_PATH, probe_script
 from offline_plan.changes import plan_changes
 from offline_plan.runtime import SECRET_SIG
 from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
@@ -45,7 +47,7 @@ def test_every_public_domain_gets_a_check_and_its_alerts(stack: str) -> None:
     run = run_shipped(stack)
     endpoints = public_endpoints(parse_config(shipped_config(stack)))
     assert endpoints, "every DigitalOcean stack shipped has a public domain"
-    checks = by_name(run, CHECK)
+    checks = {n: c for n, c in by_name(run, CHECK).items() if n != "meteor-do-alerts-data-volume"}
     assert {n: c["inputs"]["target"] for n, c in checks.items()} == {f"meteor-do-alerts-{e.app}": e.url for e in endpoints}
     alerts = by_name(run, UPTIME_ALERT)
     for endpoint in endpoints:
@@ -73,9 +75,15 @@ def test_every_public_domain_gets_a_check_and_its_alerts(stack: str) -> None:
 
 def test_a_plain_http_domain_is_checked_over_http_without_a_certificate_alert(tmp_path: Path) -> None:
     run = run_changed(tmp_path, "droplets", environment="dev", ingress={"tls": "off"})
-    (check,) = run.resources(CHECK)
+    check = run.one(CHECK, "meteor-do-alerts-todos")
     assert check["inputs"]["type"] == "http" and check["inputs"]["target"] == "http://todos.example.org/"
-    assert {a["inputs"]["type"] for a in run.resources(UPTIME_ALERT)} == {"down", "latency"}
+    assert {a["name"]: a["inputs"]["type"] for a in run.resources(UPTIME_ALERT)} == {
+        "meteor-do-alerts-todos-down": "down",
+        "meteor-do-alerts-todos-latency": "latency",
+        "meteor-do-alerts-data-volume-full": "down",
+    }
+    probe = run.one(CHECK, "meteor-do-alerts-data-volume")
+    assert probe["inputs"]["type"] == "http" and probe["inputs"]["target"] == f"http://todos.example.org{PROBE_PATH}"
 
 
 def test_alerts_go_to_the_emails_and_the_slack_webhook_as_a_secret(tmp_path: Path) -> None:
@@ -84,7 +92,7 @@ def test_alerts_go_to_the_emails_and_the_slack_webhook_as_a_secret(tmp_path: Pat
     plan_text = json.dumps(run.plan)
     notified = [a["inputs"]["notifications"][0] for a in run.resources(UPTIME_ALERT)]
     notified += [a["inputs"]["alerts"] for a in run.resources(MONITOR_ALERT)]
-    assert len(notified) == 6
+    assert len(notified) == 7
     for notification in notified:
         assert notification["emails"] == ["ops@example.com", "oncall@example.com"]
         (slack,) = notification["slacks"]
@@ -107,7 +115,7 @@ def test_no_alert_without_destinations(tmp_path: Path) -> None:
     del config["alerts"]
     config["environment"] = "staging"  # production must name its destinations
     run = run_config(tmp_path, config, stack="droplets")
-    assert len(run.resources(CHECK)) == 1, "the domain is still checked"
+    assert len(run.resources(CHECK)) == 2, "the domain and the data volume are still checked"
     assert run.resources(UPTIME_ALERT) == [] and run.resources(MONITOR_ALERT) == []
 
 
@@ -183,3 +191,45 @@ def test_windows_and_periods_are_the_shortest_allowed_that_last_the_configured_m
 def test_aws_stacks_have_no_digitalocean_checks() -> None:
     run = run_shipped("aws-production")
     assert run.resources(CHECK) == [] and run.resources(MONITOR_ALERT) == []
+
+
+# -- the data volume: DigitalOcean's agent does not report it, a probe on the host answers instead ------
+
+
+def test_the_first_host_answers_how_full_its_data_volume_is_and_an_uptime_check_watches_it() -> None:
+    run = run_shipped("droplets")
+    [host0] = [p for p in run.resources("pulumi:providers:docker") if p["name"] == "meteor-host0-docker"]
+    container = run.one("docker:index/container:Container", "meteor-host0-data-volume-probe-container")
+    assert container["provider"] == host0["urn"]
+    inputs = container["inputs"]
+    assert inputs["volumes"] == [{"containerPath": "/probe", "readOnly": True, "volumeName": "meteor-data-volume-probe"}]
+    assert inputs["readOnly"] is True and inputs["user"] == "65534:65534" and inputs["capabilities"] == {"drops": ["ALL"]}
+    labels = {label["label"]: label["value"] for label in inputs["labels"]}
+    assert labels["traefik.http.routers.meteor-data-volume-probe.rule"] == f"Host(`todos.example.org`) && Path(`{PROBE_PATH}`)"
+    assert labels["traefik.http.routers.meteor-data-volume-probe.tls.certresolver"] == "letsencrypt"
+    assert labels["traefik.docker.network"] == inputs["networksAdvanced"][0]["name"]
+    (script,) = [e.split("=", 1)[1] for e in inputs["envs"] if e.startswith("PROBE_SCRIPT=")]
+    assert script == probe_script(85), "alerts.thresholds.diskPercent"
+    check = run.one(CHECK, "meteor-do-alerts-data-volume")
+    assert check["inputs"]["target"] == f"https://todos.example.org{PROBE_PATH}"
+    alert = run.one(UPTIME_ALERT, "meteor-do-alerts-data-volume-full")
+    assert alert["inputs"]["type"] == "down" and alert["inputs"]["checkId"] == run.result.ids[check["urn"]]
+    assert alert["inputs"]["notifications"] == [{"emails": ["ops@example.com"], "slacks": []}]
+
+
+@pytest.mark.parametrize(("limit", "status"), [(101, "200 OK"), (0, "503 Service Unavailable")])
+def test_the_probe_answers_503_once_the_filesystem_reaches_the_limit(tmp_path: Path, limit: int, status: str) -> None:
+    script = tmp_path / "data-volume"
+    script.write_text(probe_script(limit).replace("df -P /probe", f"df -P {tmp_path}"))
+    answer = subprocess.run(["sh", str(script)], capture_output=True, check=True).stdout.decode()
+    headers, body = answer.split("\r\n\r\n", 1)
+    assert headers.splitlines()[0] == f"Status: {status}"
+    assert body.startswith("data volume ") and "% used" in body
+
+
+def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:
+    machines = {**shipped_config("droplets")["machines"], "count": 2, "reservedIp": False}
+    run = run_changed(tmp_path, "droplets", machines=machines, mongo=shipped_config("production")["mongo"])
+    assert run.resources("digitalocean:index/loadBalancer:LoadBalancer")
+    assert [c["name"] for c in run.resources(CHECK)] == ["meteor-do-alerts-todos"]
+    assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]

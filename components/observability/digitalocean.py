@@ -81,13 +81,15 @@ class DigitalOceanAlertsArgs:
     droplets: Sequence[WatchedDroplets] = ()
     databases: Mapping[str, pulumi.Input[str]] | None = None
     """Managed database cluster ids by what they serve (`mongo`, `mongo-<app>`)."""
+    data_volume_probe: str | None = None
+    """The URL of the first host's data-volume probe (volume_probe.py): 503 when the volume is full."""
 
 
 class DigitalOceanAlerts(pulumi.ComponentResource):
     """An uptime check per public domain, its alerts, and resource alerts on droplets and databases."""
 
     uptime_checks: dict[str, do.UptimeCheck]
-    """By app name."""
+    """By app name, and `data-volume` for the data-volume probe."""
     uptime_alerts: dict[str, do.UptimeAlert]
     """By `<app>-<kind>`."""
     monitor_alerts: dict[str, do.MonitorAlert]
@@ -102,6 +104,8 @@ class DigitalOceanAlerts(pulumi.ComponentResource):
         self.monitor_alerts = {}
         for endpoint in args.endpoints:
             self._uptime(endpoint)
+        if args.data_volume_probe is not None:
+            self._data_volume(args.data_volume_probe)
         if args.destinations is not None:
             for droplets in args.droplets:
                 self._droplet_alerts(droplets, args.destinations)
@@ -145,6 +149,32 @@ class DigitalOceanAlerts(pulumi.ComponentResource):
                 notifications=[_uptime_notification(d)],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+    def _data_volume(self, url: str) -> None:
+        check = do.UptimeCheck(
+            f"{self._name}-data-volume",
+            name=f"{self._args.name}-data-volume",
+            target=url,
+            type=url.split(":", 1)[0],
+            regions=list(UPTIME_REGIONS),
+            enabled=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.uptime_checks["data-volume"] = check
+        d = self._args.destinations
+        if d is None:
+            return
+        self.uptime_alerts["data-volume-full"] = do.UptimeAlert(
+            f"{self._name}-data-volume-full",
+            name=f"{self._args.name}-data-volume-full",
+            check_id=check.id,
+            type="down",
+            threshold=0,
+            comparison="greater_than",
+            period=shortest_allowed(d.thresholds.minutes, UPTIME_PERIODS),
+            notifications=[_uptime_notification(d)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _droplet_alerts(self, droplets: WatchedDroplets, d: AlertDestinations) -> None:
         limits = {"cpu": d.thresholds.cpu_percent, "memory": d.thresholds.memory_percent, "disk": d.thresholds.disk_percent}
