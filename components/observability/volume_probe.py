@@ -34,8 +34,12 @@ CGI = "/cgi-bin/data-volume"
 
 
 def probe_script(limit_percent: int) -> str:
-    """The CGI script: 503 when the filesystem under PROBE_MOUNT is `limit_percent` full or more (or unreadable)."""
+    """The CGI script: 503 when the filesystem under PROBE_MOUNT is `limit_percent` full or more (or unreadable).
+
+    busybox httpd turns a CGI's leading `Status: NNN reason` header into the response's status line
+    (networking/httpd.c, send_cgi_and_wait: `memcmp(rbuf, "Status: ", 8)`)."""
     return f"""#!/bin/sh
+export PATH=/bin:/usr/bin
 used=$(df -P {PROBE_MOUNT} | awk 'NR == 2 {{ sub("%", "", $5); print $5 }}')
 if [ -n "$used" ] && [ "$used" -lt {limit_percent} ]; then
   printf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\ndata volume %s%% used (alert at {limit_percent}%%)\\n' "$used"
