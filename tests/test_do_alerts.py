@@ -73,6 +73,13 @@ def test_every_public_domain_gets_a_check_and_its_alerts(stack: str) -> None:
             assert alert["inputs"]["notifications"] == [{"emails": ["ops@example.com"], "slacks": []}]
 
 
+def test_the_check_requests_the_apps_health_path_on_its_domain(tmp_path: Path) -> None:
+    apps = copy.deepcopy(shipped_config("droplets")["apps"])
+    apps[0]["healthPath"] = "/healthz"
+    run = run_changed(tmp_path, "droplets", apps=apps)
+    assert run.one(CHECK, "meteor-do-alerts-todos")["inputs"]["target"] == "https://todos.example.org/healthz"
+
+
 def test_a_plain_http_domain_is_checked_over_http_without_a_certificate_alert(tmp_path: Path) -> None:
     run = run_changed(tmp_path, "droplets", environment="dev", ingress={"tls": "off"})
     check = run.one(CHECK, "meteor-do-alerts-todos")
