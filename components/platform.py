@@ -48,11 +48,13 @@ from components.network import PrivateNetwork
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
+    from components.observability import PublicEndpoint
     from components.observability.aws_cluster import ClusterInsights
     from components.observability.aws_hosts import HostAlarms
     from components.observability.aws_slack import SlackForwarder
     from components.observability.aws_topics import AlertTopics
     from components.observability.aws_uptime import AwsUptimeChecks
+    from components.observability.digitalocean import DigitalOceanAlerts
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -95,6 +97,9 @@ class Platform(pulumi.ComponentResource):
     cluster_insights: pulumi.ComponentResource | None
     """EKS: Container Insights (the CloudWatch add-on), its alarms and opt-in container logs
     (components/observability/aws_cluster.py), when the stack alerts or ships logs."""
+    digitalocean_alerts: pulumi.ComponentResource | None
+    """DigitalOcean uptime checks per public domain and their alerts, droplet and database alerts
+    (components/observability/digitalocean.py), when DigitalOcean checks the domains or runs the stack."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -158,6 +163,7 @@ class Platform(pulumi.ComponentResource):
         self.slack_forwarder = self._slack_forwarder(config)
         self.host_alarms = self._host_alarms(config)
         self.cluster_insights = self._cluster_insights(config)
+        self.digitalocean_alerts = self._digitalocean_alerts(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -584,6 +590,47 @@ class Platform(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    def _digitalocean_alerts(self, config: PlatformConfig) -> DigitalOceanAlerts | None:
+        """Uptime checks of the public domains (with `alerts: none` too), alerts when there are destinations."""
+        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+
+        endpoints = public_endpoints(config) if uptime_cloud(config) == "digitalocean" else []
+        if not endpoints and not config.uses_digitalocean:
+            return None  # pulumi_digitalocean is imported only by stacks that use it
+        destinations = alert_destinations(config)
+        from components.kubernetes.digitalocean import DoksCluster
+        from components.machines.digitalocean import DigitalOceanMachines
+        from components.mongo.digitalocean import DigitalOceanMongo, PerAppMongo
+        from components.observability.digitalocean import DigitalOceanAlerts, DigitalOceanAlertsArgs, WatchedDroplets
+
+        droplets: list[WatchedDroplets] = []
+        if isinstance(self.machines, DigitalOceanMachines):
+            # The firewall names the machines' tag: once it exists, so does the tag.
+            droplets.append(WatchedDroplets("hosts", self.machines.tag, depends_on=[self.machines.firewall]))
+        if isinstance(self.cluster, DoksCluster):
+            doks = self.cluster.cluster
+            # DOKS tags each node droplet `k8s:<cluster id>` (components/observability/digitalocean.py).
+            droplets.append(WatchedDroplets("doks-nodes", doks.id.apply(lambda cluster_id: f"k8s:{cluster_id}"), depends_on=[doks]))
+        parts = self.mongo.databases if isinstance(self.mongo, PerAppMongo) else {"": self.mongo}
+        databases: dict[str, pulumi.Input[str]] = {
+            f"mongo-{app}" if app else "mongo": db.cluster.id for app, db in parts.items() if isinstance(db, DigitalOceanMongo)
+        }
+        probe_url = self._data_volume_probe(config, endpoints)
+        if not endpoints and (destinations is None or not (droplets or databases)):
+            return None
+        return DigitalOceanAlerts(
+            f"{self._name}-do-alerts",
+            DigitalOceanAlertsArgs(
+                name=self._prefix,
+                endpoints=endpoints,
+                destinations=destinations,
+                droplets=droplets,
+                databases=databases,
+                data_volume_probe=probe_url,
+            ),
+            opts=self._child,
+        )
+
     def _host_metrics_namespace(self, config: PlatformConfig) -> str | None:
         """EC2 Docker hosts run the CloudWatch agent when their alarms need its memory and disk metrics."""
         from components.observability import alert_destinations
@@ -659,6 +706,38 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+    def _data_volume_probe(self, config: PlatformConfig, endpoints: list[PublicEndpoint]) -> str | None:
+        """The data volume's fill level, answered on the first host where an uptime check can reach it
+        (components/observability/volume_probe.py: DigitalOcean's agent does not report the volume)."""
+        from components.machines.digitalocean import DigitalOceanMachines
+
+        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None or not endpoints:
+            return None
+        if not isinstance(config, DockerPlatformConfig) or config.host_count > 1 or not self.docker_hosts:
+            # Behind the load balancer a request reaches any host, and only the first has the volume:
+            # README "Uptime and alerts on DigitalOcean" says what such a stack watches instead.
+            return None
+        from components.config.observability import AlertThresholds
+        from components.observability.volume_probe import PROBE_PATH, DataVolumeProbe, DataVolumeProbeArgs
+        from components.versions import BUSYBOX_IMAGE
+
+        host = self.docker_hosts[0]
+        endpoint = endpoints[0]
+        thresholds = config.alerts.thresholds if config.alerts is not None else AlertThresholds()
+        DataVolumeProbe(
+            f"{self._name}-{host.name}-data-volume-probe",
+            DataVolumeProbeArgs(
+                host=host,
+                image=BUSYBOX_IMAGE,
+                domain=endpoint.domain,
+                terminates_tls=endpoint.tls,
+                limit_percent=thresholds.disk_percent,
+                protect=config.protect_stateful,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
+        )
+        return f"{endpoint.scheme}://{endpoint.domain}{PROBE_PATH}"
 
     # -- Kubernetes target --------------------------------------------------------------------
 

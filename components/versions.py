@@ -16,6 +16,8 @@ MINIO_IMAGE = "minio/minio:RELEASE.2025-04-22T22-12-26Z"
 MINIO_CLIENT_IMAGE = "minio/mc:RELEASE.2025-04-16T18-13-26Z"
 # Between Traefik and the Docker socket on Docker hosts: only the read calls Traefik needs.
 DOCKER_SOCKET_PROXY_IMAGE = "tecnativa/docker-socket-proxy:v0.3.0"
+# Answers how full a DigitalOcean host's data volume is (its `httpd` and `df` applets: busybox defconfig).
+BUSYBOX_IMAGE = "busybox:1.37.0"
 
 DOCKER_ENGINE_MAJOR = 28
 """The Docker Engine major version the cloud machines install and keep (apt pin); Traefik above supports it."""

@@ -34,6 +34,7 @@ def test_every_image_the_stacks_run_is_pinned_in_one_place() -> None:
     known = {
         versions.TRAEFIK_IMAGE,
         versions.DOCKER_SOCKET_PROXY_IMAGE,
+        versions.BUSYBOX_IMAGE,
         versions.MINIO_IMAGE,
         versions.MINIO_CLIENT_IMAGE,
         versions.mongo_image(versions.MONGO_VERSION),

@@ -107,6 +107,11 @@ class PerAppMongo:
         self._shared = shared
         self._isolated = isolated
 
+    @property
+    def databases(self) -> dict[str, MongoDatabase]:
+        """Each cluster by what it serves: `""` the shared one, else the isolated app's name."""
+        return {**({"": self._shared} if self._shared is not None else {}), **self._isolated}
+
     def connection(self, app: str) -> MongoConnection:
         database = self._isolated.get(app) or self._shared
         if database is None:  # every app has its own cluster and this one is not an app of the stack

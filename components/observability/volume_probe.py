@@ -1,0 +1,112 @@
+"""A probe that answers how full a DigitalOcean host's data volume is, for an uptime check to watch.
+
+Why not the droplet's own disk alert: the data volume is mounted at /var/lib/docker/volumes
+(machines/cloud_init.py DATA_MOUNT), and DigitalOcean's metrics agent skips every mount point under
+/var/lib/docker/ (do-agent cmd/do-agent/config_filesystem.go: `ignoredMountPoints` matches
+`var/(lib|run)/docker/[^$]+`), so `v1/insights/droplet/disk_utilization_percent` never sees the
+volume, and DigitalOcean offers no volume metric to alert on (the MonitorAlert types list none).
+
+So the first host runs a tiny busybox `httpd` whose CGI script runs `df` on an empty Docker volume of
+its own: every named volume lives on the data volume's filesystem, so `df` reports that filesystem
+(and the probe reads none of the data). It answers 200 below `alerts.thresholds.diskPercent` and 503
+at or above it; Traefik routes `PROBE_PATH` on the app's domain to it, and a DigitalOcean uptime
+check with a "down" alert (components/observability/digitalocean.py) sends the stack's destinations
+the news. The same check also alerts when the host itself is unreachable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker import DockerHost
+from components.docker.hardening import limits, service_container_defaults
+from components.docker.proxy import CERT_RESOLVER
+from components.docker.services import data_volume
+
+PROBE_PATH = "/.well-known/meteor-platform/data-volume"
+"""Under /.well-known/ (RFC 8615): a path no Meteor app routes."""
+PROBE_PORT = 8080
+PROBE_MOUNT = "/probe"
+CGI = "/cgi-bin/data-volume"
+
+
+def probe_script(limit_percent: int) -> str:
+    """The CGI script: 503 when the filesystem under PROBE_MOUNT is `limit_percent` full or more (or unreadable).
+
+    busybox httpd turns a CGI's leading `Status: NNN reason` header into the response's status line
+    (networking/httpd.c, send_cgi_and_wait: `memcmp(rbuf, "Status: ", 8)`)."""
+    return f"""#!/bin/sh
+export PATH=/bin:/usr/bin
+used=$(df -P {PROBE_MOUNT} | awk 'NR == 2 {{ sub("%", "", $5); print $5 }}')
+if [ -n "$used" ] && [ "$used" -lt {limit_percent} ]; then
+  printf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\ndata volume %s%% used (alert at {limit_percent}%%)\\n' "$used"
+else
+  printf 'Status: 503 Service Unavailable\\r\\nContent-Type: text/plain\\r\\n\\r\\ndata volume %s%% used (alert at {limit_percent}%%)\\n' "$used"
+fi
+"""
+
+
+@dataclass(frozen=True)
+class DataVolumeProbeArgs:
+    host: DockerHost
+    """The host whose Docker volumes live on the data volume (the first one)."""
+    image: str
+    domain: str
+    """A public domain routed to this host: the probe answers at `https://<domain>PROBE_PATH`."""
+    terminates_tls: bool
+    """Traefik on the host holds the domain's certificate (no load balancer in front)."""
+    limit_percent: int
+    protect: bool = False
+    """Production protects every Docker volume (policy stateful-protected-in-production), this empty one too."""
+
+
+class DataVolumeProbe(pulumi.ComponentResource):
+    container: docker.Container
+
+    def __init__(self, name: str, args: DataVolumeProbeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:observability:DataVolumeProbe", name, None, opts)
+        on_host = pulumi.ResourceOptions(parent=self, depends_on=list(args.host.networks))
+        names = args.host.names
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        probe = names.of("data-volume-probe")  # the container, its volume, and Traefik's router, middleware and service
+        # Empty, and on the data volume's filesystem like every named volume: `df` on it measures that filesystem.
+        volume = data_volume(f"{name}-volume", probe, protect=args.protect, opts=on_host)
+        router = f"traefik.http.routers.{probe}"
+        labels: dict[str, pulumi.Input[str]] = {
+            "traefik.enable": "true",
+            "traefik.docker.network": names.edge,
+            # Longer than the app's `Host(...)` rule: Traefik's default priority (the rule's length) picks it.
+            f"{router}.rule": f"Host(`{args.domain}`) && Path(`{PROBE_PATH}`)",
+            f"{router}.entrypoints": "websecure" if args.terminates_tls else "web",
+            f"{router}.service": probe,
+            f"{router}.middlewares": f"{probe}-cgi",
+            f"traefik.http.middlewares.{probe}-cgi.replacepath.path": CGI,
+            f"traefik.http.services.{probe}.loadbalancer.server.port": str(PROBE_PORT),
+        }
+        if args.terminates_tls:
+            labels[f"{router}.tls"] = "true"
+            labels[f"{router}.tls.certresolver"] = CERT_RESOLVER
+        start = f"mkdir -p /www/cgi-bin && printf '%s' \"$PROBE_SCRIPT\" > /www{CGI} && chmod 755 /www{CGI} && exec httpd -f -p {PROBE_PORT} -h /www"
+        self.container = docker.Container(
+            f"{name}-container",
+            name=probe,
+            image=image.image_id,
+            command=["sh", "-c", start],
+            envs=[f"PROBE_SCRIPT={probe_script(args.limit_percent)}"],
+            volumes=[{"volume_name": volume.name, "container_path": PROBE_MOUNT, "read_only": True}],
+            # The script is written at start (the root filesystem is read-only); Docker mounts a tmpfs noexec unless told `exec`.
+            tmpfs={"/www": "rw,exec,nosuid,size=64k,mode=1777"},
+            labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
+            networks_advanced=[{"name": names.edge}],
+            restart="unless-stopped",
+            user="65534:65534",
+            capabilities={"drops": ["ALL"]},
+            read_only=True,
+            opts=on_host,
+            **service_container_defaults(),
+            **limits(32, "0.1"),
+        )
+        self.register_outputs({})
