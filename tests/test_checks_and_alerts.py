@@ -114,6 +114,9 @@ def test_the_offline_plan_shows_the_section(capsys: pytest.CaptureFixture[str]) 
         "  alerts: none\n"
         "  destinations: email ops@example.com, 2 SNS topics\n"
     ) in out
+    assert main(["aws-production", "--markdown"]) == 0
+    body = capsys.readouterr().out
+    assert "**Checks and alerts**\n\n- no uptime check: todos.aws.example.com\n- alerts: none\n" in body
 
 
 # -- the policy ---------------------------------------------------------------------------------
