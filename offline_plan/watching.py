@@ -142,4 +142,3 @@ def watch_changes(changes: PlanChanges) -> WatchChanges:
         if watch_of(as_resource(change.current)) is not None:
             counts[change.action] += 1
     return WatchChanges(added=counts["create"], removed=counts["delete"], changed=counts["update"] + counts["replace"])
-

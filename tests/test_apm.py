@@ -48,12 +48,14 @@ def test_kubernetes_delivers_the_id_as_config_and_the_secret_from_a_secret(tmp_p
 
 
 def test_kubernetes_lets_the_app_reach_the_engine(tmp_path: Path) -> None:
-    run = run_config(tmp_path, with_apm(KUBERNETES, KADIRA))
+    run = run_config(tmp_path, with_apm(KUBERNETES, KADIRA, migrate={"command": ["node", "migrate.js"]}))
     env = env_of(run.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
     assert env["KADIRA_OPTIONS_ENDPOINT"]["value"] == "https://apm.example.com:8443"
     assert "secretKeyRef" in env["KADIRA_APP_SECRET"]["valueFrom"]
-    policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "todos-network-policy")["inputs"]["spec"]
-    assert {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 8443}]} in policy["egress"]
+    engine = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 8443}]}
+    for name in ("todos-network-policy", "todos-migrate-network-policy"):
+        policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", name)["inputs"]["spec"]
+        assert engine in policy["egress"], f"{name}: the migration runs the app's code and environment too"
 
 
 def test_without_apm_the_app_reaches_no_https_on_the_internet(tmp_path: Path) -> None:
@@ -117,3 +119,13 @@ def test_without_apm_the_agent_variables_stay_the_apps_own(tmp_path: Path) -> No
     run = run_config(tmp_path, config)
     envs = dict(line.split("=", 1) for line in run.state(run.one("docker:index/container:Container", "todos-local-0"))["envs"])
     assert envs["MONTI_APP_ID"] == "own-id"
+
+
+def test_agent_credentials_in_secret_settings_are_refused_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = with_apm(DOCKER, MONTI, secretSettings=json.dumps({"kadira": {"appId": "x", "appSecret": APM_SECRET}}))
+    monkeypatch.setattr(loading, "_secure_paths", lambda _dir, _stack: {("meteor-platform:apps", 0, "secretSettings")})  # pyright: ignore[reportUnknownArgumentType, reportUnknownLambdaType]
+    err = refused(tmp_path, config, capsys)
+    assert "meteor-platform:apps[0].secretSettings: expected no 'kadira' key with apps[0].apm" in err
+    assert APM_SECRET not in err

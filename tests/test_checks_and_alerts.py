@@ -48,7 +48,9 @@ def do_watched(plan: dict[str, Any], domain: str = "todos.example.com") -> dict[
     notify = {"emails": ["ops@example.com"], "slacks": [{"channel": "#ops", "url": SLACK_URL}]}
     watched = copy.deepcopy(plan)
     watched["resources"] += [
-        planned(plan, "digitalocean:index/uptimeCheck:UptimeCheck", "todos-uptime", {"target": f"https://{domain}/healthz", "type": "https"}),
+        planned(
+            plan, "digitalocean:index/uptimeCheck:UptimeCheck", "todos-uptime", {"target": f"https://{domain}/healthz", "type": "https"}
+        ),
         planned(plan, "digitalocean:index/uptimeAlert:UptimeAlert", "todos-down", {"type": "down", "notifications": [notify]}),
         planned(plan, "digitalocean:index/uptimeAlert:UptimeAlert", "todos-latency", {"type": "latency", "notifications": [notify]}),
         planned(plan, "digitalocean:index/monitorAlert:MonitorAlert", "host0-cpu", {"type": "v1/insights/droplet/cpu", "alerts": notify}),
@@ -93,7 +95,12 @@ def test_the_plan_lists_checks_per_domain_alert_counts_and_destinations_but_no_s
 def test_route_53_checks_name_their_domain_and_path() -> None:
     plan = copy.deepcopy(shipped("aws-production"))
     plan["resources"] += [
-        planned(plan, "aws:route53/healthCheck:HealthCheck", "todos-health", {"fqdn": "todos.aws.example.com", "type": "HTTPS", "resourcePath": "/healthz"}),
+        planned(
+            plan,
+            "aws:route53/healthCheck:HealthCheck",
+            "todos-health",
+            {"fqdn": "todos.aws.example.com", "type": "HTTPS", "resourcePath": "/healthz"},
+        ),
         planned(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "todos-down", {"metricName": "HealthCheckStatus"}),
         planned(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "todos-latency", {"metricName": "TimeToFirstByte"}),
     ]
