@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -209,8 +210,9 @@ APM_VARIABLES = {
 APM_ENV = frozenset(name for v in APM_VARIABLES.values() for name in (v.app_id, v.secret, v.endpoint))
 """Set by `apm`: with it, an app sets none of them itself (montiapm:agent reads both prefixes as one)."""
 APM_SETTINGS_KEYS = ("monti", "kadira")
-"""METEOR_SETTINGS keys the agent connects with too (montiapm:agent lib/auto_connect.js:4, 57-58: after connecting
-from the environment it replaces Kadira.connect with a function that throws, so settings credentials fail the start)."""
+"""METEOR_SETTINGS keys the agent connects with too (montiapm:agent lib/auto_connect.js:4 reads `Meteor.settings.monti ||
+Meteor.settings.kadira`; :54-55 connects from the environment, then from the settings; :14 has replaced Kadira.connect
+with a function that throws once the environment connected, so credentials in both places fail the app's start)."""
 
 HttpsUrl = Annotated[
     str,
@@ -529,10 +531,8 @@ def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
             )
     secret_settings: object = None
     if app.secret_settings is not None and app.secret_settings.known:
-        try:
+        with contextlib.suppress(json.JSONDecodeError):  # an invalid one is reported as such (apps_problems)
             secret_settings = json.loads(app.secret_settings.reveal())
-        except json.JSONDecodeError:
-            pass
     for section, settings in (("settings", app.settings), ("secretSettings", secret_settings)):
         if not isinstance(settings, dict):
             continue
