@@ -237,7 +237,9 @@ class ApmConfig(Model):
         "`kadira` (a self-hosted Kadira-compatible engine: KADIRA_* variables, read by meteorhacks:kadira and montiapm:agent).",
     )
     app_id: ApmAppId = Field(..., description="The app id the APM shows for the app (not secret).")
-    secret: SecretValue = Field(..., description="The app secret (secret): pulumi config set --secret --path 'apps[0].apm.secret' <secret>.")
+    secret: SecretValue = Field(
+        ..., description="The app secret (secret): pulumi config set --secret --path 'apps[0].apm.secret' <secret>."
+    )
     endpoint: HttpsUrl | None = Field(
         default=None,
         description="The engine's https URL: optional for montiApm (the agent defaults to https://engine.montiapm.com), required for kadira.",
