@@ -97,6 +97,7 @@ def test_a_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path, capsy
     [
         ({**KADIRA, "endpoint": None}, {}, "meteor-platform:apps[0].apm.endpoint: missing; expected the https URL of the self-hosted"),
         ({**MONTI, "endpoint": "http://apm.example.com"}, {}, "meteor-platform:apps[0].apm.endpoint"),
+        ({**MONTI, "endpoint": "https://apm.example.com:70000/"}, {}, "meteor-platform:apps[0].apm.endpoint: got 'https://apm"),
         ({**MONTI, "provider": "newrelic"}, {}, "meteor-platform:apps[0].apm.provider"),
         ({**MONTI, "appId": "id with spaces"}, {}, "meteor-platform:apps[0].apm.appId"),
         ({"provider": "montiApm", "appId": "x"}, {}, "meteor-platform:apps[0].apm.secret: missing"),

@@ -524,6 +524,8 @@ def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
             "missing; expected the https URL of the self-hosted Kadira engine with provider 'kadira' "
             f"(pulumi config set --path 'apps[{i}].apm.endpoint' https://apm-engine.example.com)",
         )
+    if not 1 <= apm.port <= 65535:
+        problems.bad(["apps", i, "apm", "endpoint"], apm.endpoint, "expected a port from 1 to 65535 (443 when the URL names none)")
     for section, names in (("env", app.env), ("secretEnv", app.secret_env)):
         for name in sorted(APM_ENV & set(names)):
             problems.line(
