@@ -177,6 +177,7 @@ def run(argv: list[str] | None) -> int:
     from offline_plan.render import StackReport, comment, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import run_program
+    from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
     status = NO_CHANGES
@@ -196,7 +197,12 @@ def run(argv: list[str] | None) -> int:
                 raise InputError(f"--manifests {args.manifests}: cannot be written ({err.strerror or err})") from None
             print(f"wrote {len(written)} manifests to {args.manifests}", file=sys.stderr)
         report = StackReport(
-            stack=stack, changes=None, violations=[str(v) for v in violations(plan)], tree=tree(plan), planned=summarize(plan)
+            stack=stack,
+            changes=None,
+            violations=[str(v) for v in violations(plan)],
+            tree=tree(plan),
+            planned=summarize(plan),
+            watching=watch_summary(plan),
         )
         if report.violations:
             status = max(status, POLICY_VIOLATION, key=SEVERITY.index)

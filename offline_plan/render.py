@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
 from offline_plan.report import PlanSummary
+from offline_plan.watching import WatchSummary, watch_changes, watch_lines
 
 # GitHub rejects issue and pull-request comments longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65536
@@ -39,6 +40,8 @@ class StackReport:
     note: str = ""
     planned: PlanSummary | None = None
     """What the plan creates: shown instead of changes when there is no baseline."""
+    watching: WatchSummary | None = None
+    """The stack's checks and alerts, shown with the plan as created."""
 
 
 def _policy_result(report: StackReport) -> str:
@@ -54,6 +57,9 @@ def _no_baseline_text(report: StackReport) -> list[str]:
     summary = f"{_planned_line(report.planned)}; " if report.planned else ""
     lines.append(f"{report.stack}: {summary}{_policy_result(report)}")
     lines += [f"  ! {v}" for v in report.violations]
+    if report.watching is not None:
+        lines.append(f"{report.stack}: checks and alerts:")
+        lines += watch_lines(report.watching)
     if report.tree:
         lines.append(f"{report.stack}: the plan below marks each resource `+`, as it would be created on an empty stack")
     return lines
@@ -95,6 +101,9 @@ def stack_text(report: StackReport) -> str:
     if changes.empty:
         return "\n".join([*lines, f"{report.stack}: no changes"]) + "\n"
     lines.append(f"{report.stack}: {changes.headline()}")
+    watched = watch_changes(changes)
+    if not watched.empty:
+        lines.append(f"{report.stack}: {watched.line()}")
     hits = _data_hit_lines(changes)
     if hits:
         lines.append("!! PROTECTED DATA: pulumi up would refuse or orphan these")
@@ -142,7 +151,11 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
             out += ["> [!CAUTION]", "> **Protected data:** `pulumi up` would refuse (protected) or orphan (retain-on-delete) these:"]
             out += [f"> - `{r.symbol}` `{r.type}` `{r.name}`: {why}" for r, why in hits]
             out.append("")
-        out += [f"**{changes.headline()}**", "", "| | type | name | why |", "|---|---|---|---|"]
+        watched = watch_changes(changes)
+        out += [f"**{changes.headline()}**", ""]
+        if not watched.empty:
+            out += [f"**{watched.line()}**", ""]
+        out += ["| | type | name | why |", "|---|---|---|---|"]
         for r in _ordered(changes):
             out.append(f"| `{r.symbol}` {r.action} | `{r.type}` | `{r.name}` | {_cell(_why(r))} |")
         out.append("")
@@ -185,6 +198,8 @@ def _no_baseline_markdown(report: StackReport) -> list[str]:
     if planned is None:
         return [*out, f"Policies: {result}.", ""]
     out += [f"**Planned: {_planned_line(planned)}**; {result}.", ""]
+    if report.watching is not None:
+        out += ["**Checks and alerts**", "", *(f"- {line.strip()}" for line in watch_lines(report.watching)), ""]
     if planned.protected or planned.retained:
         out += ["Protected (`pulumi up` refuses to delete or replace them) and retain-on-delete resources:", ""]
         protected, retained = set(planned.protected), set(planned.retained)

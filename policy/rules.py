@@ -19,7 +19,8 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 SECRET = "[secret]"
 ANYWHERE = "0.0.0.0/0"
@@ -147,6 +148,84 @@ def _is_app(resource: Resource) -> bool:
     if resource.type == "docker:index/container:Container":
         return any(label.get("label") == APP_LABEL for label in cast(list[Mapping[str, Any]], resource.inputs.get("labels") or []))
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks and alerts: what watches a stack (one table for the policy and the plan's report)
+
+WatchRole = Literal["check", "alert", "destination"]
+
+
+@dataclass(frozen=True)
+class Watch:
+    role: WatchRole
+    label: str
+    detail: str | None = None
+    """The input that tells one kind of alert of this type from another (`type`, `metricName`)."""
+
+
+WATCH_TYPES: dict[str, Watch] = {
+    # Inputs as the pinned SDKs name them: UptimeCheck `target`, `type` (pulumi_digitalocean/uptime_check.py);
+    # UptimeAlert `type`, `notifications[].emails/slacks` (uptime_alert.py); MonitorAlert `type`, `alerts.emails/slacks`
+    # (monitor_alert.py); HealthCheck `fqdn`, `resourcePath` (pulumi_aws/route53/health_check.py); MetricAlarm
+    # `metricName`; TopicSubscription `protocol`, `endpoint` (pulumi_aws/sns/topic_subscription.py).
+    "digitalocean:index/uptimeCheck:UptimeCheck": Watch("check", "DigitalOcean uptime check"),
+    "aws:route53/healthCheck:HealthCheck": Watch("check", "Route 53 health check"),
+    "digitalocean:index/uptimeAlert:UptimeAlert": Watch("alert", "DigitalOcean uptime alert", "type"),
+    "digitalocean:index/monitorAlert:MonitorAlert": Watch("alert", "DigitalOcean monitor alert", "type"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Watch("alert", "CloudWatch alarm", "metricName"),
+    "aws:sns/topic:Topic": Watch("destination", "SNS topic"),
+    "aws:sns/topicSubscription:TopicSubscription": Watch("destination", "SNS subscription", "protocol"),
+}
+CLUSTER_WATCH = Watch("alert", "in-cluster watcher")
+CLUSTER_WATCH_LABEL = ("app.kubernetes.io/component", "cluster-watch")
+"""The label of the in-cluster watcher's CronJob (the cluster alerts on DOKS and existing clusters)."""
+
+
+def watch_of(resource: Resource) -> Watch | None:
+    """What `resource` does to watch the stack, if anything."""
+    found = WATCH_TYPES.get(resource.type)
+    if found is not None:
+        return found
+    if _kind(resource) == "CronJob":
+        labels = cast(Mapping[str, Any], (resource.inputs.get("metadata") or {}).get("labels") or {})
+        if labels.get(CLUSTER_WATCH_LABEL[0]) == CLUSTER_WATCH_LABEL[1]:
+            return CLUSTER_WATCH
+    return None
+
+
+def checked_domain(resource: Resource) -> str | None:
+    """The domain an uptime check requests: a DigitalOcean check's target host, a Route 53 check's fqdn."""
+    if resource.type == "digitalocean:index/uptimeCheck:UptimeCheck":
+        target = resource.inputs.get("target")
+        host = urlsplit(target).hostname if isinstance(target, str) else None
+        return host.lower() if host else None
+    if resource.type == "aws:route53/healthCheck:HealthCheck":
+        fqdn = resource.inputs.get("fqdn")
+        return fqdn.lower().rstrip(".") if isinstance(fqdn, str) and fqdn else None
+    return None
+
+
+_TRAEFIK_HOST = re.compile(r"Host\(`([^`]+)`\)")
+
+
+def public_domains(resources: Sequence[Resource]) -> dict[str, Resource]:
+    """Each domain the stack serves, with the first resource that routes it: an Ingress rule's host
+    on Kubernetes, a Traefik router rule's `Host(...)` on Docker hosts."""
+    found: dict[str, Resource] = {}
+    for r in resources:
+        hosts: list[Any] = []
+        if _kind(r) == "Ingress":
+            hosts = [rule.get("host") for rule in cast(list[Mapping[str, Any]], (r.inputs.get("spec") or {}).get("rules") or [])]
+        elif r.type == "docker:index/container:Container":
+            for label in cast(list[Mapping[str, Any]], r.inputs.get("labels") or []):
+                name, value = label.get("label"), label.get("value")
+                if isinstance(name, str) and name.startswith("traefik.http.routers.") and name.endswith(".rule") and isinstance(value, str):
+                    hosts += _TRAEFIK_HOST.findall(value)
+        for host in hosts:
+            if isinstance(host, str) and host and host != UNKNOWN:
+                found.setdefault(host.lower(), r)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +440,26 @@ def stateful_protected_in_production(resources: Sequence[Resource], options: Opt
             yield r, f"{what} in production without `protect`"
 
 
+def public_domains_uptime_checked(resources: Sequence[Resource], options: Options) -> Iterator[tuple[Resource, str]]:
+    """In production, every public domain has an uptime check: nobody learns from users that it is down."""
+    if options.environment != "production":
+        return
+    checked = {domain for r in resources if (domain := checked_domain(r)) is not None}
+    for domain, routed_by in sorted(public_domains(resources).items()):
+        if domain not in checked:
+            yield (
+                routed_by,
+                f"public domain {domain} has no uptime check (a DigitalOcean uptime check or a Route 53 health check): "
+                "set alerts.uptimeChecks to digitalocean or aws (pulumi config set --path alerts.uptimeChecks digitalocean)",
+            )
+
+
+UPTIME_RULE = Rule(
+    "public-domains-uptime-checked",
+    "In production, every public domain (Ingress host, Traefik router rule) has an uptime check.",
+    public_domains_uptime_checked,
+)
+
 RULES: list[Rule] = [
     Rule(
         "no-node-local-app-data",
@@ -378,6 +477,7 @@ RULES: list[Rule] = [
     ),
     Rule("secrets-by-reference", "Pod specs reference secrets; they never carry secret values.", secrets_by_reference),
     Rule("stateful-protected-in-production", "In production, stateful resources are protected.", stateful_protected_in_production),
+    UPTIME_RULE,
 ]
 
 

@@ -117,6 +117,16 @@ BAD: dict[str, list[Resource]] = {
             protect=False,
         ),
     ],
+    "public-domains-uptime-checked": [
+        _resource(
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            {"kind": "Ingress", "spec": {"rules": [{"host": "todos.example.com"}]}},
+        ),
+        _resource(
+            "docker:index/container:Container",
+            {"labels": [{"label": "traefik.http.routers.todos.rule", "value": "Host(`todos.example.org`)"}], "memory": 512, "cpus": "1"},
+        ),
+    ],
 }
 
 

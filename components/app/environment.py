@@ -137,5 +137,11 @@ def build_app_environment(
             plain["CLUSTER_WORKERS_COUNT"] = str(app.cluster.workers)
         if app.cluster.public_services:
             plain["CLUSTER_PUBLIC_SERVICES"] = ",".join(app.cluster.public_services)
+    if app.apm is not None:
+        variables = app.apm.variables
+        plain[variables.app_id] = app.apm.app_id
+        secret[variables.secret] = app.apm.secret.output()
+        if app.apm.endpoint is not None:
+            plain[variables.endpoint] = app.apm.endpoint
     plain.update(app.env)
     return AppEnvironment(plain=plain, secret=secret)

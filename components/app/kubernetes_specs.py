@@ -18,7 +18,7 @@ from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
 from components.config.ingress import KubernetesIngressConfig
 from components.config.values import nginx_size, quantity_value
-from components.endpoints import Endpoint, Pods
+from components.endpoints import ANYWHERE, Endpoint, Pods
 from components.kubernetes import labels
 
 SMTP_PORTS = (25, 465, 587)
@@ -318,7 +318,7 @@ def network_policy_spec(
         own_pods: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"pod_selector": {"match_labels": dict(selector)}}
         ingress_rules.append({"from_": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
         egress.append({"to": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
-    egress += _mail_egress(app)
+    egress += _mail_egress(app) + _apm_egress(app)
     return {
         "pod_selector": {"match_labels": dict(selector)},
         "policy_types": ["Ingress", "Egress"],
@@ -333,6 +333,13 @@ def _mail_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPoli
     return [{"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]}]
 
 
+def _apm_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
+    """The APM agent posts to its engine over HTTPS (an internet address: Monti APM's, or a self-hosted one's)."""
+    if app.apm is None:
+        return []
+    return [{"to": [{"ip_block": {"cidr": ANYWHERE}}], "ports": [{"protocol": "TCP", "port": app.apm.port}]}]
+
+
 def migration_network_policy_spec(
     app: KubernetesAppConfig, *, selector: Mapping[str, str], endpoints: Sequence[Endpoint]
 ) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
@@ -342,5 +349,5 @@ def migration_network_policy_spec(
         "pod_selector": {"match_labels": dict(selector)},
         "policy_types": ["Ingress", "Egress"],
         "ingress": [],
-        "egress": [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints), *_mail_egress(app)],
+        "egress": [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints), *_mail_egress(app), *_apm_egress(app)],
     }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, JsonValue
+from pydantic import AfterValidator, BeforeValidator, Field, JsonValue
 
 from components.config.errors import Problems, looks_like_credential
 from components.config.values import (
@@ -23,6 +25,7 @@ from components.config.values import (
     MailUrl,
     Model,
     is_digest_pinned,
+    matching,
     quantity_value,
 )
 from components.secrets import SecretValue
@@ -180,6 +183,81 @@ class CanaryConfig(Model):
     )
 
 
+class ApmProvider(StrEnum):
+    MONTI_APM = "montiApm"
+    KADIRA = "kadira"
+
+
+@dataclass(frozen=True)
+class ApmVariables:
+    """The environment variables an APM agent reads its credentials and engine from."""
+
+    app_id: str
+    secret: str
+    endpoint: str
+
+
+# montiapm:agent (monti-apm/monti-apm-agent lib/environment_variables.js:54-58 MONTI_APP_ID/MONTI_APP_SECRET,
+# :96 MONTI_OPTIONS_ENDPOINT; lib/auto_connect.js:3-7 connects when both id and secret are set; lib/kadira.js:77
+# defaults the endpoint to https://engine.montiapm.com). meteorhacks:kadira (meteorhacks/kadira
+# lib/auto_connect.js:2-7 KADIRA_APP_ID/KADIRA_APP_SECRET, lib/environment_variables.js:67 KADIRA_OPTIONS_ENDPOINT).
+# montiapm:agent also reads the KADIRA_ names (lib/environment_variables.js:1-3 maps KADIRA_ to MONTI_), so the
+# kadira variables reach a self-hosted engine with either package.
+APM_VARIABLES = {
+    ApmProvider.MONTI_APM: ApmVariables("MONTI_APP_ID", "MONTI_APP_SECRET", "MONTI_OPTIONS_ENDPOINT"),
+    ApmProvider.KADIRA: ApmVariables("KADIRA_APP_ID", "KADIRA_APP_SECRET", "KADIRA_OPTIONS_ENDPOINT"),
+}
+APM_ENV = frozenset(name for v in APM_VARIABLES.values() for name in (v.app_id, v.secret, v.endpoint))
+"""Set by `apm`: with it, an app sets none of them itself (montiapm:agent reads both prefixes as one)."""
+APM_SETTINGS_KEYS = ("monti", "kadira")
+"""METEOR_SETTINGS keys the agent connects with too (montiapm:agent lib/auto_connect.js:4 reads `Meteor.settings.monti ||
+Meteor.settings.kadira`; :54-55 connects from the environment, then from the settings; :14 has replaced Kadira.connect
+with a function that throws once the environment connected, so credentials in both places fail the app's start)."""
+
+HttpsUrl = Annotated[
+    str,
+    AfterValidator(
+        matching(
+            r"https://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?",
+            "expected an https:// URL such as https://apm-engine.example.com (a host name, an optional port and path)",
+        )
+    ),
+]
+ApmAppId = Annotated[
+    str, AfterValidator(matching(r"[A-Za-z0-9_-]{1,64}", "expected the app id the APM shows (letters, digits, _ and -; at most 64)"))
+]
+
+
+class ApmConfig(Model):
+    """A Meteor APM agent's credentials and engine (the app adds the agent package itself)."""
+
+    provider: ApmProvider = Field(
+        ...,
+        description="`montiApm` (Monti APM, the maintained successor of Kadira: package montiapm:agent, MONTI_* variables) or "
+        "`kadira` (a self-hosted Kadira-compatible engine: KADIRA_* variables, read by meteorhacks:kadira and montiapm:agent).",
+    )
+    app_id: ApmAppId = Field(..., description="The app id the APM shows for the app (not secret).")
+    secret: SecretValue = Field(
+        ..., description="The app secret (secret): pulumi config set --secret --path 'apps[0].apm.secret' <secret>."
+    )
+    endpoint: HttpsUrl | None = Field(
+        default=None,
+        description="The engine's https URL: optional for montiApm (the agent defaults to https://engine.montiapm.com), required for kadira.",
+    )
+
+    @property
+    def variables(self) -> ApmVariables:
+        return APM_VARIABLES[self.provider]
+
+    @property
+    def port(self) -> int:
+        """The TCP port the agent reaches the engine on."""
+        if self.endpoint is None:
+            return 443
+        host = self.endpoint.removeprefix("https://").split("/", 1)[0]
+        return int(host.rsplit(":", 1)[1]) if ":" in host else 443
+
+
 class AppConfig(Model):
     """One Meteor service: what both targets understand."""
 
@@ -261,6 +339,11 @@ class AppConfig(Model):
         default_factory=list,
         description="Apps of this stack this app calls over DDP: it gets their `<APP>_DDP_URL` and network access to them only "
         "(NetworkPolicy on Kubernetes); none by default.",
+    )
+    apm: ApmConfig | None = Field(
+        default=None,
+        description="Performance monitoring: the APM agent's app id, secret and engine, set as its environment variables "
+        "(the app adds the package: `meteor add montiapm:agent`).",
     )
 
     @property
@@ -362,6 +445,7 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_
             if quantity_value(request) > quantity_value(limit):
                 problems.bad(["apps", i, "resources", f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
         _env_problems(i, app, s3_storage, problems)
+        _apm_problems(i, app, problems)
         _settings_problems(i, app, problems)
         if app.secret_settings is not None and app.secret_settings.known:
             try:
@@ -428,6 +512,41 @@ def _env_problems(i: int, app: AppConfig, s3_storage: bool, problems: Problems) 
                 ["apps", i, "env", name],
                 "got a value that looks like a credential (hidden); expected no credentials in plain env: " + pointer.format(name=name),
             )
+
+
+def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
+    apm = app.apm
+    if apm is None:
+        return
+    if apm.provider is ApmProvider.KADIRA and apm.endpoint is None:
+        problems.line(
+            ["apps", i, "apm", "endpoint"],
+            "missing; expected the https URL of the self-hosted Kadira engine with provider 'kadira' "
+            f"(pulumi config set --path 'apps[{i}].apm.endpoint' https://apm-engine.example.com)",
+        )
+    if not 1 <= apm.port <= 65535:
+        problems.bad(["apps", i, "apm", "endpoint"], apm.endpoint, "expected a port from 1 to 65535 (443 when the URL names none)")
+    for section, names in (("env", app.env), ("secretEnv", app.secret_env)):
+        for name in sorted(APM_ENV & set(names)):
+            problems.line(
+                ["apps", i, section, name],
+                f"expected it unset: apps[{i}].apm sets the APM agent's variables ({apm.variables.app_id}, "
+                f"{apm.variables.secret}, {apm.variables.endpoint}; the agent reads MONTI_ and KADIRA_ names alike)",
+            )
+    secret_settings: object = None
+    if app.secret_settings is not None and app.secret_settings.known:
+        with contextlib.suppress(json.JSONDecodeError):  # an invalid one is reported as such (apps_problems)
+            secret_settings = json.loads(app.secret_settings.reveal())
+    for section, settings in (("settings", app.settings), ("secretSettings", secret_settings)):
+        if not isinstance(settings, dict):
+            continue
+        for key in APM_SETTINGS_KEYS:
+            if key in settings:
+                problems.line(
+                    ["apps", i, section, key] if section == "settings" else ["apps", i, section],
+                    f"expected no '{key}' key with apps[{i}].apm: the agent connects once, from the variables apm sets, "
+                    "and fails the start when the settings connect again",
+                )
 
 
 def _settings_problems(i: int, app: AppConfig, problems: Problems) -> None:
