@@ -49,6 +49,7 @@ from components.network import PrivateNetwork
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
     from components.observability.aws_topics import AlertTopics
+    from components.observability.cluster_watch import ClusterWatch
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -81,6 +82,9 @@ class Platform(pulumi.ComponentResource):
     alert_topics: pulumi.ComponentResource | None
     """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
     uses AWS and has alert destinations."""
+    cluster_watch: pulumi.ComponentResource | None
+    """The in-cluster watcher of nodes and pods (components/observability/cluster_watch.py), on a DOKS or
+    existing cluster with alert destinations."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -140,6 +144,7 @@ class Platform(pulumi.ComponentResource):
         self.snapshots = self._snapshots(config)
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
+        self.cluster_watch = self._cluster_watch(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -524,6 +529,38 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+    def _cluster_watch(self, config: PlatformConfig) -> ClusterWatch | None:
+        """Nodes not ready and pods crash-looping on a cluster whose cloud has no alerting (DOKS, existing);
+        EKS clusters are watched by CloudWatch alarms instead."""
+        from components.config.kubernetes import EksConfig
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        if not isinstance(config, KubernetesPlatformConfig) or isinstance(config.kubernetes, EksConfig) or destinations is None:
+            return None
+        assert self.cluster is not None
+        from components.observability.cluster_watch import ClusterWatch, ClusterWatchArgs, destinations_warning
+
+        watch = ClusterWatch(
+            f"{self._name}-cluster-watch",
+            ClusterWatchArgs(
+                stack=self._stack,
+                cluster_name=self._prefix,
+                namespace="meteor-cluster-watch",
+                emails=destinations.emails,
+                slack_webhook=destinations.slack_webhook,
+                mail_url=destinations.mail_url,
+                not_ready_minutes=destinations.thresholds.minutes,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]),
+        )
+        warning = destinations_warning(
+            destinations.emails, slack=destinations.slack_webhook is not None, mail=destinations.mail_url is not None
+        )
+        if warning is not None:
+            pulumi.log.warn(warning, watch)
+        return watch
 
     # -- Kubernetes target --------------------------------------------------------------------
 
