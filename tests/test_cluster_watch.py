@@ -179,6 +179,14 @@ def test_what_could_not_be_delivered_is_sent_by_a_later_run(slack: str) -> None:
     assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 1
     assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is True
     assert script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW) == []
+    # The pod is gone while Slack is down: the "resolved" waits for a run that can deliver it.
+    api.pods = []
+    SlackServer.status = 500
+    assert [m.resolved for m in script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)] == [True]
+    SlackServer.status = 200
+    assert [m.resolved for m in script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)] == [True]
+    assert json.loads(api.state["data"][script.STATE_KEY]) == {}
+    assert script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW) == []
 
 
 class FakeSmtp:
