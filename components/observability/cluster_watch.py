@@ -38,7 +38,11 @@ SMTP_SUBMISSION_PORTS = (587, 465)
 API_SERVER_PORTS = (443, 6443)
 """The API server behind the `kubernetes` Service: DOKS serves it on 443, kubeadm-style clusters on 6443.
 A NetworkPolicy sees the endpoint after the Service's translation, and its address is not known when
-planning (DOKS: a DigitalOcean address outside the VPC), so the rule admits these ports anywhere."""
+planning (DOKS: a DigitalOcean address outside the VPC). The rule names no peer, only these ports: Cilium
+(DOKS's CNI) gives the API server's addresses its reserved kube-apiserver identity, which an ipBlock
+(even 0.0.0.0/0) does not select, so a pod allowed "0.0.0.0/0:443" still cannot reach it; users report
+that only a rule open to every destination works (cilium/cilium#20550, "Kubernetes network policy for
+api-server"). Slack's webhook is on 443 too."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def network_policy_spec(stack: str, *, mails: bool) -> k8s.networking.v1.Network
     anywhere: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"ip_block": {"cidr": "0.0.0.0/0"}}
     egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [
         labels.DNS_EGRESS,
-        {"to": [anywhere], "ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]},
+        {"ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]},
     ]
     if mails:
         egress.append({"to": [anywhere], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_SUBMISSION_PORTS]})
