@@ -12,7 +12,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import kubernetes_validate
 import pytest
@@ -37,7 +37,13 @@ def node(name: str, ready: str, since: datetime) -> dict[str, Any]:
         "status": {
             "conditions": [
                 {"type": "MemoryPressure", "status": "False"},
-                {"type": "Ready", "status": ready, "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status.", "lastTransitionTime": iso(since)},
+                {
+                    "type": "Ready",
+                    "status": ready,
+                    "reason": "NodeStatusUnknown",
+                    "message": "Kubelet stopped posting node status.",
+                    "lastTransitionTime": iso(since),
+                },
             ]
         },
     }
@@ -64,7 +70,13 @@ def restarting_pod(restarts: int, last_stop: datetime) -> dict[str, Any]:
 
 
 def test_a_node_alerts_once_not_ready_for_the_threshold() -> None:
-    nodes = {"items": [node("pool-a", "Unknown", NOW - timedelta(minutes=6)), node("pool-b", "False", NOW - timedelta(minutes=2)), node("pool-c", "True", NOW - timedelta(days=1))]}
+    nodes = {
+        "items": [
+            node("pool-a", "Unknown", NOW - timedelta(minutes=6)),
+            node("pool-b", "False", NOW - timedelta(minutes=2)),
+            node("pool-c", "True", NOW - timedelta(days=1)),
+        ]
+    }
     found = script.node_findings(nodes, NOW, minutes=5)
     assert [f.key for f in found] == ["node/pool-a/NotReady"]
     assert "Kubelet stopped posting node status" in found[0].summary
@@ -115,8 +127,8 @@ class FakeApi:
 class SlackServer(http.server.BaseHTTPRequestHandler):
     """A local stand-in for Slack's incoming webhook: records each POSTed body."""
 
-    received: list[dict[str, Any]] = []
-    status = 200
+    received: ClassVar[list[dict[str, Any]]] = []
+    status: ClassVar[int] = 200
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
@@ -140,7 +152,12 @@ def slack() -> Any:
     server.shutdown()
 
 
-ENV = {"NAMESPACE": "meteor-cluster-watch", "STATE_CONFIGMAP": "cluster-watch-state", "CLUSTER_NAME": "meteor-production", "NOT_READY_MINUTES": "5"}
+ENV = {
+    "NAMESPACE": "meteor-cluster-watch",
+    "STATE_CONFIGMAP": "cluster-watch-state",
+    "CLUSTER_NAME": "meteor-production",
+    "NOT_READY_MINUTES": "5",
+}
 
 
 def test_an_alert_is_sent_once_then_resolved_once(slack: str) -> None:
@@ -190,7 +207,7 @@ def test_what_could_not_be_delivered_is_sent_by_a_later_run(slack: str) -> None:
 
 
 class FakeSmtp:
-    sessions: list[FakeSmtp] = []
+    sessions: ClassVar[list[FakeSmtp]] = []
 
     def __init__(self, host: str, port: int, timeout: float, **kwargs: Any) -> None:
         self.host, self.port, self.kwargs = host, port, kwargs
@@ -215,7 +232,9 @@ class FakeSmtp:
 
 def test_email_goes_through_the_smtp_url_with_tls() -> None:
     FakeSmtp.sessions = []
-    script.send_mail("smtp://alerts%40example.com:p%40ss@smtp.example.com", ["ops@example.com", "dev@example.com"], "subject", "body", smtp=FakeSmtp)
+    script.send_mail(
+        "smtp://alerts%40example.com:p%40ss@smtp.example.com", ["ops@example.com", "dev@example.com"], "subject", "body", smtp=FakeSmtp
+    )
     [session] = FakeSmtp.sessions
     assert (session.host, session.port) == ("smtp.example.com", 587)
     assert session.steps[:2] == ["starttls", ("login", "alerts@example.com", "p@ss")]
@@ -256,7 +275,9 @@ def watched(request: pytest.FixtureRequest) -> Run:
 
 
 def watch_objects(run: Run) -> list[dict[str, Any]]:
-    return [o for o in kubernetes_objects(run.plan) if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "cluster-watch"]
+    return [
+        o for o in kubernetes_objects(run.plan) if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "cluster-watch"
+    ]
 
 
 def test_the_watcher_runs_on_doks_and_existing_clusters(watched: Run) -> None:
@@ -270,12 +291,15 @@ def test_the_watcher_runs_on_doks_and_existing_clusters(watched: Run) -> None:
     [container] = pod["containers"]
     assert container["image"].startswith("python:3.13-alpine3.22@sha256:") and container["command"] == ["python", "/watch/watch.py"]
     assert pod["securityContext"]["runAsNonRoot"] is True and container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]} and container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert (
+        container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        and container["securityContext"]["allowPrivilegeEscalation"] is False
+    )
     assert pod["serviceAccountName"] == "cluster-watch"
     # The script that runs is the module the tests above exercise.
     assert objects[("ConfigMap", "cluster-watch-script")]["data"]["watch.py"] == Path(script.__file__).read_text()
     # Cluster-wide it reads nodes and pods, nothing else; it writes one ConfigMap of its namespace.
-    assert objects[("ClusterRole", "meteor-%s-cluster-watch" % watched.plan["stack"])]["rules"] == [
+    assert objects[("ClusterRole", f"meteor-{watched.plan['stack']}-cluster-watch")]["rules"] == [
         {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list"]}
     ]
     assert objects[("Role", "cluster-watch-state")]["rules"] == [
@@ -318,12 +342,18 @@ BYOC = {
 
 def test_slack_and_smtp_reach_the_watcher_as_secrets(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     secure = {"secure": "v1:bm90LWRlY3J5cHRlZA=="}  # as `pulumi config set --secret` writes it
-    config = {**BYOC, "alerts": {"emails": ["ops@example.com"], "slack": {"channel": "#ops", "webhook": dict(secure)}, "mailUrl": dict(secure)}}
+    config = {
+        **BYOC,
+        "alerts": {"emails": ["ops@example.com"], "slack": {"channel": "#ops", "webhook": dict(secure)}, "mailUrl": dict(secure)},
+    }
     with caplog.at_level(logging.WARNING):
         run = run_config(tmp_path, config)
     assert not [w for w in warnings(caplog) if "get no cluster alerts" in w]
     objects = {(o["kind"], o["metadata"]["name"]): o for o in watch_objects(run)}
-    env = {e["name"]: e for e in objects[("CronJob", "cluster-watch")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e
+        for e in objects[("CronJob", "cluster-watch")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["SLACK_WEBHOOK"]["valueFrom"]["secretKeyRef"] == {"name": "cluster-watch-destinations", "key": "slack-webhook"}
     assert env["MAIL_URL"]["valueFrom"]["secretKeyRef"] == {"name": "cluster-watch-destinations", "key": "mail-url"}
     assert env["ALERT_EMAILS"]["value"] == "ops@example.com"

@@ -78,4 +78,6 @@ def test_the_recorded_kubelet_puts_the_log_tail_where_the_provider_reads_it() ->
     terminated = status["lastState"]["terminated"]
     assert (terminated["reason"], terminated["exitCode"], terminated["message"]) == ("Error", 1, "see ya!\n")
     assert PROVIDER_REPORTS.endswith(terminated["message"])
-    assert f'container "{status["name"]}" terminated at {terminated["finishedAt"]} ({terminated["reason"]}: exit code 1)' in PROVIDER_REPORTS
+    assert (
+        f'container "{status["name"]}" terminated at {terminated["finishedAt"]} ({terminated["reason"]}: exit code 1)' in PROVIDER_REPORTS
+    )

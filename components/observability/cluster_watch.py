@@ -71,7 +71,9 @@ def destinations_warning(emails: tuple[str, ...], slack: bool, mail: bool) -> st
     )
 
 
-def cron_job_spec(args: ClusterWatchArgs, *, script: pulumi.Input[str], secret: pulumi.Input[str], account: pulumi.Input[str]) -> k8s.batch.v1.CronJobSpecArgsDict:
+def cron_job_spec(
+    args: ClusterWatchArgs, *, script: pulumi.Input[str], secret: pulumi.Input[str], account: pulumi.Input[str]
+) -> k8s.batch.v1.CronJobSpecArgsDict:
     pod_labels = labels.common(args.stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
     env: list[k8s.core.v1.EnvVarArgsDict] = [
         {"name": "NAMESPACE", "value": args.namespace},
@@ -172,9 +174,7 @@ class ClusterWatch(pulumi.ComponentResource):
         def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
             return {"name": object_name, "namespace": ns, "labels": meta_labels}
 
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-account", metadata=meta(COMPONENT), automount_service_account_token=False, opts=child
-        )
+        account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta(COMPONENT), automount_service_account_token=False, opts=child)
         # Cluster-wide: read nodes and pods, nothing else (no secrets, no writes).
         reader = k8s.rbac.v1.ClusterRole(
             f"{name}-reader",
@@ -221,7 +221,9 @@ class ClusterWatch(pulumi.ComponentResource):
             secret_name = k8s.core.v1.Secret(
                 f"{name}-destinations", metadata=meta(SECRET_NAME), type="Opaque", string_data=secret_data, opts=child
             ).metadata.name
-        script = k8s.core.v1.ConfigMap(f"{name}-script", metadata=meta(f"{COMPONENT}-script"), data={"watch.py": SCRIPT.read_text()}, opts=child)
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-script", metadata=meta(f"{COMPONENT}-script"), data={"watch.py": SCRIPT.read_text()}, opts=child
+        )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata=meta(COMPONENT),

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
 RESTARTS = 5
 """Restarts of one container that count as "restarted repeatedly" ..."""
@@ -55,12 +55,21 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object of the API's answer, or {} where the field is absent or null."""
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [_obj(v) for v in cast(list[Any], value)] if isinstance(value, list) else []
+
+
 def node_findings(nodes: Mapping[str, Any], now: datetime, minutes: int) -> list[Finding]:
     """Nodes whose Ready condition has not been True for `minutes` (status False or Unknown)."""
     found: list[Finding] = []
-    for node in nodes.get("items") or []:
-        name = node["metadata"]["name"]
-        ready = next((c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    for node in _items(nodes.get("items")):
+        name = str(_obj(node.get("metadata")).get("name"))
+        ready = next((c for c in _items(_obj(node.get("status")).get("conditions")) if c.get("type") == "Ready"), None)
         if ready is None or ready.get("status") == "True":
             continue
         since = _time(ready.get("lastTransitionTime"))
@@ -68,27 +77,34 @@ def node_findings(nodes: Mapping[str, Any], now: datetime, minutes: int) -> list
             continue
         reason = ready.get("reason") or ready.get("status")
         message = ready.get("message") or ""
-        found.append(Finding(f"node/{name}/NotReady", f"node {name} is not ready ({reason}) since {ready.get('lastTransitionTime')}: {message}".rstrip(": ")))
+        found.append(
+            Finding(
+                f"node/{name}/NotReady",
+                f"node {name} is not ready ({reason}) since {ready.get('lastTransitionTime')}: {message}".rstrip(": "),
+            )
+        )
     return found
 
 
 def pod_findings(pods: Mapping[str, Any], now: datetime) -> list[Finding]:
     """Containers in CrashLoopBackOff, and containers that restarted repeatedly and recently."""
     found: list[Finding] = []
-    for pod in pods.get("items") or []:
-        namespace, name = pod["metadata"].get("namespace", "default"), pod["metadata"]["name"]
-        status = pod.get("status") or {}
-        for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
-            where = f"{namespace}/{name}/{container['name']}"
+    for pod in _items(pods.get("items")):
+        metadata, status = _obj(pod.get("metadata")), _obj(pod.get("status"))
+        namespace, name = metadata.get("namespace", "default"), metadata.get("name")
+        for container in [*_items(status.get("initContainerStatuses")), *_items(status.get("containerStatuses"))]:
+            where = f"{namespace}/{name}/{container.get('name')}"
             restarts = int(container.get("restartCount") or 0)
-            last = (container.get("lastState") or {}).get("terminated") or {}
+            last = _obj(_obj(container.get("lastState")).get("terminated"))
             why = f"last exit {last.get('exitCode')} ({last.get('reason')})" if last else "no exit recorded"
-            tail = (last.get("message") or "").strip()
+            tail = str(last.get("message") or "").strip()
             # The termination message: with FallbackToLogsOnError, the last lines the container printed.
             printed = f"\nit printed:\n{tail}" if tail else ""
-            waiting = (container.get("state") or {}).get("waiting") or {}
+            waiting = _obj(_obj(container.get("state")).get("waiting"))
             if waiting.get("reason") == "CrashLoopBackOff":
-                found.append(Finding(f"pod/{where}/CrashLoopBackOff", f"container {where} is crash-looping ({restarts} restarts, {why}){printed}"))
+                found.append(
+                    Finding(f"pod/{where}/CrashLoopBackOff", f"container {where} is crash-looping ({restarts} restarts, {why}){printed}")
+                )
                 continue
             finished = _time(last.get("finishedAt"))
             if restarts >= RESTARTS and finished is not None and now - finished < timedelta(minutes=RESTART_WINDOW_MINUTES):
@@ -115,28 +131,26 @@ def plan_messages(reported: Mapping[str, Any], current: Mapping[str, Finding], c
     messages = [
         Message(key, f"[{cluster}] ALERT: {f.summary}", False)
         for key, f in sorted(current.items())
-        if not (reported.get(key) or {}).get("delivered")
+        if not _obj(reported.get(key)).get("delivered")
     ]
     messages += [
-        Message(key, f"[{cluster}] RESOLVED: {entry.get('summary', key)}", True)
+        Message(key, f"[{cluster}] RESOLVED: {_obj(entry).get('summary', key)}", True)
         for key, entry in sorted(reported.items())
-        if key not in current and entry.get("delivered")
+        if key not in current and _obj(entry).get("delivered")
     ]
     return messages
 
 
-def next_state(
-    reported: Mapping[str, Any], current: Mapping[str, Finding], sent: Mapping[str, bool]
-) -> dict[str, dict[str, Any]]:
+def next_state(reported: Mapping[str, Any], current: Mapping[str, Finding], sent: Mapping[str, bool]) -> dict[str, dict[str, Any]]:
     """What is recorded after this run: every current finding (delivered once any channel took it), and
     gone findings whose "resolved" could not be delivered yet (so it is retried)."""
     state: dict[str, dict[str, Any]] = {}
     for key, f in current.items():
-        before = bool((reported.get(key) or {}).get("delivered"))
+        before = bool(_obj(reported.get(key)).get("delivered"))
         state[key] = {"summary": f.summary, "delivered": before or sent.get(key, False)}
     for key, entry in reported.items():
-        if key not in current and entry.get("delivered") and not sent.get(key, False):
-            state[key] = dict(entry)
+        if key not in current and _obj(entry).get("delivered") and not sent.get(key, False):
+            state[key] = _obj(entry)
     return state
 
 
@@ -153,9 +167,7 @@ def post_slack(webhook: str, text: str, opener: Callable[..., Any] = urllib.requ
             raise OSError(f"Slack answered {response.status}")
 
 
-def send_mail(
-    mail_url: str, recipients: list[str], subject: str, text: str, smtp: Callable[..., Any] | None = None
-) -> None:
+def send_mail(mail_url: str, recipients: list[str], subject: str, text: str, smtp: Callable[..., Any] | None = None) -> None:
     """Through the SMTP URL Meteor's MAIL_URL uses: smtp://user:password@host:port (STARTTLS, 587 by
     default) or smtps://... (TLS from the start, 465 by default). From: the URL's user when it is an
     address, else the first recipient."""
@@ -182,7 +194,9 @@ def send_mail(
         server.send_message(message)
 
 
-def deliver(messages: list[Message], env: Mapping[str, str], slack: Callable[..., None] = post_slack, mail: Callable[..., None] = send_mail) -> dict[str, bool]:
+def deliver(
+    messages: list[Message], env: Mapping[str, str], slack: Callable[..., None] = post_slack, mail: Callable[..., None] = send_mail
+) -> dict[str, bool]:
     """Send each message to every configured channel; a message counts as sent when one channel took it."""
     webhook, mail_url = env.get("SLACK_WEBHOOK"), env.get("MAIL_URL")
     recipients = [e for e in env.get("ALERT_EMAILS", "").split(",") if e]
@@ -193,13 +207,13 @@ def deliver(messages: list[Message], env: Mapping[str, str], slack: Callable[...
             try:
                 slack(webhook, m.text)
                 ok = True
-            except Exception as error:  # noqa: BLE001 - one channel down must not stop the other
+            except Exception as error:  # one channel down must not stop the other
                 print(f"slack: {type(error).__name__}: {error}", file=sys.stderr)
         if mail_url and recipients:
             try:
                 mail(mail_url, recipients, m.text.splitlines()[0][:200], m.text)
                 ok = True
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 print(f"mail: {type(error).__name__}: {error}", file=sys.stderr)
         if not ok:
             print(f"undelivered (kept for the next run): {m.text}", file=sys.stderr)
@@ -217,9 +231,10 @@ class Api:
         self.base = base
         with open(f"{account}/token") as f:
             self.token = f.read().strip()
-        self.opener = opener or urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=f"{account}/ca.crt"))
-        ).open
+        self.opener = (
+            opener
+            or urllib.request.build_opener(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=f"{account}/ca.crt"))).open
+        )
 
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -241,7 +256,7 @@ def run(api: Any, env: Mapping[str, str], now: datetime, deliver_to: Callable[..
     pods = api.call("GET", "/api/v1/pods")
     state_path = f"/api/v1/namespaces/{namespace}/configmaps/{state_name}"
     state_map = api.call("GET", state_path)
-    reported: dict[str, Any] = json.loads((state_map.get("data") or {}).get(STATE_KEY) or "{}")
+    reported = _obj(json.loads(str(_obj(state_map.get("data")).get(STATE_KEY) or "{}")))
     current = findings(nodes, pods, now, int(env.get("NOT_READY_MINUTES", "5")))
     messages = plan_messages(reported, current, env.get("CLUSTER_NAME", "cluster"))
     sent = deliver_to(messages, env) if messages else {}
