@@ -98,7 +98,6 @@ def cron_job_spec(
             "spec": {
                 "backoff_limit": 0,  # the next run is the retry
                 "active_deadline_seconds": RUN_DEADLINE_SECONDS,
-                "ttl_seconds_after_finished": 3600,
                 "template": {
                     "metadata": {"labels": pod_labels},
                     "spec": {
