@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from components.observability.aws_topics import AlertTopics
     from components.observability.aws_uptime import AwsUptimeChecks
     from components.observability.digitalocean import DigitalOceanAlerts
+    from components.observability.cluster_watch import ClusterWatch
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -100,6 +101,9 @@ class Platform(pulumi.ComponentResource):
     digitalocean_alerts: pulumi.ComponentResource | None
     """DigitalOcean uptime checks per public domain and their alerts, droplet and database alerts
     (components/observability/digitalocean.py), when DigitalOcean checks the domains or runs the stack."""
+    cluster_watch: pulumi.ComponentResource | None
+    """The in-cluster watcher of nodes and pods (components/observability/cluster_watch.py), on a DOKS or
+    existing cluster with alert destinations."""
     images: dict[str, AppImage]
     """The image each app runs."""
     reactivity: dict[str, Reactivity]
@@ -164,6 +168,7 @@ class Platform(pulumi.ComponentResource):
         self.host_alarms = self._host_alarms(config)
         self.cluster_insights = self._cluster_insights(config)
         self.digitalocean_alerts = self._digitalocean_alerts(config)
+        self.cluster_watch = self._cluster_watch(config)
 
         # The environment is exported so reviews and the policy checks on the plan know the stakes.
         self.outputs = {
@@ -706,6 +711,38 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+    def _cluster_watch(self, config: PlatformConfig) -> ClusterWatch | None:
+        """Nodes not ready and pods crash-looping on a cluster whose cloud has no alerting (DOKS, existing);
+        EKS clusters are watched by CloudWatch alarms instead."""
+        from components.config.kubernetes import EksConfig
+        from components.observability import alert_destinations
+
+        destinations = alert_destinations(config)
+        if not isinstance(config, KubernetesPlatformConfig) or isinstance(config.kubernetes, EksConfig) or destinations is None:
+            return None
+        assert self.cluster is not None
+        from components.observability.cluster_watch import ClusterWatch, ClusterWatchArgs, destinations_warning
+
+        watch = ClusterWatch(
+            f"{self._name}-cluster-watch",
+            ClusterWatchArgs(
+                stack=self._stack,
+                cluster_name=self._prefix,
+                namespace="meteor-cluster-watch",
+                emails=destinations.emails,
+                slack_webhook=destinations.slack_webhook,
+                mail_url=destinations.mail_url,
+                not_ready_minutes=destinations.thresholds.minutes,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]),
+        )
+        warning = destinations_warning(
+            destinations.emails, slack=destinations.slack_webhook is not None, mail=destinations.mail_url is not None
+        )
+        if warning is not None:
+            pulumi.log.warn(warning, watch)
+        return watch
 
     def _data_volume_probe(self, config: PlatformConfig, endpoints: list[PublicEndpoint]) -> str | None:
         """The data volume's fill level, answered on the first host where an uptime check can reach it

@@ -19,6 +19,13 @@ DOCKER_SOCKET_PROXY_IMAGE = "tecnativa/docker-socket-proxy:v0.3.0"
 # Answers how full a DigitalOcean host's data volume is (its `httpd` and `df` applets: busybox defconfig).
 BUSYBOX_IMAGE = "busybox:1.37.0"
 
+# The in-cluster watcher (components/observability/cluster_watch.py) runs a standard-library script on the
+# official `python` image: the multi-arch index of python:3.13-alpine3.22 (Python 3.13.11, Alpine 3.22.2)
+# as docker-library/repo-info records it: repos/python/remote/3.13-alpine3.22.md ("docker pull
+# python@sha256:ab45bd32…", OCI image index; read from its mirror maxmood96/repo-info at
+# 0028dcd4f03052b7bd3cfe67413a5053ee515ac2).
+PYTHON_IMAGE = "python:3.13-alpine3.22@sha256:ab45bd32143151fe060d48218b91df43a289166e72ec7877823b1c972580bed3"
+
 DOCKER_ENGINE_MAJOR = 28
 """The Docker Engine major version the cloud machines install and keep (apt pin); Traefik above supports it."""
 

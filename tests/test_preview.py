@@ -370,7 +370,7 @@ def test_without_a_baseline_the_report_shows_the_plan_never_no_changes(tmp_path:
     assert main([*root, "--markdown"]) == NO_CHANGES
     body = capsys.readouterr().out
     assert "| `production` (no baseline) | n/a | n/a | n/a | n/a | n/a | 0 |" in body, "the counts are not zeros"
-    assert "**Planned: 46 resources, 2 protected, 2 retained on delete**; policies passed." in body
+    assert "**Planned: 57 resources, 2 protected, 2 retained on delete**; policies passed." in body
     assert "- `digitalocean:index/databaseCluster:DatabaseCluster` `meteor-mongo-cluster`: protected, retained on delete" in body
     assert "| `kubernetes:helm.sh/v3:Release` | 3 |" in body
     assert main(["staging"]) == NO_CHANGES
@@ -401,7 +401,7 @@ def test_without_a_baseline_a_policy_violation_still_fails(monkeypatch: pytest.M
     assert "**3 policy violation(s)** (above)" in body and "No infrastructure changes" not in body
     assert main(["production"]) == POLICY_VIOLATION
     out = capsys.readouterr().out
-    assert "production: 50 resources, 3 protected, 3 retained on delete; 3 policy violation(s)" in out
+    assert "production: 61 resources, 3 protected, 3 retained on delete; 3 policy violation(s)" in out
     assert "  ! stateful-protected-in-production: meteor-mongo-cluster:" in out
 
 
@@ -417,10 +417,11 @@ def test_the_comment_leads_with_counts_and_protected_hits(tmp_path: Path) -> Non
     body = comment(reports)
     head = body.split("### ")[0]
     assert "[!CAUTION]" in head and "`pulumi up` would refuse it" in head
-    # 28 replacements: the Spaces CORS configuration (region) and both registry credentials (registry
-    # name, which holds the replaced registry's id) replace upstream too (offline_plan/provider_facts.yaml).
-    # 3 updates: the replaced database cluster's monitor alerts follow its new id.
-    assert "| `production` | 0 | 3 | 28 | 0 | **3** | 0 |" in head
+    # 38 replacements: the Spaces CORS configuration (region) and both registry credentials (registry
+    # name, which holds the replaced registry's id) replace upstream too (offline_plan/provider_facts.yaml);
+    # the cluster watcher's 10 objects move with the cluster. 3 updates: the replaced database cluster's
+    # monitor alerts follow its new id.
+    assert "| `production` | 0 | 3 | 38 | 0 | **3** | 0 |" in head
     assert "| `staging` | 0 | 0 | 0 | 0 | 0 | 0 |" in head
     assert "No infrastructure changes in `staging`." in head and "### `staging`" not in body
 

@@ -31,6 +31,18 @@ config_unix.go, commit 7b9fcfd7c), containerd 1.x does not, and what DOKS nodes 
 published: the pod asks for it everywhere. A "safe" sysctl, enabled in every kubelet
 (kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster, since 1.22) and allowed by the Pod
 Security Standards' baseline and restricted levels (concepts/security/pod-security-standards, "Sysctls")."""
+LOG_TAIL_ON_ERROR = "FallbackToLogsOnError"
+"""A container that exits with an error and wrote no termination message gets the last chunk of its log
+as its message, "limited to 2048 bytes or 80 lines, whichever is smaller" (the terminationMessagePolicy
+docstring of ContainerArgs in the pinned pulumi_kubernetes core/v1/_inputs.py). pulumi-kubernetes puts
+that message into the error of an `up` whose Deployment or Job fails: its pod checker reports
+`state.terminated.message` and `lastState.terminated.message` of every unready container
+(provider/pkg/await/checker/pod/check.go, containerTerminatedError and containerLastTerminationState,
+since v4.16.0: pulumi/pulumi-kubernetes#3091, CHANGELOG "Use `terminationMessagePolicy:
+FallbackToLogsOnError` to use the pod's logs as its termination message"); the Deployment await adds
+those pod errors to its timeout error (deployment.go errorMessages -> aggregatePodErrors), the Job await
+to its failure (job.go errorMessages, fed by the PodAggregator of watchers.go). Read at pulumi-kubernetes
+94977969 (2026-07-01). Set on the app's, the canary's and the migrations' containers (migrations copy it)."""
 KUBELET_EXPANDS = frozenset({"CLUSTER_ENDPOINT_URL"})
 """Plain variables whose `$(POD_IP)` the kubelet is meant to expand; every other value is literal."""
 
@@ -74,6 +86,7 @@ def container_spec(
         "readiness_probe": {"http_get": probe_get, "period_seconds": 5, "failure_threshold": 3, "timeout_seconds": 5},
         "liveness_probe": {"http_get": probe_get, "period_seconds": 20, "failure_threshold": 3, "timeout_seconds": 10},
         "lifecycle": {"pre_stop": {"exec_": {"command": ["sleep", str(app.pre_stop_seconds)]}}},
+        "termination_message_policy": LOG_TAIL_ON_ERROR,
         "security_context": security,
         "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
     }

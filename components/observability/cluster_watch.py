@@ -1,0 +1,238 @@
+"""Nodes not ready and pods crash-looping, on clusters whose cloud has no alerting of its own.
+
+DOKS and existing clusters get an in-cluster watcher that needs no operation: a CronJob runs
+`cluster_watch_script.py` (standard library only, shipped in a ConfigMap) every few minutes on the
+pinned official `python` image. It reads nodes and pods with its own service account (get/list on
+nodes and pods, nothing else cluster-wide), alerts the stack's destinations through a Slack incoming
+webhook and/or SMTP (`alerts.mailUrl`), and keeps what it reported in a ConfigMap it alone may update
+(RBAC by resourceName), so an alert is sent once and followed by "resolved" once.
+
+EKS stacks do not get it: CloudWatch Container Insights alarms cover their clusters (aws_cluster.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.kubernetes import labels
+
+COMPONENT = "cluster-watch"
+ROLE = "cluster-watch"
+SCRIPT = Path(__file__).with_name("cluster_watch_script.py")
+SCRIPT_DIR = "/watch"
+STATE_CONFIGMAP = "cluster-watch-state"
+SECRET_NAME = "cluster-watch-destinations"
+SCHEDULE = "*/5 * * * *"
+"""Every five minutes: the shortest window the other alerts use (thresholds.minutes >= 5)."""
+RUN_DEADLINE_SECONDS = 120
+"""A run reads two lists and sends a few messages; a hung one is stopped well before the next."""
+NOBODY = 65534
+"""The image runs as root by default (docker-library/python has no USER); the script needs no user of its own."""
+SMTP_SUBMISSION_PORTS = (587, 465)
+"""STARTTLS submission and implicit TLS (RFC 8314), the ports the script uses by default for smtp:// and smtps://."""
+API_SERVER_PORTS = (443, 6443)
+"""The API server behind the `kubernetes` Service: DOKS serves it on 443, kubeadm-style clusters on 6443.
+A NetworkPolicy sees the endpoint after the Service's translation, and its address is not known when
+planning (DOKS: a DigitalOcean address outside the VPC). The rule names no peer, only these ports: Cilium
+(DOKS's CNI) gives the API server's addresses its reserved kube-apiserver identity, which an ipBlock
+(even 0.0.0.0/0) does not select, so a pod allowed "0.0.0.0/0:443" still cannot reach it; users report
+that only a rule open to every destination works (cilium/cilium#20550, "Kubernetes network policy for
+api-server"). Slack's webhook is on 443 too."""
+
+
+@dataclass(frozen=True)
+class ClusterWatchArgs:
+    stack: str
+    cluster_name: str
+    """How messages name the cluster (`<platform>-<stack>`)."""
+    namespace: str
+    emails: tuple[str, ...]
+    slack_webhook: pulumi.Output[str] | None
+    mail_url: pulumi.Output[str] | None
+    not_ready_minutes: int
+    """How long a node is NotReady before it alerts (alerts.thresholds.minutes)."""
+
+
+def destinations_warning(emails: tuple[str, ...], slack: bool, mail: bool) -> str | None:
+    """Why cluster alerts reach nobody, when they do not: emails without an SMTP URL and no Slack."""
+    if slack or mail:
+        return None
+    return (
+        f"alerts.emails ({', '.join(emails)}) get no cluster alerts (nodes not ready, pods crash-looping): this cluster's "
+        "cloud does not mail them, the in-cluster watcher sends email only through alerts.mailUrl. Set it "
+        "(pulumi config set --secret --path alerts.mailUrl smtp://user:password@smtp.example.com:587) or alerts.slack. "
+        "Until then the watcher keeps its findings pending and prints them (kubectl logs -n "
+        "meteor-cluster-watch job/<latest>); they are sent once a channel exists."
+    )
+
+
+def cron_job_spec(
+    args: ClusterWatchArgs, *, script: pulumi.Input[str], secret: pulumi.Input[str], account: pulumi.Input[str]
+) -> k8s.batch.v1.CronJobSpecArgsDict:
+    pod_labels = labels.common(args.stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
+    env: list[k8s.core.v1.EnvVarArgsDict] = [
+        {"name": "NAMESPACE", "value": args.namespace},
+        {"name": "STATE_CONFIGMAP", "value": STATE_CONFIGMAP},
+        {"name": "CLUSTER_NAME", "value": args.cluster_name},
+        {"name": "NOT_READY_MINUTES", "value": str(args.not_ready_minutes)},
+        {"name": "ALERT_EMAILS", "value": ",".join(args.emails)},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+    ]
+    if args.slack_webhook is not None:
+        env.append(labels.secret_env("SLACK_WEBHOOK", secret, "slack-webhook"))
+    if args.mail_url is not None:
+        env.append(labels.secret_env("MAIL_URL", secret, "mail-url"))
+    return {
+        "schedule": SCHEDULE,
+        "time_zone": "Etc/UTC",
+        "concurrency_policy": "Forbid",
+        "starting_deadline_seconds": 240,
+        "successful_jobs_history_limit": 1,
+        "failed_jobs_history_limit": 3,
+        "job_template": {
+            "spec": {
+                "backoff_limit": 0,  # the next run is the retry
+                "active_deadline_seconds": RUN_DEADLINE_SECONDS,
+                "template": {
+                    "metadata": {"labels": pod_labels},
+                    "spec": {
+                        "service_account_name": account,
+                        # It calls the API: the token is what it authenticates with.
+                        "automount_service_account_token": True,
+                        "restart_policy": "Never",
+                        "security_context": {
+                            "run_as_non_root": True,
+                            "run_as_user": NOBODY,
+                            "run_as_group": NOBODY,
+                            "seccomp_profile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [
+                            {
+                                "name": "watch",
+                                "image": versions.PYTHON_IMAGE,
+                                "command": ["python", f"{SCRIPT_DIR}/watch.py"],
+                                "env": env,
+                                "security_context": {**labels.RESTRICTED_CONTAINER, "read_only_root_filesystem": True},
+                                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                                "termination_message_policy": "FallbackToLogsOnError",
+                                "volume_mounts": [{"name": "script", "mount_path": SCRIPT_DIR, "read_only": True}],
+                            }
+                        ],
+                        "volumes": [{"name": "script", "config_map": {"name": script, "items": [{"key": "watch.py", "path": "watch.py"}]}}],
+                    },
+                },
+            }
+        },
+    }
+
+
+def network_policy_spec(stack: str, *, mails: bool) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """Nothing in; out: DNS, the API server and Slack (HTTPS), and SMTP submission when it mails."""
+    anywhere: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"ip_block": {"cidr": "0.0.0.0/0"}}
+    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [
+        labels.DNS_EGRESS,
+        {"ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]},
+    ]
+    if mails:
+        egress.append({"to": [anywhere], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_SUBMISSION_PORTS]})
+    return {
+        "pod_selector": {"match_labels": labels.selector(stack, COMPONENT, ROLE)},
+        "policy_types": ["Ingress", "Egress"],
+        "ingress": [],
+        "egress": egress,
+    }
+
+
+class ClusterWatch(pulumi.ComponentResource):
+    """Namespace, service account and its RBAC, destinations Secret, script and state ConfigMaps,
+    NetworkPolicy and the CronJob."""
+
+    namespace: k8s.core.v1.Namespace
+    cron_job: k8s.batch.v1.CronJob
+    state: k8s.core.v1.ConfigMap
+
+    def __init__(self, name: str, args: ClusterWatchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meteor-platform:observability:ClusterWatch", name, None, opts)
+        meta_labels = labels.common(args.stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": labels.namespace_labels(args.stack, "restricted") | {"app.kubernetes.io/component": COMPONENT},
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        ns = args.namespace
+
+        def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
+            return {"name": object_name, "namespace": ns, "labels": meta_labels}
+
+        account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta(COMPONENT), automount_service_account_token=False, opts=child)
+        # Cluster-wide: read nodes and pods, nothing else (no secrets, no writes).
+        reader = k8s.rbac.v1.ClusterRole(
+            f"{name}-reader",
+            metadata={"name": f"meteor-{args.stack}-cluster-watch", "labels": meta_labels},
+            rules=[{"api_groups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list"]}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-reader",
+            metadata={"name": f"meteor-{args.stack}-cluster-watch", "labels": meta_labels},
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # What it reported: created empty here, written only by the watcher. `data` is ignored so an `up`
+        # (or a refresh followed by one) never resets it and re-sends every open alert.
+        self.state = k8s.core.v1.ConfigMap(
+            f"{name}-state",
+            metadata=meta(STATE_CONFIGMAP),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["data"])),
+        )
+        # In its namespace: get and update that one ConfigMap (resourceNames cannot restrict create or
+        # list, which it does not need: kubernetes.io/docs/reference/access-authn-authz/rbac, "Referring to resources").
+        writer = k8s.rbac.v1.Role(
+            f"{name}-state",
+            metadata=meta(f"{COMPONENT}-state"),
+            rules=[{"api_groups": [""], "resources": ["configmaps"], "resource_names": [STATE_CONFIGMAP], "verbs": ["get", "update"]}],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-state",
+            metadata=meta(f"{COMPONENT}-state"),
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": writer.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
+            opts=child,
+        )
+        secret_data: dict[str, pulumi.Input[str]] = {}
+        if args.slack_webhook is not None:
+            secret_data["slack-webhook"] = args.slack_webhook
+        if args.mail_url is not None:
+            secret_data["mail-url"] = args.mail_url
+        secret_name: pulumi.Input[str] = SECRET_NAME
+        if secret_data:
+            secret_name = k8s.core.v1.Secret(
+                f"{name}-destinations", metadata=meta(SECRET_NAME), type="Opaque", string_data=secret_data, opts=child
+            ).metadata.name
+        script = k8s.core.v1.ConfigMap(
+            f"{name}-script", metadata=meta(f"{COMPONENT}-script"), data={"watch.py": SCRIPT.read_text()}, opts=child
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=meta(COMPONENT),
+            spec=network_policy_spec(args.stack, mails=args.mail_url is not None),
+            opts=child,
+        )
+        self.cron_job = k8s.batch.v1.CronJob(
+            f"{name}-cron-job",
+            metadata=meta(COMPONENT),
+            spec=cron_job_spec(args, script=script.metadata.name, secret=secret_name, account=account.metadata.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.state, writer]),
+        )
+        self.register_outputs({})
