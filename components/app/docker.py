@@ -6,8 +6,10 @@ Traefik service (same labels, sticky cookie included). A migration runs once per
 one-shot container on the first host, before any instance of that image starts (the canary's
 image runs its own, after the current one's); its failure fails `pulumi up`, and the next `up`
 runs it again (components/docker/steps.py). Containers are auto-named and replaced create-before-delete, one after
-another (each depends on the previous one and is waited on until healthy); the old containers
-are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
+another (each waits until the previous one is healthy); the old containers are removed at the end,
+and Traefik routes only to healthy ones, so a rollout never drops traffic. A container that never
+becomes healthy fails `pulumi up` with its health checks and the last lines of its log, and a
+failed migration with its exit code and log tail (steps.py: wait_healthy, run_reporting).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from components.config.values import docker_cpus
 from components.docker import DockerHost
 from components.docker.hardening import limits, only_capabilities, service_container_defaults
 from components.docker.proxy import traefik_labels
-from components.docker.steps import run_to_completion
+from components.docker.steps import run_reporting, wait_healthy
 from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
@@ -37,6 +39,11 @@ HEALTH_SCRIPT = (
     "require('http').get('http://127.0.0.1:' + process.env.PORT + '{path}', function (r) {{"
     " process.exit(r.statusCode < 500 ? 0 : 1); }}).on('error', function () {{ process.exit(1); }});"
 )
+
+
+HEALTHY_WITHIN_SECONDS = 300
+"""How long a new app container has to become healthy: its health check's start period (120 s) and
+three failed probes fit well inside."""
 
 
 def internal_url(app: DockerAppConfig) -> str:
@@ -69,6 +76,8 @@ class DockerAppArgs:
 class DockerApp(pulumi.ComponentResource):
     containers: list[docker.Container]
     canary_containers: list[docker.Container]
+    readiness: list[command.local.Command]
+    """Per app and canary container, the step that waits until it is healthy (steps.py, wait_healthy)."""
     migration: docker.Container | None
     canary_migration: docker.Container | None
     url: pulumi.Output[str]
@@ -167,7 +176,8 @@ class DockerApp(pulumi.ComponentResource):
                 **service_container_defaults(),
                 **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
             )
-            run = run_to_completion(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
+            # On failure, `pulumi up` shows its exit code and the last lines of its log (steps.py).
+            run = run_reporting(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
             return container, run
 
         self.migration = None
@@ -188,6 +198,7 @@ class DockerApp(pulumi.ComponentResource):
             canary_count = min(app.replicas - 1, max(1, round(app.replicas * app.canary.share / 100)))
         self.containers = []
         self.canary_containers = []
+        self.readiness = []
         previous: list[pulumi.Resource] = []
         for track, ref, count in (
             ("stable", args.image.ref, app.replicas - canary_count),
@@ -199,8 +210,9 @@ class DockerApp(pulumi.ComponentResource):
                 labels = labels_on(host)
                 container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
                 waits_for = migrated[track]
+                container_name = f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}"
                 container = docker.Container(
-                    f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
+                    container_name,
                     image=image_on(host, track, ref).image_id,
                     envs=envs_for(hostname),
                     hostname=hostname,
@@ -228,9 +240,7 @@ class DockerApp(pulumi.ComponentResource):
                     capabilities=capabilities,
                     init=True,
                     destroy_grace_seconds=app.pre_stop_seconds + 20,
-                    # Healthy before the old container is removed.
-                    wait=True,
-                    wait_timeout=300,
+                    # Not pulumi-docker's `wait`: its timeout says nothing of why (steps.py, wait_healthy).
                     must_run=True,
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
@@ -245,7 +255,17 @@ class DockerApp(pulumi.ComponentResource):
                     **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
                 )
                 (self.containers if track == "stable" else self.canary_containers).append(container)
-                # One instance at a time: the next is replaced only once this one is healthy (wait=True).
-                previous = [container]
+                # Healthy before the next instance is replaced and the old containers are removed; if not,
+                # `pulumi up` fails with the container's health checks and log tail.
+                healthy = wait_healthy(
+                    f"{container_name}-healthy",
+                    container,
+                    host.shell,
+                    pulumi.ResourceOptions(parent=self),
+                    timeout_seconds=HEALTHY_WITHIN_SECONDS,
+                )
+                self.readiness.append(healthy)
+                # One instance at a time: the next is replaced only once this one is healthy.
+                previous = [healthy]
         self.url = pulumi.Output.from_input(root_url)
         self.register_outputs({"url": self.url})
