@@ -416,6 +416,10 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
         # SNS ARNs end in the topic's name, with no resource-type segment; the id is the ARN.
         outputs |= {"name": resource_name, "arn": f"arn:aws:sns:{region}:{AWS_ACCOUNT}:{resource_name}"}
         resource_id = outputs["arn"]
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        # `arn:aws:logs:<region>:<account>:log-group:<name>`, the `:*` CloudWatch Logs appends trimmed
+        # (terraform-provider-aws internal/service/logs/group.go resourceGroupFlatten, trimLogGroupARNWildcardSuffix).
+        outputs |= {"name": resource_name, "arn": f"arn:aws:logs:{region}:{AWS_ACCOUNT}:log-group:{resource_name}"}
     elif typ == "aws:kms/key:Key":
         outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}
     elif typ == "aws:iam/user:User":

@@ -15,6 +15,7 @@ failed migration with its exit code and log tail (steps.py: wait_healthy, run_re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_command as command
@@ -27,12 +28,15 @@ from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.apps import MigrationConfig
 from components.config.values import docker_cpus
 from components.docker import DockerHost
-from components.docker.hardening import limits, only_capabilities, service_container_defaults
+from components.docker.hardening import ServiceContainerDefaults, limits, only_capabilities, service_container_defaults
 from components.docker.proxy import traefik_labels
 from components.docker.steps import run_reporting, wait_healthy
 from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
+
+if TYPE_CHECKING:
+    from components.observability.aws_logs import ContainerLogDriver
 
 # Every MeteorD-style image has node; node 0.10 (legacy MeteorD) has no arrow functions.
 HEALTH_SCRIPT = (
@@ -71,6 +75,8 @@ class DockerAppArgs:
     session_cookie: str = "meteor-affinity"
     behind_load_balancer: bool = False
     """A load balancer in front terminates TLS: the hosts' Traefik serves plain HTTP."""
+    log_driver: ContainerLogDriver | None = None
+    """Where the app's containers log instead of the hosts' rotated local files (`logs.ship` on EC2)."""
 
 
 class DockerApp(pulumi.ComponentResource):
@@ -147,6 +153,15 @@ class DockerApp(pulumi.ComponentResource):
             return images[host.name, track]
 
         memory_mib = int(quantity_value(app.resources.memory_limit) / 2**20)
+        log_ready = list(args.log_driver.ready) if args.log_driver is not None else []
+
+        def container_defaults(instance: str) -> ServiceContainerDefaults:
+            """The shared defaults, logging to `log_driver` when the stack ships its logs."""
+            defaults = service_container_defaults()
+            if args.log_driver is not None:
+                defaults["log_driver"] = args.log_driver.driver
+                defaults["log_opts"] = args.log_driver.for_instance(app.name, instance)
+            return defaults
 
         def migration(
             track: str, ref: pulumi.Input[str], migrate: MigrationConfig, after: list[pulumi.Resource]
@@ -172,8 +187,10 @@ class DockerApp(pulumi.ComponentResource):
                 # Created only: started (and waited for) by its run, which the next `up` retries.
                 start=False,
                 must_run=False,
-                opts=pulumi.ResourceOptions.merge(on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks])),
-                **service_container_defaults(),
+                opts=pulumi.ResourceOptions.merge(
+                    on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks, *log_ready])
+                ),
+                **container_defaults("migrate" if track == "stable" else "canary-migrate"),
                 **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
             )
             # On failure, `pulumi up` shows its exit code and the last lines of its log (steps.py).
@@ -245,13 +262,13 @@ class DockerApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
                         pulumi.ResourceOptions(
-                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for],
+                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for, *log_ready],
                             # pulumi-docker replaces containers delete-first by default: the app would be
                             # down until the new one is healthy. Create first, remove the old one last.
                             delete_before_replace=False,
                         ),
                     ),
-                    **service_container_defaults(),
+                    **container_defaults(hostname),
                     **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
                 )
                 (self.containers if track == "stable" else self.canary_containers).append(container)
