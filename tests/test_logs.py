@@ -134,3 +134,12 @@ def test_changing_the_control_plane_logs_updates_the_cluster_in_place() -> None:
     cluster["inputs"]["enabledClusterLogTypes"] = ["api"]
     changes = {c.name: c for c in plan_changes(before, staging.plan).resources}
     assert changes[cluster["name"]].action == "update"
+
+
+def test_the_control_plane_retention_follows_config(tmp_path: Path) -> None:
+    config = shipped_config("aws-production")
+    config["logs"] = {"retentionDays": 90}
+    with_committed_plans(tmp_path, "aws-staging")
+    run = run_config(tmp_path, config, stack="aws-production")
+    [group] = [g for g in run.resources(LOG_GROUP) if g["name"].endswith("-control-plane-logs")]
+    assert group["inputs"]["retentionInDays"] == 90
