@@ -5,6 +5,7 @@ checks and the last lines of its log, and never touch a healthy container."""
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import subprocess
 from pathlib import Path
@@ -55,7 +56,7 @@ def droplets() -> Run:
 def stand_ins(tmp_path: Path) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool, text in (("docker", FAKE_DOCKER), ("ssh", FAKE_SSH), ("sleep", "#!/bin/sh\necho slept >> \"$CALLS\"\n")):
+    for tool, text in (("docker", FAKE_DOCKER), ("ssh", FAKE_SSH), ("sleep", '#!/bin/sh\necho slept >> "$CALLS"\n')):
         (bin_dir / tool).write_text(text)
         (bin_dir / tool).chmod(0o755)
     return bin_dir
@@ -101,7 +102,7 @@ def test_every_app_and_canary_container_has_a_readiness_step_instead_of_the_prov
 
 def test_the_next_container_waits_until_the_previous_one_is_healthy(droplets: Run) -> None:
     order = ["todos-host0-0", "todos-host0-1", "todos-host0-2", "todos-canary-host0-0"]
-    for before, after in zip(order, order[1:], strict=False):
+    for before, after in itertools.pairwise(order):
         ready = droplets.one(COMMAND, f"{before}-healthy")["urn"]
         assert ready in droplets.one(CONTAINER, after)["dependencies"], after
 
@@ -179,6 +180,7 @@ def test_the_local_engine_checks_with_its_own_docker(tmp_path: Path) -> None:
     state = run.state(run.one(COMMAND, "todos-local-0-healthy"))
     assert state["create"].startswith('sh -c "sh -c $HEALTH_WAIT ') and state["environment"]["DOCKER_HOST"].startswith("unix://")
     result, calls = run_step(state, tmp_path, STATUS="unhealthy")
+    assert "ssh" not in calls and f"logs --tail 50 {run.result.ids[run.one(CONTAINER, 'todos-local-0')['urn']]}" in calls
     assert result.returncode == 1 and "connect ECONNREFUSED" in result.stdout and "app line 80" in result.stdout
     assert not (tmp_path / "ssh-args").exists(), "no ssh for the local engine"
     migration = run.state(run.one(COMMAND, "todos-migrate-run"))

@@ -287,7 +287,9 @@ def test_every_one_shot_step_is_run_to_completion_by_a_command_the_next_up_retri
     if step.endswith("-migrate"):  # reports its exit code and log tail instead (tests/test_deploy_failures.py)
         assert state["create"].endswith(f'"sh -c $MIGRATION_REPORT {step}-run {container_id} 50"')
     else:
-        assert state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
+        assert (
+            state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
+        )
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"
     assert state["addPreviousOutputInEnv"] is False, "a long log would not fit the next run's environment"
     assert container["urn"] in runner["dependencies"]
@@ -322,9 +324,11 @@ def test_a_migration_is_run_from_pulumi_up_so_a_failure_is_retried(droplets: Run
     state = droplets.state(run)
     container_id = droplets.result.ids[migrate["urn"]]
     assert state["triggers"] == [container_id], "a new container (image, environment) runs again"
-    assert state["environment"]["DOCKER_HOST"] == "ssh://deploy@" + droplets.state(
-        droplets.one("digitalocean:index/reservedIp:ReservedIp", "meteor-machines-reserved-ip")
-    )["ipAddress"]
+    assert (
+        state["environment"]["DOCKER_HOST"]
+        == "ssh://deploy@"
+        + droplets.state(droplets.one("digitalocean:index/reservedIp:ReservedIp", "meteor-machines-reserved-ip"))["ipAddress"]
+    )
     assert state["create"].endswith(f'"$DOCKER_HOST" "sh -c $MIGRATION_REPORT todos-migrate-run {container_id} 50"')
     assert "StrictHostKeyChecking=yes" in state["create"] and "KnownHostsCommand=/bin/echo %H ssh-ed25519 " in state["create"]
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"

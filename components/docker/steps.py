@@ -156,7 +156,13 @@ def run_reporting(name: str, container: docker.Container, shell: HostShell, opts
 
 
 def wait_healthy(
-    name: str, container: docker.Container, shell: HostShell, opts: pulumi.ResourceOptions, *, timeout_seconds: int, interval_seconds: int = 5
+    name: str,
+    container: docker.Container,
+    shell: HostShell,
+    opts: pulumi.ResourceOptions,
+    *,
+    timeout_seconds: int,
+    interval_seconds: int = 5,
 ) -> command.local.Command:
     """Waits until the app container (started with its health check) is healthy, or fails `pulumi up`
     with its state, health-check log and log tail. It replaces pulumi-docker's `wait`, whose timeout
