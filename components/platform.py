@@ -12,7 +12,7 @@ modules), which is what pulumi resolves this class's annotations against at run 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pulumi
 
@@ -514,16 +514,18 @@ class Platform(pulumi.ComponentResource):
         """`logs.ship` on EC2 Docker hosts: the app containers log to the stack's CloudWatch Logs group.
         Elsewhere they keep the hosts' rotated local logs (DigitalOcean offers no log service for
         droplets in the pinned SDK; the local engine is a laptop)."""
+        if not config.logs.ship or not isinstance(config.machines, AwsMachinesConfig):
+            return None  # nothing of pulumi_aws is imported then (tests/test_aws.py: lean imports)
         from components.machines.aws import AwsMachines
-
-        if not config.logs.ship or not isinstance(self.machines, AwsMachines):
-            return None
         from components.observability.aws_logs import ContainerLogShipping, ContainerLogShippingArgs
 
         return ContainerLogShipping(
             f"{self._name}-container-logs",
             ContainerLogShippingArgs(
-                prefix=self._prefix, region=config.aws.region, retention_days=config.logs.retention_days, role_name=self.machines.role.name
+                prefix=self._prefix,
+                region=config.aws.region,
+                retention_days=config.logs.retention_days,
+                role_name=cast(AwsMachines, self.machines).role.name,
             ),
             opts=self._child,
         )

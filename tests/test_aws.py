@@ -577,7 +577,8 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-LEAN_AWS = {"dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
+LEAN_AWS = {"cloudwatch", "dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "s3", "ssm"}
+"""cloudwatch: log groups (EKS control-plane logs, `logs.ship` on EC2 hosts)."""
 
 
 @pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
