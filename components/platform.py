@@ -12,7 +12,7 @@ modules), which is what pulumi resolves this class's annotations against at run 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pulumi
 
@@ -51,11 +51,12 @@ if TYPE_CHECKING:
     from components.observability import PublicEndpoint
     from components.observability.aws_cluster import ClusterInsights
     from components.observability.aws_hosts import HostAlarms
+    from components.observability.aws_logs import ContainerLogShipping
     from components.observability.aws_slack import SlackForwarder
     from components.observability.aws_topics import AlertTopics
     from components.observability.aws_uptime import AwsUptimeChecks
-    from components.observability.digitalocean import DigitalOceanAlerts
     from components.observability.cluster_watch import ClusterWatch
+    from components.observability.digitalocean import DigitalOceanAlerts
 from components.registry import Registry
 from components.storage import FileStorage
 
@@ -85,6 +86,9 @@ class Platform(pulumi.ComponentResource):
     storage: FileStorage
     snapshots: pulumi.ComponentResource | None
     """Daily EBS snapshots of the data volumes (components/aws/snapshots.py), when on."""
+    container_logs: pulumi.ComponentResource | None
+    """The CloudWatch Logs group the app containers of EC2 Docker hosts log to, with `logs.ship`
+    (components/observability/aws_logs.py)."""
     alert_topics: pulumi.ComponentResource | None
     """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
     uses AWS and has alert destinations."""
@@ -143,6 +147,8 @@ class Platform(pulumi.ComponentResource):
         self.registry = self._registry(config)
         self.images = self._images(config)
         self.cluster = None
+        self._shipping: ContainerLogShipping | None = None
+        self.container_logs = None
         self.docker_hosts = []
         self.addons = None
         self.mongo_restore = None
@@ -158,6 +164,8 @@ class Platform(pulumi.ComponentResource):
             self.storage = self._storage(config)
             self.mongo = self._docker_mongo(config)
             self.reactivity = self._reactivity(config)
+            self._shipping = self._container_logs(config)
+            self.container_logs = self._shipping
             self.apps = self._docker_apps(config)
 
         self.snapshots = self._snapshots(config)
@@ -532,6 +540,26 @@ class Platform(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    def _container_logs(self, config: DockerPlatformConfig) -> ContainerLogShipping | None:
+        """`logs.ship` on EC2 Docker hosts: the app containers log to the stack's CloudWatch Logs group.
+        Elsewhere they keep the hosts' rotated local logs (DigitalOcean offers no log service for
+        droplets in the pinned SDK; the local engine is a laptop)."""
+        if not config.logs.ship or not isinstance(config.machines, AwsMachinesConfig):
+            return None  # nothing of pulumi_aws is imported then (tests/test_aws.py: lean imports)
+        from components.machines.aws import AwsMachines
+        from components.observability.aws_logs import ContainerLogShipping, ContainerLogShippingArgs
+
+        return ContainerLogShipping(
+            f"{self._name}-container-logs",
+            ContainerLogShippingArgs(
+                prefix=self._prefix,
+                region=config.aws.region,
+                retention_days=config.logs.retention_days,
+                role_name=cast(AwsMachines, self.machines).role.name,
+            ),
+            opts=self._child,
+        )
+
     def _alert_topics(self, config: PlatformConfig) -> AlertTopics | None:
         """Where the stack's CloudWatch alarms notify: its region, and us-east-1 for Route 53's health checks."""
         from components.observability import alert_destinations, public_endpoints, uptime_cloud
@@ -802,6 +830,7 @@ class Platform(pulumi.ComponentResource):
                     node_disk_gib=k.node_disk_gib,
                     support_type=k.support_type,
                     admin_principals=list(k.admin_principals),
+                    control_plane_log_retention_days=config.logs.retention_days,
                 ),
                 opts=self._child,
             )
@@ -1030,6 +1059,7 @@ class Platform(pulumi.ComponentResource):
                     siblings=[by_name[target] for target in app.connects_to],
                     session_cookie=config.ingress.session_cookie,
                     behind_load_balancer=config.host_count > 1,
+                    log_driver=self._shipping.driver if self._shipping is not None else None,
                 ),
                 opts=self._child,
             )

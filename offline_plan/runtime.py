@@ -425,6 +425,8 @@ def _aws_resource(mocks: PlanMocks, name: str, state: dict[str, Any], typ: str, 
     elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
         outputs |= {"name": resource_name, "arn": f"arn:aws:cloudwatch:{region}:{AWS_ACCOUNT}:alarm:{resource_name}"}
     elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        # `arn:aws:logs:<region>:<account>:log-group:<name>`, the `:*` CloudWatch Logs appends trimmed
+        # (terraform-provider-aws internal/service/logs/group.go resourceGroupFlatten, trimLogGroupARNWildcardSuffix).
         outputs |= {"name": resource_name, "arn": f"arn:aws:logs:{region}:{AWS_ACCOUNT}:log-group:{resource_name}"}
     elif typ == "aws:kms/key:Key":
         outputs |= {"arn": f"arn:aws:kms:{region}:{AWS_ACCOUNT}:key/{_uuid(name)}", "keyId": _uuid(name)}

@@ -67,11 +67,12 @@ _APP_WORKLOAD = re.compile(
     r"\$meteor-platform:app:\w+App\$(kubernetes:apps/v1:Deployment|kubernetes:batch/v1:Job"
     r"|docker:index/container:Container|docker:index/remoteImage:RemoteImage)::[^:]+$"
 )
-_APP_MIGRATION_RUN = re.compile(r"\$meteor-platform:app:DockerApp\$command:local:Command::[^:]+-migrate-run$")
+_APP_MIGRATION_RUN = re.compile(r"\$meteor-platform:app:DockerApp\$command:local:Command::[^:]+-(migrate-run|healthy)$")
 """On Docker hosts the migration container is replaced with its image (every container argument but a few
 is ForceNew: offline_plan/replace_table.json, `docker:index/container:Container`) and `<app>-migrate-run` starts it
-again: its `create` script and `triggers` hold the container's id (components/docker/steps.py,
-run_to_completion), unknown in a preview until the new container exists."""
+again, as each app container's `<container>-healthy` checks the new container: their `create` script and
+`triggers` hold the container's id (components/docker/steps.py, run_reporting and wait_healthy), unknown in a
+preview until the new container exists."""
 _COPY_IMAGE_KEYS = re.compile(r"^(environment\.SOURCE_REF|triggers(\[\d+\])?)$")
 """The copy's source reference: its `environment.SOURCE_REF` and `triggers` (promote.py)."""
 _WORKLOAD_IMAGE_KEYS = re.compile(r"^(spec\.template\.spec\.(initContainers|containers)\[\d+\]\.image|image|name|triggers(\[\d+\])?)$")

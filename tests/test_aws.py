@@ -578,7 +578,7 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
             assert resource["protect"], (type_, resource["name"])
 
 
-# sns: the alert topics; route53 and cloudwatch: the uptime health checks and their alarms (issue 20).
+# sns: the alert topics; route53 and cloudwatch: the uptime health checks and their alarms, log groups (issue 20).
 LEAN_AWS = {"cloudwatch", "dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "route53", "s3", "sns", "ssm"}
 
 

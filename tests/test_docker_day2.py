@@ -284,7 +284,12 @@ def test_every_one_shot_step_is_run_to_completion_by_a_command_the_next_up_retri
     container_id = run.result.ids[container["urn"]]
     assert state["triggers"] == [container_id], "a new container (image, environment) runs again"
     assert runner["replaceOnChanges"] == ["triggers[*]"]
-    assert state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
+    if step.endswith("-migrate"):  # reports its exit code and log tail instead (tests/test_deploy_failures.py)
+        assert state["create"].endswith(f'"sh -c $MIGRATION_REPORT {step}-run {container_id} 50"')
+    else:
+        assert (
+            state["create"].endswith(f"docker start --attach {container_id}'") or state["create"] == f"docker start --attach {container_id}"
+        )
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"
     assert state["addPreviousOutputInEnv"] is False, "a long log would not fit the next run's environment"
     assert container["urn"] in runner["dependencies"]
@@ -319,16 +324,18 @@ def test_a_migration_is_run_from_pulumi_up_so_a_failure_is_retried(droplets: Run
     state = droplets.state(run)
     container_id = droplets.result.ids[migrate["urn"]]
     assert state["triggers"] == [container_id], "a new container (image, environment) runs again"
-    assert state["environment"] == {
-        "DOCKER_HOST": "ssh://deploy@"
+    assert (
+        state["environment"]["DOCKER_HOST"]
+        == "ssh://deploy@"
         + droplets.state(droplets.one("digitalocean:index/reservedIp:ReservedIp", "meteor-machines-reserved-ip"))["ipAddress"]
-    }
-    assert state["create"].endswith(f"\"$DOCKER_HOST\" 'docker start --attach {container_id}'")
+    )
+    assert state["create"].endswith(f'"$DOCKER_HOST" "sh -c $MIGRATION_REPORT todos-migrate-run {container_id} 50"')
     assert "StrictHostKeyChecking=yes" in state["create"] and "KnownHostsCommand=/bin/echo %H ssh-ed25519 " in state["create"]
     assert "update" not in state and "delete" not in state, "a retry runs `create` again"
 
 
-@pytest.mark.parametrize("step", ["todos-migrate", "meteor-mongo-init", "meteor-host0-proxy-certificates-owner"])
+# A migration's failure report: tests/test_deploy_failures.py.
+@pytest.mark.parametrize("step", ["meteor-mongo-init", "meteor-host0-proxy-certificates-owner"])
 def test_a_failed_step_fails_its_run_with_its_output(droplets: Run, tmp_path: Path, step: str) -> None:
     """The create script against a stand-in `ssh` that runs the remote command through a stand-in `docker`."""
     state = droplets.state(droplets.one("command:local:Command", f"{step}-run"))
@@ -354,7 +361,7 @@ def test_the_local_engine_runs_the_migration_with_its_own_docker(tmp_path: Path)
     run = run_config(tmp_path, config)
     state = run.state(run.one("command:local:Command", "todos-migrate-run"))
     migrate = run.one(CONTAINER, "todos-migrate")
-    assert state["create"] == f"docker start --attach {run.result.ids[migrate['urn']]}"
+    assert state["create"] == f'sh -c "sh -c $MIGRATION_REPORT todos-migrate-run {run.result.ids[migrate["urn"]]} 50"'
     assert state["environment"]["DOCKER_HOST"].startswith("unix://")
 
 

@@ -85,7 +85,9 @@ def test_zero_downtime_replacement(dev: Run) -> None:
     for i in (0, 1):
         app = dev.one(CONTAINER, f"todos-local-{i}")["inputs"]
         assert "name" not in app  # auto-named: the new container is created before the old one goes
-        assert app["wait"] is True and app["mustRun"] is True
+        # Waited on until healthy by its own step (tests/test_deploy_failures.py), not by the provider.
+        assert "wait" not in app and app["mustRun"] is True
+        assert dev.one("command:local:Command", f"todos-local-{i}-healthy")
         assert app["healthcheck"]["tests"][:3] == ["CMD", "node", "-e"]
     labels = labels_of(dev.one(CONTAINER, "todos-local-0"))
     assert labels["traefik.http.services.todos.loadbalancer.healthcheck.path"] == "/"
@@ -95,7 +97,9 @@ def test_rollout_creates_before_deleting_one_instance_at_a_time(dev: Run) -> Non
     first, second = dev.one(CONTAINER, "todos-local-0"), dev.one(CONTAINER, "todos-local-1")
     # pulumi-docker's default for containers is delete-before-replace: overridden on every app container.
     assert first["deleteBeforeReplace"] is False and second["deleteBeforeReplace"] is False
-    assert first["urn"] in second["dependencies"], "the second instance is replaced only after the first is healthy"
+    first_healthy = dev.one("command:local:Command", "todos-local-0-healthy")
+    assert first["urn"] in first_healthy["dependencies"]
+    assert first_healthy["urn"] in second["dependencies"], "the second instance is replaced only after the first is healthy"
     assert second["urn"] not in first["dependencies"]
 
 

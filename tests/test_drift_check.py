@@ -325,6 +325,11 @@ def test_a_promotion_on_docker_hosts_replaces_the_apps_containers_and_reruns_the
         {"op": "delete-replaced", "urn": f"{app}docker:index/container:Container::todos-host0-0"},
         {
             "op": "replace",
+            "urn": f"{app}command:local:Command::todos-host0-0-healthy",
+            "detailedDiff": {"create": {"kind": "update"}, "triggers[0]": {"kind": "update-replace"}},
+        },
+        {
+            "op": "replace",
             "urn": f"{app}docker:index/container:Container::todos-migrate",
             "detailedDiff": {"image": {"kind": "update-replace"}},
         },
@@ -334,10 +339,10 @@ def test_a_promotion_on_docker_hosts_replaces_the_apps_containers_and_reruns_the
             "detailedDiff": {"create": {"kind": "update"}, "triggers[0]": {"kind": "update"}},
         },
     ]
-    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 3, "update": 2}})
+    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 4, "update": 2}})
     assert drift_check.decide("aws-hosts", digest, 7, RUN, "acme/meteor-platform/aws-staging").outcome == "promotion-pending"
     steps[-1]["detailedDiff"] = {"environment.DOCKER_HOST": {"kind": "update"}}
-    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 3, "update": 2}})
+    digest = json.dumps({"steps": steps, "changeSummary": {"replace": 4, "update": 2}})
     assert drift_check.decide("aws-hosts", digest, 7, RUN, "acme/meteor-platform/aws-staging").outcome == "drift", "another host"
 
 

@@ -6,13 +6,16 @@ Traefik service (same labels, sticky cookie included). A migration runs once per
 one-shot container on the first host, before any instance of that image starts (the canary's
 image runs its own, after the current one's); its failure fails `pulumi up`, and the next `up`
 runs it again (components/docker/steps.py). Containers are auto-named and replaced create-before-delete, one after
-another (each depends on the previous one and is waited on until healthy); the old containers
-are removed at the end, and Traefik routes only to healthy ones, so a rollout never drops traffic.
+another (each waits until the previous one is healthy); the old containers are removed at the end,
+and Traefik routes only to healthy ones, so a rollout never drops traffic. A container that never
+becomes healthy fails `pulumi up` with its health checks and the last lines of its log, and a
+failed migration with its exit code and log tail (steps.py: wait_healthy, run_reporting).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_command as command
@@ -25,18 +28,26 @@ from components.config import DockerAppConfig, ImageFlavor, quantity_value
 from components.config.apps import MigrationConfig
 from components.config.values import docker_cpus
 from components.docker import DockerHost
-from components.docker.hardening import limits, only_capabilities, service_container_defaults
+from components.docker.hardening import ServiceContainerDefaults, limits, only_capabilities, service_container_defaults
 from components.docker.proxy import traefik_labels
-from components.docker.steps import run_to_completion
+from components.docker.steps import run_reporting, wait_healthy
 from components.images import AppImage
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
+
+if TYPE_CHECKING:
+    from components.observability.aws_logs import ContainerLogDriver
 
 # Every MeteorD-style image has node; node 0.10 (legacy MeteorD) has no arrow functions.
 HEALTH_SCRIPT = (
     "require('http').get('http://127.0.0.1:' + process.env.PORT + '{path}', function (r) {{"
     " process.exit(r.statusCode < 500 ? 0 : 1); }}).on('error', function () {{ process.exit(1); }});"
 )
+
+
+HEALTHY_WITHIN_SECONDS = 300
+"""How long a new app container has to become healthy: its health check's start period (120 s) and
+three failed probes fit well inside."""
 
 
 def internal_url(app: DockerAppConfig) -> str:
@@ -64,11 +75,15 @@ class DockerAppArgs:
     session_cookie: str = "meteor-affinity"
     behind_load_balancer: bool = False
     """A load balancer in front terminates TLS: the hosts' Traefik serves plain HTTP."""
+    log_driver: ContainerLogDriver | None = None
+    """Where the app's containers log instead of the hosts' rotated local files (`logs.ship` on EC2)."""
 
 
 class DockerApp(pulumi.ComponentResource):
     containers: list[docker.Container]
     canary_containers: list[docker.Container]
+    readiness: list[command.local.Command]
+    """Per app and canary container, the step that waits until it is healthy (steps.py, wait_healthy)."""
     migration: docker.Container | None
     canary_migration: docker.Container | None
     url: pulumi.Output[str]
@@ -138,6 +153,15 @@ class DockerApp(pulumi.ComponentResource):
             return images[host.name, track]
 
         memory_mib = int(quantity_value(app.resources.memory_limit) / 2**20)
+        log_ready = list(args.log_driver.ready) if args.log_driver is not None else []
+
+        def container_defaults(instance: str) -> ServiceContainerDefaults:
+            """The shared defaults, logging to `log_driver` when the stack ships its logs."""
+            defaults = service_container_defaults()
+            if args.log_driver is not None:
+                defaults["log_driver"] = args.log_driver.driver
+                defaults["log_opts"] = args.log_driver.for_instance(app.name, instance)
+            return defaults
 
         def migration(
             track: str, ref: pulumi.Input[str], migrate: MigrationConfig, after: list[pulumi.Resource]
@@ -163,11 +187,14 @@ class DockerApp(pulumi.ComponentResource):
                 # Created only: started (and waited for) by its run, which the next `up` retries.
                 start=False,
                 must_run=False,
-                opts=pulumi.ResourceOptions.merge(on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks])),
-                **service_container_defaults(),
+                opts=pulumi.ResourceOptions.merge(
+                    on_first, pulumi.ResourceOptions(depends_on=[*args.mongo.ready, *first.networks, *log_ready])
+                ),
+                **container_defaults("migrate" if track == "stable" else "canary-migrate"),
                 **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
             )
-            run = run_to_completion(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
+            # On failure, `pulumi up` shows its exit code and the last lines of its log (steps.py).
+            run = run_reporting(f"{prefix}-migrate-run", container, first.shell, pulumi.ResourceOptions(parent=self, depends_on=after))
             return container, run
 
         self.migration = None
@@ -188,6 +215,7 @@ class DockerApp(pulumi.ComponentResource):
             canary_count = min(app.replicas - 1, max(1, round(app.replicas * app.canary.share / 100)))
         self.containers = []
         self.canary_containers = []
+        self.readiness = []
         previous: list[pulumi.Resource] = []
         for track, ref, count in (
             ("stable", args.image.ref, app.replicas - canary_count),
@@ -199,8 +227,9 @@ class DockerApp(pulumi.ComponentResource):
                 labels = labels_on(host)
                 container_labels: dict[str, pulumi.Input[str]] = {**labels, "meteor-platform/track": track} if app.canary else {**labels}
                 waits_for = migrated[track]
+                container_name = f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}"
                 container = docker.Container(
-                    f"{name}-{host.name}-{index}" if track == "stable" else f"{name}-canary-{host.name}-{index}",
+                    container_name,
                     image=image_on(host, track, ref).image_id,
                     envs=envs_for(hostname),
                     hostname=hostname,
@@ -228,24 +257,32 @@ class DockerApp(pulumi.ComponentResource):
                     capabilities=capabilities,
                     init=True,
                     destroy_grace_seconds=app.pre_stop_seconds + 20,
-                    # Healthy before the old container is removed.
-                    wait=True,
-                    wait_timeout=300,
+                    # Not pulumi-docker's `wait`: its timeout says nothing of why (steps.py, wait_healthy).
                     must_run=True,
                     opts=pulumi.ResourceOptions.merge(
                         on_host,
                         pulumi.ResourceOptions(
-                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for],
+                            depends_on=[*args.mongo.ready, *host.networks, *previous, *waits_for, *log_ready],
                             # pulumi-docker replaces containers delete-first by default: the app would be
                             # down until the new one is healthy. Create first, remove the old one last.
                             delete_before_replace=False,
                         ),
                     ),
-                    **service_container_defaults(),
+                    **container_defaults(hostname),
                     **limits(memory_mib, docker_cpus(app.resources.cpu_limit)),
                 )
                 (self.containers if track == "stable" else self.canary_containers).append(container)
-                # One instance at a time: the next is replaced only once this one is healthy (wait=True).
-                previous = [container]
+                # Healthy before the next instance is replaced and the old containers are removed; if not,
+                # `pulumi up` fails with the container's health checks and log tail.
+                healthy = wait_healthy(
+                    f"{container_name}-healthy",
+                    container,
+                    host.shell,
+                    pulumi.ResourceOptions(parent=self),
+                    timeout_seconds=HEALTHY_WITHIN_SECONDS,
+                )
+                self.readiness.append(healthy)
+                # One instance at a time: the next is replaced only once this one is healthy.
+                previous = [healthy]
         self.url = pulumi.Output.from_input(root_url)
         self.register_outputs({"url": self.url})

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
@@ -50,6 +51,20 @@ class EksClusterArgs:
     tags: dict[str, str] = field(default_factory=lambda: {})
     admin_principals: list[str] = field(default_factory=lambda: [])
     """IAM role/user ARNs given cluster admin through access entries (besides the creator's)."""
+    control_plane_log_retention_days: int = 30
+    """How long CloudWatch Logs keeps the control plane's logs (`logs.retentionDays`)."""
+
+
+CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator"]
+"""The control-plane logs EKS sends to CloudWatch Logs (not controllerManager, scheduler: their volume
+is high and they rarely say why an app failed)."""
+
+
+def control_plane_log_group(cluster_name: str) -> str:
+    """The group EKS writes its control-plane logs to: `/aws/eks/<cluster>/cluster`
+    (docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html, "Viewing cluster control plane
+    logs"). Left to EKS it creates the group itself, with no retention (kept forever)."""
+    return f"/aws/eks/{cluster_name}/cluster"
 
 
 def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca_data: pulumi.Input[str], region: str) -> pulumi.Output[str]:
@@ -137,6 +152,8 @@ def vpc_cni_addon(name: str, cluster_name: pulumi.Input[str], opts: pulumi.Resou
 
 class EksCluster(pulumi.ComponentResource):
     cluster: eks.Cluster
+    control_plane_logs: cloudwatch.LogGroup
+    """Where EKS sends the control plane's logs, with the stack's retention."""
     node_groups: list[eks.NodeGroup]
     node_role: iam.Role
     vpc_cni: eks.Addon
@@ -169,6 +186,17 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # Created before the cluster, so EKS finds it and keeps to its retention. Changing
+        # `enabled_cluster_log_types` later updates the cluster in place (UpdateClusterConfig `logging`;
+        # not ForceNew in terraform-provider-aws internal/service/eks/cluster.go, offline_plan/provider_facts.yaml;
+        # CloudFormation's AWS::EKS::Cluster Logging: "Update requires: No interruption").
+        self.control_plane_logs = cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group(args.name),
+            retention_in_days=args.control_plane_log_retention_days,
+            tags=tags,
+            opts=child,
+        )
         self.cluster = eks.Cluster(
             f"{name}-eks",
             name=args.name,
@@ -182,12 +210,12 @@ class EksCluster(pulumi.ComponentResource):
                 "public_access_cidrs": list(args.admin_cidrs),
             },
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": secrets_key.arn}},
-            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
             # Unset, EKS chooses EXTENDED (UpgradePolicyRequest, EKS API reference: "The default value is
             # EXTENDED"), billed extra per cluster hour past standard support; changed in place.
             upgrade_policy={"support_type": args.support_type},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, self.control_plane_logs]),
         )
         self.cluster_name = self.cluster.name
         self.admin_entries = [admin_access(f"{name}-admin", self.cluster, p, tags, child) for p in args.admin_principals]
