@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from offline_plan.changes import PlanChanges
-from policy.rules import SECRET, UNKNOWN, Resource, checked_domain, public_domains, watch_of
+from policy.rules import SECRET, UNKNOWN, Resource, as_list, as_map, checked_domain, public_domains, watch_of
 
 
 def as_resource(planned: Mapping[str, Any]) -> Resource:
@@ -23,7 +23,7 @@ def as_resource(planned: Mapping[str, Any]) -> Resource:
         type=str(planned["type"]),
         name=str(planned["name"]),
         urn=str(planned["urn"]),
-        inputs=cast(Mapping[str, Any], planned.get("inputs") or {}),
+        inputs=as_map(planned.get("inputs")),
         protect=bool(planned.get("protect")),
         dependencies=tuple(planned.get("dependencies", [])),
     )
@@ -60,10 +60,9 @@ def _requested(r: Resource, label: str) -> str:
 def _notified(r: Resource) -> list[Mapping[str, Any]]:
     """The notification blocks of a DigitalOcean alert (UptimeAlert `notifications`, MonitorAlert `alerts`)."""
     if r.type == "digitalocean:index/uptimeAlert:UptimeAlert":
-        return cast(list[Mapping[str, Any]], r.inputs.get("notifications") or [])
+        return [as_map(block) for block in as_list(r.inputs.get("notifications"))]
     if r.type == "digitalocean:index/monitorAlert:MonitorAlert":
-        block = r.inputs.get("alerts")
-        return [cast(Mapping[str, Any], block)] if isinstance(block, Mapping) else []
+        return [as_map(r.inputs.get("alerts"))]
     return []
 
 
@@ -94,8 +93,8 @@ def watch_summary(plan: Mapping[str, Any]) -> WatchSummary:
         else:
             others[watch.label] += 1
         for block in _notified(r):
-            emails.update(e for e in (block.get("emails") or []) if _shown(e))
-            channels.update(c for s in (block.get("slacks") or []) if (c := _shown(cast(Mapping[str, Any], s).get("channel"))))
+            emails.update(e for e in as_list(block.get("emails")) if _shown(e))
+            channels.update(c for s in as_list(block.get("slacks")) if (c := _shown(as_map(s).get("channel"))))
     checked = {domain for domain, _ in checks}
     destinations = [f"email {e}" for e in sorted(emails)] + [f"Slack {c}" for c in sorted(channels)]
     destinations += [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(others.items())]

@@ -116,6 +116,16 @@ def stack_environment(configured: object, stack: str) -> Options:
 # Kubernetes pod specs
 
 
+def as_list(value: Any) -> list[Any]:
+    """`value` if it is a list; anything else (`[secret]`, `[unknown]`, a scalar, None) holds no items."""
+    return cast(list[Any], value) if isinstance(value, list) else []
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a mapping; anything else (`[secret]`, `[unknown]`, a scalar, None) holds no keys."""
+    return cast(Mapping[str, Any], value) if isinstance(value, Mapping) else {}
+
+
 def _kind(resource: Resource) -> str | None:
     if not resource.type.startswith("kubernetes:"):
         return None
@@ -188,7 +198,7 @@ def watch_of(resource: Resource) -> Watch | None:
     if found is not None:
         return found
     if _kind(resource) == "CronJob":
-        labels = cast(Mapping[str, Any], (resource.inputs.get("metadata") or {}).get("labels") or {})
+        labels = as_map(as_map(resource.inputs.get("metadata")).get("labels"))
         if labels.get(CLUSTER_WATCH_LABEL[0]) == CLUSTER_WATCH_LABEL[1]:
             return CLUSTER_WATCH
     return None
@@ -216,10 +226,10 @@ def public_domains(resources: Sequence[Resource]) -> dict[str, Resource]:
     for r in resources:
         hosts: list[Any] = []
         if _kind(r) == "Ingress":
-            hosts = [rule.get("host") for rule in cast(list[Mapping[str, Any]], (r.inputs.get("spec") or {}).get("rules") or [])]
+            hosts = [as_map(rule).get("host") for rule in as_list(as_map(r.inputs.get("spec")).get("rules"))]
         elif r.type == "docker:index/container:Container":
-            for label in cast(list[Mapping[str, Any]], r.inputs.get("labels") or []):
-                name, value = label.get("label"), label.get("value")
+            for label in as_list(r.inputs.get("labels")):
+                name, value = as_map(label).get("label"), as_map(label).get("value")
                 if isinstance(name, str) and name.startswith("traefik.http.routers.") and name.endswith(".rule") and isinstance(value, str):
                     hosts += _TRAEFIK_HOST.findall(value)
         for host in hosts:

@@ -1,13 +1,15 @@
 """Checks and alerts in the plan, the uptime policy and the pull-request report.
 
-The real check and alert resources come from the observability components; these tests build small
-ones of the same type tokens and inputs (the pinned SDKs' names) into copies of shipped plans.
+Asserted on the shipped plans (plans/*.json, what the observability components really create). A
+case no shipped plan can show (a production domain without a check, a Slack destination, a value
+the plan could not read) is built from a copy of a shipped plan.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -17,113 +19,190 @@ from offline_plan.changes import plan_changes
 from offline_plan.policy_check import plan_resources
 from offline_plan.render import StackReport, comment, stack_text
 from offline_plan.watching import as_resource, watch_lines, watch_summary
-from policy.rules import CLUSTER_WATCH, UPTIME_RULE, WATCH_TYPES, Options, check, watch_of
+from policy.rules import (
+    CLUSTER_WATCH,
+    SECRET,
+    UNKNOWN,
+    UPTIME_RULE,
+    WATCH_TYPES,
+    Options,
+    check,
+    public_domains,
+    watch_of,
+)
 from tests.harness import ROOT
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/not-a-real-hook"
+PUBLIC_STACKS = ["production", "staging", "byoc", "droplets", "aws-production", "aws-staging", "aws-hosts"]
+DO_CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
+R53_CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 def shipped(stack: str) -> dict[str, Any]:
     return json.loads((ROOT / "plans" / f"{stack}.json").read_text())
 
 
-def planned(plan: dict[str, Any], type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    stack = plan["stack"]
-    return {
-        "custom": True,
-        "dependencies": [],
-        "id": f"{name}-id",
-        "inputs": inputs,
-        "name": name,
-        "parent": f"urn:pulumi:{stack}::meteor-platform::meteor-platform:index:Platform::meteor",
-        "protect": False,
-        "retainOnDelete": False,
-        "type": type_,
-        "urn": f"urn:pulumi:{stack}::meteor-platform::meteor-platform:index:Platform${type_}::{name}",
-    }
+def without(plan: dict[str, Any], *types: str) -> dict[str, Any]:
+    """A copy of `plan` without the resources of `types`."""
+    out = copy.deepcopy(plan)
+    out["resources"] = [r for r in out["resources"] if r["type"] not in types]
+    return out
 
 
-def do_watched(plan: dict[str, Any], domain: str = "todos.example.com") -> dict[str, Any]:
-    """`plan` with a DigitalOcean uptime check of `domain`, its alerts and a droplet alert."""
-    notify = {"emails": ["ops@example.com"], "slacks": [{"channel": "#ops", "url": SLACK_URL}]}
-    watched = copy.deepcopy(plan)
-    watched["resources"] += [
-        planned(
-            plan, "digitalocean:index/uptimeCheck:UptimeCheck", "todos-uptime", {"target": f"https://{domain}/healthz", "type": "https"}
-        ),
-        planned(plan, "digitalocean:index/uptimeAlert:UptimeAlert", "todos-down", {"type": "down", "notifications": [notify]}),
-        planned(plan, "digitalocean:index/uptimeAlert:UptimeAlert", "todos-latency", {"type": "latency", "notifications": [notify]}),
-        planned(plan, "digitalocean:index/monitorAlert:MonitorAlert", "host0-cpu", {"type": "v1/insights/droplet/cpu", "alerts": notify}),
-    ]
-    return watched
+def unwatched(plan: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `plan` as it was before the stack had checks, alerts or destinations."""
+    out = copy.deepcopy(plan)
+    out["resources"] = [r for r in out["resources"] if watch_of(as_resource(r)) is None]
+    return out
+
+
+def count(plan: dict[str, Any], type_: str) -> int:
+    return sum(r["type"] == type_ for r in plan["resources"])
+
+
+def watched(plan: dict[str, Any]) -> int:
+    return sum(watch_of(as_resource(r)) is not None for r in plan["resources"])
 
 
 def test_one_table_classifies_every_check_alert_and_destination() -> None:
     roles = {t: w.role for t, w in WATCH_TYPES.items()}
     assert roles == {
-        "digitalocean:index/uptimeCheck:UptimeCheck": "check",
-        "aws:route53/healthCheck:HealthCheck": "check",
+        DO_CHECK: "check",
+        R53_CHECK: "check",
         "digitalocean:index/uptimeAlert:UptimeAlert": "alert",
         "digitalocean:index/monitorAlert:MonitorAlert": "alert",
         "aws:cloudwatch/metricAlarm:MetricAlarm": "alert",
         "aws:sns/topic:Topic": "destination",
         "aws:sns/topicSubscription:TopicSubscription": "destination",
     }
-    plan = shipped("staging")
-    cron = {"kind": "CronJob", "metadata": {"labels": {"app.kubernetes.io/component": "cluster-watch"}}, "spec": {}}
-    watcher = as_resource(planned(plan, "kubernetes:batch/v1:CronJob", "cluster-watch", cron))
-    other = as_resource(planned(plan, "kubernetes:batch/v1:CronJob", "backup", {**cron, "metadata": {"labels": {}}}))
-    assert watch_of(watcher) == CLUSTER_WATCH
-    assert watch_of(other) is None
+    (watcher,) = [r for r in shipped("staging")["resources"] if r["type"] == "kubernetes:batch/v1:CronJob"]
+    assert watch_of(as_resource(watcher)) == CLUSTER_WATCH
+    other = copy.deepcopy(watcher)
+    other["inputs"]["metadata"]["labels"] = {}
+    assert watch_of(as_resource(other)) is None
 
 
-def test_the_plan_lists_checks_per_domain_alert_counts_and_destinations_but_no_secret() -> None:
-    plan = do_watched(shipped("production"))
-    plan["resources"].append(
-        planned(plan, "aws:sns/topicSubscription:TopicSubscription", "slack", {"protocol": "https", "endpoint": SLACK_URL})
-    )
-    lines = watch_lines(watch_summary(plan))
-    assert lines == [
-        "  uptime check: todos.example.com: DigitalOcean uptime check https://todos.example.com/healthz",
-        "  alerts: 1 DigitalOcean monitor alert (v1/insights/droplet/cpu), 1 DigitalOcean uptime alert (down), "
-        "1 DigitalOcean uptime alert (latency)",
-        "  destinations: email ops@example.com, Slack #ops, 1 SNS https subscription",
+# -- the shipped plans --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", PUBLIC_STACKS)
+def test_every_public_domain_of_a_shipped_stack_is_checked(stack: str) -> None:
+    plan = shipped(stack)
+    summary = watch_summary(plan)
+    domains = set(public_domains(plan_resources(plan)))
+    assert domains
+    assert summary.unchecked == []
+    assert domains <= {domain for domain, _ in summary.checks}
+    assert uptime_violations(plan) == []
+
+
+@pytest.mark.parametrize("stack", ["production", "staging", "byoc", "droplets"])
+def test_digitalocean_alerts_follow_from_the_checks_hosts_databases_and_cluster(stack: str) -> None:
+    plan = shipped(stack)
+    alerts = Counter(dict(watch_summary(plan).alerts))
+    domains = len(public_domains(plan_resources(plan)))
+    # Each app domain: one check with down, latency and certificate alerts; the data-volume probe
+    # (Docker hosts with a data volume): one more check with a down alert.
+    probes = count(plan, "digitalocean:index/volume:Volume")
+    assert count(plan, DO_CHECK) == domains + probes
+    assert alerts["DigitalOcean uptime alert (latency)"] == alerts["DigitalOcean uptime alert (ssl_expiry)"] == domains
+    assert alerts["DigitalOcean uptime alert (down)"] == domains + probes
+    hosts = count(plan, "digitalocean:index/droplet:Droplet") + count(plan, "digitalocean:index/kubernetesCluster:KubernetesCluster")
+    databases = count(plan, "digitalocean:index/databaseCluster:DatabaseCluster")
+    for metric in ("cpu", "memory_utilization_percent", "disk_utilization_percent"):
+        assert alerts[f"DigitalOcean monitor alert (v1/insights/droplet/{metric})"] == (1 if hosts else 0)  # one per host tag
+    for metric in ("cpu_alerts", "memory_utilization_alerts", "disk_utilization_alerts"):
+        assert alerts[f"DigitalOcean monitor alert (v1/dbaas/alerts/{metric})"] == databases
+    clusters = any(r["type"].startswith("kubernetes:") for r in plan["resources"])
+    assert alerts["in-cluster watcher"] == (1 if clusters else 0)
+    assert sum(alerts.values()) + count(plan, DO_CHECK) == watched(plan)
+
+
+@pytest.mark.parametrize("stack", ["aws-production", "aws-staging", "aws-hosts"])
+def test_aws_alarms_follow_from_the_checks_instances_and_cluster(stack: str) -> None:
+    plan = shipped(stack)
+    alerts = Counter(dict(watch_summary(plan).alerts))
+    checks = count(plan, R53_CHECK)
+    assert checks == len(public_domains(plan_resources(plan)))
+    assert alerts["CloudWatch alarm (HealthCheckStatus)"] == alerts["CloudWatch alarm (TimeToFirstByte)"] == checks
+    instances = count(plan, "aws:ec2/instance:Instance")
+    for metric in ("CPUUtilization", "StatusCheckFailed_System", "StatusCheckFailed_Instance", "mem_used_percent"):
+        assert alerts[f"CloudWatch alarm ({metric})"] == instances
+    # the root disk and the data volume of each host
+    assert alerts["CloudWatch alarm (disk_used_percent)"] == instances + count(plan, "aws:ebs/volume:Volume")
+    eks = count(plan, "aws:eks/cluster:Cluster")
+    for metric in ("cluster_failed_node_count", "node_filesystem_utilization", "pod_container_status_waiting_reason_crash_loop_back_off"):
+        assert alerts[f"CloudWatch alarm ({metric})"] == eks
+    # one topic in the stack's region, one in us-east-1 (where Route 53 publishes its metrics), an email subscription on each
+    assert count(plan, "aws:sns/topic:Topic") == 2
+    assert watch_summary(plan).destinations == ["email ops@example.com", "2 SNS topics"]
+    assert sum(alerts.values()) + checks + 2 + count(plan, "aws:sns/topicSubscription:TopicSubscription") == watched(plan)
+
+
+def test_the_plan_lists_checks_per_domain_alert_counts_and_destinations() -> None:
+    assert watch_lines(watch_summary(shipped("droplets"))) == [
+        "  uptime check: todos.example.org: DigitalOcean uptime check https://todos.example.org/",
+        "  uptime check: todos.example.org: DigitalOcean uptime check https://todos.example.org/.well-known/meteor-platform/data-volume",
+        "  alerts: 1 DigitalOcean monitor alert (v1/insights/droplet/cpu), "
+        "1 DigitalOcean monitor alert (v1/insights/droplet/disk_utilization_percent), "
+        "1 DigitalOcean monitor alert (v1/insights/droplet/memory_utilization_percent), "
+        "2 DigitalOcean uptime alert (down), 1 DigitalOcean uptime alert (latency), 1 DigitalOcean uptime alert (ssl_expiry)",
+        "  destinations: email ops@example.com",
     ]
+
+
+def test_a_slack_destination_shows_its_channel_never_its_webhook() -> None:
+    plan = shipped("production")
+    for r in plan["resources"]:
+        for block in r["inputs"].get("notifications") or []:
+            block["slacks"] = [{"channel": "#ops", "url": SLACK_URL}]
+    lines = watch_lines(watch_summary(plan))
+    assert lines[-1] == "  destinations: email ops@example.com, Slack #ops"
     assert SLACK_URL not in "\n".join(lines)
 
 
-def test_route_53_checks_name_their_domain_and_path() -> None:
-    plan = copy.deepcopy(shipped("aws-production"))
-    plan["resources"] += [
-        planned(
-            plan,
-            "aws:route53/healthCheck:HealthCheck",
-            "todos-health",
-            {"fqdn": "todos.aws.example.com", "type": "HTTPS", "resourcePath": "/healthz"},
-        ),
-        planned(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "todos-down", {"metricName": "HealthCheckStatus"}),
-        planned(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "todos-latency", {"metricName": "TimeToFirstByte"}),
-    ]
+def test_values_the_plan_cannot_read_are_skipped_not_crashed_on() -> None:
+    """A secret or unknown list or block (`[secret]`, `[unknown]`) where a list or mapping is expected."""
+    plan = shipped("production")
+    for r in plan["resources"]:
+        inputs = r["inputs"]
+        if r["type"] == "digitalocean:index/uptimeAlert:UptimeAlert":
+            inputs["notifications"] = [{"emails": SECRET, "slacks": UNKNOWN}, UNKNOWN] if inputs["type"] == "down" else SECRET
+        elif r["type"] == "digitalocean:index/monitorAlert:MonitorAlert":
+            inputs["alerts"] = UNKNOWN if "cpu" in inputs["type"] else {"emails": ["ops@example.com"], "slacks": [UNKNOWN, SECRET]}
+        elif r["type"] == "kubernetes:batch/v1:CronJob":
+            inputs["metadata"] = {"labels": UNKNOWN}
+        elif r["type"] == "kubernetes:networking.k8s.io/v1:Ingress":
+            inputs["spec"] = {"rules": [UNKNOWN, {"host": "todos.example.com"}]}
     summary = watch_summary(plan)
-    assert summary.checks == [("todos.aws.example.com", "Route 53 health check HTTPS /healthz")]
+    assert summary.destinations == ["email ops@example.com"]
     assert summary.unchecked == []
-    assert summary.alerts == [("CloudWatch alarm (HealthCheckStatus)", 1), ("CloudWatch alarm (TimeToFirstByte)", 1)]
-    assert summary.destinations == ["email ops@example.com", "2 SNS topics"]
+    droplets = shipped("droplets")
+    for r in droplets["resources"]:
+        if r["type"] == "docker:index/container:Container":
+            r["inputs"]["labels"] = SECRET
+    assert public_domains(plan_resources(droplets)) == {}
+    kube = without(shipped("production"), DO_CHECK)
+    for r in kube["resources"]:
+        if r["type"] == "kubernetes:networking.k8s.io/v1:Ingress":
+            r["inputs"]["spec"] = UNKNOWN
+    assert public_domains(plan_resources(kube)) == {}
 
 
 def test_the_offline_plan_shows_the_section(capsys: pytest.CaptureFixture[str]) -> None:
-    """Through the real program: aws-production has its SNS topics and email subscription, and no check yet."""
     assert main(["aws-production"]) == 0
     out = capsys.readouterr().out
     assert (
         "aws-production: checks and alerts:\n"
-        "  no uptime check: todos.aws.example.com\n"
-        "  alerts: none\n"
+        "  uptime check: todos.aws.example.com: Route 53 health check HTTPS /\n"
+        "  alerts: 1 CloudWatch alarm (HealthCheckStatus), 1 CloudWatch alarm (TimeToFirstByte), "
+        "1 CloudWatch alarm (cluster_failed_node_count), 1 CloudWatch alarm (node_filesystem_utilization), "
+        "1 CloudWatch alarm (pod_container_status_waiting_reason_crash_loop_back_off)\n"
         "  destinations: email ops@example.com, 2 SNS topics\n"
     ) in out
     assert main(["aws-production", "--markdown"]) == 0
     body = capsys.readouterr().out
-    assert "**Checks and alerts**\n\n- no uptime check: todos.aws.example.com\n- alerts: none\n" in body
+    assert "**Checks and alerts**\n\n- uptime check: todos.aws.example.com: Route 53 health check HTTPS /\n- alerts: " in body
 
 
 # -- the policy ---------------------------------------------------------------------------------
@@ -133,63 +212,76 @@ def uptime_violations(plan: dict[str, Any], environment: str = "production") -> 
     return [v.message for v in check(plan_resources(plan), [UPTIME_RULE], Options(environment=environment))]
 
 
-@pytest.mark.parametrize(("stack", "domain"), [("production", "todos.example.com"), ("droplets", "todos.example.org")])
-def test_a_production_domain_without_an_uptime_check_is_refused(stack: str, domain: str) -> None:
-    """An Ingress host on Kubernetes, a Traefik router rule on Docker hosts."""
-    (message,) = uptime_violations(shipped(stack))
+@pytest.mark.parametrize(
+    ("stack", "domain", "checks"),
+    [("production", "todos.example.com", DO_CHECK), ("droplets", "todos.example.org", DO_CHECK), ("aws-hosts", "todos.example.net", R53_CHECK)],
+)
+def test_a_production_domain_without_an_uptime_check_is_refused(stack: str, domain: str, checks: str) -> None:
+    """An Ingress host on Kubernetes, a Traefik router rule on Docker hosts; the checks removed."""
+    plan = without(shipped(stack), checks)
+    (message,) = uptime_violations(plan)
     assert message.startswith(f"public domain {domain} has no uptime check")
     assert "alerts.uptimeChecks" in message
+    assert watch_summary(plan).unchecked == [domain]
+    assert f"  no uptime check: {domain}" in watch_lines(watch_summary(plan))
 
 
 def test_a_checked_domain_passes_whichever_cloud_checks_it() -> None:
-    assert uptime_violations(do_watched(shipped("production"))) == []
-    plan = copy.deepcopy(shipped("droplets"))
-    plan["resources"].append(planned(plan, "aws:route53/healthCheck:HealthCheck", "todos-health", {"fqdn": "TODOS.example.org."}))
+    plan = without(shipped("droplets"), DO_CHECK)
+    (route53,) = [r for r in shipped("aws-hosts")["resources"] if r["type"] == R53_CHECK]
+    route53["inputs"]["fqdn"] = "TODOS.example.org."
+    plan["resources"].append(route53)
     assert uptime_violations(plan) == []
 
 
 def test_a_check_of_another_domain_does_not_count() -> None:
-    (message,) = uptime_violations(do_watched(shipped("production"), domain="other.example.com"))
+    plan = shipped("production")
+    for r in plan["resources"]:
+        if r["type"] == DO_CHECK:
+            r["inputs"]["target"] = "https://other.example.com/"
+    (message,) = uptime_violations(plan)
     assert "todos.example.com" in message
 
 
 def test_only_production_is_held_to_it() -> None:
-    assert uptime_violations(shipped("staging"), environment="staging") == []
-    assert uptime_violations(shipped("production"), environment="staging") == []
+    assert uptime_violations(without(shipped("staging"), DO_CHECK), environment="staging") == []
+    assert uptime_violations(without(shipped("production"), DO_CHECK), environment="staging") == []
 
 
 # -- the pull-request report --------------------------------------------------------------------
 
 
-def test_the_report_counts_added_and_removed_checks_and_alerts_from_a_base_without_alerts() -> None:
-    base = shipped("production")
+def test_the_report_counts_added_and_removed_checks_alerts_destinations_and_the_watcher() -> None:
+    head = shipped("production")
+    base = unwatched(head)
     assert watch_summary(base).checks == [] and watch_summary(base).alerts == []
-    head = do_watched(base)
+    # 1 uptime check, 3 uptime alerts, 3 node and 3 database monitor alerts, the in-cluster watcher
+    assert watched(head) == 11
     added = stack_text(StackReport(stack="production", changes=plan_changes(base, head)))
-    assert "production: checks and alerts: +4 \N{MINUS SIGN}0\n" in added
-    assert "  + digitalocean:index/uptimeCheck:UptimeCheck  todos-uptime\n" in added
-    assert "  + digitalocean:index/monitorAlert:MonitorAlert  host0-cpu\n" in added
-    assert SLACK_URL not in added
+    assert "production: checks and alerts: +11 \N{MINUS SIGN}0\n" in added
+    assert "  + digitalocean:index/uptimeCheck:UptimeCheck  meteor-do-alerts-todos\n" in added
+    assert "  + digitalocean:index/monitorAlert:MonitorAlert  meteor-do-alerts-mongo-cpu\n" in added
     removed = plan_changes(head, base)
-    assert "production: checks and alerts: +0 \N{MINUS SIGN}4\n" in stack_text(StackReport(stack="production", changes=removed))
-    markdown = comment([StackReport(stack="production", changes=removed)])
-    assert "**checks and alerts: +0 \N{MINUS SIGN}4**" in markdown
-    assert SLACK_URL not in markdown
+    assert "production: checks and alerts: +0 \N{MINUS SIGN}11\n" in stack_text(StackReport(stack="production", changes=removed))
+    assert "**checks and alerts: +0 \N{MINUS SIGN}11**" in comment([StackReport(stack="production", changes=removed)])
+    aws = shipped("aws-hosts")
+    # 1 health check, 2 uptime alarms, 6 host alarms, 2 SNS topics and 2 email subscriptions
+    text = stack_text(StackReport(stack="aws-hosts", changes=plan_changes(unwatched(aws), aws)))
+    assert "aws-hosts: checks and alerts: +13 \N{MINUS SIGN}0\n" in text
 
 
 def test_a_change_that_touches_no_check_or_alert_says_nothing_about_them() -> None:
     base = shipped("production")
-    head = copy.deepcopy(base)
-    head["resources"] = [r for r in head["resources"] if r["type"] != "kubernetes:networking.k8s.io/v1:Ingress"]
+    head = without(base, "kubernetes:networking.k8s.io/v1:Ingress")
     text = stack_text(StackReport(stack="production", changes=plan_changes(base, head)))
     assert "checks and alerts" not in text
 
 
 def test_a_changed_alert_is_counted_as_changed() -> None:
-    base = do_watched(shipped("production"))
+    base = shipped("production")
     head = copy.deepcopy(base)
     for r in head["resources"]:
-        if r["name"] == "host0-cpu":
-            r["inputs"]["value"] = 90
+        if r["name"] == "meteor-do-alerts-doks-nodes-cpu":
+            r["inputs"]["value"] = 95
     text = stack_text(StackReport(stack="production", changes=plan_changes(base, head)))
     assert "production: checks and alerts: +0 \N{MINUS SIGN}0 ~1\n" in text
