@@ -104,7 +104,12 @@ def test_a_plain_text_secret_is_refused_without_echoing_it(tmp_path: Path, capsy
         (MONTI, {"env": {"MONTI_APP_ID": "other"}}, "meteor-platform:apps[0].env.MONTI_APP_ID: expected it unset: apps[0].apm sets"),
         (MONTI, {"secretEnv": {"KADIRA_APP_SECRET": SECURE}}, "meteor-platform:apps[0].secretEnv.KADIRA_APP_SECRET: expected it unset"),
         (KADIRA, {"env": {"MONTI_OPTIONS_ENDPOINT": "https://x.example.com"}}, "meteor-platform:apps[0].env.MONTI_OPTIONS_ENDPOINT"),
-        (MONTI, {"settings": {"monti": {"appId": "x"}}}, "meteor-platform:apps[0].settings.monti: expected no 'monti' key"),
+        (MONTI, {"settings": {"monti": {"appId": "x"}}}, "meteor-platform:apps[0].settings.monti: expected no appId under 'monti'"),
+        (
+            KADIRA,
+            {"settings": {"kadira": {"appId": "x", "appSecret": "y", "options": {}}}},
+            "meteor-platform:apps[0].settings.kadira: expected no appId or appSecret under 'kadira'",
+        ),
     ],
 )
 def test_bad_apm_config_names_the_key(
@@ -112,6 +117,14 @@ def test_bad_apm_config_names_the_key(
 ) -> None:
     apm = {k: v for k, v in apm.items() if v is not None}
     assert names in refused(tmp_path, with_apm(DOCKER, apm, **app), capsys)
+
+
+def test_agent_options_in_settings_are_kept_with_apm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent connects from settings only with appId and appSecret; it reads `monti.options` legitimately."""
+    settings = {"monti": {"options": {"disableInstrumentation": True}}, "kadira": {"options": {"hostname": "todos"}}}
+    run = run_with_known_secret(tmp_path, monkeypatch, with_apm(DOCKER, MONTI, settings=settings))
+    envs = dict(line.split("=", 1) for line in run.state(run.one("docker:index/container:Container", "todos-local-0"))["envs"])
+    assert json.loads(envs["METEOR_SETTINGS"])["monti"] == {"options": {"disableInstrumentation": True}}
 
 
 def test_without_apm_the_agent_variables_stay_the_apps_own(tmp_path: Path) -> None:
@@ -128,5 +141,5 @@ def test_agent_credentials_in_secret_settings_are_refused_too(
     config = with_apm(DOCKER, MONTI, secretSettings=json.dumps({"kadira": {"appId": "x", "appSecret": APM_SECRET}}))
     monkeypatch.setattr(loading, "_secure_paths", lambda _dir, _stack: {("meteor-platform:apps", 0, "secretSettings")})  # pyright: ignore[reportUnknownArgumentType, reportUnknownLambdaType]
     err = refused(tmp_path, config, capsys)
-    assert "meteor-platform:apps[0].secretSettings: expected no 'kadira' key with apps[0].apm" in err
+    assert "meteor-platform:apps[0].secretSettings: expected no appId or appSecret under 'kadira' with apps[0].apm" in err
     assert APM_SECRET not in err

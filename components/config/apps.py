@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import AfterValidator, BeforeValidator, Field, JsonValue
 
@@ -210,9 +210,12 @@ APM_VARIABLES = {
 APM_ENV = frozenset(name for v in APM_VARIABLES.values() for name in (v.app_id, v.secret, v.endpoint))
 """Set by `apm`: with it, an app sets none of them itself (montiapm:agent reads both prefixes as one)."""
 APM_SETTINGS_KEYS = ("monti", "kadira")
-"""METEOR_SETTINGS keys the agent connects with too (montiapm:agent lib/auto_connect.js:4 reads `Meteor.settings.monti ||
-Meteor.settings.kadira`; :54-55 connects from the environment, then from the settings; :14 has replaced Kadira.connect
-with a function that throws once the environment connected, so credentials in both places fail the app's start)."""
+APM_SETTINGS_CREDENTIALS = ("appId", "appSecret")
+"""METEOR_SETTINGS keys the agent connects with too, when the key holds both `appId` and `appSecret` (montiapm:agent
+lib/auto_connect.js:19-30 reads `Meteor.settings.monti || Meteor.settings.kadira` and connects only with both;
+meteorhacks:kadira lib/auto_connect.js:17-29 the same with `Meteor.settings.kadira`). It connects from the environment
+first (montiapm:agent :40-41), which replaces Kadira.connect with a function that throws (:11-13), so credentials in both
+places fail the app's start. Other members (`monti.options.disableInstrumentation`, read by the agent) are settings like any."""
 
 HttpsUrl = Annotated[
     str,
@@ -541,11 +544,14 @@ def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
         if not isinstance(settings, dict):
             continue
         for key in APM_SETTINGS_KEYS:
-            if key in settings:
+            block = cast(dict[str, object], settings).get(key)
+            held = [name for name in APM_SETTINGS_CREDENTIALS if isinstance(block, dict) and name in block]
+            if held:
                 problems.line(
                     ["apps", i, section, key] if section == "settings" else ["apps", i, section],
-                    f"expected no '{key}' key with apps[{i}].apm: the agent connects once, from the variables apm sets, "
-                    "and fails the start when the settings connect again",
+                    f"expected no {' or '.join(held)} under '{key}' with apps[{i}].apm (value hidden): the agent connects once, "
+                    f"from the variables apm sets, and fails the start when the settings connect again; keep '{key}' for "
+                    "options only (such as options.disableInstrumentation)",
                 )
 
 
