@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -52,10 +54,28 @@ def test_kubernetes_lets_the_app_reach_the_engine(tmp_path: Path) -> None:
     env = env_of(run.one("kubernetes:apps/v1:Deployment", "todos-deployment"))
     assert env["KADIRA_OPTIONS_ENDPOINT"]["value"] == "https://apm.example.com:8443"
     assert "secretKeyRef" in env["KADIRA_APP_SECRET"]["valueFrom"]
-    engine = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 8443}]}
+    engine = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}], "ports": [{"protocol": "TCP", "port": 8443}]}
     for name in ("todos-network-policy", "todos-migrate-network-policy"):
         policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", name)["inputs"]["spec"]
         assert engine in policy["egress"], f"{name}: the migration runs the app's code and environment too"
+        document = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name}, "spec": policy}
+        kubernetes_validate.validate(document, "1.33.0", strict=True)
+
+
+def test_an_engine_on_port_80_does_not_open_the_instance_metadata(tmp_path: Path) -> None:
+    run = run_config(tmp_path, with_apm(KUBERNETES, {**KADIRA, "endpoint": "https://apm.example.com:80"}))
+    policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "todos-network-policy")["inputs"]["spec"]
+    metadata = ipaddress.ip_address("169.254.169.254")
+    blocks = [
+        peer["ipBlock"]
+        for rule in policy["egress"]
+        if 80 in {p.get("port") for p in rule.get("ports", [])}
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer and metadata in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+    ]
+    assert blocks, "the engine's rule: anywhere on port 80"
+    for block in blocks:
+        assert any(metadata in ipaddress.ip_network(c) for c in block.get("except", [])), block
 
 
 def test_without_apm_the_app_reaches_no_https_on_the_internet(tmp_path: Path) -> None:

@@ -346,11 +346,19 @@ def _mail_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPoli
     return [{"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]}]
 
 
+LINK_LOCAL = "169.254.0.0/16"
+"""Instance metadata (169.254.169.254: the node's cloud credentials and user data) and other node-local
+services: never an APM engine. Kept out of the APM rule so an engine on port 80 does not open them; rules
+add up, so the EKS Pod Identity agent's own rule (169.254.170.23/32) still applies."""
+
+
 def _apm_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
-    """The APM agent posts to its engine over HTTPS (an internet address: Monti APM's, or a self-hosted one's)."""
+    """The APM agent posts to its engine over HTTPS (an internet address: Monti APM's, or a self-hosted one's),
+    anywhere but link-local (IPBlock `except`: "CIDRs that should not be included within an IPBlock", within `cidr`;
+    pulumi_kubernetes networking/v1 IPBlockArgsDict)."""
     if app.apm is None:
         return []
-    return [{"to": [{"ip_block": {"cidr": ANYWHERE}}], "ports": [{"protocol": "TCP", "port": app.apm.port}]}]
+    return [{"to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}], "ports": [{"protocol": "TCP", "port": app.apm.port}]}]
 
 
 def migration_network_policy_spec(
