@@ -130,12 +130,15 @@ class WatchChanges:
         return not (self.added or self.removed or self.changed)
 
     def line(self) -> str:
+        """`checks and alerts: +N −M ~K`: N, M and K count every resource `watch_of` classifies (uptime checks and
+        alerts, but also SNS topics and subscriptions, and the in-cluster watcher's CronJob)."""
         changed = f" ~{self.changed}" if self.changed else ""
         return f"checks and alerts: +{self.added} \N{MINUS SIGN}{self.removed}{changed}"
 
 
 def watch_changes(changes: PlanChanges) -> WatchChanges:
-    """How many checks, alerts and destinations a change adds, removes, or changes."""
+    """How many checks, alerts and destinations (SNS topics and subscriptions; the in-cluster watcher counts as an
+    alert) a change adds, removes, or changes."""
     counts: Counter[str] = Counter()
     for change in changes.resources:
         if watch_of(as_resource(change.current)) is not None:
