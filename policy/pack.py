@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi.runtime
+from pulumi_policy import proxy as policy_proxy
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -32,10 +33,35 @@ import rules
 NAME = "meteor-platform"
 
 
+# pulumi_policy 1.21 hands a policy its resources' props wrapped in an unknown-checking proxy (policy.py:
+# `props = unknown_checking_proxy(deserialized)`): reading an unknown value through it raises UnknownValueError, which
+# the analyzer turns into an advisory "can't run policy ... during preview" (policy.py:1012-1017), so every rule
+# would be skipped at preview. `proxy["__target"]` returns the wrapped dict or list without the check (proxy.py
+# _DictProxy/_ListProxy.__getitem__), as pulumi_policy's own deserialize.py `_serialize_property` unwraps them;
+# an unknown is then its sentinel string (proxy.py UNKNOWN_*_VALUE, `_is_unknown`).
+_PROXIES = (policy_proxy._DictProxy, policy_proxy._ListProxy)  # pyright: ignore[reportPrivateUsage]
+_UNKNOWNS = frozenset(
+    {
+        policy_proxy.UNKNOWN_BOOLEAN_VALUE,
+        policy_proxy.UNKNOWN_NUMBER_VALUE,
+        policy_proxy.UNKNOWN_STRING_VALUE,
+        policy_proxy.UNKNOWN_ARRAY_VALUE,
+        policy_proxy.UNKNOWN_ASSET_VALUE,
+        policy_proxy.UNKNOWN_ARCHIVE_VALUE,
+        policy_proxy.UNKNOWN_OBJECT_VALUE,
+    }
+)
+
+
 def plain(value: Any) -> Any:
-    """Secrets as the rules expect them: `[secret]`, never their value."""
+    """Values as the rules expect them: a secret as `[secret]`, never its value; a value unknown during preview as
+    `[unknown]` (read around pulumi_policy's unknown-checking proxy, which would raise on it)."""
+    if isinstance(value, _PROXIES):
+        return plain(value["__target"])
     if isinstance(value, Secret):
         return rules.SECRET
+    if isinstance(value, str) and value in _UNKNOWNS:
+        return rules.UNKNOWN
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     if isinstance(value, list | tuple):

@@ -285,3 +285,53 @@ def test_a_changed_alert_is_counted_as_changed() -> None:
             r["inputs"]["value"] = 95
     text = stack_text(StackReport(stack="production", changes=plan_changes(base, head)))
     assert "production: checks and alerts: +0 \N{MINUS SIGN}0 ~1\n" in text
+
+
+_PREVIEW = """
+import json, os, sys
+sys.path.insert(0, "policy")
+from google.protobuf import struct_pb2
+from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+import pack
+
+os.environ.update(PULUMI_CONFIG=json.dumps({"meteor-platform:environment": "production"}), PULUMI_DRY_RUN="true")
+servicer = _PolicyAnalyzerServicer(pack.NAME, "0.0.1", pack.policies(), EnforcementLevel.MANDATORY)
+request = proto.AnalyzeStackRequest()
+for r in json.load(sys.stdin):
+    properties = struct_pb2.Struct()
+    properties.update(r["inputs"])
+    options = proto.AnalyzerResourceOptions(protect=r["protect"])
+    request.resources.append(proto.AnalyzerResource(urn=r["urn"], type=r["type"], name=r["name"], properties=properties, options=options))
+response = servicer.AnalyzeStack(request, None)
+print(json.dumps([[d.policyName, d.enforcementLevel, d.message] for d in response.diagnostics]))
+"""
+
+
+def test_the_policy_pack_runs_every_rule_at_preview_despite_unknown_values() -> None:
+    """At preview the engine sends a value not known yet as pulumi_policy's sentinel string (proxy.py
+    UNKNOWN_STRING_VALUE), and pulumi_policy wraps the props in a proxy that raises on reading one: the
+    pack reads around it (`[unknown]`), so the rules stay mandatory instead of "can't run policy"."""
+    import subprocess
+    import sys
+
+    from pulumi.runtime import proto
+    from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
+
+    plan = without(shipped("production"), DO_CHECK)
+    for r in plan["resources"]:
+        if r["type"] == "kubernetes:apps/v1:Deployment":
+            r["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] = UNKNOWN_STRING_VALUE  # built at `pulumi up`
+        if r["type"] == "kubernetes:networking.k8s.io/v1:Ingress":
+            r["inputs"]["metadata"]["annotations"] = UNKNOWN_OBJECT_VALUE
+    resources = [{k: r[k] for k in ("urn", "type", "name", "inputs", "protect")} for r in plan["resources"]]
+    proc = subprocess.run(
+        [sys.executable, "-c", _PREVIEW], cwd=ROOT, input=json.dumps(resources), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    diagnostics: list[list[Any]] = json.loads(proc.stdout)
+    assert [d for d in diagnostics if "can't run policy" in d[2]] == []
+    (uptime,) = diagnostics
+    assert uptime[0] == "public-domains-uptime-checked" and uptime[1] == proto.MANDATORY
+    assert "\npublic domain todos.example.com has no uptime check" in uptime[2]
