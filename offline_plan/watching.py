@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from offline_plan.changes import PlanChanges
 from policy.rules import SECRET, UNKNOWN, Resource, as_list, as_map, checked_domain, public_domains, watch_of
@@ -130,7 +130,7 @@ class WatchChanges:
         return not (self.added or self.removed or self.changed)
 
     def line(self) -> str:
-        """`checks and alerts: +N −M ~K`: N, M and K count every resource `watch_of` classifies (uptime checks and
+        """`checks and alerts: +N \N{MINUS SIGN}M ~K`: N, M and K count every resource `watch_of` classifies (uptime checks and
         alerts, but also SNS topics and subscriptions, and the in-cluster watcher's CronJob)."""
         changed = f" ~{self.changed}" if self.changed else ""
         return f"checks and alerts: +{self.added} \N{MINUS SIGN}{self.removed}{changed}"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi.runtime
-from pulumi_policy import proxy as policy_proxy
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -25,6 +24,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import proxy as policy_proxy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -214,7 +214,11 @@ def uptime_violations(plan: dict[str, Any], environment: str = "production") -> 
 
 @pytest.mark.parametrize(
     ("stack", "domain", "checks"),
-    [("production", "todos.example.com", DO_CHECK), ("droplets", "todos.example.org", DO_CHECK), ("aws-hosts", "todos.example.net", R53_CHECK)],
+    [
+        ("production", "todos.example.com", DO_CHECK),
+        ("droplets", "todos.example.org", DO_CHECK),
+        ("aws-hosts", "todos.example.net", R53_CHECK),
+    ],
 )
 def test_a_production_domain_without_an_uptime_check_is_refused(stack: str, domain: str, checks: str) -> None:
     """An Ingress host on Kubernetes, a Traefik router rule on Docker hosts; the checks removed."""
