@@ -17,8 +17,8 @@ import yaml
 from components.config import ConfigError, parse_config
 from components.config.aws import AWS_REGIONS
 from components.config.names import MAX_STACK_NAME
-from components.observability import aws_slack_handler as forwarder
 from components.observability import alert_destinations, public_endpoints
+from components.observability import aws_slack_handler as forwarder
 from tests.harness import ROOT, Run, run_config, run_shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
@@ -200,7 +200,9 @@ def test_each_topic_region_has_a_forwarder_subscribed_to_its_topic(tmp_path: Pat
 def test_a_failing_forwarder_alarms_its_regions_topic(tmp_path: Path) -> None:
     run = _slack_run(tmp_path)
     topics = {t["inputs"].get("region") or "eu-central-1": run.state(t)["arn"] for t in run.resources("aws:sns/topic:Topic")}
-    errors = {a["inputs"].get("region") or "eu-central-1": a["inputs"] for a in run.resources(ALARM) if a["inputs"]["namespace"] == "AWS/Lambda"}
+    errors = {
+        a["inputs"].get("region") or "eu-central-1": a["inputs"] for a in run.resources(ALARM) if a["inputs"]["namespace"] == "AWS/Lambda"
+    }
     assert set(errors) == set(topics)
     for function in run.resources("aws:lambda/function:Function"):
         region = function["inputs"].get("region") or "eu-central-1"

@@ -80,7 +80,6 @@ class AlertThresholds(Model):
         default=5, ge=5, le=60, description="How long a condition lasts before it alerts (DigitalOcean's shortest window is 5m)."
     )
 
-
     def latency_ms_on(self, uptime_cloud: str | None) -> int:
         """The latency alert's threshold where `uptime_cloud` checks the domains: as configured, else that cloud's default."""
         if self.latency_ms is not None:

@@ -141,8 +141,7 @@ def _alarms(
     slow = cloudwatch.MetricAlarm(
         f"{name}-{endpoint.app}-slow",
         name=f"{prefix}-{endpoint.app}-slow",
-        alarm_description=f"{endpoint.url} answered its first byte after more than {target.latency_ms} ms "
-        f"on average for {minutes} minutes",
+        alarm_description=f"{endpoint.url} answered its first byte after more than {target.latency_ms} ms on average for {minutes} minutes",
         # TimeToFirstByte, in milliseconds, averaged over the checkers; published with measure_latency only.
         # No `unit`: an alarm whose unit differs from the metric's sees no data at all.
         metric_name="TimeToFirstByte",
