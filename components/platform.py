@@ -595,7 +595,9 @@ class Platform(pulumi.ComponentResource):
         destinations = alert_destinations(config)
         alarms = None
         if destinations is not None and self._topics is not None:
-            alarms = AlarmTarget(topic_arn=self._topics.arn(ROUTE53_METRICS_REGION), thresholds=destinations.thresholds)
+            alarms = AlarmTarget(
+                topic_arn=self._topics.arn(ROUTE53_METRICS_REGION), thresholds=destinations.thresholds, latency_ms=destinations.latency_ms
+            )
         return AwsUptimeChecks(
             f"{self._name}-uptime", AwsUptimeArgs(name=self._prefix, endpoints=endpoints, alarms=alarms), opts=self._child
         )

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import parse_config
+from components.config import ConfigError, parse_config
+from components.config.aws import AWS_REGIONS
+from components.config.names import MAX_STACK_NAME
+from components.observability import alert_destinations, public_endpoints
 from components.observability import aws_slack_handler as forwarder
-from components.observability import public_endpoints
 from tests.harness import ROOT, Run, run_config, run_shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
@@ -66,9 +68,11 @@ def test_every_domain_of_an_aws_stack_has_a_health_check_and_alarms_in_us_east_1
             "LessThanThreshold",
             1,
         )
-        assert down["treatMissingData"] == "breaching"
-        assert (slow["metricName"], slow["comparisonOperator"], slow["threshold"]) == ("TimeToFirstByte", "GreaterThanThreshold", 3000)
-        assert slow["treatMissingData"] == "notBreaching" and "unit" not in slow
+        # A new check's first silent minutes are INSUFFICIENT_DATA, told as such, never a false "down".
+        assert down["treatMissingData"] == "missing" and down["insufficientDataActions"] == [topic_arn]
+        # Route 53 fails a check slower than 2 s: the default threshold stays below that.
+        assert (slow["metricName"], slow["comparisonOperator"], slow["threshold"]) == ("TimeToFirstByte", "GreaterThanThreshold", 1500)
+        assert slow["treatMissingData"] == "notBreaching" and "unit" not in slow and not slow.get("insufficientDataActions")
 
 
 def test_the_production_domain_is_checked_over_https_on_its_health_path() -> None:
@@ -90,9 +94,9 @@ def test_a_domain_served_without_tls_is_checked_over_http_on_its_own_health_path
 
 
 def test_thresholds_from_config_reach_the_alarms(tmp_path: Path) -> None:
-    run = _run(tmp_path, "aws-production", emails=["ops@example.com"], thresholds={"latencyMs": 1500, "minutes": 10})
+    run = _run(tmp_path, "aws-production", emails=["ops@example.com"], thresholds={"latencyMs": 1200, "minutes": 10})
     slow = run.one(ALARM, "meteor-uptime-todos-slow")["inputs"]
-    assert (slow["threshold"], slow["evaluationPeriods"], slow["datapointsToAlarm"], slow["period"]) == (1500, 10, 10, 60)
+    assert (slow["threshold"], slow["evaluationPeriods"], slow["datapointsToAlarm"], slow["period"]) == (1200, 10, 10, 60)
     assert run.one(ALARM, "meteor-uptime-todos-down")["inputs"]["evaluationPeriods"] == 10
 
 
@@ -109,6 +113,36 @@ def test_uptime_checks_elsewhere_plan_no_health_check(tmp_path: Path) -> None:
     run = run_config(tmp_path, config, stack="aws-production")
     assert run.resources(HEALTH_CHECK) == []
     assert not [a for a in run.resources(ALARM) if a["inputs"].get("namespace") == "AWS/Route53"], "the cluster's own alarms stay"
+
+
+def _config_errors(config: dict[str, Any]) -> list[str]:
+    try:
+        parse_config(config, set(), project_dir=ROOT)
+    except ConfigError as caught:
+        return [line.strip() for line in str(caught).splitlines()[1:]]
+    return []
+
+
+@pytest.mark.parametrize("latency", [2000, 5000])
+def test_a_latency_threshold_route_53_cannot_report_is_refused_on_aws(latency: int) -> None:
+    config = _stack_config("aws-production") | {"alerts": {"emails": ["ops@example.com"], "thresholds": {"latencyMs": latency}}}
+    [line] = _config_errors(config)
+    assert line.startswith("meteor-platform:alerts.thresholds.latencyMs:") and "expected less than 2000" in line and "Route 53" in line
+
+
+def test_a_latency_threshold_below_route_53s_limit_or_on_digitalocean_is_accepted() -> None:
+    aws = _stack_config("aws-production") | {"alerts": {"emails": ["ops@example.com"], "thresholds": {"latencyMs": 1999}}}
+    assert _config_errors(aws) == []
+    # The same AWS stack with DigitalOcean checking its domains: DigitalOcean's limit is not Route 53's.
+    elsewhere = aws | {"alerts": {"emails": ["ops@example.com"], "thresholds": {"latencyMs": 5000}, "uptimeChecks": "digitalocean"}}
+    assert _config_errors(elsewhere) == []
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("aws-production", 1500), ("production", 3000)])
+def test_the_default_latency_threshold_is_the_checking_clouds(stack: str, expected: int) -> None:
+    config = _stack_config(stack) | {"alerts": {"emails": ["ops@example.com"]}}
+    destinations = alert_destinations(parse_config(config, set(), project_dir=ROOT))
+    assert destinations is not None and destinations.latency_ms == expected
 
 
 # -- Slack --------------------------------------------------------------------------------------------
@@ -139,7 +173,12 @@ def test_each_topic_region_has_a_forwarder_subscribed_to_its_topic(tmp_path: Pat
         # The webhook is never in the function's configuration: only where to read it.
         assert inputs["environment"]["variables"] == {"WEBHOOK_PARAMETER": parameter["inputs"]["name"], "WEBHOOK_REGION": "eu-central-1"}
         name = inputs["name"]
-        [logs] = [g for g in run.resources("aws:cloudwatch/logGroup:LogGroup") if g["inputs"]["name"] == f"/aws/lambda/{name}"]
+        # One name in every region (a function name is unique per region): the log group of this region's.
+        [logs] = [
+            g
+            for g in run.resources("aws:cloudwatch/logGroup:LogGroup")
+            if g["inputs"]["name"] == f"/aws/lambda/{name}" and g["inputs"].get("region") == inputs.get("region")
+        ]
         assert logs["inputs"]["retentionInDays"] == 30 and logs["urn"] in function["dependencies"]
         arn = run.state(function)["arn"]
         [subscription] = [
@@ -156,6 +195,44 @@ def test_each_topic_region_has_a_forwarder_subscribed_to_its_topic(tmp_path: Pat
         )
         assert permission["urn"] in subscription["dependencies"]
     assert WEBHOOK_CIPHERTEXT not in json.dumps(run.plan) and "hooks.slack.com" not in json.dumps(run.plan)
+
+
+def test_a_failing_forwarder_alarms_its_regions_topic(tmp_path: Path) -> None:
+    run = _slack_run(tmp_path)
+    topics = {t["inputs"].get("region") or "eu-central-1": run.state(t)["arn"] for t in run.resources("aws:sns/topic:Topic")}
+    errors = {
+        a["inputs"].get("region") or "eu-central-1": a["inputs"] for a in run.resources(ALARM) if a["inputs"]["namespace"] == "AWS/Lambda"
+    }
+    assert set(errors) == set(topics)
+    for function in run.resources("aws:lambda/function:Function"):
+        region = function["inputs"].get("region") or "eu-central-1"
+        alarm = errors[region]
+        assert (alarm["metricName"], alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == (
+            "Errors",
+            "Sum",
+            "GreaterThanThreshold",
+            0,
+        )
+        assert alarm["dimensions"] == {"FunctionName": function["inputs"]["name"]} and alarm["treatMissingData"] == "notBreaching"
+        # ALARM only: an OK notification would invoke the failing forwarder again, and flap for as long as it fails.
+        assert alarm["alarmActions"] == [topics[region]] and not alarm.get("okActions") and not alarm.get("insufficientDataActions")
+
+
+def test_the_forwarders_names_fit_lambdas_limit_with_the_longest_stack_and_region(tmp_path: Path) -> None:
+    region = max(AWS_REGIONS, key=len)
+    stack = "s" * MAX_STACK_NAME
+    config = _stack_config("aws-production")
+    config["aws"] = {
+        **config["aws"],
+        "region": region,
+        "vpc": {**config["aws"]["vpc"], "availabilityZones": [f"{region}a", f"{region}b", f"{region}c"]},
+    }
+    config["alerts"] = {"emails": ["ops@example.com"], "slack": {"webhook": {"secure": WEBHOOK_CIPHERTEXT}, "channel": "#ops"}}
+    with_committed_plans(tmp_path, "aws-staging")
+    run = run_config(tmp_path, config, stack=stack)
+    names = {f["inputs"].get("region") or region: f["inputs"]["name"] for f in run.resources("aws:lambda/function:Function")}
+    assert set(names) == {region, "us-east-1"} and len(region) == 14
+    assert all(stack in name and len(name) <= 64 for name in names.values()), names
 
 
 def test_the_forwarder_role_may_only_write_its_logs_and_read_its_parameter(tmp_path: Path) -> None:

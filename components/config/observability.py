@@ -40,6 +40,15 @@ def _check_retention(days: int) -> int:
     return days
 
 
+# Route 53 counts an HTTP(S) check as failed unless the endpoint answers 2xx/3xx within two seconds of the
+# connection (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health check is healthy":
+# docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html), so
+# a TimeToFirstByte alarm at or above that could never fire: the down alarm speaks for slower answers.
+ROUTE53_ANSWER_LIMIT_MS = 2000
+AWS_LATENCY_MS = 1500
+DIGITALOCEAN_LATENCY_MS = 3000
+
+
 class SlackConfig(Model):
     """A Slack incoming webhook (https://api.slack.com/messaging/webhooks) and the channel it posts to."""
 
@@ -60,10 +69,22 @@ class AlertThresholds(Model):
     disk_percent: int = Field(
         default=85, ge=10, le=99, description="Use of a host's disks and data volumes, and of a managed database's disk."
     )
-    latency_ms: int = Field(default=3000, ge=100, le=30000, description="Response time of a public domain's health path.")
+    latency_ms: int | None = Field(
+        default=None,
+        ge=100,
+        le=30000,
+        description="Response time of a public domain's health path; default 3000 where DigitalOcean checks the domains, "
+        "1500 where Route 53 does (AWS; below 2000 there: Route 53 counts a slower answer as a failed check).",
+    )
     minutes: int = Field(
         default=5, ge=5, le=60, description="How long a condition lasts before it alerts (DigitalOcean's shortest window is 5m)."
     )
+
+    def latency_ms_on(self, uptime_cloud: str | None) -> int:
+        """The latency alert's threshold where `uptime_cloud` checks the domains: as configured, else that cloud's default."""
+        if self.latency_ms is not None:
+            return self.latency_ms
+        return AWS_LATENCY_MS if uptime_cloud == "aws" else DIGITALOCEAN_LATENCY_MS
 
 
 class AlertsConfig(Model):

@@ -30,7 +30,7 @@ from components.config.mongo import (
     KubernetesMongoSection,
     mongo_problems,
 )
-from components.config.observability import AlertsSection, LogsConfig, observability_problems
+from components.config.observability import ROUTE53_ANSWER_LIMIT_MS, AlertsSection, LogsConfig, observability_problems
 from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
 from components.config.release import PromotionConfig
 from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, S3Config, SpacesConfig
@@ -172,6 +172,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     apps_problems(cfg.apps, dev=dev, environment=cfg.environment.value, s3_storage=isinstance(cfg.storage, S3Config), problems=problems)
     _policy_problems(cfg, problems)
     observability_problems(cfg.alerts, production, problems)
+    _uptime_problems(cfg, problems)
     availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:
         aws_problems(cfg.aws, problems)
@@ -180,6 +181,33 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
         _kubernetes_target_problems(cfg, problems)
     else:
         _docker_target_problems(cfg, problems)
+
+
+def uptime_cloud(cfg: PlatformConfig) -> Literal["digitalocean", "aws"] | None:
+    """Which cloud runs the stack's uptime checks: `alerts.uptimeChecks`, else the stack's own cloud."""
+    chosen = cfg.alerts.uptime_checks if cfg.alerts is not None else None
+    if chosen == "none":
+        return None
+    if chosen is not None:
+        return chosen
+    if cfg.uses_aws:
+        return "aws"
+    if cfg.uses_digitalocean:
+        return "digitalocean"
+    return None
+
+
+def _uptime_problems(cfg: PlatformConfig, problems: Problems) -> None:
+    """A latency threshold the uptime checks' cloud can report (components/config/observability.py ROUTE53_ANSWER_LIMIT_MS)."""
+    latency = cfg.alerts.thresholds.latency_ms if cfg.alerts is not None else None
+    if latency is not None and latency >= ROUTE53_ANSWER_LIMIT_MS and uptime_cloud(cfg) == "aws":
+        problems.bad(
+            ["alerts", "thresholds", "latencyMs"],
+            latency,
+            f"expected less than {ROUTE53_ANSWER_LIMIT_MS} (or unset: 1500) when Route 53 checks the domains (alerts.uptimeChecks "
+            f"'aws', the default of a stack that uses AWS): Route 53 counts an answer slower than 2 seconds as a failed check, "
+            "so the slow alarm could never fire before the down alarm",
+        )
 
 
 # Special-use names (RFC 6761, 6762, 7686, 8375, and names ICANN reserves for private use): no

@@ -34,6 +34,8 @@ class AlertDestinations:
     mail_url: pulumi.Output[str] | None
     """SMTP URL (secret) for the in-cluster watcher, when the stack gives one."""
     thresholds: AlertThresholds
+    latency_ms: int
+    """The latency alert's threshold: `alerts.thresholds.latencyMs`, else the default of the cloud that checks the domains."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def alert_destinations(config: PlatformConfig) -> AlertDestinations | None:
         slack_webhook=a.slack.webhook.output() if a.slack else None,
         mail_url=a.mail_url.output() if a.mail_url else None,
         thresholds=a.thresholds,
+        latency_ms=a.thresholds.latency_ms_on(uptime_cloud(config)),
     )
 
 
@@ -83,14 +86,8 @@ def public_endpoints(config: PlatformConfig) -> list[PublicEndpoint]:
 
 
 def uptime_cloud(config: PlatformConfig) -> UptimeCloud | None:
-    """Which cloud runs the stack's uptime checks: `alerts.uptimeChecks`, else the stack's own cloud."""
-    chosen = config.alerts.uptime_checks if config.alerts is not None else None
-    if chosen == "none":
-        return None
-    if chosen is not None:
-        return chosen
-    if config.uses_aws:
-        return "aws"
-    if config.uses_digitalocean:
-        return "digitalocean"
-    return None
+    """Which cloud runs the stack's uptime checks: `alerts.uptimeChecks`, else the stack's own cloud
+    (decided in the config, whose rules depend on it: components/config/platform.py)."""
+    from components.config.platform import uptime_cloud as chosen
+
+    return chosen(config)

@@ -43,6 +43,13 @@ HANDLER_SOURCE = Path(__file__).with_name("aws_slack_handler.py")
 # A runtime the pinned SDK knows (pulumi_aws/lambda_/_enums.py Runtime.PYTHON3D13) and Lambda supports
 # (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html); bump it when that page deprecates it.
 RUNTIME = "python3.13"
+# Lambda function names are at most 64 characters (CreateFunction FunctionName: "If you specify only the
+# function name, it is limited to 64 characters in length"); `<project>-<stack>` is at most
+# 6 + 1 + 40 (components/config/names.py MAX_STACK_NAME), so the suffix leaves room for no region. None is
+# needed: a function name is unique per region (arn:aws:lambda:<region>:<account>:function:<name>), and
+# each topic region's function lives in that region.
+FUNCTION_NAME_LIMIT = 64
+FUNCTION_SUFFIX = "-alerts-to-slack"
 TIMEOUT_SECONDS = 15  # one SSM read and one POST of at most 5 s (aws_slack_handler.POST_TIMEOUT_SECONDS)
 
 
@@ -68,6 +75,8 @@ class SlackForwarder(pulumi.ComponentResource):
     role: iam.Role
     functions: dict[str, lambda_.Function]
     subscriptions: dict[str, sns.TopicSubscription]
+    error_alarms: dict[str, cloudwatch.MetricAlarm]
+    """By region: the function failed (a revoked webhook, a Slack outage), told to that region's topic."""
 
     def __init__(self, name: str, args: SlackForwarderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:observability:SlackForwarder", name, None, opts)
@@ -81,7 +90,7 @@ class SlackForwarder(pulumi.ComponentResource):
             description="Slack incoming webhook the alarm forwarder posts to",
             opts=child,
         )
-        function_names = {region: _function_name(args.name, region, args.region) for region in args.topics}
+        function_names = {region: forwarder_name(args.name) for region in args.topics}
         self.role = iam.Role(
             f"{name}-role",
             assume_role_policy=json.dumps(
@@ -101,6 +110,7 @@ class SlackForwarder(pulumi.ComponentResource):
         code = pulumi.AssetArchive({"index.py": pulumi.StringAsset(HANDLER_SOURCE.read_text())})
         self.functions = {}
         self.subscriptions = {}
+        self.error_alarms = {}
         for region, topic_arn in args.topics.items():
             in_region = None if region == args.region else region
             suffix = "" if in_region is None else f"-{region}"
@@ -146,11 +156,45 @@ class SlackForwarder(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
             )
             self.functions[region] = function
+            self.error_alarms[region] = _error_alarm(f"{name}{suffix}", function_name, topic_arn, in_region, child)
         self.register_outputs({"functions": {r: f.arn for r, f in self.functions.items()}})
 
 
-def _function_name(prefix: str, region: str, stack_region: str) -> str:
-    return f"{prefix}-alerts-to-slack" + ("" if region == stack_region else f"-{region}")
+def forwarder_name(prefix: str) -> str:
+    """The forwarder's name in every region (`<project>-<stack>-alerts-to-slack`, at most 63 characters)."""
+    return f"{prefix}{FUNCTION_SUFFIX}"
+
+
+def _error_alarm(
+    name: str, function: str, topic_arn: pulumi.Input[str], region: str | None, child: pulumi.ResourceOptions
+) -> cloudwatch.MetricAlarm:
+    """A forwarder that fails is otherwise silent in Slack: its region's topic (its emails) hears of it.
+
+    `Errors` counts the invocations that end in a function error, the handler's raise on a refused post
+    included; Lambda sends it per minute, read with Sum, and only when the function runs
+    (docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html), so no data is no failure.
+    ALARM only, no OK action: the alarm's own notification invokes the failing forwarder again, which keeps
+    it in ALARM; an OK notification would invoke it once more, fail, and flap ALARM/OK for as long as the
+    webhook is broken. It returns to OK silently and alarms again at the next failure.
+    """
+    return cloudwatch.MetricAlarm(
+        f"{name}-errors",
+        name=f"{function}-errors",
+        alarm_description=f"Lambda function {function} failed to post an alarm to Slack (its log group /aws/lambda/{function} says why); "
+        "the alarm reached the topic's email subscribers",
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={"FunctionName": function},
+        statistic="Sum",
+        period=60,
+        evaluation_periods=1,
+        comparison_operator="GreaterThanThreshold",
+        threshold=0,
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        region=region,
+        opts=child,
+    )
 
 
 def forwarder_policy(account_id: str, stack_region: str, parameter_name: str, function_names: Mapping[str, str]) -> str:

@@ -52,6 +52,8 @@ class AlarmTarget:
 
     topic_arn: pulumi.Input[str]
     thresholds: AlertThresholds
+    latency_ms: int
+    """The slow alarm's threshold (`AlertDestinations.latency_ms`: below 2000, config rule `_uptime_problems`)."""
 
 
 @dataclass(frozen=True)
@@ -124,22 +126,28 @@ def _alarms(
         statistic="Minimum",
         comparison_operator="LessThanThreshold",
         threshold=1,
-        # No data from a check that exists means Route 53 is not checking: never read silence as up.
-        treat_missing_data="breaching",
+        # A new or replaced check (first `up`, an app added, HTTP <-> HTTPS) has no data for its first
+        # minutes, which `breaching` would report as the domain down. With `missing`, an evaluation range
+        # without any data point moves the alarm to INSUFFICIENT_DATA (CloudWatch User Guide, "Configuring
+        # how CloudWatch alarms treat missing data": docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+        # AlarmThatSendsEmail.html#alarms-and-missing-data), and that state notifies the topic too: silence
+        # from a check that exists is still reported, as silence, never read as up. A down endpoint
+        # publishes 0s, not silence.
+        treat_missing_data="missing",
+        insufficient_data_actions=[target.topic_arn],
         opts=child,
         **common,  # pyright: ignore[reportArgumentType]
     )
     slow = cloudwatch.MetricAlarm(
         f"{name}-{endpoint.app}-slow",
         name=f"{prefix}-{endpoint.app}-slow",
-        alarm_description=f"{endpoint.url} answered its first byte after more than {target.thresholds.latency_ms} ms "
-        f"on average for {minutes} minutes",
+        alarm_description=f"{endpoint.url} answered its first byte after more than {target.latency_ms} ms on average for {minutes} minutes",
         # TimeToFirstByte, in milliseconds, averaged over the checkers; published with measure_latency only.
         # No `unit`: an alarm whose unit differs from the metric's sees no data at all.
         metric_name="TimeToFirstByte",
         statistic="Average",
         comparison_operator="GreaterThanThreshold",
-        threshold=target.thresholds.latency_ms,
+        threshold=target.latency_ms,
         # A domain that does not answer has no latency: the down alarm speaks for it, not this one.
         treat_missing_data="notBreaching",
         opts=child,

@@ -133,7 +133,7 @@ class DigitalOceanAlerts(pulumi.ComponentResource):
         kinds: dict[str, tuple[str, int, str, str]] = {
             # kind: (type, threshold, comparison, period)
             "down": ("down", 0, "greater_than", period),
-            "latency": ("latency", d.thresholds.latency_ms, "greater_than", period),
+            "latency": ("latency", d.latency_ms, "greater_than", period),
         }
         if endpoint.tls:
             kinds["certificate"] = ("ssl_expiry", CERTIFICATE_DAYS, "less_than", period)
