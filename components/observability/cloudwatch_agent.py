@@ -11,8 +11,9 @@ agent's Makefile builds one `amd64` Debian package (`package-deb`), and its only
 
 The download retries with curl's own backoff (`--retry 10 --retry-all-errors --retry-max-time 600`: 1 s
 doubling, every error including an HTTP one under `--fail`, at most ten minutes), so an S3 hiccup of a few
-minutes does not fail cloud-init. `--retry-all-errors` needs curl 7.71; the AMIs ship 8.5.0 (Ubuntu 24.04)
-and 7.88.1 (Debian 12).
+minutes does not fail cloud-init. `--retry-all-errors` came with curl 7.71.0 (curl.se/ch/7.71.0.html),
+which Debian has since bullseye and Ubuntu since jammy (gitlab.com/fdroid/fdroidserver/-/issues/1064):
+the hosts run Debian 12 and Ubuntu 24.04.
 
 The rendered installer and configuration carry no comments: they are part of the user data, and every
 instance sets `user_data_replace_on_change`, so any change of their text (a new version, digest,
