@@ -350,6 +350,17 @@ def test_cluster_alarms_watch_what_container_insights_publishes(aws_staging: Run
         assert alarm["alarmActions"] == [STAGING_TOPIC] and alarm["okActions"] == [STAGING_TOPIC]
 
 
+def test_alarms_and_log_groups_name_the_cluster_that_exists(aws_staging: Run) -> None:
+    """One source for the cluster's name: what the alarms watch and the groups are named after is the
+    name the EKS cluster is created with."""
+    [cluster] = aws_staging.resources("aws:eks/cluster:Cluster")
+    name = cluster["inputs"]["name"]
+    insights = [a for n, a in alarms(aws_staging).items() if n.startswith("meteor-insights-")]
+    assert insights and all(a["dimensions"] == {"ClusterName": name} for a in insights)
+    groups = [aws_staging.state(g)["name"] for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")]
+    assert len(groups) == 4 and all(g.startswith(f"/aws/containerinsights/{name}/") for g in groups)
+
+
 def test_log_groups_exist_with_their_retention_before_anything_writes_to_them(aws_staging: Run, tmp_path: Path) -> None:
     groups = {
         aws_staging.state(g)["name"]: aws_staging.state(g)
