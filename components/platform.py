@@ -673,7 +673,7 @@ class Platform(pulumi.ComponentResource):
 
         if not isinstance(config, DockerPlatformConfig) or alert_destinations(config) is None:
             return None
-        return namespace(self._stack)
+        return namespace(self._prefix)
 
     def _host_alarms(self, config: PlatformConfig) -> HostAlarms | None:
         """Status checks, CPU, memory and disks of each EC2 Docker host, to the stack region's topic."""
@@ -731,7 +731,7 @@ class Platform(pulumi.ComponentResource):
                 name=self._prefix,
                 region=config.aws.region,
                 account_id=caller_account(self._aws()),
-                cluster_name=f"{self._prefix}-eks",
+                cluster_name=self.cluster.known_name,
                 cluster=self.cluster.cluster,
                 after=[*self.cluster.node_groups, self.cluster.pod_identity_agent],
                 ship_logs=config.logs.ship,

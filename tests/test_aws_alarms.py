@@ -3,6 +3,7 @@ that, that they follow a rolled host, and that EKS ships container logs only whe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -15,7 +16,13 @@ import yaml
 from components import versions
 from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
 from components.observability.aws_hosts import recoverable
-from components.observability.cloudwatch_agent import AGENT_CONFIG_PATH, INSTALLER_PATH, CloudWatchAgentSetup, installer_script
+from components.observability.cloudwatch_agent import (
+    AGENT_CONFIG_PATH,
+    INSTALLER_PATH,
+    CloudWatchAgentSetup,
+    agent_config,
+    installer_script,
+)
 from offline_plan.changes import plan_changes
 from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
 from tests.test_cloud_init import KEY, schema_check
@@ -61,9 +68,9 @@ def test_each_host_alarms_on_status_checks_cpu_memory_and_its_disks(aws_hosts: R
         "system-check": ("AWS/EC2", "StatusCheckFailed_System", {}, "Maximum", 1, "GreaterThanOrEqualToThreshold", 2),
         "instance-check": ("AWS/EC2", "StatusCheckFailed_Instance", {}, "Maximum", 1, "GreaterThanOrEqualToThreshold", 5),
         "cpu": ("AWS/EC2", "CPUUtilization", {}, "Average", 85, "GreaterThanThreshold", 5),
-        "memory": ("meteor-platform/aws-hosts", "mem_used_percent", {}, "Average", 90, "GreaterThanThreshold", 5),
+        "memory": ("meteor-aws-hosts", "mem_used_percent", {}, "Average", 90, "GreaterThanThreshold", 5),
         "disk-root": (
-            "meteor-platform/aws-hosts",
+            "meteor-aws-hosts",
             "disk_used_percent",
             {"path": "/", "fstype": "ext4"},
             "Maximum",
@@ -72,7 +79,7 @@ def test_each_host_alarms_on_status_checks_cpu_memory_and_its_disks(aws_hosts: R
             5,
         ),
         "disk-data": (
-            "meteor-platform/aws-hosts",
+            "meteor-aws-hosts",
             "disk_used_percent",
             {"path": "/var/lib/docker/volumes", "fstype": "ext4"},
             "Maximum",
@@ -88,6 +95,9 @@ def test_each_host_alarms_on_status_checks_cpu_memory_and_its_disks(aws_hosts: R
         assert (alarm["statistic"], alarm["threshold"], alarm["comparisonOperator"]) == (statistic, threshold, operator), kind
         assert (alarm["period"], alarm["evaluationPeriods"], alarm["treatMissingData"]) == (60, periods, "missing"), kind
         assert alarm["okActions"] == [TOPIC_ARN], kind
+        # The agent's own metrics: no data for the whole evaluation range (agent dead, install failed) is reported.
+        agent_fed = kind in ("memory", "disk-root", "disk-data")
+        assert alarm.get("insufficientDataActions", []) == ([TOPIC_ARN] if agent_fed else []), kind
         # t3.medium, EBS only: a failed system check recovers the instance (same id, addresses, volumes).
         recover = ["arn:aws:automate:eu-central-1:ec2:recover"] if kind == "system-check" else []
         assert alarm["alarmActions"] == [TOPIC_ARN, *recover], kind
@@ -145,6 +155,20 @@ def test_the_agent_publishes_exactly_what_the_alarms_watch(aws_hosts: Run) -> No
     assert agent["agent"]["run_as_user"] == "cwagent"
 
 
+def test_the_agent_namespace_is_the_platform_prefix(tmp_path: Path) -> None:
+    """`<platform>-<stack>`, the prefix of every name the stack owns (its alarms' too): the role's namespace
+    condition confines each stack's hosts to their own metrics."""
+    with_committed_plans(tmp_path, "aws-staging")
+    run = run_config(tmp_path, shipped_config("aws-hosts"), stack="hosts2")
+    agent = json.loads(written(user_data(run, "meteor-machines-0"), AGENT_CONFIG_PATH))
+    assert agent["metrics"]["namespace"] == "meteor-hosts2"
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "meteor-machines-cloudwatch-agent")["inputs"]["policy"])
+    assert policy["Statement"][0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "meteor-hosts2"}}
+    agent_alarms = [a for a in alarms(run).values() if a["metricName"] in ("mem_used_percent", "disk_used_percent")]
+    assert agent_alarms and {a["namespace"] for a in agent_alarms} == {"meteor-hosts2"}
+    assert all(a["name"].startswith("meteor-hosts2-host") for a in agent_alarms)
+
+
 def test_the_agent_role_may_publish_into_the_stack_namespace_only(aws_hosts: Run) -> None:
     policy = json.loads(aws_hosts.one("aws:iam/rolePolicy:RolePolicy", "meteor-machines-cloudwatch-agent")["inputs"]["policy"])
     assert policy["Statement"] == [
@@ -152,7 +176,7 @@ def test_the_agent_role_may_publish_into_the_stack_namespace_only(aws_hosts: Run
             "Effect": "Allow",
             "Action": ["cloudwatch:PutMetricData"],
             "Resource": ["*"],
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "meteor-platform/aws-hosts"}},
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "meteor-aws-hosts"}},
         }
     ]
     from parliament import analyze_policy_string
@@ -197,48 +221,62 @@ def test_user_data_with_the_agent_passes_cloud_init_schema(tmp_path: Path, distr
     assert result.returncode == 0, result.stdout + result.stderr
     document = yaml.safe_load(text.split("\n", 1)[1])
     assert document["runcmd"][-1] == [INSTALLER_PATH], "after Docker is up"
-    assert {"curl", "gnupg"} <= set(document["packages"])
+    assert "curl" in document["packages"]
 
 
-# The installer against stand-ins for curl, gpg, dpkg and the agent's ctl that record what they are asked.
+# The installer against stand-ins for curl, dpkg and the agent's ctl that record what they are asked
+# (sha256sum is the real one).
 STANDINS = {
-    "curl": 'out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; echo data > "$out"',
-    "gpg": (
-        'case "$*" in *--show-keys*) printf "pub:-:\\nfpr:::::::::$KEY_FPR:\\n";; *--verify*) '
-        'echo "[GNUPG:] VALIDSIG AAAA 2024-01-01 0 0 4 0 1 10 00 $SIG_FPR";; esac; echo "gpg $*" >> "$LOG"'
-    ),
+    "curl": 'echo "curl $*" >> "$LOG"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; printf %s "$BODY" > "$out"',
     "dpkg": 'echo "dpkg $*" >> "$LOG"',
     "ctl": 'echo "ctl $*" >> "$LOG"',
 }
 
 
-def run_installer(tmp_path: Path, key_fpr: str, sig_fpr: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def run_installer(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The installer, with the pinned digest swapped for the digest of `good` (the stand-in package)."""
+    tmp_path.mkdir()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, body in STANDINS.items():
-        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+    for name, text in STANDINS.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{text}\n")
         (bin_dir / name).chmod(0o755)
     log = tmp_path / "log"
     log.touch()
-    script = installer_script().replace("/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", str(bin_dir / "ctl"))
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "KEY_FPR": key_fpr, "SIG_FPR": sig_fpr}
+    script = installer_script().replace(versions.CLOUDWATCH_AGENT_SHA256, hashlib.sha256(b"good").hexdigest())
+    script = script.replace("/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", str(bin_dir / "ctl"))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "BODY": body}
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=60)
     return result, log.read_text()
 
 
-def test_the_installer_installs_the_pinned_package_only_when_signed_by_the_pinned_key(tmp_path: Path) -> None:
-    good = versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT
-    assert f"/debian/amd64/{versions.CLOUDWATCH_AGENT_VERSION}/amazon-cloudwatch-agent.deb " in installer_script()
-    (tmp_path / "good").mkdir()
-    result, log = run_installer(tmp_path / "good", good, good)
+def test_the_installer_installs_the_pinned_package_only(tmp_path: Path) -> None:
+    assert versions.CLOUDWATCH_AGENT_SHA256 in installer_script()
+    result, log = run_installer(tmp_path / "good", "good")
     assert result.returncode == 0, result.stderr
+    url = f"https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/amd64/{versions.CLOUDWATCH_AGENT_VERSION}/amazon-cloudwatch-agent.deb"
+    assert f"-o agent.deb {url}\n" in log
     assert "dpkg -i -E agent.deb" in log and f"ctl -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_PATH}" in log
-    (tmp_path / "other-key").mkdir()
-    result, log = run_installer(tmp_path / "other-key", "0" * 40, "0" * 40)
-    assert result.returncode != 0 and "unexpected CloudWatch agent key" in result.stderr and "dpkg" not in log
-    (tmp_path / "other-signer").mkdir()
-    result, log = run_installer(tmp_path / "other-signer", good, "1" * 40)
-    assert result.returncode != 0 and "not signed by its key" in result.stderr and "dpkg" not in log
+    result, log = run_installer(tmp_path / "tampered", "tampered")
+    assert result.returncode != 0 and "not the pinned one" in result.stderr and "dpkg" not in log
+
+
+def test_the_download_outlasts_a_few_minutes_of_s3_errors(tmp_path: Path) -> None:
+    """curl retries every error, HTTP ones included, with backoff for up to ten minutes (curl >= 7.71)."""
+    _, log = run_installer(tmp_path / "run", "good")
+    [curl] = [line.split() for line in log.splitlines() if line.startswith("curl ")]
+    retry = curl.index("--retry")
+    assert curl[retry + 1] == "10" and "--retry-all-errors" in curl and curl[curl.index("--retry-max-time") + 1] == "600"
+    assert "-f" in " ".join(curl) and "--proto" in curl
+
+
+def test_comments_never_reach_the_user_data() -> None:
+    """Every instance replaces on a user-data change: the rendered installer and configuration carry no
+    comment a source edit could change (the shebang is not one)."""
+    script = installer_script().splitlines()
+    assert script[0] == "#!/bin/sh"
+    assert not [line for line in script[1:] if line.lstrip().startswith("#")]
+    json.loads(agent_config(CloudWatchAgentSetup("n", ("/",))))  # plain JSON: no comment syntax at all
 
 
 # -- EKS: Container Insights ----------------------------------------------------------------------
@@ -312,6 +350,17 @@ def test_cluster_alarms_watch_what_container_insights_publishes(aws_staging: Run
         assert alarm["alarmActions"] == [STAGING_TOPIC] and alarm["okActions"] == [STAGING_TOPIC]
 
 
+def test_alarms_and_log_groups_name_the_cluster_that_exists(aws_staging: Run) -> None:
+    """One source for the cluster's name: what the alarms watch and the groups are named after is the
+    name the EKS cluster is created with."""
+    [cluster] = aws_staging.resources("aws:eks/cluster:Cluster")
+    name = cluster["inputs"]["name"]
+    insights = [a for n, a in alarms(aws_staging).items() if n.startswith("meteor-insights-")]
+    assert insights and all(a["dimensions"] == {"ClusterName": name} for a in insights)
+    groups = [aws_staging.state(g)["name"] for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-")]
+    assert len(groups) == 4 and all(g.startswith(f"/aws/containerinsights/{name}/") for g in groups)
+
+
 def test_log_groups_exist_with_their_retention_before_anything_writes_to_them(aws_staging: Run, tmp_path: Path) -> None:
     groups = {
         aws_staging.state(g)["name"]: aws_staging.state(g)
@@ -322,6 +371,8 @@ def test_log_groups_exist_with_their_retention_before_anything_writes_to_them(aw
         f"/aws/containerinsights/meteor-aws-staging-eks/{k}" for k in ("application", "dataplane", "host", "performance")
     }
     assert {g["retentionInDays"] for g in groups.values()} == {30}
+    # Turning the add-on off (or removing the cluster) leaves them, and what they hold expires by retention.
+    assert all(g["retainOnDelete"] for g in aws_staging.resources(LOG_GROUP) if g["name"].startswith("meteor-insights-"))
     shipped = staging(tmp_path, logs={"ship": True, "retentionDays": 14})
     _, configuration = insights_addon(shipped)
     assert configuration["containerLogs"] == {"enabled": True}

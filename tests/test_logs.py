@@ -54,6 +54,8 @@ def test_the_cloud_hosts_daemon_rotates_whatever_else_runs_there() -> None:
 def test_shipped_app_containers_log_to_the_stacks_group_without_blocking(aws_hosts: Run) -> None:
     [group] = aws_hosts.resources(LOG_GROUP)
     assert group["inputs"] == {"name": "/meteor-aws-hosts/containers", "retentionInDays": 30}
+    # Turning shipping off drops the group from the stack, not its logs: they expire by retention.
+    assert group["retainOnDelete"] is True
     policy = aws_hosts.one(ROLE_POLICY, "meteor-container-logs-write")
     containers = app_and_migration_containers(aws_hosts)
     assert {c["name"] for c in containers} >= {"todos-host0-0", "todos-migrate"}
@@ -125,6 +127,8 @@ def test_eks_sends_its_control_plane_logs_to_a_group_it_finds_with_retention(sta
     assert group["inputs"]["retentionInDays"] == retention
     assert group["urn"] in cluster["dependencies"], "created before EKS creates it without retention"
     assert cluster["inputs"]["enabledClusterLogTypes"] == CONTROL_PLANE_LOG_TYPES
+    # Removing the cluster leaves the group: its logs expire by retention instead of going with it.
+    assert group["retainOnDelete"] is True
 
 
 def test_changing_the_control_plane_logs_updates_the_cluster_in_place() -> None:

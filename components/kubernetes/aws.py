@@ -164,6 +164,9 @@ class EksCluster(pulumi.ComponentResource):
     provider: k8s.Provider
     cluster_domain: str = "cluster.local"
     cluster_name: pulumi.Output[str]
+    known_name: str
+    """The cluster's name, known before it exists: the one source for what names it (its control-plane log
+    group here; Container Insights' log groups and the `ClusterName` of its alarms, observability/aws_cluster.py)."""
     admin_entries: list[eks.AccessPolicyAssociation]
     _kubeconfig: pulumi.Output[str]
 
@@ -171,6 +174,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("meteor-platform:kubernetes:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = {"meteor-platform/cluster": args.name, **args.tags}
+        self.known_name = args.name
 
         cluster_role = iam.Role(
             f"{name}-cluster-role", assume_role_policy=trust("eks.amazonaws.com", tag_session=True), tags=tags, opts=child
@@ -195,7 +199,9 @@ class EksCluster(pulumi.ComponentResource):
             name=control_plane_log_group(args.name),
             retention_in_days=args.control_plane_log_retention_days,
             tags=tags,
-            opts=child,
+            # Deleting a log group deletes its logs: retain_on_delete leaves the group, and what it holds
+            # expires by its retention (observability/aws_logs.py).
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.cluster = eks.Cluster(
             f"{name}-eks",

@@ -21,8 +21,9 @@ Log groups: Fluent Bit writes `/aws/containerinsights/<cluster>/{application,dat
 `auto_create_group true` and the agent its EMF `/aws/containerinsights/<cluster>/performance` (chart
 values.yaml `log_group_name`; CloudWatch-Agent-container-insights docs), created without retention if
 missing. This component creates all four first, with `logs.retentionDays`, and the add-on after them, so
-nothing is ever kept forever; they stay when shipping is turned off (what was shipped expires by
-retention, and turning it on again finds them).
+nothing is ever kept forever. They are retained on delete (aws_logs.py says why): when the component goes
+away (alerts `none` and `logs.ship` off) what was shipped stays until it expires; while it exists,
+turning shipping off keeps the groups in the stack.
 
 NetworkPolicy: the platform's policies live in the apps' and MongoDB's namespaces and select their pods;
 the agent and Fluent Bit run in `amazon-cloudwatch` on the host network (chart values `agent.hostNetwork:
@@ -113,7 +114,7 @@ class ClusterInsights(pulumi.ComponentResource):
                 f"{name}-{kind}",
                 name=log_group_name(args.cluster_name, kind),
                 retention_in_days=args.retention_days,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             for kind in LOG_GROUPS
         }

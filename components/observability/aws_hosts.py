@@ -19,7 +19,11 @@ region's alert topic (aws_topics.py) when the alarm fires and when it clears:
 A rolled host gets a new instance id: every alarm takes `instance.id` as a dimension, so the same `up`
 updates it in place to the new id (PutMetricAlarm overwrites an alarm of the same name; only its name
 forces a replacement: offline_plan/provider_facts.yaml), and none is left on the dead id. Missing data
-(a stopped or replaced host, the agent not yet started) keeps the alarm's state (`missing`).
+(a stopped or replaced host, the agent not yet started) does not fire the alarm (`missing`: "If all data
+points in the alarm evaluation range are missing, the alarm transitions to INSUFFICIENT_DATA",
+docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html). The
+agent-fed alarms (memory, disks) notify the topic on that transition too (insufficient_data_actions): a
+dead or never-installed agent says so instead of leaving the alarm silently without data.
 """
 
 from __future__ import annotations
@@ -177,6 +181,8 @@ class HostAlarms(pulumi.ComponentResource):
         periods: int,
         extra_actions: list[str] | None = None,
     ) -> None:
+        # The agent's metrics have no other witness: their absence (agent dead, install failed) is news.
+        agent_fed = namespace == args.agent_namespace
         resource = f"{name}-{host}-{kind}"
         self.alarms[resource] = cloudwatch.MetricAlarm(
             resource,
@@ -195,5 +201,6 @@ class HostAlarms(pulumi.ComponentResource):
             treat_missing_data="missing",
             alarm_actions=[args.topic_arn, *(extra_actions or [])],
             ok_actions=[args.topic_arn],
+            insufficient_data_actions=[args.topic_arn] if agent_fed else [],
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -21,6 +21,15 @@ newStreamConfig) and docs.docker.com/engine/logging/drivers/awslogs/:
   retries in the background with backoff, and the app's writes go to a ring buffer of
   `max-buffer-size` (lines beyond it are dropped) instead of blocking on CloudWatch. A CloudWatch
   outage or a missing permission never stops an app.
+Every log group the platform creates for logs (this one, Container Insights' and the EKS control
+plane's) is retained on delete: turning shipping or alerts off, or removing the cluster, drops the group
+from the stack without deleting it ("If set to True, the providers Delete method will not be called for
+this resource", pulumi ResourceOptions.retain_on_delete), so what was shipped stays until
+`retention_in_days` expires it (deleting a log group deletes its events). Turning it on again creates
+the group anew, and CreateLogGroup on an existing name fails with ResourceAlreadyExistsException
+(CloudWatch Logs API Reference, CreateLogGroup, Errors): README (Logs) gives the `pulumi import` that
+adopts it instead.
+
 `docker logs` keeps working through Docker's dual-logging cache (Engine 20.10+, on by default, a
 local rotated copy: docs.docker.com/engine/logging/dual-logging/), which is what the readiness step
 reads (components/docker/steps.py).
@@ -98,7 +107,12 @@ class ContainerLogShipping(pulumi.ComponentResource):
         super().__init__("meteor-platform:observability:ContainerLogShipping", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = log_group_name(args.prefix)
-        self.log_group = cloudwatch.LogGroup(f"{name}-group", name=group, retention_in_days=args.retention_days, opts=child)
+        self.log_group = cloudwatch.LogGroup(
+            f"{name}-group",
+            name=group,
+            retention_in_days=args.retention_days,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
         self.write_policy = iam.RolePolicy(
             f"{name}-write",
             role=args.role_name,

@@ -1,13 +1,23 @@
 """The CloudWatch agent on EC2 Docker hosts: memory and disk use, which EC2's own metrics do not have.
 
-Installed at boot by cloud-init (machines/cloud_init.py) from AWS's versioned Debian package
-(the same .deb serves Ubuntu and Debian: docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-download-CloudWatch-Agent-on-EC2-Instance-commandline-first.html lists one `debian/amd64` package for
-both), pinned to `versions.CLOUDWATCH_AGENT_VERSION` and verified with gpg against the signing key's
-pinned fingerprint before dpkg sees it (verify-CloudWatch-Agent-Package-Signature.html: download the
-key, check its fingerprint, verify the `.sig`). The versioned path is the `latest` path with the version
-in its place (e.g. `debian/amd64/1.300040.0b650/amazon-cloudwatch-agent.deb`, used as such in public
-provisioning scripts).
+Installed at boot by cloud-init (machines/cloud_init.py) from AWS's versioned package path
+(`<bucket>/ubuntu/amd64/<version>/amazon-cloudwatch-agent.deb`), pinned to
+`versions.CLOUDWATCH_AGENT_VERSION` and refused unless its SHA-256 is `versions.CLOUDWATCH_AGENT_SHA256`
+(versions.py says where that digest comes from). A pinned digest, not a detached signature: AWS documents
+signatures only next to the `latest` package (verify-CloudWatch-Agent-Package-Signature.html), and no
+source we could find shows a `.sig` under a versioned path. The same `.deb` serves Ubuntu and Debian: the
+agent's Makefile builds one `amd64` Debian package (`package-deb`), and its only dependency is libc6
+(aws/amazon-cloudwatch-agent packaging/debian/control, at ab55b8da).
+
+The download retries with curl's own backoff (`--retry 10 --retry-all-errors --retry-max-time 600`: 1 s
+doubling, every error including an HTTP one under `--fail`, at most ten minutes), so an S3 hiccup of a few
+minutes does not fail cloud-init. `--retry-all-errors` came with curl 7.71.0 (curl.se/ch/7.71.0.html),
+which Debian has since bullseye and Ubuntu since jammy (gitlab.com/fdroid/fdroidserver/-/issues/1064):
+the hosts run Debian 12 and Ubuntu 24.04.
+
+The rendered installer and configuration carry no comments: they are part of the user data, and every
+instance sets `user_data_replace_on_change`, so any change of their text (a new version, digest,
+namespace or option) replaces the hosts; a comment here in the Python source does not.
 
 What it publishes, and so what the alarms in aws_hosts.py match dimension for dimension (CloudWatch
 matches an alarm's dimension set exactly: an alarm on {InstanceId} never sees a metric published with
@@ -23,8 +33,10 @@ matches an alarm's dimension set exactly: an alarm on {InstanceId} never sees a 
   volume's new NVMe name never orphans an alarm. Both filesystems are ext4 (the AMIs' root, and
   `fs_setup` for the data volume).
 
-The namespace is the stack's own (`meteor-platform/<stack>`), so the instance role's PutMetricData can
-be limited to it (cloudwatch:namespace condition, aws_hosts.py).
+The namespace is the platform's prefix (`<platform>-<stack>`, the name every resource of the stack
+carries), unique per platform and stack in an account, so the instance role's PutMetricData can be
+limited to it (cloudwatch:namespace condition, machines/aws.py) and one stack's hosts cannot publish
+into another's.
 """
 
 from __future__ import annotations
@@ -44,8 +56,9 @@ DISK_METRIC = "disk_used_percent"
 COLLECTION_SECONDS = 60
 
 
-def namespace(stack: str) -> str:
-    return f"meteor-platform/{stack}"
+def namespace(prefix: str) -> str:
+    """The agent's metrics namespace: the platform's `<platform>-<stack>` prefix itself."""
+    return prefix
 
 
 @dataclass(frozen=True)
@@ -80,31 +93,23 @@ def agent_config(setup: CloudWatchAgentSetup) -> str:
     )
 
 
+def package_url() -> str:
+    return f"{PACKAGE_BASE}/ubuntu/amd64/{versions.CLOUDWATCH_AGENT_VERSION}/amazon-cloudwatch-agent.deb"
+
+
 def installer_script() -> str:
-    """Downloads the pinned package, its signature and AWS's key; refuses a key with another fingerprint
-    and a signature not made by it (gpg's VALIDSIG status line ends with the primary key's fingerprint:
-    gnupg doc/DETAILS); installs it and starts it with the configuration (`fetch-config -m ec2 -s`,
-    install-CloudWatch-Agent-commandline-fleet.html). Idempotent: it runs from runcmd, once per instance."""
-    base = f"{PACKAGE_BASE}/debian/amd64/{versions.CLOUDWATCH_AGENT_VERSION}"
-    fingerprint = versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT
+    """Downloads the pinned package (retrying: module docstring), refuses it unless its SHA-256 is the
+    pinned one, installs it and starts it with the configuration (`fetch-config -m ec2 -s`,
+    install-CloudWatch-Agent-commandline-fleet.html). It runs from runcmd, once per instance; a failure
+    exits non-zero, which fails cloud-init (README: `pulumi up --replace` the host)."""
     return "\n".join(
         [
             "#!/bin/sh",
-            "# Managed by meteor-platform: the CloudWatch agent, pinned and verified.",
             "set -eu",
             'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT; cd "$work"',
-            'export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"',
-            "for attempt in 1 2 3 4 5 6; do",
-            f"  curl -fsSL --proto =https --tlsv1.2 -o agent.deb {base}/amazon-cloudwatch-agent.deb &&",
-            f"  curl -fsSL --proto =https --tlsv1.2 -o agent.deb.sig {base}/amazon-cloudwatch-agent.deb.sig &&",
-            f"  curl -fsSL --proto =https --tlsv1.2 -o agent.gpg {PACKAGE_BASE}/assets/amazon-cloudwatch-agent.gpg && break",
-            '  [ "$attempt" -lt 6 ] || exit 1; sleep 10',
-            "done",
-            "fpr=$(gpg --batch --with-colons --show-keys agent.gpg | awk -F: '$1 == \"fpr\" { print $10; exit }')",
-            f'[ "$fpr" = "{fingerprint}" ] || {{ echo "unexpected CloudWatch agent key: $fpr" >&2; exit 1; }}',
-            "gpg --batch --quiet --import agent.gpg",
-            f"gpg --batch --status-fd 1 --verify agent.deb.sig agent.deb | grep -Eq '^\\[GNUPG:\\] VALIDSIG .* {fingerprint}$' "
-            '|| { echo "the CloudWatch agent package is not signed by its key" >&2; exit 1; }',
+            f"curl -fsSL --proto =https --tlsv1.2 --retry 10 --retry-all-errors --retry-max-time 600 -o agent.deb {package_url()}",
+            f'echo "{versions.CLOUDWATCH_AGENT_SHA256}  agent.deb" | sha256sum -c --strict --quiet - '
+            '|| { echo "the CloudWatch agent package is not the pinned one" >&2; exit 1; }',
             "dpkg -i -E agent.deb",
             f"{AGENT_CTL} -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_PATH}",
             "",
