@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -85,14 +86,14 @@ def test_a_node_alerts_once_not_ready_for_the_threshold() -> None:
 
 def test_a_crash_looping_container_alerts_with_what_it_printed() -> None:
     found = script.pod_findings({"items": [RECORDED_POD]}, NOW)
-    assert [f.key for f in found] == ["pod/default/crashloop/crash/CrashLoopBackOff"]
+    assert [f.key for f in found] == ["pod/default/crashloop/crash"]
     # The recorded kubelet's termination message (the log tail, FallbackToLogsOnError) reaches the alert.
     assert "last exit 1 (Error)" in found[0].summary and found[0].summary.endswith("it printed:\nsee ya!")
 
 
 def test_repeated_restarts_alert_while_recent_and_resolve_when_they_stop() -> None:
     assert [f.key for f in script.pod_findings({"items": [restarting_pod(5, NOW - timedelta(minutes=3))]}, NOW)] == [
-        "pod/todos/todos-5d9c/meteor/Restarts"
+        "pod/todos/todos-5d9c/meteor"
     ]
     assert script.pod_findings({"items": [restarting_pod(4, NOW - timedelta(minutes=3))]}, NOW) == []
     assert script.pod_findings({"items": [restarting_pod(9, NOW - timedelta(minutes=61))]}, NOW) == []
@@ -109,13 +110,21 @@ class FakeApi:
         self.state: dict[str, Any] = {"metadata": {"name": "cluster-watch-state", "resourceVersion": "1"}}
         self.calls: list[tuple[str, str]] = []
 
+    page = 2
+    """Objects per answer: the watcher follows `continue` tokens like the API server's."""
+
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         self.calls.append((method, path))
-        if path == "/api/v1/nodes":
-            return {"items": copy.deepcopy(self.nodes)}
-        if path == "/api/v1/pods":
-            return {"items": copy.deepcopy(self.pods)}
-        assert path == "/api/v1/namespaces/meteor-cluster-watch/configmaps/cluster-watch-state", path
+        resource, _, query = path.partition("?")
+        if resource in ("/api/v1/nodes", "/api/v1/pods"):
+            params = dict(urllib.parse.parse_qsl(query))
+            assert method == "GET" and params["limit"] == str(script.PAGE), path
+            items = self.nodes if resource.endswith("nodes") else self.pods
+            start = int(params.get("continue", "0"))
+            end = start + self.page
+            more = {"continue": str(end)} if end < len(items) else {}
+            return {"metadata": more, "items": copy.deepcopy(items[start:end])}
+        assert path == "/api/v1/namespaces/meteor-production-cluster-watch/configmaps/cluster-watch-state", path
         if method == "PUT":
             assert body is not None and body["metadata"]["resourceVersion"] == self.state["metadata"]["resourceVersion"]
             self.state = copy.deepcopy(body)
@@ -153,7 +162,7 @@ def slack() -> Any:
 
 
 ENV = {
-    "NAMESPACE": "meteor-cluster-watch",
+    "NAMESPACE": "meteor-production-cluster-watch",
     "STATE_CONFIGMAP": "cluster-watch-state",
     "CLUSTER_NAME": "meteor-production",
     "NOT_READY_MINUTES": "5",
@@ -164,37 +173,39 @@ def test_an_alert_is_sent_once_then_resolved_once(slack: str) -> None:
     api = FakeApi([node("pool-a", "Unknown", NOW - timedelta(minutes=10))], [RECORDED_POD])
     env = {**ENV, "SLACK_WEBHOOK": slack}
     first = script.run(api, env, NOW)
-    assert sorted(m.key for m in first) == ["node/pool-a/NotReady", "pod/default/crashloop/crash/CrashLoopBackOff"]
-    assert len(SlackServer.received) == 2 and SlackServer.received[0]["content_type"] == "application/json"
+    assert sorted(m.key for m in first) == ["node/pool-a/NotReady", "pod/default/crashloop/crash"]
+    # One digest per run: one Slack post carries both.
+    assert len(SlackServer.received) == 1 and SlackServer.received[0]["content_type"] == "application/json"
     assert SlackServer.received[0]["body"]["text"].startswith("[meteor-production] ALERT: node pool-a is not ready")
+    assert "\n\n[meteor-production] ALERT: container default/crashloop/crash is crash-looping" in SlackServer.received[0]["body"]["text"]
 
     # The next runs see the same problems: nothing is sent, the state is not rewritten.
     puts = sum(1 for method, _ in api.calls if method == "PUT")
     assert script.run(api, env, NOW + timedelta(minutes=5)) == []
-    assert len(SlackServer.received) == 2 and sum(1 for method, _ in api.calls if method == "PUT") == puts
+    assert len(SlackServer.received) == 1 and sum(1 for method, _ in api.calls if method == "PUT") == puts
 
     # The node comes back: one "resolved", and the pod's alert stays quiet.
     api.nodes = [node("pool-a", "True", NOW + timedelta(minutes=7))]
     resolved = script.run(api, env, NOW + timedelta(minutes=10))
     assert [(m.key, m.resolved) for m in resolved] == [("node/pool-a/NotReady", True)]
     assert SlackServer.received[-1]["body"]["text"].startswith("[meteor-production] RESOLVED: node pool-a is not ready")
-    assert set(json.loads(api.state["data"][script.STATE_KEY])) == {"pod/default/crashloop/crash/CrashLoopBackOff"}
+    assert set(json.loads(api.state["data"][script.STATE_KEY])) == {"pod/default/crashloop/crash"}
     assert script.run(api, env, NOW + timedelta(minutes=15)) == []
-    assert len(SlackServer.received) == 3
+    assert len(SlackServer.received) == 2
 
 
 def test_what_could_not_be_delivered_is_sent_by_a_later_run(slack: str) -> None:
     api = FakeApi([], [RECORDED_POD])
     # No channel at all (emails without mailUrl): the finding is recorded as pending, not as reported.
     assert len(script.run(api, {**ENV, "ALERT_EMAILS": "ops@example.com"}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is False
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is False
     # Slack answers an error: still pending.
     SlackServer.status = 500
     assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is False
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is False
     SlackServer.status = 200
     assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is True
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is True
     assert script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW) == []
     # The pod is gone while Slack is down: the "resolved" waits for a run that can deliver it.
     api.pods = []
@@ -250,8 +261,8 @@ def test_one_channel_down_does_not_stop_the_other() -> None:
     def broken_slack(webhook: str, text: str) -> None:
         raise OSError("Slack is down")
 
-    def mail(url: str, recipients: list[str], subject: str, text: str) -> None:
-        script.send_mail(url, recipients, subject, text, smtp=FakeSmtp)
+    def mail(url: str, recipients: list[str], subject: str, text: str, sender: str | None) -> None:
+        script.send_mail(url, recipients, subject, text, smtp=FakeSmtp, sender=sender)
 
     env = {"SLACK_WEBHOOK": "https://hooks.slack.com/x", "MAIL_URL": "smtp://u:p@smtp.example.com:2525", "ALERT_EMAILS": "ops@example.com"}
     sent = script.deliver([script.Message("k", "[c] ALERT: x\nmore", False)], env, slack=broken_slack, mail=mail)
@@ -300,12 +311,12 @@ def test_the_watcher_runs_on_doks_and_existing_clusters(watched: Run) -> None:
     assert objects[("ConfigMap", "cluster-watch-script")]["data"]["watch.py"] == Path(script.__file__).read_text()
     # Cluster-wide it reads nodes and pods, nothing else; it writes one ConfigMap of its namespace.
     assert objects[("ClusterRole", f"meteor-{watched.plan['stack']}-cluster-watch")]["rules"] == [
-        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list"]}
+        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}
     ]
     assert objects[("Role", "cluster-watch-state")]["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cluster-watch-state"], "verbs": ["get", "update"]}
     ]
-    assert objects[("Namespace", "meteor-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert objects[("Namespace", f"meteor-{watched.plan['stack']}-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     policy = objects[("NetworkPolicy", "cluster-watch")]["spec"]
     assert policy["ingress"] == [] and {p["port"] for rule in policy["egress"][1:] for p in rule["ports"]} == {443, 6443}
     # No peer on the API-server rule: Cilium's kube-apiserver identity is outside every ipBlock (cilium/cilium#20550).
