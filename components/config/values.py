@@ -124,7 +124,7 @@ def _check_mongo_url(value: SecretValue) -> SecretValue:
 _USERINFO = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
 _MAIL_URL = re.compile(
     rf"(?P<scheme>smtps?)://(?:(?P<user>{_USERINFO})(?::(?P<password>{_USERINFO}))?@)?"
-    r"(?P<host>[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(?::(?P<port>[^/?]*))?/?(\?\S*)?"
+    r"(?P<host>[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(?::(?P<port>[^/?@]*))?/?(\?\S*)?"
 )
 MAIL_PORTS = {"smtp": 587, "smtps": 465}
 """The SMTP submission ports (RFC 8314) the watcher's NetworkPolicy opens (components/observability/cluster_watch.py)."""

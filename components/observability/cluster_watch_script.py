@@ -47,10 +47,10 @@ PAGE = 250
 """Objects per list call (`?limit=&continue=`): memory holds one page and the findings, not the cluster."""
 SUMMARY_KEPT = 300
 """Characters of a finding's first line kept in the state (for its RESOLVED line): the ConfigMap caps at 1 MiB."""
-SLACK_TIMEOUT = 15
-SMTP_TIMEOUT = 20
-API_TIMEOUT = 15
-"""Seconds per network step. A run makes one Slack post and one SMTP session, after the lists: with
+SLACK_TIMEOUT = 10
+SMTP_TIMEOUT = 15
+API_TIMEOUT = 10
+"""Seconds per blocking network step (connect, each read). A run makes one Slack post and one SMTP session, after the lists: with
 the reads it stays well inside the Job's activeDeadlineSeconds (120), so the state written right
 after delivery is not lost to the deadline (and the digest not re-sent)."""
 STATE_KEY = "reported.json"
