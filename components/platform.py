@@ -709,7 +709,7 @@ class Platform(pulumi.ComponentResource):
     def _cluster_insights(self, config: PlatformConfig) -> ClusterInsights | None:
         """EKS: nodes not ready, pods crash-looping and full node disks to the region's topic, and the
         containers' logs to CloudWatch Logs with `logs.ship`."""
-        from components.config.kubernetes import EksConfig, ExistingKubernetesConfig
+        from components.config.kubernetes import EksConfig
         from components.observability import alert_destinations
 
         destinations = alert_destinations(config)

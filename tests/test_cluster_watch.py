@@ -8,15 +8,15 @@ import copy
 import http.server
 import json
 import logging
-import sys
 import re
 import ssl
+import sys
 import threading
 import urllib.error
 import urllib.parse
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from email.message import Message
+from pathlib import Path
 from typing import Any, ClassVar
 
 import kubernetes_validate
@@ -320,7 +320,10 @@ def test_the_watcher_runs_on_doks_and_existing_clusters(watched: Run) -> None:
     assert objects[("Role", "cluster-watch-state")]["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cluster-watch-state"], "verbs": ["get", "update"]}
     ]
-    assert objects[("Namespace", f"meteor-{watched.plan['stack']}-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert (
+        objects[("Namespace", f"meteor-{watched.plan['stack']}-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        == "restricted"
+    )
     policy = objects[("NetworkPolicy", "cluster-watch")]["spec"]
     assert policy["ingress"] == [] and {p["port"] for rule in policy["egress"][1:] for p in rule["ports"]} == {443, 6443}
     # No peer on the API-server rule: Cilium's kube-apiserver identity is outside every ipBlock (cilium/cilium#20550).

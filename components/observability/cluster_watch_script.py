@@ -105,9 +105,7 @@ def node_findings(nodes: Mapping[str, Any], now: datetime, minutes: int) -> list
     return found
 
 
-def pod_findings(
-    pods: Mapping[str, Any], now: datetime, reported: Collection[str] = (), tail_stack: str | None = None
-) -> list[Finding]:
+def pod_findings(pods: Mapping[str, Any], now: datetime, reported: Collection[str] = (), tail_stack: str | None = None) -> list[Finding]:
     """Containers that crash-loop: waiting in CrashLoopBackOff, or restarted `RESTARTS` times or more and
     last stopped recently. A container already in `reported` stays a finding while it has restarted and
     its last stop is recent (running between two crashes is still crashing).
@@ -355,9 +353,7 @@ def run(api: Any, env: Mapping[str, str], now: datetime, deliver_to: Callable[..
     return messages
 
 
-def main(
-    api: Callable[[], Any], env: Mapping[str, str], now: datetime, deliver_to: Callable[..., dict[str, bool]] = deliver
-) -> int:
+def main(api: Callable[[], Any], env: Mapping[str, str], now: datetime, deliver_to: Callable[..., dict[str, bool]] = deliver) -> int:
     """Run once; when the cluster cannot be read (API unreachable, 401/403, TLS), say so to the channels."""
     try:
         run(api(), env, now, deliver_to)
