@@ -516,6 +516,20 @@ def test_a_bad_mail_url_never_shows_its_password(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "mail: MailUrlError" in err and "kr1t" not in err
 
+    # A channel's own error (an SMTP answer quoting the login) is printed as its type only.
+    def refusing(url: str, recipients: list[str], subject: str, text: str, sender: str | None) -> None:
+        raise OSError("535 authentication failed for apikey:s3kr1t")
+
+    script.deliver([script.Message("k", "[c] ALERT: x", False)], {"MAIL_URL": "smtp://h", "ALERT_EMAILS": "o@example.com"}, mail=refusing)
+    err = capsys.readouterr().err
+    assert "mail: OSError" in err and "kr1t" not in err
+
+
+def test_the_sender_is_alerts_mail_from() -> None:
+    FakeSmtp.sessions = []
+    script.send_mail("smtps://apikey:s@smtp.example.com", ["ops@example.com"], "s", "b", smtp=FakeSmtp, sender="alerts@example.com")
+    assert FakeSmtp.sessions[0].steps[1][1] == "alerts@example.com"
+
 
 def test_when_the_cluster_cannot_be_read_the_channels_are_told() -> None:
     told: list[str] = []
