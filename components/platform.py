@@ -745,30 +745,33 @@ class Platform(pulumi.ComponentResource):
     def _cluster_watch(self, config: PlatformConfig) -> ClusterWatch | None:
         """Nodes not ready and pods crash-looping on a cluster whose cloud has no alerting (DOKS, existing);
         EKS clusters are watched by CloudWatch alarms instead."""
-        from components.config.kubernetes import EksConfig
+        from components.config.kubernetes import EksConfig, ExistingKubernetesConfig
         from components.observability import alert_destinations
 
         destinations = alert_destinations(config)
         if not isinstance(config, KubernetesPlatformConfig) or isinstance(config.kubernetes, EksConfig) or destinations is None:
             return None
         assert self.cluster is not None
-        from components.observability.cluster_watch import ClusterWatch, ClusterWatchArgs, destinations_warning
+        from components.observability.cluster_watch import ClusterWatch, ClusterWatchArgs, destinations_warning, namespace_name
 
+        namespace = namespace_name(self._stack)
         watch = ClusterWatch(
             f"{self._name}-cluster-watch",
             ClusterWatchArgs(
                 stack=self._stack,
                 cluster_name=self._prefix,
-                namespace="meteor-cluster-watch",
+                namespace=namespace,
                 emails=destinations.emails,
                 slack_webhook=destinations.slack_webhook,
                 mail_url=destinations.mail_url,
+                mail_from=destinations.mail_from,
                 not_ready_minutes=destinations.thresholds.minutes,
+                others_pods=isinstance(config.kubernetes, ExistingKubernetesConfig),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]),
         )
         warning = destinations_warning(
-            destinations.emails, slack=destinations.slack_webhook is not None, mail=destinations.mail_url is not None
+            destinations.emails, slack=destinations.slack_webhook is not None, mail=destinations.mail_url is not None, namespace=namespace
         )
         if warning is not None:
             pulumi.log.warn(warning, watch)

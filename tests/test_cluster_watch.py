@@ -8,9 +8,14 @@ import copy
 import http.server
 import json
 import logging
+import re
+import ssl
 import sys
 import threading
+import urllib.error
+import urllib.parse
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -85,14 +90,14 @@ def test_a_node_alerts_once_not_ready_for_the_threshold() -> None:
 
 def test_a_crash_looping_container_alerts_with_what_it_printed() -> None:
     found = script.pod_findings({"items": [RECORDED_POD]}, NOW)
-    assert [f.key for f in found] == ["pod/default/crashloop/crash/CrashLoopBackOff"]
+    assert [f.key for f in found] == ["pod/default/crashloop/crash"]
     # The recorded kubelet's termination message (the log tail, FallbackToLogsOnError) reaches the alert.
     assert "last exit 1 (Error)" in found[0].summary and found[0].summary.endswith("it printed:\nsee ya!")
 
 
 def test_repeated_restarts_alert_while_recent_and_resolve_when_they_stop() -> None:
     assert [f.key for f in script.pod_findings({"items": [restarting_pod(5, NOW - timedelta(minutes=3))]}, NOW)] == [
-        "pod/todos/todos-5d9c/meteor/Restarts"
+        "pod/todos/todos-5d9c/meteor"
     ]
     assert script.pod_findings({"items": [restarting_pod(4, NOW - timedelta(minutes=3))]}, NOW) == []
     assert script.pod_findings({"items": [restarting_pod(9, NOW - timedelta(minutes=61))]}, NOW) == []
@@ -109,13 +114,21 @@ class FakeApi:
         self.state: dict[str, Any] = {"metadata": {"name": "cluster-watch-state", "resourceVersion": "1"}}
         self.calls: list[tuple[str, str]] = []
 
+    page = 2
+    """Objects per answer: the watcher follows `continue` tokens like the API server's."""
+
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         self.calls.append((method, path))
-        if path == "/api/v1/nodes":
-            return {"items": copy.deepcopy(self.nodes)}
-        if path == "/api/v1/pods":
-            return {"items": copy.deepcopy(self.pods)}
-        assert path == "/api/v1/namespaces/meteor-cluster-watch/configmaps/cluster-watch-state", path
+        resource, _, query = path.partition("?")
+        if resource in ("/api/v1/nodes", "/api/v1/pods"):
+            params = dict(urllib.parse.parse_qsl(query))
+            assert method == "GET" and params["limit"] == str(script.PAGE), path
+            items = self.nodes if resource.endswith("nodes") else self.pods
+            start = int(params.get("continue", "0"))
+            end = start + self.page
+            more = {"continue": str(end)} if end < len(items) else {}
+            return {"metadata": more, "items": copy.deepcopy(items[start:end])}
+        assert path == "/api/v1/namespaces/meteor-production-cluster-watch/configmaps/cluster-watch-state", path
         if method == "PUT":
             assert body is not None and body["metadata"]["resourceVersion"] == self.state["metadata"]["resourceVersion"]
             self.state = copy.deepcopy(body)
@@ -153,7 +166,7 @@ def slack() -> Any:
 
 
 ENV = {
-    "NAMESPACE": "meteor-cluster-watch",
+    "NAMESPACE": "meteor-production-cluster-watch",
     "STATE_CONFIGMAP": "cluster-watch-state",
     "CLUSTER_NAME": "meteor-production",
     "NOT_READY_MINUTES": "5",
@@ -164,37 +177,39 @@ def test_an_alert_is_sent_once_then_resolved_once(slack: str) -> None:
     api = FakeApi([node("pool-a", "Unknown", NOW - timedelta(minutes=10))], [RECORDED_POD])
     env = {**ENV, "SLACK_WEBHOOK": slack}
     first = script.run(api, env, NOW)
-    assert sorted(m.key for m in first) == ["node/pool-a/NotReady", "pod/default/crashloop/crash/CrashLoopBackOff"]
-    assert len(SlackServer.received) == 2 and SlackServer.received[0]["content_type"] == "application/json"
+    assert sorted(m.key for m in first) == ["node/pool-a/NotReady", "pod/default/crashloop/crash"]
+    # One digest per run: one Slack post carries both.
+    assert len(SlackServer.received) == 1 and SlackServer.received[0]["content_type"] == "application/json"
     assert SlackServer.received[0]["body"]["text"].startswith("[meteor-production] ALERT: node pool-a is not ready")
+    assert "\n\n[meteor-production] ALERT: container default/crashloop/crash is crash-looping" in SlackServer.received[0]["body"]["text"]
 
     # The next runs see the same problems: nothing is sent, the state is not rewritten.
     puts = sum(1 for method, _ in api.calls if method == "PUT")
     assert script.run(api, env, NOW + timedelta(minutes=5)) == []
-    assert len(SlackServer.received) == 2 and sum(1 for method, _ in api.calls if method == "PUT") == puts
+    assert len(SlackServer.received) == 1 and sum(1 for method, _ in api.calls if method == "PUT") == puts
 
     # The node comes back: one "resolved", and the pod's alert stays quiet.
     api.nodes = [node("pool-a", "True", NOW + timedelta(minutes=7))]
     resolved = script.run(api, env, NOW + timedelta(minutes=10))
     assert [(m.key, m.resolved) for m in resolved] == [("node/pool-a/NotReady", True)]
     assert SlackServer.received[-1]["body"]["text"].startswith("[meteor-production] RESOLVED: node pool-a is not ready")
-    assert set(json.loads(api.state["data"][script.STATE_KEY])) == {"pod/default/crashloop/crash/CrashLoopBackOff"}
+    assert set(json.loads(api.state["data"][script.STATE_KEY])) == {"pod/default/crashloop/crash"}
     assert script.run(api, env, NOW + timedelta(minutes=15)) == []
-    assert len(SlackServer.received) == 3
+    assert len(SlackServer.received) == 2
 
 
 def test_what_could_not_be_delivered_is_sent_by_a_later_run(slack: str) -> None:
     api = FakeApi([], [RECORDED_POD])
     # No channel at all (emails without mailUrl): the finding is recorded as pending, not as reported.
     assert len(script.run(api, {**ENV, "ALERT_EMAILS": "ops@example.com"}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is False
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is False
     # Slack answers an error: still pending.
     SlackServer.status = 500
     assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is False
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is False
     SlackServer.status = 200
     assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 1
-    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash/CrashLoopBackOff"]["delivered"] is True
+    assert json.loads(api.state["data"][script.STATE_KEY])["pod/default/crashloop/crash"]["delivered"] is True
     assert script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW) == []
     # The pod is gone while Slack is down: the "resolved" waits for a run that can deliver it.
     api.pods = []
@@ -250,8 +265,8 @@ def test_one_channel_down_does_not_stop_the_other() -> None:
     def broken_slack(webhook: str, text: str) -> None:
         raise OSError("Slack is down")
 
-    def mail(url: str, recipients: list[str], subject: str, text: str) -> None:
-        script.send_mail(url, recipients, subject, text, smtp=FakeSmtp)
+    def mail(url: str, recipients: list[str], subject: str, text: str, sender: str | None) -> None:
+        script.send_mail(url, recipients, subject, text, smtp=FakeSmtp, sender=sender)
 
     env = {"SLACK_WEBHOOK": "https://hooks.slack.com/x", "MAIL_URL": "smtp://u:p@smtp.example.com:2525", "ALERT_EMAILS": "ops@example.com"}
     sent = script.deliver([script.Message("k", "[c] ALERT: x\nmore", False)], env, slack=broken_slack, mail=mail)
@@ -300,12 +315,15 @@ def test_the_watcher_runs_on_doks_and_existing_clusters(watched: Run) -> None:
     assert objects[("ConfigMap", "cluster-watch-script")]["data"]["watch.py"] == Path(script.__file__).read_text()
     # Cluster-wide it reads nodes and pods, nothing else; it writes one ConfigMap of its namespace.
     assert objects[("ClusterRole", f"meteor-{watched.plan['stack']}-cluster-watch")]["rules"] == [
-        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list"]}
+        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}
     ]
     assert objects[("Role", "cluster-watch-state")]["rules"] == [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cluster-watch-state"], "verbs": ["get", "update"]}
     ]
-    assert objects[("Namespace", "meteor-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert (
+        objects[("Namespace", f"meteor-{watched.plan['stack']}-cluster-watch")]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        == "restricted"
+    )
     policy = objects[("NetworkPolicy", "cluster-watch")]["spec"]
     assert policy["ingress"] == [] and {p["port"] for rule in policy["egress"][1:] for p in rule["ports"]} == {443, 6443}
     # No peer on the API-server rule: Cilium's kube-apiserver identity is outside every ipBlock (cilium/cilium#20550).
@@ -374,3 +392,234 @@ def test_emails_without_a_way_to_send_them_warn(tmp_path: Path, caplog: pytest.L
 def test_no_watcher_without_destinations(tmp_path: Path) -> None:
     run = run_config(tmp_path, {**BYOC, "alerts": "none"})
     assert not run.resources("meteor-platform:observability:ClusterWatch")
+
+
+# -- review fixes: flapping, digest, secrets in errors, sender, a broken watcher, paging, escaping -----
+
+
+def crash_cycle(restarts: int, waiting: bool, last_stop: datetime, labelled: bool = True) -> dict[str, Any]:
+    """A crash-looping container as the API shows it: waiting in CrashLoopBackOff, or running between two crashes."""
+    state = {"waiting": {"reason": "CrashLoopBackOff"}} if waiting else {"running": {"startedAt": iso(last_stop)}}
+    return {
+        "metadata": {"name": "todos-5d9c", "namespace": "todos", "labels": {"meteor-platform/stack": "production"} if labelled else {}},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "meteor",
+                    "restartCount": restarts,
+                    "state": state,
+                    "lastState": {
+                        "terminated": {"exitCode": 1, "reason": "Error", "finishedAt": iso(last_stop), "message": "boom <!channel> & co"}
+                    },
+                }
+            ]
+        },
+    }
+
+
+def test_a_crash_loop_alerts_once_across_its_waiting_and_running_spells(slack: str) -> None:
+    api = FakeApi([], [])
+    env = {**ENV, "SLACK_WEBHOOK": slack}
+    sent: list[list[tuple[str, bool]]] = []
+    for run_no in range(8):
+        now = NOW + timedelta(minutes=5 * run_no)
+        # Alternate runs see it waiting (CrashLoopBackOff) and running again after a crash 1-2 minutes ago.
+        api.pods = [crash_cycle(1 + run_no, waiting=run_no % 2 == 0, last_stop=now - timedelta(minutes=1 + run_no % 2))]
+        sent.append([(m.key, m.resolved) for m in script.run(api, env, now)])
+    assert sent[0] == [("pod/todos/todos-5d9c/meteor", False)] and all(s == [] for s in sent[1:]), sent
+    # It stops crashing: once its last stop is older than the window, one RESOLVED.
+    later = NOW + timedelta(minutes=40 + script.RESTART_WINDOW_MINUTES)
+    api.pods = [crash_cycle(9, waiting=False, last_stop=NOW + timedelta(minutes=36))]
+    assert [(m.key, m.resolved) for m in script.run(api, env, later)] == [("pod/todos/todos-5d9c/meteor", True)]
+    assert len(SlackServer.received) == 2
+
+
+def test_one_restart_alone_does_not_alert() -> None:
+    assert script.pod_findings({"items": [crash_cycle(1, waiting=False, last_stop=NOW - timedelta(minutes=1))]}, NOW) == []
+
+
+def test_a_run_sends_one_digest_per_channel_and_records_right_after() -> None:
+    order: list[str] = []
+    slack_posts: list[str] = []
+    mails: list[tuple[str, str, str | None]] = []
+
+    def slack_post(webhook: str, text: str) -> None:
+        order.append("slack")
+        slack_posts.append(text)
+
+    def mail(url: str, recipients: list[str], subject: str, text: str, sender: str | None) -> None:
+        order.append("mail")
+        mails.append((subject, text, sender))
+
+    class RecordingApi(FakeApi):
+        def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+            if method == "PUT":
+                order.append("put")
+            return super().call(method, path, body)
+
+    nodes = [node(f"pool-{i}", "Unknown", NOW - timedelta(minutes=10)) for i in range(3)]
+    api = RecordingApi(nodes, [RECORDED_POD])
+    env = {**ENV, "SLACK_WEBHOOK": "https://hooks.slack.com/x", "MAIL_URL": "smtp://u@smtp.example.com", "ALERT_EMAILS": "ops@example.com"}
+    env["MAIL_FROM"] = "alerts@example.com"
+    messages = script.run(api, env, NOW, lambda m, e: script.deliver(m, e, slack=slack_post, mail=mail))
+    assert len(messages) == 4 and order == ["slack", "mail", "put"]
+    [(subject, text, sender)] = mails
+    assert subject == "[meteor-production] 4 alert(s), 0 resolved" and sender == "alerts@example.com"
+    assert all(m.text in text for m in messages) and slack_posts == [text]
+    # One Slack post and one SMTP session, each bounded, after reads bounded too: well inside the Job's deadline.
+    from components.observability.cluster_watch import RUN_DEADLINE_SECONDS
+
+    reads = 3 * script.API_TIMEOUT  # the state, one page of nodes, one page of pods
+    assert reads + script.SLACK_TIMEOUT + script.SMTP_TIMEOUT + script.API_TIMEOUT <= RUN_DEADLINE_SECONDS * 0.75
+
+
+def test_pages_are_followed_and_the_state_keeps_no_log_tail(slack: str) -> None:
+    pods = [{**copy.deepcopy(RECORDED_POD), "metadata": {**RECORDED_POD["metadata"], "name": f"crashloop-{i}"}} for i in range(5)]
+    for pod in pods:
+        pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["message"] = "x" * 5000 + "\nlast line"
+    api = FakeApi([node(f"n{i}", "True", NOW) for i in range(3)], pods)
+    assert len(script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)) == 5
+    assert [p for _, p in api.calls if p.startswith("/api/v1/pods")] == [
+        "/api/v1/pods?limit=250",
+        "/api/v1/pods?limit=250&continue=2",
+        "/api/v1/pods?limit=250&continue=4",
+    ]
+    state = json.loads(api.state["data"][script.STATE_KEY])
+    assert all(len(e["summary"]) <= script.SUMMARY_KEPT and "\n" not in e["summary"] for e in state.values())
+    assert "last line" in SlackServer.received[0]["body"]["text"]  # the alert itself carries the tail
+
+
+def test_slack_text_is_escaped(slack: str) -> None:
+    api = FakeApi([], [crash_cycle(5, waiting=True, last_stop=NOW - timedelta(minutes=1))])
+    script.run(api, {**ENV, "SLACK_WEBHOOK": slack}, NOW)
+    text = SlackServer.received[0]["body"]["text"]
+    assert "boom &lt;!channel&gt; &amp; co" in text and "<!channel>" not in text
+
+
+def test_on_an_existing_cluster_only_the_stacks_pods_forward_their_output() -> None:
+    ours = crash_cycle(5, waiting=True, last_stop=NOW - timedelta(minutes=1))
+    theirs = crash_cycle(5, waiting=True, last_stop=NOW - timedelta(minutes=1), labelled=False)
+    theirs["metadata"]["name"] = "other"
+    found = {f.key: f.summary for f in script.pod_findings({"items": [ours, theirs]}, NOW, tail_stack="production")}
+    assert "boom" in found["pod/todos/todos-5d9c/meteor"]
+    assert "crash-looping" in found["pod/todos/other/meteor"] and "boom" not in found["pod/todos/other/meteor"]
+    # On the stack's own cluster (DOKS) every pod's output is forwarded.
+    assert all("boom" in f.summary for f in script.pod_findings({"items": [ours, theirs]}, NOW))
+
+
+def test_a_bad_mail_url_never_shows_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = "smtp://apikey:s3/kr1t@smtp.example.com:587"
+    with pytest.raises(script.MailUrlError) as caught:
+        script.send_mail(bad, ["ops@example.com"], "s", "b", smtp=FakeSmtp)
+    assert "kr1t" not in str(caught.value)
+    script.deliver([script.Message("k", "[c] ALERT: x", False)], {"MAIL_URL": bad, "ALERT_EMAILS": "ops@example.com"})
+    err = capsys.readouterr().err
+    assert "mail: MailUrlError" in err and "kr1t" not in err
+
+    # A channel's own error (an SMTP answer quoting the login) is printed as its type only.
+    def refusing(url: str, recipients: list[str], subject: str, text: str, sender: str | None) -> None:
+        raise OSError("535 authentication failed for apikey:s3kr1t")
+
+    script.deliver([script.Message("k", "[c] ALERT: x", False)], {"MAIL_URL": "smtp://h", "ALERT_EMAILS": "o@example.com"}, mail=refusing)
+    err = capsys.readouterr().err
+    assert "mail: OSError" in err and "kr1t" not in err
+
+
+def test_the_sender_is_alerts_mail_from() -> None:
+    FakeSmtp.sessions = []
+    script.send_mail("smtps://apikey:s@smtp.example.com", ["ops@example.com"], "s", "b", smtp=FakeSmtp, sender="alerts@example.com")
+    assert FakeSmtp.sessions[0].steps[1][1] == "alerts@example.com"
+
+
+def test_when_the_cluster_cannot_be_read_the_channels_are_told() -> None:
+    told: list[str] = []
+
+    def record(messages: list[script.Message], env: Any) -> dict[str, bool]:
+        told.extend(m.text for m in messages)
+        return {m.key: True for m in messages}
+
+    class Forbidden:
+        def call(self, method: str, path: str, body: Any = None) -> Any:
+            raise urllib.error.HTTPError(f"https://kubernetes.default.svc{path}", 403, "Forbidden: token abc", Message(), None)
+
+    class Unreachable:
+        def call(self, method: str, path: str, body: Any = None) -> Any:
+            raise urllib.error.URLError(ssl.SSLCertVerificationError("certificate verify failed: secret-ish detail"))
+
+    assert script.main(Forbidden, ENV, NOW, record) == 1
+    assert script.main(Unreachable, ENV, NOW, record) == 1
+    assert told == [
+        "[meteor-production] the watcher cannot read the cluster: HTTP 403",
+        "[meteor-production] the watcher cannot read the cluster: URLError (SSLCertVerificationError)",
+    ]
+    assert script.main(lambda: FakeApi([], []), ENV, NOW, record) == 0 and len(told) == 2
+
+
+# -- review fixes: plan-time checks ---------------------------------------------------------------
+
+
+def alerts_problems(alerts: dict[str, Any]) -> list[str]:
+    from components.config import ConfigError, parse_config
+
+    try:
+        parse_config({**BYOC, "alerts": alerts}, {"meteor-platform:alerts"})
+    except ConfigError as caught:
+        return [line.strip() for line in str(caught).splitlines()[1:]]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://apikey:s3/kr1t@smtp.example.com:587", "percent-encoded"),
+        ("smtp://apikey:s3%kr1t@smtp.example.com", "percent-encoded"),
+        ("smtps://apikey:s3kr1t@:465", "percent-encoded"),
+        ("smtp://apikey:s3kr1t@smtp.example.com:5x7", "integer port"),
+        ("smtp://apikey:s3kr1t@smtp.example.com:2525", "port 587"),
+        ("smtps://apikey:s3kr1t@smtp.example.com:25", "port 587"),
+    ],
+)
+def test_a_bad_alerts_mail_url_is_refused_without_its_value(url: str, expected: str) -> None:
+    lines = alerts_problems({"emails": ["ops@example.com"], "mailUrl": url, "mailFrom": "alerts@example.com"})
+    assert any(line.startswith("meteor-platform:alerts.mailUrl:") and expected in line for line in lines), lines
+    assert all("kr1t" not in line and "apikey" not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp://apikey:se%2Fcret@smtp.example.com", "smtp://a%40example.com:p@smtp.example.com:587", "smtps://u:p@smtp.example.com:465"]
+)
+def test_good_alerts_mail_urls_plan(url: str) -> None:
+    assert alerts_problems({"emails": ["ops@example.com"], "mailUrl": url, "mailFrom": "alerts@example.com"}) == []
+
+
+def test_a_sender_is_required_when_the_smtp_user_is_not_an_address() -> None:
+    [line] = alerts_problems({"emails": ["ops@example.com"], "mailUrl": "smtps://apikey:s3kr1t@smtp.sendgrid.net"})
+    assert line.startswith("meteor-platform:alerts.mailFrom: missing") and "s3kr1t" not in line
+    assert alerts_problems({"emails": ["ops@example.com"], "mailUrl": "smtps://alerts%40example.com:s@smtp.example.com"}) == []
+
+
+def test_the_sender_reaches_the_watcher_as_plain_env(tmp_path: Path) -> None:
+    secure = {"secure": "v1:bm90LWRlY3J5cHRlZA=="}
+    run = run_config(tmp_path, {**BYOC, "alerts": {"emails": ["ops@example.com"], "mailUrl": secure, "mailFrom": "alerts@example.com"}})
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in watch_objects(run)}
+    [container] = objects[("CronJob", "cluster-watch")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MAIL_FROM"] == {"name": "MAIL_FROM", "value": "alerts@example.com"}
+    # An existing cluster: only this stack's pods forward their output.
+    assert env["TAIL_STACK"] == {"name": "TAIL_STACK", "value": "test"}
+
+
+def test_emails_without_mail_url_warn_even_with_slack(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    secure = {"secure": "v1:bm90LWRlY3J5cHRlZA=="}
+    with caplog.at_level(logging.WARNING):
+        run_config(tmp_path, {**BYOC, "alerts": {"emails": ["ops@example.com"], "slack": {"channel": "#ops", "webhook": secure}}})
+    [warning] = [w for w in warnings(caplog) if "get no cluster alerts" in w]
+    assert "ops@example.com" in warning and "alerts.mailUrl" in warning and "Slack still gets them" in warning
+
+
+def test_each_stack_has_its_own_namespace() -> None:
+    from components.observability.cluster_watch import namespace_name
+
+    assert namespace_name("production") == "meteor-production-cluster-watch"
+    odd = [namespace_name(s) for s in ("Prod_EU", "prod-eu", "x" * 90)]
+    assert len(set(odd)) == 3 and all(len(n) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", n) for n in odd), odd

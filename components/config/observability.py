@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr
 
 from components.config.errors import Problems
-from components.config.values import MailUrl, Model, matching
+from components.config.values import AlertMailUrl, Model, mail_url_user, matching
 from components.secrets import SecretValue
 
 EmailAddress = Annotated[
@@ -92,9 +92,13 @@ class AlertsConfig(Model):
 
     emails: list[EmailAddress] = Field(default_factory=list, max_length=50, description="Email addresses that receive every alert.")
     slack: SlackConfig | None = Field(default=None, description="A Slack webhook that receives every alert.")
-    mail_url: MailUrl | None = Field(
+    mail_url: AlertMailUrl | None = Field(
         default=None,
         description="SMTP URL (secret) the in-cluster watcher sends its email through, on clusters whose cloud has no alerting of its own (DOKS, existing clusters).",
+    )
+    mail_from: EmailAddress | None = Field(
+        default=None,
+        description="The sender of the watcher's email (plain config); required when mailUrl's user is not an address (SES, SendGrid `apikey`).",
     )
     thresholds: AlertThresholds = Field(default_factory=AlertThresholds, description="When resource and latency alerts fire.")
     uptime_checks: Literal["digitalocean", "aws", "none"] | None = Field(
@@ -160,3 +164,12 @@ def observability_problems(alerts: AlertsConfig | None, production: bool, proble
     for i, email in enumerate(alerts.emails):
         if email in alerts.emails[:i]:
             problems.bad(["alerts", "emails", i], email, "expected each address once")
+    if alerts.mail_url is not None and alerts.mail_url.known and alerts.mail_from is None:
+        user = mail_url_user(alerts.mail_url)
+        if user is None or "@" not in user:
+            # SES and SendGrid refuse a sender they have not verified; the first recipient rarely is one.
+            problems.missing(
+                ["alerts", "mailFrom"],
+                "expected the sender address when alerts.mailUrl's user is not one (SES, SendGrid): "
+                "pulumi config set --path alerts.mailFrom alerts@example.com",
+            )

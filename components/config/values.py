@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Annotated
 
@@ -119,9 +120,52 @@ def _check_mongo_url(value: SecretValue) -> SecretValue:
     return value
 
 
+# RFC 3986 userinfo: unreserved, sub-delims and %XX; ':', '@', '/', '?' and '#' must be percent-encoded.
+_USERINFO = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
+_MAIL_URL = re.compile(
+    rf"(?P<scheme>smtps?)://(?:(?P<user>{_USERINFO})(?::(?P<password>{_USERINFO}))?@)?"
+    r"(?P<host>[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(?::(?P<port>[^/?@]*))?/?(\?\S*)?"
+)
+MAIL_PORTS = {"smtp": 587, "smtps": 465}
+"""The SMTP submission ports (RFC 8314) the watcher's NetworkPolicy opens (components/observability/cluster_watch.py)."""
+
+
+def mail_url_user(value: SecretValue) -> str | None:
+    """The decoded user of a known, valid mailUrl (None when it has none)."""
+    match = _MAIL_URL.fullmatch(value.reveal())
+    return urllib.parse.unquote(match.group("user")) if match and match.group("user") else None
+
+
+def _mail_url_match(value: SecretValue) -> re.Match[str] | None:
+    """smtp(s)://[user[:password]@]host[:port] with a host, an integer port and the userinfo percent-encoded.
+    Never echoes the value: it holds a password (and urlsplit's own errors quote it)."""
+    if not value.known:
+        return None
+    match = _MAIL_URL.fullmatch(value.reveal())
+    if match is None:
+        raise ValueError(
+            "expected smtp://user:password@host:587 or smtps://user:password@host:465 with a host and the user and "
+            "password percent-encoded (':', '@', '/', '?', '#', '%' as %3A, %40, %2F, %3F, %23, %25) (value hidden)"
+        )
+    if match.group("port") is not None and not match.group("port").isdigit():
+        raise ValueError("expected an integer port after the host (value hidden)")
+    return match
+
+
 def _check_mail_url(value: SecretValue) -> SecretValue:
-    if value.known and not re.match(r"^smtps?://[^\s]+$", value.reveal()):
-        raise ValueError("expected an smtp:// or smtps:// URL (value hidden)")
+    _mail_url_match(value)
+    return value
+
+
+def _check_alert_mail_url(value: SecretValue) -> SecretValue:
+    """As `_check_mail_url`, on the submission ports only: the watcher's NetworkPolicy opens 587 and 465."""
+    match = _mail_url_match(value)
+    if match is not None and match.group("port") is not None and int(match.group("port")) not in MAIL_PORTS.values():
+        default = MAIL_PORTS[match.group("scheme")]
+        raise ValueError(
+            f"expected port 587 (smtp://, STARTTLS) or 465 (smtps://), or none ({default} for {match.group('scheme')}://): "
+            "the watcher's NetworkPolicy opens only those (value hidden)"
+        )
     return value
 
 
@@ -197,6 +241,7 @@ ImageRef = Annotated[str, AfterValidator(_check_image)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 MongoUrl = Annotated[SecretValue, AfterValidator(_check_mongo_url)]
 MailUrl = Annotated[SecretValue, AfterValidator(_check_mail_url)]
+AlertMailUrl = Annotated[SecretValue, AfterValidator(_check_alert_mail_url)]
 HttpPath = Annotated[str, AfterValidator(_check_http_path)]
 MongoVersion = Annotated[str, AfterValidator(_check_mongo_version)]
 

@@ -33,6 +33,8 @@ class AlertDestinations:
     """The Slack incoming webhook URL, a secret."""
     mail_url: pulumi.Output[str] | None
     """SMTP URL (secret) for the in-cluster watcher, when the stack gives one."""
+    mail_from: str | None
+    """The watcher's sender address (alerts.mailFrom)."""
     thresholds: AlertThresholds
     latency_ms: int
     """The latency alert's threshold: `alerts.thresholds.latencyMs`, else the default of the cloud that checks the domains."""
@@ -66,6 +68,7 @@ def alert_destinations(config: PlatformConfig) -> AlertDestinations | None:
         slack_channel=a.slack.channel if a.slack else None,
         slack_webhook=a.slack.webhook.output() if a.slack else None,
         mail_url=a.mail_url.output() if a.mail_url else None,
+        mail_from=a.mail_from,
         thresholds=a.thresholds,
         latency_ms=a.thresholds.latency_ms_on(uptime_cloud(config)),
     )

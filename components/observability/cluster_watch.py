@@ -2,7 +2,7 @@
 
 DOKS and existing clusters get an in-cluster watcher that needs no operation: a CronJob runs
 `cluster_watch_script.py` (standard library only, shipped in a ConfigMap) every few minutes on the
-pinned official `python` image. It reads nodes and pods with its own service account (get/list on
+pinned official `python` image. It reads nodes and pods with its own service account (list on
 nodes and pods, nothing else cluster-wide), alerts the stack's destinations through a Slack incoming
 webhook and/or SMTP (`alerts.mailUrl`), and keeps what it reported in a ConfigMap it alone may update
 (RBAC by resourceName), so an alert is sent once and followed by "resolved" once.
@@ -12,6 +12,8 @@ EKS stacks do not get it: CloudWatch Container Insights alarms cover their clust
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,20 +56,42 @@ class ClusterWatchArgs:
     emails: tuple[str, ...]
     slack_webhook: pulumi.Output[str] | None
     mail_url: pulumi.Output[str] | None
+    mail_from: str | None
+    """The sender address (alerts.mailFrom), plain config."""
     not_ready_minutes: int
     """How long a node is NotReady before it alerts (alerts.thresholds.minutes)."""
+    others_pods: bool
+    """The cluster runs pods of others (an existing cluster): their output is not forwarded."""
 
 
-def destinations_warning(emails: tuple[str, ...], slack: bool, mail: bool) -> str | None:
-    """Why cluster alerts reach nobody, when they do not: emails without an SMTP URL and no Slack."""
-    if slack or mail:
+def namespace_name(stack: str) -> str:
+    """`meteor-<stack>-cluster-watch`: one watcher per stack, so two stacks on one cluster do not collide.
+    A stack name that is not a DNS label (uppercase, `_`, `.`, too long) is folded and suffixed with a hash."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")
+    name = f"meteor-{slug}-cluster-watch"
+    if slug == stack and len(name) <= 63:
+        return name
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:8]
+    return f"meteor-{slug[: 63 - len('meteor--cluster-watch-') - 8].strip('-')}-{digest}-cluster-watch"
+
+
+def destinations_warning(emails: tuple[str, ...], slack: bool, mail: bool, namespace: str) -> str | None:
+    """Why the emails get no cluster alerts, when they do not: emails without an SMTP URL (Slack or not)."""
+    if not emails or mail:
         return None
+    also = (
+        "Slack still gets them."
+        if slack
+        else (
+            f"Until then the watcher keeps its findings pending and prints them (kubectl logs -n {namespace} job/<latest>); "
+            "they are sent once a channel exists."
+        )
+    )
     return (
         f"alerts.emails ({', '.join(emails)}) get no cluster alerts (nodes not ready, pods crash-looping): this cluster's "
         "cloud does not mail them, the in-cluster watcher sends email only through alerts.mailUrl. Set it "
-        "(pulumi config set --secret --path alerts.mailUrl smtp://user:password@smtp.example.com:587) or alerts.slack. "
-        "Until then the watcher keeps its findings pending and prints them (kubectl logs -n "
-        "meteor-cluster-watch job/<latest>); they are sent once a channel exists."
+        "(pulumi config set --secret --path alerts.mailUrl smtp://user:password@smtp.example.com:587)"
+        f"{'' if slack else ' or alerts.slack'}. {also}"
     )
 
 
@@ -81,6 +105,8 @@ def cron_job_spec(
         {"name": "CLUSTER_NAME", "value": args.cluster_name},
         {"name": "NOT_READY_MINUTES", "value": str(args.not_ready_minutes)},
         {"name": "ALERT_EMAILS", "value": ",".join(args.emails)},
+        *([{"name": "MAIL_FROM", "value": args.mail_from}] if args.mail_from else []),
+        *([{"name": "TAIL_STACK", "value": args.stack}] if args.others_pods else []),
         {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
     ]
     if args.slack_webhook is not None:
@@ -174,11 +200,11 @@ class ClusterWatch(pulumi.ComponentResource):
             return {"name": object_name, "namespace": ns, "labels": meta_labels}
 
         account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta(COMPONENT), automount_service_account_token=False, opts=child)
-        # Cluster-wide: read nodes and pods, nothing else (no secrets, no writes).
+        # Cluster-wide: list nodes and pods (the script only lists), nothing else (no secrets, no writes).
         reader = k8s.rbac.v1.ClusterRole(
             f"{name}-reader",
             metadata={"name": f"meteor-{args.stack}-cluster-watch", "labels": meta_labels},
-            rules=[{"api_groups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list"]}],
+            rules=[{"api_groups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}],
             opts=pulumi.ResourceOptions(parent=self),
         )
         k8s.rbac.v1.ClusterRoleBinding(
