@@ -17,7 +17,8 @@ The same check also fails when the host itself is unreachable or being rolled.
 Unverified: DigitalOcean's Uptime documentation does not say which status codes count as "down"
 (its Uptime features, reference and API pages list none), and
 some uptime services count any HTTP answer, 5xx included, as "up". A probe that closed the
-connection instead would not help: Traefik in front answers the check 502 then. The README's
+connection instead would not help: Traefik in front answers the check 502 then (Traefik FAQ,
+"Why is Traefik answering XXX": "502 ... when an error happens while contacting the upstream service"). The README's
 "Uptime and alerts on DigitalOcean" gives the one-time check (a low diskPercent, expect the alert).
 
 The probe's volume holds nothing, so it is neither protected nor kept on delete (`up` drops the
