@@ -285,3 +285,16 @@ def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:
     assert run.resources("digitalocean:index/loadBalancer:LoadBalancer")
     assert [c["name"] for c in run.resources(CHECK)] == ["meteor-do-alerts-todos"]
     assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]
+
+
+def test_a_stack_deployed_with_the_protected_probe_volume_only_lifts_the_protection() -> None:
+    """Before this change production protected the probe's volume: the next `up` with one host only
+    clears `protect`/`retainOnDelete` in place (nothing replaced), after which a second host can drop it."""
+    now = run_shipped("droplets")
+    deployed = copy.deepcopy(now.plan)
+    for r in deployed["resources"]:
+        if r["name"] == "meteor-host0-data-volume-probe-volume":
+            r["protect"] = r["retainOnDelete"] = True
+    changes = plan_changes(deployed, now.plan)
+    assert [(c.name, c.action) for c in changes.resources] == [("meteor-host0-data-volume-probe-volume", "update")]
+    assert not changes.data_hits

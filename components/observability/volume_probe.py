@@ -14,18 +14,17 @@ at or above it (the status only: the body tells no fill level or threshold); Tra
 DigitalOcean uptime check with a "down" alert (components/observability/digitalocean.py) watches it.
 The same check also fails when the host itself is unreachable or being rolled.
 
-Unverified: DigitalOcean's Uptime documentation does not say which status codes count as "down"
-(its Uptime features, reference and API pages list none), and
-some uptime services count any HTTP answer, 5xx included, as "up". A probe that closed the
-connection instead would not help: Traefik in front answers the check 502 then (Traefik FAQ,
-"Why is Traefik answering XXX": "502 ... when an error happens while contacting the upstream service"). The README's
-"Uptime and alerts on DigitalOcean" gives the one-time check (a low diskPercent, expect the alert).
+Unverified: DigitalOcean's Uptime reference and API pages do not say which status codes count as
+"down", and some uptime services count any HTTP answer, 5xx included, as "up". A probe that closed
+the connection instead would not help: Traefik in front would answer the check 502 (Traefik FAQ,
+"Why is Traefik answering XXX": 502 "when an error happens while contacting the upstream service").
+The README's "Uptime and alerts on DigitalOcean" gives the one-time check that settles it.
 
-The probe's volume holds nothing, so it is neither protected nor kept on delete (`up` drops the
-probe when a second host arrives, uptime checks move off DigitalOcean or the first domain goes):
-policy rule stateful-protected-in-production skips the Docker volumes of this
-component by its type in their URN (policy/rules.py DISPOSABLE_PARENTS), since a label on the
-deployed volume would replace it (every Docker volume argument is ForceNew) while the probe uses it.
+The probe's volume holds nothing, so it is neither protected nor kept on delete: `up` drops the
+probe when a second host arrives, uptime checks move off DigitalOcean or the first domain goes.
+Policy rule stateful-protected-in-production skips it by its parent's type in its URN
+(policy/rules.py DISPOSABLE_PARENTS), not by a label: every Docker volume argument is ForceNew, so a
+label would replace the deployed volume while the probe still mounts it.
 """
 
 from __future__ import annotations
