@@ -803,7 +803,6 @@ class Platform(pulumi.ComponentResource):
                 domain=endpoint.domain,
                 terminates_tls=endpoint.tls,
                 limit_percent=thresholds.disk_percent,
-                protect=config.protect_stateful,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[host.provider], transformations=host.follows_machine()),
         )

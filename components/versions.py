@@ -17,7 +17,9 @@ MINIO_CLIENT_IMAGE = "minio/mc:RELEASE.2025-04-16T18-13-26Z"
 # Between Traefik and the Docker socket on Docker hosts: only the read calls Traefik needs.
 DOCKER_SOCKET_PROXY_IMAGE = "tecnativa/docker-socket-proxy:v0.3.0"
 # Answers how full a DigitalOcean host's data volume is (its `httpd` and `df` applets: busybox defconfig).
-BUSYBOX_IMAGE = "busybox:1.37.0"
+# The multi-arch index of busybox:1.37.0 as docker-library/repo-info records it: repos/busybox/remote/1.37.0.md
+# ("docker pull busybox@sha256:9db7b599…", OCI image index, 17 platforms; at 01a7054230d50b3dccaf8d579f161c522be8c9f0).
+BUSYBOX_IMAGE = "busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
 
 # The in-cluster watcher (components/observability/cluster_watch.py) runs a standard-library script on the
 # official `python` image: the multi-arch index of python:3.13-alpine3.22 (Python 3.13.11, Alpine 3.22.2)

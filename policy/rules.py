@@ -438,11 +438,30 @@ def secrets_by_reference(resources: Sequence[Resource], options: Options) -> Ite
                     yield r, f"data {key!r} holds a credential: it belongs in a Secret"
 
 
+DISPOSABLE_PARENTS = {
+    "meteor-platform:observability:DataVolumeProbe": "an empty volume `df` measures the data volume's filesystem on",
+}
+"""Components whose own stateful-typed children hold no data by design: what makes them disposable.
+The marker is the component's type in the child's URN (`...$<component type>$<type>::<name>`), not a
+label: a Docker volume's labels are ForceNew (offline_plan/provider_facts.yaml), so labelling a
+deployed one would replace it. Such a child must not be protected: dropping its component must not
+fail `up` (components/observability/volume_probe.py)."""
+
+
+def _disposable(resource: Resource) -> bool:
+    """Directly a child of a DISPOSABLE_PARENTS component (the type chain's last parent)."""
+    chain = resource.urn.split("::")[2].split("$") if resource.urn.count("::") >= 3 else []
+    return len(chain) >= 2 and chain[-2] in DISPOSABLE_PARENTS
+
+
 def stateful_protected_in_production(resources: Sequence[Resource], options: Options) -> Iterator[tuple[Resource, str]]:
-    """In production, what holds data cannot be deleted by a mistaken `pulumi destroy` or replacement."""
+    """In production, what holds data cannot be deleted by a mistaken `pulumi destroy` or replacement
+    (except the data-free children of DISPOSABLE_PARENTS components)."""
     if options.environment != "production":
         return
     for r in resources:
+        if _disposable(r):
+            continue
         what = STATEFUL_TYPES.get(r.type)
         if what is None and _kind(r) == "StatefulSet" and (r.inputs.get("spec") or {}).get("volumeClaimTemplates"):
             what = "a StatefulSet with volume claims"

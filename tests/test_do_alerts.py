@@ -13,7 +13,7 @@ import yaml
 
 from components.config import parse_config
 from components.observability import public_endpoints
-from components.observability.volume_probe import PROBE_PATH, probe_script
+from components.observability.volume_probe import PROBE_PATH, PROBE_USER, probe_script
 from offline_plan.changes import plan_changes
 from offline_plan.runtime import SECRET_SIG
 from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
@@ -210,7 +210,7 @@ def test_the_first_host_answers_how_full_its_data_volume_is_and_an_uptime_check_
     assert container["provider"] == host0["urn"]
     inputs = container["inputs"]
     assert inputs["volumes"] == [{"containerPath": "/probe", "readOnly": True, "volumeName": "meteor-data-volume-probe"}]
-    assert inputs["readOnly"] is True and inputs["user"] == "65534:65534" and inputs["capabilities"] == {"drops": ["ALL"]}
+    assert inputs["readOnly"] is True and inputs["user"] == PROBE_USER and inputs["capabilities"] == {"drops": ["ALL"]}
     labels = {label["label"]: label["value"] for label in inputs["labels"]}
     assert labels["traefik.http.routers.meteor-data-volume-probe.rule"] == f"Host(`todos.example.org`) && Path(`{PROBE_PATH}`)"
     assert labels["traefik.http.routers.meteor-data-volume-probe.tls.certresolver"] == "letsencrypt"
@@ -224,14 +224,59 @@ def test_the_first_host_answers_how_full_its_data_volume_is_and_an_uptime_check_
     assert alert["inputs"]["notifications"] == [{"emails": ["ops@example.com"], "slacks": []}]
 
 
-@pytest.mark.parametrize(("limit", "status"), [(101, "200 OK"), (0, "503 Service Unavailable")])
-def test_the_probe_answers_503_once_the_filesystem_reaches_the_limit(tmp_path: Path, limit: int, status: str) -> None:
+@pytest.mark.parametrize(("limit", "status", "word"), [(101, "200 OK", "ok"), (0, "503 Service Unavailable", "unavailable")])
+def test_the_probe_answers_503_once_the_filesystem_reaches_the_limit_and_tells_nothing_more(
+    tmp_path: Path, limit: int, status: str, word: str
+) -> None:
     script = tmp_path / "data-volume"
     script.write_text(probe_script(limit).replace("df -P /probe", f"df -P {tmp_path}"))
     answer = subprocess.run(["sh", str(script)], capture_output=True, check=True).stdout.decode()
     headers, body = answer.split("\r\n\r\n", 1)
     assert headers.splitlines()[0] == f"Status: {status}"
-    assert body.startswith("data volume ") and "% used" in body
+    assert body == f"{word}\n", "no fill level, no threshold: the status is the whole answer"
+
+
+def test_the_probe_runs_under_a_uid_of_its_own_behind_in_flight_and_rate_limits() -> None:
+    run = run_shipped("droplets")
+    containers = {c["name"]: c["inputs"] for c in run.resources("docker:index/container:Container")}
+    probe = containers.pop("meteor-host0-data-volume-probe-container")
+    others = {inputs.get("user") for inputs in containers.values()}
+    assert "65534:65534" in others, "Traefik runs as nobody"
+    assert probe["user"] == PROBE_USER and PROBE_USER.split(":")[0] not in {str(u).split(":")[0] for u in others}
+    labels = {label["label"]: label["value"] for label in probe["labels"]}
+    middlewares = "traefik.http.middlewares.meteor-data-volume-probe"
+    assert labels["traefik.http.routers.meteor-data-volume-probe.middlewares"] == (
+        "meteor-data-volume-probe-inflight,meteor-data-volume-probe-ratelimit,meteor-data-volume-probe-cgi"
+    )
+    assert labels[f"{middlewares}-inflight.inflightreq.amount"] == "4"
+    assert (labels[f"{middlewares}-ratelimit.ratelimit.average"], labels[f"{middlewares}-ratelimit.ratelimit.burst"]) == ("2", "4")
+    assert labels[f"{middlewares}-ratelimit.ratelimit.period"] == "1s"
+
+
+def test_the_probes_empty_volume_is_disposable_even_in_production() -> None:
+    run = run_shipped("droplets")
+    assert shipped_config("droplets")["environment"] == "production"
+    volumes = {v["name"]: v for v in run.resources("docker:index/volume:Volume")}
+    probe = volumes.pop("meteor-host0-data-volume-probe-volume")
+    assert not probe.get("protect") and not probe.get("retainOnDelete")
+    assert volumes and all(v.get("protect") and v.get("retainOnDelete") for v in volumes.values()), "the other volumes hold data"
+
+
+def test_a_second_host_drops_the_probe_without_a_refused_or_orphaned_volume(tmp_path: Path) -> None:
+    """One host -> two (behind a load balancer): `up` deletes the probe, its container and its volume;
+    nothing of it is protected (which would fail `up`) or kept on delete (which would orphan it)."""
+    before = run_shipped("droplets")
+    machines = {**shipped_config("droplets")["machines"], "count": 2, "reservedIp": False}
+    after = run_changed(tmp_path, "droplets", machines=machines, mongo=shipped_config("production")["mongo"])
+    changes = plan_changes(before.plan, after.plan)
+    probe = {c.name: c for c in changes.resources if "data-volume-probe" in c.name}
+    assert {n: c.action for n, c in probe.items()} == {
+        "meteor-host0-data-volume-probe": "delete",
+        "meteor-host0-data-volume-probe-container": "delete",
+        "meteor-host0-data-volume-probe-image": "delete",
+        "meteor-host0-data-volume-probe-volume": "delete",
+    }
+    assert not [c for c in changes.data_hits if "data-volume-probe" in c.name]
 
 
 def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:
@@ -240,3 +285,16 @@ def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:
     assert run.resources("digitalocean:index/loadBalancer:LoadBalancer")
     assert [c["name"] for c in run.resources(CHECK)] == ["meteor-do-alerts-todos"]
     assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]
+
+
+def test_a_stack_deployed_with_the_protected_probe_volume_only_lifts_the_protection() -> None:
+    """Before this change production protected the probe's volume: the next `up` with one host only
+    clears `protect`/`retainOnDelete` in place (nothing replaced), after which a second host can drop it."""
+    now = run_shipped("droplets")
+    deployed = copy.deepcopy(now.plan)
+    for r in deployed["resources"]:
+        if r["name"] == "meteor-host0-data-volume-probe-volume":
+            r["protect"] = r["retainOnDelete"] = True
+    changes = plan_changes(deployed, now.plan)
+    assert [(c.name, c.action) for c in changes.resources] == [("meteor-host0-data-volume-probe-volume", "update")]
+    assert not changes.data_hits

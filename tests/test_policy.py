@@ -182,6 +182,20 @@ def test_a_violation_fails_the_offline_plan_with_its_status(monkeypatch: pytest.
     assert "stateful-protected-in-production: meteor-mongo-cluster: a managed database in production without `protect`" in out
 
 
+def test_only_the_data_volume_probes_own_volume_goes_unprotected_in_production() -> None:
+    """The probe's empty volume is disposable by its parent component's type in its URN; any other
+    Docker volume, under any other component or nested deeper, still needs `protect`."""
+    from policy.rules import stateful_protected_in_production
+
+    probe = "meteor-platform:index:Platform$meteor-platform:observability:DataVolumeProbe"
+    volume = "docker:index/volume:Volume"
+    disposable = Resource(volume, "probe", f"urn:pulumi:production::meteor-platform::{probe}${volume}::probe", {"name": "p"})
+    other = Resource(volume, "data", f"urn:pulumi:production::meteor-platform::meteor-platform:index:Platform${volume}::data", {})
+    nested = Resource(volume, "deeper", f"urn:pulumi:production::meteor-platform::{probe}$my:index:Thing${volume}::deeper", {})
+    found = list(stateful_protected_in_production([disposable, other, nested], Options(environment="production")))
+    assert [r.name for r, _ in found] == ["data", "deeper"]
+
+
 def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
     from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, Secret, StackValidationArgs
 

@@ -90,7 +90,14 @@ class AlertThresholds(Model):
 class AlertsConfig(Model):
     """Where every alert of the stack goes: uptime, hosts, volumes, databases, clusters."""
 
-    emails: list[EmailAddress] = Field(default_factory=list, max_length=50, description="Email addresses that receive every alert.")
+    emails: list[EmailAddress] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Email addresses that receive every alert. On DigitalOcean each must be the verified email of a member of the "
+            "team that owns the token (the API rejects any other address and `pulumi up` fails); otherwise use Slack."
+        ),
+    )
     slack: SlackConfig | None = Field(default=None, description="A Slack webhook that receives every alert.")
     mail_url: AlertMailUrl | None = Field(
         default=None,

@@ -4,6 +4,7 @@
     digitalocean.py  uptime checks and alerts, droplet, volume and database alerts
     aws.py           SNS fan-out, Route 53 health checks and CloudWatch alarms
     cluster_watch.py nodes not ready and pods crash-looping, on clusters whose cloud has no alerting
+    volume_probe.py  the first DigitalOcean host's data-volume fill level, answered for an uptime check
 
 Every uptime check requests `PublicEndpoint.url` (the app's domain and its health path, over the
 scheme users reach it at), so the plan, the policies and the README read one definition.

@@ -65,7 +65,7 @@ class WatchedDroplets:
     """Droplets that run the metrics agent, found by a tag they all carry (and every replacement too)."""
 
     name: str
-    """What they are, for resource and alert names: `docker-hosts`, `doks-nodes`."""
+    """What they are, for resource and alert names: `hosts` (the Docker hosts), `doks-nodes`."""
     tag: pulumi.Input[str]
     depends_on: Sequence[pulumi.Resource] = ()
     """What creates the tag (a tag must exist before a policy names it)."""
@@ -82,7 +82,8 @@ class DigitalOceanAlertsArgs:
     databases: Mapping[str, pulumi.Input[str]] | None = None
     """Managed database cluster ids by what they serve (`mongo`, `mongo-<app>`)."""
     data_volume_probe: str | None = None
-    """The URL of the first host's data-volume probe (volume_probe.py): 503 when the volume is full."""
+    """The URL of the first host's data-volume probe (volume_probe.py): 503 when the volume is full
+    (whether DigitalOcean counts a 503 as down is undocumented: README "Uptime and alerts on DigitalOcean")."""
 
 
 class DigitalOceanAlerts(pulumi.ComponentResource):

@@ -9,9 +9,22 @@ volume, and DigitalOcean offers no volume metric to alert on (the MonitorAlert t
 So the first host runs a tiny busybox `httpd` whose CGI script runs `df` on an empty Docker volume of
 its own: every named volume lives on the data volume's filesystem, so `df` reports that filesystem
 (and the probe reads none of the data). It answers 200 below `alerts.thresholds.diskPercent` and 503
-at or above it; Traefik routes `PROBE_PATH` on the app's domain to it, and a DigitalOcean uptime
-check with a "down" alert (components/observability/digitalocean.py) sends the stack's destinations
-the news. The same check also alerts when the host itself is unreachable.
+at or above it (the status only: the body tells no fill level or threshold); Traefik routes
+`PROBE_PATH` on the app's domain to it, behind an in-flight and a per-client rate limit, and a
+DigitalOcean uptime check with a "down" alert (components/observability/digitalocean.py) watches it.
+The same check also fails when the host itself is unreachable or being rolled.
+
+Unverified: DigitalOcean's Uptime reference and API pages do not say which status codes count as
+"down", and some uptime services count any HTTP answer, 5xx included, as "up". A probe that closed
+the connection instead would not help: Traefik in front would answer the check 502 (Traefik FAQ,
+"Why is Traefik answering XXX": 502 "when an error happens while contacting the upstream service").
+The README's "Uptime and alerts on DigitalOcean" gives the one-time check that settles it.
+
+The probe's volume holds nothing, so it is neither protected nor kept on delete: `up` drops the
+probe when a second host arrives, uptime checks move off DigitalOcean or the first domain goes.
+Policy rule stateful-protected-in-production skips it by its parent's type in its URN
+(policy/rules.py DISPOSABLE_PARENTS), not by a label: every Docker volume argument is ForceNew, so a
+label would replace the deployed volume while the probe still mounts it.
 """
 
 from __future__ import annotations
@@ -24,27 +37,37 @@ import pulumi_docker as docker
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import CERT_RESOLVER
-from components.docker.services import data_volume
 
 PROBE_PATH = "/.well-known/meteor-platform/data-volume"
 """Under /.well-known/ (RFC 8615): a path no Meteor app routes."""
 PROBE_PORT = 8080
 PROBE_MOUNT = "/probe"
 CGI = "/cgi-bin/data-volume"
+PROBE_USER = "61000:61000"
+"""A UID of the probe's own, no other container's: RLIMIT_NPROC counts processes per UID on the host
+(components/docker/hardening.py MAX_PROCESSES), so sharing Traefik's 65534 would let a flood of CGI
+processes starve Traefik of its own process budget, and the reverse."""
+IN_FLIGHT = 4
+"""Requests Traefik lets through to the probe at once (inflightreq: by request host when no source
+criterion is set, one bucket for the probe's single domain); more get 429 at once."""
+RATE_PER_SECOND, RATE_BURST = 2, 4
+"""Requests per second per client IP (ratelimit: by remote address by default), a token bucket of
+RATE_BURST. DigitalOcean checks each region about once a minute: far below it."""
 
 
 def probe_script(limit_percent: int) -> str:
     """The CGI script: 503 when the filesystem under PROBE_MOUNT is `limit_percent` full or more (or unreadable).
 
     busybox httpd turns a CGI's leading `Status: NNN reason` header into the response's status line
-    (networking/httpd.c, send_cgi_and_wait: `memcmp(rbuf, "Status: ", 8)`)."""
+    (networking/httpd.c, send_cgi_and_wait: `memcmp(rbuf, "Status: ", 8)`). The body is the status
+    word only: how full the volume is, and where the limit sits, stay on the host."""
     return f"""#!/bin/sh
 export PATH=/bin:/usr/bin
 used=$(df -P {PROBE_MOUNT} | awk 'NR == 2 {{ sub("%", "", $5); print $5 }}')
 if [ -n "$used" ] && [ "$used" -lt {limit_percent} ]; then
-  printf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\ndata volume %s%% used (alert at {limit_percent}%%)\\n' "$used"
+  printf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nok\\n'
 else
-  printf 'Status: 503 Service Unavailable\\r\\nContent-Type: text/plain\\r\\n\\r\\ndata volume %s%% used (alert at {limit_percent}%%)\\n' "$used"
+  printf 'Status: 503 Service Unavailable\\r\\nContent-Type: text/plain\\r\\n\\r\\nunavailable\\n'
 fi
 """
 
@@ -59,8 +82,6 @@ class DataVolumeProbeArgs:
     terminates_tls: bool
     """Traefik on the host holds the domain's certificate (no load balancer in front)."""
     limit_percent: int
-    protect: bool = False
-    """Production protects every Docker volume (policy stateful-protected-in-production), this empty one too."""
 
 
 class DataVolumeProbe(pulumi.ComponentResource):
@@ -73,7 +94,8 @@ class DataVolumeProbe(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
         probe = names.of("data-volume-probe")  # the container, its volume, and Traefik's router, middleware and service
         # Empty, and on the data volume's filesystem like every named volume: `df` on it measures that filesystem.
-        volume = data_volume(f"{name}-volume", probe, protect=args.protect, opts=on_host)
+        # Not `data_volume(...)`: nothing to protect or keep, so dropping the probe deletes it with the container.
+        volume = docker.Volume(f"{name}-volume", name=probe, opts=on_host)
         router = f"traefik.http.routers.{probe}"
         labels: dict[str, pulumi.Input[str]] = {
             "traefik.enable": "true",
@@ -82,7 +104,13 @@ class DataVolumeProbe(pulumi.ComponentResource):
             f"{router}.rule": f"Host(`{args.domain}`) && Path(`{PROBE_PATH}`)",
             f"{router}.entrypoints": "websecure" if args.terminates_tls else "web",
             f"{router}.service": probe,
-            f"{router}.middlewares": f"{probe}-cgi",
+            # Limits first, before the request reaches the CGI (Traefik docs, Docker labels reference:
+            # `inflightreq.amount`, `ratelimit.average`/`.burst`/`.period`; Traefik v3, components/versions.py).
+            f"{router}.middlewares": f"{probe}-inflight,{probe}-ratelimit,{probe}-cgi",
+            f"traefik.http.middlewares.{probe}-inflight.inflightreq.amount": str(IN_FLIGHT),
+            f"traefik.http.middlewares.{probe}-ratelimit.ratelimit.average": str(RATE_PER_SECOND),
+            f"traefik.http.middlewares.{probe}-ratelimit.ratelimit.burst": str(RATE_BURST),
+            f"traefik.http.middlewares.{probe}-ratelimit.ratelimit.period": "1s",
             f"traefik.http.middlewares.{probe}-cgi.replacepath.path": CGI,
             f"traefik.http.services.{probe}.loadbalancer.server.port": str(PROBE_PORT),
         }
@@ -102,7 +130,7 @@ class DataVolumeProbe(pulumi.ComponentResource):
             labels=[{"label": k, "value": v} for k, v in sorted(labels.items())],
             networks_advanced=[{"name": names.edge}],
             restart="unless-stopped",
-            user="65534:65534",
+            user=PROBE_USER,
             capabilities={"drops": ["ALL"]},
             read_only=True,
             opts=on_host,
