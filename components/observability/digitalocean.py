@@ -178,26 +178,25 @@ class DigitalOceanAlerts(pulumi.ComponentResource):
         )
 
     def _droplet_alerts(self, droplets: WatchedDroplets, d: AlertDestinations) -> None:
-        limits = {"cpu": d.thresholds.cpu_percent, "memory": d.thresholds.memory_percent, "disk": d.thresholds.disk_percent}
-        window = shortest_allowed(d.thresholds.minutes, MONITOR_WINDOWS)
-        for metric, type_ in DROPLET_METRICS.items():
-            self.monitor_alerts[f"{droplets.name}-{metric}"] = do.MonitorAlert(
-                f"{self._name}-{droplets.name}-{metric}",
-                description=f"{self._args.name} {droplets.name}: {metric} above {limits[metric]}% for {window}",
-                type=type_,
-                compare="GreaterThan",
-                value=float(limits[metric]),
-                window=window,
-                tags=[droplets.tag],
-                enabled=True,
-                alerts=_monitor_notification(d),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(droplets.depends_on)),
-            )
+        self._resource_alerts(droplets.name, DROPLET_METRICS, d, tags=[droplets.tag], depends_on=list(droplets.depends_on))
 
     def _database_alerts(self, label: str, cluster_id: pulumi.Input[str], d: AlertDestinations) -> None:
+        self._resource_alerts(label, DATABASE_METRICS, d, entities=[cluster_id])
+
+    def _resource_alerts(
+        self,
+        label: str,
+        metrics: Mapping[str, str],
+        d: AlertDestinations,
+        *,
+        tags: list[pulumi.Input[str]] | None = None,
+        entities: list[pulumi.Input[str]] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> None:
+        """CPU, memory and disk above their thresholds, on droplets by tag or on resources by id."""
         limits = {"cpu": d.thresholds.cpu_percent, "memory": d.thresholds.memory_percent, "disk": d.thresholds.disk_percent}
         window = shortest_allowed(d.thresholds.minutes, MONITOR_WINDOWS)
-        for metric, type_ in DATABASE_METRICS.items():
+        for metric, type_ in metrics.items():
             self.monitor_alerts[f"{label}-{metric}"] = do.MonitorAlert(
                 f"{self._name}-{label}-{metric}",
                 description=f"{self._args.name} {label}: {metric} above {limits[metric]}% for {window}",
@@ -205,10 +204,11 @@ class DigitalOceanAlerts(pulumi.ComponentResource):
                 compare="GreaterThan",
                 value=float(limits[metric]),
                 window=window,
-                entities=[cluster_id],
+                tags=tags,
+                entities=entities,
                 enabled=True,
                 alerts=_monitor_notification(d),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
             )
 
 
