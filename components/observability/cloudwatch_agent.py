@@ -125,7 +125,7 @@ def installer_script() -> str:
             "#!/bin/sh",
             "set -eu",
             'work=$(mktemp -d); export GNUPGHOME="$work/gnupg"',
-            'trap \'gpgconf --kill all 2>/dev/null || true; rm -rf "$work"\' EXIT',
+            "trap 'gpgconf --kill all 2>/dev/null || true; rm -rf \"$work\"' EXIT",
             'cd "$work"; mkdir -m 700 "$GNUPGHOME"',
             f"{curl} -o agent.deb {package_url()}",
             f"{curl} -o agent.deb.sig {package_url()}.sig",
