@@ -169,19 +169,14 @@ AWS_AMI_NAMES = {
     "debian": "debian-12-amd64-*",
 }
 
-# The CloudWatch agent EC2 Docker hosts install (components/observability/cloudwatch_agent.py) from AWS's
-# versioned package path (amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/amd64/<version>/), refused
-# unless its SHA-256 is the one below. 1.300072.0b1766 (signed 2026-08-11) is the newest release whose
-# package digest a public source records together with a valid signature by the key below: a
-# production-input verification of 2026-09-17 (versioned .deb URL, SHA-256 05baeadc..., "detached
-# `.deb.sig` valid", `VALIDSIG` by 937616F3...); the newest entry of aws/amazon-cloudwatch-agent
-# RELEASE_NOTES at ab55b8da (2026-08-07) is 1.300071.0, so 1.300072.0's own notes are not cited here.
-# Bumping either value changes every EC2 host's user data, and `user_data_replace_on_change` then
-# REPLACES EVERY HOST on the next `up` (README, "Upgrading a deployed aws-hosts stack"). To bump: take
-# the new `latest` package and its `.sig` while that release is the newest, check the key's fingerprint
-# and `gpg --verify`, compare `dpkg-deb -f amazon-cloudwatch-agent.deb Version`, and record its SHA-256.
-CLOUDWATCH_AGENT_VERSION = "1.300072.0b1766"
-CLOUDWATCH_AGENT_SHA256 = "05baeadca96c4bb8e43906ed09cf0bebd0f321ff6d41987bdc46ce681de0978d"
+# The CloudWatch agent EC2 Docker hosts install (components/observability/cloudwatch_agent.py): no version
+# is pinned. Each host installs the release that is current when it boots, from AWS's documented `latest`
+# path (install-CloudWatch-Agent-commandline-fleet.html), refused unless AWS's key below signed it
+# (verify-CloudWatch-Agent-Package-Signature.html). The trade-off: hosts booted at different times may
+# run different agent releases (`dpkg-query -W amazon-cloudwatch-agent` on a host shows which), and an
+# agent release never changes the user data, so it never rolls a host. Changing the fingerprint does
+# change the user data, and `user_data_replace_on_change` then REPLACES EVERY HOST on the next `up`
+# (README, "Upgrading a deployed aws-hosts stack").
 CLOUDWATCH_AGENT_KEY_FINGERPRINT = "937616F3450B7D806CBD9725D58167303B789C72"
-"""The agent's package signing key, for the bump above (docs.aws.amazon.com/AmazonCloudWatch/latest/
+"""The agent's package signing key (docs.aws.amazon.com/AmazonCloudWatch/latest/
 monitoring/verify-CloudWatch-Agent-Package-Signature.html: "9376 16F3 450B 7D80 6CBD 9725 D581 6730 3B78 9C72")."""

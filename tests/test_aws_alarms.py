@@ -3,7 +3,6 @@ that, that they follow a rolled host, and that EKS ships container logs only whe
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -221,20 +220,26 @@ def test_user_data_with_the_agent_passes_cloud_init_schema(tmp_path: Path, distr
     assert result.returncode == 0, result.stdout + result.stderr
     document = yaml.safe_load(text.split("\n", 1)[1])
     assert document["runcmd"][-1] == [INSTALLER_PATH], "after Docker is up"
-    assert "curl" in document["packages"]
+    assert {"curl", "gnupg"} <= set(document["packages"])
 
 
-# The installer against stand-ins for curl, dpkg and the agent's ctl that record what they are asked
-# (sha256sum is the real one).
+# The installer against stand-ins for curl, gpg, gpgconf, dpkg and the agent's ctl that record what
+# they are asked (gpg reports the key's and the signer's fingerprints it is given, and its GNUPGHOME).
 STANDINS = {
-    "curl": 'echo "curl $*" >> "$LOG"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; printf %s "$BODY" > "$out"',
+    "curl": 'echo "curl $*" >> "$LOG"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; echo data > "$out"',
+    "gpg": (
+        'case "$*" in *--show-keys*) printf "pub:-:\\nfpr:::::::::$KEY_FPR:\\n";; *--verify*) '
+        'echo "[GNUPG:] VALIDSIG AAAA 2024-01-01 0 0 4 0 1 10 00 $SIG_FPR";; esac; echo "gpg $* home=$GNUPGHOME" >> "$LOG"'
+    ),
+    "gpgconf": 'echo "gpgconf $* home=$GNUPGHOME" >> "$LOG"',
     "dpkg": 'echo "dpkg $*" >> "$LOG"',
     "ctl": 'echo "ctl $*" >> "$LOG"',
 }
+AGENT_KEY = versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT
 
 
-def run_installer(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    """The installer, with the pinned digest swapped for the digest of `good` (the stand-in package)."""
+def run_installer(tmp_path: Path, key_fpr: str = AGENT_KEY, sig_fpr: str = AGENT_KEY) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The installer, with gpg's stand-in showing a key of fingerprint `key_fpr` and a signature by `sig_fpr`."""
     tmp_path.mkdir()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -243,31 +248,53 @@ def run_installer(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProces
         (bin_dir / name).chmod(0o755)
     log = tmp_path / "log"
     log.touch()
-    script = installer_script().replace(versions.CLOUDWATCH_AGENT_SHA256, hashlib.sha256(b"good").hexdigest())
-    script = script.replace("/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", str(bin_dir / "ctl"))
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "BODY": body}
+    script = installer_script().replace("/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl", str(bin_dir / "ctl"))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "KEY_FPR": key_fpr, "SIG_FPR": sig_fpr}
+    env.pop("GNUPGHOME", None)
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=60)
     return result, log.read_text()
 
 
-def test_the_installer_installs_the_pinned_package_only(tmp_path: Path) -> None:
-    assert versions.CLOUDWATCH_AGENT_SHA256 in installer_script()
-    result, log = run_installer(tmp_path / "good", "good")
+def test_the_installer_installs_the_latest_package_only_when_signed_by_the_pinned_key(tmp_path: Path) -> None:
+    result, log = run_installer(tmp_path / "good")
     assert result.returncode == 0, result.stderr
-    url = f"https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/amd64/{versions.CLOUDWATCH_AGENT_VERSION}/amazon-cloudwatch-agent.deb"
-    assert f"-o agent.deb {url}\n" in log
-    assert "dpkg -i -E agent.deb" in log and f"ctl -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_PATH}" in log
-    result, log = run_installer(tmp_path / "tampered", "tampered")
-    assert result.returncode != 0 and "not the pinned one" in result.stderr and "dpkg" not in log
+    base = "https://amazoncloudwatch-agent.s3.amazonaws.com"
+    package = f"{base}/debian/amd64/latest/amazon-cloudwatch-agent.deb"
+    downloads = [line.split()[-2:] for line in log.splitlines() if line.startswith("curl ")]
+    assert downloads == [
+        ["agent.deb", package],
+        ["agent.deb.sig", f"{package}.sig"],
+        ["agent.gpg", f"{base}/assets/amazon-cloudwatch-agent.gpg"],
+    ]
+    lines = log.splitlines()
+    assert lines[-3:-1] == ["dpkg -i -E agent.deb", f"ctl -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_PATH}"]
+    # Every gpg call in one fresh GNUPGHOME inside the work directory, its agent stopped, then removed.
+    homes = {line.rsplit(" home=", 1)[1] for line in lines if line.startswith(("gpg ", "gpgconf "))}
+    [home] = homes
+    assert home.endswith("/gnupg") and not Path(home).parent.exists()
+    assert [line for line in lines if line.startswith("gpgconf ")] == [lines[-1]] == [f"gpgconf --kill all home={home}"]
+    assert any(line.startswith("gpg --batch --quiet --import agent.gpg ") for line in lines)
+
+    # Another key is refused before it is imported, whatever the signature check would say.
+    result, log = run_installer(tmp_path / "other-key", key_fpr="0" * 40)
+    assert result.returncode != 0 and "unexpected CloudWatch agent key: " + "0" * 40 in result.stderr
+    assert "--import" not in log and "dpkg" not in log and "ctl " not in log and "gpgconf --kill all" in log
+
+    result, log = run_installer(tmp_path / "other-signer", sig_fpr="1" * 40)
+    assert result.returncode != 0 and "not signed by its key" in result.stderr
+    assert "dpkg" not in log and "ctl " not in log and "gpgconf --kill all" in log
 
 
 def test_the_download_outlasts_a_few_minutes_of_s3_errors(tmp_path: Path) -> None:
-    """curl retries every error, HTTP ones included, with backoff for up to ten minutes (curl >= 7.71)."""
-    _, log = run_installer(tmp_path / "run", "good")
-    [curl] = [line.split() for line in log.splitlines() if line.startswith("curl ")]
-    retry = curl.index("--retry")
-    assert curl[retry + 1] == "10" and "--retry-all-errors" in curl and curl[curl.index("--retry-max-time") + 1] == "600"
-    assert "-f" in " ".join(curl) and "--proto" in curl
+    """curl retries every error, HTTP ones included, with backoff for up to ten minutes (curl >= 7.71),
+    for the package, its signature and the key alike."""
+    _, log = run_installer(tmp_path / "run")
+    curls = [line.split() for line in log.splitlines() if line.startswith("curl ")]
+    assert len(curls) == 3
+    for curl in curls:
+        assert curl[curl.index("--retry") + 1] == "10" and "--retry-all-errors" in curl
+        assert curl[curl.index("--retry-max-time") + 1] == "600"
+        assert "-fsSL" in curl and curl[curl.index("--proto") + 1] == "=https"
 
 
 def test_comments_never_reach_the_user_data() -> None:

@@ -264,9 +264,9 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["bootcmd"] = [*config.get("bootcmd", []), ["sh", "-c", wait]]
         config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
     if spec.cloudwatch_agent is not None:
-        # curl fetches the package (sha256sum, which checks it, is coreutils); the configuration is
-        # written first, the installer runs after Docker is up (runcmd order).
-        config["packages"] = [*config["packages"], "curl"]
+        # curl and gnupg fetch and verify the package (Debian 12's cloud image has gpgv, not gpg); the
+        # configuration is written first, the installer runs after Docker is up (runcmd order).
+        config["packages"] = [*config["packages"], "curl", "gnupg"]
         config["write_files"] = [
             *config["write_files"],
             {"path": AGENT_CONFIG_PATH, "permissions": "0644", "content": agent_config(spec.cloudwatch_agent)},

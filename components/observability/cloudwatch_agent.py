@@ -1,22 +1,29 @@
 """The CloudWatch agent on EC2 Docker hosts: memory and disk use, which EC2's own metrics do not have.
 
-Installed at boot by cloud-init (machines/cloud_init.py) from AWS's versioned package path
-(`<bucket>/ubuntu/amd64/<version>/amazon-cloudwatch-agent.deb`), pinned to
-`versions.CLOUDWATCH_AGENT_VERSION` and refused unless its SHA-256 is `versions.CLOUDWATCH_AGENT_SHA256`
-(versions.py says where that digest comes from). A pinned digest, not a detached signature: AWS documents
-signatures only next to the `latest` package (verify-CloudWatch-Agent-Package-Signature.html), and no
-source we could find shows a `.sig` under a versioned path. The same `.deb` serves Ubuntu and Debian: the
-agent's Makefile builds one `amd64` Debian package (`package-deb`), and its only dependency is libc6
+Installed at boot by cloud-init (machines/cloud_init.py) from the path AWS documents for Debian and
+Ubuntu, `<bucket>/debian/amd64/latest/amazon-cloudwatch-agent.deb` (docs.aws.amazon.com/AmazonCloudWatch/
+latest/monitoring/install-CloudWatch-Agent-commandline-fleet.html), and verified the way AWS documents
+(verify-CloudWatch-Agent-Package-Signature.html): its detached signature `<package>.sig` next to it and
+AWS's key `<bucket>/assets/amazon-cloudwatch-agent.gpg` are downloaded, a key whose fingerprint is not
+`versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT` and a signature not made by it are refused, in a throwaway
+GNUPGHOME, before dpkg sees the package. The same `.deb` serves Ubuntu and Debian: the agent's Makefile
+builds one `amd64` Debian package (`package-deb`), and its only dependency is libc6
 (aws/amazon-cloudwatch-agent packaging/debian/control, at ab55b8da).
 
+The trade-off: no version is pinned. A host gets the agent release that is current when it boots
+(verified by AWS's signature), so hosts booted at different times may run different releases
+(`dpkg-query -W amazon-cloudwatch-agent` on a host shows which), and an agent release never changes the
+user data, so it never rolls a host. A pinned version would need a digest or signature we can verify for
+that exact package, and AWS documents signatures only next to the `latest` package.
+
 The download retries with curl's own backoff (`--retry 10 --retry-all-errors --retry-max-time 600`: 1 s
-doubling, every error including an HTTP one under `--fail`, at most ten minutes), so an S3 hiccup of a few
-minutes does not fail cloud-init. `--retry-all-errors` came with curl 7.71.0 (curl.se/ch/7.71.0.html),
+doubling, every error including an HTTP one under `--fail`, at most ten minutes, for each of the three
+files), so an S3 hiccup of a few minutes does not fail cloud-init. `--retry-all-errors` came with curl 7.71.0 (curl.se/ch/7.71.0.html),
 which Debian has since bullseye and Ubuntu since jammy (gitlab.com/fdroid/fdroidserver/-/issues/1064):
 the hosts run Debian 12 and Ubuntu 24.04.
 
 The rendered installer and configuration carry no comments: they are part of the user data, and every
-instance sets `user_data_replace_on_change`, so any change of their text (a new version, digest,
+instance sets `user_data_replace_on_change`, so any change of their text (a new key fingerprint,
 namespace or option) replaces the hosts; a comment here in the Python source does not.
 
 What it publishes, and so what the alarms in aws_hosts.py match dimension for dimension (CloudWatch
@@ -94,22 +101,40 @@ def agent_config(setup: CloudWatchAgentSetup) -> str:
 
 
 def package_url() -> str:
-    return f"{PACKAGE_BASE}/ubuntu/amd64/{versions.CLOUDWATCH_AGENT_VERSION}/amazon-cloudwatch-agent.deb"
+    """The newest agent package for Debian and Ubuntu on amd64 (install-CloudWatch-Agent-commandline-fleet.html)."""
+    return f"{PACKAGE_BASE}/debian/amd64/latest/amazon-cloudwatch-agent.deb"
+
+
+def key_url() -> str:
+    """AWS's public key for the agent's packages (verify-CloudWatch-Agent-Package-Signature.html)."""
+    return f"{PACKAGE_BASE}/assets/amazon-cloudwatch-agent.gpg"
 
 
 def installer_script() -> str:
-    """Downloads the pinned package (retrying: module docstring), refuses it unless its SHA-256 is the
-    pinned one, installs it and starts it with the configuration (`fetch-config -m ec2 -s`,
+    """Downloads the package, its signature (`.sig` next to it) and AWS's key, each retrying (module
+    docstring); refuses a key with another fingerprint than `versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT`
+    and a signature not made by it (gpg's VALIDSIG status line ends with the primary key's fingerprint:
+    gnupg doc/DETAILS), in a fresh GNUPGHOME whose gpg-agent `gpgconf --kill all` stops before it is
+    removed; installs the package and starts the agent with the configuration (`fetch-config -m ec2 -s`,
     install-CloudWatch-Agent-commandline-fleet.html). It runs from runcmd, once per instance; a failure
     exits non-zero, which fails cloud-init (README: `pulumi up --replace` the host)."""
+    fingerprint = versions.CLOUDWATCH_AGENT_KEY_FINGERPRINT
+    curl = "curl -fsSL --proto =https --tlsv1.2 --retry 10 --retry-all-errors --retry-max-time 600"
     return "\n".join(
         [
             "#!/bin/sh",
             "set -eu",
-            'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT; cd "$work"',
-            f"curl -fsSL --proto =https --tlsv1.2 --retry 10 --retry-all-errors --retry-max-time 600 -o agent.deb {package_url()}",
-            f'echo "{versions.CLOUDWATCH_AGENT_SHA256}  agent.deb" | sha256sum -c --strict --quiet - '
-            '|| { echo "the CloudWatch agent package is not the pinned one" >&2; exit 1; }',
+            'work=$(mktemp -d); export GNUPGHOME="$work/gnupg"',
+            "trap 'gpgconf --kill all 2>/dev/null || true; rm -rf \"$work\"' EXIT",
+            'cd "$work"; mkdir -m 700 "$GNUPGHOME"',
+            f"{curl} -o agent.deb {package_url()}",
+            f"{curl} -o agent.deb.sig {package_url()}.sig",
+            f"{curl} -o agent.gpg {key_url()}",
+            "fpr=$(gpg --batch --with-colons --show-keys agent.gpg | awk -F: '$1 == \"fpr\" { print $10; exit }')",
+            f'[ "$fpr" = "{fingerprint}" ] || {{ echo "unexpected CloudWatch agent key: $fpr" >&2; exit 1; }}',
+            "gpg --batch --quiet --import agent.gpg",
+            f"gpg --batch --status-fd 1 --verify agent.deb.sig agent.deb | grep -Eq '^\\[GNUPG:\\] VALIDSIG .* {fingerprint}$' "
+            '|| { echo "the CloudWatch agent package is not signed by its key" >&2; exit 1; }',
             "dpkg -i -E agent.deb",
             f"{AGENT_CTL} -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_PATH}",
             "",
