@@ -3,6 +3,7 @@
     network -> machines -> registry -> app images (built, prebuilt or promoted)
             -> Kubernetes: cluster -> MongoDB -> file storage -> MeteorApp per app
             -> Docker:     hosts + proxies -> MongoDB -> file storage -> DockerApp per app
+            -> observability: alert topics, uptime checks, host/cluster alerts, the cluster watcher
 
 An implementation module is imported only when the config chooses it, so a stack pays only for
 the provider SDKs it uses. The attributes are typed by the capabilities' contracts (light

@@ -163,6 +163,10 @@ def test_a_failed_migration_fails_the_up_with_its_exit_code_and_log_tail(droplet
     assert "app line 31\n" in result.stdout and "app line 80" in result.stdout and "app line 30\n" not in result.stdout
     assert calls[:3] == ["ssh", f"start {container_id}", f"wait {container_id}"]
     assert not any(".Config" in c or "Env" in c for c in calls)
+    # Not streamed into the `up` output while it runs (nor on success): only a failure's error shows
+    # the report, which the engine prints unmasked (pulumi/pulumi#15912); the outputs stay secret.
+    assert state["logging"] == "none" and run["additionalSecretOutputs"] == ["stderr", "stdout"]
+    assert "MIGRATION_REPORT" in state["environment"] and "docker logs" not in state["create"], "the script is not in the error"
 
 
 def test_a_successful_migration_passes_and_keeps_its_tail(droplets: Run, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +149,52 @@ def test_the_control_plane_retention_follows_config(tmp_path: Path) -> None:
     run = run_config(tmp_path, config, stack="aws-production")
     [group] = [g for g in run.resources(LOG_GROUP) if g["name"].endswith("-control-plane-logs")]
     assert group["inputs"]["retentionInDays"] == 90
+
+
+def test_turning_shipping_off_replaces_the_app_and_migration_containers_and_runs_the_migration_again(
+    aws_hosts: Run, tmp_path: Path
+) -> None:
+    """`log_driver` and `log_opts` are ForceNew (kreuzwerker resource_docker_container.go): a new
+    migration container is a new trigger for its run (README, Logs)."""
+    off = hosts_with(tmp_path, None)
+    changes = {c.name: c for c in plan_changes(aws_hosts.plan, off.plan).resources}
+    containers = app_and_migration_containers(aws_hosts)
+    assert "todos-migrate" in {c["name"] for c in containers}
+    for container in containers:
+        assert changes[container["name"]].action == "replace", container["name"]
+    assert changes["todos-migrate-run"].action == "replace", "the migration runs once more"
+    assert changes["meteor-container-logs-group"].action == "delete"
+
+
+def readme_import_command() -> list[str]:
+    """The README's `pulumi import` of the control-plane group (Logs), as shell words."""
+    readme = (ROOT / "README.md").read_text()
+    [command] = re.findall(r"^ *(pulumi import -s aws-staging .*?)\n *```", readme, re.MULTILINE | re.DOTALL)
+    return shlex.split(command.replace("\\\n", " "))
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-production"])
+def test_the_readmes_import_adopts_the_control_plane_group_where_the_program_declares_it(stack: str) -> None:
+    """A cluster deployed before the group was declared already has it (EKS made it): the README's
+    import puts it at the program's URN, under the EksCluster component, through `meteor-aws`."""
+    words = [w.replace("aws-staging", stack) for w in readme_import_command()]
+    assert words[:2] == ["pulumi", "import"]
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    rest = iter(words[2:])
+    for word in rest:
+        if word.startswith("--") and "=" in word:
+            key, value = word.split("=", 1)
+            options[key] = value
+        elif word.startswith("-"):
+            options[word] = next(rest)
+        else:
+            positional.append(word)
+    run = run_shipped(stack)
+    [group] = [g for g in run.resources(LOG_GROUP) if g["name"].endswith("-control-plane-logs")]
+    assert positional == [group["type"], group["name"], group["inputs"]["name"]]
+    assert options["-s"] == stack and options["--protect"] == "false"
+    parent = next(r for r in run.plan["resources"] if r["urn"] == group["parent"])
+    provider = next(r for r in run.plan["resources"] if r["urn"] == group["provider"])
+    assert options["--parent"] == f"{parent['name']}={parent['urn']}" and parent["type"] == "meteor-platform:kubernetes:EksCluster"
+    assert options["--provider"] == f"{provider['name']}={provider['urn']}" and provider["name"] == "meteor-aws"

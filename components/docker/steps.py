@@ -35,7 +35,15 @@ all of its output (`fmt.Errorf("%w: running %q:\n%s", err, command, stdouterrbuf
 provider/pkg/provider/local/commandOutputs.go at v1.2.1): the scripts are kept out of the command
 line (in the step's environment) so the error shows the report, not the script. Neither prints a
 container's environment or configuration (`docker inspect` only reads `.State`): the log tail is
-what the app printed itself.
+what the app printed itself. Neither is logged while it runs (`Logging.NONE`, "doesn't affect the
+capturing of stdout and stderr as outputs": pinned pulumi_command local/command.py), so a
+successful run prints nothing; a failed one's report is in the error, which the engine prints as
+it is: the secret outputs are masked in the state, not in that error (pulumi/pulumi#15912). What
+an app prints in its log tail reaches the `up` output and CI logs unmasked.
+
+All of them run through pulumi-command's default interpreter, `/bin/sh -c` on Linux and macOS and
+`cmd /C` on Windows (pinned SDK docstring of `interpreter`): the reporting scripts are POSIX shell,
+so a Docker-host stack is deployed from Linux, macOS or WSL, not from a native Windows shell.
 """
 
 from __future__ import annotations
@@ -126,7 +134,6 @@ def _reporting_step(
     variable: str,
     script: str,
     arguments: Sequence[str],
-    logging: command.local.Logging | None,
 ) -> command.local.Command:
     create = pulumi.Output.all(container.id, shell.ssh_options).apply(
         lambda values: report_on_host(
@@ -140,7 +147,8 @@ def _reporting_step(
         # A new container is checked again; a failed check stores nothing, so the next `up` runs it again.
         triggers=[container.id],
         add_previous_output_in_env=False,
-        logging=logging,
+        # Not streamed while it runs: on success nothing is printed, on failure the error carries the report.
+        logging=command.local.Logging.NONE,
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[container], additional_secret_outputs=["stdout", "stderr"])
         ),
@@ -149,9 +157,17 @@ def _reporting_step(
 
 def run_reporting(name: str, container: docker.Container, shell: HostShell, opts: pulumi.ResourceOptions) -> command.local.Command:
     """Like `run_to_completion`, for a migration: on failure the error says how it ended and shows
-    the last REPORT_LINES lines of its log (not the whole of it)."""
+    the last REPORT_LINES lines of its log (not the whole of it). Not logged while it runs: a
+    successful migration prints nothing in the `up` output (its tail is in the step's secret
+    stdout), a failed one's report is in the error."""
     return _reporting_step(
-        name, container, shell, opts, variable="MIGRATION_REPORT", script=MIGRATION_REPORT, arguments=[str(REPORT_LINES)], logging=None
+        name,
+        container,
+        shell,
+        opts,
+        variable="MIGRATION_REPORT",
+        script=MIGRATION_REPORT,
+        arguments=[str(REPORT_LINES)],
     )
 
 
@@ -177,7 +193,6 @@ def wait_healthy(
         variable="HEALTH_WAIT",
         script=HEALTH_WAIT,
         arguments=[str(timeout_seconds // interval_seconds), str(interval_seconds), str(REPORT_LINES)],
-        logging=command.local.Logging.NONE,
     )
 
 
