@@ -108,3 +108,22 @@ def test_a_local_docker_engine_has_no_public_endpoint() -> None:
     cfg = parse_config({**PRODUCTION_DOCKER, "alerts": "none"})
     assert public_endpoints(cfg) == []
     assert uptime_cloud(cfg) is None
+
+
+def test_a_special_use_domain_is_never_checked_from_outside() -> None:
+    cfg = parse_config(
+        {
+            **PRODUCTION_DOCKER,
+            "environment": "dev",
+            "ingress": {"tls": "off"},
+            "apps": [{"name": "todos", "image": f"ghcr.io/acme/todos@{DIGEST}", "domain": "todos.test"}],
+            "docker": {"hosts": "machines"},
+            "machines": {
+                "provider": "digitalocean",
+                "adminCidrs": ["198.51.100.0/24"],
+                "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKUpE7cszPVTB7ICSTfUohn71ecksVCbbPHNmKg1N+8U ci",
+            },
+        }
+    )
+    assert uptime_cloud(cfg) == "digitalocean"
+    assert public_endpoints(cfg) == [], "no checker on the internet resolves .test"

@@ -34,3 +34,18 @@ def test_no_topic_without_destinations(tmp_path: Path) -> None:
     with_committed_plans(tmp_path, "aws-staging")
     run = run_config(tmp_path, config, stack="aws-production")
     assert run.resources("aws:sns/topic:Topic") == []
+
+
+def test_removing_one_address_keeps_the_others_subscriptions(tmp_path: Path) -> None:
+    """Subscriptions are named by address: dropping the first of two leaves the second's untouched
+    (a re-created email subscription would wait for its confirmation click again)."""
+    from offline_plan.changes import plan_changes
+
+    config = {k.split(":", 1)[1]: v for k, v in yaml.safe_load((ROOT / "Pulumi.aws-production.yaml").read_text())["config"].items()}
+    with_committed_plans(tmp_path, "aws-staging")
+    config["alerts"] = {"emails": ["ops@example.com", "oncall@example.com"]}
+    before = run_config(tmp_path, config, stack="aws-production")
+    config["alerts"] = {"emails": ["oncall@example.com"]}
+    after = run_config(tmp_path, config, stack="aws-production")
+    changes = {c.name: c.action for c in plan_changes(before.plan, after.plan).resources if "TopicSubscription" in c.type}
+    assert changes == {"meteor-alerts-ops@example.com": "delete", "meteor-alerts-us-east-1-ops@example.com": "delete"}

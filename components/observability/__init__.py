@@ -62,7 +62,7 @@ class PublicEndpoint:
 def alert_destinations(config: PlatformConfig) -> AlertDestinations | None:
     """Where the stack's alerts go, or None (no `alerts`, or `alerts: none`)."""
     a = config.alerts
-    if a is None or a.explicitly_none or not a.has_destinations:
+    if a is None or not a.has_destinations:  # `alerts: none` has none
         return None
     return AlertDestinations(
         emails=tuple(a.emails),
