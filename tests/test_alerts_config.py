@@ -127,3 +127,42 @@ def test_a_special_use_domain_is_never_checked_from_outside() -> None:
     )
     assert uptime_cloud(cfg) == "digitalocean"
     assert public_endpoints(cfg) == [], "no checker on the internet resolves .test"
+
+
+BYOC_PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "kubernetes": {"provider": "existing"},
+    "mongo": {"provider": "inCluster", "storageClass": "standard"},
+    "ingress": {"acmeEmail": "ops@example.com"},
+    "apps": [{"name": "todos", "image": f"ghcr.io/acme/todos@{DIGEST}", "domain": "todos.example.com"}],
+}
+
+
+def test_production_domains_of_a_stack_without_a_cloud_need_a_checking_cloud() -> None:
+    for alerts in ("none", {"emails": ["ops@example.com"]}, {"emails": ["ops@example.com"], "uptimeChecks": "none"}):
+        lines = errors({**BYOC_PRODUCTION, "alerts": alerts})
+        assert any(line.startswith("meteor-platform:alerts.uptimeChecks:") and "'digitalocean' or 'aws'" in line for line in lines), lines
+    assert errors({**BYOC_PRODUCTION, "alerts": {"emails": ["ops@example.com"], "uptimeChecks": "digitalocean"}}) == []
+    assert errors({**BYOC_PRODUCTION, "environment": "staging", "alerts": "none"}) == [], "outside production it is a choice"
+
+
+SMTP = "smtp://alerts%40example.com:s3cret@mail.example.com:587"
+
+
+def test_a_mail_url_nothing_would_use_is_refused_without_echo() -> None:
+    docker = {**PRODUCTION_DOCKER, "alerts": {"emails": ["ops@example.com"], "mailUrl": SMTP}}
+    lines = errors(docker, {"meteor-platform:alerts"})
+    assert any(line.startswith("meteor-platform:alerts.mailUrl:") and "nothing would use" in line for line in lines), lines
+    slack_only = {"slack": {"webhook": "https://hooks.slack.com/services/T/B/x", "channel": "#ops"}, "mailUrl": SMTP}
+    lines = errors({**BYOC_PRODUCTION, "alerts": {**slack_only, "uptimeChecks": "digitalocean"}}, {"meteor-platform:alerts"})
+    assert any(line.startswith("meteor-platform:alerts.mailUrl:") and "no alerts.emails" in line for line in lines), lines
+    assert all("s3cret" not in line for line in lines)
+    lines = errors({**BYOC_PRODUCTION, "alerts": {"emails": ["ops@example.com"], "mailFrom": "alerts@example.com"}})
+    assert any(line.startswith("meteor-platform:alerts.mailFrom:") for line in lines), lines
+
+
+def test_an_apps_mail_url_is_parsed_as_meteor_parses_it() -> None:
+    """Meteor reads MAIL_URL with WHATWG URL (the last '@' ends the credentials): a Mailgun login with an '@'
+    in it works there, so the app's key stays as lenient as before; only the watcher's is strict."""
+    app = {**PRODUCTION_DOCKER["apps"][0], "mailUrl": "smtp://postmaster@mg.example.com:p@ss@smtp.mailgun.org:587"}
+    assert errors({**PRODUCTION_DOCKER, "alerts": "none", "apps": [app]}, {"meteor-platform:apps"}) == []

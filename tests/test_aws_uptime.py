@@ -109,6 +109,7 @@ def test_alerts_none_keeps_the_health_checks_without_alarms(tmp_path: Path) -> N
 def test_uptime_checks_elsewhere_plan_no_health_check(tmp_path: Path) -> None:
     config = _stack_config("aws-production")
     config["alerts"] = {"emails": ["ops@example.com"], "uptimeChecks": "none"}
+    config["environment"] = "staging"  # production refuses unchecked public domains
     with_committed_plans(tmp_path, "aws-staging")
     run = run_config(tmp_path, config, stack="aws-production")
     assert run.resources(HEALTH_CHECK) == []

@@ -539,7 +539,8 @@ def test_defaults_follow_the_meteord_contract() -> None:
     assert (zodern.flavor, zodern.container_port, zodern.user_id) == (ImageFlavor.ZODERN, 3000, 1000)
     assert (legacy.container_port, legacy.user_id) == (80, None)
     assert parsed.protect_stateful is False
-    assert parse_config({**config, "environment": "production", "alerts": "none"}).protect_stateful is True
+    production = {"environment": "production", "alerts": {"emails": ["ops@example.com"], "uptimeChecks": "digitalocean"}}
+    assert parse_config({**config, **production}).protect_stateful is True
 
 
 def test_load_config_reads_the_engine_config(monkeypatch: pytest.MonkeyPatch) -> None:

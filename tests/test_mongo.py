@@ -18,7 +18,8 @@ def config_with(members: int, environment: str = "staging") -> dict[str, Any]:
     config = base_config(environment=environment)
     config["mongo"]["members"] = members
     if environment == "production":
-        config["alerts"] = "none"
+        # A production stack on an existing cluster names the cloud that checks its domains.
+        config["alerts"] = {"emails": ["ops@example.com"], "uptimeChecks": "digitalocean"}
     config["apps"].append({"name": "billing-api", "image": f"ghcr.io/acme/billing@{DIGEST}"})
     return config
 

@@ -171,6 +171,8 @@ def observability_problems(alerts: AlertsConfig | None, production: bool, proble
     for i, email in enumerate(alerts.emails):
         if email in alerts.emails[:i]:
             problems.bad(["alerts", "emails", i], email, "expected each address once")
+    if alerts.mail_from is not None and alerts.mail_url is None:
+        problems.bad(["alerts", "mailFrom"], alerts.mail_from, "expected it with alerts.mailUrl (the sender of its mail), or unset")
     if alerts.mail_url is not None and alerts.mail_url.known and alerts.mail_from is None:
         user = mail_url_user(alerts.mail_url)
         if user is None or "@" not in user:

@@ -173,6 +173,7 @@ def platform_problems(cfg: PlatformConfig, problems: Problems) -> None:
     _policy_problems(cfg, problems)
     observability_problems(cfg.alerts, production, problems)
     _uptime_problems(cfg, problems)
+    _alerting_problems(cfg, problems)
     availability_problems(cfg, cfg.kubernetes if isinstance(cfg, KubernetesPlatformConfig) else None, problems)
     if cfg.uses_aws:
         aws_problems(cfg.aws, problems)
@@ -208,6 +209,32 @@ def _uptime_problems(cfg: PlatformConfig, problems: Problems) -> None:
             f"'aws', the default of a stack that uses AWS): Route 53 counts an answer slower than 2 seconds as a failed check, "
             "so the slow alarm could never fire before the down alarm",
         )
+
+
+def _alerting_problems(cfg: PlatformConfig, problems: Problems) -> None:
+    """Checks and alert keys that what the stack runs can honour."""
+    from components.observability import public_endpoints
+
+    alerts = cfg.alerts
+    if cfg.environment is Environment.PRODUCTION and public_endpoints(cfg) and uptime_cloud(cfg) is None:
+        # The policy public-domains-uptime-checked refuses it too, but only where the pack runs.
+        problems.bad(
+            ["alerts", "uptimeChecks"],
+            alerts.uptime_checks if alerts is not None and alerts.uptime_checks is not None else None,
+            "expected 'digitalocean' or 'aws' in production, with alerts.emails or alerts.slack: no cloud of this stack "
+            "checks its public domains from outside otherwise (README: Observability)",
+        )
+    if alerts is None or alerts.mail_url is None:
+        return
+    in_cluster_watcher = isinstance(cfg, KubernetesPlatformConfig) and not isinstance(cfg.kubernetes, EksConfig)
+    if not in_cluster_watcher:
+        problems.line(
+            ["alerts", "mailUrl"],
+            "got a value that nothing would use (hidden); expected it unset: only the in-cluster watcher (DOKS and existing "
+            "clusters) sends email through it, and this stack's alerts are its cloud's, which mail alerts.emails themselves",
+        )
+    elif not alerts.emails:
+        problems.line(["alerts", "mailUrl"], "got a value (hidden) but no alerts.emails to send to; expected alerts.emails with it")
 
 
 # Special-use names (RFC 6761, 6762, 7686, 8375, and names ICANN reserves for private use): no

@@ -153,12 +153,16 @@ def _mail_url_match(value: SecretValue) -> re.Match[str] | None:
 
 
 def _check_mail_url(value: SecretValue) -> SecretValue:
-    _mail_url_match(value)
+    """An app's MAIL_URL: Meteor parses it with WHATWG `new URL` (packages/email), where the last `@` ends the
+    credentials, so an unencoded `@` or `/` in them works there: only the scheme is checked."""
+    if value.known and not re.match(r"^smtps?://[^\s]+$", value.reveal()):
+        raise ValueError("expected an smtp:// or smtps:// URL (value hidden)")
     return value
 
 
 def _check_alert_mail_url(value: SecretValue) -> SecretValue:
-    """As `_check_mail_url`, on the submission ports only: the watcher's NetworkPolicy opens 587 and 465."""
+    """The watcher's mailUrl: parsed by Python's urlsplit (whose errors would quote the password), so a host, an
+    integer port and percent-encoded credentials; on the submission ports only: its NetworkPolicy opens 587 and 465."""
     match = _mail_url_match(value)
     if match is not None and match.group("port") is not None and int(match.group("port")) not in MAIL_PORTS.values():
         default = MAIL_PORTS[match.group("scheme")]
