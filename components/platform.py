@@ -797,12 +797,20 @@ class Platform(pulumi.ComponentResource):
         """The data volume's fill level, answered on the first host where an uptime check can reach it
         (components/observability/volume_probe.py: DigitalOcean's agent does not report the volume)."""
         from components.machines.digitalocean import DigitalOceanMachines
+        from components.observability import alert_destinations, public_endpoints
+        from components.observability.volume_probe import unwatched_data_volume
 
-        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None or not endpoints:
+        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None:
             return None
         if not isinstance(config, DockerPlatformConfig) or config.host_count > 1 or not self.docker_hosts:
             # Behind the load balancer a request reaches any host, and only the first has the volume:
             # README "Uptime and alerts on DigitalOcean" says what such a stack watches instead.
+            return None
+        if alert_destinations(config) is None:
+            return None  # a container and a paid uptime check whose failure would alert nobody
+        if not endpoints:
+            if public_endpoints(config):
+                pulumi.log.warn(unwatched_data_volume(config.alerts.uptime_checks if config.alerts else None), self.machines.data_volume)
             return None
         from components.config.observability import AlertThresholds
         from components.observability.volume_probe import PROBE_PATH, DataVolumeProbe, DataVolumeProbeArgs
