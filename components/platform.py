@@ -571,7 +571,13 @@ class Platform(pulumi.ComponentResource):
         from components.aws.provider import caller_account
         from components.observability.aws_topics import ROUTE53_METRICS_REGION, AlertTopics, AlertTopicsArgs
 
-        checks_domains = uptime_cloud(config) == "aws" and bool(public_endpoints(config))
+        regions: list[str] = []
+        if self._stack_region_alarms(config):
+            regions.append(config.aws.region)
+        if uptime_cloud(config) == "aws" and public_endpoints(config):
+            regions.append(ROUTE53_METRICS_REGION)
+        if not regions:
+            return None  # nothing alarms: a topic would only mail every address a confirmation link
         return AlertTopics(
             f"{self._name}-alerts",
             AlertTopicsArgs(
@@ -579,10 +585,19 @@ class Platform(pulumi.ComponentResource):
                 region=config.aws.region,
                 account_id=caller_account(self._aws()),
                 emails=destinations.emails,
-                regions=[ROUTE53_METRICS_REGION] if checks_domains else [],
+                regions=regions,
             ),
             opts=self._child,
         )
+
+    def _stack_region_alarms(self, config: PlatformConfig) -> bool:
+        """Whether CloudWatch alarms in the stack's region notify its topic: the EC2 Docker hosts' (`_host_alarms`)
+        and EKS Container Insights' (`_cluster_insights`); on DigitalOcean or an existing cluster none do."""
+        from components.config.kubernetes import EksConfig
+
+        if isinstance(config, KubernetesPlatformConfig):
+            return isinstance(config.kubernetes, EksConfig)
+        return isinstance(config.machines, AwsMachinesConfig) and self._host_metrics_namespace(config) is not None
 
     def _aws_uptime(self, config: PlatformConfig) -> AwsUptimeChecks | None:
         """A Route 53 health check per public domain; its alarms notify the us-east-1 topic (Route 53's metrics live there)."""
@@ -782,12 +797,20 @@ class Platform(pulumi.ComponentResource):
         """The data volume's fill level, answered on the first host where an uptime check can reach it
         (components/observability/volume_probe.py: DigitalOcean's agent does not report the volume)."""
         from components.machines.digitalocean import DigitalOceanMachines
+        from components.observability import alert_destinations, public_endpoints
+        from components.observability.volume_probe import unwatched_data_volume
 
-        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None or not endpoints:
+        if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None:
             return None
         if not isinstance(config, DockerPlatformConfig) or config.host_count > 1 or not self.docker_hosts:
             # Behind the load balancer a request reaches any host, and only the first has the volume:
             # README "Uptime and alerts on DigitalOcean" says what such a stack watches instead.
+            return None
+        if alert_destinations(config) is None:
+            return None  # a container and a paid uptime check whose failure would alert nobody
+        if not endpoints:
+            if public_endpoints(config):
+                pulumi.log.warn(unwatched_data_volume(config.alerts.uptime_checks if config.alerts else None), self.machines.data_volume)
             return None
         from components.config.observability import AlertThresholds
         from components.observability.volume_probe import PROBE_PATH, DataVolumeProbe, DataVolumeProbeArgs

@@ -57,6 +57,18 @@ def _requested(r: Resource, label: str) -> str:
     return f"{label} {target}" if target else label
 
 
+SLACK_FORWARDER = "meteor-platform:observability:SlackForwarder"
+"""The component type of components/observability/aws_slack.py: its `lambda` subscriptions deliver to Slack."""
+
+
+def _to_slack_forwarder(r: Resource) -> bool:
+    """An SNS subscription of the Slack forwarder: protocol `lambda`, directly under a SlackForwarder (its
+    URN's type chain `...$<parent type>$<type>::<name>`, as policy.rules `_disposable` reads it). The
+    endpoint is not needed: at preview it is the function's unknown ARN, and the webhook is never read."""
+    chain = r.urn.split("::")[2].split("$") if r.urn.count("::") >= 3 else []
+    return _shown(r.inputs.get("protocol")) == "lambda" and len(chain) >= 2 and chain[-2] == SLACK_FORWARDER
+
+
 def _notified(r: Resource) -> list[Mapping[str, Any]]:
     """The notification blocks of a DigitalOcean alert (UptimeAlert `notifications`, MonitorAlert `alerts`)."""
     if r.type == "digitalocean:index/uptimeAlert:UptimeAlert":
@@ -88,6 +100,8 @@ def watch_summary(plan: Mapping[str, Any]) -> WatchSummary:
             endpoint = _shown(r.inputs.get("endpoint"))
             if protocol == "email" and endpoint:
                 emails.add(endpoint)
+            elif _to_slack_forwarder(r):
+                channels.add("(AWS forwarder)")  # one Lambda function per topic region, one Slack webhook
             else:
                 others[f"SNS {protocol} subscription"] += 1  # its endpoint may be a secret URL: not shown
         else:

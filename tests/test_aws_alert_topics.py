@@ -49,3 +49,36 @@ def test_removing_one_address_keeps_the_others_subscriptions(tmp_path: Path) -> 
     after = run_config(tmp_path, config, stack="aws-production")
     changes = {c.name: c.action for c in plan_changes(before.plan, after.plan).resources if "TopicSubscription" in c.type}
     assert changes == {"meteor-alerts-ops@example.com": "delete", "meteor-alerts-us-east-1-ops@example.com": "delete"}
+
+
+def _do_config(stack: str, **alerts: object) -> dict[str, object]:
+    config = {k.split(":", 1)[1]: v for k, v in yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].items()}
+    config["alerts"] = {"emails": ["ops@example.com"], **alerts}
+    config["aws"] = {"region": "eu-central-1"}
+    return config
+
+
+def test_a_digitalocean_stack_with_route_53_checks_gets_only_the_us_east_1_topic(tmp_path: Path) -> None:
+    """Nothing in the stack's region alarms on DigitalOcean droplets: no topic there, no second confirmation
+    mail per address; the us-east-1 topic (and the Slack forwarder) keeps its name."""
+    with_committed_plans(tmp_path, "staging", "aws-staging")
+    webhook = {"webhook": {"secure": "v1:aG9va3Muc2xhY2suY29tL3NlcnZpY2VzL1QvQi9Y"}, "channel": "#ops"}
+    run = run_config(tmp_path, _do_config("droplets", uptimeChecks="aws", slack=webhook), stack="droplets")
+    assert [(t["name"], t["inputs"].get("region")) for t in run.resources("aws:sns/topic:Topic")] == [
+        ("meteor-alerts-us-east-1", "us-east-1")
+    ]
+    subscriptions = {s["name"]: s["inputs"]["protocol"] for s in run.resources("aws:sns/topicSubscription:TopicSubscription")}
+    assert subscriptions == {"meteor-alerts-us-east-1-ops@example.com": "email", "meteor-slack-us-east-1": "lambda"}
+    assert [f["inputs"].get("region") for f in run.resources("aws:lambda/function:Function")] == ["us-east-1"]
+
+
+def test_an_existing_cluster_with_route_53_checks_gets_only_the_us_east_1_topic(tmp_path: Path) -> None:
+    with_committed_plans(tmp_path, "staging", "aws-staging")
+    run = run_config(tmp_path, _do_config("byoc", uptimeChecks="aws"), stack="byoc")
+    assert [t["name"] for t in run.resources("aws:sns/topic:Topic")] == ["meteor-alerts-us-east-1"]
+
+
+def test_eks_and_ec2_hosts_keep_the_stack_region_topic() -> None:
+    for stack in ("aws-hosts", "aws-staging"):
+        names = {t["name"] for t in run_shipped(stack).resources("aws:sns/topic:Topic")}
+        assert "meteor-alerts" in names, stack

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from offline_plan.__main__ import main
 from offline_plan.changes import plan_changes
@@ -30,7 +32,7 @@ from policy.rules import (
     public_domains,
     watch_of,
 )
-from tests.harness import ROOT
+from tests.harness import ROOT, run_config, with_committed_plans
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/not-a-real-hook"
 PUBLIC_STACKS = ["production", "staging", "byoc", "droplets", "aws-production", "aws-staging", "aws-hosts"]
@@ -159,6 +161,30 @@ def test_a_slack_destination_shows_its_channel_never_its_webhook() -> None:
     lines = watch_lines(watch_summary(plan))
     assert lines[-1] == "  destinations: email ops@example.com, Slack #ops"
     assert SLACK_URL not in "\n".join(lines)
+
+
+def test_slack_on_aws_shows_as_slack_through_its_forwarder_never_its_webhook(tmp_path: Path) -> None:
+    """The forwarder's `lambda` subscriptions (one per topic region) are the Slack destination; at preview
+    their endpoint is the function's unknown ARN. Another `lambda` subscription stays an SNS subscription."""
+    config = {k.split(":", 1)[1]: v for k, v in yaml.safe_load((ROOT / "Pulumi.aws-production.yaml").read_text())["config"].items()}
+    config["alerts"] = {"emails": ["ops@example.com"], "slack": {"webhook": {"secure": "v1:aG9va3Muc2xhY2suY29t"}, "channel": "#ops"}}
+    with_committed_plans(tmp_path, "aws-staging")
+    plan = run_config(tmp_path, config, stack="aws-production").plan
+    forwarded = [
+        r for r in plan["resources"] if r["type"] == "aws:sns/topicSubscription:TopicSubscription" and r["inputs"]["protocol"] == "lambda"
+    ]
+    assert len(forwarded) == 2
+    forwarded[0]["inputs"]["endpoint"] = UNKNOWN
+    assert watch_summary(plan).destinations == ["email ops@example.com", "Slack (AWS forwarder)", "2 SNS topics"]
+    other = copy.deepcopy(forwarded[1])
+    other["urn"] = other["urn"].replace("observability:SlackForwarder$", "observability:AlertTopics$") + "-other"
+    plan["resources"].append(other)
+    assert watch_summary(plan).destinations[-2:] == ["1 SNS lambda subscription", "2 SNS topics"]
+    https = copy.deepcopy(forwarded[1])
+    https["inputs"]["protocol"], https["urn"] = "https", https["urn"] + "-https"
+    plan["resources"].append(https)
+    assert "1 SNS https subscription" in watch_summary(plan).destinations
+    assert "hooks.slack.com" not in "\n".join(watch_lines(watch_summary(plan)))
 
 
 def test_values_the_plan_cannot_read_are_skipped_not_crashed_on() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,10 @@ def test_no_alert_without_destinations(tmp_path: Path) -> None:
     del config["alerts"]
     config["environment"] = "staging"  # production must name its destinations
     run = run_config(tmp_path, config, stack="droplets")
-    assert len(run.resources(CHECK)) == 2, "the domain and the data volume are still checked"
+    assert [c["name"] for c in run.resources(CHECK)] == ["meteor-do-alerts-todos"], "the domain is still checked"
     assert run.resources(UPTIME_ALERT) == [] and run.resources(MONITOR_ALERT) == []
+    # The data volume's probe only feeds an alert: without destinations neither its container nor its check.
+    assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]
 
 
 def test_docker_hosts_alert_on_cpu_memory_and_disk_by_their_tag() -> None:
@@ -277,6 +280,26 @@ def test_a_second_host_drops_the_probe_without_a_refused_or_orphaned_volume(tmp_
         "meteor-host0-data-volume-probe-volume": "delete",
     }
     assert not [c for c in changes.data_hits if "data-volume-probe" in c.name]
+
+
+@pytest.mark.parametrize("elsewhere", ["aws", "none"])
+def test_uptime_checks_off_digitalocean_drop_the_probe_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, elsewhere: str
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        run = run_changed(
+            tmp_path, "droplets", alerts={"emails": ["ops@example.com"], "uptimeChecks": elsewhere}, aws={"region": "eu-central-1"}
+        )
+    assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]
+    assert run.resources(CHECK) == []
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "data volume" in r.getMessage()]
+    assert "unwatched" in warning and f"alerts.uptimeChecks: {elsewhere}" in warning
+
+
+def test_the_shipped_probe_warns_of_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        run_shipped("droplets")
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING and "data volume" in r.getMessage()]
 
 
 def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:

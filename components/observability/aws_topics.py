@@ -34,11 +34,14 @@ class AlertTopicsArgs:
     account_id: str
     emails: Sequence[str]
     regions: Sequence[str]
-    """Every region with alarms: the stack's, and us-east-1 when Route 53 checks the domains."""
+    """Every region with alarms, each getting a topic: the stack's when its EC2 hosts or EKS cluster alarm there,
+    us-east-1 when Route 53 checks the domains. A topic no alarm notifies would only mail each address a
+    confirmation link."""
 
 
 class AlertTopics(pulumi.ComponentResource):
-    """One topic per region with alarms; `arn(region)` is what an alarm in that region notifies."""
+    """One topic per region with alarms; `arn(region)` is what an alarm in that region notifies. The stack
+    region's topic is named `name`, another region's `name-<region>`."""
 
     topics: dict[str, sns.Topic]
     subscriptions: list[sns.TopicSubscription]
@@ -47,7 +50,7 @@ class AlertTopics(pulumi.ComponentResource):
         super().__init__("meteor-platform:observability:AlertTopics", name, None, opts)
         self.topics = {}
         self.subscriptions = []
-        for region in dict.fromkeys([args.region, *args.regions]):
+        for region in dict.fromkeys(args.regions):
             suffix = "" if region == args.region else f"-{region}"
             topic = sns.Topic(
                 f"{name}{suffix}",

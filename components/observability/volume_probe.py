@@ -21,7 +21,8 @@ the connection instead would not help: Traefik in front would answer the check 5
 The README's "Uptime and alerts on DigitalOcean" gives the one-time check that settles it.
 
 The probe's volume holds nothing, so it is neither protected nor kept on delete: `up` drops the
-probe when a second host arrives, uptime checks move off DigitalOcean or the first domain goes.
+probe when a second host arrives, uptime checks move off DigitalOcean (with a warning: the volume is then
+unwatched), the stack loses its alert destinations (the probe only feeds an alert) or the first domain goes.
 Policy rule stateful-protected-in-production skips it by its parent's type in its URN
 (policy/rules.py DISPOSABLE_PARENTS), not by a label: every Docker volume argument is ForceNew, so a
 label would replace the deployed volume while the probe still mounts it.
@@ -37,6 +38,7 @@ import pulumi_docker as docker
 from components.docker import DockerHost
 from components.docker.hardening import limits, service_container_defaults
 from components.docker.proxy import CERT_RESOLVER
+from components.machines.cloud_init import DATA_MOUNT
 
 PROBE_PATH = "/.well-known/meteor-platform/data-volume"
 """Under /.well-known/ (RFC 8615): a path no Meteor app routes."""
@@ -53,6 +55,17 @@ criterion is set, one bucket for the probe's single domain); more get 429 at onc
 RATE_PER_SECOND, RATE_BURST = 2, 4
 """Requests per second per client IP (ratelimit: by remote address by default), a token bucket of
 RATE_BURST. DigitalOcean checks each region about once a minute: far below it."""
+
+
+def unwatched_data_volume(uptime_checks: str | None) -> str:
+    """Why a DigitalOcean Docker host's data volume has no probe with uptime checks off DigitalOcean: only a
+    DigitalOcean uptime check reads the probe (the Route 53 checks watch the apps' health paths only)."""
+    return (
+        f"The data volume (mounted at {DATA_MOUNT}) is unwatched: DigitalOcean's droplet disk alert does not see it, "
+        f"and the probe that reports its fill level is read by a DigitalOcean uptime check, which alerts.uptimeChecks: "
+        f"{uptime_checks} leaves out. Set alerts.uptimeChecks: digitalocean (the default on DigitalOcean) to have it watched, "
+        "or watch the volume's fill level yourself."
+    )
 
 
 def probe_script(limit_percent: int) -> str:
