@@ -287,8 +287,13 @@ def test_uptime_checks_off_digitalocean_drop_the_probe_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, elsewhere: str
 ) -> None:
     with caplog.at_level(logging.WARNING):
+        # Production refuses unchecked public domains (`none`): the same stack as staging shows the warning.
         run = run_changed(
-            tmp_path, "droplets", alerts={"emails": ["ops@example.com"], "uptimeChecks": elsewhere}, aws={"region": "eu-central-1"}
+            tmp_path,
+            "droplets",
+            alerts={"emails": ["ops@example.com"], "uptimeChecks": elsewhere},
+            aws={"region": "eu-central-1"},
+            **({"environment": "staging"} if elsewhere == "none" else {}),
         )
     assert not [c for c in run.resources("docker:index/container:Container") if "data-volume-probe" in c["name"]]
     assert run.resources(CHECK) == []
