@@ -120,14 +120,28 @@ def watch_summary(plan: Mapping[str, Any]) -> WatchSummary:
     )
 
 
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def _alert_groups(alerts: list[tuple[str, int]]) -> list[str]:
+    """`DigitalOcean uptime alerts (4): down \N{MULTIPLICATION SIGN}2, latency, ssl_expiry`: one line per kind, what each watches."""
+    groups: dict[str, list[tuple[str | None, int]]] = {}
+    for kind, n in alerts:
+        label, _, detail = kind.partition(" (")
+        groups.setdefault(label, []).append((detail.removesuffix(")") or None, n))
+    lines: list[str] = []
+    for label, members in groups.items():
+        total = sum(n for _, n in members)
+        details = [d + (f" {TIMES}{n}" if n > 1 else "") for d, n in members if d]
+        lines.append(f"{label}{'s' if total != 1 else ''} ({total})" + (f": {', '.join(details)}" if details else ""))
+    return lines
+
+
 def watch_lines(summary: WatchSummary) -> list[str]:
     """The "Checks and alerts" section: one line per check, then alert counts and destinations."""
     lines = [f"  uptime check: {domain}: {what}" for domain, what in summary.checks]
     lines += [f"  no uptime check: {domain}" for domain in summary.unchecked]
-    if summary.alerts:
-        lines.append("  alerts: " + ", ".join(f"{n} {kind}" for kind, n in summary.alerts))
-    else:
-        lines.append("  alerts: none")
+    lines += [f"  alerts: {group}" for group in _alert_groups(summary.alerts)] or ["  alerts: none"]
     lines.append("  destinations: " + (", ".join(summary.destinations) or "none"))
     return lines
 

@@ -145,10 +145,9 @@ def test_the_plan_lists_checks_per_domain_alert_counts_and_destinations() -> Non
     assert watch_lines(watch_summary(shipped("droplets"))) == [
         "  uptime check: todos.example.org: DigitalOcean uptime check https://todos.example.org/",
         "  uptime check: todos.example.org: DigitalOcean uptime check https://todos.example.org/.well-known/meteor-platform/data-volume",
-        "  alerts: 1 DigitalOcean monitor alert (v1/insights/droplet/cpu), "
-        "1 DigitalOcean monitor alert (v1/insights/droplet/disk_utilization_percent), "
-        "1 DigitalOcean monitor alert (v1/insights/droplet/memory_utilization_percent), "
-        "2 DigitalOcean uptime alert (down), 1 DigitalOcean uptime alert (latency), 1 DigitalOcean uptime alert (ssl_expiry)",
+        "  alerts: DigitalOcean monitor alerts (3): v1/insights/droplet/cpu, v1/insights/droplet/disk_utilization_percent, "
+        "v1/insights/droplet/memory_utilization_percent",
+        "  alerts: DigitalOcean uptime alerts (4): down \N{MULTIPLICATION SIGN}2, latency, ssl_expiry",
         "  destinations: email ops@example.com",
     ]
 
@@ -221,9 +220,8 @@ def test_the_offline_plan_shows_the_section(capsys: pytest.CaptureFixture[str]) 
     assert (
         "aws-production: checks and alerts:\n"
         "  uptime check: todos.aws.example.com: Route 53 health check HTTPS /\n"
-        "  alerts: 1 CloudWatch alarm (HealthCheckStatus), 1 CloudWatch alarm (TimeToFirstByte), "
-        "1 CloudWatch alarm (cluster_failed_node_count), 1 CloudWatch alarm (node_filesystem_utilization), "
-        "1 CloudWatch alarm (pod_container_status_waiting_reason_crash_loop_back_off)\n"
+        "  alerts: CloudWatch alarms (5): HealthCheckStatus, TimeToFirstByte, cluster_failed_node_count, "
+        "node_filesystem_utilization, pod_container_status_waiting_reason_crash_loop_back_off\n"
         "  destinations: email ops@example.com, 2 SNS topics\n"
     ) in out
     assert main(["aws-production", "--markdown"]) == 0
