@@ -4,6 +4,7 @@
     python -m offline_plan staging --json plans/staging.json --manifests out/staging
     python -m offline_plan staging --diff plans/staging.json
     python -m offline_plan --all --base origin/main --markdown   # the pull-request comment
+    python -m offline_plan production --cost                # plus the monthly estimate (prices.yaml)
     /path/to/project/scripts/plan staging                   # the same, from any directory
 
 `python -m offline_plan` resolves the module from the current directory, so it runs from the
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     base.add_argument("--base", metavar="REF", help="show changes against plans/<stack>.json at git revision REF (e.g. origin/main)")
     parser.add_argument("--markdown", action="store_true", help="print one pull-request comment for every stack given")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument(
+        "--cost", action="store_true", help="also print each stack's monthly estimate from offline_plan/prices.yaml (not with --markdown yet)"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing when there is no diff to show")
     return parser
 
@@ -171,15 +175,20 @@ def run(argv: list[str] | None) -> int:
         except pulumi.RunError as err:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
+    if args.cost and args.markdown:
+        raise InputError("--cost is not in the pull-request comment yet; run it without --markdown")
 
     from offline_plan.changes import PlanMismatchError, plan_changes
     from offline_plan.policy_check import violations
+    from offline_plan.pricing import UnpricedError, cost_text, load_prices, price_plan
     from offline_plan.render import StackReport, comment, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import run_program
     from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
+    costs: dict[str, str] = {}
+    prices = load_prices() if args.cost else None
     status = NO_CHANGES
     for stack in stacks:
         try:
@@ -224,13 +233,18 @@ def run(argv: list[str] | None) -> int:
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
         reports.append(report)
+        if prices is not None:
+            try:
+                costs[stack] = cost_text(price_plan(plan, prices))
+            except UnpricedError as err:
+                raise InputError(f"--cost: {err}") from None
 
     if args.markdown:
         output = comment(reports)
     elif args.quiet and all(r.changes is None for r in reports):
         output = "".join(stack_text(r) for r in reports if r.violations)
     else:
-        output = "".join(stack_text(r) for r in reports)
+        output = "".join(stack_text(r) + (f"\n{costs[r.stack]}" if r.stack in costs else "") for r in reports)
     if args.output:
         _write(args.output, output, "--output")
     elif output and args.json != "-":
