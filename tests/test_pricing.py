@@ -1,0 +1,160 @@
+"""The monthly estimate: prices.yaml's shape, the pricing arithmetic, and a table that cannot rot."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pydantic
+import pytest
+import yaml
+
+from offline_plan.pricing import PRICES, PriceTable, StackCost, UnpricedError, cost_text, load_prices, price_plan
+from tests.harness import ROOT
+
+PLANS = sorted(p.stem for p in (ROOT / "plans").glob("*.json"))
+TABLE = load_prices()
+
+
+def _plan(stack: str) -> dict[str, Any]:
+    return json.loads((ROOT / "plans" / f"{stack}.json").read_text(encoding="utf-8"))
+
+
+def _one(type_: str, inputs: dict[str, Any], name: str = "r") -> StackCost:
+    return price_plan({"stack": "t", "resources": [{"urn": "u", "type": type_, "name": name, "inputs": inputs}]}, TABLE)
+
+
+def _money(cost: StackCost) -> tuple[float, float]:
+    return round(cost.low, 2), round(cost.high, 2)
+
+
+@pytest.mark.parametrize("stack", PLANS)
+def test_every_shipped_type_and_selector_value_is_priced_free_or_usage(stack: str) -> None:
+    """The 'cannot silently rot' test: price_plan raises, naming the type or value, when the table lacks it."""
+    cost = price_plan(_plan(stack), TABLE)
+    assert cost.free + len(cost.resources) == len(_plan(stack)["resources"])
+
+
+def test_shipped_plans_are_the_ones_with_stack_files() -> None:
+    assert PLANS == sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def test_an_unknown_type_is_named() -> None:
+    plan = _plan("droplets")
+    plan["resources"].append({"urn": "u", "type": "digitalocean:index/loadBalancer:LoadBalancer", "name": "lb", "inputs": {}})
+    with pytest.raises(UnpricedError, match=r"digitalocean:index/loadBalancer:LoadBalancer: not in prices.yaml \(resource lb\)"):
+        price_plan(plan, TABLE)
+
+
+def test_an_unknown_size_is_named() -> None:
+    plan = copy.deepcopy(_plan("production"))
+    cluster = next(r for r in plan["resources"] if r["type"] == "digitalocean:index/kubernetesCluster:KubernetesCluster")
+    cluster["inputs"]["nodePool"]["size"] = "s-8vcpu-16gb"
+    with pytest.raises(UnpricedError, match=r"KubernetesCluster: no price for nodePool.size='s-8vcpu-16gb'"):
+        price_plan(plan, TABLE)
+
+
+def test_a_missing_selector_input_is_named() -> None:
+    with pytest.raises(UnpricedError, match=r"input instanceType is not set"):
+        _one("aws:ec2/instance:Instance", {"rootBlockDevice": {"volumeSize": 8}})
+
+
+def test_shipped_stack_totals() -> None:
+    """Per stack, the sums prices-research.md §5 gives (Kubernetes-created load balancers and PVCs excluded)."""
+    totals = {stack: _money(price_plan(_plan(stack), TABLE)) for stack in PLANS}
+    assert totals["droplets"] == (37.80, 37.80)
+    assert totals["staging"] == (132.00, 228.00)
+    assert totals["production"] == (390.00, 726.00)
+    assert totals["byoc"] == (1.00, 1.00)
+    assert totals["dev"] == (0.00, 0.00)
+
+
+def test_autoscaling_node_pool_is_a_range_and_ha_adds_the_control_plane() -> None:
+    pool = {"size": "s-4vcpu-8gb", "autoScale": True, "minNodes": 3, "maxNodes": 10}
+    assert _money(_one("digitalocean:index/kubernetesCluster:KubernetesCluster", {"ha": True, "nodePool": pool})) == (184.0, 520.0)
+    assert _money(_one("digitalocean:index/kubernetesCluster:KubernetesCluster", {"ha": False, "nodePool": pool})) == (144.0, 480.0)
+    fixed = {"size": "s-4vcpu-8gb", "nodeCount": 2}
+    assert _money(_one("digitalocean:index/kubernetesCluster:KubernetesCluster", {"nodePool": fixed})) == (96.0, 96.0)
+
+
+def test_eks_node_group_counts_min_to_max_at_hours_per_month() -> None:
+    cost = _one("aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["t3.large"], "scalingConfig": {"desiredSize": 1, "minSize": 1, "maxSize": 2}})
+    assert _money(cost) == (70.08, 140.16)
+    assert TABLE.hours_per_month == 730
+
+
+def test_database_nodes_multiply_and_backups_are_a_share_of_the_droplet() -> None:
+    assert _money(_one("digitalocean:index/databaseCluster:DatabaseCluster", {"size": "db-s-2vcpu-4gb", "nodeCount": 3})) == (180.0, 180.0)
+    assert _money(_one("digitalocean:index/droplet:Droplet", {"size": "s-2vcpu-4gb", "backups": True})) == (28.8, 28.8)
+    assert _money(_one("digitalocean:index/droplet:Droplet", {"size": "s-2vcpu-4gb", "backups": False})) == (24.0, 24.0)
+
+
+def test_sizes_are_priced_per_gib() -> None:
+    assert _money(_one("digitalocean:index/volume:Volume", {"size": 20})) == (2.0, 2.0)
+    assert _money(_one("aws:ebs/volume:Volume", {"size": 50, "type": "gp3"})) == (4.0, 4.0)
+    instance = _one("aws:ec2/instance:Instance", {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 30}})
+    assert _money(instance) == (37.44, 37.44)
+
+
+def test_health_check_options_each_add_a_feature() -> None:
+    basic = {"type": "HTTP", "requestInterval": 30, "measureLatency": False}
+    assert _money(_one("aws:route53/healthCheck:HealthCheck", basic)) == (0.75, 0.75)
+    assert _money(_one("aws:route53/healthCheck:HealthCheck", {**basic, "type": "HTTPS", "measureLatency": True})) == (4.75, 4.75)
+    assert _money(_one("aws:route53/healthCheck:HealthCheck", {**basic, "requestInterval": 10})) == (2.75, 2.75)
+
+
+def test_spaces_subscription_counts_once_per_stack() -> None:
+    bucket = {"urn": "u", "type": "digitalocean:index/spacesBucket:SpacesBucket", "inputs": {}}
+    cost = price_plan({"stack": "t", "resources": [{**bucket, "name": "a"}, {**bucket, "name": "b"}]}, TABLE)
+    assert _money(cost) == (5.0, 5.0)
+
+
+def test_cost_text_shows_the_date_ranges_and_usage() -> None:
+    text = cost_text(price_plan(_plan("production"), TABLE))
+    assert "at list prices of 2026-11-30" in text
+    assert "390.00–726.00  total per month" in text
+    assert "144.00–480.00 worker nodes (priced as droplets) [s-4vcpu-8gb ×3–10] (unverified price)" in text
+    assert "usage-based, not in the total:" in text
+    assert "ContainerRegistry: storage beyond the tier's included amount (professional 100 GiB), 0.02 USD/GiB-month" in text
+
+
+def _raw() -> dict[str, Any]:
+    return yaml.safe_load(PRICES.read_text(encoding="utf-8"))
+
+
+def _invalid(edit: Any) -> None:
+    raw = _raw()
+    edit(raw)
+    with pytest.raises(pydantic.ValidationError):
+        PriceTable.model_validate(raw)
+
+
+def test_table_shape_is_enforced() -> None:
+    PriceTable.model_validate(_raw())
+    uptime = "digitalocean:index/uptimeCheck:UptimeCheck"
+    _invalid(lambda raw: raw["types"][uptime]["charges"][0].update(unverified=True))  # no why
+    _invalid(lambda raw: raw["types"][uptime]["charges"][0].update(hourly=0.001))  # two amounts
+    _invalid(lambda raw: raw["types"][uptime]["charges"][0].pop("source"))
+    _invalid(lambda raw: raw["types"][uptime]["charges"][0].pop("read"))
+    _invalid(lambda raw: raw["types"]["digitalocean:index/firewall:Firewall"].pop("source"))  # free without source
+    _invalid(lambda raw: raw["types"]["digitalocean:index/volume:Volume"]["charges"][0].pop("size"))  # perGiB, no size
+    _invalid(lambda raw: raw["types"]["digitalocean:index/droplet:Droplet"]["charges"][1].pop("factorSource"))
+    _invalid(lambda raw: raw["types"][uptime].update(free=True))  # free and charged
+    _invalid(lambda raw: raw.update(currency="EUR"))
+    _invalid(lambda raw: raw["types"][uptime]["charges"][0].update(typo=1))
+
+
+def test_cli_cost_prints_after_the_plan_and_not_without_the_flag() -> None:
+    def plan(*flags: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "offline_plan", "droplets", *flags], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+
+    with_cost, without = plan("--cost"), plan()
+    assert with_cost.startswith(without)
+    assert "Cost of droplets, USD/month at list prices of 2026-11-30" in with_cost
+    assert "37.80  total per month" in with_cost
+    assert "Cost of" not in without
