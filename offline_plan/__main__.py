@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", action="store_true", help="print one pull-request comment for every stack given")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of standard output")
     parser.add_argument(
-        "--cost", action="store_true", help="also print each stack's monthly estimate from offline_plan/prices.yaml (not with --markdown yet)"
+        "--cost",
+        action="store_true",
+        help="also print each stack's monthly estimate from offline_plan/prices.yaml (not with --markdown yet)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing when there is no diff to show")
     return parser

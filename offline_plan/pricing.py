@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PRICES = Path(__file__).resolve().parent / "prices.yaml"
+TIMES, DASH = "\N{MULTIPLICATION SIGN}", "\N{EN DASH}"
 
 
 class UnpricedError(ValueError):
@@ -100,12 +101,12 @@ class Charge(_Model):
     @model_validator(mode="before")
     @classmethod
     def _inline_price(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "by" not in data:
-            fields = cast(dict[str, Any], data)
+        fields = cast(dict[str, Any], data) if isinstance(data, dict) else None
+        if fields is not None and "by" not in fields:
             inline = {key: fields[key] for key in _PRICE_FIELDS if key in fields}
             rest = {key: value for key, value in fields.items() if key not in _PRICE_FIELDS}
             return {**rest, "price": inline}
-        return data
+        return cast(Any, data)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -247,13 +248,13 @@ def _count(charge: Charge, inputs: dict[str, Any], type_: str, name: str) -> tup
     high = input_at(inputs, spec.max) if spec.max else _MISSING
     if low is not _MISSING and high is not _MISSING:
         lo, hi = _number(low, type_, name, cast(str, spec.min)), _number(high, type_, name, cast(str, spec.max))
-        return lo, hi, f"×{lo:g}–{hi:g}" if lo != hi else f"×{lo:g}"
+        return lo, hi, f"{TIMES}{lo:g}{DASH}{hi:g}" if lo != hi else f"{TIMES}{lo:g}"
     fixed = input_at(inputs, spec.fixed) if spec.fixed else _MISSING
     if fixed is _MISSING:
         paths = ", ".join(p for p in (spec.min, spec.max, spec.fixed) if p)
         raise UnpricedError(f"{type_} {name}: no count ({paths} not set)")
     n = _number(fixed, type_, name, cast(str, spec.fixed))
-    return n, n, f"×{n:g}"
+    return n, n, f"{TIMES}{n:g}"
 
 
 def price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours_per_month: int) -> ChargeCost | None:
@@ -312,7 +313,7 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
 
 
 def _money(low: float, high: float) -> str:
-    return f"{low:,.2f}" if round(low, 2) == round(high, 2) else f"{low:,.2f}–{high:,.2f}"
+    return f"{low:,.2f}" if round(low, 2) == round(high, 2) else f"{low:,.2f}{DASH}{high:,.2f}"
 
 
 def _short(type_: str) -> str:

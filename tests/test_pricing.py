@@ -12,7 +12,7 @@ import pydantic
 import pytest
 import yaml
 
-from offline_plan.pricing import PRICES, PriceTable, StackCost, UnpricedError, cost_text, load_prices, price_plan
+from offline_plan.pricing import DASH, PRICES, TIMES, PriceTable, StackCost, UnpricedError, cost_text, load_prices, price_plan
 from tests.harness import ROOT
 
 PLANS = sorted(p.stem for p in (ROOT / "plans").glob("*.json"))
@@ -39,7 +39,8 @@ def test_every_shipped_type_and_selector_value_is_priced_free_or_usage(stack: st
 
 
 def test_shipped_plans_are_the_ones_with_stack_files() -> None:
-    assert PLANS == sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+    stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+    assert stacks == PLANS
 
 
 def test_an_unknown_type_is_named() -> None:
@@ -81,7 +82,9 @@ def test_autoscaling_node_pool_is_a_range_and_ha_adds_the_control_plane() -> Non
 
 
 def test_eks_node_group_counts_min_to_max_at_hours_per_month() -> None:
-    cost = _one("aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["t3.large"], "scalingConfig": {"desiredSize": 1, "minSize": 1, "maxSize": 2}})
+    cost = _one(
+        "aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["t3.large"], "scalingConfig": {"desiredSize": 1, "minSize": 1, "maxSize": 2}}
+    )
     assert _money(cost) == (70.08, 140.16)
     assert TABLE.hours_per_month == 730
 
@@ -115,8 +118,8 @@ def test_spaces_subscription_counts_once_per_stack() -> None:
 def test_cost_text_shows_the_date_ranges_and_usage() -> None:
     text = cost_text(price_plan(_plan("production"), TABLE))
     assert "at list prices of 2026-11-30" in text
-    assert "390.00–726.00  total per month" in text
-    assert "144.00–480.00 worker nodes (priced as droplets) [s-4vcpu-8gb ×3–10] (unverified price)" in text
+    assert f"390.00{DASH}726.00  total per month" in text
+    assert f"144.00{DASH}480.00 worker nodes (priced as droplets) [s-4vcpu-8gb {TIMES}3{DASH}10] (unverified price)" in text
     assert "usage-based, not in the total:" in text
     assert "ContainerRegistry: storage beyond the tier's included amount (professional 100 GiB), 0.02 USD/GiB-month" in text
 
@@ -158,3 +161,11 @@ def test_cli_cost_prints_after_the_plan_and_not_without_the_flag() -> None:
     assert "Cost of droplets, USD/month at list prices of 2026-11-30" in with_cost
     assert "37.80  total per month" in with_cost
     assert "Cost of" not in without
+
+
+def test_cli_cost_is_not_in_the_comment_yet() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "offline_plan", "droplets", "--cost", "--markdown"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "--cost is not in the pull-request comment yet" in proc.stderr
