@@ -83,6 +83,13 @@ class Count(_Model):
 _PRICE_FIELDS = ("monthly", "hourly", "perGiB", "source", "read", "unverified", "why", "note")
 
 
+class Link(_Model):
+    """Another resource of the plan whose inputs select the price: `id` is the input holding its id."""
+
+    type: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+
+
 class Charge(_Model):
     """One line of what a resource costs: a flat price, or a price chosen `by` an input."""
 
@@ -97,6 +104,7 @@ class Charge(_Model):
     factor_read: str | None = Field(default=None, alias="factorRead")
     count: Count | None = None
     once: bool = False
+    link: Link | None = Field(default=None, alias="from")
 
     @model_validator(mode="before")
     @classmethod
@@ -257,8 +265,16 @@ def _count(charge: Charge, inputs: dict[str, Any], type_: str, name: str) -> tup
     return n, n, f"{TIMES}{n:g}"
 
 
-def price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours_per_month: int) -> ChargeCost | None:
-    """One charge of one resource; None when its `when` does not hold."""
+def price_charge(
+    charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours_per_month: int, linked: dict[str, Any] | None = None
+) -> ChargeCost | None:
+    """One charge of one resource; None when its `when` does not hold.
+
+    `linked`: the inputs of the resource the charge's `from` names; `when`, `by` and `size` read
+    them, `count` reads the resource's own (a node group's count, its launch template's disk).
+    """
+    own = inputs
+    inputs = linked if linked is not None else inputs
     if any(input_at(inputs, path) != value for path, value in charge.when.items()):
         return None
     detail: list[str] = []
@@ -276,7 +292,7 @@ def price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str, 
     if price.per_gib is not None:
         size = _number(input_at(inputs, cast(str, charge.size)), type_, name, cast(str, charge.size))
         detail.append(f"{size:g} GiB")
-    low_n, high_n, times = _count(charge, inputs, type_, name)
+    low_n, high_n, times = _count(charge, own, type_, name)
     if times:
         detail.append(times)
     if charge.factor != 1.0:
@@ -289,7 +305,9 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
     """Every resource of the plan priced; raises UnpricedError for what the table lacks."""
     cost = StackCost(stack=str(plan.get("stack", "")), as_of=table.as_of, currency=table.currency)
     counted_once: set[tuple[str, str]] = set()
-    for resource in cast(list[dict[str, Any]], plan["resources"]):
+    resources = cast(list[dict[str, Any]], plan["resources"])
+    by_id = {(str(r["type"]), r["id"]): cast(dict[str, Any], r.get("inputs") or {}) for r in resources if r.get("id")}
+    for resource in resources:
         type_, name = str(resource["type"]), str(resource["name"])
         inputs = cast(dict[str, Any], resource.get("inputs") or {})
         entry = table.entry(type_)
@@ -300,7 +318,13 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
             continue
         charges: list[ChargeCost] = []
         for charge in entry.charges:
-            priced = price_charge(charge, inputs, type_, name, table.hours_per_month)
+            linked: dict[str, Any] | None = None
+            if charge.link is not None:
+                ref = input_at(inputs, charge.link.id)
+                if (charge.link.type, ref) not in by_id:
+                    raise UnpricedError(f"{type_} {name}: {charge.link.id} names no {charge.link.type} in the plan ({charge.what})")
+                linked = by_id[(charge.link.type, ref)]
+            priced = price_charge(charge, inputs, type_, name, table.hours_per_month, linked)
             if priced is None:
                 continue
             if charge.once:

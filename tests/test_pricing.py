@@ -71,6 +71,37 @@ def test_shipped_stack_totals() -> None:
     assert totals["production"] == (390.00, 726.00)
     assert totals["byoc"] == (1.00, 1.00)
     assert totals["dev"] == (0.00, 0.00)
+    # EKS 73 + nodes (t3.large 70.08, m7i.large 73.584) and their 50 GiB gp3 roots (4.00) per node
+    # + NATs 32.85 + EIPs 3.65 + KMS 1 + health check 4.75 + alarms 0.10 each.
+    assert totals["aws-staging"] == (263.91, 412.07)
+    assert totals["aws-production"] == (421.50, 887.01)
+    assert totals["aws-hosts"] == (88.14, 88.14)
+
+
+def test_node_group_root_volumes_come_from_its_launch_template() -> None:
+    template = {
+        "urn": "lt",
+        "type": "aws:ec2/launchTemplate:LaunchTemplate",
+        "name": "lt",
+        "id": "lt-1",
+        "inputs": {"blockDeviceMappings": [{"ebs": {"volumeSize": 100, "volumeType": "gp3"}}]},
+    }
+    group = {
+        "urn": "ng",
+        "type": "aws:eks/nodeGroup:NodeGroup",
+        "name": "ng",
+        "inputs": {
+            "instanceTypes": ["t3.large"],
+            "launchTemplate": {"id": "lt-1"},
+            "scalingConfig": {"desiredSize": 2, "minSize": 2, "maxSize": 3},
+        },
+    }
+    cost = price_plan({"stack": "t", "resources": [template, group]}, TABLE)
+    disks = next(c for c in cost.resources[0].charges if c.what.startswith("node root volumes"))
+    assert (round(disks.low, 2), round(disks.high, 2)) == (16.0, 24.0)
+    group["inputs"]["launchTemplate"] = {"id": "lt-2"}
+    with pytest.raises(UnpricedError, match=r"ng: launchTemplate.id names no aws:ec2/launchTemplate:LaunchTemplate in the plan"):
+        price_plan({"stack": "t", "resources": [template, group]}, TABLE)
 
 
 def test_autoscaling_node_pool_is_a_range_and_ha_adds_the_control_plane() -> None:
