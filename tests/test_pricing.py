@@ -113,10 +113,10 @@ def test_autoscaling_node_pool_is_a_range_and_ha_adds_the_control_plane() -> Non
 
 
 def test_eks_node_group_counts_min_to_max_at_hours_per_month() -> None:
-    cost = _one(
-        "aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["t3.large"], "scalingConfig": {"desiredSize": 1, "minSize": 1, "maxSize": 2}}
-    )
-    assert _money(cost) == (70.08, 140.16)
+    plan = _plan("aws-staging")
+    group = next(r for r in price_plan(plan, TABLE).resources if r.name == "meteor-cluster-nodes-0")
+    nodes = next(c for c in group.charges if c.what == "on-demand nodes")
+    assert (round(nodes.low, 2), round(nodes.high, 2)) == (70.08, 140.16)  # t3.large 0.096/h x 730 h, 1..2 nodes
     assert TABLE.hours_per_month == 730
 
 
