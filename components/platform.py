@@ -46,6 +46,7 @@ from components.kubernetes import ClusterReadiness, KubernetesTarget
 from components.machines import DockerMachines
 from components.mongo import MongoAppUser, MongoDatabase
 from components.network import PrivateNetwork
+from components.observability import alert_destinations
 
 if TYPE_CHECKING:
     from components.network.aws import AwsNetwork
@@ -137,6 +138,8 @@ class Platform(pulumi.ComponentResource):
         self._stack = stack
         self._prefix = f"{name}-{stack}"
         self._child = pulumi.ResourceOptions(parent=self)
+        # Where every alert goes (None without destinations): decided once, read by every observability step.
+        self._destinations = alert_destinations(config)
         self._users = [MongoAppUser(app=a.name, database=a.database) for a in config.apps]
 
         self.network = None
@@ -563,9 +566,9 @@ class Platform(pulumi.ComponentResource):
 
     def _alert_topics(self, config: PlatformConfig) -> AlertTopics | None:
         """Where the stack's CloudWatch alarms notify: its region, and us-east-1 for Route 53's health checks."""
-        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+        from components.observability import public_endpoints, uptime_cloud
 
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         if not config.uses_aws or destinations is None:
             return None
         from components.aws.provider import caller_account
@@ -601,14 +604,14 @@ class Platform(pulumi.ComponentResource):
 
     def _aws_uptime(self, config: PlatformConfig) -> AwsUptimeChecks | None:
         """A Route 53 health check per public domain; its alarms notify the us-east-1 topic (Route 53's metrics live there)."""
-        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+        from components.observability import public_endpoints, uptime_cloud
 
         endpoints = public_endpoints(config)
         if uptime_cloud(config) != "aws" or not endpoints:
             return None
         from components.observability.aws_uptime import ROUTE53_METRICS_REGION, AlarmTarget, AwsUptimeArgs, AwsUptimeChecks
 
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         alarms = None
         if destinations is not None and self._topics is not None:
             alarms = AlarmTarget(
@@ -620,9 +623,7 @@ class Platform(pulumi.ComponentResource):
 
     def _slack_forwarder(self, config: PlatformConfig) -> SlackForwarder | None:
         """Every AWS alarm to the Slack webhook too, through a Lambda function per topic region."""
-        from components.observability import alert_destinations
-
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         if self._topics is None or destinations is None or destinations.slack_webhook is None:
             return None
         from components.aws.provider import caller_account
@@ -643,12 +644,12 @@ class Platform(pulumi.ComponentResource):
 
     def _digitalocean_alerts(self, config: PlatformConfig) -> DigitalOceanAlerts | None:
         """Uptime checks of the public domains (with `alerts: none` too), alerts when there are destinations."""
-        from components.observability import alert_destinations, public_endpoints, uptime_cloud
+        from components.observability import public_endpoints, uptime_cloud
 
         endpoints = public_endpoints(config) if uptime_cloud(config) == "digitalocean" else []
         if not endpoints and not config.uses_digitalocean:
             return None  # pulumi_digitalocean is imported only by stacks that use it
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         from components.kubernetes.digitalocean import DoksCluster
         from components.machines.digitalocean import DigitalOceanMachines
         from components.mongo.digitalocean import DigitalOceanMongo, PerAppMongo
@@ -684,18 +685,15 @@ class Platform(pulumi.ComponentResource):
 
     def _host_metrics_namespace(self, config: PlatformConfig) -> str | None:
         """EC2 Docker hosts run the CloudWatch agent when their alarms need its memory and disk metrics."""
-        from components.observability import alert_destinations
         from components.observability.cloudwatch_agent import namespace
 
-        if not isinstance(config, DockerPlatformConfig) or alert_destinations(config) is None:
+        if not isinstance(config, DockerPlatformConfig) or self._destinations is None:
             return None
         return namespace(self._prefix)
 
     def _host_alarms(self, config: PlatformConfig) -> HostAlarms | None:
         """Status checks, CPU, memory and disks of each EC2 Docker host, to the stack region's topic."""
-        from components.observability import alert_destinations
-
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         namespace = self._host_metrics_namespace(config)
         m = config.machines
         if not isinstance(m, AwsMachinesConfig) or self._topics is None or destinations is None or namespace is None:
@@ -728,9 +726,8 @@ class Platform(pulumi.ComponentResource):
         """EKS: nodes not ready, pods crash-looping and full node disks to the region's topic, and the
         containers' logs to CloudWatch Logs with `logs.ship`."""
         from components.config.kubernetes import EksConfig
-        from components.observability import alert_destinations
 
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         if not isinstance(config, KubernetesPlatformConfig) or not isinstance(config.kubernetes, EksConfig):
             return None  # before importing pulumi_aws: stacks without AWS never load it
         if destinations is None and not config.logs.ship:
@@ -762,9 +759,8 @@ class Platform(pulumi.ComponentResource):
         """Nodes not ready and pods crash-looping on a cluster whose cloud has no alerting (DOKS, existing);
         EKS clusters are watched by CloudWatch alarms instead."""
         from components.config.kubernetes import EksConfig, ExistingKubernetesConfig
-        from components.observability import alert_destinations
 
-        destinations = alert_destinations(config)
+        destinations = self._destinations
         if not isinstance(config, KubernetesPlatformConfig) or isinstance(config.kubernetes, EksConfig) or destinations is None:
             return None
         assert self.cluster is not None
@@ -797,7 +793,7 @@ class Platform(pulumi.ComponentResource):
         """The data volume's fill level, answered on the first host where an uptime check can reach it
         (components/observability/volume_probe.py: DigitalOcean's agent does not report the volume)."""
         from components.machines.digitalocean import DigitalOceanMachines
-        from components.observability import alert_destinations, public_endpoints
+        from components.observability import public_endpoints
         from components.observability.volume_probe import unwatched_data_volume
 
         if not isinstance(self.machines, DigitalOceanMachines) or self.machines.data_volume is None:
@@ -806,7 +802,7 @@ class Platform(pulumi.ComponentResource):
             # Behind the load balancer a request reaches any host, and only the first has the volume:
             # README "Uptime and alerts on DigitalOcean" says what such a stack watches instead.
             return None
-        if alert_destinations(config) is None:
+        if self._destinations is None:
             return None  # a container and a paid uptime check whose failure would alert nobody
         if not endpoints:
             if public_endpoints(config):

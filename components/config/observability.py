@@ -101,7 +101,7 @@ class AlertsConfig(Model):
     slack: SlackConfig | None = Field(default=None, description="A Slack webhook that receives every alert.")
     mail_url: AlertMailUrl | None = Field(
         default=None,
-        description="SMTP URL (secret) the in-cluster watcher sends its email through, on clusters whose cloud has no alerting of its own (DOKS, existing clusters).",
+        description="SMTP URL (secret) the in-cluster watcher sends its email through, on clusters whose cloud has no alerting of its own (DOKS, existing clusters); refused elsewhere (nothing would use it).",
     )
     mail_from: EmailAddress | None = Field(
         default=None,
