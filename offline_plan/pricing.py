@@ -213,6 +213,7 @@ class ChargeCost:
 class ResourceCost:
     type: str
     name: str
+    urn: str
     charges: list[ChargeCost]
     usage: list[UsageItem]
 
@@ -332,7 +333,7 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
                     priced = ChargeCost(charge.what, 0.0, 0.0, "counted once per stack", priced.unverified)
                 counted_once.add((type_, charge.what))
             charges.append(priced)
-        cost.resources.append(ResourceCost(type_, name, charges, list(entry.usage)))
+        cost.resources.append(ResourceCost(type_, name, str(resource["urn"]), charges, list(entry.usage)))
     return cost
 
 
