@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cost",
         action="store_true",
-        help="also print each stack's monthly estimate from offline_plan/prices.yaml (not with --markdown yet)",
+        help="also price each stack per month from offline_plan/prices.yaml; with --diff/--base, before -> after and what moves it",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing when there is no diff to show")
     return parser
@@ -177,19 +177,18 @@ def run(argv: list[str] | None) -> int:
         except pulumi.RunError as err:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
-    if args.cost and args.markdown:
-        raise InputError("--cost is not in the pull-request comment yet; run it without --markdown")
 
+    from components.config.review import cost_review
     from offline_plan.changes import PlanMismatchError, plan_changes
+    from offline_plan.cost_delta import cost_change
     from offline_plan.policy_check import violations
-    from offline_plan.pricing import UnpricedError, cost_text, load_prices, price_plan
-    from offline_plan.render import StackReport, comment, stack_text
+    from offline_plan.pricing import UnpricedError, load_prices, price_plan
+    from offline_plan.render import StackReport, comment, stack_cost_text, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
-    from offline_plan.runtime import run_program
+    from offline_plan.runtime import read_stack_config, run_program
     from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
-    costs: dict[str, str] = {}
     prices = load_prices() if args.cost else None
     status = NO_CHANGES
     for stack in stacks:
@@ -234,19 +233,26 @@ def run(argv: list[str] | None) -> int:
                 status = max(status, PROTECTED_DATA, key=SEVERITY.index)
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
-        reports.append(report)
         if prices is not None:
             try:
-                costs[stack] = cost_text(price_plan(plan, prices))
+                report.estimate = price_plan(plan, prices)
             except UnpricedError as err:
                 raise InputError(f"--cost: {err}") from None
+            if earlier is not None:
+                threshold = cost_review(read_stack_config(args.root, stack).values).flag_increase_above
+                try:
+                    before, unpriced = price_plan(earlier, prices), ""
+                except UnpricedError as err:
+                    before, unpriced = None, str(err)
+                report.cost = cost_change(before, report.estimate, threshold=threshold, unpriced_base=unpriced)
+        reports.append(report)
 
     if args.markdown:
         output = comment(reports)
     elif args.quiet and all(r.changes is None for r in reports):
         output = "".join(stack_text(r) for r in reports if r.violations)
     else:
-        output = "".join(stack_text(r) + (f"\n{costs[r.stack]}" if r.stack in costs else "") for r in reports)
+        output = "".join(stack_text(r) + stack_cost_text(r) for r in reports)
     if args.output:
         _write(args.output, output, "--output")
     elif output and args.json != "-":

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
+from offline_plan.cost_delta import ARROW, CostChange, delta_text, flag_line, money, movers, summary_cells
+from offline_plan.pricing import StackCost, cost_text
 from offline_plan.report import PlanSummary
 from offline_plan.watching import WatchSummary, watch_changes, watch_lines
 
@@ -42,6 +44,10 @@ class StackReport:
     """What the plan creates: shown instead of changes when there is no baseline."""
     watching: WatchSummary | None = None
     """The stack's checks and alerts, shown with the plan as created."""
+    estimate: StackCost | None = None
+    """The plan's monthly estimate (with --cost)."""
+    cost: CostChange | None = None
+    """What the change does to the estimate (with --cost and a baseline)."""
 
 
 def _policy_result(report: StackReport) -> str:
@@ -125,6 +131,13 @@ def stack_text(report: StackReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stack_cost_text(report: StackReport) -> str:
+    """The terminal report's cost part of a stack (with --cost): its estimate, then the change against the baseline."""
+    if report.estimate is None:
+        return ""
+    return "\n" + cost_text(report.estimate) + (delta_text(report.cost) if report.cost is not None else "")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -186,6 +199,7 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
         if changes.downstream:
             names = ", ".join(f"`{r.name}`" for r, _ in changes.downstream)
             out += [f"May also change once replaced resources exist: {names}.", ""]
+    out += _cost_markdown(report)
     if trees and report.tree:
         out += ["<details><summary>Resource tree</summary>", "", "```", report.tree.rstrip(), "```", "</details>", ""]
     return out
@@ -210,6 +224,47 @@ def _no_baseline_markdown(report: StackReport) -> list[str]:
     out += [f"<details><summary>Resources by type ({len(planned.by_type)} types)</summary>", "", "| type | count |", "|---|---:|"]
     out += [f"| `{t}` | {n} |" for t, n in planned.by_type]
     return [*out, "</details>", ""]
+
+
+def _cost_markdown(report: StackReport) -> list[str]:
+    change = report.cost
+    if change is None or change.before_total is None or change.unchanged:
+        return []
+    out = [
+        f"**Monthly estimate: {money(change.before_total)} {ARROW} {money(change.after_total)} USD ({money(change.delta or (0, 0), signed=True)})**",
+        "",
+    ]
+    if change.flagged:
+        out += ["> [!WARNING]", f"> This change {flag_line(change)}.", ""]
+    out += ["| change | resource | how |", "|---:|---|---|"]
+    out += [f"| {amount} | {_cell(resource)} | {_cell(how)} |" for amount, resource, how in movers(change)]
+    return [*out, ""]
+
+
+def _cost_table(reports: list[StackReport]) -> list[str]:
+    priced = [r for r in reports if r.estimate is not None]
+    if not priced:
+        return []
+    estimate = priced[0].estimate
+    assert estimate is not None
+    unverified = sum(c.unverified for r in priced if r.estimate for res in r.estimate.resources for c in res.charges)
+    out = [
+        f"**Monthly estimate** ({estimate.currency}, list prices of {estimate.as_of.isoformat()} from `offline_plan/prices.yaml`; "
+        "a range where nodes or replicas autoscale; traffic, requests and data stored are usage-based and not included"
+        + (f"; {unverified} charges use a price marked unverified" if unverified else "")
+        + ")",
+        "",
+        "| stack | before | after | change |",
+        "|---|---:|---:|---:|",
+    ]
+    for report in priced:
+        if report.cost is None:
+            assert report.estimate is not None
+            out.append(f"| `{report.stack}` (no baseline) | n/a | {money((report.estimate.low, report.estimate.high))} | n/a |")
+        else:
+            before, after, delta = summary_cells(report.cost)
+            out.append(f"| `{report.stack}` | {before} | {after} | {delta} |")
+    return [*out, ""]
 
 
 def _summary_table(reports: list[StackReport]) -> list[str]:
@@ -241,7 +296,10 @@ def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, ar
     if unbased:
         names = ", ".join(f"`{s}`" for s in unbased)
         head += ["> [!NOTE]", f"> No baseline for {names}: the plan as created is shown, not what changes.", ""]
-    head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", ""]
+    flagged = [r.cost for r in reports if r.cost is not None and r.cost.flagged]
+    if flagged:
+        head += ["> [!WARNING]", *(f"> **Cost:** `{c.stack}`: this change {flag_line(c)}." for c in flagged), ""]
+    head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", "", *_cost_table(reports)]
     quiet = [r.stack for r in reports if r.changes is not None and r.changes.empty and not r.violations and not r.note]
     if quiet and len(quiet) < len(reports):
         head += [f"No infrastructure changes in {', '.join(f'`{s}`' for s in quiet)}.", ""]
