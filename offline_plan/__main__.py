@@ -180,9 +180,9 @@ def run(argv: list[str] | None) -> int:
 
     from components.config.review import cost_review
     from offline_plan.changes import PlanMismatchError, plan_changes
-    from offline_plan.cost_delta import cost_change
+    from offline_plan.cost_delta import price_change
     from offline_plan.policy_check import violations
-    from offline_plan.pricing import UnpricedError, load_prices, price_plan
+    from offline_plan.pricing import UnpricedError, load_prices
     from offline_plan.render import StackReport, comment, stack_cost_text, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import read_stack_config, run_program
@@ -234,17 +234,11 @@ def run(argv: list[str] | None) -> int:
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
         if prices is not None:
+            threshold = cost_review(read_stack_config(args.root, stack).values).flag_increase_above
             try:
-                report.estimate = price_plan(plan, prices)
+                report.estimate, report.cost = price_change(plan, earlier, prices, threshold)
             except UnpricedError as err:
                 raise InputError(f"--cost: {err}") from None
-            if earlier is not None:
-                threshold = cost_review(read_stack_config(args.root, stack).values).flag_increase_above
-                try:
-                    before, unpriced = price_plan(earlier, prices), ""
-                except UnpricedError as err:
-                    before, unpriced = None, str(err)
-                report.cost = cost_change(before, report.estimate, threshold=threshold, unpriced_base=unpriced)
         reports.append(report)
 
     if args.markdown:

@@ -8,9 +8,9 @@ either end of the estimate's range by more than the stack's `costReview.flagIncr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from offline_plan.pricing import DASH, ResourceCost, StackCost
+from offline_plan.pricing import DASH, PriceTable, ResourceCost, StackCost, UnpricedError, price_plan
 
 Money = tuple[float, float]
 """A monthly amount as (low, high): equal unless autoscaling makes it a range."""
@@ -101,6 +101,24 @@ def cost_change(before: StackCost | None, after: StackCost, *, threshold: float 
             moved.append(moved_by)
     moved.sort(key=lambda d: (-max(abs(d.delta[0]), abs(d.delta[1])), d.type, d.name))
     return CostChange(after.stack, after, base, moved, threshold, unpriced_base)
+
+
+def price_change(
+    plan: dict[str, Any], earlier: dict[str, Any] | None, table: PriceTable, threshold: float | None
+) -> tuple[StackCost, CostChange | None]:
+    """The plan's estimate and, given the baseline plan, what the change does to it.
+
+    Raises UnpricedError when the plan has what the table does not price; a baseline the table
+    cannot price (a type since removed from the table) gives a change without a `before`.
+    """
+    after = price_plan(plan, table)
+    if earlier is None:
+        return after, None
+    try:
+        before, unpriced = price_plan(earlier, table), ""
+    except UnpricedError as err:
+        before, unpriced = None, str(err)
+    return after, cost_change(before, after, threshold=threshold, unpriced_base=unpriced)
 
 
 def _rounded(amount: Money) -> Money:

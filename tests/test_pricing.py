@@ -192,11 +192,3 @@ def test_cli_cost_prints_after_the_plan_and_not_without_the_flag() -> None:
     assert "Cost of droplets, USD/month at list prices of 2026-11-30" in with_cost
     assert "37.80  total per month" in with_cost
     assert "Cost of" not in without
-
-
-def test_cli_cost_is_not_in_the_comment_yet() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "offline_plan", "droplets", "--cost", "--markdown"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 2
-    assert "--cost is not in the pull-request comment yet" in proc.stderr
