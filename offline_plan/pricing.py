@@ -462,12 +462,13 @@ class _Plan:
 
 def _otherwise(charge: Charge, reason: str, view: dict[str, Any], type_: str, name: str) -> UsageItem:
     item = cast(UsageItem, charge.otherwise)
-    detail = [reason]
+    amount: list[str] = []
     if charge.size is not None and (size := input_at(view, charge.size)) is not _MISSING:
-        detail.append(f"{gib(size, type_, name, charge.size):g} GiB")
+        amount.append(f"{gib(size, type_, name, charge.size):g} GiB")
     if charge.count is not None:
-        detail.append(_count(charge, view, type_, name)[2])
-    return item.model_copy(update={"what": f"{item.what} [{' '.join(detail)}]"})
+        amount.append(_count(charge, view, type_, name)[2])
+    detail = "; ".join([reason, " ".join(amount)] if amount else [reason])
+    return item.model_copy(update={"what": f"{item.what} [{detail}]"})
 
 
 def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours: int, plan: _Plan, out: _Priced) -> None:
@@ -497,13 +498,17 @@ def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str,
         if not holds(charge.when, view):
             continue
         detail: list[str] = []
-        node: Price | Selection = charge.price if charge.price is not None else Selection(by=cast(tuple[str, ...], charge.by), prices=charge.prices)
+        node: Price | Selection = (
+            charge.price if charge.price is not None else Selection(by=cast(tuple[str, ...], charge.by), prices=charge.prices)
+        )
         first = True
         while isinstance(node, Selection):
             selected = input_at(view, node.by)
             if selected is _MISSING or str(selected) not in node.prices:
                 if first and charge.otherwise is not None:
-                    out.usage.append(_otherwise(charge, f"{show(node.by)}={None if selected is _MISSING else selected!r}", view, type_, name))
+                    out.usage.append(
+                        _otherwise(charge, f"{show(node.by)}={None if selected is _MISSING else selected!r}", view, type_, name)
+                    )
                     break
                 if selected is _MISSING:
                     raise UnpricedError(f"{type_} {name}: input {show(node.by)} is not set; prices.yaml prices {charge.what!r} by it")
@@ -565,7 +570,9 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
             if charge.once:
                 for i in range(before, len(priced.charges)):
                     if (type_, charge.what) in counted_once:
-                        priced.charges[i] = ChargeCost(charge.what, 0.0, 0.0, "counted once per stack", priced.charges[i].unverified, priced.charges[i].region)
+                        priced.charges[i] = ChargeCost(
+                            charge.what, 0.0, 0.0, "counted once per stack", priced.charges[i].unverified, priced.charges[i].region
+                        )
                     counted_once.add((type_, charge.what))
         if entry.require_charge and not priced.charges:
             whats = "; ".join(charge.what for charge in entry.charges)
