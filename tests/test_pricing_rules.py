@@ -137,7 +137,7 @@ def test_a_load_balancer_service_is_priced_not_free() -> None:
 
 def _class(provisioner: str, parameters: dict[str, str] | None = None, object_name: str = "fast-1a2b") -> dict[str, Any]:
     inputs: dict[str, Any] = {"provisioner": provisioner, **({"parameters": parameters} if parameters else {})}
-    return _r("kubernetes:storage.k8s.io/v1:StorageClass", inputs, name="fast", id=object_name, objectName=object_name)
+    return _r("kubernetes:storage.k8s.io/v1:StorageClass", inputs, name="fast", id=f"id-{object_name}", objectName=object_name)
 
 
 def _statefulset(storage: str, replicas: int = 3, class_name: str | None = "fast-1a2b") -> dict[str, Any]:
