@@ -5,20 +5,35 @@ prints `cost_text(price_plan(plan, load_prices()))`. A range (low..high) appears
 autoscales (DOKS node pools, EKS node groups); usage-based prices (traffic, GB stored) are listed
 with their unit price and never added to the total. A type or selector value the table does not
 know raises `UnpricedError` naming it: the table cannot silently rot.
+
+Besides the plan's own resources, the table prices what the cloud creates from Kubernetes objects
+of the plan (the load balancer of a LoadBalancer Service, the volumes of a StatefulSet's claim
+templates). AWS prices are for one region (`regions`); a resource elsewhere is counted in
+`StackCost.other_regions` unless every price it uses names its region.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self, cast
+from typing import Annotated, Any, Literal, Self, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 PRICES = Path(__file__).resolve().parent / "prices.yaml"
 TIMES, DASH = "\N{MULTIPLICATION SIGN}", "\N{EN DASH}"
+UNSET = "<unset>"
+"""The `variants` key a type entry uses for an input that is not set."""
+ALL_REGIONS = "all"
+"""A price's `region` when the provider charges it the same everywhere."""
+UNKNOWN_REGION = "unknown"
+"""The region of a resource whose region the plan does not record (the default provider's)."""
 
 
 class UnpricedError(ValueError):
@@ -29,19 +44,109 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _segments(value: Any) -> tuple[str, ...]:
+    """A dotted path (`nodePool.size`) or a list of segments (`[metadata, annotations, "a.b/c"]`)."""
+    if isinstance(value, str):
+        parts = value.split(".")
+    elif isinstance(value, list | tuple):
+        parts = [str(part) for part in cast(Sequence[Any], value)]
+    else:
+        raise ValueError(f"an input path is a dotted string or a list of segments, not {value!r}")
+    if not parts or any(not part for part in parts):
+        raise ValueError(f"an input path has no empty segment: {value!r}")
+    return tuple(parts)
+
+
+InputPath = Annotated[tuple[str, ...], BeforeValidator(_segments)]
+"""Where an input sits: every path of prices.yaml (`when`, `by`, `size`, `count`, `from.ref`, `each`)."""
+
+
+def show(path: Sequence[str]) -> str:
+    """A path as prices.yaml may spell it: dotted, or a list when a segment holds a dot."""
+    return ".".join(path) if not any("." in part for part in path) else repr(list(path))
+
+
+_MISSING = object()
+
+
+def input_at(inputs: dict[str, Any], path: Sequence[str]) -> Any:
+    """The input at a path (segments; a number indexes a list); _MISSING when absent."""
+    value: Any = inputs
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = cast(dict[str, Any], value)[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(cast(list[Any], value)):
+            value = cast(list[Any], value)[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+class Condition(_Model):
+    """One test on an input: `is` (an unset input is null), `in`, `startsWith`, `keyStartsWith`, `set`."""
+
+    path: InputPath
+    is_: Any = Field(default=None, alias="is")
+    in_: list[Any] | None = Field(default=None, alias="in")
+    starts_with: str | None = Field(default=None, alias="startsWith")
+    key_starts_with: str | None = Field(default=None, alias="keyStartsWith")
+    set_: bool | None = Field(default=None, alias="set")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        if len(self.model_fields_set - {"path"}) != 1:
+            raise ValueError(f"a condition on {show(self.path)} has exactly one of is, in, startsWith, keyStartsWith, set")
+        return self
+
+    def holds(self, view: dict[str, Any]) -> bool:
+        found = input_at(view, self.path)
+        value = None if found is _MISSING else found
+        if "is_" in self.model_fields_set:
+            return value == self.is_
+        if self.in_ is not None:
+            return value in self.in_
+        if self.starts_with is not None:
+            return isinstance(value, str) and value.startswith(self.starts_with)
+        if self.key_starts_with is not None:
+            prefix = self.key_starts_with
+            return isinstance(value, dict) and any(str(key).startswith(prefix) for key in cast(dict[Any, Any], value))
+        return (value not in (None, "", [], {})) == self.set_
+
+
+def _conditions(value: Any) -> Any:
+    """`when: {dotted.path: value}` (equality) or a list of conditions (`[{path, is|in|...}]`)."""
+    if isinstance(value, dict):
+        return [{"path": path, "is": expected} for path, expected in cast(dict[Any, Any], value).items()]
+    return value
+
+
+When = Annotated[tuple[Condition, ...], BeforeValidator(_conditions)]
+
+
+def holds(when: Sequence[Condition], view: dict[str, Any]) -> bool:
+    return all(condition.holds(view) for condition in when)
+
+
 class Sourced(_Model):
-    """Where a price comes from: `source` (URL or repo path@commit) and the date it was `read`."""
+    """Where a price comes from: `source` (URL or repo path@commit) and the date it was `read`.
+
+    `region`: the region the number is for when it is not the table's (`regions`): a known
+    other-region number (unverified for the table's region), or `all` when charged the same everywhere.
+    """
 
     source: str = Field(min_length=1)
     read: str = Field(min_length=1)
     unverified: bool = False
     why: str | None = None
     note: str | None = None
+    region: str | None = None
 
     @model_validator(mode="after")
     def _unverified_says_why(self) -> Self:
         if self.unverified and not self.why:
             raise ValueError("an unverified price says why (`why`)")
+        if self.region not in (None, ALL_REGIONS) and not self.unverified:
+            raise ValueError(f"a {self.region} price is unverified for the table's region (`unverified`, `why`)")
         return self
 
 
@@ -66,12 +171,24 @@ class Price(Sourced):
         return cast(float, self.per_gib) * size
 
 
-class Count(_Model):
-    """How many the charge is for: `min`/`max` input paths (autoscaling) or a `fixed` one."""
+class Selection(_Model):
+    """A price chosen by a further input (`by` + `prices`), inside another `prices` map."""
 
-    fixed: str | None = None
-    min: str | None = None
-    max: str | None = None
+    by: InputPath
+    prices: dict[str, Price | Selection] = Field(min_length=1)
+
+
+def _leaves(prices: dict[str, Price | Selection]) -> list[Price]:
+    return [leaf for node in prices.values() for leaf in ([node] if isinstance(node, Price) else _leaves(node.prices))]
+
+
+class Count(_Model):
+    """How many the charge is for: `min`/`max` input paths (autoscaling) or a `fixed` one; `default` when unset."""
+
+    fixed: InputPath | None = None
+    min: InputPath | None = None
+    max: InputPath | None = None
+    default: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -80,31 +197,49 @@ class Count(_Model):
         return self
 
 
-_PRICE_FIELDS = ("monthly", "hourly", "perGiB", "source", "read", "unverified", "why", "note")
+_PRICE_FIELDS = ("monthly", "hourly", "perGiB", "source", "read", "unverified", "why", "note", "region")
 
 
 class Link(_Model):
-    """Another resource of the plan whose inputs select the price: `id` is the input holding its id."""
+    """Another resource of the plan the charge reads (as `$from.<path>`): the `type` whose `by`
+    (its provider `id`, or its Kubernetes `objectName`) equals the input at `ref`."""
 
     type: str = Field(min_length=1)
-    id: str = Field(min_length=1)
+    by: Literal["id", "objectName"]
+    ref: InputPath
+
+
+class UsageItem(Sourced):
+    """A usage-based price the plan cannot turn into money (traffic, GB stored); listed only `when` it holds."""
+
+    what: str = Field(min_length=1)
+    unit: str = Field(min_length=1)
+    price: float | None = Field(default=None, ge=0)
+    when: When = ()
 
 
 class Charge(_Model):
-    """One line of what a resource costs: a flat price, or a price chosen `by` an input."""
+    """One line of what a resource costs: a flat price, or a price chosen `by` an input.
+
+    Paths read the resource's inputs; `$from.<path>` the linked resource's (`from`), `$each.<path>`
+    the list element the charge is repeated for (`each`). `otherwise`: the usage line listed instead
+    when the link names nothing in the plan or the first `by` value has no price.
+    """
 
     what: str = Field(min_length=1)
-    when: dict[str, Any] = Field(default_factory=dict[str, Any])
-    by: str | None = None
-    prices: dict[str, Price] = Field(default_factory=dict[str, Price])
+    when: When = ()
+    by: InputPath | None = None
+    prices: dict[str, Price | Selection] = Field(default_factory=dict[str, Price | Selection])
     price: Price | None = None
-    size: str | None = None
+    size: InputPath | None = None
     factor: float = Field(default=1.0, gt=0)
     factor_source: str | None = Field(default=None, alias="factorSource")
     factor_read: str | None = Field(default=None, alias="factorRead")
     count: Count | None = None
     once: bool = False
     link: Link | None = Field(default=None, alias="from")
+    each: InputPath | None = None
+    otherwise: UsageItem | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -122,24 +257,22 @@ class Charge(_Model):
             raise ValueError(f"{self.what}: a charge has a price, or `by` with `prices`")
         if self.by is not None and not self.prices:
             raise ValueError(f"{self.what}: `by` needs `prices`")
-        candidates = [self.price] if self.price is not None else list(self.prices.values())
+        candidates = [self.price] if self.price is not None else _leaves(self.prices)
         if any(p.per_gib is not None for p in candidates) and self.size is None:
             raise ValueError(f"{self.what}: a perGiB price needs `size` (the input holding the size)")
         if self.factor != 1.0 and not (self.factor_source and self.factor_read):
             raise ValueError(f"{self.what}: a factor names its factorSource and factorRead")
+        if self.otherwise is not None and self.link is None and self.by is None:
+            raise ValueError(f"{self.what}: `otherwise` stands in for a missing link or an unpriced `by` value")
         return self
 
 
-class UsageItem(Sourced):
-    """A usage-based price the plan cannot turn into money (traffic, GB stored)."""
-
-    what: str = Field(min_length=1)
-    unit: str = Field(min_length=1)
-    price: float | None = Field(default=None, ge=0)
-
-
 class TypeEntry(_Model):
-    """How one resource type is priced: free (with source), charges, usage, or both of the latter."""
+    """How one resource type is priced: free (with source), charges and/or usage, or `variants` by an input.
+
+    `requireCharge`: the type exists for its charges; when none applies, UnpricedError names the
+    resource (a load balancer whose annotations name no cloud the table prices).
+    """
 
     free: bool = False
     source: str | None = None
@@ -149,15 +282,23 @@ class TypeEntry(_Model):
     note: str | None = None
     charges: list[Charge] = Field(default_factory=list[Charge])
     usage: list[UsageItem] = Field(default_factory=list[UsageItem])
+    require_charge: bool = Field(default=False, alias="requireCharge")
+    by: InputPath | None = None
+    variants: dict[str, TypeEntry] = Field(default_factory=dict[str, "TypeEntry"])
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        if self.free == bool(self.charges or self.usage):
-            raise ValueError("a type is `free: true`, or has charges and/or usage")
+        kinds = [self.free, bool(self.charges or self.usage), self.by is not None]
+        if sum(kinds) != 1:
+            raise ValueError("a type is `free: true`, has charges and/or usage, or `by` with `variants`")
+        if (self.by is None) != (not self.variants):
+            raise ValueError("`by` and `variants` go together")
         if self.free and not (self.source and self.read):
             raise ValueError("a free type names its source and read date")
         if self.unverified and not self.why:
             raise ValueError("an unverified mark says why (`why`)")
+        if self.require_charge and not self.charges:
+            raise ValueError("`requireCharge` needs charges")
         return self
 
 
@@ -170,6 +311,8 @@ class PriceTable(_Model):
     as_of: datetime.date = Field(alias="asOf")
     currency: Literal["USD"]
     hours_per_month: int = Field(alias="hoursPerMonth", gt=0)
+    regions: dict[str, str] = Field(default_factory=dict[str, str])
+    """Per provider package (the type's first token, `aws`), the one region its prices are for."""
     free_prefixes: list[FreePrefix] = Field(alias="freePrefixes")
     shared: dict[str, Any] = Field(default_factory=dict[str, Any])
     types: dict[str, TypeEntry]
@@ -184,22 +327,6 @@ def load_prices(path: Path = PRICES) -> PriceTable:
     return PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-_MISSING = object()
-
-
-def input_at(inputs: dict[str, Any], path: str) -> Any:
-    """The input at a dotted path (`nodePool.size`, `instanceTypes.0`); _MISSING when absent."""
-    value: Any = inputs
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = cast(dict[str, Any], value)[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(cast(list[Any], value)):
-            value = cast(list[Any], value)[int(part)]
-        else:
-            return _MISSING
-    return value
-
-
 @dataclass(frozen=True)
 class ChargeCost:
     what: str
@@ -207,6 +334,8 @@ class ChargeCost:
     high: float
     detail: str
     unverified: bool
+    region: str | None = None
+    """The region the price is for (None: the table's; `all`: everywhere)."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +345,8 @@ class ResourceCost:
     urn: str
     charges: list[ChargeCost]
     usage: list[UsageItem]
+    region: str | None = None
+    """Where the resource runs, for a provider the table prices per region (`regions`); else None."""
 
     @property
     def low(self) -> float:
@@ -233,6 +364,10 @@ class StackCost:
     currency: str
     resources: list[ResourceCost] = field(default_factory=list[ResourceCost])
     free: int = 0
+    regions: dict[str, str] = field(default_factory=dict[str, str])
+    """The table's region per provider package (`aws`: `eu-central-1`)."""
+    other_regions: dict[str, int] = field(default_factory=dict[str, int])
+    """Priced resources in a region the table does not price (by region): their prices may differ."""
 
     @property
     def low(self) -> float:
@@ -243,97 +378,213 @@ class StackCost:
         return sum(r.high for r in self.resources)
 
 
-def _number(value: Any, type_: str, name: str, path: str) -> float:
+def _number(value: Any, type_: str, name: str, path: Sequence[str], *, text: bool = False) -> float:
+    if text and isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnpricedError(f"{type_} {name}: input {path} is {value!r}, not a number")
+        raise UnpricedError(f"{type_} {name}: input {show(path)} is {value!r}, not a number")
     return float(value)
 
 
-def _count(charge: Charge, inputs: dict[str, Any], type_: str, name: str) -> tuple[float, float, str]:
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_SUFFIX_BYTES = {
+    "": 1,
+    **{suffix: 1024 ** (i + 1) for i, suffix in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{suffix: 1000 ** (i + 1) for i, suffix in enumerate(("k", "M", "G", "T", "P", "E"))},
+}
+
+
+def gib(value: Any, type_: str, name: str, path: Sequence[str]) -> float:
+    """A size in GiB: a number is GiB; a string is a Kubernetes quantity ("20Gi", "50G"), rounded up
+    to whole GiB as the CSI drivers provision it. Anything else raises, naming it."""
+    if not isinstance(value, str):
+        return _number(value, type_, name, path)
+    match = _QUANTITY.fullmatch(value)
+    if match is None:
+        raise UnpricedError(f"{type_} {name}: input {show(path)} is {value!r}, not a size (a number of GiB or a quantity like 20Gi)")
+    size = Decimal(match.group(1)) * _SUFFIX_BYTES[match.group(2) or ""] / 1024**3
+    return float(math.ceil(size))
+
+
+def _count(charge: Charge, view: dict[str, Any], type_: str, name: str) -> tuple[float, float, str]:
     if charge.count is None:
         return 1.0, 1.0, ""
     spec = charge.count
-    low = input_at(inputs, spec.min) if spec.min else _MISSING
-    high = input_at(inputs, spec.max) if spec.max else _MISSING
+    low = input_at(view, spec.min) if spec.min else _MISSING
+    high = input_at(view, spec.max) if spec.max else _MISSING
     if low is not _MISSING and high is not _MISSING:
-        lo, hi = _number(low, type_, name, cast(str, spec.min)), _number(high, type_, name, cast(str, spec.max))
+        lo = _number(low, type_, name, cast(tuple[str, ...], spec.min), text=True)
+        hi = _number(high, type_, name, cast(tuple[str, ...], spec.max), text=True)
         return lo, hi, f"{TIMES}{lo:g}{DASH}{hi:g}" if lo != hi else f"{TIMES}{lo:g}"
-    fixed = input_at(inputs, spec.fixed) if spec.fixed else _MISSING
-    if fixed is _MISSING:
-        paths = ", ".join(p for p in (spec.min, spec.max, spec.fixed) if p)
+    fixed = input_at(view, spec.fixed) if spec.fixed else _MISSING
+    if fixed is _MISSING and spec.default is None:
+        paths = ", ".join(show(p) for p in (spec.min, spec.max, spec.fixed) if p)
         raise UnpricedError(f"{type_} {name}: no count ({paths} not set)")
-    n = _number(fixed, type_, name, cast(str, spec.fixed))
-    return n, n, f"{TIMES}{n:g}"
+    n = spec.default if fixed is _MISSING else _number(fixed, type_, name, cast(tuple[str, ...], spec.fixed), text=True)
+    return cast(float, n), cast(float, n), f"{TIMES}{n:g}"
 
 
-def price_charge(
-    charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours_per_month: int, linked: dict[str, Any] | None = None
-) -> ChargeCost | None:
-    """One charge of one resource; None when its `when` does not hold.
+@dataclass
+class _Priced:
+    charges: list[ChargeCost] = field(default_factory=list[ChargeCost])
+    usage: list[UsageItem] = field(default_factory=list[UsageItem])
 
-    `linked`: the inputs of the resource the charge's `from` names; `when`, `by` and `size` read
-    them, `count` reads the resource's own (a node group's count, its launch template's disk).
-    """
-    own = inputs
-    inputs = linked if linked is not None else inputs
-    if any(input_at(inputs, path) != value for path, value in charge.when.items()):
-        return None
-    detail: list[str] = []
-    if charge.by is None:
-        price = cast(Price, charge.price)
+
+class _Plan:
+    """The plan's resources indexed for links (`from`) and providers (regions)."""
+
+    def __init__(self, resources: list[dict[str, Any]]) -> None:
+        self.linked: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.providers: dict[str, dict[str, Any]] = {}
+        for resource in resources:
+            inputs = cast(dict[str, Any], resource.get("inputs") or {})
+            for key in ("id", "objectName"):
+                if resource.get(key):
+                    self.linked[(str(resource["type"]), key, str(resource[key]))] = inputs
+            if str(resource["type"]).startswith("pulumi:providers:"):
+                self.providers[str(resource["urn"])] = {"type": resource["type"], **inputs}
+
+    def region(self, resource: dict[str, Any], inputs: dict[str, Any], package: str) -> str:
+        """The resource's own `region` input; else its explicit provider's; else unknown (the default
+        provider's region is stack configuration the plan does not record)."""
+        own = inputs.get("region")
+        if isinstance(own, str) and own:
+            return own
+        reference = str(resource.get("provider") or "")
+        # A provider reference is "<provider urn>::<provider id>"; plans record the URN alone.
+        provider = self.providers.get(reference) or self.providers.get(reference.rsplit("::", 1)[0])
+        if provider is not None and provider["type"] == f"pulumi:providers:{package}":
+            region = provider.get("region")
+            if isinstance(region, str) and region:
+                return region
+        return UNKNOWN_REGION
+
+
+def _otherwise(charge: Charge, reason: str, view: dict[str, Any], type_: str, name: str) -> UsageItem:
+    item = cast(UsageItem, charge.otherwise)
+    amount: list[str] = []
+    if charge.size is not None and (size := input_at(view, charge.size)) is not _MISSING:
+        amount.append(f"{gib(size, type_, name, charge.size):g} GiB")
+    if charge.count is not None:
+        amount.append(_count(charge, view, type_, name)[2])
+    detail = "; ".join([reason, " ".join(amount)] if amount else [reason])
+    return item.model_copy(update={"what": f"{item.what} [{detail}]"})
+
+
+def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str, hours: int, plan: _Plan, out: _Priced) -> None:
+    """One charge of one resource (once per `each` element): its costs, or its `otherwise` usage line."""
+    if charge.each is None:
+        elements: list[Any] = [_MISSING]
     else:
-        selected = input_at(inputs, charge.by)
-        if selected is _MISSING:
-            raise UnpricedError(f"{type_} {name}: input {charge.by} is not set; prices.yaml prices {charge.what!r} by it")
-        if str(selected) not in charge.prices:
-            raise UnpricedError(f"{type_}: no price for {charge.by}={selected!r} ({charge.what}; resource {name}) in prices.yaml")
-        price = charge.prices[str(selected)]
-        detail.append(str(selected))
-    size = 0.0
-    if price.per_gib is not None:
-        size = _number(input_at(inputs, cast(str, charge.size)), type_, name, cast(str, charge.size))
-        detail.append(f"{size:g} GiB")
-    low_n, high_n, times = _count(charge, own, type_, name)
-    if times:
-        detail.append(times)
-    if charge.factor != 1.0:
-        detail.append(f"{charge.factor:.0%}")
-    unit = price.per_month(hours_per_month, size) * charge.factor
-    return ChargeCost(charge.what, unit * low_n, unit * high_n, " ".join(detail), price.unverified)
+        found = input_at(inputs, charge.each)
+        if found is not _MISSING and not isinstance(found, list):
+            raise UnpricedError(f"{type_} {name}: input {show(charge.each)} is {found!r}, not a list ({charge.what})")
+        elements = [] if found is _MISSING else cast(list[Any], found)
+    for element in elements:
+        view = dict(inputs)
+        if element is not _MISSING:
+            view["$each"] = element
+        if charge.link is not None:
+            link = charge.link
+            ref = input_at(view, link.ref)
+            linked = None if ref is _MISSING else plan.linked.get((link.type, link.by, str(ref)))
+            if linked is None:
+                reason = f"{show(link.ref)}={None if ref is _MISSING else ref!r} names no {link.type} in the plan"
+                if charge.otherwise is not None:
+                    out.usage.append(_otherwise(charge, reason, view, type_, name))
+                    continue
+                raise UnpricedError(f"{type_} {name}: {show(link.ref)} names no {link.type} in the plan (by {link.by}; {charge.what})")
+            view["$from"] = linked
+        if not holds(charge.when, view):
+            continue
+        detail: list[str] = []
+        node: Price | Selection = (
+            charge.price if charge.price is not None else Selection(by=cast(tuple[str, ...], charge.by), prices=charge.prices)
+        )
+        first = True
+        while isinstance(node, Selection):
+            selected = input_at(view, node.by)
+            if selected is _MISSING or str(selected) not in node.prices:
+                if first and charge.otherwise is not None:
+                    out.usage.append(
+                        _otherwise(charge, f"{show(node.by)}={None if selected is _MISSING else selected!r}", view, type_, name)
+                    )
+                    break
+                if selected is _MISSING:
+                    raise UnpricedError(f"{type_} {name}: input {show(node.by)} is not set; prices.yaml prices {charge.what!r} by it")
+                raise UnpricedError(f"{type_}: no price for {show(node.by)}={selected!r} ({charge.what}; resource {name}) in prices.yaml")
+            detail.append(str(selected))
+            node, first = node.prices[str(selected)], False
+        if not isinstance(node, Price):
+            continue
+        size = 0.0
+        if node.per_gib is not None:
+            size_path = cast(tuple[str, ...], charge.size)
+            size = gib(input_at(view, size_path), type_, name, size_path)
+            detail.append(f"{size:g} GiB")
+        low_n, high_n, times = _count(charge, view, type_, name)
+        if times:
+            detail.append(times)
+        if charge.factor != 1.0:
+            detail.append(f"{charge.factor:.0%}")
+        unit = node.per_month(hours, size) * charge.factor
+        out.charges.append(ChargeCost(charge.what, unit * low_n, unit * high_n, " ".join(detail), node.unverified, node.region))
+
+
+def _variant(entry: TypeEntry, inputs: dict[str, Any], type_: str, name: str) -> TypeEntry:
+    while entry.by is not None:
+        value = input_at(inputs, entry.by)
+        key = UNSET if value is _MISSING or value is None else str(value)
+        if key not in entry.variants:
+            raise UnpricedError(
+                f"{type_}: no entry for {show(entry.by)}={None if value is _MISSING else value!r} (resource {name}) in prices.yaml: "
+                "price it, or mark it free or usage-based"
+            )
+        entry = entry.variants[key]
+    return entry
 
 
 def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
     """Every resource of the plan priced; raises UnpricedError for what the table lacks."""
-    cost = StackCost(stack=str(plan.get("stack", "")), as_of=table.as_of, currency=table.currency)
+    cost = StackCost(stack=str(plan.get("stack", "")), as_of=table.as_of, currency=table.currency, regions=dict(table.regions))
     counted_once: set[tuple[str, str]] = set()
     resources = cast(list[dict[str, Any]], plan["resources"])
-    by_id = {(str(r["type"]), r["id"]): cast(dict[str, Any], r.get("inputs") or {}) for r in resources if r.get("id")}
+    index = _Plan(resources)
     for resource in resources:
         type_, name = str(resource["type"]), str(resource["name"])
         inputs = cast(dict[str, Any], resource.get("inputs") or {})
-        entry = table.entry(type_)
-        if entry is None:
+        found = table.entry(type_)
+        if found is None:
             raise UnpricedError(f"{type_}: not in prices.yaml (resource {name}): price it, or mark it free or usage-based")
-        if isinstance(entry, FreePrefix) or entry.free:
+        if isinstance(found, FreePrefix):
             cost.free += 1
             continue
-        charges: list[ChargeCost] = []
+        entry = _variant(found, inputs, type_, name)
+        if entry.free:
+            cost.free += 1
+            continue
+        priced = _Priced()
         for charge in entry.charges:
-            linked: dict[str, Any] | None = None
-            if charge.link is not None:
-                ref = input_at(inputs, charge.link.id)
-                if (charge.link.type, ref) not in by_id:
-                    raise UnpricedError(f"{type_} {name}: {charge.link.id} names no {charge.link.type} in the plan ({charge.what})")
-                linked = by_id[(charge.link.type, ref)]
-            priced = price_charge(charge, inputs, type_, name, table.hours_per_month, linked)
-            if priced is None:
-                continue
+            before = len(priced.charges)
+            _price_charge(charge, inputs, type_, name, table.hours_per_month, index, priced)
             if charge.once:
-                if (type_, charge.what) in counted_once:
-                    priced = ChargeCost(charge.what, 0.0, 0.0, "counted once per stack", priced.unverified)
-                counted_once.add((type_, charge.what))
-            charges.append(priced)
-        cost.resources.append(ResourceCost(type_, name, str(resource["urn"]), charges, list(entry.usage)))
+                for i in range(before, len(priced.charges)):
+                    if (type_, charge.what) in counted_once:
+                        priced.charges[i] = ChargeCost(
+                            charge.what, 0.0, 0.0, "counted once per stack", priced.charges[i].unverified, priced.charges[i].region
+                        )
+                    counted_once.add((type_, charge.what))
+        if entry.require_charge and not priced.charges:
+            whats = "; ".join(charge.what for charge in entry.charges)
+            raise UnpricedError(f"{type_} {name}: none of its charges applies ({whats}): prices.yaml cannot price it")
+        usage = [item for item in entry.usage if holds(item.when, inputs)] + priced.usage
+        package = type_.split(":", 1)[0]
+        region = index.region(resource, inputs, package) if package in table.regions else None
+        if region is not None and region != table.regions[package]:
+            used = [c.region for c in priced.charges] + [u.region for u in usage]
+            if not all(r in (region, ALL_REGIONS) for r in used):
+                cost.other_regions[region] = cost.other_regions.get(region, 0) + 1
+        cost.resources.append(ResourceCost(type_, name, str(resource["urn"]), priced.charges, usage, region))
     return cost
 
 
@@ -349,10 +600,12 @@ def cost_text(cost: StackCost) -> str:
     """The --cost section of one stack: per resource, the stack total, the usage-based remainder."""
     lines = [f"Cost of {cost.stack}, {cost.currency}/month at list prices of {cost.as_of.isoformat()} (offline_plan/prices.yaml):"]
     unverified = 0
+    table_regions = set(cost.regions.values())
     for resource in sorted(cost.resources, key=lambda r: (-r.high, r.type, r.name)):
         if not resource.charges:
             continue
-        lines.append(f"  {_money(resource.low, resource.high):>17}  {_short(resource.type)} {resource.name}")
+        where = f" ({resource.region})" if resource.region is not None and resource.region not in table_regions else ""
+        lines.append(f"  {_money(resource.low, resource.high):>17}  {_short(resource.type)} {resource.name}{where}")
         for charge in resource.charges:
             mark = " (unverified price)" if charge.unverified else ""
             unverified += charge.unverified
@@ -361,6 +614,11 @@ def cost_text(cost: StackCost) -> str:
     lines.append(f"  {_money(cost.low, cost.high):>17}  total per month ({cost.free} resources without a price of their own)")
     if unverified:
         lines.append(f"  {unverified} charge(s) use an unverified price: prices.yaml says why for each")
+    if cost.other_regions:
+        priced = ", ".join(f"{package} at {region}" for package, region in sorted(cost.regions.items()))
+        where = ", ".join(f"{region} ({n})" for region, n in sorted(cost.other_regions.items()))
+        total = sum(cost.other_regions.values())
+        lines.append(f"  {total} resource(s) in regions prices.yaml does not price ({priced}): {where}; their prices may differ")
     usage: dict[tuple[str, str, str], str] = {}
     for resource in cost.resources:
         for item in resource.usage:

@@ -64,17 +64,21 @@ def test_a_missing_selector_input_is_named() -> None:
 
 
 def test_shipped_stack_totals() -> None:
-    """Per stack, the sums prices-research.md §5 gives (Kubernetes-created load balancers and PVCs excluded)."""
+    """Per stack, the sums prices-research.md section 5 gives, with what Kubernetes makes the cloud create."""
     totals = {stack: _money(price_plan(_plan(stack), TABLE)) for stack in PLANS}
     assert totals["droplets"] == (37.80, 37.80)
-    assert totals["staging"] == (132.00, 228.00)
-    assert totals["production"] == (390.00, 726.00)
-    assert totals["byoc"] == (1.00, 1.00)
+    # DOKS nodes 2..4 / 3..10 x 48 + MongoDB + Spaces 5 + uptime 1 (+ HA 40, registry 20 in production)
+    # + the DigitalOcean load balancer traefik's Service gets: 1 size unit, 12.00.
+    assert totals["staging"] == (144.00, 240.00)
+    assert totals["production"] == (402.00, 738.00)
+    # uptime check 1 + the mongo replica's 20 GiB DigitalOcean volume (2.00).
+    assert totals["byoc"] == (3.00, 3.00)
     assert totals["dev"] == (0.00, 0.00)
     # EKS 73 + nodes (t3.large 70.08, m7i.large 73.584) and their 50 GiB gp3 roots (4.00) per node
-    # + NATs 32.85 + EIPs 3.65 + KMS 1 + health check 4.75 + alarms 0.10 each.
-    assert totals["aws-staging"] == (263.91, 412.07)
-    assert totals["aws-production"] == (421.50, 887.01)
+    # + NATs 32.85 + EIPs 3.65 + KMS 1 + health check 4.75 + alarms 0.10 each
+    # + traefik's NLB 16.425 + mongo volumes gp3 0.08/GiB (staging 1 x 20 GiB, production 3 x 50 GiB).
+    assert totals["aws-staging"] == (281.94, 430.10)
+    assert totals["aws-production"] == (449.93, 915.43)
     assert totals["aws-hosts"] == (88.14, 88.14)
 
 
@@ -149,7 +153,7 @@ def test_spaces_subscription_counts_once_per_stack() -> None:
 def test_cost_text_shows_the_date_ranges_and_usage() -> None:
     text = cost_text(price_plan(_plan("production"), TABLE))
     assert "at list prices of 2026-11-30" in text
-    assert f"390.00{DASH}726.00  total per month" in text
+    assert f"402.00{DASH}738.00  total per month" in text
     assert f"144.00{DASH}480.00 worker nodes (priced as droplets) [s-4vcpu-8gb {TIMES}3{DASH}10] (unverified price)" in text
     assert "usage-based, not in the total:" in text
     assert "ContainerRegistry: storage beyond the tier's included amount (professional 100 GiB), 0.02 USD/GiB-month" in text
