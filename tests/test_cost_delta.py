@@ -136,7 +136,7 @@ def test_the_comment_shows_before_after_delta_the_movers_and_the_table_date() ->
     report = StackReport(stack="production", changes=None, estimate=estimate, cost=change)
     text = comment([report])
     assert "list prices of 2026-11-30 from `offline_plan/prices.yaml`" in text
-    assert "| `production` | 390.00\N{EN DASH}726.00 | 570.00\N{EN DASH}906.00 | **+180.00** :warning: |" in text
+    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in text
     assert "> **Cost:** `production`: this change adds +180.00 USD/month, more than this stack's" in text
     assert "| +180.00 | DatabaseCluster meteor-mongo-cluster | changed: 180.00 \N{RIGHTWARDS ARROW} 360.00 |" in text
 
@@ -145,7 +145,7 @@ def test_a_stack_without_baseline_shows_its_estimate_only() -> None:
     estimate, change = price_change(_production(), None, TABLE, 100)
     assert change is None
     text = comment([StackReport(stack="production", changes=None, estimate=estimate)])
-    assert "| `production` (no baseline) | n/a | 390.00\N{EN DASH}726.00 | n/a |" in text
+    assert "| `production` (no baseline) | n/a | 402.00\N{EN DASH}738.00 | n/a |" in text
 
 
 def test_without_cost_the_comment_has_no_money() -> None:
@@ -240,7 +240,7 @@ def test_cli_report_prints_the_estimate_then_the_delta(bigger_database: Path) ->
     proc = _cli(bigger_database, "--cost")
     assert proc.returncode == 3, proc.stderr
     assert "Cost of production, USD/month at list prices of 2026-11-30" in proc.stdout
-    assert "production: cost: 390.00\N{EN DASH}726.00 \N{RIGHTWARDS ARROW} 570.00\N{EN DASH}906.00 USD/month (+180.00)" in proc.stdout
+    assert "production: cost: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 582.00\N{EN DASH}918.00 USD/month (+180.00)" in proc.stdout
     assert "production: !! adds +180.00 USD/month, more than this stack's" in proc.stdout
     assert "+180.00  DatabaseCluster meteor-mongo-cluster (changed: 180.00 \N{RIGHTWARDS ARROW} 360.00)" in proc.stdout
 
@@ -248,4 +248,4 @@ def test_cli_report_prints_the_estimate_then_the_delta(bigger_database: Path) ->
 def test_cli_comment_carries_the_money(bigger_database: Path) -> None:
     proc = _cli(bigger_database, "--cost", "--markdown")
     assert proc.returncode == 3, proc.stderr
-    assert "| `production` | 390.00\N{EN DASH}726.00 | 570.00\N{EN DASH}906.00 | **+180.00** :warning: |" in proc.stdout
+    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in proc.stdout

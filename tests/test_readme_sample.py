@@ -25,6 +25,6 @@ def test_the_sample_is_the_previews_own_comment(tmp_path: Path, capsys: pytest.C
     generated = sample().split("### `production`", 1)[1].split("### `staging`", 1)[0]
     assert generated == command
     assert "| `-/+` replace | `kubernetes:batch/v1:Job` | `todos-migrate` |" in generated, "the migration Job is replaced"
-    assert "**Monthly estimate: 390.00\N{EN DASH}726.00 \N{RIGHTWARDS ARROW} 565.00\N{EN DASH}901.00 USD (+175.00)**" in generated, (
+    assert "**Monthly estimate: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 577.00\N{EN DASH}913.00 USD (+175.00)**" in generated, (
         "the database one size up (+180.00) and the Spaces subscription gone with the bucket (-5.00)"
     )
