@@ -10,20 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from offline_plan.pricing import DASH, PriceTable, ResourceCost, StackCost, UnpricedError, price_plan
+from offline_plan.pricing import PriceTable, ResourceCost, StackCost, UnpricedError, money, price_plan
 
 Money = tuple[float, float]
 """A monthly amount as (low, high): equal unless autoscaling makes it a range."""
 
 ZERO: Money = (0.0, 0.0)
 ARROW = "\N{RIGHTWARDS ARROW}"
-
-
-def money(amount: Money, *, signed: bool = False) -> str:
-    """`12.00`, or a range joined by an en dash; signed: `+30.00`, `-4.00`."""
-    low, high = (round(amount[0], 2) + 0.0, round(amount[1], 2) + 0.0)
-    pattern = "{:+,.2f}" if signed else "{:,.2f}"
-    return pattern.format(low) if low == high else f"{pattern.format(low)}{DASH}{pattern.format(high)}"
 
 
 def _of(resource: ResourceCost | None) -> Money:

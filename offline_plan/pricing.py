@@ -588,8 +588,15 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
     return cost
 
 
+def money(amount: tuple[float, float], *, signed: bool = False) -> str:
+    """A monthly (low, high) amount: `12.00`, or a range joined by an en dash; signed: `+30.00`, `-4.00`."""
+    low, high = (round(amount[0], 2) + 0.0, round(amount[1], 2) + 0.0)
+    pattern = "{:+,.2f}" if signed else "{:,.2f}"
+    return pattern.format(low) if low == high else f"{pattern.format(low)}{DASH}{pattern.format(high)}"
+
+
 def _money(low: float, high: float) -> str:
-    return f"{low:,.2f}" if round(low, 2) == round(high, 2) else f"{low:,.2f}{DASH}{high:,.2f}"
+    return money((low, high))
 
 
 def _short(type_: str) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
-from offline_plan.cost_delta import ARROW, CostChange, delta_text, flag_line, money, movers, summary_cells
-from offline_plan.pricing import StackCost, cost_text
+from offline_plan.cost_delta import ARROW, CostChange, delta_text, flag_line, movers, summary_cells
+from offline_plan.pricing import StackCost, cost_text, money
 from offline_plan.report import PlanSummary
 from offline_plan.watching import WatchSummary, watch_changes, watch_lines
 
@@ -264,7 +264,13 @@ def _cost_table(reports: list[StackReport]) -> list[str]:
         else:
             before, after, delta = summary_cells(report.cost)
             out.append(f"| `{report.stack}` | {before} | {after} | {delta} |")
-    return [*out, ""]
+    out.append("")
+    for report in priced:
+        elsewhere = report.estimate.other_regions if report.estimate else {}
+        if elsewhere:
+            where = ", ".join(f"{region} ({n})" for region, n in sorted(elsewhere.items()))
+            out += [f"_`{report.stack}`: resources in regions the table does not price, at its prices: {where}._", ""]
+    return out
 
 
 def _summary_table(reports: list[StackReport]) -> list[str]:

@@ -15,8 +15,8 @@ import yaml
 
 from components.config import ConfigError, parse_config
 from components.config.review import cost_review
-from offline_plan.cost_delta import CostChange, ResourceDelta, cost_change, delta_text, money, movers, price_change, summary_cells
-from offline_plan.pricing import ChargeCost, ResourceCost, StackCost, load_prices
+from offline_plan.cost_delta import CostChange, ResourceDelta, cost_change, delta_text, movers, price_change, summary_cells
+from offline_plan.pricing import ChargeCost, ResourceCost, StackCost, load_prices, money
 from offline_plan.render import StackReport, comment
 from tests.harness import DIGEST, ROOT
 
@@ -146,6 +146,13 @@ def test_a_stack_without_baseline_shows_its_estimate_only() -> None:
     assert change is None
     text = comment([StackReport(stack="production", changes=None, estimate=estimate)])
     assert "| `production` (no baseline) | n/a | 402.00\N{EN DASH}738.00 | n/a |" in text
+
+
+def test_the_comment_says_which_resources_sit_in_regions_the_table_does_not_price() -> None:
+    estimate = _stack(("web", 24, 24))
+    estimate.other_regions["us-west-2"] = 3
+    text = comment([StackReport(stack="s", changes=None, estimate=estimate)])
+    assert "_`s`: resources in regions the table does not price, at its prices: us-west-2 (3)._" in text
 
 
 def test_without_cost_the_comment_has_no_money() -> None:
