@@ -35,7 +35,10 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "meteor-platform"
 
 NO_CHANGES, BAD_INPUT, CHANGES, PROTECTED_DATA, POLICY_VIOLATION = 0, 2, 3, 4, 5
 SEVERITY = [NO_CHANGES, CHANGES, POLICY_VIOLATION, PROTECTED_DATA, BAD_INPUT]
@@ -126,8 +129,8 @@ def _read_plan_file(path: Path) -> dict[str, Any]:
         raise InputError(f"--diff {path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
 
 
-def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
-    """The committed plan of `stack` at git revision `ref`; None when that revision has none."""
+def _git_file(root: Path, ref: str, path: Path) -> bytes | None:
+    """The bytes of `path` (in the project at `root`) at git revision `ref`; None when that revision has no such file."""
     if ref.startswith("-"):
         raise InputError(f"--base {ref}: not a git revision")
     try:
@@ -136,19 +139,47 @@ def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
         raise InputError("--base needs git, which is not installed") from None
     if top.returncode != 0:
         raise InputError(f"--base {ref}: {root} is not in a git repository")
-    relative = (root.resolve() / "plans" / f"{stack}.json").relative_to(Path(top.stdout.strip()).resolve())
+    relative = (root.resolve() / path).relative_to(Path(top.stdout.strip()).resolve())
     commit = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=False
     )
     if commit.returncode != 0:
         raise InputError(f"--base {ref}: no such git revision (fetch it first, e.g. git fetch origin main)")
     shown = subprocess.run(["git", "show", f"{commit.stdout.strip()}:{relative.as_posix()}"], cwd=root, capture_output=True, check=False)
-    if shown.returncode != 0:
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
+    """The committed plan of `stack` at git revision `ref`; None when that revision has none."""
+    path = Path("plans") / f"{stack}.json"
+    shown = _git_file(root, ref, path)
+    if shown is None:
         return None
     try:
-        return _check_plan(json.loads(shown.stdout.decode("utf-8")), f"{ref}:{relative.as_posix()}")
+        return _check_plan(json.loads(shown.decode("utf-8")), f"{ref}:{path.as_posix()}")
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{ref}:{relative.as_posix()}: not JSON ({err})") from None
+        raise InputError(f"{ref}:{path.as_posix()}: not JSON ({err})") from None
+
+
+def _base_cost_review(root: Path, ref: str, stack: str) -> object:
+    """The `costReview` section of the stack file at `ref` (None when absent or unreadable)."""
+    shown = _git_file(root, ref, Path(f"Pulumi.{stack}.yaml"))
+    try:
+        document = yaml.safe_load(shown) if shown is not None else None
+    except yaml.YAMLError:
+        return None
+    config = cast(dict[str, Any], document).get("config") if isinstance(document, dict) else None
+    return cast(dict[str, Any], config).get(f"{PROJECT}:costReview") if isinstance(config, dict) else None
+
+
+def _prices_note(root: Path, ref: str) -> str:
+    """A note when this change edits the price table: both plans are priced with the changed one."""
+    from offline_plan.pricing import PRICES
+
+    shown = _git_file(root, ref, PRICES.relative_to(ROOT))
+    if shown is not None and shown == PRICES.read_bytes():
+        return ""
+    return f"This change edits `offline_plan/prices.yaml` (or {ref} has none): both plans are priced with the changed table."
 
 
 def _write(target: str | Path, text: str, what: str) -> None:
@@ -178,14 +209,14 @@ def run(argv: list[str] | None) -> int:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
 
-    from components.config.review import cost_review
+    from components.config.review import flag_threshold, stack_flag_threshold
     from offline_plan.changes import PlanMismatchError, plan_changes
-    from offline_plan.cost_delta import price_change
+    from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
     from offline_plan.pricing import UnpricedError, load_prices
     from offline_plan.render import StackReport, comment, stack_cost_text, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
-    from offline_plan.runtime import read_stack_config, run_program
+    from offline_plan.runtime import run_program
     from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
@@ -234,19 +265,22 @@ def run(argv: list[str] | None) -> int:
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
         if prices is not None:
-            threshold = cost_review(read_stack_config(args.root, stack).values).flag_increase_above
+            head = stack_flag_threshold(args.root, stack)
+            base = flag_threshold(_base_cost_review(args.root, args.base, stack)) if args.base else None
+            threshold, why = applied_threshold(head, base)
             try:
-                report.estimate, report.cost = price_change(plan, earlier, prices, threshold)
+                report.estimate, report.cost = price_change(plan, earlier, prices, threshold, threshold_note=why)
             except UnpricedError as err:
-                raise InputError(f"--cost: {err}") from None
+                report.cost_error = str(err)
         reports.append(report)
 
+    notes = [_prices_note(args.root, args.base)] if args.cost and args.base else []
     if args.markdown:
-        output = comment(reports)
+        output = comment(reports, cost_notes=[n for n in notes if n])
     elif args.quiet and all(r.changes is None for r in reports):
         output = "".join(stack_text(r) for r in reports if r.violations)
     else:
-        output = "".join(stack_text(r) + stack_cost_text(r) for r in reports)
+        output = "".join(stack_text(r) + stack_cost_text(r) for r in reports) + "".join(f"\n{n}\n" for n in notes if n)
     if args.output:
         _write(args.output, output, "--output")
     elif output and args.json != "-":

@@ -23,15 +23,30 @@ def _of(resource: ResourceCost | None) -> Money:
     return ZERO if resource is None else (resource.low, resource.high)
 
 
+def _detail(resource: ResourceCost | None) -> str:
+    """What selects the resource's price: `db-s-2vcpu-4gb x3`, the charges' details joined."""
+    return "; ".join(c.detail for c in resource.charges if c.detail) if resource is not None else ""
+
+
+def _usage(resource: ResourceCost | None) -> set[str]:
+    return {item.what for item in resource.usage} if resource is not None else set()
+
+
 @dataclass(frozen=True)
 class ResourceDelta:
-    """One resource whose monthly price differs between the two plans."""
+    """One resource whose monthly price, or whose usage-based prices, differ between the two plans."""
 
     type: str
     name: str
     action: Literal["added", "removed", "changed"]
     before: Money
     after: Money
+    before_detail: str = ""
+    after_detail: str = ""
+    unverified: bool = False
+    """A price on either side is marked unverified in prices.yaml."""
+    usage_added: tuple[str, ...] = ()
+    usage_removed: tuple[str, ...] = ()
 
     @property
     def delta(self) -> Money:
@@ -40,6 +55,25 @@ class ResourceDelta:
     @property
     def short_type(self) -> str:
         return self.type.rsplit(":", 1)[-1]
+
+    @property
+    def how(self) -> str:
+        """`changed: 180.00 → 360.00 (db-s-2vcpu-4gb x3 → db-s-4vcpu-8gb x3)`, plus usage-based prices it adds or drops."""
+        if self.action == "added":
+            text = f"added: {money(self.after)}" + (f" ({self.after_detail})" if self.after_detail else "")
+        elif self.action == "removed":
+            text = f"removed: {money(self.before)}" + (f" ({self.before_detail})" if self.before_detail else "")
+        else:
+            text = f"changed: {money(self.before)} {ARROW} {money(self.after)}"
+            if self.before_detail != self.after_detail:
+                text += f" ({self.before_detail or '-'} {ARROW} {self.after_detail or '-'})"
+        if self.unverified:
+            text += ", unverified price"
+        if self.usage_added:
+            text += f"; usage-based, not in the total: {', '.join(self.usage_added)}"
+        if self.usage_removed:
+            text += f"; usage-based prices gone: {', '.join(self.usage_removed)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -51,9 +85,11 @@ class CostChange:
     before: StackCost | None
     moved: list[ResourceDelta] = field(default_factory=list[ResourceDelta])
     threshold: float | None = None
-    """`costReview.flagIncreaseAbove` of the stack (USD/month); None: never flagged."""
+    """The stack's `costReview.flagIncreaseAbove` (USD/month) that applies; None: never flagged."""
     unpriced_base: str = ""
     """Why the base plan has no estimate (a type the current table does not price)."""
+    threshold_note: str = ""
+    """Why the threshold applied is not the one this change sets (it raises or removes it)."""
 
     @property
     def after_total(self) -> Money:
@@ -70,7 +106,8 @@ class CostChange:
 
     @property
     def unchanged(self) -> bool:
-        return self.delta is not None and all(round(d, 2) == 0 for d in self.delta)
+        """Neither end of the estimate moves and no resource adds or drops a price (usage-based included)."""
+        return self.delta is not None and _rounded(self.delta) == ZERO and not self.moved
 
     @property
     def flagged(self) -> bool:
@@ -79,7 +116,14 @@ class CostChange:
         return self.threshold is not None and delta is not None and round(max(delta), 2) > self.threshold
 
 
-def cost_change(before: StackCost | None, after: StackCost, *, threshold: float | None = None, unpriced_base: str = "") -> CostChange:
+def cost_change(
+    before: StackCost | None,
+    after: StackCost,
+    *,
+    threshold: float | None = None,
+    unpriced_base: str = "",
+    threshold_note: str = "",
+) -> CostChange:
     """`before` None with `unpriced_base` empty: a new stack (nothing before, so everything is added)."""
     base = before if before is not None or unpriced_base else StackCost(after.stack, after.as_of, after.currency)
     old = {r.urn: r for r in base.resources} if base is not None else {}
@@ -89,15 +133,33 @@ def cost_change(before: StackCost | None, after: StackCost, *, threshold: float 
         was, now = old.get(urn), new.get(urn)
         shown = new[urn] if urn in new else old[urn]
         action: Literal["added", "removed", "changed"] = "added" if was is None else "removed" if now is None else "changed"
-        moved_by = ResourceDelta(shown.type, shown.name, action, _of(was), _of(now))
-        if _rounded(moved_by.delta) != ZERO:
-            moved.append(moved_by)
+        unverified = any(c.unverified for r in (was, now) if r is not None for c in r.charges)
+        usage_added, usage_removed = sorted(_usage(now) - _usage(was)), sorted(_usage(was) - _usage(now))
+        delta = ResourceDelta(
+            shown.type,
+            shown.name,
+            action,
+            _of(was),
+            _of(now),
+            _detail(was),
+            _detail(now),
+            unverified,
+            tuple(usage_added),
+            tuple(usage_removed),
+        )
+        if any(abs(d) > 1e-9 for d in delta.delta) or usage_added or usage_removed:
+            moved.append(delta)
     moved.sort(key=lambda d: (-max(abs(d.delta[0]), abs(d.delta[1])), d.type, d.name))
-    return CostChange(after.stack, after, base, moved, threshold, unpriced_base)
+    return CostChange(after.stack, after, base, moved, threshold, unpriced_base, threshold_note)
 
 
 def price_change(
-    plan: dict[str, Any], earlier: dict[str, Any] | None, table: PriceTable, threshold: float | None
+    plan: dict[str, Any],
+    earlier: dict[str, Any] | None,
+    table: PriceTable,
+    threshold: float | None,
+    *,
+    threshold_note: str = "",
 ) -> tuple[StackCost, CostChange | None]:
     """The plan's estimate and, given the baseline plan, what the change does to it.
 
@@ -111,7 +173,20 @@ def price_change(
         before, unpriced = price_plan(earlier, table), ""
     except UnpricedError as err:
         before, unpriced = None, str(err)
-    return after, cost_change(before, after, threshold=threshold, unpriced_base=unpriced)
+    return after, cost_change(before, after, threshold=threshold, unpriced_base=unpriced, threshold_note=threshold_note)
+
+
+def applied_threshold(head: float | None, base: float | None) -> tuple[float | None, str]:
+    """The threshold that judges a change, and a note when it is not the head's.
+
+    The lower of the base's and the change's own: a pull request cannot switch off its own flag
+    by raising or removing `costReview.flagIncreaseAbove` along with the increase.
+    """
+    if base is None or (head is not None and head <= base):
+        return head, ""
+    was = f"{base:,.2f}"
+    now = "removes it" if head is None else f"raises it to {head:,.2f}"
+    return base, f"this change {now}; the base's {was} applies"
 
 
 def _rounded(amount: Money) -> Money:
@@ -122,13 +197,19 @@ MOVERS_SHOWN = 8
 """At most this many resources are listed per stack, the biggest movers first."""
 
 
+def delta_words(delta: Money) -> str:
+    """`+30.00`, or each end of a range on its own when they differ: `+10.00 low end, +60.00 high end`."""
+    low, high = _rounded(delta)
+    return f"{low:+,.2f}" if low == high else f"{low:+,.2f} low end, {high:+,.2f} high end"
+
+
 def summary_cells(change: CostChange) -> tuple[str, str, str]:
     """(before, after, delta) for the comment's cost table; the delta bold and marked when flagged."""
     after = money(change.after_total)
     before, delta = change.before_total, change.delta
     if before is None or delta is None:
         return ("not priced", after, "n/a")
-    shown = "0.00" if change.unchanged else money(delta, signed=True)
+    shown = "0.00" if _rounded(delta) == ZERO else delta_words(delta)
     if change.flagged:
         shown = f"**{shown}** :warning:"
     return (money(before), after, shown)
@@ -136,23 +217,22 @@ def summary_cells(change: CostChange) -> tuple[str, str, str]:
 
 def flag_line(change: CostChange) -> str:
     """Why the change is flagged (empty when it is not)."""
-    if not change.flagged or change.delta is None:
+    if not change.flagged or change.delta is None or change.threshold is None:
         return ""
+    note = f"; {change.threshold_note}" if change.threshold_note else ""
     return (
-        f"adds {money(change.delta, signed=True)} USD/month, more than this stack's costReview.flagIncreaseAbove ({change.threshold:,.2f})"
+        f"raises the monthly estimate by {delta_words(change.delta)} USD, more than this stack's "
+        f"`meteor-platform:costReview.flagIncreaseAbove` ({change.threshold:,.2f}{note})"
     )
 
 
-def movers(change: CostChange, *, limit: int = MOVERS_SHOWN) -> list[tuple[str, str, str]]:
-    """(delta, resource, how) per resource that moves the estimate, biggest first; the rest summed in one row."""
-    rows = [
-        (money(d.delta, signed=True), f"{d.short_type} {d.name}", f"{d.action}: {money(d.before)} {ARROW} {money(d.after)}")
-        for d in change.moved[:limit]
-    ]
+def movers(change: CostChange, *, limit: int = MOVERS_SHOWN) -> list[tuple[str, ResourceDelta | None, str]]:
+    """(delta, resource, how) per resource that moves the estimate, biggest first; the rest summed in one row (resource None)."""
+    rows: list[tuple[str, ResourceDelta | None, str]] = [(money(d.delta, signed=True), d, d.how) for d in change.moved[:limit]]
     if len(change.moved) > limit:
         rest = change.moved[limit:]
         total = (sum(d.delta[0] for d in rest), sum(d.delta[1] for d in rest))
-        rows.append((money(total, signed=True), f"{len(rest)} more resource(s)", ""))
+        rows.append((money(total, signed=True), None, f"{len(rest)} more resource(s)"))
     return rows
 
 
@@ -164,8 +244,11 @@ def delta_text(change: CostChange) -> str:
     before, after = money(change.before_total), money(change.after_total)
     if change.unchanged:
         return f"{stack}: cost: {after} USD/month, unchanged\n"
-    lines = [f"{stack}: cost: {before} {ARROW} {after} USD/month ({money(change.delta or ZERO, signed=True)})"]
+    lines = [f"{stack}: cost: {before} {ARROW} {after} USD/month ({delta_words(change.delta or ZERO)})"]
     if change.flagged:
         lines.append(f"{stack}: !! {flag_line(change)}")
-    lines += [f"   {amount:>14}  {resource}" + (f" ({how})" if how else "") for amount, resource, how in movers(change)]
+    elif change.threshold_note:
+        lines.append(f"{stack}: costReview.flagIncreaseAbove: {change.threshold_note}")
+    for amount, resource, how in movers(change):
+        lines.append(f"   {amount:>14}  " + (f"{resource.short_type} {resource.name} ({how})" if resource else how))
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,8 @@ PROJECT_FILES = ("__main__.py", "plans", "examples", "dockerfiles")
 """What planning a stack reads beside its stack file: the program, the committed plans (promotion), the app sources (builds)."""
 
 
-def scratch_project(root: Path, target: Path) -> list[str]:
-    """A copy of the project at `target` with the sample change applied; every stack's name."""
+def scratch_project(root: Path, target: Path, changes: Mapping[str, Callable[[dict[str, Any]], None]] = SAMPLE_CHANGE) -> list[str]:
+    """A copy of the project at `target` with `changes` (the sample change) applied to stack files; every stack's name."""
     for name in PROJECT_FILES:
         source = root / name
         if source.is_dir():
@@ -59,25 +59,25 @@ def scratch_project(root: Path, target: Path) -> list[str]:
     for stack_file in sorted(root.glob("Pulumi.*.yaml")):
         stack = stack_file.name[len("Pulumi.") : -len(".yaml")]
         stacks.append(stack)
-        if stack not in SAMPLE_CHANGE:
+        if stack not in changes:
             shutil.copy2(stack_file, target / stack_file.name)
             continue
         document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
-        SAMPLE_CHANGE[stack](document["config"])
+        changes[stack](document["config"])
         (target / stack_file.name).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return stacks
 
 
 def sample(root: Path = ROOT) -> str:
     """The comment, resource trees left out (each is a stack's whole tree, collapsed in a real comment)."""
-    from components.config.review import cost_review
+    from components.config.review import stack_flag_threshold
     from offline_plan.changes import plan_changes
-    from offline_plan.cost_delta import price_change
+    from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
     from offline_plan.pricing import load_prices
     from offline_plan.render import StackReport, comment
     from offline_plan.report import plan_text, summarize
-    from offline_plan.runtime import read_stack_config, run_program
+    from offline_plan.runtime import run_program
 
     prices = load_prices()
 
@@ -87,8 +87,9 @@ def sample(root: Path = ROOT) -> str:
             plan = json.loads(plan_text(run_program(Path(scratch), stack).as_json()))
             committed = json.loads((root / "plans" / f"{stack}.json").read_text(encoding="utf-8"))
             found = [str(v) for v in violations(plan)]
-            threshold = cost_review(read_stack_config(Path(scratch), stack).values).flag_increase_above
-            estimate, cost = price_change(plan, committed, prices, threshold)
+            # The base branch's threshold is the committed stack file's (what --base reads with git).
+            threshold, why = applied_threshold(stack_flag_threshold(Path(scratch), stack), stack_flag_threshold(root, stack))
+            estimate, cost = price_change(plan, committed, prices, threshold, threshold_note=why)
             reports.append(
                 StackReport(
                     stack=stack,

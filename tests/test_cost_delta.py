@@ -14,9 +14,21 @@ import pytest
 import yaml
 
 from components.config import ConfigError, parse_config
-from components.config.review import cost_review
-from offline_plan.cost_delta import CostChange, ResourceDelta, cost_change, delta_text, movers, price_change, summary_cells
+from components.config.review import flag_threshold
+from offline_plan.__main__ import main
+from offline_plan.cost_delta import (
+    CostChange,
+    ResourceDelta,
+    applied_threshold,
+    cost_change,
+    delta_text,
+    delta_words,
+    movers,
+    price_change,
+    summary_cells,
+)
 from offline_plan.pricing import ChargeCost, ResourceCost, StackCost, load_prices, money
+from offline_plan.readme_sample import scratch_project
 from offline_plan.render import StackReport, comment
 from tests.harness import DIGEST, ROOT
 
@@ -101,8 +113,8 @@ def test_the_flag_is_an_increase_above_the_threshold_at_either_end(
 def test_movers_beyond_the_limit_are_summed_in_one_row() -> None:
     after = _stack(*((f"r{i}", float(i), float(i)) for i in range(1, 11)))
     rows = movers(cost_change(_stack(), after), limit=3)
-    assert [r[1] for r in rows[:3]] == ["Droplet r10", "Droplet r9", "Droplet r8"]
-    assert rows[3] == ("+28.00", "7 more resource(s)", "")  # 1 + ... + 7
+    assert [r[1].name for r in rows[:3] if r[1]] == ["r10", "r9", "r8"]
+    assert rows[3] == ("+28.00", None, "7 more resource(s)")  # 1 + ... + 7
 
 
 def test_a_change_that_does_not_move_the_price_reads_unchanged() -> None:
@@ -137,8 +149,8 @@ def test_the_comment_shows_before_after_delta_the_movers_and_the_table_date() ->
     text = comment([report])
     assert "list prices of 2026-11-30 from `offline_plan/prices.yaml`" in text
     assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in text
-    assert "> **Cost:** `production`: this change adds +180.00 USD/month, more than this stack's" in text
-    assert "| +180.00 | DatabaseCluster meteor-mongo-cluster | changed: 180.00 \N{RIGHTWARDS ARROW} 360.00 |" in text
+    assert "> **Cost:** `production`: this change raises the monthly estimate by +180.00 USD, more than this stack's" in text
+    assert "| +180.00 | DatabaseCluster `meteor-mongo-cluster` | changed: 180.00 \N{RIGHTWARDS ARROW} 360.00 (db-s-2vcpu-4gb" in text
 
 
 def test_a_stack_without_baseline_shows_its_estimate_only() -> None:
@@ -182,6 +194,7 @@ def _errors(raw: dict[str, Any]) -> list[str]:
     [
         ({"flagIncreaseAbove": -1}, "meteor-platform:costReview.flagIncreaseAbove"),
         ({"flagIncreaseAbove": "lots"}, "meteor-platform:costReview.flagIncreaseAbove"),
+        ({"flagIncreaseAbove": True}, "meteor-platform:costReview.flagIncreaseAbove"),
         ({"flagAbove": 10}, "meteor-platform:costReview.flagAbove"),
     ],
 )
@@ -191,8 +204,9 @@ def test_a_bad_cost_review_names_the_key(section: dict[str, Any], key: str) -> N
 
 
 def test_the_threshold_is_read_from_the_stack_values_and_absent_means_never_flagged() -> None:
-    assert cost_review({"meteor-platform:costReview": '{"flagIncreaseAbove": 25}'}).flag_increase_above == 25
-    assert cost_review({}).flag_increase_above is None
+    assert flag_threshold({"flagIncreaseAbove": 25}) == 25
+    assert flag_threshold(None) is None
+    assert flag_threshold({"flagIncreaseAbove": True}) is None, "an invalid section (of an older base) counts as absent"
     assert _errors({**BASE, "costReview": {"flagIncreaseAbove": 25}}) == []
 
 
@@ -205,20 +219,19 @@ def test_every_shipped_stack_sets_a_threshold() -> None:
 # --- the command line, on a copy of the project whose production database is one size up
 
 
+def _bigger_database_and_threshold(threshold: float) -> Any:
+    def change(config: dict[str, Any]) -> None:
+        config["meteor-platform:mongo"] = {**config["meteor-platform:mongo"], "size": "db-s-4vcpu-8gb"}
+        config["meteor-platform:costReview"] = {"flagIncreaseAbove": threshold}
+
+    return change
+
+
 @pytest.fixture(scope="module")
 def bigger_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from offline_plan.readme_sample import PROJECT_FILES
-
+    """Production one database size up (+180.00), its own threshold 200 (the shipped file says 100)."""
     root = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("node_modules", "local", "__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    document = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text(encoding="utf-8"))
-    document["config"]["meteor-platform:mongo"]["size"] = "db-s-4vcpu-8gb"
-    (root / "Pulumi.production.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    scratch_project(ROOT, root, {"production": _bigger_database_and_threshold(200)})
     return root
 
 
@@ -243,16 +256,161 @@ def _cli(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_report_prints_the_estimate_then_the_delta(bigger_database: Path) -> None:
+def test_cli_report_prints_the_estimate_then_the_delta_judged_by_the_projects_own_threshold(bigger_database: Path) -> None:
     proc = _cli(bigger_database, "--cost")
     assert proc.returncode == 3, proc.stderr
     assert "Cost of production, USD/month at list prices of 2026-11-30" in proc.stdout
     assert "production: cost: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 582.00\N{EN DASH}918.00 USD/month (+180.00)" in proc.stdout
-    assert "production: !! adds +180.00 USD/month, more than this stack's" in proc.stdout
-    assert "+180.00  DatabaseCluster meteor-mongo-cluster (changed: 180.00 \N{RIGHTWARDS ARROW} 360.00)" in proc.stdout
+    assert "+180.00  DatabaseCluster meteor-mongo-cluster (changed: 180.00 \N{RIGHTWARDS ARROW} 360.00" in proc.stdout
+    assert "!!" not in proc.stdout.split("production: cost:", 1)[1], "200 (the copy's threshold) is not exceeded"
 
 
 def test_cli_comment_carries_the_money(bigger_database: Path) -> None:
     proc = _cli(bigger_database, "--cost", "--markdown")
     assert proc.returncode == 3, proc.stderr
-    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in proc.stdout
+    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | +180.00 |" in proc.stdout
+
+
+def test_quiet_without_a_baseline_prints_no_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["droplets", "--cost", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_plan_the_table_cannot_price_keeps_the_rest_of_the_report(
+    bigger_database: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unpriced type must not take the protected-data and policy report down with it (nor change the status)."""
+    import offline_plan.pricing as pricing
+
+    types = {k: v for k, v in TABLE.types.items() if k != "digitalocean:index/databaseCluster:DatabaseCluster"}
+    monkeypatch.setattr(pricing, "load_prices", lambda *_: TABLE.model_copy(update={"types": types}))
+    status = main(["production", "--root", str(bigger_database), "--diff", str(ROOT / "plans" / "production.json"), "--cost", "--markdown"])
+    out = capsys.readouterr().out
+    assert status == 3
+    assert "**0 to create, 1 to update, 0 to replace, 0 to delete**" in out
+    assert "> **Cost:** `production` is not priced: digitalocean:index/databaseCluster:DatabaseCluster: not in prices.yaml" in out
+    assert "| `production` | | not priced | n/a |" in out
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(root)},
+    )
+
+
+def test_with_base_the_lower_threshold_applies_and_a_new_stack_adds_everything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pull request that raises its own threshold along with the increase is still flagged by the base's."""
+    scratch_project(ROOT, tmp_path, {})
+    (tmp_path / "offline_plan").mkdir()
+    shutil.copy2(ROOT / "offline_plan" / "prices.yaml", tmp_path / "offline_plan" / "prices.yaml")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    stack_file = tmp_path / "Pulumi.production.yaml"
+    document = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
+    _bigger_database_and_threshold(500)(document["config"])
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    shutil.copy2(tmp_path / "Pulumi.droplets.yaml", tmp_path / "Pulumi.droplets2.yaml")
+
+    status = main(["production", "droplets2", "--root", str(tmp_path), "--base", "HEAD", "--cost", "--markdown"])
+    out = capsys.readouterr().out
+    assert status == 3
+    assert "this change raises it to 500.00; the base's 100.00 applies" in out
+    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in out
+    assert "| `droplets2` | 0.00 | 37.80 | **+37.80** :warning: |" in out
+    assert "This change edits `offline_plan/prices.yaml`" not in out
+
+
+def test_a_change_to_the_price_table_is_said(tmp_path: Path) -> None:
+    from offline_plan.__main__ import _prices_note  # pyright: ignore[reportPrivateUsage]
+
+    (tmp_path / "offline_plan").mkdir()
+    table = tmp_path / "offline_plan" / "prices.yaml"
+    table.write_text((ROOT / "offline_plan" / "prices.yaml").read_text(encoding="utf-8") + "# an edit\n", encoding="utf-8")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    assert _prices_note(tmp_path, "HEAD").startswith("This change edits `offline_plan/prices.yaml`")
+    table.write_text((ROOT / "offline_plan" / "prices.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    _git(tmp_path, "commit", "-qam", "same table")
+    assert _prices_note(tmp_path, "HEAD") == ""
+
+
+# --- markdown safety and wording
+
+
+def test_resource_names_are_code_spans_in_the_movers_table() -> None:
+    after = _stack(("a|b *x* <img src=x>", 5, 5))
+    text = comment([StackReport(stack="s", changes=None, estimate=after, cost=cost_change(_stack(), after))])
+    assert "| +5.00 | Droplet `a\\|b *x* <img src=x>` |" in text
+
+
+def test_a_range_whose_ends_move_apart_says_each_end() -> None:
+    change = cost_change(_stack(("r", 100, 400)), _stack(("r", 200, 300)), threshold=50)
+    assert delta_words(change.delta or (0, 0)) == "+100.00 low end, -100.00 high end"
+    assert change.flagged
+    assert "raises the monthly estimate by +100.00 low end, -100.00 high end USD" in delta_text(change)
+
+
+def test_sub_cent_moves_are_listed_when_they_add_up() -> None:
+    change = cost_change(_stack(("a", 1, 1), ("b", 1, 1)), _stack(("a", 1.003, 1.003), ("b", 1.003, 1.003)), threshold=0)
+    assert change.flagged
+    assert {d.name for d in change.moved} == {"a", "b"}
+
+
+def test_a_negative_zero_never_shows() -> None:
+    assert money((-0.004, -0.004), signed=True) == "+0.00"
+    assert money((-0.004, -0.004)) == "0.00"
+
+
+def test_usage_based_prices_a_change_adds_are_a_move_even_at_zero() -> None:
+    from offline_plan.pricing import UsageItem
+
+    bucket = ResourceCost(
+        "aws:s3/bucket:Bucket", "b", "urn:b", [], [UsageItem(what="storage", unit="USD/GB-month", price=0.0245, source="s", read="r")]
+    )
+    change = cost_change(_stack(), StackCost("s", DAY, "USD", [bucket]))
+    assert not change.unchanged
+    (moved,) = change.moved
+    assert moved.usage_added == ("storage",)
+    assert "usage-based, not in the total: storage" in moved.how
+
+
+def test_the_how_column_says_what_selects_the_price() -> None:
+    bigger = _production(lambda inputs: inputs.update(size="db-s-4vcpu-8gb"))
+    _, change = price_change(bigger, _production(), TABLE, None)
+    assert change is not None
+    (moved,) = change.moved
+    assert moved.how == (
+        "changed: 180.00 \N{RIGHTWARDS ARROW} 360.00 (db-s-2vcpu-4gb \N{MULTIPLICATION SIGN}3 \N{RIGHTWARDS ARROW} "
+        "db-s-4vcpu-8gb \N{MULTIPLICATION SIGN}3), unverified price"
+    )
+
+
+def test_an_unpriced_base_is_not_a_new_stack() -> None:
+    base = _production()
+    base["resources"].append({"urn": "urn:x", "type": "aws:x/gone:Gone", "name": "gone", "inputs": {}})
+    _, change = price_change(_production(), base, TABLE, 0)
+    assert change is not None
+    assert change.before is None and change.delta is None
+    assert "aws:x/gone:Gone" in change.unpriced_base
+
+
+@pytest.mark.parametrize(
+    ("head", "base", "applied", "note"),
+    [
+        (100, None, 100, ""),
+        (50, 100, 50, ""),
+        (500, 100, 100, "this change raises it to 500.00; the base's 100.00 applies"),
+        (None, 100, 100, "this change removes it; the base's 100.00 applies"),
+        (None, None, None, ""),
+    ],
+)
+def test_the_lower_of_the_base_and_head_thresholds_applies(
+    head: float | None, base: float | None, applied: float | None, note: str
+) -> None:
+    assert applied_threshold(head, base) == (applied, note)

@@ -5,31 +5,50 @@ The program creates nothing from it: `python -m offline_plan --cost` reads it (R
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, ValidationError
 
 from components.config.errors import NAMESPACE
 from components.config.values import Model
+from components.stackfile import read_stack_file, stack_file_path
+
+
+def _not_a_bool(value: Any) -> Any:
+    # YAML `true` would otherwise read as 1.0 USD.
+    if isinstance(value, bool):
+        raise ValueError("expected an amount in USD per month such as 100, not true/false")
+    return value
 
 
 class CostReviewConfig(Model):
     """What the offline preview flags in a pull request's cost delta."""
 
-    flag_increase_above: float | None = Field(
+    flag_increase_above: Annotated[float, BeforeValidator(_not_a_bool)] | None = Field(
         default=None,
         ge=0,
+        allow_inf_nan=False,
         description="USD per month: the pull-request comment flags a change that raises this stack's monthly estimate "
-        "(either end of its range) by more than this. Unset: the delta is shown, never flagged.",
+        "(either end of its range) by more than this, or by more than the base branch's value if that is lower. "
+        "Unset: the delta is shown, never flagged.",
     )
 
 
-def cost_review(stack_values: Mapping[str, str]) -> CostReviewConfig:
-    """The `costReview` section of a stack's config values as the engine hands them over (JSON-encoded).
+def flag_threshold(section: object) -> float | None:
+    """`flagIncreaseAbove` of a `costReview` section as a stack file holds it; None when absent.
 
-    Only for stacks whose whole config already passed `load_config` (the offline plan runs the
-    program first), so a bad value has already been reported with its key.
+    Reads the head's stack file after `load_config` accepted it, and the base branch's, which
+    passed it when it was merged: a section that is not valid (an older format) counts as absent.
     """
-    raw = stack_values.get(f"{NAMESPACE}:costReview")
-    return CostReviewConfig() if raw is None else CostReviewConfig.model_validate(json.loads(raw))
+    if section is None:
+        return None
+    try:
+        return CostReviewConfig.model_validate(section).flag_increase_above
+    except ValidationError:
+        return None
+
+
+def stack_flag_threshold(root: Path, stack: str) -> float | None:
+    """`flagIncreaseAbove` of `Pulumi.<stack>.yaml` in the project at `root`."""
+    return flag_threshold(read_stack_file(stack_file_path(root, stack)).config.get(f"{NAMESPACE}:costReview"))
