@@ -15,6 +15,7 @@ templates). AWS prices are for one region (`regions`); a resource elsewhere is c
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -69,10 +70,22 @@ def show(path: Sequence[str]) -> str:
 _MISSING = object()
 
 
+def _decoded(value: Any) -> Any:
+    """A string holding a JSON object or list (an add-on's `configurationValues`) as that object."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def input_at(inputs: dict[str, Any], path: Sequence[str]) -> Any:
-    """The input at a path (segments; a number indexes a list); _MISSING when absent."""
+    """The input at a path (segments; a number indexes a list; a path going on into a string that
+    holds JSON reads the decoded document); _MISSING when absent."""
     value: Any = inputs
     for part in path:
+        value = _decoded(value)
         if isinstance(value, dict) and part in value:
             value = cast(dict[str, Any], value)[part]
         elif isinstance(value, list) and part.isdigit() and int(part) < len(cast(list[Any], value)):
@@ -82,20 +95,37 @@ def input_at(inputs: dict[str, Any], path: Sequence[str]) -> Any:
     return value
 
 
+def _numeric(value: Any) -> float | None:
+    """A number, or a string holding one (Kubernetes parameters are strings); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+        return float(value)
+    return None
+
+
 class Condition(_Model):
-    """One test on an input: `is` (an unset input is null), `in`, `startsWith`, `keyStartsWith`, `set`."""
+    """One test on an input: `is` (an unset input is null), `in`, `startsWith`, `endsWith`,
+    `keyStartsWith`, `set`, `atLeast`, `above` (numbers; a numeric string counts; anything else fails)."""
 
     path: InputPath
     is_: Any = Field(default=None, alias="is")
     in_: list[Any] | None = Field(default=None, alias="in")
     starts_with: str | None = Field(default=None, alias="startsWith")
+    ends_with: str | None = Field(default=None, alias="endsWith")
     key_starts_with: str | None = Field(default=None, alias="keyStartsWith")
     set_: bool | None = Field(default=None, alias="set")
+    at_least: float | None = Field(default=None, alias="atLeast")
+    above: float | None = None
 
     @model_validator(mode="after")
     def _one_test(self) -> Self:
         if len(self.model_fields_set - {"path"}) != 1:
-            raise ValueError(f"a condition on {show(self.path)} has exactly one of is, in, startsWith, keyStartsWith, set")
+            raise ValueError(
+                f"a condition on {show(self.path)} has exactly one of is, in, startsWith, endsWith, keyStartsWith, set, atLeast, above"
+            )
         return self
 
     def holds(self, view: dict[str, Any]) -> bool:
@@ -107,6 +137,13 @@ class Condition(_Model):
             return value in self.in_
         if self.starts_with is not None:
             return isinstance(value, str) and value.startswith(self.starts_with)
+        if self.ends_with is not None:
+            return isinstance(value, str) and value.endswith(self.ends_with)
+        if self.at_least is not None or self.above is not None:
+            number = _numeric(value)
+            if number is None:
+                return False
+            return number >= self.at_least if self.at_least is not None else number > cast(float, self.above)
         if self.key_starts_with is not None:
             prefix = self.key_starts_with
             return isinstance(value, dict) and any(str(key).startswith(prefix) for key in cast(dict[Any, Any], value))
@@ -182,18 +219,43 @@ def _leaves(prices: dict[str, Price | Selection]) -> list[Price]:
     return [leaf for node in prices.values() for leaf in ([node] if isinstance(node, Price) else _leaves(node.prices))]
 
 
+class Match(_Model):
+    """The counted resource's input at `path` equals this resource's at `equals` (`$id`: its provider id)."""
+
+    path: InputPath
+    equals: InputPath
+
+
+class PlanCount(_Model):
+    """Resources of the plan: those of `type` whose inputs meet `when` and, for each `match`, hold
+    the same value as this resource (the elb-tagged subnets a load balancer spans, a host's alarms)."""
+
+    type: str = Field(min_length=1)
+    when: When = ()
+    match: tuple[Match, ...] = ()
+
+
 class Count(_Model):
-    """How many the charge is for: `min`/`max` input paths (autoscaling) or a `fixed` one; `default` when unset."""
+    """How many the charge is for: `min`/`max` input paths (autoscaling) or a `fixed` one; `default` when unset
+    (alone: always that many); or `resources`: how many resources of the plan match (none: the
+    `otherwise` line, else no charge)."""
 
     fixed: InputPath | None = None
     min: InputPath | None = None
     max: InputPath | None = None
     default: float | None = Field(default=None, ge=0)
+    resources: PlanCount | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
+        if self.resources is not None:
+            if self.model_fields_set != {"resources"}:
+                raise ValueError("a count of plan `resources` stands alone")
+            return self
+        if self.model_fields_set == {"default"}:
+            return self
         if (self.min is None) != (self.max is None) or (self.min is None and self.fixed is None):
-            raise ValueError("a count has min and max, or fixed, or all three")
+            raise ValueError("a count has min and max, or fixed, or all three (each with a default), a default alone, or resources")
         return self
 
 
@@ -262,16 +324,26 @@ class Charge(_Model):
             raise ValueError(f"{self.what}: a perGiB price needs `size` (the input holding the size)")
         if self.factor != 1.0 and not (self.factor_source and self.factor_read):
             raise ValueError(f"{self.what}: a factor names its factorSource and factorRead")
-        if self.otherwise is not None and self.link is None and self.by is None:
-            raise ValueError(f"{self.what}: `otherwise` stands in for a missing link or an unpriced `by` value")
+        counts_plan = self.count is not None and self.count.resources is not None
+        if self.otherwise is not None and self.link is None and self.by is None and not counts_plan:
+            raise ValueError(f"{self.what}: `otherwise` stands in for a missing link, an unpriced `by` value or no resource to count")
         return self
+
+
+class Refusal(_Model):
+    """An input setting the table does not price (provisioned IOPS, a chart's persistent volume): when
+    `when` holds, UnpricedError names the resource and says `why`."""
+
+    when: When = Field(min_length=1)
+    why: str = Field(min_length=1)
 
 
 class TypeEntry(_Model):
     """How one resource type is priced: free (with source), charges and/or usage, or `variants` by an input.
 
     `requireCharge`: the type exists for its charges; when none applies, UnpricedError names the
-    resource (a load balancer whose annotations name no cloud the table prices).
+    resource (a load balancer whose annotations name no cloud the table prices). `refuse`: inputs
+    that change the price in a way the table does not price raise instead (any kind of entry).
     """
 
     free: bool = False
@@ -283,6 +355,7 @@ class TypeEntry(_Model):
     charges: list[Charge] = Field(default_factory=list[Charge])
     usage: list[UsageItem] = Field(default_factory=list[UsageItem])
     require_charge: bool = Field(default=False, alias="requireCharge")
+    refuse: list[Refusal] = Field(default_factory=list[Refusal])
     by: InputPath | None = None
     variants: dict[str, TypeEntry] = Field(default_factory=dict[str, "TypeEntry"])
 
@@ -336,6 +409,8 @@ class ChargeCost:
     unverified: bool
     region: str | None = None
     """The region the price is for (None: the table's; `all`: everywhere)."""
+    read: str | None = None
+    """When the price was read (prices.yaml `read`); None for a line that repeats one counted elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -386,6 +461,7 @@ def _number(value: Any, type_: str, name: str, path: Sequence[str], *, text: boo
     return float(value)
 
 
+_EKS_ARN = re.compile(r"arn:aws[a-z-]*:eks:([a-z0-9-]+):")
 _QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
 _SUFFIX_BYTES = {
     "": 1,
@@ -406,10 +482,13 @@ def gib(value: Any, type_: str, name: str, path: Sequence[str]) -> float:
     return float(math.ceil(size))
 
 
-def _count(charge: Charge, view: dict[str, Any], type_: str, name: str) -> tuple[float, float, str]:
+def _count(charge: Charge, view: dict[str, Any], type_: str, name: str, plan: _Plan) -> tuple[float, float, str]:
     if charge.count is None:
         return 1.0, 1.0, ""
     spec = charge.count
+    if spec.resources is not None:
+        n = float(plan.count(spec.resources, view))
+        return n, n, f"{TIMES}{n:g} {_short(spec.resources.type)}"
     low = input_at(view, spec.min) if spec.min else _MISSING
     high = input_at(view, spec.max) if spec.max else _MISSING
     if low is not _MISSING and high is not _MISSING:
@@ -431,18 +510,43 @@ class _Priced:
 
 
 class _Plan:
-    """The plan's resources indexed for links (`from`) and providers (regions)."""
+    """The plan's resources indexed for links (`from`), counts (`count.resources`) and providers (regions)."""
 
     def __init__(self, resources: list[dict[str, Any]]) -> None:
         self.linked: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.providers: dict[str, dict[str, Any]] = {}
+        self.by_type: dict[str, list[dict[str, Any]]] = {}
         for resource in resources:
             inputs = cast(dict[str, Any], resource.get("inputs") or {})
+            self.by_type.setdefault(str(resource["type"]), []).append({**inputs, "$id": resource.get("id")})
             for key in ("id", "objectName"):
                 if resource.get(key):
                     self.linked[(str(resource["type"]), key, str(resource[key]))] = inputs
             if str(resource["type"]).startswith("pulumi:providers:"):
                 self.providers[str(resource["urn"])] = {"type": resource["type"], **inputs}
+
+    def count(self, spec: PlanCount, view: dict[str, Any]) -> int:
+        """How many resources of the plan `spec` counts for the resource whose inputs are `view`."""
+        return sum(
+            1
+            for theirs in self.by_type.get(spec.type, [])
+            if holds(spec.when, theirs)
+            and all((value := input_at(theirs, m.path)) is not _MISSING and value == input_at(view, m.equals) for m in spec.match)
+        )
+
+    def _provider(self, resource: dict[str, Any]) -> dict[str, Any] | None:
+        reference = str(resource.get("provider") or "")
+        # A provider reference is "<provider urn>::<provider id>"; plans record the URN alone.
+        return self.providers.get(reference) or self.providers.get(reference.rsplit("::", 1)[0])
+
+    def cluster_region(self, resource: dict[str, Any], package: str) -> str | None:
+        """Where a Kubernetes object's cluster runs, when its explicit provider names an EKS cluster
+        (`clusterIdentifier`, an ARN carrying the region) and `package` is `aws`; else None."""
+        provider = self._provider(resource)
+        if package != "aws" or provider is None or provider["type"] != "pulumi:providers:kubernetes":
+            return None
+        match = _EKS_ARN.match(str(provider.get("clusterIdentifier") or ""))
+        return match.group(1) if match else None
 
     def region(self, resource: dict[str, Any], inputs: dict[str, Any], package: str) -> str:
         """The resource's own `region` input; else its explicit provider's; else unknown (the default
@@ -450,9 +554,7 @@ class _Plan:
         own = inputs.get("region")
         if isinstance(own, str) and own:
             return own
-        reference = str(resource.get("provider") or "")
-        # A provider reference is "<provider urn>::<provider id>"; plans record the URN alone.
-        provider = self.providers.get(reference) or self.providers.get(reference.rsplit("::", 1)[0])
+        provider = self._provider(resource)
         if provider is not None and provider["type"] == f"pulumi:providers:{package}":
             region = provider.get("region")
             if isinstance(region, str) and region:
@@ -460,13 +562,13 @@ class _Plan:
         return UNKNOWN_REGION
 
 
-def _otherwise(charge: Charge, reason: str, view: dict[str, Any], type_: str, name: str) -> UsageItem:
+def _otherwise(charge: Charge, reason: str, view: dict[str, Any], type_: str, name: str, plan: _Plan) -> UsageItem:
     item = cast(UsageItem, charge.otherwise)
     amount: list[str] = []
     if charge.size is not None and (size := input_at(view, charge.size)) is not _MISSING:
         amount.append(f"{gib(size, type_, name, charge.size):g} GiB")
-    if charge.count is not None:
-        amount.append(_count(charge, view, type_, name)[2])
+    if charge.count is not None and charge.count.resources is None:
+        amount.append(_count(charge, view, type_, name, plan)[2])
     detail = "; ".join([reason, " ".join(amount)] if amount else [reason])
     return item.model_copy(update={"what": f"{item.what} [{detail}]"})
 
@@ -491,7 +593,7 @@ def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str,
             if linked is None:
                 reason = f"{show(link.ref)}={None if ref is _MISSING else ref!r} names no {link.type} in the plan"
                 if charge.otherwise is not None:
-                    out.usage.append(_otherwise(charge, reason, view, type_, name))
+                    out.usage.append(_otherwise(charge, reason, view, type_, name, plan))
                     continue
                 raise UnpricedError(f"{type_} {name}: {show(link.ref)} names no {link.type} in the plan (by {link.by}; {charge.what})")
             view["$from"] = linked
@@ -507,7 +609,7 @@ def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str,
             if selected is _MISSING or str(selected) not in node.prices:
                 if first and charge.otherwise is not None:
                     out.usage.append(
-                        _otherwise(charge, f"{show(node.by)}={None if selected is _MISSING else selected!r}", view, type_, name)
+                        _otherwise(charge, f"{show(node.by)}={None if selected is _MISSING else selected!r}", view, type_, name, plan)
                     )
                     break
                 if selected is _MISSING:
@@ -522,16 +624,28 @@ def _price_charge(charge: Charge, inputs: dict[str, Any], type_: str, name: str,
             size_path = cast(tuple[str, ...], charge.size)
             size = gib(input_at(view, size_path), type_, name, size_path)
             detail.append(f"{size:g} GiB")
-        low_n, high_n, times = _count(charge, view, type_, name)
+        low_n, high_n, times = _count(charge, view, type_, name, plan)
+        if charge.count is not None and charge.count.resources is not None and high_n == 0:
+            if charge.otherwise is not None:
+                out.usage.append(_otherwise(charge, f"no {charge.count.resources.type} in the plan to count", view, type_, name, plan))
+            continue
         if times:
             detail.append(times)
         if charge.factor != 1.0:
             detail.append(f"{charge.factor:.0%}")
         unit = node.per_month(hours, size) * charge.factor
-        out.charges.append(ChargeCost(charge.what, unit * low_n, unit * high_n, " ".join(detail), node.unverified, node.region))
+        out.charges.append(ChargeCost(charge.what, unit * low_n, unit * high_n, " ".join(detail), node.unverified, node.region, node.read))
+
+
+def _refuse(entry: TypeEntry, inputs: dict[str, Any], type_: str, name: str) -> None:
+    for refusal in entry.refuse:
+        if holds(refusal.when, inputs):
+            tests = ", ".join(show(c.path) for c in refusal.when)
+            raise UnpricedError(f"{type_} {name}: prices.yaml does not price it with {tests} as set: {refusal.why}")
 
 
 def _variant(entry: TypeEntry, inputs: dict[str, Any], type_: str, name: str) -> TypeEntry:
+    _refuse(entry, inputs, type_, name)
     while entry.by is not None:
         value = input_at(inputs, entry.by)
         key = UNSET if value is _MISSING or value is None else str(value)
@@ -541,6 +655,7 @@ def _variant(entry: TypeEntry, inputs: dict[str, Any], type_: str, name: str) ->
                 "price it, or mark it free or usage-based"
             )
         entry = entry.variants[key]
+        _refuse(entry, inputs, type_, name)
     return entry
 
 
@@ -552,7 +667,7 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
     index = _Plan(resources)
     for resource in resources:
         type_, name = str(resource["type"]), str(resource["name"])
-        inputs = cast(dict[str, Any], resource.get("inputs") or {})
+        inputs = {**cast(dict[str, Any], resource.get("inputs") or {}), "$id": resource.get("id")}
         found = table.entry(type_)
         if found is None:
             raise UnpricedError(f"{type_}: not in prices.yaml (resource {name}): price it, or mark it free or usage-based")
@@ -570,16 +685,18 @@ def price_plan(plan: dict[str, Any], table: PriceTable) -> StackCost:
             if charge.once:
                 for i in range(before, len(priced.charges)):
                     if (type_, charge.what) in counted_once:
-                        priced.charges[i] = ChargeCost(
-                            charge.what, 0.0, 0.0, "counted once per stack", priced.charges[i].unverified, priced.charges[i].region
-                        )
+                        priced.charges[i] = ChargeCost(charge.what, 0.0, 0.0, "counted once per stack", False, priced.charges[i].region)
                     counted_once.add((type_, charge.what))
         if entry.require_charge and not priced.charges:
             whats = "; ".join(charge.what for charge in entry.charges)
             raise UnpricedError(f"{type_} {name}: none of its charges applies ({whats}): prices.yaml cannot price it")
-        usage = [item for item in entry.usage if holds(item.when, inputs)] + priced.usage
         package = type_.split(":", 1)[0]
         region = index.region(resource, inputs, package) if package in table.regions else None
+        if region is None:  # a Kubernetes object: what the cloud creates for it runs in its cluster's region
+            package, region = next(
+                ((p, r) for p in sorted(table.regions) if (r := index.cluster_region(resource, p)) is not None), (package, None)
+            )
+        usage = [item for item in entry.usage if holds(item.when, {**inputs, "$region": region})] + priced.usage
         if region is not None and region != table.regions[package]:
             used = [c.region for c in priced.charges] + [u.region for u in usage]
             if not all(r in (region, ALL_REGIONS) for r in used):
@@ -595,32 +712,65 @@ def money(amount: tuple[float, float], *, signed: bool = False) -> str:
     return pattern.format(low) if low == high else f"{pattern.format(low)}{DASH}{pattern.format(high)}"
 
 
-def _money(low: float, high: float) -> str:
-    return money((low, high))
-
-
 def _short(type_: str) -> str:
     return type_.rsplit(":", 1)[-1]
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def read_dates(cost: StackCost) -> tuple[str | None, int]:
+    """The oldest `read` date among the prices the estimate used (charges and usage lines), and how
+    many of those prices have no date (`unknown (stored copy)`)."""
+    reads = [c.read for r in cost.resources for c in r.charges if c.read is not None]
+    reads += [item.read for r in cost.resources for item in r.usage]
+    dates = [m.group(0) for read in reads if (m := _DATE.match(read))]
+    return (min(dates) if dates else None), len(reads) - len(dates)
+
+
+def other_region_prices(cost: StackCost) -> dict[str, int]:
+    """Per region, the charges priced with that region's number on a resource running elsewhere
+    (us-east-1 numbers in eu-central-1). A lower bound of the charges whose price may differ: a price
+    without `region` is taken as the table region's, and resources outside it are `other_regions`."""
+    found: dict[str, int] = {}
+    for resource in cost.resources:
+        for charge in resource.charges:
+            if resource.region is not None and charge.region not in (None, ALL_REGIONS, resource.region) and charge.read is not None:
+                found[charge.region] = found.get(charge.region, 0) + 1
+    return found
+
+
 def cost_text(cost: StackCost) -> str:
     """The --cost section of one stack: per resource, the stack total, the usage-based remainder."""
-    lines = [f"Cost of {cost.stack}, {cost.currency}/month at list prices of {cost.as_of.isoformat()} (offline_plan/prices.yaml):"]
+    oldest, undated = read_dates(cost)
+    # "at list prices of <asOf>" is the table's compile date, not when its prices were read: said next to it.
+    dates = [
+        f"the date prices.yaml was compiled; its oldest price used was read {oldest}" if oldest else "the date prices.yaml was compiled"
+    ]
+    if undated:
+        dates.append(f"{undated} have no read date")
+    lines = [f"Cost of {cost.stack}, {cost.currency}/month at list prices of {cost.as_of.isoformat()} ({', '.join(dates)}):"]
     unverified = 0
     table_regions = set(cost.regions.values())
     for resource in sorted(cost.resources, key=lambda r: (-r.high, r.type, r.name)):
         if not resource.charges:
             continue
         where = f" ({resource.region})" if resource.region is not None and resource.region not in table_regions else ""
-        lines.append(f"  {_money(resource.low, resource.high):>17}  {_short(resource.type)} {resource.name}{where}")
+        lines.append(f"  {money((resource.low, resource.high)):>17}  {_short(resource.type)} {resource.name}{where}")
         for charge in resource.charges:
             mark = " (unverified price)" if charge.unverified else ""
             unverified += charge.unverified
             detail = f" [{charge.detail}]" if charge.detail else ""
-            lines.append(f"  {'':>17}    {_money(charge.low, charge.high)} {charge.what}{detail}{mark}")
-    lines.append(f"  {_money(cost.low, cost.high):>17}  total per month ({cost.free} resources without a price of their own)")
+            lines.append(f"  {'':>17}    {money((charge.low, charge.high))} {charge.what}{detail}{mark}")
+    lines.append(f"  {money((cost.low, cost.high)):>17}  total per month ({cost.free} resources without a price of their own)")
     if unverified:
         lines.append(f"  {unverified} charge(s) use an unverified price: prices.yaml says why for each")
+    if borrowed := other_region_prices(cost):
+        regions = ", ".join(f"{region} ({n})" for region, n in sorted(borrowed.items()))
+        lines.append(
+            f"  {sum(borrowed.values())} charge(s) use another region's price, none being sourced for their own: {regions}"
+            " (a lower bound of the prices that may differ where the resources run)"
+        )
     if cost.other_regions:
         priced = ", ".join(f"{package} at {region}" for package, region in sorted(cost.regions.items()))
         where = ", ".join(f"{region} ({n})" for region, n in sorted(cost.other_regions.items()))

@@ -76,10 +76,12 @@ def test_shipped_stack_totals() -> None:
     assert totals["dev"] == (0.00, 0.00)
     # EKS 73 + nodes (t3.large 70.08, m7i.large 73.584) and their 50 GiB gp3 roots (4.00) per node
     # + NATs 32.85 + EIPs 3.65 + KMS 1 + health check 4.75 + alarms 0.10 each
-    # + traefik's NLB 16.425 + mongo volumes gp3 0.08/GiB (staging 1 x 20 GiB, production 3 x 50 GiB).
-    assert totals["aws-staging"] == (281.94, 430.10)
-    assert totals["aws-production"] == (449.93, 915.43)
-    assert totals["aws-hosts"] == (88.14, 88.14)
+    # + traefik's NLB 16.425 and its public IPv4 per elb-tagged subnet 3.65 (staging 2, production 3)
+    # + mongo volumes gp3 0.08/GiB (staging 1 x 20 GiB, production 3 x 50 GiB).
+    assert totals["aws-staging"] == (289.24, 437.40)
+    assert totals["aws-production"] == (460.88, 926.38)
+    # + the host's detailed monitoring 7 x 0.30 and its CloudWatch agent's 3 custom metrics x 0.30.
+    assert totals["aws-hosts"] == (91.14, 91.14)
 
 
 def test_node_group_root_volumes_come_from_its_launch_template() -> None:
@@ -133,7 +135,7 @@ def test_database_nodes_multiply_and_backups_are_a_share_of_the_droplet() -> Non
 def test_sizes_are_priced_per_gib() -> None:
     assert _money(_one("digitalocean:index/volume:Volume", {"size": 20})) == (2.0, 2.0)
     assert _money(_one("aws:ebs/volume:Volume", {"size": 50, "type": "gp3"})) == (4.0, 4.0)
-    instance = _one("aws:ec2/instance:Instance", {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 30}})
+    instance = _one("aws:ec2/instance:Instance", {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 30, "volumeType": "gp3"}})
     assert _money(instance) == (37.44, 37.44)
 
 
@@ -152,7 +154,7 @@ def test_spaces_subscription_counts_once_per_stack() -> None:
 
 def test_cost_text_shows_the_date_ranges_and_usage() -> None:
     text = cost_text(price_plan(_plan("production"), TABLE))
-    assert "at list prices of 2026-11-30" in text
+    assert "at list prices of 2026-11-30 (the date prices.yaml was compiled; its oldest price used was read " in text
     assert f"402.00{DASH}738.00  total per month" in text
     assert f"144.00{DASH}480.00 worker nodes (priced as droplets) [s-4vcpu-8gb {TIMES}3{DASH}10] (unverified price)" in text
     assert "usage-based, not in the total:" in text
@@ -179,7 +181,7 @@ def test_table_shape_is_enforced() -> None:
     _invalid(lambda raw: raw["types"][uptime]["charges"][0].pop("read"))
     _invalid(lambda raw: raw["types"]["digitalocean:index/firewall:Firewall"].pop("source"))  # free without source
     _invalid(lambda raw: raw["types"]["digitalocean:index/volume:Volume"]["charges"][0].pop("size"))  # perGiB, no size
-    _invalid(lambda raw: raw["types"]["digitalocean:index/droplet:Droplet"]["charges"][1].pop("factorSource"))
+    _invalid(lambda raw: raw["types"]["digitalocean:index/droplet:Droplet"]["variants"]["daily"]["charges"][1].pop("factorSource"))
     _invalid(lambda raw: raw["types"][uptime].update(free=True))  # free and charged
     _invalid(lambda raw: raw.update(currency="EUR"))
     _invalid(lambda raw: raw["types"][uptime]["charges"][0].update(typo=1))
@@ -193,6 +195,6 @@ def test_cli_cost_prints_after_the_plan_and_not_without_the_flag() -> None:
 
     with_cost, without = plan("--cost"), plan()
     assert with_cost.startswith(without)
-    assert "Cost of droplets, USD/month at list prices of 2026-11-30" in with_cost
+    assert "Cost of droplets, USD/month at list prices of 2026-11-30 (the date prices.yaml was compiled" in with_cost
     assert "37.80  total per month" in with_cost
     assert "Cost of" not in without

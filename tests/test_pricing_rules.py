@@ -76,11 +76,8 @@ def test_a_path_is_dotted_or_a_list_of_segments_for_keys_with_dots() -> None:
 
 
 def test_a_usage_line_is_listed_only_when_its_condition_holds() -> None:
-    instance = {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 8}}
-    monitored = _usage(_price(_r("aws:ec2/instance:Instance", {**instance, "monitoring": True})))
-    plain = _usage(_price(_r("aws:ec2/instance:Instance", {**instance, "monitoring": False})))
-    assert "detailed monitoring metrics (monitoring: true)" in monitored
-    assert "detailed monitoring metrics (monitoring: true)" not in plain
+    instance = {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 8, "volumeType": "gp3"}}
+    plain = _usage(_price(_r("aws:ec2/instance:Instance", instance)))
     standard = _usage(_price(_r("aws:ec2/instance:Instance", {**instance, "creditSpecification": {"cpuCredits": "standard"}})))
     assert "T3 unlimited surplus CPU credits" in plain
     assert "T3 unlimited surplus CPU credits" not in standard
@@ -211,7 +208,7 @@ def _provider(region: str | None) -> dict[str, Any]:
 
 
 def _instance(provider: str | None, **inputs: Any) -> dict[str, Any]:
-    base = {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 8}, **inputs}
+    base = {"instanceType": "t3.medium", "rootBlockDevice": {"volumeSize": 8, "volumeType": "gp3"}, **inputs}
     return _r("aws:ec2/instance:Instance", base, name="host", provider=provider)
 
 
@@ -246,7 +243,7 @@ def test_the_shipped_us_east_1_alarms_and_topics_use_us_east_1_prices() -> None:
         east = [r for r in cost.resources if r.region == "us-east-1"]
         assert sorted(r.type for r in east) == ["aws:cloudwatch/metricAlarm:MetricAlarm"] * 2 + ["aws:sns/topic:Topic"]
         assert cost.other_regions == {}
-    alarm = _r("aws:cloudwatch/metricAlarm:MetricAlarm", {"region": "us-west-2"}, name="a")
+    alarm = _r("aws:cloudwatch/metricAlarm:MetricAlarm", {"region": "us-west-2", "period": 60}, name="a")
     assert _price(alarm).other_regions == {"us-west-2": 1}
 
 
@@ -263,3 +260,275 @@ def test_region_marks_are_enforced() -> None:
         )
     with pytest.raises(pydantic.ValidationError, match="`by` and `variants` go together"):
         PriceTable.model_validate({**table, "types": {"x:a:B": {"by": "a"}}})
+
+
+# ---------------------------------------------------------------- review fixes (issue 21, review of 1b4d1f5)
+
+
+def _shipped(stack: str, type_: str, name: str | None = None) -> dict[str, Any]:
+    plan = _plan(stack)
+    return next(r for r in plan["resources"] if r["type"] == type_ and (name is None or r["name"] == name))
+
+
+def _mutated(stack: str, edit: Any) -> StackCost:
+    """The shipped plan with one resource changed by `edit(plan)`, priced."""
+    plan = copy.deepcopy(_plan(stack))
+    edit(plan)
+    return price_plan(plan, TABLE)
+
+
+def _find(plan: dict[str, Any], type_: str, name: str | None = None) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["type"] == type_ and (name is None or r["name"] == name))
+
+
+def _charges(cost: StackCost, name: str, type_: str | None = None) -> dict[str, tuple[float, float]]:
+    resource = next(r for r in cost.resources if r.name == name and type_ in (None, r.type))
+    return {c.what: (round(c.low, 2), round(c.high, 2)) for c in resource.charges}
+
+
+ADDON = "aws:eks/addon:Addon"
+INSTANCE = "aws:ec2/instance:Instance"
+ENHANCED = "Container Insights with enhanced observability (observations)"
+
+
+# A. money the program turns on
+
+
+def test_eks_addons_are_priced_by_name_and_container_insights_by_its_configuration() -> None:
+    shipped = _shipped("aws-production", ADDON, "meteor-insights-addon")
+    [line] = _usage(_price(shipped))
+    assert line == ENHANCED
+    [item] = next(r for r in _price(shipped).resources).usage
+    assert (item.price, item.unit) == (0.21, "USD/1M observations")
+    config = json.loads(shipped["inputs"]["configurationValues"])
+    config["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]["enhanced_container_insights"] = False
+    standard = {**shipped, "inputs": {**shipped["inputs"], "configurationValues": json.dumps(config)}}
+    assert _usage(_price(standard)) == ["Container Insights metrics (CloudWatch custom metrics, per metric)"]
+    for name in ("vpc-cni", "aws-ebs-csi-driver", "eks-pod-identity-agent"):
+        assert _price(_r(ADDON, {"addonName": name})).free == 1
+    with pytest.raises(UnpricedError, match=r"no entry for addonName='aws-guardduty-agent'"):
+        _price(_r(ADDON, {"addonName": "aws-guardduty-agent"}, name="guardduty"))
+
+
+def test_a_host_pays_for_detailed_monitoring_and_its_agent_metrics() -> None:
+    cost = price_plan(_plan("aws-hosts"), TABLE)
+    host = _charges(cost, "meteor-machines-0", INSTANCE)
+    assert host["EC2 detailed monitoring (monitoring: true; 10 free metrics per account, not subtracted)"] == (2.10, 2.10)
+    agent = "CloudWatch agent custom metrics (one per alarm on mem_used_percent / disk_used_percent naming the host)"
+    assert host[agent] == (0.90, 0.90)  # 3 metrics x 0.30
+    quiet = _mutated("aws-hosts", lambda plan: _find(plan, "aws:ec2/instance:Instance")["inputs"].update(monitoring=False))
+    assert "EC2 detailed monitoring (monitoring: true; 10 free metrics per account, not subtracted)" not in _charges(
+        quiet, "meteor-machines-0", INSTANCE
+    )
+
+    def no_data_disk(plan: dict[str, Any]) -> None:
+        plan["resources"] = [r for r in plan["resources"] if r["name"] != "meteor-host-alarms-host0-disk-data"]
+
+    assert _charges(_mutated("aws-hosts", no_data_disk), "meteor-machines-0", INSTANCE)[agent] == (0.60, 0.60)
+
+
+def test_the_agent_metric_count_is_what_the_agent_configuration_publishes() -> None:
+    """The plan counts the host's alarms on agent metrics; the agent publishes exactly those metrics."""
+    from components.machines.aws import DATA_MOUNT, ROOT_MOUNT
+    from components.observability.cloudwatch_agent import CloudWatchAgentSetup, agent_config
+
+    collected = json.loads(agent_config(CloudWatchAgentSetup("n", (ROOT_MOUNT, DATA_MOUNT))))["metrics"]["metrics_collected"]
+    published = len(collected["mem"]["measurement"]) + len(collected["disk"]["measurement"]) * len(collected["disk"]["resources"])
+    plan = _plan("aws-hosts")
+    host_id = _find(plan, "aws:ec2/instance:Instance")["id"]
+    alarms = [
+        r
+        for r in plan["resources"]
+        if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm"
+        and r["inputs"].get("metricName") in ("mem_used_percent", "disk_used_percent")
+        and r["inputs"]["dimensions"]["InstanceId"] == host_id
+    ]
+    assert published == len(alarms) == 3
+
+
+# B. inputs that change the price are read or refused
+
+
+def test_inputs_that_change_the_price_are_read_or_refused_on_shipped_plans() -> None:
+    def instance(**root: Any) -> Any:
+        return lambda plan: _find(plan, "aws:ec2/instance:Instance")["inputs"]["rootBlockDevice"].update(root)
+
+    with pytest.raises(UnpricedError, match=r"no price for rootBlockDevice.volumeType='io2'"):
+        _mutated("aws-hosts", instance(volumeType="io2"))
+    with pytest.raises(UnpricedError, match=r"Instance meteor-machines-0: .* rootBlockDevice.iops as set"):
+        _mutated("aws-hosts", instance(iops=16000))
+    with pytest.raises(UnpricedError, match=r"Volume meteor-machines-data: .* throughput as set"):
+        _mutated("aws-hosts", lambda plan: _find(plan, "aws:ebs/volume:Volume")["inputs"].update(throughput=1000))
+    assert _mutated("aws-hosts", lambda plan: _find(plan, "aws:ebs/volume:Volume")["inputs"].update(iops=3000)) is not None
+    with pytest.raises(UnpricedError, match=r"LaunchTemplate meteor-cluster-nodes: .* blockDeviceMappings.0.ebs.iops as set"):
+        _mutated(
+            "aws-staging",
+            lambda plan: _find(plan, "aws:ec2/launchTemplate:LaunchTemplate")["inputs"]["blockDeviceMappings"][0]["ebs"].update(iops=6000),
+        )
+    with pytest.raises(UnpricedError, match=r"StorageClass meteor-mongo-storage: .* parameters.iops as set"):
+        _mutated(
+            "aws-production",
+            lambda plan: _find(plan, "kubernetes:storage.k8s.io/v1:StorageClass")["inputs"]["parameters"].update(iops="16000"),
+        )
+
+    def alarm(**inputs: Any) -> Any:
+        return lambda plan: _find(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "meteor-host-alarms-host0-cpu")["inputs"].update(inputs)
+
+    high = _mutated("aws-hosts", alarm(period=10))
+    assert _charges(high, "meteor-host-alarms-host0-cpu") == {"high-resolution alarm (period 10, 20 or 30 s)": (0.30, 0.30)}
+    with pytest.raises(UnpricedError, match=r"MetricAlarm meteor-host-alarms-host0-cpu: none of its charges applies"):
+        _mutated("aws-hosts", alarm(period=45))
+    with pytest.raises(UnpricedError, match=r"MetricAlarm meteor-host-alarms-host0-cpu: .* metricQueries as set"):
+        _mutated("aws-hosts", alarm(metricQueries=[{"id": "m1"}, {"id": "m2"}, {"id": "e1"}]))
+
+    parameter = "aws:ssm/parameter:Parameter"
+    advanced = _mutated("aws-hosts", lambda plan: _find(plan, parameter)["inputs"].update(tier="Advanced"))
+    assert _charges(advanced, "meteor-machines-0-host-key") == {"advanced parameter storage": (0.05, 0.05)}
+    with pytest.raises(UnpricedError, match=r"no entry for tier='Intelligent-Tiering'"):
+        _mutated("aws-hosts", lambda plan: _find(plan, parameter)["inputs"].update(tier="Intelligent-Tiering"))
+
+    with pytest.raises(UnpricedError, match=r"no entry for capacityType='SPOT'"):
+        _mutated("aws-staging", lambda plan: _find(plan, "aws:eks/nodeGroup:NodeGroup")["inputs"].update(capacityType="SPOT"))
+    on_demand = _mutated("aws-staging", lambda plan: _find(plan, "aws:eks/nodeGroup:NodeGroup")["inputs"].update(capacityType="ON_DEMAND"))
+    assert _money(on_demand) == _money(price_plan(_plan("aws-staging"), TABLE))
+
+
+def test_digitalocean_inputs_that_change_the_price_are_read_or_refused() -> None:
+    droplet = "digitalocean:index/droplet:Droplet"
+    backups = "daily backups (30 % of the droplet)"
+    daily = _mutated("droplets", lambda plan: _find(plan, droplet)["inputs"].update(backupPolicy={"plan": "daily", "hour": 4}))
+    assert _charges(daily, "meteor-machines-0")[backups] == (7.20, 7.20)
+    weekly = _mutated("droplets", lambda plan: _find(plan, droplet)["inputs"].update(backupPolicy={"plan": "weekly"}))
+    assert _money(weekly) == _money(price_plan(_plan("droplets"), TABLE))
+    with pytest.raises(UnpricedError, match=r"no entry for backupPolicy.plan='hourly'"):
+        _mutated("droplets", lambda plan: _find(plan, droplet)["inputs"].update(backupPolicy={"plan": "hourly"}))
+    with pytest.raises(UnpricedError, match=r"ReservedIp meteor-machines-reserved-ip: .* dropletId as set"):
+        _mutated("droplets", lambda plan: _find(plan, "digitalocean:index/reservedIp:ReservedIp")["inputs"].pop("dropletId"))
+    with pytest.raises(UnpricedError, match=r"DatabaseCluster meteor-mongo-cluster: .* storageSizeMib as set"):
+        _mutated(
+            "production",
+            lambda plan: _find(plan, "digitalocean:index/databaseCluster:DatabaseCluster")["inputs"].update(storageSizeMib=512000),
+        )
+
+    def persistent(plan: dict[str, Any]) -> None:
+        _find(plan, "kubernetes:helm.sh/v3:Release", "meteor-addons-traefik")["inputs"]["values"]["persistence"] = {
+            "enabled": True,
+            "size": "100Gi",
+        }
+
+    with pytest.raises(UnpricedError, match=r"Release meteor-addons-traefik: .* values.persistence.enabled as set"):
+        _mutated("production", persistent)
+
+
+# C. Route 53 health check types
+
+
+def test_health_check_features_follow_the_type_prefix_and_suffix() -> None:
+    basic = {"requestInterval": 30, "measureLatency": False}
+    check = "aws:route53/healthCheck:HealthCheck"
+    assert _money(_price(_r(check, {**basic, "type": "HTTP"}))) == (0.75, 0.75)
+    assert _money(_price(_r(check, {**basic, "type": "HTTPS"}))) == (2.75, 2.75)
+    assert _money(_price(_r(check, {**basic, "type": "HTTP_STR_MATCH"}))) == (2.75, 2.75)
+    assert _money(_price(_r(check, {**basic, "type": "HTTPS_STR_MATCH"}))) == (4.75, 4.75)
+    shipped = _mutated("aws-production", lambda plan: _find(plan, check)["inputs"].update(type="HTTPS_STR_MATCH"))
+    assert round(shipped.low - price_plan(_plan("aws-production"), TABLE).low, 2) == 2.00
+
+
+# D. NLB public IPv4 per elb-tagged subnet
+
+
+def _subnet(name: str, role: str) -> dict[str, Any]:
+    return _r("aws:ec2/subnet:Subnet", {"tags": {f"kubernetes.io/role/{role}": "1"}}, name=name)
+
+
+IPV4 = "the NLB's public IPv4 addresses (one per subnet tagged kubernetes.io/role/elb)"
+
+
+def test_an_internet_facing_nlb_pays_a_public_ipv4_per_elb_subnet() -> None:
+    subnets = [_subnet("a", "elb"), _subnet("b", "elb"), _subnet("c", "internal-elb")]
+    aws = _traefik({"annotations": AWS_NLB})
+    assert _charges(_price(aws, *subnets), "traefik")[IPV4] == (7.30, 7.30)  # 2 x 0.005/h x 730 h
+    internal = _traefik({"annotations": {**AWS_NLB, "service.beta.kubernetes.io/aws-load-balancer-internal": "true"}})
+    assert IPV4 not in _charges(_price(internal, *subnets), "traefik")
+    alone = _price(aws)  # no subnet in the plan: a usage line, never zero
+    assert IPV4 not in _charges(alone, "traefik")
+    assert any(line.startswith("public IPv4 address per Availability Zone the NLB spans") for line in _usage(alone))
+    service = _r("kubernetes:core/v1:Service", {"metadata": {"annotations": AWS_NLB}, "spec": {"type": "LoadBalancer"}}, name="edge")
+    assert _charges(_price(service, *subnets), "edge")[IPV4] == (7.30, 7.30)
+    assert _charges(price_plan(_plan("aws-production"), TABLE), "meteor-addons-traefik")[IPV4] == (10.95, 10.95)
+    assert _charges(price_plan(_plan("aws-staging"), TABLE), "meteor-addons-traefik")[IPV4] == (7.30, 7.30)
+
+
+# E. an honest header
+
+
+def test_the_header_dates_the_table_and_its_oldest_price_and_counts_other_region_prices() -> None:
+    text = cost_text(price_plan(_plan("aws-staging"), TABLE))
+    header = text.splitlines()[0]
+    assert "at list prices of 2026-11-30 (the date prices.yaml was compiled; its oldest price used was read 2021-08-30, " in header
+    assert "have no read date" in header  # the t3.large blog table is the oldest; m7i.large is undated
+    assert "charge(s) use another region's price, none being sourced for their own: us-east-1 (" in text
+    droplets = cost_text(price_plan(_plan("droplets"), TABLE))
+    assert "its oldest price used was read 2018-11-27" in droplets.splitlines()[0]  # the Spaces staff answer
+    assert "another region's price" not in droplets
+
+
+def test_kubernetes_objects_on_eks_run_in_their_clusters_region() -> None:
+    cost = price_plan(_plan("aws-production"), TABLE)
+    assert next(r for r in cost.resources if r.name == "meteor-addons-traefik").region == "eu-central-1"
+    assert next(r for r in cost.resources if r.name == "meteor-mongo-statefulset").region == "eu-central-1"
+
+    def elsewhere(plan: dict[str, Any]) -> None:
+        provider = _find(plan, "pulumi:providers:kubernetes", "meteor-cluster-provider")
+        provider["inputs"]["clusterIdentifier"] = "arn:aws:eks:us-west-2:123456789012:cluster/x"
+
+    moved = _mutated("aws-production", elsewhere)
+    assert moved.other_regions == {"us-west-2": 2}  # the NLB (traefik) and the mongo volumes
+    assert next(r for r in price_plan(_plan("production"), TABLE).resources if r.name == "meteor-addons-traefik").region is None
+
+
+# F. usage lines
+
+
+def test_egress_cross_az_and_t3_credit_lines_where_they_apply() -> None:
+    egress = "data transfer out to the internet (first 10 TB per month; 100 GB free per account, not subtracted)"
+    production = price_plan(_plan("aws-production"), TABLE)
+    lines = {(r.name, item.what) for r in production.resources for item in r.usage}
+    assert ("meteor-addons-traefik", egress) in lines
+    assert any(name.startswith("meteor-aws-network-nat") and what.startswith("data transfer out to the internet") for name, what in lines)
+    cross_az = "data transfer between Availability Zones (replication between replicas in different AZs), charged in each direction"
+    assert ("meteor-mongo-statefulset", cross_az) in lines
+    assert ("meteor-mongo-statefulset", cross_az) not in {
+        (r.name, i.what) for r in price_plan(_plan("aws-staging"), TABLE).resources for i in r.usage
+    }
+    assert cross_az not in _usage(price_plan(_plan("byoc"), TABLE))  # DigitalOcean: no cross-AZ charge
+    credits = "T3 unlimited surplus CPU credits (unlimited is T3's default; a launch template may say standard)"
+    assert credits in _usage(price_plan(_plan("aws-staging"), TABLE))
+    assert credits not in _usage(production)  # m7i.large
+    assert egress in _usage(price_plan(_plan("aws-hosts"), TABLE))
+
+
+# G. marks and duplication
+
+
+def test_a_line_counted_once_elsewhere_is_not_an_unverified_charge() -> None:
+    cost = price_plan(_plan("droplets"), TABLE)
+    repeats = [c for r in cost.resources for c in r.charges if c.detail == "counted once per stack"]
+    assert len(repeats) == 1 and not repeats[0].unverified
+    assert "counted once per stack" in cost_text(cost)
+
+
+def test_usage_lines_from_secondary_or_other_region_sources_are_marked() -> None:
+    for stack in ("droplets", "aws-staging", "aws-hosts"):
+        for resource in price_plan(_plan(stack), TABLE).resources:
+            for item in resource.usage:
+                if "2018" in item.read or "blogspot" in item.source or item.region not in (None, "all"):
+                    assert item.unverified, (resource.type, item.what)
+
+
+def test_each_shared_price_is_written_once() -> None:
+    text = (ROOT / "offline_plan" / "prices.yaml").read_text(encoding="utf-8")
+    assert text.count("price: 0.006") == 1  # NLCU
+    assert text.count("perGiB: 0.08") == 1  # gp3
+    assert text.count("price: 0.50\n") == 1  # log ingestion (SNS requests are another 0.50)
+    assert text.count("price: 0.01\n") == 2  # DigitalOcean transfer and AWS cross-AZ
