@@ -748,7 +748,7 @@ def cost_text(cost: StackCost) -> str:
         f"the date prices.yaml was compiled; its oldest price used was read {oldest}" if oldest else "the date prices.yaml was compiled"
     ]
     if undated:
-        dates.append(f"{undated} have no read date")
+        dates.append(f"{undated} with no read date")
     lines = [f"Cost of {cost.stack}, {cost.currency}/month at list prices of {cost.as_of.isoformat()} ({', '.join(dates)}):"]
     unverified = 0
     table_regions = set(cost.regions.values())
