@@ -35,8 +35,6 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "meteor-platform"
 
@@ -163,6 +161,8 @@ def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
 
 def _base_cost_review(root: Path, ref: str, stack: str) -> object:
     """The `costReview` section of the stack file at `ref` (None when absent or unreadable)."""
+    import yaml
+
     shown = _git_file(root, ref, Path(f"Pulumi.{stack}.yaml"))
     try:
         document = yaml.safe_load(shown) if shown is not None else None

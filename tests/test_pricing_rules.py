@@ -466,7 +466,7 @@ def test_the_header_dates_the_table_and_its_oldest_price_and_counts_other_region
     text = cost_text(price_plan(_plan("aws-staging"), TABLE))
     header = text.splitlines()[0]
     assert "at list prices of 2026-11-30 (the date prices.yaml was compiled; its oldest price used was read 2021-08-30, " in header
-    assert "have no read date" in header  # the t3.large blog table is the oldest; m7i.large is undated
+    assert "with no read date" in header  # the t3.large blog table is the oldest; m7i.large is undated
     assert "charge(s) use another region's price, none being sourced for their own: us-east-1 (" in text
     droplets = cost_text(price_plan(_plan("droplets"), TABLE))
     assert "its oldest price used was read 2018-11-27" in droplets.splitlines()[0]  # the Spaces staff answer
