@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "meteor-platform"
 
 NO_CHANGES, BAD_INPUT, CHANGES, PROTECTED_DATA, POLICY_VIOLATION = 0, 2, 3, 4, 5
 SEVERITY = [NO_CHANGES, CHANGES, POLICY_VIOLATION, PROTECTED_DATA, BAD_INPUT]
@@ -159,27 +158,18 @@ def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
         raise InputError(f"{ref}:{path.as_posix()}: not JSON ({err})") from None
 
 
-def _base_cost_review(root: Path, ref: str, stack: str) -> object:
-    """The `costReview` section of the stack file at `ref` (None when absent or unreadable)."""
-    import yaml
+def _base_prices(root: Path, ref: str) -> tuple[Any, str]:
+    """The base branch's price table when this change edits it (else None), and what the comment says.
 
-    shown = _git_file(root, ref, Path(f"Pulumi.{stack}.yaml"))
-    try:
-        document = yaml.safe_load(shown) if shown is not None else None
-    except yaml.YAMLError:
-        return None
-    config = cast(dict[str, Any], document).get("config") if isinstance(document, dict) else None
-    return cast(dict[str, Any], config).get(f"{PROJECT}:costReview") if isinstance(config, dict) else None
-
-
-def _prices_note(root: Path, ref: str) -> str:
-    """A note when this change edits the price table: both plans are priced with the changed one."""
+    The table belongs to this tool (offline_plan/prices.yaml beside it), so it is read from the
+    tool's own repository, and only when the project planned is that repository.
+    """
+    from offline_plan.cost_delta import base_price_table
     from offline_plan.pricing import PRICES
 
-    shown = _git_file(root, ref, PRICES.relative_to(ROOT))
-    if shown is not None and shown == PRICES.read_bytes():
-        return ""
-    return f"This change edits `offline_plan/prices.yaml` (or {ref} has none): both plans are priced with the changed table."
+    if root.resolve() != ROOT:
+        return None, ""
+    return base_price_table(_git_file(ROOT, ref, PRICES.relative_to(ROOT)), PRICES.read_bytes(), ref)
 
 
 def _write(target: str | Path, text: str, what: str) -> None:
@@ -209,7 +199,10 @@ def run(argv: list[str] | None) -> int:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
 
-    from components.config.review import flag_threshold, stack_flag_threshold
+    import yaml
+    from pydantic import ValidationError
+
+    from components.config.review import flag_threshold_in, stack_flag_threshold
     from offline_plan.changes import PlanMismatchError, plan_changes
     from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
@@ -220,7 +213,15 @@ def run(argv: list[str] | None) -> int:
     from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
-    prices = load_prices() if args.cost else None
+    prices, table_error, base_table, prices_note = None, "", None, ""
+    if args.cost:
+        try:
+            prices = load_prices()
+        except (OSError, yaml.YAMLError, ValidationError) as err:
+            # A broken table must not take the plan diff and the protected-data report down with it.
+            table_error = f"offline_plan/prices.yaml cannot be read: {str(err).splitlines()[0]}"
+        if args.base:
+            base_table, prices_note = _base_prices(args.root, args.base)
     status = NO_CHANGES
     for stack in stacks:
         try:
@@ -264,17 +265,19 @@ def run(argv: list[str] | None) -> int:
                 status = max(status, PROTECTED_DATA, key=SEVERITY.index)
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
-        if prices is not None:
+        if table_error:
+            report.cost_error = table_error
+        elif prices is not None:
             head = stack_flag_threshold(args.root, stack)
-            base = flag_threshold(_base_cost_review(args.root, args.base, stack)) if args.base else None
+            base = flag_threshold_in(_git_file(args.root, args.base, Path(f"Pulumi.{stack}.yaml")) or b"") if args.base else None
             threshold, why = applied_threshold(head, base)
             try:
-                report.estimate, report.cost = price_change(plan, earlier, prices, threshold, threshold_note=why)
+                report.estimate, report.cost = price_change(plan, earlier, prices, threshold, threshold_note=why, base_table=base_table)
             except UnpricedError as err:
                 report.cost_error = str(err)
         reports.append(report)
 
-    notes = [_prices_note(args.root, args.base)] if args.cost and args.base else []
+    notes = [prices_note] if prices_note else []
     if args.markdown:
         output = comment(reports, cost_notes=[n for n in notes if n])
     elif args.quiet and all(r.changes is None for r in reports):

@@ -7,10 +7,13 @@ either end of the estimate's range by more than the stack's `costReview.flagIncr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from offline_plan.pricing import PriceTable, ResourceCost, StackCost, UnpricedError, money, price_plan
+import yaml
+from pydantic import ValidationError
+
+from offline_plan.pricing import PriceTable, ResourceCost, StackCost, UnpricedError, money, price_plan, short_type
 
 Money = tuple[float, float]
 """A monthly amount as (low, high): equal unless autoscaling makes it a range."""
@@ -54,7 +57,7 @@ class ResourceDelta:
 
     @property
     def short_type(self) -> str:
-        return self.type.rsplit(":", 1)[-1]
+        return short_type(self.type)
 
     @property
     def how(self) -> str:
@@ -90,6 +93,9 @@ class CostChange:
     """Why the base plan has no estimate (a type the current table does not price)."""
     threshold_note: str = ""
     """Why the threshold applied is not the one this change sets (it raises or removes it)."""
+    base_prices_delta: Money | None = None
+    """The delta with the base branch's price table, when this change edits prices.yaml: a change
+    cannot lower a price to hide its own increase."""
 
     @property
     def after_total(self) -> Money:
@@ -107,13 +113,14 @@ class CostChange:
     @property
     def unchanged(self) -> bool:
         """Neither end of the estimate moves and no resource adds or drops a price (usage-based included)."""
-        return self.delta is not None and _rounded(self.delta) == ZERO and not self.moved
+        return self.delta is not None and is_zero(self.delta) and not self.moved
 
     @property
     def flagged(self) -> bool:
-        """The change raises either end of the estimate by more than the stack's threshold."""
-        delta = self.delta
-        return self.threshold is not None and delta is not None and round(max(delta), 2) > self.threshold
+        """The change raises either end of the estimate by more than the stack's threshold, priced with
+        this change's price table or with the base branch's."""
+        deltas = [d for d in (self.delta, self.base_prices_delta) if d is not None]
+        return self.threshold is not None and any(round(max(d), 2) > self.threshold for d in deltas)
 
 
 def cost_change(
@@ -160,11 +167,14 @@ def price_change(
     threshold: float | None,
     *,
     threshold_note: str = "",
+    base_table: PriceTable | None = None,
 ) -> tuple[StackCost, CostChange | None]:
     """The plan's estimate and, given the baseline plan, what the change does to it.
 
     Raises UnpricedError when the plan has what the table does not price; a baseline the table
     cannot price (a type since removed from the table) gives a change without a `before`.
+    `base_table`: the base branch's price table when this change edits it; the delta is also
+    taken with it (either delta can raise the flag).
     """
     after = price_plan(plan, table)
     if earlier is None:
@@ -173,7 +183,33 @@ def price_change(
         before, unpriced = price_plan(earlier, table), ""
     except UnpricedError as err:
         before, unpriced = None, str(err)
-    return after, cost_change(before, after, threshold=threshold, unpriced_base=unpriced, threshold_note=threshold_note)
+    change = cost_change(before, after, threshold=threshold, unpriced_base=unpriced, threshold_note=threshold_note)
+    if base_table is None:
+        return after, change
+    try:
+        then, now = price_plan(earlier, base_table), price_plan(plan, base_table)
+    except UnpricedError:
+        return after, change  # the base's table cannot price the change's new types: its own table decides
+    return after, replace(change, base_prices_delta=(now.low - then.low, now.high - then.high))
+
+
+def base_price_table(base: bytes | None, current: bytes, ref: str) -> tuple[PriceTable | None, str]:
+    """The base branch's price table when this change edits prices.yaml (else None), and the comment's note on it."""
+    if base == current:
+        return None, ""
+    if base is None:
+        return None, f"{ref} has no `offline_plan/prices.yaml`: both plans are priced with this change's table."
+    try:
+        table = PriceTable.model_validate(yaml.safe_load(base))
+    except (yaml.YAMLError, ValidationError):
+        return (
+            None,
+            f"This change edits `offline_plan/prices.yaml`; {ref}'s cannot be read: both plans are priced with this change's table.",
+        )
+    return (
+        table,
+        "This change edits `offline_plan/prices.yaml`: each delta is also taken with the base branch's table, and either raises the flag.",
+    )
 
 
 def applied_threshold(head: float | None, base: float | None) -> tuple[float | None, str]:
@@ -193,6 +229,11 @@ def _rounded(amount: Money) -> Money:
     return (round(amount[0], 2) + 0.0, round(amount[1], 2) + 0.0)
 
 
+def is_zero(amount: Money) -> bool:
+    """Both ends round to 0.00."""
+    return _rounded(amount) == ZERO
+
+
 MOVERS_SHOWN = 8
 """At most this many resources are listed per stack, the biggest movers first."""
 
@@ -209,7 +250,7 @@ def summary_cells(change: CostChange) -> tuple[str, str, str]:
     before, delta = change.before_total, change.delta
     if before is None or delta is None:
         return ("not priced", after, "n/a")
-    shown = "0.00" if _rounded(delta) == ZERO else delta_words(delta)
+    shown = "0.00" if is_zero(delta) else delta_words(delta)
     if change.flagged:
         shown = f"**{shown}** :warning:"
     return (money(before), after, shown)
@@ -220,8 +261,14 @@ def flag_line(change: CostChange) -> str:
     if not change.flagged or change.delta is None or change.threshold is None:
         return ""
     note = f"; {change.threshold_note}" if change.threshold_note else ""
+    base = change.base_prices_delta
+    with_base = (
+        f" ({delta_words(base)} with the base branch's prices.yaml)"
+        if base is not None and _rounded(base) != _rounded(change.delta)
+        else ""
+    )
     return (
-        f"raises the monthly estimate by {delta_words(change.delta)} USD, more than this stack's "
+        f"raises the monthly estimate by {delta_words(change.delta)} USD{with_base}, more than this stack's "
         f"`meteor-platform:costReview.flagIncreaseAbove` ({change.threshold:,.2f}{note})"
     )
 

@@ -488,7 +488,7 @@ def _count(charge: Charge, view: dict[str, Any], type_: str, name: str, plan: _P
     spec = charge.count
     if spec.resources is not None:
         n = float(plan.count(spec.resources, view))
-        return n, n, f"{TIMES}{n:g} {_short(spec.resources.type)}"
+        return n, n, f"{TIMES}{n:g} {short_type(spec.resources.type)}"
     low = input_at(view, spec.min) if spec.min else _MISSING
     high = input_at(view, spec.max) if spec.max else _MISSING
     if low is not _MISSING and high is not _MISSING:
@@ -712,7 +712,8 @@ def money(amount: tuple[float, float], *, signed: bool = False) -> str:
     return pattern.format(low) if low == high else f"{pattern.format(low)}{DASH}{pattern.format(high)}"
 
 
-def _short(type_: str) -> str:
+def short_type(type_: str) -> str:
+    """`DatabaseCluster` for `digitalocean:index/databaseCluster:DatabaseCluster`."""
     return type_.rsplit(":", 1)[-1]
 
 
@@ -756,7 +757,7 @@ def cost_text(cost: StackCost) -> str:
         if not resource.charges:
             continue
         where = f" ({resource.region})" if resource.region is not None and resource.region not in table_regions else ""
-        lines.append(f"  {money((resource.low, resource.high)):>17}  {_short(resource.type)} {resource.name}{where}")
+        lines.append(f"  {money((resource.low, resource.high)):>17}  {short_type(resource.type)} {resource.name}{where}")
         for charge in resource.charges:
             mark = " (unverified price)" if charge.unverified else ""
             unverified += charge.unverified
@@ -780,7 +781,7 @@ def cost_text(cost: StackCost) -> str:
     for resource in cost.resources:
         for item in resource.usage:
             amount = f"{item.price:g} {item.unit}" if item.price is not None else f"{item.unit} (price not sourced)"
-            usage[(_short(resource.type), item.what, amount)] = ""
+            usage[(short_type(resource.type), item.what, amount)] = ""
     if usage:
         lines.append("  usage-based, not in the total:")
         lines.extend(f"    {short}: {what}, {amount}" for short, what, amount in usage)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
-from offline_plan.cost_delta import ARROW, CostChange, delta_text, delta_words, flag_line, movers, summary_cells
-from offline_plan.pricing import StackCost, cost_text, money
+from offline_plan.cost_delta import ARROW, CostChange, delta_text, delta_words, flag_line, is_zero, movers, summary_cells
+from offline_plan.pricing import StackCost, cost_text, money, other_region_prices, read_dates
 from offline_plan.report import PlanSummary
 from offline_plan.watching import WatchSummary, watch_changes, watch_lines
 
@@ -277,10 +277,15 @@ def _cost_table(reports: list[StackReport]) -> list[str]:
     estimate = next((r.estimate for r in priced if r.estimate is not None), None)
     if not priced:
         return []
+    estimates = [r.estimate for r in priced if r.estimate is not None]
+    dated = [d for d in (read_dates(e)[0] for e in estimates) if d]
+    borrowed = sum(n for e in estimates for n in other_region_prices(e).values())
     out = [
         "**Monthly estimate** ("
-        + (f"{estimate.currency}, list prices of {estimate.as_of.isoformat()} from `offline_plan/prices.yaml`; " if estimate else "")
-        + "a range where nodes or replicas autoscale; traffic, requests and data stored are usage-based and not included)",
+        + (f"{estimate.currency}, list prices from `offline_plan/prices.yaml` compiled {estimate.as_of.isoformat()}" if estimate else "")
+        + (f", the oldest price read {min(dated)}" if dated else "")
+        + (f"; {borrowed} charges use a price read for another region (us-east-1), a lower bound" if borrowed else "")
+        + "; a range where nodes or replicas autoscale; traffic, requests and data stored are usage-based and not included)",
         "",
         "| stack | before | after | change |",
         "|---|---:|---:|---:|",
@@ -301,7 +306,7 @@ def _cost_table(reports: list[StackReport]) -> list[str]:
         )
         after_total = (sum(c.after_total[0] for c in changes), sum(c.after_total[1] for c in changes))
         delta = (after_total[0] - before_total[0], after_total[1] - before_total[1])
-        shown = "0.00" if all(round(d, 2) == 0 for d in delta) else delta_words(delta)
+        shown = "0.00" if is_zero(delta) else delta_words(delta)
         out.append(f"| **all stacks** | {money(before_total)} | {money(after_total)} | {shown} |")
     out.append("")
     for report in priced:

@@ -20,9 +20,11 @@ from offline_plan.cost_delta import (
     CostChange,
     ResourceDelta,
     applied_threshold,
+    base_price_table,
     cost_change,
     delta_text,
     delta_words,
+    flag_line,
     movers,
     price_change,
     summary_cells,
@@ -147,7 +149,7 @@ def test_the_comment_shows_before_after_delta_the_movers_and_the_table_date() ->
     estimate, change = price_change(bigger, _production(), TABLE, 100)
     report = StackReport(stack="production", changes=None, estimate=estimate, cost=change)
     text = comment([report])
-    assert "list prices of 2026-11-30 from `offline_plan/prices.yaml`" in text
+    assert "list prices from `offline_plan/prices.yaml` compiled 2026-11-30, the oldest price read " in text
     assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | **+180.00** :warning: |" in text
     assert "> **Cost:** `production`: this change raises the monthly estimate by +180.00 USD, more than this stack's" in text
     assert "| +180.00 | DatabaseCluster `meteor-mongo-cluster` | changed: 180.00 \N{RIGHTWARDS ARROW} 360.00 (db-s-2vcpu-4gb" in text
@@ -325,19 +327,44 @@ def test_with_base_the_lower_threshold_applies_and_a_new_stack_adds_everything(t
     assert "This change edits `offline_plan/prices.yaml`" not in out
 
 
-def test_a_change_to_the_price_table_is_said(tmp_path: Path) -> None:
-    from offline_plan.__main__ import _prices_note  # pyright: ignore[reportPrivateUsage]
+def test_a_change_to_the_price_table_is_said_and_the_base_table_also_judges() -> None:
+    current = (ROOT / "offline_plan" / "prices.yaml").read_bytes()
+    assert base_price_table(current, current, "origin/main") == (None, "")
+    assert base_price_table(None, current, "origin/main")[1].startswith("origin/main has no `offline_plan/prices.yaml`")
+    assert "cannot be read" in base_price_table(b"asOf: [", current, "origin/main")[1]
+    cheaper = current.replace(b"monthly: 120.00", b"monthly: 60.00")
+    assert cheaper != current
+    table, note = base_price_table(current, cheaper, "origin/main")
+    assert table is not None and "each delta is also taken with the base branch's table" in note
 
-    (tmp_path / "offline_plan").mkdir()
-    table = tmp_path / "offline_plan" / "prices.yaml"
-    table.write_text((ROOT / "offline_plan" / "prices.yaml").read_text(encoding="utf-8") + "# an edit\n", encoding="utf-8")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    assert _prices_note(tmp_path, "HEAD").startswith("This change edits `offline_plan/prices.yaml`")
-    table.write_text((ROOT / "offline_plan" / "prices.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    _git(tmp_path, "commit", "-qam", "same table")
-    assert _prices_note(tmp_path, "HEAD") == ""
+
+def test_a_change_cannot_lower_a_price_to_hide_its_own_increase() -> None:
+    """The change halves the bigger database's price in prices.yaml: priced with the base's table it still adds 180."""
+    cheaper = TABLE.model_copy(deep=True)
+    sizes = cheaper.types["digitalocean:index/databaseCluster:DatabaseCluster"].charges[0].prices
+    sizes["db-s-4vcpu-8gb"] = sizes["db-s-4vcpu-8gb"].model_copy(update={"monthly": 60.0})
+    bigger = _production(lambda inputs: inputs.update(size="db-s-4vcpu-8gb"))
+    _, change = price_change(bigger, _production(), cheaper, 100, base_table=TABLE)
+    assert change is not None
+    assert change.delta == (0, 0)
+    assert change.base_prices_delta == (180, 180)
+    assert change.flagged
+    assert "(+180.00 with the base branch's prices.yaml)" in flag_line(change)
+
+
+def test_a_price_table_that_cannot_be_read_keeps_the_rest_of_the_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import offline_plan.pricing as pricing
+
+    def broken(*_: object) -> None:
+        raise yaml.YAMLError("mapping values are not allowed here")
+
+    monkeypatch.setattr(pricing, "load_prices", broken)
+    assert main(["droplets", "--diff", str(ROOT / "plans" / "droplets.json"), "--cost", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "No infrastructure changes." in out
+    assert "> **Cost:** `droplets` is not priced: offline_plan/prices.yaml cannot be read: mapping values are not allowed here" in out
 
 
 # --- markdown safety and wording

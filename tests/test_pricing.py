@@ -123,7 +123,6 @@ def test_eks_node_group_counts_min_to_max_at_hours_per_month() -> None:
     group = next(r for r in price_plan(plan, TABLE).resources if r.name == "meteor-cluster-nodes-0")
     nodes = next(c for c in group.charges if c.what == "on-demand nodes")
     assert (round(nodes.low, 2), round(nodes.high, 2)) == (70.08, 140.16)  # t3.large 0.096/h x 730 h, 1..2 nodes
-    assert TABLE.hours_per_month == 730
 
 
 def test_database_nodes_multiply_and_backups_are_a_share_of_the_droplet() -> None:

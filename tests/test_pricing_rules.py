@@ -304,6 +304,11 @@ def test_eks_addons_are_priced_by_name_and_container_insights_by_its_configurati
     config["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]["enhanced_container_insights"] = False
     standard = {**shipped, "inputs": {**shipped["inputs"], "configurationValues": json.dumps(config)}}
     assert _usage(_price(standard)) == ["Container Insights metrics (CloudWatch custom metrics, per metric)"]
+    # Unset means on: the add-on enables enhanced observability by default.
+    del config["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]["enhanced_container_insights"]
+    default = {**shipped, "inputs": {**shipped["inputs"], "configurationValues": json.dumps(config)}}
+    assert _usage(_price(default)) == [ENHANCED]
+    assert _usage(_price({**shipped, "inputs": {k: v for k, v in shipped["inputs"].items() if k != "configurationValues"}})) == [ENHANCED]
     for name in ("vpc-cni", "aws-ebs-csi-driver", "eks-pod-identity-agent"):
         assert _price(_r(ADDON, {"addonName": name})).free == 1
     with pytest.raises(UnpricedError, match=r"no entry for addonName='aws-guardduty-agent'"):
@@ -325,6 +330,25 @@ def test_a_host_pays_for_detailed_monitoring_and_its_agent_metrics() -> None:
         plan["resources"] = [r for r in plan["resources"] if r["name"] != "meteor-host-alarms-host0-disk-data"]
 
     assert _charges(_mutated("aws-hosts", no_data_disk), "meteor-machines-0", INSTANCE)[agent] == (0.60, 0.60)
+
+    def a_second_host(plan: dict[str, Any]) -> None:
+        """Another host with its own three agent alarms: each host pays for its own metrics only."""
+        host = _find(plan, INSTANCE)
+        other = copy.deepcopy(host) | {"name": "meteor-machines-1", "urn": host["urn"] + "-1", "id": host["id"] + "-1"}
+        alarms = [
+            copy.deepcopy(r)
+            for r in plan["resources"]
+            if r["type"] == "aws:cloudwatch/metricAlarm:MetricAlarm" and r["inputs"].get("dimensions", {}).get("InstanceId") == host["id"]
+        ]
+        for alarm in alarms:
+            alarm["urn"] += "-1"
+            alarm["name"] += "-1"
+            alarm["inputs"]["dimensions"]["InstanceId"] = other["id"]
+        plan["resources"] += [other, *alarms]
+
+    two = _mutated("aws-hosts", a_second_host)
+    assert _charges(two, "meteor-machines-0", INSTANCE)[agent] == (0.90, 0.90)
+    assert _charges(two, "meteor-machines-1", INSTANCE)[agent] == (0.90, 0.90)
 
 
 def test_the_agent_metric_count_is_what_the_agent_configuration_publishes() -> None:
@@ -359,7 +383,8 @@ def test_inputs_that_change_the_price_are_read_or_refused_on_shipped_plans() -> 
         _mutated("aws-hosts", instance(iops=16000))
     with pytest.raises(UnpricedError, match=r"Volume meteor-machines-data: .* throughput as set"):
         _mutated("aws-hosts", lambda plan: _find(plan, "aws:ebs/volume:Volume")["inputs"].update(throughput=1000))
-    assert _mutated("aws-hosts", lambda plan: _find(plan, "aws:ebs/volume:Volume")["inputs"].update(iops=3000)) is not None
+    at_baseline = _mutated("aws-hosts", lambda plan: _find(plan, "aws:ebs/volume:Volume")["inputs"].update(iops=3000))
+    assert _charges(at_baseline, "meteor-machines-data") == _charges(price_plan(_plan("aws-hosts"), TABLE), "meteor-machines-data")
     with pytest.raises(UnpricedError, match=r"LaunchTemplate meteor-cluster-nodes: .* blockDeviceMappings.0.ebs.iops as set"):
         _mutated(
             "aws-staging",
@@ -532,3 +557,12 @@ def test_each_shared_price_is_written_once() -> None:
     assert text.count("perGiB: 0.08") == 1  # gp3
     assert text.count("price: 0.50\n") == 1  # log ingestion (SNS requests are another 0.50)
     assert text.count("price: 0.01\n") == 2  # DigitalOcean transfer and AWS cross-AZ
+
+
+def test_a_stack_on_an_existing_cluster_says_its_cluster_is_not_in_the_estimate() -> None:
+    cost = price_plan(_plan("byoc"), TABLE)
+    cluster = next(r for r in cost.resources if r.type == "meteor-platform:kubernetes:ExistingCluster")
+    assert [u.what for u in cluster.usage] == [
+        "the existing cluster's nodes, control plane and load balancers (not created by this program)"
+    ]
+    assert "ExistingCluster: the existing cluster's nodes" in cost_text(cost)

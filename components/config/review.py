@@ -6,13 +6,14 @@ The program creates nothing from it: `python -m offline_plan --cost` reads it (R
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+import yaml
 from pydantic import BeforeValidator, Field, ValidationError
 
 from components.config.errors import NAMESPACE
 from components.config.values import Model
-from components.stackfile import read_stack_file, stack_file_path
+from components.stackfile import stack_file_path
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -49,6 +50,16 @@ def flag_threshold(section: object) -> float | None:
         return None
 
 
+def flag_threshold_in(stack_file: bytes) -> float | None:
+    """`flagIncreaseAbove` in a stack file's text (the head's, or the base branch's read with git)."""
+    try:
+        document: object = yaml.safe_load(stack_file)
+    except yaml.YAMLError:
+        return None
+    config = cast(dict[str, object], document).get("config") if isinstance(document, dict) else None
+    return flag_threshold(cast(dict[str, object], config).get(f"{NAMESPACE}:costReview") if isinstance(config, dict) else None)
+
+
 def stack_flag_threshold(root: Path, stack: str) -> float | None:
     """`flagIncreaseAbove` of `Pulumi.<stack>.yaml` in the project at `root`."""
-    return flag_threshold(read_stack_file(stack_file_path(root, stack)).config.get(f"{NAMESPACE}:costReview"))
+    return flag_threshold_in(stack_file_path(root, stack).read_bytes())
