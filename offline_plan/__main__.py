@@ -4,6 +4,7 @@
     python -m offline_plan staging --json plans/staging.json --manifests out/staging
     python -m offline_plan staging --diff plans/staging.json
     python -m offline_plan --all --base origin/main --markdown   # the pull-request comment
+    python -m offline_plan production --cost                # plus the monthly estimate (prices.yaml)
     /path/to/project/scripts/plan staging                   # the same, from any directory
 
 `python -m offline_plan` resolves the module from the current directory, so it runs from the
@@ -64,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     base.add_argument("--base", metavar="REF", help="show changes against plans/<stack>.json at git revision REF (e.g. origin/main)")
     parser.add_argument("--markdown", action="store_true", help="print one pull-request comment for every stack given")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="also price each stack per month from offline_plan/prices.yaml; with --diff/--base, before -> after and what moves it",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing when there is no diff to show")
     return parser
 
@@ -120,8 +126,8 @@ def _read_plan_file(path: Path) -> dict[str, Any]:
         raise InputError(f"--diff {path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
 
 
-def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
-    """The committed plan of `stack` at git revision `ref`; None when that revision has none."""
+def _git_file(root: Path, ref: str, path: Path) -> bytes | None:
+    """The bytes of `path` (in the project at `root`) at git revision `ref`; None when that revision has no such file."""
     if ref.startswith("-"):
         raise InputError(f"--base {ref}: not a git revision")
     try:
@@ -130,19 +136,40 @@ def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
         raise InputError("--base needs git, which is not installed") from None
     if top.returncode != 0:
         raise InputError(f"--base {ref}: {root} is not in a git repository")
-    relative = (root.resolve() / "plans" / f"{stack}.json").relative_to(Path(top.stdout.strip()).resolve())
+    relative = (root.resolve() / path).relative_to(Path(top.stdout.strip()).resolve())
     commit = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=False
     )
     if commit.returncode != 0:
         raise InputError(f"--base {ref}: no such git revision (fetch it first, e.g. git fetch origin main)")
     shown = subprocess.run(["git", "show", f"{commit.stdout.strip()}:{relative.as_posix()}"], cwd=root, capture_output=True, check=False)
-    if shown.returncode != 0:
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _read_base_plan(root: Path, ref: str, stack: str) -> dict[str, Any] | None:
+    """The committed plan of `stack` at git revision `ref`; None when that revision has none."""
+    path = Path("plans") / f"{stack}.json"
+    shown = _git_file(root, ref, path)
+    if shown is None:
         return None
     try:
-        return _check_plan(json.loads(shown.stdout.decode("utf-8")), f"{ref}:{relative.as_posix()}")
+        return _check_plan(json.loads(shown.decode("utf-8")), f"{ref}:{path.as_posix()}")
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{ref}:{relative.as_posix()}: not JSON ({err})") from None
+        raise InputError(f"{ref}:{path.as_posix()}: not JSON ({err})") from None
+
+
+def _base_prices(root: Path, ref: str) -> tuple[Any, str]:
+    """The base branch's price table when this change edits it (else None), and what the comment says.
+
+    The table belongs to this tool (offline_plan/prices.yaml beside it), so it is read from the
+    tool's own repository, and only when the project planned is that repository.
+    """
+    from offline_plan.cost_delta import base_price_table
+    from offline_plan.pricing import PRICES
+
+    if root.resolve() != ROOT:
+        return None, ""
+    return base_price_table(_git_file(ROOT, ref, PRICES.relative_to(ROOT)), PRICES.read_bytes(), ref)
 
 
 def _write(target: str | Path, text: str, what: str) -> None:
@@ -172,14 +199,29 @@ def run(argv: list[str] | None) -> int:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
 
+    import yaml
+    from pydantic import ValidationError
+
+    from components.config.review import flag_threshold_in, stack_flag_threshold
     from offline_plan.changes import PlanMismatchError, plan_changes
+    from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
-    from offline_plan.render import StackReport, comment, stack_text
+    from offline_plan.pricing import UnpricedError, load_prices
+    from offline_plan.render import StackReport, comment, stack_cost_text, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import run_program
     from offline_plan.watching import watch_summary
 
     reports: list[StackReport] = []
+    prices, table_error, base_table, prices_note = None, "", None, ""
+    if args.cost:
+        try:
+            prices = load_prices()
+        except (OSError, yaml.YAMLError, ValidationError) as err:
+            # A broken table must not take the plan diff and the protected-data report down with it.
+            table_error = f"offline_plan/prices.yaml cannot be read: {str(err).splitlines()[0]}"
+        if args.base:
+            base_table, prices_note = _base_prices(args.root, args.base)
     status = NO_CHANGES
     for stack in stacks:
         try:
@@ -223,14 +265,25 @@ def run(argv: list[str] | None) -> int:
                 status = max(status, PROTECTED_DATA, key=SEVERITY.index)
             elif not report.changes.empty:
                 status = max(status, CHANGES, key=SEVERITY.index)
+        if table_error:
+            report.cost_error = table_error
+        elif prices is not None:
+            head = stack_flag_threshold(args.root, stack)
+            base = flag_threshold_in(_git_file(args.root, args.base, Path(f"Pulumi.{stack}.yaml")) or b"") if args.base else None
+            threshold, why = applied_threshold(head, base)
+            try:
+                report.estimate, report.cost = price_change(plan, earlier, prices, threshold, threshold_note=why, base_table=base_table)
+            except UnpricedError as err:
+                report.cost_error = str(err)
         reports.append(report)
 
+    notes = [prices_note] if prices_note else []
     if args.markdown:
-        output = comment(reports)
+        output = comment(reports, cost_notes=[n for n in notes if n])
     elif args.quiet and all(r.changes is None for r in reports):
         output = "".join(stack_text(r) for r in reports if r.violations)
     else:
-        output = "".join(stack_text(r) for r in reports)
+        output = "".join(stack_text(r) + stack_cost_text(r) for r in reports) + "".join(f"\n{n}\n" for n in notes if n)
     if args.output:
         _write(args.output, output, "--output")
     elif output and args.json != "-":

@@ -11,9 +11,12 @@ and shows the plan as created (resources by type, protected ones, the policy res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
+from offline_plan.cost_delta import ARROW, CostChange, delta_text, delta_words, flag_line, is_zero, movers, summary_cells
+from offline_plan.pricing import StackCost, cost_text, money, other_region_prices, read_dates
 from offline_plan.report import PlanSummary
 from offline_plan.watching import WatchSummary, watch_changes, watch_lines
 
@@ -42,6 +45,12 @@ class StackReport:
     """What the plan creates: shown instead of changes when there is no baseline."""
     watching: WatchSummary | None = None
     """The stack's checks and alerts, shown with the plan as created."""
+    estimate: StackCost | None = None
+    """The plan's monthly estimate (with --cost)."""
+    cost: CostChange | None = None
+    """What the change does to the estimate (with --cost and a baseline)."""
+    cost_error: str = ""
+    """Why the plan could not be priced (a type or value prices.yaml lacks): the rest of the report stands."""
 
 
 def _policy_result(report: StackReport) -> str:
@@ -125,6 +134,15 @@ def stack_text(report: StackReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stack_cost_text(report: StackReport) -> str:
+    """The terminal report's cost part of a stack (with --cost): its estimate, then the change against the baseline."""
+    if report.cost_error:
+        return f"\n{report.stack}: cost: not priced: {report.cost_error}\n"
+    if report.estimate is None:
+        return ""
+    return "\n" + cost_text(report.estimate) + (delta_text(report.cost) if report.cost is not None else "")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -186,6 +204,7 @@ def _stack_markdown(report: StackReport, *, details: bool, trees: bool) -> list[
         if changes.downstream:
             names = ", ".join(f"`{r.name}`" for r, _ in changes.downstream)
             out += [f"May also change once replaced resources exist: {names}.", ""]
+    out += _cost_markdown(report) + _estimate_details(report)
     if trees and report.tree:
         out += ["<details><summary>Resource tree</summary>", "", "```", report.tree.rstrip(), "```", "</details>", ""]
     return out
@@ -212,6 +231,92 @@ def _no_baseline_markdown(report: StackReport) -> list[str]:
     return [*out, "</details>", ""]
 
 
+def _code(text: str) -> str:
+    """A code span for any text (names come from stack config) in a table cell: no markup, no HTML, no column break."""
+    body = text.replace("|", "\\|")
+    fence, pad = ("``", " ") if "`" in body else ("`", "")
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def _cost_markdown(report: StackReport) -> list[str]:
+    change = report.cost
+    if change is None or change.unchanged:
+        return []
+    if change.before_total is None:
+        return [f"_Monthly estimate {money(change.after_total)} USD; the base plan is not priced: {_cell(change.unpriced_base)}._", ""]
+    delta = delta_words(change.delta or (0, 0))
+    out = [f"**Monthly estimate: {money(change.before_total)} {ARROW} {money(change.after_total)} USD ({delta})**", ""]
+    if change.flagged:
+        out += ["> [!WARNING]", f"> This change {flag_line(change)}.", ""]
+    elif change.threshold_note:
+        out += [f"_`meteor-platform:costReview.flagIncreaseAbove`: {change.threshold_note}._", ""]
+    out += ["| change | resource | how |", "|---:|---|---|"]
+    for amount, resource, how in movers(change):
+        name = f"{resource.short_type} {_code(resource.name)}" if resource else ""
+        out.append(f"| {amount} | {name} | {_cell(how)} |")
+    return [*out, ""]
+
+
+def _estimate_details(report: StackReport) -> list[str]:
+    """Without a baseline: the stack's estimate per resource, collapsed."""
+    if report.estimate is None or report.cost is not None:
+        return []
+    return [
+        "<details><summary>Monthly estimate per resource</summary>",
+        "",
+        "```",
+        cost_text(report.estimate).rstrip(),
+        "```",
+        "</details>",
+        "",
+    ]
+
+
+def _cost_table(reports: list[StackReport]) -> list[str]:
+    priced = [r for r in reports if r.estimate is not None or r.cost_error]
+    estimate = next((r.estimate for r in priced if r.estimate is not None), None)
+    if not priced:
+        return []
+    estimates = [r.estimate for r in priced if r.estimate is not None]
+    dated = [d for d in (read_dates(e)[0] for e in estimates) if d]
+    borrowed = sum(n for e in estimates for n in other_region_prices(e).values())
+    out = [
+        "**Monthly estimate** ("
+        + (f"{estimate.currency}, list prices from `offline_plan/prices.yaml` compiled {estimate.as_of.isoformat()}" if estimate else "")
+        + (f", the oldest price read {min(dated)}" if dated else "")
+        + (f"; {borrowed} charges use a price read for another region (us-east-1), a lower bound" if borrowed else "")
+        + "; a range where nodes or replicas autoscale; traffic, requests and data stored are usage-based and not included)",
+        "",
+        "| stack | before | after | change |",
+        "|---|---:|---:|---:|",
+    ]
+    for report in priced:
+        if report.estimate is None:
+            out.append(f"| `{report.stack}` | | not priced | n/a |")
+        elif report.cost is None:
+            out.append(f"| `{report.stack}` (no baseline) | n/a | {money((report.estimate.low, report.estimate.high))} | n/a |")
+        else:
+            before, after, delta = summary_cells(report.cost)
+            out.append(f"| `{report.stack}` | {before} | {after} | {delta} |")
+    changes = [r.cost for r in priced if r.cost is not None]
+    if len(priced) > 1 and len(changes) == len(priced) and all(c.delta is not None for c in changes):
+        before_total = (
+            sum(c.before_total[0] for c in changes if c.before_total),
+            sum(c.before_total[1] for c in changes if c.before_total),
+        )
+        after_total = (sum(c.after_total[0] for c in changes), sum(c.after_total[1] for c in changes))
+        delta = (after_total[0] - before_total[0], after_total[1] - before_total[1])
+        shown = "0.00" if is_zero(delta) else delta_words(delta)
+        out.append(f"| **all stacks** | {money(before_total)} | {money(after_total)} | {shown} |")
+    out.append("")
+    for report in priced:
+        elsewhere = report.estimate.other_regions if report.estimate else {}
+        if elsewhere:
+            where = ", ".join(f"{region} ({n})" for region, n in sorted(elsewhere.items()))
+            out += [f"_`{report.stack}`: resources in regions the table does not price, at its prices: {where}._", ""]
+    return out
+
+
 def _summary_table(reports: list[StackReport]) -> list[str]:
     out = [
         "| stack | create | update | replace | delete | protected-data hits | policy violations |",
@@ -232,8 +337,13 @@ def _summary_table(reports: list[StackReport]) -> list[str]:
     return out
 
 
-def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, artifact: str = "offline-preview") -> str:
-    """One pull-request comment for every stack, within GitHub's size limit."""
+def comment(
+    reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, artifact: str = "offline-preview", cost_notes: Sequence[str] = ()
+) -> str:
+    """One pull-request comment for every stack, within GitHub's size limit.
+
+    `cost_notes`: what the reader of the cost table must know (the price table itself changed).
+    """
     head = [COMMENT_MARKER, "## Offline preview", ""]
     if any(r.changes and r.changes.data_hits for r in reports):
         head += ["> [!CAUTION]", "> This change deletes or replaces protected data: `pulumi up` would refuse it (see below).", ""]
@@ -241,7 +351,15 @@ def comment(reports: list[StackReport], *, limit: int = GITHUB_COMMENT_LIMIT, ar
     if unbased:
         names = ", ".join(f"`{s}`" for s in unbased)
         head += ["> [!NOTE]", f"> No baseline for {names}: the plan as created is shown, not what changes.", ""]
-    head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", ""]
+    flagged = [r.cost for r in reports if r.cost is not None and r.cost.flagged]
+    unpriced = [r for r in reports if r.cost_error]
+    if flagged or unpriced:
+        head += ["> [!WARNING]", *(f"> **Cost:** `{c.stack}`: this change {flag_line(c)}." for c in flagged)]
+        head += [f"> **Cost:** `{r.stack}` is not priced: {_cell(r.cost_error)}" for r in unpriced]
+        head += [*(f"> {note}" for note in cost_notes), ""]
+    elif cost_notes:
+        head += [*(f"_{note}_" for note in cost_notes), ""]
+    head += [*_summary_table(reports), "", f"<sub>{LEGEND}</sub>", "", *_cost_table(reports)]
     quiet = [r.stack for r in reports if r.changes is not None and r.changes.empty and not r.violations and not r.note]
     if quiet and len(quiet) < len(reports):
         head += [f"No infrastructure changes in {', '.join(f'`{s}`' for s in quiet)}.", ""]

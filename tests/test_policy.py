@@ -196,10 +196,15 @@ def test_only_the_data_volume_probes_own_volume_goes_unprotected_in_production()
     assert [r.name for r, _ in found] == ["data", "deeper"]
 
 
-def test_the_policy_pack_reports_each_rule_through_pulumi_policy() -> None:
+def test_the_policy_pack_reports_each_rule_through_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi.runtime
     from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, Secret, StackValidationArgs
 
     from policy import pack
+
+    # The stack's config as `pulumi preview --policy-pack` hands it over; not whatever program an
+    # earlier test in this worker ran (its environment would decide otherwise).
+    monkeypatch.setattr(pulumi.runtime, "get_config", lambda key: "production" if key == "meteor-platform:environment" else None)
 
     def policy_resource(r: Resource, props: dict[str, Any]) -> PolicyResource:
         opts = PolicyResourceOptions(r.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])

@@ -19,9 +19,12 @@ def test_the_sample_is_the_previews_own_comment(tmp_path: Path, capsys: pytest.C
     """The sample's production section is what `python -m offline_plan` comments for that stack."""
     stacks = scratch_project(ROOT, tmp_path)
     assert stacks == sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")), "every shipped stack"
-    status = main(["production", "--root", str(tmp_path), "--diff", str(ROOT / "plans" / "production.json"), "--markdown"])
+    status = main(["production", "--root", str(tmp_path), "--diff", str(ROOT / "plans" / "production.json"), "--markdown", "--cost"])
     assert status == PROTECTED_DATA
     command = capsys.readouterr().out.split("### `production`", 1)[1].split("<details><summary>Resource tree</summary>", 1)[0]
     generated = sample().split("### `production`", 1)[1].split("### `staging`", 1)[0]
     assert generated == command
     assert "| `-/+` replace | `kubernetes:batch/v1:Job` | `todos-migrate` |" in generated, "the migration Job is replaced"
+    assert "**Monthly estimate: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 577.00\N{EN DASH}913.00 USD (+175.00)**" in generated, (
+        "the database one size up (+180.00) and the Spaces subscription gone with the bucket (-5.00)"
+    )

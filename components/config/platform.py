@@ -33,6 +33,7 @@ from components.config.mongo import (
 from components.config.observability import ROUTE53_ANSWER_LIMIT_MS, AlertsSection, LogsConfig, observability_problems
 from components.config.registry import DockerRegistrySection, KubernetesRegistrySection, NoRegistryConfig
 from components.config.release import PromotionConfig
+from components.config.review import CostReviewConfig
 from components.config.storage import DockerStorageSection, GridFsConfig, KubernetesStorageSection, S3Config, SpacesConfig
 from components.config.unions import tagged
 from components.config.values import Model
@@ -59,6 +60,10 @@ class PlatformBase(Model):
         default=None, description="Where every alert goes (emails, a Slack webhook), or `none`; production must say one or the other."
     )
     logs: LogsConfig = Field(default_factory=LogsConfig, description="Where the apps' logs are kept and for how long.")
+    cost_review: CostReviewConfig = Field(
+        default_factory=CostReviewConfig,
+        description="How the pull-request comment judges the monthly cost a change adds (README: Cost); creates nothing.",
+    )
 
     @property
     def alerts_on_aws(self) -> bool:
