@@ -183,7 +183,7 @@ def choose(config: PlatformConfig, destinations: AlertDestinations | None, facts
     )
     watched = facts.droplets is not None or facts.doks_nodes is not None or bool(facts.managed_databases)
     return Choice(
-        container_logs=isinstance(config, DockerPlatformConfig) and config.logs.ship and isinstance(config.machines, AwsMachinesConfig),
+        container_logs=ships_container_logs(config),
         region_alarms=alarms,
         region_topic=region_topic,
         route53_topic=route53_topic,
@@ -192,11 +192,17 @@ def choose(config: PlatformConfig, destinations: AlertDestinations | None, facts
         cluster_insights=alarms == "eks" or (_on_eks(config) and config.logs.ship),
         cluster_watch=isinstance(config, KubernetesPlatformConfig) and not _on_eks(config) and destinations is not None,
         uptime_endpoints=do_endpoints,
-        digitalocean_alerts=(bool(do_endpoints) or config.uses_digitalocean)
-        and (bool(do_endpoints) or (destinations is not None and watched)),
+        # Uptime checks with `alerts: none` too; droplet and database alerts when someone is told.
+        digitalocean_alerts=bool(do_endpoints) or (destinations is not None and watched),
         data_volume_probe=probe_host is not None and bool(do_endpoints),
         unwatched_data_volume=probe_host is not None and not do_endpoints and bool(endpoints),
     )
+
+
+def ships_container_logs(config: PlatformConfig) -> bool:
+    """`logs.ship` on EC2 Docker hosts. Elsewhere the containers keep the hosts' rotated local logs
+    (DigitalOcean offers no log service for droplets in the pinned SDK; the local engine is a laptop)."""
+    return isinstance(config, DockerPlatformConfig) and config.logs.ship and isinstance(config.machines, AwsMachinesConfig)
 
 
 def _on_eks(config: PlatformConfig) -> bool:
@@ -223,10 +229,8 @@ class Watching:
 
 
 def ship_container_logs(config: PlatformConfig, facts: WatchFacts, opts: pulumi.ResourceOptions) -> ContainerLogShipping | None:
-    """`logs.ship` on EC2 Docker hosts: the app containers log to the stack's CloudWatch Logs group.
-    Elsewhere they keep the hosts' rotated local logs (DigitalOcean offers no log service for
-    droplets in the pinned SDK; the local engine is a laptop)."""
-    if not choose(config, None, facts).container_logs:
+    """The CloudWatch Logs group the app containers of EC2 Docker hosts log to (`ships_container_logs`)."""
+    if not ships_container_logs(config):
         return None  # nothing of pulumi_aws is imported then (tests/test_aws.py: lean imports)
     from components.observability.aws_logs import ContainerLogShipping, ContainerLogShippingArgs
 
