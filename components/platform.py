@@ -542,6 +542,7 @@ class Platform(pulumi.ComponentResource):
     # -- observability --------------------------------------------------------------------------
 
     def _host_metrics_namespace(self, config: PlatformConfig) -> str | None:
+        """The CloudWatch agent's namespace on EC2 Docker hosts that alert (the machines step installs the agent)."""
         from components.observability.select import host_agent_namespace
 
         return host_agent_namespace(config, self._destinations, self._prefix)
