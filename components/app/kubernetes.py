@@ -43,6 +43,12 @@ def internal_url(app: KubernetesAppConfig) -> str:
     return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
 
 
+@dataclass(frozen=True)
+class KubernetesSibling(Sibling):
+    pods: tuple[Pods, ...] = ()
+    """The pods serving it (its Deployments), for NetworkPolicy rules."""
+
+
 def migration_component(app: KubernetesAppConfig, *, canary: bool) -> str:
     """The name a migration's pods carry in labels and selectors (the NetworkPolicies select on it)."""
     return f"{app.name}-canary-migrate" if canary else f"{app.name}-migrate"
@@ -62,7 +68,7 @@ class MeteorAppArgs:
     """How the app is exposed when it has a domain."""
     image: AppImage
     """The image the app runs (built, prebuilt or promoted)."""
-    siblings: list[Sibling] = field(default_factory=lambda: [])
+    siblings: list[KubernetesSibling] = field(default_factory=lambda: [])
     """The apps this one calls (`connectsTo`): their DDP URLs, egress to their pods."""
     callers: list[Pods] = field(default_factory=lambda: [])
     """The pods of the apps that call this one: the only apps its NetworkPolicy admits."""
