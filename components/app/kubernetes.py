@@ -35,7 +35,7 @@ from components.endpoints import Endpoint, Pods
 from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
-from components.storage import StorageWiring
+from components.storage import StorageWiring, pod_service_account
 
 
 def internal_url(app: KubernetesAppConfig) -> str:
@@ -160,7 +160,7 @@ class MeteorApp(pulumi.ComponentResource):
             )
             pull_secrets.append(pull.metadata.name)
 
-        identity = args.storage.service_account
+        identity = pod_service_account(args.storage)
         if identity is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-identity",
