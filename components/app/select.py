@@ -44,7 +44,7 @@ def callers_of(apps: Sequence[KubernetesAppConfig], calling_pods: Mapping[str, S
     """Per app, the pods of the apps that call it (`connectsTo`), callers in config order; in one pass."""
     callers: dict[str, list[Pods]] = {a.name: [] for a in apps}
     for caller in apps:
-        for target in dict.fromkeys(caller.connects_to):
+        for target in caller.connects_to:  # each once (config rule)
             callers[target].extend(calling_pods[caller.name])
     return callers
 
