@@ -19,17 +19,26 @@ import pulumi
 
 from components.app import MeteorService
 from components.app.reactivity import Reactivity
+from components.app.select import apps, reactivities
+from components.aws.select import snapshots
 from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
 from components.config.machines import AwsMachinesConfig
 from components.docker import DockerHost
+from components.docker.select import docker_hosts
 from components.images import AppImage
+from components.images.select import images
 from components.kubernetes import ClusterReadiness, KubernetesTarget
-from components.machines import DockerMachines, StackMachines
-from components.mongo import MongoDatabase, StackMongo
+from components.kubernetes.select import cluster
+from components.machines import DockerMachines
+from components.machines.select import machines
+from components.mongo import MongoDatabase
+from components.mongo.select import mongo
 from components.network import PrivateNetwork
-from components.network.select import StackNetworks
+from components.network.select import networks
 from components.observability import alert_destinations
+from components.registry.select import registry
 from components.scope import Scope
+from components.storage.select import storage
 
 if TYPE_CHECKING:
     from components.observability import PublicEndpoint
@@ -100,12 +109,6 @@ class Platform(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         project_dir: Path | None = None,
     ) -> None:
-        from components.aws.select import snapshots
-        from components.images.select import images
-        from components.machines.select import machines
-        from components.network.select import networks
-        from components.registry.select import registry
-
         self.aws_provider = None
         if config.uses_aws:
             from components.aws.provider import aws_provider
@@ -122,22 +125,50 @@ class Platform(pulumi.ComponentResource):
         stack_networks = networks(config, scope)
         self.network = stack_networks.network
         on_hosts = isinstance(config, DockerPlatformConfig)
-        chosen = machines(
-            config, scope, stack_networks, wait_for_docker=on_hosts, cloudwatch_namespace=self._host_metrics_namespace(config)
-        )
-        self.machines = chosen.machines if chosen is not None else None
+        namespace = self._host_metrics_namespace(config)
+        fleet = machines(config, scope, stack_networks, wait_for_docker=on_hosts, cloudwatch_namespace=namespace)
+        self.machines = fleet.machines if fleet is not None else None
         self.registry = registry(config, scope)
         self.images = images(config, scope, self.registry)
-        self.cluster, self.addons, self.docker_hosts = None, None, []
-        self._shipping: ContainerLogShipping | None = None
-        self.container_logs = None
-        if isinstance(config, KubernetesPlatformConfig):
-            mongo = self._on_kubernetes(config, scope, stack_networks, chosen)
-        else:
-            mongo = self._on_docker_hosts(config, scope, stack_networks, chosen)
-        self.mongo_restore = mongo.restore_command
 
-        self.snapshots = snapshots(config, scope, chosen.data_volume_name if chosen is not None else None)
+        on_cluster = cluster(config, scope, stack_networks) if isinstance(config, KubernetesPlatformConfig) else None
+        self.cluster = on_cluster.target if on_cluster is not None else None
+        self.addons = on_cluster.addons if on_cluster is not None else None
+        self.docker_hosts = docker_hosts(config, scope, self.machines, self.registry) if on_hosts else []
+        self.storage = storage(
+            config,
+            scope,
+            hosts=self.docker_hosts,
+            aws_provider=self.aws_provider,
+            pod_identity_cluster=on_cluster.pod_identity_cluster if on_cluster is not None else None,
+            instance_role_name=fleet.instance_role_name if fleet is not None else None,
+        )
+        database = mongo(
+            config,
+            scope,
+            cluster=self.cluster,
+            hosts=self.docker_hosts,
+            backup=self.storage.backups(),
+            network=stack_networks.digitalocean,
+            machine_tag=self.machines.tag if self.machines is not None else None,
+        )
+        self.mongo, self.mongo_restore = database.database, database.restore_command
+        self.reactivity = reactivities(config, scope.project_dir, self.mongo)
+        self._shipping: ContainerLogShipping | None = self._container_logs(config) if isinstance(config, DockerPlatformConfig) else None
+        self.container_logs = self._shipping
+        self.apps = apps(
+            config,
+            scope,
+            cluster=on_cluster,
+            hosts=self.docker_hosts,
+            images=self.images,
+            reactivity=self.reactivity,
+            storage=self.storage,
+            registry=self.registry,
+            log_driver=self._shipping.driver if self._shipping is not None else None,
+        )
+
+        self.snapshots = snapshots(config, scope, fleet.data_volume_name if fleet is not None else None)
         self._topics = self._alert_topics(config)
         self.alert_topics = self._topics
         self.aws_uptime = self._aws_uptime(config)
@@ -149,80 +180,6 @@ class Platform(pulumi.ComponentResource):
 
         self.outputs = self._outputs(config)
         self.register_outputs(self.outputs)
-
-    def _on_kubernetes(
-        self, config: KubernetesPlatformConfig, scope: Scope, networks: StackNetworks, machines: StackMachines | None
-    ) -> StackMongo:
-        """Cluster and add-ons, file storage, MongoDB, then the apps."""
-        from components.app.select import kubernetes_apps, reactivities
-        from components.kubernetes.select import cluster
-        from components.mongo.select import kubernetes_mongo
-        from components.storage.select import storage
-
-        chosen = cluster(config, scope, networks)
-        self.cluster, self.addons = chosen.target, chosen.addons
-        self.storage = storage(
-            config,
-            scope,
-            hosts=[],
-            aws_provider=self.aws_provider,
-            pod_identity_cluster=chosen.pod_identity_cluster,
-            instance_role_name=machines.instance_role_name if machines is not None else None,
-        )
-        mongo = kubernetes_mongo(config, scope, chosen.target, backup=self.storage.backups(), network=networks.digitalocean)
-        self.mongo = mongo.database
-        self.reactivity = reactivities(config, scope.project_dir, self.mongo)
-        self.apps = kubernetes_apps(
-            config,
-            scope,
-            chosen.target,
-            addons=chosen.addons,
-            images=self.images,
-            reactivity=self.reactivity,
-            storage=self.storage,
-            registry=self.registry,
-        )
-        return mongo
-
-    def _on_docker_hosts(
-        self, config: DockerPlatformConfig, scope: Scope, networks: StackNetworks, machines: StackMachines | None
-    ) -> StackMongo:
-        """Hosts and their proxies, file storage, MongoDB, the containers' log shipping, then the apps."""
-        from components.app.select import docker_apps, reactivities
-        from components.docker.select import docker_hosts
-        from components.mongo.select import docker_mongo
-        from components.storage.select import storage
-
-        self.docker_hosts = docker_hosts(config, scope, self.machines, self.registry)
-        self.storage = storage(
-            config,
-            scope,
-            hosts=self.docker_hosts,
-            aws_provider=self.aws_provider,
-            instance_role_name=machines.instance_role_name if machines is not None else None,
-        )
-        mongo = docker_mongo(
-            config,
-            scope,
-            self.docker_hosts,
-            backup=self.storage.backups(),
-            network=networks.digitalocean,
-            machine_tag=self.machines.tag if self.machines is not None else None,
-        )
-        self.mongo = mongo.database
-        self.reactivity = reactivities(config, scope.project_dir, self.mongo)
-        self._shipping = self._container_logs(config)
-        self.container_logs = self._shipping
-        self.apps = docker_apps(
-            config,
-            scope,
-            self.docker_hosts,
-            images=self.images,
-            reactivity=self.reactivity,
-            storage=self.storage,
-            log_driver=self._shipping.driver if self._shipping is not None else None,
-        )
-        return mongo
 
     def _outputs(self, config: PlatformConfig) -> dict[str, pulumi.Input[object]]:
         # The environment is exported so reviews and the policy checks on the plan know the stakes.

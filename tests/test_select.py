@@ -497,3 +497,27 @@ def test_only_a_pod_identity_wiring_names_a_service_account() -> None:
 
     assert pod_service_account(StorageWiring(env={"FILE_STORAGE": "s3"})) is None
     assert pod_service_account(PodIdentityWiring(env={"FILE_STORAGE": "s3"}, service_account="todos")) == "todos"
+
+
+# -- each target's MongoDB and apps ---------------------------------------------------------------------
+
+
+def test_mongo_and_apps_go_where_the_target_is(record: Recorder) -> None:
+    from components.app.select import apps
+    from components.kubernetes import StackCluster
+    from components.mongo.select import mongo
+
+    replica_sets = record("components.mongo.kubernetes", "InClusterMongo")
+    containers = record("components.mongo.container", "ContainerMongo")
+    meteor_apps, docker_apps = record("components.app.kubernetes", "MeteorApp"), record("components.app.docker", "DockerApp")
+    on_cluster, on_hosts = shipped("byoc"), shipped("dev")
+    target, host, driver = StackCluster(Built("cluster")), Built("host"), Built("log-driver")  # pyright: ignore[reportArgumentType]
+    for config in (on_cluster, on_hosts):
+        mongo(config, SCOPE, cluster=target.target, hosts=[host], backup=None, network=None, machine_tag=None)  # pyright: ignore[reportArgumentType]
+        wiring = {"images": {a.name: Built("image") for a in config.apps}, "reactivity": {a.name: Built("reactivity") for a in config.apps}}
+        apps(config, SCOPE, cluster=target, hosts=[host], storage=Built("storage"), registry=None, log_driver=driver, **wiring)  # pyright: ignore[reportArgumentType]
+    assert len(replica_sets) == len(containers) == 1 and containers[0].args.host is host
+    assert [a.resource_name for a in meteor_apps] == [a.name for a in on_cluster.apps]
+    assert [a.resource_name for a in docker_apps] == [a.name for a in on_hosts.apps]
+    assert all(a.args.log_driver is driver and a.args.hosts == [host] for a in docker_apps)
+    assert all(a.args.image_pull_secret is None and a.args.app.http_forwarded_count is not None for a in meteor_apps)

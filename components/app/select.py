@@ -11,7 +11,7 @@ from components.app.reactivity import Reactivity
 from components.config import AppConfig, DockerPlatformConfig, KubernetesAppConfig, KubernetesPlatformConfig, PlatformConfig
 from components.docker import DockerHost
 from components.images import AppImage
-from components.kubernetes import KubernetesTarget
+from components.kubernetes import KubernetesTarget, StackCluster
 from components.mongo import MongoDatabase
 from components.registry import Registry
 from components.scope import Scope
@@ -71,6 +71,27 @@ def _pods(app: KubernetesAppConfig, stack: str, components: Iterable[str]) -> tu
     from components.kubernetes import labels
 
     return tuple(Pods(app.k8s_namespace, labels.selector(stack, c, labels.APP_ROLE)) for c in components)
+
+
+def apps(
+    config: PlatformConfig,
+    scope: Scope,
+    *,
+    cluster: StackCluster | None,
+    hosts: list[DockerHost],
+    images: Mapping[str, AppImage],
+    reactivity: Mapping[str, Reactivity],
+    storage: FileStorage,
+    registry: Registry | None,
+    log_driver: ContainerLogDriver | None,
+) -> dict[str, MeteorService]:
+    """Each app with an image, on the stack's `cluster` or its Docker `hosts` (logging to `log_driver`)."""
+    if isinstance(config, KubernetesPlatformConfig):
+        assert cluster is not None, "a Kubernetes stack has its cluster before its apps"
+        return kubernetes_apps(
+            config, scope, cluster.target, addons=cluster.addons, images=images, reactivity=reactivity, storage=storage, registry=registry
+        )
+    return docker_apps(config, scope, hosts, images=images, reactivity=reactivity, storage=storage, log_driver=log_driver)
 
 
 def kubernetes_apps(

@@ -25,6 +25,24 @@ def app_users(config: PlatformConfig) -> list[MongoAppUser]:
     return [MongoAppUser(app=a.name, database=a.database) for a in config.apps]
 
 
+def mongo(
+    config: PlatformConfig,
+    scope: Scope,
+    *,
+    cluster: KubernetesTarget | None,
+    hosts: list[DockerHost],
+    backup: BackupTarget | None,
+    network: PrivateNetwork | None,
+    machine_tag: str | None,
+) -> StackMongo:
+    """On the stack's `cluster` or its Docker `hosts`; a replica set it runs dumps to `backup`; a managed
+    database joins the DigitalOcean `network` and admits the cluster, or the machines tagged `machine_tag`."""
+    if isinstance(config, KubernetesPlatformConfig):
+        assert cluster is not None, "a Kubernetes stack has its cluster before its database"
+        return kubernetes_mongo(config, scope, cluster, backup=backup, network=network)
+    return docker_mongo(config, scope, hosts, backup=backup, network=network, machine_tag=machine_tag)
+
+
 def kubernetes_mongo(
     config: KubernetesPlatformConfig,
     scope: Scope,
