@@ -4,14 +4,13 @@ environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, M
 reactivity.py  change streams, oplog tailing or polling, from the app's Meteor release and its MongoDB
 kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
 docker.py      containers on Docker hosts behind Traefik
+select.py      each app on the stack's target, wired to its image, database, storage and siblings
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
-
-from components.endpoints import Pods
 
 if TYPE_CHECKING:
     import pulumi
@@ -25,8 +24,6 @@ class Sibling:
     url: str
     """Its internal URL on this target."""
     port: int
-    pods: tuple[Pods, ...] = ()
-    """Kubernetes: the pods serving it (its Deployments), for NetworkPolicy rules; empty elsewhere."""
 
 
 class MeteorService(Protocol):

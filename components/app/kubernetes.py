@@ -35,12 +35,18 @@ from components.endpoints import Endpoint, Pods
 from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
-from components.storage import StorageWiring
+from components.storage import StorageWiring, pod_service_account
 
 
 def internal_url(app: KubernetesAppConfig) -> str:
     """How other workloads in the cluster reach the app (its Service)."""
     return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
+
+
+@dataclass(frozen=True)
+class KubernetesSibling(Sibling):
+    pods: tuple[Pods, ...] = ()
+    """The pods serving it (its Deployments), for NetworkPolicy rules."""
 
 
 def migration_component(app: KubernetesAppConfig, *, canary: bool) -> str:
@@ -62,7 +68,7 @@ class MeteorAppArgs:
     """How the app is exposed when it has a domain."""
     image: AppImage
     """The image the app runs (built, prebuilt or promoted)."""
-    siblings: list[Sibling] = field(default_factory=lambda: [])
+    siblings: list[KubernetesSibling] = field(default_factory=lambda: [])
     """The apps this one calls (`connectsTo`): their DDP URLs, egress to their pods."""
     callers: list[Pods] = field(default_factory=lambda: [])
     """The pods of the apps that call this one: the only apps its NetworkPolicy admits."""
@@ -154,7 +160,7 @@ class MeteorApp(pulumi.ComponentResource):
             )
             pull_secrets.append(pull.metadata.name)
 
-        identity = args.storage.service_account
+        identity = pod_service_account(args.storage)
         if identity is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-identity",

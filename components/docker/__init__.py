@@ -6,6 +6,7 @@ services.py  data volumes and one-shot setup steps of stateful services
 hardening.py defaults and limits every container gets
 identity.py  everything on a host follows its machine (a replaced machine runs it all again)
 steps.py     a step run to completion from `pulumi up`, retried by the next `up` when it failed
+select.py    the hosts a stack's `docker` section asks for, each with its Traefik
 """
 
 from __future__ import annotations

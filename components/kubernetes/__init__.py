@@ -2,13 +2,17 @@
 
     existing.py     a cluster reached through a kubeconfig (bring your own)
     digitalocean.py DOKS, created by the stack
+    aws.py          EKS, created by the stack
+    addons.py       ingress controller, cert-manager, metrics-server and the node autoscaler
     labels.py       labels, selectors and NetworkPolicy building blocks every object shares
+    select.py       which cluster and add-ons a stack's config asks for
 
 Every implementation exposes an explicit `provider` (never the ambient default).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -42,3 +46,14 @@ class ClusterReadiness(Protocol):
     """Before an Ingress: the controller that gives it an address, the ClusterIssuer."""
     autoscaling_ready: list[pulumi.Resource]
     """Before a HorizontalPodAutoscaler: metrics-server."""
+
+
+@dataclass(frozen=True)
+class StackCluster:
+    """The stack's cluster and add-ons, with what other capabilities learn of them as plain values."""
+
+    target: KubernetesTarget
+    addons: ClusterReadiness | None = None
+    """None when no add-on is installed."""
+    pod_identity_cluster: pulumi.Output[str] | None = None
+    """EKS: the cluster's name, where storage binds the apps' service accounts to its role (Pod Identity)."""

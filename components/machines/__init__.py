@@ -9,6 +9,7 @@ ssm_host_key.py run on an EC2 host at boot: its ssh host key from SSM, unless al
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -34,3 +35,14 @@ class DockerMachines(Protocol):
     instance_role_bridges: str | None
     """EC2: the bridge-name prefix of the networks whose containers may reach the metadata service
     (and with it the instance role); None where no container may (cloud_init.py)."""
+
+
+@dataclass(frozen=True)
+class StackMachines:
+    """The machines a stack runs, with what other capabilities learn of them as plain values."""
+
+    machines: DockerMachines
+    instance_role_name: pulumi.Output[str] | None = None
+    """EC2: the hosts' instance role, the identity storage grants its bucket to; None elsewhere."""
+    data_volume_name: pulumi.Output[str] | None = None
+    """EC2: the `Name` tag of the first host's data volume (the scheduled snapshots select it); None elsewhere."""

@@ -6,6 +6,7 @@ digitalocean.py DigitalOcean managed MongoDB
 external.py     a URL the platform does not manage
 replica_set.py  what the two replica sets the platform runs share (init script, URLs)
 restore.py      the command that restores a dump from the backups bucket (exported as mongo_restore)
+select.py       which MongoDB a stack's `mongo` section asks for, on either target
 """
 
 from __future__ import annotations
@@ -50,3 +51,11 @@ class MongoConnection:
 
 class MongoDatabase(Protocol):
     def connection(self, app: str) -> MongoConnection: ...
+
+
+@dataclass(frozen=True)
+class StackMongo:
+    """The stack's MongoDB and, when the platform runs it and dumps it, how to restore a dump."""
+
+    database: MongoDatabase
+    restore_command: pulumi.Output[str] | None = None

@@ -33,13 +33,24 @@ class StorageWiring:
     """Sensitive settings merged into `storage` (these make METEOR_SETTINGS secret)."""
     endpoints: list[Endpoint] = field(default_factory=lambda: [])
     """Where the store listens (empty when it is MongoDB itself)."""
-    service_account: str | None = None
-    """A Kubernetes service account the app's pods must run as (its cloud identity reaches the store)."""
     instance_role: bool = False
     """Docker hosts: the app's credentials come from the host's instance role, so its containers
     must reach the metadata service (they join the host's instance-role network)."""
     ready: list[pulumi.Resource] = field(default_factory=lambda: [])
     """What the app's pods wait for before they are created: its Pod Identity association in effect."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PodIdentityWiring(StorageWiring):
+    """Kubernetes: the wiring of a store that trusts a service account's cloud identity (EKS Pod Identity)."""
+
+    service_account: str
+    """The service account, in the app's namespace, the app's pods must run as."""
+
+
+def pod_service_account(wiring: StorageWiring) -> str | None:
+    """The service account the app's pods run as for `wiring`'s store, if it asks for one."""
+    return wiring.service_account if isinstance(wiring, PodIdentityWiring) else None
 
 
 DUMPS_PREFIX = "mongo/"

@@ -28,7 +28,7 @@ from components.aws.iam import output_document, trust
 from components.aws.pod_identity import association_settled
 from components.endpoints import ANYWHERE, POD_IDENTITY_AGENT, Endpoint
 from components.protection import stateful
-from components.storage import BackupTarget, StorageWiring
+from components.storage import BackupTarget, PodIdentityWiring, StorageWiring
 
 HTTPS = Endpoint(port=443, cidr=ANYWHERE)
 # Dumps live beside the apps' files: app names are DNS labels, so no app's `<app>/` prefix (and no
@@ -269,7 +269,7 @@ class S3Storage(pulumi.ComponentResource):
 
     def wiring(self, app: str) -> StorageWiring:
         endpoint = f"https://s3.{self._args.region}.amazonaws.com"
-        return StorageWiring(
+        wiring = StorageWiring(
             env={
                 "FILE_STORAGE": "s3",
                 "S3_ENDPOINT": endpoint,
@@ -285,10 +285,11 @@ class S3Storage(pulumi.ComponentResource):
             # On EKS the SDK fetches the role's credentials from the Pod Identity agent: the app's
             # NetworkPolicy must let it through as it lets S3 through.
             endpoints=[HTTPS, POD_IDENTITY_AGENT] if self._args.cluster_name is not None else [HTTPS],
-            service_account=app if self._args.cluster_name is not None else None,
             instance_role=self._args.host_role_name is not None,
             ready=[self._settled[app]] if app in self._settled else [],
         )
+        # On EKS the bucket trusts the app's service account, named after the app (its association above).
+        return PodIdentityWiring(**vars(wiring), service_account=app) if self._args.cluster_name is not None else wiring
 
     def backups(self) -> BackupTarget | None:
         return self._backups
