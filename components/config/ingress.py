@@ -95,6 +95,3 @@ class DockerIngressConfig(Model):
     def serves_tls(self) -> bool:
         """Whether apps with a domain are served over HTTPS (the one place that decides the public scheme)."""
         return self.tls != "off"
-
-
-IngressConfig = KubernetesIngressConfig | DockerIngressConfig
