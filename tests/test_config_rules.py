@@ -80,3 +80,24 @@ def test_backups_need_a_place_to_go_is_one_rule() -> None:
         found = Problems()
         backups_have_a_place_to_go(cfg.model_copy(update={"mongo": mongo, "storage": storage}), found)
         assert [p.loc for p in found.found] == ([refused] if refused else []), storage
+
+
+def test_managed_mongo_runs_one_node_or_three() -> None:
+    raw = {**BASE_CONFIG, "environment": "staging", "kubernetes": {"provider": "doks", "adminCidrs": ["198.51.100.0/24"]}}
+    said = lines({**raw, "mongo": {"provider": "digitalocean", "nodes": 2}})
+    assert "meteor-platform:mongo.nodes: got 2; expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)" in said
+    assert not [line for line in lines({**raw, "mongo": {"provider": "digitalocean", "nodes": 3}}) if "mongo.nodes" in line]
+
+
+def test_s3_and_ecr_need_the_aws_identity_of_the_target() -> None:
+    docker = {"environment": "dev", "target": "docker", "apps": BASE_CONFIG["apps"], "storage": {"provider": "s3"}}
+    expected = (
+        "meteor-platform:storage.provider: got 's3'; expected machines.provider 'aws' with it "
+        "(on Docker hosts it is wired to the EC2 hosts' instance role)"
+    )
+    assert expected in lines(docker)
+    said = lines({**BASE_CONFIG, "registry": {"provider": "ecr"}})
+    assert (
+        "meteor-platform:registry.provider: got 'ecr'; expected kubernetes.provider 'eks' with it "
+        "(apps and nodes reach it through their IAM roles)"
+    ) in said, said
