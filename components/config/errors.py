@@ -76,9 +76,8 @@ class Problem:
     loc: Loc | None
     text: str
 
-    def line(self, under: Loc = ()) -> str:
-        """The error line, with `loc` taken as relative to `under` (where the model that found it sits)."""
-        return self.text if self.loc is None else f"{key_path([*under, *self.loc])}: {self.text}"
+    def line(self) -> str:
+        return self.text if self.loc is None else f"{key_path(self.loc)}: {self.text}"
 
 
 class Problems:

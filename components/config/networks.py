@@ -9,7 +9,7 @@ from components.config.errors import Problems
 
 
 def admin_network_problems(cidrs: Sequence[str], problems: Problems) -> None:
-    """`adminCidrs` of the section validating: specific networks only: not the whole internet, alone (`0.0.0.0/0`) or together (`0.0.0.0/1` + `128.0.0.0/1`)."""
+    """The section's `adminCidrs`: specific networks only, not the whole internet alone (`0.0.0.0/0`) or together (`0.0.0.0/1` + `128.0.0.0/1`)."""
     for j, cidr in enumerate(cidrs):
         if ipaddress.ip_network(cidr).prefixlen == 0:
             problems.bad(["adminCidrs", j], cidr, "expected a specific network, not the whole internet")
