@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from offline_plan.diffing import MISSING, SECRET, Change, diff_values
+from offline_plan.diffing import SECRET, Change, diff_values
 
 Action = Literal["create", "update", "replace", "delete"]
 TABLE = Path(__file__).resolve().parent / "replace_table.json"
@@ -364,7 +364,3 @@ def _cascade(
         if sources and results.get(urn) is None:
             downstream.append((ResourceChange("update", before[matched[urn]], resource), sources))
     return downstream
-
-
-def is_missing(value: Any) -> bool:
-    return value is MISSING

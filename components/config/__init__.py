@@ -3,8 +3,9 @@
     values.py    value types (quantities, image refs, DNS labels, ...)
     errors.py    the one-message error format
     unions.py    sections whose keys depend on a `provider` / `target`
-    <section>.py one module per section, with its own rules
-    platform.py  the whole config (`target` decides the rest) and the rules across sections
+    <section>.py one module per section; a section's own rules are its `own_problems`
+    platform.py  the whole config (`target` decides the rest)
+    rules.py     the rules across sections, one function per rule
     loading.py   reading the stack, validation passes, error lines
 
 `load_config()` returns a frozen `PlatformConfig` or raises `ConfigError` (a `pulumi.RunError`)

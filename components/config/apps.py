@@ -101,6 +101,11 @@ class ResourcesConfig(Model):
         default="1Gi", description="Memory limit per instance: with a unit, 64Mi to 1024Gi; Docker gets it in MiB, node 75% of it as heap."
     )
 
+    def own_problems(self, problems: Problems) -> None:
+        for request, limit, label in ((self.cpu_request, self.cpu_limit, "cpu"), (self.memory_request, self.memory_limit, "memory")):
+            if quantity_value(request) > quantity_value(limit):
+                problems.bad([f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
+
 
 MAX_CLUSTER_WORKERS = 16
 
@@ -164,6 +169,21 @@ class BuildConfig(Model):
     args: dict[EnvName, str] = Field(
         default_factory=dict, description="Extra build arguments (not secrets: they stay in the image history)."
     )
+
+    def own_problems(self, problems: Problems) -> None:
+        if self.dockerfile != "own" and self.file is not None:
+            problems.bad(["file"], self.file, "expected it unset: only dockerfile 'own' names a Dockerfile")
+        for name in sorted(self.args):
+            if (
+                name in ("METEOR_RELEASE", "NODE_VERSION", "DEBIAN_RELEASE")
+                or looks_like_credential(self.args[name])
+                or _CREDENTIAL_NAME.search(name)
+            ):
+                problems.line(
+                    ["args", name],
+                    "expected no credential and not METEOR_RELEASE/NODE_VERSION/DEBIAN_RELEASE (the platform sets them): build arguments stay in the image",
+                )
+        _node_version_problems(self.node_version, problems)
 
 
 class MigrationConfig(Model):
@@ -259,6 +279,10 @@ class ApmConfig(Model):
             return 443
         host = self.endpoint.removeprefix("https://").split("/", 1)[0]
         return int(host.rsplit(":", 1)[1]) if ":" in host else 443
+
+    def own_problems(self, problems: Problems) -> None:
+        if not 1 <= self.port <= 65535:
+            problems.bad(["endpoint"], self.endpoint, "expected a port from 1 to 65535 (443 when the URL names none)")
 
 
 class AppConfig(Model):
@@ -361,6 +385,44 @@ class AppConfig(Model):
     def database(self) -> str:
         return self.name.replace("-", "_")
 
+    def own_problems(self, problems: Problems) -> None:
+        if self.image is not None and self.build is not None:
+            problems.bad(["build"], self.build.context, "expected either image or build, not both")
+        if self.canary is not None and self.replicas < 2:
+            problems.bad(["replicas"], self.replicas, "expected at least 2 with a canary: one instance of each version")
+        if self.build is not None and self.build.dockerfile == "meteor" and self.flavor is not ImageFlavor.METEOR:
+            problems.bad(
+                ["flavor"],
+                self.flavor.value,
+                "expected 'meteor': build.dockerfile 'meteor' builds the platform's image (tini as ENTRYPOINT, so a migration "
+                "passes its command as arguments to tini)",
+            )
+        if self.read_only_root and self.flavor in (ImageFlavor.ZODERN, ImageFlavor.METEORD):
+            # zodern/meteor's start.sh sources setup_nvm.sh, which writes nvm's default alias under
+            # /home/app/.nvm (nvm_make_alias) and may unpack /bundle; meteord's run_app.sh unpacks too.
+            problems.bad(
+                ["readOnlyRoot"],
+                True,
+                f"expected false with flavor '{self.flavor.value}': its entry script writes to the image at start "
+                "(the `meteor` flavour and prebuilt custom images can run read-only)",
+            )
+        if self.flavor is ImageFlavor.METEORD and self.port not in (None, 80):
+            problems.bad(["port"], self.port, "expected 80: legacy MeteorD images listen on port 80")
+        if self.flavor is not ImageFlavor.CUSTOM and self.run_as_user is not None:
+            problems.bad(["runAsUser"], self.run_as_user, "expected it unset: the flavor fixes the user (use flavor 'custom')")
+        for name in sorted(set(self.env) & set(self.secret_env)):
+            problems.bad(["env", name], self.env[name], "expected it in env or secretEnv, not both")
+        for name, value in sorted(self.env.items()):
+            if "\x00" in value:
+                problems.line(["env", name], "got a value with a NUL character; expected text an environment variable can hold")
+        if self.secret_settings is not None and self.secret_settings.known:
+            try:
+                parsed = json.loads(self.secret_settings.reveal())
+            except json.JSONDecodeError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                problems.line(["secretSettings"], "got a secret that is not valid; expected a JSON object (value hidden)")
+
 
 class KubernetesAppConfig(AppConfig):
     """An app on Kubernetes: its own namespace, optionally autoscaled."""
@@ -380,13 +442,22 @@ class KubernetesAppConfig(AppConfig):
             return self.autoscaling.min_replicas
         return self.replicas
 
+    def own_problems(self, problems: Problems) -> None:
+        super().own_problems(problems)
+        if self.autoscaling and self.min_replicas > self.autoscaling.max_replicas:
+            problems.bad(
+                ["autoscaling", "maxReplicas"],
+                self.autoscaling.max_replicas,
+                f"expected at least the minimum replica count ({self.min_replicas})",
+            )
+
 
 class DockerAppConfig(AppConfig):
     """An app as containers on Docker hosts."""
 
 
 def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_storage: bool, problems: Problems) -> None:
-    """Rules within and between apps that hold on every target."""
+    """Rules on apps that read the other apps or the stack (environment, storage); each app's own are `AppConfig.own_problems`."""
     names = {a.name for a in apps}
     seen_names: dict[str, int] = {}
     seen_domains: dict[str, int] = {}
@@ -400,63 +471,11 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_
             seen_domains.setdefault(app.domain, i)
         if app.image is not None and not dev and not is_digest_pinned(app.image):
             problems.bad(["apps", i, "image"], app.image, f"expected an image pinned by @sha256: digest in {environment}")
-        if app.image is not None and app.build is not None:
-            problems.bad(["apps", i, "build"], app.build.context, "expected either image or build, not both")
-        if app.canary is not None:
-            if not dev and not is_digest_pinned(app.canary.image):
-                problems.bad(
-                    ["apps", i, "canary", "image"], app.canary.image, f"expected an image pinned by @sha256: digest in {environment}"
-                )
-            if app.replicas < 2:
-                problems.bad(["apps", i, "replicas"], app.replicas, "expected at least 2 with a canary: one instance of each version")
-        if app.build is not None:
-            if app.build.dockerfile != "own" and app.build.file is not None:
-                problems.bad(["apps", i, "build", "file"], app.build.file, "expected it unset: only dockerfile 'own' names a Dockerfile")
-            for name in sorted(app.build.args):
-                if (
-                    name in ("METEOR_RELEASE", "NODE_VERSION", "DEBIAN_RELEASE")
-                    or looks_like_credential(app.build.args[name])
-                    or _CREDENTIAL_NAME.search(name)
-                ):
-                    problems.line(
-                        ["apps", i, "build", "args", name],
-                        "expected no credential and not METEOR_RELEASE/NODE_VERSION/DEBIAN_RELEASE (the platform sets them): build arguments stay in the image",
-                    )
-            _node_version_problems(i, app.build.node_version, problems)
-            if app.build.dockerfile == "meteor" and app.flavor is not ImageFlavor.METEOR:
-                problems.bad(
-                    ["apps", i, "flavor"],
-                    app.flavor.value,
-                    "expected 'meteor': build.dockerfile 'meteor' builds the platform's image (tini as ENTRYPOINT, so a migration "
-                    "passes its command as arguments to tini)",
-                )
-        if app.read_only_root and app.flavor in (ImageFlavor.ZODERN, ImageFlavor.METEORD):
-            # zodern/meteor's start.sh sources setup_nvm.sh, which writes nvm's default alias under
-            # /home/app/.nvm (nvm_make_alias) and may unpack /bundle; meteord's run_app.sh unpacks too.
-            problems.bad(
-                ["apps", i, "readOnlyRoot"],
-                True,
-                f"expected false with flavor '{app.flavor.value}': its entry script writes to the image at start "
-                "(the `meteor` flavour and prebuilt custom images can run read-only)",
-            )
-        if app.flavor is ImageFlavor.METEORD and app.port not in (None, 80):
-            problems.bad(["apps", i, "port"], app.port, "expected 80: legacy MeteorD images listen on port 80")
-        if app.flavor is not ImageFlavor.CUSTOM and app.run_as_user is not None:
-            problems.bad(["apps", i, "runAsUser"], app.run_as_user, "expected it unset: the flavor fixes the user (use flavor 'custom')")
-        res = app.resources
-        for request, limit, label in ((res.cpu_request, res.cpu_limit, "cpu"), (res.memory_request, res.memory_limit, "memory")):
-            if quantity_value(request) > quantity_value(limit):
-                problems.bad(["apps", i, "resources", f"{label}Request"], request, f"expected no more than {label}Limit ({limit})")
+        if app.canary is not None and not dev and not is_digest_pinned(app.canary.image):
+            problems.bad(["apps", i, "canary", "image"], app.canary.image, f"expected an image pinned by @sha256: digest in {environment}")
         _env_problems(i, app, s3_storage, problems)
         _apm_problems(i, app, problems)
         _settings_problems(i, app, problems)
-        if app.secret_settings is not None and app.secret_settings.known:
-            try:
-                parsed = json.loads(app.secret_settings.reveal())
-            except json.JSONDecodeError:
-                parsed = None
-            if not isinstance(parsed, dict):
-                problems.line(["apps", i, "secretSettings"], "got a secret that is not valid; expected a JSON object (value hidden)")
         seen_targets: set[str] = set()
         for j, target in enumerate(app.connects_to):
             if target == app.name:
@@ -473,25 +492,19 @@ def apps_problems(apps: Sequence[AppConfig], *, dev: bool, environment: str, s3_
         for j, service in enumerate(app.cluster.public_services):
             if service not in names:
                 problems.bad(["apps", i, "cluster", "publicServices", j], service, "expected the name of an app in this stack")
-        if isinstance(app, KubernetesAppConfig) and app.autoscaling and app.min_replicas > app.autoscaling.max_replicas:
-            problems.bad(
-                ["apps", i, "autoscaling", "maxReplicas"],
-                app.autoscaling.max_replicas,
-                f"expected at least the minimum replica count ({app.min_replicas})",
-            )
 
 
-def _node_version_problems(i: int, node: str | None, problems: Problems) -> None:
+def _node_version_problems(node: str | None, problems: Problems) -> None:
     """A Node version has a `node:<version>-<debian>-slim` tag only from the first one built on that Debian."""
     if node is None:
         return
     image = node_image_of_line(int(node.split(".", 1)[0]))
     if image is None:
         lines = ", ".join(str(known.major) for known in NODE_IMAGES)
-        problems.bad(["apps", i, "build", "nodeVersion"], node, f"expected a version of a Node line with a published slim image ({lines})")
+        problems.bad(["nodeVersion"], node, f"expected a version of a Node line with a published slim image ({lines})")
     elif (release_tuple(node) or ()) < (release_tuple(image.since) or ()):
         problems.bad(
-            ["apps", i, "build", "nodeVersion"],
+            ["nodeVersion"],
             node,
             f"expected {image.since} or newer: Node {image.major} images are built on {image.debian} from {image.since} on "
             f"(there is no node:{node}-{image.debian}-slim)",
@@ -504,13 +517,9 @@ def _env_problems(i: int, app: AppConfig, s3_storage: bool, problems: Problems) 
             if is_reserved_env(name, s3_storage=s3_storage):
                 given = app.env.get(name) if section == "env" else app.secret_env[name]
                 problems.bad(["apps", i, section, name], given, "expected it unset: the platform sets this variable")
-    for name in sorted(set(app.env) & set(app.secret_env)):
-        problems.bad(["apps", i, "env", name], app.env[name], "expected it in env or secretEnv, not both")
     pointer = f"set it as a secret: pulumi config set --secret --path 'apps[{i}].secretEnv.{{name}}' <value>"
     for name, value in sorted(app.env.items()):
-        if "\x00" in value:
-            problems.line(["apps", i, "env", name], "got a value with a NUL character; expected text an environment variable can hold")
-        elif value and (looks_like_credential(value) or _CREDENTIAL_NAME.search(name)):
+        if "\x00" not in value and value and (looks_like_credential(value) or _CREDENTIAL_NAME.search(name)):
             problems.line(
                 ["apps", i, "env", name],
                 "got a value that looks like a credential (hidden); expected no credentials in plain env: " + pointer.format(name=name),
@@ -527,8 +536,6 @@ def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
             "missing; expected the https URL of the self-hosted Kadira engine with provider 'kadira' "
             f"(pulumi config set --path 'apps[{i}].apm.endpoint' https://apm-engine.example.com)",
         )
-    if not 1 <= apm.port <= 65535:
-        problems.bad(["apps", i, "apm", "endpoint"], apm.endpoint, "expected a port from 1 to 65535 (443 when the URL names none)")
     for section, names in (("env", app.env), ("secretEnv", app.secret_env)):
         for name in sorted(APM_ENV & set(names)):
             problems.line(
@@ -538,7 +545,7 @@ def _apm_problems(i: int, app: AppConfig, problems: Problems) -> None:
             )
     secret_settings: object = None
     if app.secret_settings is not None and app.secret_settings.known:
-        with contextlib.suppress(json.JSONDecodeError):  # an invalid one is reported as such (apps_problems)
+        with contextlib.suppress(json.JSONDecodeError):  # an invalid one is reported as such (AppConfig.own_problems)
             secret_settings = json.loads(app.secret_settings.reveal())
     for section, settings in (("settings", app.settings), ("secretSettings", secret_settings)):
         if not isinstance(settings, dict):

@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, IPvAnyAddress
 
 from components import versions
+from components.config.errors import Problems
 from components.config.unions import tagged
 from components.config.values import DnsLabel, ImageRef, Model
+
+SSH_PORT = 22
 
 
 class DockerHostsBase(Model):
@@ -35,6 +38,13 @@ class DockerHostsBase(Model):
     )
     proxy_image: ImageRef = Field(default=versions.TRAEFIK_IMAGE, description="Traefik image of the reverse proxy.")
 
+    def own_problems(self, problems: Problems) -> None:
+        if self.http_port == self.https_port:
+            problems.bad(["httpsPort"], self.https_port, "expected a port other than docker.httpPort (both are published on the host)")
+        for key, port in (("httpPort", self.http_port), ("httpsPort", self.https_port)):
+            if port == SSH_PORT:
+                problems.bad([key], port, "expected a port other than 22: SSH listens there on the host")
+
 
 class LocalDockerConfig(DockerHostsBase):
     """The Docker engine on this machine (the dev stack)."""
@@ -55,7 +65,6 @@ class MachineDockerConfig(DockerHostsBase):
     hosts: Literal["machines"]  # pyright: ignore[reportIncompatibleVariableOverride]
 
 
-DockerConfig = LocalDockerConfig | MachineDockerConfig
 if TYPE_CHECKING:
     DockerSection = LocalDockerConfig | MachineDockerConfig
 else:

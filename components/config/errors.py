@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -68,27 +69,46 @@ def show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem: `text` about `loc` (None: a line that names its subject itself)."""
+
+    loc: Loc | None
+    text: str
+
+    def line(self) -> str:
+        return self.text if self.loc is None else f"{key_path(self.loc)}: {self.text}"
+
+
 class Problems:
-    """Collects the problems of one validation pass, each already formatted as a line."""
+    """Collects the problems of one validation pass, or those one model finds about itself (locations relative to it)."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.found: list[Problem] = []
+
+    @property
+    def lines(self) -> list[str]:
+        return [p.line() for p in self.found]
 
     def bad(self, loc: Loc, given: Any, expected: str) -> None:
         """A value that is present but wrong."""
-        self.lines.append(f"{key_path(loc)}: got {show(given)}; {expected}")
+        self.found.append(Problem(loc, f"got {show(given)}; {expected}"))
 
     def missing(self, loc: Loc, expected: str) -> None:
         """A value that is required here but absent."""
-        self.lines.append(f"{key_path(loc)}: missing; {expected}")
+        self.found.append(Problem(loc, f"missing; {expected}"))
 
     def raw(self, text: str) -> None:
         """A line that names its subject itself (a stack name, a key of another namespace)."""
-        self.lines.append(text)
+        self.found.append(Problem(None, text))
 
     def line(self, loc: Loc, text: str) -> None:
         """Anything else about `loc` (e.g. a secret whose content must not be echoed)."""
-        self.lines.append(f"{key_path(loc)}: {text}")
+        self.found.append(Problem(loc, text))
+
+    def add_under(self, loc: Loc, found: Problems) -> None:
+        """The problems a model found about itself (locations relative to it), placed where the model sits."""
+        self.found.extend(Problem(None if p.loc is None else [*loc, *p.loc], p.text) for p in found.found)
 
     def __bool__(self) -> bool:
-        return bool(self.lines)
+        return bool(self.found)

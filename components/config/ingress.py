@@ -74,6 +74,12 @@ class KubernetesIngressConfig(Model):
     def effective_namespace(self) -> str:
         return self.namespace or ("traefik" if self.controller == "traefik" else "ingress-nginx")
 
+    def own_problems(self, problems: Problems) -> None:
+        if self.tls == "existingSecret" and not self.tls_secret_name:
+            problems.missing(["tlsSecretName"], "expected a Secret name because ingress.tls is 'existingSecret'")
+        if self.tls != "existingSecret" and self.tls_secret_name:
+            problems.bad(["tlsSecretName"], self.tls_secret_name, "expected it unset unless ingress.tls is 'existingSecret'")
+
 
 class DockerIngressConfig(Model):
     """Traefik on each Docker host."""
@@ -89,16 +95,3 @@ class DockerIngressConfig(Model):
     def serves_tls(self) -> bool:
         """Whether apps with a domain are served over HTTPS (the one place that decides the public scheme)."""
         return self.tls != "off"
-
-
-IngressConfig = KubernetesIngressConfig | DockerIngressConfig
-
-
-def ingress_problems(ingress: IngressConfig, dev: bool, problems: Problems) -> None:
-    if isinstance(ingress, KubernetesIngressConfig):
-        if ingress.tls == "existingSecret" and not ingress.tls_secret_name:
-            problems.missing(["ingress", "tlsSecretName"], "expected a Secret name because ingress.tls is 'existingSecret'")
-        if ingress.tls != "existingSecret" and ingress.tls_secret_name:
-            problems.bad(["ingress", "tlsSecretName"], ingress.tls_secret_name, "expected it unset unless ingress.tls is 'existingSecret'")
-    if not ingress.serves_tls and not dev:
-        problems.bad(["ingress", "tls"], "off", "expected TLS outside dev (sessions need it)")

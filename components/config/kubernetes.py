@@ -105,6 +105,10 @@ class DoksConfig(Model):
     def cluster_domain(self) -> str:
         return "cluster.local"
 
+    def own_problems(self, problems: Problems) -> None:
+        _node_bounds_problems(self.min_nodes, self.max_nodes, problems)
+        admin_network_problems(self.admin_cidrs, problems)
+
 
 # An IAM role (its ARN may include a path) or user of any account; never an STS session, which
 # "is a temporary principal for each session" and cannot have an access entry (EKS API,
@@ -193,13 +197,36 @@ class EksConfig(Model):
 
     @property
     def cluster_version(self) -> str:
-        """`version`, which validation requires (`kubernetes_problems`)."""
+        """`version`, which validation requires (`EksConfig.own_problems`)."""
         assert self.version is not None, "kubernetes.version is required on EKS"
         return self.version
 
     @property
     def cluster_domain(self) -> str:
         return "cluster.local"
+
+    def own_problems(self, problems: Problems) -> None:
+        _node_bounds_problems(self.min_nodes, self.max_nodes, problems)
+        admin_network_problems(self.admin_cidrs, problems)
+        # EKS takes one access entry per principal (CreateAccessEntry); resource names follow admin_entry_key.
+        seen: dict[str, int] = {}
+        for i, principal in enumerate(self.admin_principals):
+            key = admin_entry_key(principal)
+            if key in seen:
+                problems.bad(
+                    ["adminPrincipals", i],
+                    principal,
+                    f"expected each principal once (kubernetes.adminPrincipals[{seen[key]}] names it already)",
+                )
+            seen.setdefault(key, i)
+        if self.version is None:
+            problems.missing(
+                ["version"],
+                f"expected the cluster's Kubernetes version, {catalogue.EKS_DEFAULT_VERSION} for a new cluster (EKS offers "
+                f"{', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}); there is no default, since a default that moved "
+                "would upgrade every deployed cluster relying on it (a deployed cluster: `aws eks describe-cluster --name <cluster> "
+                "--query cluster.version`)",
+            )
 
 
 KubernetesConfig = ExistingKubernetesConfig | DoksConfig | EksConfig
@@ -211,31 +238,9 @@ else:
     )
 
 
-def kubernetes_problems(k: KubernetesConfig, problems: Problems) -> None:
-    if isinstance(k, DoksConfig | EksConfig):
-        if k.min_nodes > k.max_nodes:
-            problems.bad(["kubernetes", "minNodes"], k.min_nodes, f"expected at most kubernetes.maxNodes ({k.max_nodes})")
-        admin_network_problems("kubernetes", k.admin_cidrs, problems)
-    if isinstance(k, EksConfig):
-        # EKS takes one access entry per principal (CreateAccessEntry); resource names follow admin_entry_key.
-        seen: dict[str, int] = {}
-        for i, principal in enumerate(k.admin_principals):
-            key = admin_entry_key(principal)
-            if key in seen:
-                problems.bad(
-                    ["kubernetes", "adminPrincipals", i],
-                    principal,
-                    f"expected each principal once (kubernetes.adminPrincipals[{seen[key]}] names it already)",
-                )
-            seen.setdefault(key, i)
-    if isinstance(k, EksConfig) and k.version is None:
-        problems.missing(
-            ["kubernetes", "version"],
-            f"expected the cluster's Kubernetes version, {catalogue.EKS_DEFAULT_VERSION} for a new cluster (EKS offers "
-            f"{', '.join(catalogue.EKS_VERSIONS)} as of {catalogue.AS_OF}); there is no default, since a default that moved "
-            "would upgrade every deployed cluster relying on it (a deployed cluster: `aws eks describe-cluster --name <cluster> "
-            "--query cluster.version`)",
-        )
+def _node_bounds_problems(min_nodes: int, max_nodes: int, problems: Problems) -> None:
+    if min_nodes > max_nodes:
+        problems.bad(["minNodes"], min_nodes, f"expected at most kubernetes.maxNodes ({max_nodes})")
 
 
 def installs(k: KubernetesConfig, addon: str) -> bool:

@@ -23,9 +23,11 @@ from pydantic_core import ErrorDetails
 
 from components.config.errors import NAMESPACE, ConfigError, Loc, Problems, key_path, show
 from components.config.names import derived_name_problems, stack_name_problems
-from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, PlatformSection, platform_problems
+from components.config.platform import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig, PlatformSection
 from components.config.release import release_problems
+from components.config.rules import cross_section_problems
 from components.config.unions import Variants, annotation_members, other_scopes, variants_of
+from components.config.values import Model
 from components.secrets import SecretValue, SecureLeaf, mark_secure_leaves
 from components.stackfile import SecurePath, StackFileError, read_stack_file, stack_file_path
 
@@ -77,7 +79,8 @@ def parse_config(
             errors = [_under(chosen, e) for e in errors]
         raise ConfigError([*problems.lines, *(format_error(e) for e in errors)]) from None
     _plain_text_secrets(cfg, secret_keys, secure_paths, problems)
-    platform_problems(cfg, problems)
+    own_rule_problems(cfg, [], problems)
+    cross_section_problems(cfg, problems)
     release_problems(cfg, project_dir, problems)
     if stack is not None:
         derived_name_problems(cfg, stack, problems)
@@ -160,6 +163,20 @@ def _plain_text_secrets(cfg: PlatformConfig, secret_keys: Set[str], secure_paths
             continue
         dotted = key_path(loc).split(":", 1)[1]
         problems.line(loc, f"got a plain-text value; expected a secret (set it with: pulumi config set --secret --path '{dotted}' <value>)")
+
+
+def own_rule_problems(value: Any, loc: list[str | int], problems: Problems) -> None:
+    """Every section's rules about its own values (`Model.own_problems`), each placed where the section sits."""
+    if isinstance(value, Model):
+        found = Problems()
+        value.own_problems(found)
+        problems.add_under(loc, found)
+    if isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            own_rule_problems(getattr(value, name), [*loc, field.alias or name], problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+            own_rule_problems(item, [*loc, i], problems)
 
 
 def secret_values(value: Any, prefix: list[str | int]) -> Iterator[tuple[list[str | int], SecretValue]]:

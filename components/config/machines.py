@@ -66,6 +66,9 @@ class DigitalOceanMachinesConfig(Model):
         description="Block-storage volume of the first host, holding its Docker volumes (MongoDB, MinIO, certificates) when apps run there.",
     )
 
+    def own_problems(self, problems: Problems) -> None:
+        admin_network_problems(self.admin_cidrs, problems)
+
 
 class AwsMachinesConfig(Model):
     """EC2 instances in the stack's VPC (public subnets), each with an Elastic IP."""
@@ -91,16 +94,13 @@ class AwsMachinesConfig(Model):
         description="Encrypted EBS volume of the first host, holding its Docker volumes; survives the instance's replacement.",
     )
 
+    def own_problems(self, problems: Problems) -> None:
+        admin_network_problems(self.admin_cidrs, problems)
 
-MachinesConfig = NoMachinesConfig | DigitalOceanMachinesConfig | AwsMachinesConfig
+
 if TYPE_CHECKING:
     MachinesSection = NoMachinesConfig | DigitalOceanMachinesConfig | AwsMachinesConfig
 else:
     MachinesSection = tagged(
         "machines", "provider", "none", {"none": NoMachinesConfig, "digitalocean": DigitalOceanMachinesConfig, "aws": AwsMachinesConfig}
     )
-
-
-def machines_problems(machines: MachinesConfig, problems: Problems) -> None:
-    if isinstance(machines, DigitalOceanMachinesConfig | AwsMachinesConfig):
-        admin_network_problems("machines", machines.admin_cidrs, problems)

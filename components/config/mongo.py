@@ -23,7 +23,6 @@ from components.config.values import (
     MongoVersion,
     VolumeSize,
     image_tag,
-    is_digest_pinned,
 )
 
 _VERSION = "MongoDB server version: 6.0 or newer."
@@ -94,6 +93,18 @@ class InClusterMongoConfig(Model):
     def effective_image(self) -> str:
         return self.image or versions.mongo_image(self.version)
 
+    def own_problems(self, problems: Problems) -> None:
+        _image_matches_version(self.image, self.version, problems)
+        if self.storage_class and self.storage_provisioner:
+            problems.bad(
+                ["storageProvisioner"], self.storage_provisioner, "expected either mongo.storageClass or mongo.storageProvisioner, not both"
+            )
+        if not self.storage_class and not self.storage_provisioner:
+            problems.missing(
+                ["storageProvisioner"],
+                "expected the cluster's CSI provisioner (or mongo.storageClass naming a class that reclaims with Retain)",
+            )
+
 
 class ContainerMongoConfig(Model):
     """A single-node replica set as a container on the (only) Docker host."""
@@ -113,6 +124,17 @@ class ContainerMongoConfig(Model):
     @property
     def effective_image(self) -> str:
         return self.image or versions.mongo_image(self.version)
+
+    def own_problems(self, problems: Problems) -> None:
+        _image_matches_version(self.image, self.version, problems)
+        if self.backup.retention_days * 24 <= self.backup.interval_hours:
+            # A dump stays on the host until shortly before the bucket expires it, and the host prunes once
+            # per interval (components/mongo/container.py local_keep_minutes): the retention must be longer.
+            problems.bad(
+                ["backup", "retentionDays"],
+                self.backup.retention_days,
+                f"expected more days than mongo.backup.intervalHours ({self.backup.interval_hours}) spans",
+            )
 
 
 class ExternalMongoConfig(Model):
@@ -137,6 +159,10 @@ class DigitalOceanMongoConfig(Model):
         description="Apps that get a database cluster of their own: DigitalOcean gives every database user admin rights, "
         "so apps sharing a cluster are not isolated from each other.",
     )
+
+    def own_problems(self, problems: Problems) -> None:
+        if self.nodes == 2:
+            problems.bad(["nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
 
 
 KubernetesMongoConfig = InClusterMongoConfig | ExternalMongoConfig | DigitalOceanMongoConfig
@@ -165,64 +191,24 @@ else:
     )
 
 
-def mongo_problems(mongo: MongoConfig, production: bool, problems: Problems, *, dev: bool = False) -> None:
-    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and mongo.image is not None:
-        _image_version_problems(mongo.image, mongo.version, problems)
-    if isinstance(mongo, InClusterMongoConfig | ContainerMongoConfig) and not dev and not is_digest_pinned(mongo.effective_image):
-        # A tag can be moved (the official images are rebuilt under the same tag); outside dev the
-        # MongoDB the platform runs is the image a digest names, like every infrastructure image.
-        if mongo.image is not None:
-            problems.bad(["mongo", "image"], mongo.image, "expected an image pinned by @sha256: digest outside dev")
-        else:
-            problems.bad(
-                ["mongo", "version"],
-                mongo.version,
-                f"expected a version components/versions.py pins by digest ({', '.join(sorted(versions.MONGO_DIGESTS))}) "
-                "or mongo.image pinned by @sha256: digest outside dev",
-            )
-    if isinstance(mongo, ContainerMongoConfig) and mongo.backup.retention_days * 24 <= mongo.backup.interval_hours:
-        # A dump stays on the host until shortly before the bucket expires it, and the host prunes once
-        # per interval (components/mongo/container.py local_keep_minutes): the retention must be longer.
-        problems.bad(
-            ["mongo", "backup", "retentionDays"],
-            mongo.backup.retention_days,
-            f"expected more days than mongo.backup.intervalHours ({mongo.backup.interval_hours}) spans",
-        )
-    if isinstance(mongo, InClusterMongoConfig):
-        if mongo.storage_class and mongo.storage_provisioner:
-            problems.bad(
-                ["mongo", "storageProvisioner"],
-                mongo.storage_provisioner,
-                "expected either mongo.storageClass or mongo.storageProvisioner, not both",
-            )
-        if not mongo.storage_class and not mongo.storage_provisioner:
-            problems.missing(
-                ["mongo", "storageProvisioner"],
-                "expected the cluster's CSI provisioner (or mongo.storageClass naming a class that reclaims with Retain)",
-            )
-    if isinstance(mongo, DigitalOceanMongoConfig):
-        if mongo.nodes == 2:
-            problems.bad(["mongo", "nodes"], 2, "expected 1 or 3 (DigitalOcean MongoDB runs 1 node or a 3-node replica set)")
-        if production and mongo.nodes < 3:
-            problems.bad(["mongo", "nodes"], mongo.nodes, "expected 3 in production (a highly available replica set)")
-
-
-def _image_version_problems(image: str, version: str, problems: Problems) -> None:
+def _image_matches_version(image: str | None, version: str, problems: Problems) -> None:
     """An image override obeys the same floor as `version`, and is the version `version` says."""
+    if image is None:
+        return
     tag = image_tag(image)
     found = re.match(r"(\d+)\.(\d+)", tag or "")
     if found is None:
         problems.bad(
-            ["mongo", "image"],
+            ["image"],
             image,
             "expected a tag with the MongoDB version, such as mongo:7.0.16 or mongo:7.0.16@sha256:<digest> (the version floor is checked on it)",
         )
         return
     major, minor = int(found.group(1)), int(found.group(2))
     if major < 6:
-        problems.bad(["mongo", "image"], image, "expected MongoDB 6.0 or newer (Meteor 3.5 needs it for change streams)")
+        problems.bad(["image"], image, "expected MongoDB 6.0 or newer (Meteor 3.5 needs it for change streams)")
     elif tuple(int(p) for p in version.split(".")[:2]) != (major, minor):
-        problems.bad(["mongo", "image"], image, f"expected the version mongo.version says ({version})")
+        problems.bad(["image"], image, f"expected the version mongo.version says ({version})")
 
 
 def backups_on(mongo: MongoConfig, storage_offers_backups: bool) -> bool:

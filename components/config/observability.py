@@ -2,7 +2,7 @@
 
 `alerts` is either the destinations (emails, a Slack webhook, an SMTP URL for the in-cluster
 watcher) or the string `none`, which says explicitly that the stack runs without alerts. Production
-must say one or the other (`observability_problems`).
+must say one or the other (components/config/rules.py).
 """
 
 from __future__ import annotations
@@ -124,6 +124,26 @@ class AlertsConfig(Model):
     def has_destinations(self) -> bool:
         return bool(self.emails) or self.slack is not None
 
+    def own_problems(self, problems: Problems) -> None:
+        if self.explicitly_none:
+            return
+        if not self.has_destinations:
+            problems.missing(["emails"], "expected at least one destination (alerts.emails or alerts.slack), or set alerts to 'none'")
+        for i, email in enumerate(self.emails):
+            if email in self.emails[:i]:
+                problems.bad(["emails", i], email, "expected each address once")
+        if self.mail_from is not None and self.mail_url is None:
+            problems.bad(["mailFrom"], self.mail_from, "expected it with alerts.mailUrl (the sender of its mail), or unset")
+        if self.mail_url is not None and self.mail_url.known and self.mail_from is None:
+            user = mail_url_user(self.mail_url)
+            if user is None or "@" not in user:
+                # SES and SendGrid refuse a sender they have not verified; the first recipient rarely is one.
+                problems.missing(
+                    ["mailFrom"],
+                    "expected the sender address when alerts.mailUrl's user is not one (SES, SendGrid): "
+                    "pulumi config set --path alerts.mailFrom alerts@example.com",
+                )
+
 
 def _none_or_section(value: Any) -> Any:
     if value == "none":
@@ -149,36 +169,3 @@ class LogsConfig(Model):
     retention_days: Annotated[int, AfterValidator(_check_retention)] = Field(
         default=30, description="Days the log service keeps shipped logs (a CloudWatch Logs retention value)."
     )
-
-
-def observability_problems(alerts: AlertsConfig | None, production: bool, problems: Problems) -> None:
-    """Production says where alerts go, or says `alerts: none`."""
-    if alerts is None:
-        if production:
-            problems.missing(
-                ["alerts"],
-                "expected alert destinations in production: pulumi config set --path 'alerts.emails[0]' ops@example.com "
-                "(or a Slack webhook: README Observability), or set alerts to 'none' to run production without alerts",
-            )
-        return
-    if alerts.explicitly_none:
-        return
-    if not alerts.has_destinations:
-        problems.missing(
-            ["alerts", "emails"],
-            "expected at least one destination (alerts.emails or alerts.slack), or set alerts to 'none'",
-        )
-    for i, email in enumerate(alerts.emails):
-        if email in alerts.emails[:i]:
-            problems.bad(["alerts", "emails", i], email, "expected each address once")
-    if alerts.mail_from is not None and alerts.mail_url is None:
-        problems.bad(["alerts", "mailFrom"], alerts.mail_from, "expected it with alerts.mailUrl (the sender of its mail), or unset")
-    if alerts.mail_url is not None and alerts.mail_url.known and alerts.mail_from is None:
-        user = mail_url_user(alerts.mail_url)
-        if user is None or "@" not in user:
-            # SES and SendGrid refuse a sender they have not verified; the first recipient rarely is one.
-            problems.missing(
-                ["alerts", "mailFrom"],
-                "expected the sender address when alerts.mailUrl's user is not one (SES, SendGrid): "
-                "pulumi config set --path alerts.mailFrom alerts@example.com",
-            )

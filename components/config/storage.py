@@ -65,7 +65,6 @@ class MinioConfig(Model):
 
 KubernetesStorageConfig = GridFsConfig | SpacesConfig | S3Config
 DockerStorageConfig = GridFsConfig | SpacesConfig | MinioConfig | S3Config
-StorageConfig = KubernetesStorageConfig | DockerStorageConfig
 
 if TYPE_CHECKING:
     KubernetesStorageSection = KubernetesStorageConfig

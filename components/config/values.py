@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from components import catalogue
+from components.config.errors import Problems
 from components.secrets import SecretValue
 
 
@@ -42,6 +43,11 @@ class Model(BaseModel):
         arbitrary_types_allowed=True,
         defer_build=True,
     )
+
+    def own_problems(self, problems: Problems) -> None:
+        """The rules about this section's own values, each problem located relative to it (e.g. `["storageProvisioner"]`).
+
+        They run once the whole config has its shape, beside the rules across sections (components/config/rules.py)."""
 
 
 _check_dns_label = matching(
@@ -78,12 +84,6 @@ def quantity_value(value: str) -> float:
     if match is None:
         raise ValueError(f"not a Kubernetes quantity: {value}")
     return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2)]
-
-
-def _check_quantity(value: str) -> str:
-    if not _QUANTITY.fullmatch(value) or quantity_value(value) <= 0:
-        raise ValueError("expected a positive Kubernetes quantity such as 250m, 1, 512Mi or 10Gi")
-    return value
 
 
 _IMAGE_REF = re.compile(
@@ -240,7 +240,6 @@ Cidr = Annotated[str, AfterValidator(_check_cidr)]
 SshPublicKey = Annotated[str, AfterValidator(_check_ssh_public_key)]
 TimeOfDay = Annotated[str, AfterValidator(_check_time_of_day)]
 Hostname = Annotated[str, AfterValidator(_check_hostname)]
-Quantity = Annotated[str, AfterValidator(_check_quantity)]
 ImageRef = Annotated[str, AfterValidator(_check_image)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 MongoUrl = Annotated[SecretValue, AfterValidator(_check_mongo_url)]
