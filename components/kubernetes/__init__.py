@@ -2,7 +2,9 @@
 
     existing.py     a cluster reached through a kubeconfig (bring your own)
     digitalocean.py DOKS, created by the stack
-    labels.py       labels, selectors and NetworkPolicy building blocks every object shares
+    labels.py       labels and selectors every object shares
+    pods.py         the pod template (security contexts, no API token) every workload starts from
+    network_policy.py  NetworkPolicy peers and egress rules
 
 Every implementation exposes an explicit `provider` (never the ambient default).
 """

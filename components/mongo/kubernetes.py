@@ -15,7 +15,7 @@ import pulumi_random as random
 from components import versions
 from components.aws import SNAPSHOT_TAG
 from components.endpoints import Endpoint, Pods
-from components.kubernetes import labels
+from components.kubernetes import labels, pods
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.kubernetes_specs import (
     BACKUP_ROLE,
@@ -229,7 +229,7 @@ class InClusterMongo(pulumi.ComponentResource):
             secret = k8s.core.v1.Secret(
                 f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
             )
-            client_env = [labels.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
+            client_env = [pods.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
             restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *map(dict, plain_env)])
         else:
             # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
