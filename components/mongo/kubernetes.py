@@ -21,13 +21,16 @@ from components.mongo.kubernetes_specs import (
     BACKUP_ROLE,
     backup_cron_job_spec,
     backup_network_policy_spec,
+    credentials_data,
+    disruption_budget_spec,
+    headless_service_spec,
     init_job_spec,
     init_network_policy_spec,
     member_hosts,
     mongo_network_policy_spec,
     stateful_set_spec,
 )
-from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, password_env, replica_set_urls
+from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, replica_set_urls
 from components.mongo.restore import kubernetes_restore_command, restore_job, secret_env
 from components.protection import stateful
 from components.storage import BackupTarget
@@ -91,11 +94,9 @@ class InClusterMongo(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions.merge(child, stateful(args.protect))
-        secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
         pod_labels = labels.common(args.stack, "mongo", labels.MONGO_ROLE)
         self._selector = labels.selector(args.stack, "mongo", labels.MONGO_ROLE)
         self.hosts = member_hosts(args.members, args.namespace, args.cluster_domain)
-
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": args.namespace, "labels": labels.namespace_labels(args.stack, "restricted")},
@@ -103,57 +104,12 @@ class InClusterMongo(pulumi.ComponentResource):
         )
         ns = self.namespace.metadata.name
         meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": ns, "labels": pod_labels}
-
-        # Credentials generated at deploy time; replacing them would lock the apps out of existing data.
-        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
-        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
-        self._app_passwords = {
-            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
-        }
-        credentials = k8s.core.v1.Secret(
-            f"{name}-credentials",
-            metadata=meta,
-            type="Opaque",
-            string_data={
-                "root-username": "root",
-                "root-password": self.root_password.result,
-                "keyfile": keyfile.result,
-                **{password_env(app): pw.result for app, pw in self._app_passwords.items()},
-            },
-            opts=child,
-        )
-
-        storage_class: pulumi.Input[str]
-        if args.storage_class:
-            storage_class = args.storage_class
-        else:
-            storage_class = k8s.storage.v1.StorageClass(
-                f"{name}-storage",
-                metadata={"labels": pod_labels},
-                provisioner=args.storage_provisioner or "",
-                parameters=storage_class_parameters(args.storage_provisioner or "", args.stack),
-                reclaim_policy="Retain",
-                volume_binding_mode="WaitForFirstConsumer",
-                allow_volume_expansion=True,
-                # pulumi-kubernetes replaces a StorageClass whose `parameters` change (provider/pkg/provider/
-                # diff.go; offline_plan/provider_facts.yaml), and the auto-named replacement changes the
-                # StatefulSet's replace-only volumeClaimTemplates: MongoDB deleted first. The engine ignores
-                # listed properties "for purposes of updates or replacements" (pulumi ResourceOptions
-                # ignore_changes), so a class deployed before SNAPSHOT_TAG keeps its parameters (README:
-                # tag its volumes by hand), and no later parameter change can replace MongoDB.
-                opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(ignore_changes=["parameters"])),
-            ).metadata.name
-
+        credentials = self._credentials(name, meta)
+        storage_class = args.storage_class or self._storage_class(name, pod_labels, keep)
         service = k8s.core.v1.Service(
             f"{name}-headless",
             metadata={"name": "mongo", "namespace": ns, "labels": pod_labels},
-            spec={
-                "cluster_ip": "None",
-                # Members must resolve each other before they are ready, or initiation deadlocks.
-                "publish_not_ready_addresses": True,
-                "selector": self._selector,
-                "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
-            },
+            spec=headless_service_spec(self._selector),
             opts=child,
         )
         self.stateful_set = k8s.apps.v1.StatefulSet(
@@ -163,7 +119,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 image=args.image,
                 members=args.members,
                 service_name=service.metadata.name,
-                credentials=credentials.metadata.name,
+                credentials=credentials,
                 storage_class=storage_class,
                 storage_size=args.storage_size,
                 cpu=args.cpu,
@@ -173,43 +129,74 @@ class InClusterMongo(pulumi.ComponentResource):
             ),
             opts=keep,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=meta,
-            # With 3 members one may go, keeping a majority; with 1 member a drain may proceed.
-            spec={"max_unavailable": 1, "selector": {"match_labels": self._selector}},
-            opts=child,
-        )
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=disruption_budget_spec(self._selector), opts=child)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy", metadata=meta, spec=mongo_network_policy_spec(args.stack, self._selector), opts=child
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-init-network-policy", metadata=meta, spec=init_network_policy_spec(args.stack, self._selector), opts=child
         )
+        self.init_job = self._init(name, meta, credentials)
+        self.backup_job = self._backups(name, args, meta, ns, credentials) if args.backup is not None else None
+        self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
+
+    def _credentials(self, name: str, meta: k8s.meta.v1.ObjectMetaArgsDict) -> pulumi.Output[str]:
+        """Generated at deploy time; replacing them would lock the apps out of existing data. The Secret's name."""
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=self._args.protect)
+        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
+        self._app_passwords = {
+            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in self._args.users
+        }
+        data = credentials_data(self.root_password.result, keyfile.result, {app: pw.result for app, pw in self._app_passwords.items()})
+        secret = k8s.core.v1.Secret(
+            f"{name}-credentials", metadata=meta, type="Opaque", string_data=data, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return secret.metadata.name
+
+    def _storage_class(self, name: str, pod_labels: dict[str, str], keep: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        provisioner = self._args.storage_provisioner or ""
+        return k8s.storage.v1.StorageClass(
+            f"{name}-storage",
+            metadata={"labels": pod_labels},
+            provisioner=provisioner,
+            parameters=storage_class_parameters(provisioner, self._args.stack),
+            reclaim_policy="Retain",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            # pulumi-kubernetes replaces a StorageClass whose `parameters` change (provider/pkg/provider/
+            # diff.go; offline_plan/provider_facts.yaml), and the auto-named replacement changes the
+            # StatefulSet's replace-only volumeClaimTemplates: MongoDB deleted first. The engine ignores
+            # listed properties "for purposes of updates or replacements" (pulumi ResourceOptions
+            # ignore_changes), so a class deployed before SNAPSHOT_TAG keeps its parameters (README:
+            # tag its volumes by hand), and no later parameter change can replace MongoDB.
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(ignore_changes=["parameters"])),
+        ).metadata.name
+
+    def _init(self, name: str, meta: k8s.meta.v1.ObjectMetaArgsDict, credentials: pulumi.Input[str]) -> k8s.batch.v1.Job:
+        """A Job is immutable: any change to the script, members or users replaces it, so the idempotent
+        step runs again. Pulumi waits for it to complete."""
+        args = self._args
         script = k8s.core.v1.ConfigMap(
             f"{name}-init-script",
             metadata=meta,
             data={"init.js": INIT_SCRIPT.lstrip(), "spec.json": init_spec(self.hosts, args.users)},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        # A Job is immutable: any change to the script, members or users replaces it, so the
-        # idempotent step runs again. Pulumi waits for it to complete.
         init_labels = labels.common(args.stack, "mongo-init", labels.MONGO_INIT_ROLE)
-        self.init_job = k8s.batch.v1.Job(
+        return k8s.batch.v1.Job(
             f"{name}-init",
-            metadata={"namespace": ns, "labels": init_labels},
+            metadata={"namespace": meta.get("namespace"), "labels": init_labels},
             spec=init_job_spec(
                 image=args.image,
                 first_host=self.hosts[0],
-                credentials=credentials.metadata.name,
+                credentials=credentials,
                 script=script.metadata.name,
                 users=args.users,
                 job_labels=init_labels,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.stateful_set]),
         )
-        self.backup_job = self._backups(name, args, meta, ns, credentials.metadata.name) if args.backup is not None else None
-        self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
 
     def _backups(
         self,

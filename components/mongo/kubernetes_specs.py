@@ -211,6 +211,33 @@ def init_job_spec(
     }
 
 
+def headless_service_spec(selector: Mapping[str, str]) -> k8s.core.v1.ServiceSpecArgsDict:
+    """The members' stable DNS names; members must resolve each other before they are ready, or initiation deadlocks."""
+    return {
+        "cluster_ip": "None",
+        "publish_not_ready_addresses": True,
+        "selector": dict(selector),
+        "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
+    }
+
+
+def disruption_budget_spec(selector: Mapping[str, str]) -> k8s.policy.v1.PodDisruptionBudgetSpecArgsDict:
+    """With 3 members one may go, keeping a majority; with 1 member a drain may proceed."""
+    return {"max_unavailable": 1, "selector": {"match_labels": dict(selector)}}
+
+
+def credentials_data(
+    root_password: pulumi.Input[str], keyfile: pulumi.Input[str], app_passwords: Mapping[str, pulumi.Input[str]]
+) -> dict[str, pulumi.Input[str]]:
+    """The replica set's Secret: root credentials, the members' keyfile, one password per app."""
+    return {
+        "root-username": "root",
+        "root-password": root_password,
+        "keyfile": keyfile,
+        **{password_env(app): password for app, password in app_passwords.items()},
+    }
+
+
 def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
     """Members admit this stack's apps, each other and the init step; they talk only to each other."""
     init_selector = labels.selector(stack, "mongo-init", labels.MONGO_INIT_ROLE)
