@@ -41,7 +41,7 @@ from components.app.rollout import instance_counts
 from components.config import KubernetesAppConfig
 from components.config.apps import MigrationConfig
 from components.config.ingress import KubernetesIngressConfig
-from components.endpoints import Endpoint, Pods
+from components.endpoints import Pods
 from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
@@ -83,21 +83,6 @@ class MeteorAppArgs:
     """What the Ingress waits for (the ingress controller that gives it an address, the ClusterIssuer)."""
     autoscaling_ready: list[pulumi.Resource] = field(default_factory=lambda: [])
     """What the HorizontalPodAutoscaler waits for (metrics-server)."""
-
-
-@dataclass(frozen=True)
-class MigrationJob:
-    """One migration: the app's container running `migrate.command` with `component`'s labels."""
-
-    app: KubernetesAppConfig
-    stack: str
-    component: str
-    """Its name in labels and selectors (`<app>-migrate`, `<app>-canary-migrate`)."""
-    container: k8s.core.v1.ContainerArgsDict
-    migrate: MigrationConfig
-    endpoints: list[Endpoint]
-    pull_secrets: list[pulumi.Input[str]]
-    service_account: str | None
 
 
 class MeteorApp(pulumi.ComponentResource):

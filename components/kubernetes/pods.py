@@ -7,6 +7,7 @@ one, containers that drop every capability: what each workload adds is only what
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -64,3 +65,17 @@ def pod_spec(
         # says (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getPodSpecPatch): no API token.
         spec["service_account_name"] = service_account
     return spec
+
+
+def api_spelling(value: Any) -> Any:
+    """The SDK's snake_case keys as the Kubernetes API spells them (`run_as_user` -> `runAsUser`, `exec_` ->
+    `exec`): for manifests created by kubectl. Only for specs whose own keys hold no underscores (no label maps)."""
+    if isinstance(value, dict):
+        spelled: dict[str, Any] = {}
+        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
+            head, *rest = str(key).rstrip("_").split("_")  # pyright: ignore[reportUnknownArgumentType]
+            spelled[head + "".join(part[:1].upper() + part[1:] for part in rest)] = api_spelling(item)
+        return spelled
+    if isinstance(value, list):
+        return [api_spelling(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    return value

@@ -6,7 +6,6 @@ The Kubernetes provider reaches every child through the component's `providers` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,7 +30,7 @@ from components.mongo.kubernetes_specs import (
     stateful_set_spec,
 )
 from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, replica_set_urls
-from components.mongo.restore import kubernetes_restore_command, restore_job, secret_env
+from components.mongo.restore import kubernetes_restore_command, restore_job
 from components.protection import stateful
 from components.storage import BackupTarget
 
@@ -211,17 +210,15 @@ class InClusterMongo(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
         client_env: list[k8s.core.v1.EnvVarArgsDict]
-        restore_env: pulumi.Output[list[dict[str, Any]]]
         if backup.has_key:
             secret = k8s.core.v1.Secret(
                 f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
             )
             client_env = [pods.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
-            restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *map(dict, plain_env)])
         else:
             # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
             client_env = [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
-            restore_env = backup.mc_host().apply(lambda url: [{"name": "MC_HOST_backup", "value": url}, *map(dict, plain_env)])
+        restore_env = pulumi.Output.from_input(client_env)
         if backup.service_account is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-backup-identity",
