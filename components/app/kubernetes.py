@@ -13,29 +13,30 @@ import pulumi_kubernetes as k8s
 
 from components.app import Sibling
 from components.app.environment import AppEnvironment, build_app_environment, public_url
+from components.app.kubernetes_ingress import (
+    body_limit_name,
+    body_limit_spec,
+    certificate_secret_name,
+    ingress_annotations,
+    ingress_spec,
+    sticky_service_annotations,
+)
+from components.app.kubernetes_network_policy import migration_network_policy_spec, network_policy_spec
 from components.app.kubernetes_specs import (
     REPLACE_UNREADY,
     AppLabels,
     app_endpoints,
     app_labels,
     autoscaler_spec,
-    body_limit_name,
-    body_limit_spec,
     canary_labels,
     canary_name,
-    certificate_secret_name,
     container_spec,
     deployment_spec,
     disruption_budget_spec,
-    ingress_annotations,
-    ingress_spec,
     migration_await_seconds,
     migration_job_spec,
-    migration_network_policy_spec,
     namespace_metadata,
-    network_policy_spec,
     service_spec,
-    sticky_service_annotations,
 )
 from components.app.rollout import instance_counts
 from components.config import KubernetesAppConfig

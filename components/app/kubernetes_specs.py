@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -19,13 +19,9 @@ from components.app.one_off import one_off
 from components.app.rollout import instance_counts, termination_grace_seconds
 from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
-from components.config.ingress import KubernetesIngressConfig
-from components.endpoints import ANYWHERE, Endpoint, Pods
+from components.endpoints import Endpoint
 from components.kubernetes import labels, pods
-from components.kubernetes.network_policy import DNS_EGRESS, egress_to, namespace_peer
-from components.units import nginx_size, whole_bytes
 
-SMTP_PORTS = (25, 465, 587)
 FIRST_UNPRIVILEGED_PORT = 1024
 UNPRIVILEGED_PORTS_SYSCTL: k8s.core.v1.SysctlArgsDict = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
 """Lets a non-root app, which holds no capability, listen below 1024 in its own network namespace.
@@ -117,28 +113,6 @@ def service_spec(app: KubernetesAppConfig, serving: Mapping[str, str]) -> k8s.co
 def disruption_budget_spec(serving: Mapping[str, str]) -> k8s.policy.v1.PodDisruptionBudgetSpecArgsDict:
     """One pod down at a time on a drain; an unhealthy pod never blocks it."""
     return {"max_unavailable": 1, "selector": {"match_labels": dict(serving)}, "unhealthy_pod_eviction_policy": "AlwaysAllow"}
-
-
-def ingress_spec(
-    domain: str, ingress: KubernetesIngressConfig, *, service: pulumi.Input[str], tls_secret: str
-) -> k8s.networking.v1.IngressSpecArgsDict:
-    """The app's domain to its Service; TLS from cert-manager (into `tls_secret`) or an existing Secret."""
-    tls: list[k8s.networking.v1.IngressTLSArgsDict] = []
-    if ingress.tls == "certManager":
-        tls = [{"hosts": [domain], "secret_name": tls_secret}]
-    elif ingress.tls == "existingSecret" and ingress.tls_secret_name:
-        tls = [{"hosts": [domain], "secret_name": ingress.tls_secret_name}]
-    path: k8s.networking.v1.HTTPIngressPathArgsDict = {
-        "path": "/",
-        "path_type": "Prefix",
-        "backend": {"service": {"name": service, "port": {"name": "http"}}},
-    }
-    return {"ingress_class_name": ingress.effective_class_name, "tls": tls, "rules": [{"host": domain, "http": {"paths": [path]}}]}
-
-
-def certificate_secret_name(domain: str, component: str) -> str:
-    """The Secret cert-manager writes the app's certificate into."""
-    return f"{domain.split('.')[0]}-{component}-tls"
 
 
 def container_spec(
@@ -321,138 +295,4 @@ def autoscaler_spec(
         "behavior": {
             "scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}
         },
-    }
-
-
-def sticky_service_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
-    """Traefik reads sticky-cookie settings from the Service; ingress-nginx from the Ingress."""
-    if ingress.controller != "traefik":
-        return {}
-    cookie = "traefik.ingress.kubernetes.io/service.sticky.cookie"
-    return {
-        cookie: "true",
-        f"{cookie}.name": ingress.session_cookie,
-        f"{cookie}.secure": str(ingress.serves_tls).lower(),
-        f"{cookie}.httponly": "true",
-        f"{cookie}.samesite": "lax",
-    }
-
-
-def body_limit_name(app: KubernetesAppConfig) -> str:
-    """The app's Buffering Middleware (Traefik with `ingress.maxBodySize` set), in the app's namespace."""
-    return f"{app.name}-body-limit"
-
-
-def body_limit_spec(ingress: KubernetesIngressConfig) -> dict[str, Any] | None:
-    """Traefik has no body limit of its own: the Buffering middleware answers 413 above
-    `maxRequestBodyBytes` (doc.traefik.io, middlewares/http/buffering; the CRD schema in the chart's
-    crds/traefik.io_middlewares.yaml). It also holds each response until it is complete, which the
-    CRD cannot turn off (traefik/traefik#12869): so only when `ingress.maxBodySize` is set. None
-    on ingress-nginx (an annotation) and when unset."""
-    limit = ingress.body_limit
-    if ingress.controller != "traefik" or limit is None:
-        return None
-    return {"buffering": {"maxRequestBodyBytes": whole_bytes(limit)}}
-
-
-def ingress_annotations(ingress: KubernetesIngressConfig, app: KubernetesAppConfig) -> dict[str, str]:
-    """Sticky sessions, websocket-length timeouts, upload size and TLS, as the controller reads them."""
-    limit = ingress.body_limit
-    if ingress.controller == "nginx":
-        prefix = "nginx.ingress.kubernetes.io"
-        timeout = str(ingress.idle_timeout_seconds)
-        annotations = {
-            f"{prefix}/affinity": "cookie",
-            f"{prefix}/affinity-mode": "persistent",
-            f"{prefix}/session-cookie-name": ingress.session_cookie,
-            f"{prefix}/session-cookie-secure": str(ingress.serves_tls).lower(),
-            f"{prefix}/session-cookie-samesite": "Lax",
-            f"{prefix}/proxy-read-timeout": timeout,
-            f"{prefix}/proxy-send-timeout": timeout,
-            f"{prefix}/ssl-redirect": str(ingress.serves_tls).lower(),
-        }
-        if limit is not None:  # always on ingress-nginx (KubernetesIngressConfig.body_limit)
-            annotations[f"{prefix}/proxy-body-size"] = nginx_size(limit)
-    else:
-        annotations = {
-            "traefik.ingress.kubernetes.io/router.entrypoints": "websecure" if ingress.serves_tls else "web",
-            "traefik.ingress.kubernetes.io/router.tls": str(ingress.serves_tls).lower(),
-        }
-        if body_limit_spec(ingress) is not None:
-            # A CRD middleware is `<namespace>-<name>@kubernetescrd` to the Ingress provider (doc.traefik.io,
-            # reference/routing-configuration/kubernetes/ingress, "Referencing resources in annotations":
-            # `namespace_name` only with `safeNaming`, which chart 41.3.0 leaves off, as it leaves the CRD provider on).
-            annotations["traefik.ingress.kubernetes.io/router.middlewares"] = f"{app.k8s_namespace}-{body_limit_name(app)}@kubernetescrd"
-    if ingress.tls == "certManager":
-        annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
-    return annotations
-
-
-def network_policy_spec(
-    app: KubernetesAppConfig,
-    *,
-    selector: Mapping[str, str],
-    ingress_namespace: str,
-    endpoints: Sequence[Endpoint],
-    callers: Sequence[Pods] = (),
-) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
-    """In: the apps that declared they call this one (`connectsTo`), and the ingress controller for
-    a public app. Out: DNS, the app's services (MongoDB, file storage, the apps it calls — each an
-    endpoint), its own pods (cluster) and SMTP when it mails."""
-    port = app.container_port
-    ingress_rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = []
-    if callers:
-        peers = [{**namespace_peer(c.namespace), "pod_selector": {"match_labels": dict(c.labels)}} for c in callers]
-        ingress_rules.append({"from_": peers, "ports": [{"protocol": "TCP", "port": port}]})  # pyright: ignore[reportArgumentType]
-    if app.domain:
-        ingress_rules.append({"from_": [namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
-    egress = [DNS_EGRESS, *(egress_to(endpoint) for endpoint in endpoints)]
-    if app.cluster.enabled:
-        # meteorhacks:cluster peers call each other at `http://$(POD_IP):<port>` (CLUSTER_ENDPOINT_URL):
-        # each end needs its rule, egress from the caller and ingress at the callee (NetworkPolicy
-        # allows a connection only when both pods' policies allow it, kubernetes.io/docs,
-        # concepts/services-networking/network-policies).
-        own_pods: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"pod_selector": {"match_labels": dict(selector)}}
-        ingress_rules.append({"from_": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
-        egress.append({"to": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
-    egress += _mail_egress(app) + _apm_egress(app)
-    return {
-        "pod_selector": {"match_labels": dict(selector)},
-        "policy_types": ["Ingress", "Egress"],
-        "ingress": ingress_rules,
-        "egress": egress,
-    }
-
-
-def _mail_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
-    if app.mail_url is None:
-        return []
-    return [{"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]}]
-
-
-LINK_LOCAL = "169.254.0.0/16"
-"""Instance metadata (169.254.169.254: the node's cloud credentials and user data) and other node-local
-services: never an APM engine. Kept out of the APM rule so an engine on port 80 does not open them; rules
-add up, so the EKS Pod Identity agent's own rule (169.254.170.23/32) still applies."""
-
-
-def _apm_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
-    """The APM agent posts to its engine over HTTPS (an internet address: Monti APM's, or a self-hosted one's),
-    anywhere but link-local (IPBlock `except`: "CIDRs that should not be included within an IPBlock", within `cidr`;
-    pulumi_kubernetes networking/v1 IPBlockArgsDict)."""
-    if app.apm is None:
-        return []
-    return [{"to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}], "ports": [{"protocol": "TCP", "port": app.apm.port}]}]
-
-
-def migration_network_policy_spec(
-    app: KubernetesAppConfig, *, selector: Mapping[str, str], endpoints: Sequence[Endpoint]
-) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
-    """A migration's pods: nothing in; out only what the app reaches (DNS, MongoDB, file storage, the
-    apps it calls, SMTP when it mails), not the app's own pods: a migration joins no cluster."""
-    return {
-        "pod_selector": {"match_labels": dict(selector)},
-        "policy_types": ["Ingress", "Egress"],
-        "ingress": [],
-        "egress": [DNS_EGRESS, *(egress_to(endpoint) for endpoint in endpoints), *_mail_egress(app), *_apm_egress(app)],
     }
