@@ -205,20 +205,12 @@ class InClusterMongo(pulumi.ComponentResource):
         namespace: pulumi.Input[str],
         credentials: pulumi.Input[str],
     ) -> k8s.batch.v1.CronJob:
+        """The scheduled dump to the backups bucket, under its own NetworkPolicy (and identity), and the
+        restore command that runs the same way."""
         assert args.backup is not None
         backup = args.backup
         child = pulumi.ResourceOptions(parent=self)
-        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
-        client_env: list[k8s.core.v1.EnvVarArgsDict]
-        if backup.has_key:
-            secret = k8s.core.v1.Secret(
-                f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
-            )
-            client_env = [pods.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
-        else:
-            # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
-            client_env = [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
-        restore_env = pulumi.Output.from_input(client_env)
+        client_env = self._bucket_access(name, backup, meta)
         if backup.service_account is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-backup-identity",
@@ -232,26 +224,8 @@ class InClusterMongo(pulumi.ComponentResource):
             spec=backup_network_policy_spec(args.stack, self._selector, backup.endpoints),
             opts=child,
         )
+        self.restore_command = self._restore_command(backup, namespace, credentials, client_env)
         job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
-        # The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels
-        # keep it inside the backup NetworkPolicies.
-        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
-        self.restore_command = pulumi.Output.all(namespace, credentials, restore_env, backup.bucket).apply(
-            lambda v: kubernetes_restore_command(
-                restore_job(
-                    namespace=str(v[0]),
-                    image=args.image,
-                    client_image=args.client_image,
-                    mongo_uri=dump_uri(self.hosts),
-                    credentials=str(v[1]),
-                    client_env=v[2],
-                    bucket=str(v[3]),
-                    prefix=backup.prefix,
-                    job_labels=restore_labels,
-                    service_account=backup.service_account,
-                )
-            )
-        )
         return k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": namespace, "labels": job_labels},
@@ -268,6 +242,49 @@ class InClusterMongo(pulumi.ComponentResource):
                 service_account=backup.service_account,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),
+        )
+
+    def _bucket_access(self, name: str, backup: BackupTarget, meta: k8s.meta.v1.ObjectMetaArgsDict) -> list[k8s.core.v1.EnvVarArgsDict]:
+        """The MinIO client's environment: the bucket's endpoint with its key from a Secret, or without a
+        key the endpoint alone (the pods' identity signs, BackupTarget.client_env)."""
+        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
+        if not backup.has_key:
+            return [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
+        secret = k8s.core.v1.Secret(
+            f"{name}-backup",
+            metadata=meta,
+            type="Opaque",
+            string_data={"mc-host": backup.mc_host()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [pods.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
+
+    def _restore_command(
+        self,
+        backup: BackupTarget,
+        namespace: pulumi.Input[str],
+        credentials: pulumi.Input[str],
+        client_env: list[k8s.core.v1.EnvVarArgsDict],
+    ) -> pulumi.Output[str]:
+        """The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels keep
+        it inside the backup NetworkPolicies."""
+        args = self._args
+        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
+        return pulumi.Output.all(namespace, credentials, pulumi.Output.from_input(client_env), backup.bucket).apply(
+            lambda v: kubernetes_restore_command(
+                restore_job(
+                    namespace=str(v[0]),
+                    image=args.image,
+                    client_image=args.client_image,
+                    mongo_uri=dump_uri(self.hosts),
+                    credentials=str(v[1]),
+                    client_env=v[2],
+                    bucket=str(v[3]),
+                    prefix=backup.prefix,
+                    job_labels=restore_labels,
+                    service_account=backup.service_account,
+                )
+            )
         )
 
     def connection(self, app: str) -> MongoConnection:
