@@ -240,3 +240,12 @@ def test_mongod_runs_as_the_images_user_with_a_private_keyfile() -> None:
 def test_the_replica_sets_secret_holds_one_password_per_app() -> None:
     data = credentials_data("r", "k", {"todos": "p1", "billing-api": "p2"})
     assert data["APP_PASSWORD_BILLING_API"] == "p2" and data["root-password"] == "r" and data["keyfile"] == "k"
+
+
+def test_a_kubectl_manifest_takes_the_api_spelling_of_the_sdk_keys() -> None:
+    spec = {"security_context": {"run_as_non_root": True}, "lifecycle": {"pre_stop": {"exec_": {"command": ["sleep", "5"]}}}}
+    assert pods.api_spelling(spec) == {
+        "securityContext": {"runAsNonRoot": True},
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+    }
+    assert pods.api_spelling([{"mount_path": "/tmp"}]) == [{"mountPath": "/tmp"}]

@@ -73,7 +73,7 @@ def api_spelling(value: Any) -> Any:
     if isinstance(value, dict):
         spelled: dict[str, Any] = {}
         for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
-            head, *rest = str(key).rstrip("_").split("_")  # pyright: ignore[reportUnknownArgumentType]
+            head, *rest = str(key).split("_")  # `exec_` -> `exec`: the trailing part is empty  # pyright: ignore[reportUnknownArgumentType]
             spelled[head + "".join(part[:1].upper() + part[1:] for part in rest)] = api_spelling(item)
         return spelled
     if isinstance(value, list):
