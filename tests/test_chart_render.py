@@ -250,7 +250,7 @@ def test_cert_managers_crds_outlive_the_release() -> None:
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (Traefik's CRD schemas) is not beside the project")
 @pytest.mark.parametrize("size", ["1Ki", "64Gi"])
 def test_an_apps_body_limit_passes_the_middleware_crd_at_the_config_bounds(size: str) -> None:
-    from components.app.kubernetes_specs import body_limit_spec
+    from components.app.kubernetes_ingress import body_limit_spec
     from components.config.ingress import KubernetesIngressConfig
 
     spec = body_limit_spec(KubernetesIngressConfig(max_body_size=size))

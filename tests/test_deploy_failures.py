@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.app.docker import HEALTHY_WITHIN_SECONDS
+from components.app.docker_specs import HEALTHY_WITHIN_SECONDS
 from components.docker.steps import REPORT_LINES
 from offline_plan.changes import plan_changes
 from tests.harness import Run, base_config, run_config, run_shipped

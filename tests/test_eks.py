@@ -166,7 +166,7 @@ def test_each_service_port_is_its_container_port(eks: Run) -> None:
 
 
 def test_an_app_policy_with_the_agent_route_validates() -> None:
-    from components.app.kubernetes_specs import network_policy_spec
+    from components.app.kubernetes_network_policy import network_policy_spec
     from components.endpoints import ANYWHERE, Endpoint
     from tests.test_specs import app, camel
 

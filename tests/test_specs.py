@@ -6,7 +6,9 @@ from typing import Any
 
 import kubernetes_validate
 
-from components.app.kubernetes_specs import body_limit_spec, container_spec, deployment_spec, ingress_annotations, network_policy_spec
+from components.app.kubernetes_ingress import body_limit_spec, ingress_annotations
+from components.app.kubernetes_network_policy import network_policy_spec
+from components.app.kubernetes_specs import container_spec, deployment_spec
 from components.config import KubernetesAppConfig, KubernetesPlatformConfig, parse_config
 from components.config.ingress import KubernetesIngressConfig
 from components.endpoints import Endpoint, Pods

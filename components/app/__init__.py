@@ -2,8 +2,10 @@
 
 environment.py the environment every target gives an app (ROOT_URL, MONGO_URL, METEOR_SETTINGS, ...)
 reactivity.py  change streams, oplog tailing or polling, from the app's Meteor release and its MongoDB
-kubernetes.py  a Kubernetes workload (kubernetes_specs.py: its pure spec builders)
-docker.py      containers on Docker hosts behind Traefik
+rollout.py     rollout rules both targets share: instances per version, drain time
+kubernetes.py  a Kubernetes workload; its pure builders: kubernetes_specs.py (workloads),
+               kubernetes_ingress.py (exposure), kubernetes_network_policy.py (policies)
+docker.py      containers on Docker hosts behind Traefik (docker_specs.py: its pure builders)
 select.py      each app on the stack's target, wired to its image, database, storage and siblings
 """
 

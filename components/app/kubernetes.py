@@ -11,27 +11,38 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.app import Sibling
-from components.app.environment import build_app_environment, public_url
-from components.app.kubernetes_specs import (
-    REPLACE_UNREADY,
-    autoscaler_spec,
+from components.app.environment import AppEnvironment, build_app_environment, public_url
+from components.app.kubernetes_ingress import (
     body_limit_name,
     body_limit_spec,
-    canary_instances,
-    container_spec,
-    deployment_spec,
+    certificate_secret_name,
     ingress_annotations,
-    migration_await_seconds,
-    migration_job_spec,
-    migration_network_policy_spec,
-    network_policy_spec,
+    ingress_spec,
     sticky_service_annotations,
 )
+from components.app.kubernetes_network_policy import migration_network_policy_spec, network_policy_spec
+from components.app.kubernetes_specs import (
+    REPLACE_UNREADY,
+    AppLabels,
+    KubernetesSibling,
+    app_endpoints,
+    app_labels,
+    autoscaler_spec,
+    canary_labels,
+    canary_name,
+    container_spec,
+    deployment_spec,
+    disruption_budget_spec,
+    migration_await_seconds,
+    migration_job_spec,
+    namespace_metadata,
+    service_spec,
+)
+from components.app.rollout import instance_counts
 from components.config import KubernetesAppConfig
 from components.config.apps import MigrationConfig
 from components.config.ingress import KubernetesIngressConfig
-from components.endpoints import Endpoint, Pods
+from components.endpoints import Pods
 from components.images import AppImage
 from components.kubernetes import labels
 from components.mongo import MongoConnection
@@ -41,12 +52,6 @@ from components.storage import StorageWiring, pod_service_account
 def internal_url(app: KubernetesAppConfig) -> str:
     """How other workloads in the cluster reach the app (its Service)."""
     return f"http://{app.name}.{app.k8s_namespace}.svc:{app.container_port}"
-
-
-@dataclass(frozen=True)
-class KubernetesSibling(Sibling):
-    pods: tuple[Pods, ...] = ()
-    """The pods serving it (its Deployments), for NetworkPolicy rules."""
 
 
 def migration_component(app: KubernetesAppConfig, *, canary: bool) -> str:
@@ -81,21 +86,6 @@ class MeteorAppArgs:
     """What the HorizontalPodAutoscaler waits for (metrics-server)."""
 
 
-@dataclass(frozen=True)
-class MigrationJob:
-    """One migration: the app's container running `migrate.command` with `component`'s labels."""
-
-    app: KubernetesAppConfig
-    stack: str
-    component: str
-    """Its name in labels and selectors (`<app>-migrate`, `<app>-canary-migrate`)."""
-    container: k8s.core.v1.ContainerArgsDict
-    migrate: MigrationConfig
-    endpoints: list[Endpoint]
-    pull_secrets: list[pulumi.Input[str]]
-    service_account: str | None
-
-
 class MeteorApp(pulumi.ComponentResource):
     """Namespace, Secret, Deployment, Service, Ingress, HPA, PDB and NetworkPolicy of one app;
     with a canary a second Deployment behind the same Service, with a migration a Job before both
@@ -118,243 +108,171 @@ class MeteorApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: MeteorAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:app:MeteorApp", name, None, opts)
         app = args.app
-        child = pulumi.ResourceOptions(parent=self)
-        pod_labels = labels.common(args.stack, app.name, labels.APP_ROLE)
-        selector = labels.selector(args.stack, app.name, labels.APP_ROLE)
-        tls = args.ingress.serves_tls
+        self._name, self._args = name, args
+        self._labels = app_labels(app, args.stack)
         self.internal_url = internal_url(app)
-        self.url = pulumi.Output.from_input(public_url(app.domain, tls) if app.domain else self.internal_url)
+        root_url = public_url(app.domain, args.ingress.serves_tls) if app.domain else self.internal_url
+        self.url = pulumi.Output.from_input(root_url)
         environment = build_app_environment(
             app,
-            root_url=public_url(app.domain, tls) if app.domain else self.internal_url,
+            root_url=root_url,
             endpoint_url=f"http://$(POD_IP):{app.container_port}",
             mongo=args.mongo,
             storage=args.storage,
             siblings=args.siblings,
         )
-
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": app.k8s_namespace,
-                "labels": labels.namespace_labels(args.stack, "restricted" if app.user_id is not None else "baseline"),
-            },
-            opts=child,
-        )
+        self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=namespace_metadata(app, args.stack), opts=self._child())
         # The namespace's name is known (it is given, not generated): objects in it name it as a plain
         # string and depend on the Namespace resource, which saves an Output lookup per object.
-        namespace = app.k8s_namespace
-        in_namespace = [self.namespace]
-        child = pulumi.ResourceOptions(parent=self, depends_on=in_namespace)
-        meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": namespace, "labels": pod_labels}
+        self._meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": app.k8s_namespace, "labels": self._labels.objects}
         # Auto-named: a changed secret gets a new name, which rolls the pods onto it.
-        self.secret = k8s.core.v1.Secret(f"{name}-env", metadata=meta, type="Opaque", string_data=dict(environment.secret), opts=child)
-        pull_secrets: list[pulumi.Input[str]] = []
-        if args.image_pull_secret is not None:
-            pull = k8s.core.v1.Secret(
-                f"{name}-pull",
-                metadata=meta,
-                type="kubernetes.io/dockerconfigjson",
-                string_data={".dockerconfigjson": args.image_pull_secret},
-                opts=child,
-            )
-            pull_secrets.append(pull.metadata.name)
-
-        identity = pod_service_account(args.storage)
-        if identity is not None:
-            k8s.core.v1.ServiceAccount(
-                f"{name}-identity",
-                metadata={"name": identity, "namespace": namespace, "labels": pod_labels},
-                automount_service_account_token=False,
-                opts=child,
-            )
-
-        def container(image: pulumi.Input[str]) -> k8s.core.v1.ContainerArgsDict:
-            return container_spec(
-                app, image=image, plain_env=environment.plain, secret_env=list(environment.secret), secret_name=self.secret.metadata.name
-            )
-
-        # What the app's pods reach; a migration's pods reach the same, and nothing else.
-        endpoints = [
-            *args.mongo.endpoints,
-            *args.storage.endpoints,
-            *(Endpoint(port=s.port, pods=pods) for s in args.siblings for pods in s.pods),
-        ]
-
-        def migration(
-            job_name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig, waits_for: list[pulumi.Resource]
-        ) -> k8s.batch.v1.Job:
-            return self._migration(
-                job_name,
-                MigrationJob(
-                    app=app,
-                    stack=args.stack,
-                    component=component,
-                    container=container(image),
-                    migrate=migrate,
-                    endpoints=endpoints,
-                    pull_secrets=pull_secrets,
-                    service_account=identity,
-                ),
-                after=[*in_namespace, *args.mongo.ready, *args.image.ready, *args.storage.ready, *waits_for],
-            )
-
-        # Before the app rolls: the migration, once per image (a new image replaces the Job, which runs it).
-        self.migration = None
-        if app.migrate is not None:
-            self.migration = migration(f"{name}-migrate", migration_component(app, canary=False), args.image.ref, app.migrate, waits_for=[])
-        rollout_after: list[pulumi.Resource] = [
-            *in_namespace,
-            *args.mongo.ready,
-            *args.image.ready,
-            *args.storage.ready,
-            *([self.migration] if self.migration else []),
-        ]
-
-        canary_count = canary_instances(app.replicas, app.canary.share) if app.canary else 0
-        serving = selector
-        if app.canary is not None:
-            # Both versions carry the app label; the Service (and PDB, NetworkPolicy) select on it.
-            # The stable Deployment keeps its (immutable) selector: the canary's pods have another name.
-            pod_labels = {**pod_labels, labels.APP_LABEL: app.name}
-            serving = {labels.STACK_LABEL: args.stack, labels.ROLE_LABEL: labels.APP_ROLE, labels.APP_LABEL: app.name}
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata={"name": app.name, "namespace": namespace, "labels": pod_labels},
-            spec=deployment_spec(
-                app,
-                container=container(args.image.ref),
-                pod_labels=pod_labels,
-                selector=selector,
-                pull_secrets=pull_secrets,
-                replicas=app.replicas - canary_count if app.canary and app.autoscaling is None else None,
-                service_account=identity,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=rollout_after),
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-env", metadata=self._meta, type="Opaque", string_data=dict(environment.secret), opts=self._in_namespace()
         )
-        self.canary = self.canary_migration = None
-        if app.canary is not None:
-            canary_name = f"{app.name}-canary"
-            if app.canary.migrate is not None:
-                # The next version's migration, with its image, before any canary pod starts; after the
-                # stable one, so two migrations never run on the same database at once.
-                self.canary_migration = migration(
-                    f"{name}-canary-migrate",
-                    migration_component(app, canary=True),
-                    app.canary.image,
-                    app.canary.migrate,
-                    waits_for=[self.migration] if self.migration else [],
-                )
-            canary_labels = {
-                **labels.common(args.stack, canary_name, labels.APP_ROLE),
-                labels.APP_LABEL: app.name,
-                labels.TRACK_LABEL: "canary",
-            }
-            self.canary = k8s.apps.v1.Deployment(
-                f"{name}-canary",
-                metadata={"name": canary_name, "namespace": namespace, "labels": canary_labels},
-                spec=deployment_spec(
-                    app,
-                    container=container(app.canary.image),
-                    pod_labels=canary_labels,
-                    selector=labels.selector(args.stack, canary_name, labels.APP_ROLE),
-                    pull_secrets=pull_secrets,
-                    replicas=canary_count,
-                    service_account=identity,
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[*rollout_after, *([self.canary_migration] if self.canary_migration else [])]
-                ),
-            )
+        self._pull_secrets = self._pull_secret()
+        self._identity = self._service_account()
+        self._environment = environment
+        self._endpoints = app_endpoints(args.mongo.endpoints, args.storage.endpoints, args.siblings)
+        self._roll_out()
         self.service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata={
-                "name": app.name,
-                "namespace": namespace,
-                "labels": pod_labels,
-                "annotations": sticky_service_annotations(args.ingress),
-            },
-            spec={
-                "type": "ClusterIP",
-                "selector": serving,
-                "ports": [{"name": "http", "port": app.container_port, "target_port": "http", "protocol": "TCP", "app_protocol": "http"}],
-            },
+            metadata={**self._meta, "name": app.name, "labels": self._labels.pods, "annotations": sticky_service_annotations(args.ingress)},
+            spec=service_spec(app, self._labels.serving),
             # With a canary the Service selects on the app label: only once the stable pods carry it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *([self.deployment] if app.canary else [])]),
+            opts=self._in_namespace(*([self.deployment] if app.canary else [])),
         )
-        self.ingress = None
-        self.body_limit = None
-        if app.domain:
-            ingress_after = [*in_namespace, *args.ingress_ready]
-            body_limit = body_limit_spec(args.ingress)
-            if body_limit is not None:
-                # After the ingress controller: the Traefik release installs the Middleware CRD.
-                self.body_limit = k8s.apiextensions.CustomResource(
-                    f"{name}-body-limit",
-                    api_version="traefik.io/v1alpha1",
-                    kind="Middleware",
-                    metadata={"name": body_limit_name(app), "namespace": namespace, "labels": pod_labels},
-                    spec=body_limit,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=ingress_after),
-                )
-                ingress_after.append(self.body_limit)
-            self.ingress = self._ingress(
-                name, app, app.domain, args.ingress, meta, pulumi.ResourceOptions(parent=self, depends_on=ingress_after)
-            )
+        self._expose()
         self.autoscaler = None
         if app.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-autoscaler",
-                metadata=meta,
+                metadata=self._meta,
                 spec=autoscaler_spec(app, app.autoscaling, self.deployment.metadata.name),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*in_namespace, *args.autoscaling_ready]),
+                opts=self._in_namespace(*args.autoscaling_ready),
             )
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=meta,
-            spec={"max_unavailable": 1, "selector": {"match_labels": serving}, "unhealthy_pod_eviction_policy": "AlwaysAllow"},
-            opts=child,
+            f"{name}-pdb", metadata=self._meta, spec=disruption_budget_spec(self._labels.serving), opts=self._in_namespace()
         )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
-            metadata=meta,
-            spec=network_policy_spec(
-                app,
-                selector=serving,
-                ingress_namespace=args.ingress.effective_namespace,
-                endpoints=endpoints,
-                callers=args.callers,
-            ),
-            opts=child,
+        policy = network_policy_spec(
+            app,
+            selector=self._labels.serving,
+            ingress_namespace=args.ingress.effective_namespace,
+            endpoints=self._endpoints,
+            callers=args.callers,
         )
+        k8s.networking.v1.NetworkPolicy(f"{name}-network-policy", metadata=self._meta, spec=policy, opts=self._in_namespace())
         self.register_outputs({"url": self.url, "internal_url": self.internal_url})
 
-    def _migration(self, name: str, job: MigrationJob, after: list[pulumi.Resource]) -> k8s.batch.v1.Job:
+    def _child(self, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(after))
+
+    def _in_namespace(self, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+        return self._child(self.namespace, *after)
+
+    def _pull_secret(self) -> list[pulumi.Input[str]]:
+        """The Secret the pods pull a private registry's image with, when there is one."""
+        if self._args.image_pull_secret is None:
+            return []
+        pull = k8s.core.v1.Secret(
+            f"{self._name}-pull",
+            metadata=self._meta,
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": self._args.image_pull_secret},
+            opts=self._in_namespace(),
+        )
+        return [pull.metadata.name]
+
+    def _service_account(self) -> str | None:
+        """The pods' cloud identity (EKS Pod Identity) when their file storage uses one."""
+        identity = pod_service_account(self._args.storage)
+        if identity is not None:
+            k8s.core.v1.ServiceAccount(
+                f"{self._name}-identity",
+                metadata={"name": identity, "namespace": self._args.app.k8s_namespace, "labels": self._labels.objects},
+                automount_service_account_token=False,
+                opts=self._in_namespace(),
+            )
+        return identity
+
+    def _container(self, image: pulumi.Input[str]) -> k8s.core.v1.ContainerArgsDict:
+        environment: AppEnvironment = self._environment
+        return container_spec(
+            self._args.app,
+            image=image,
+            plain_env=environment.plain,
+            secret_env=list(environment.secret),
+            secret_name=self.secret.metadata.name,
+        )
+
+    def _roll_out(self) -> None:
+        """Each version's migration (once per image: a new image replaces its Job), then its Deployment: the
+        current version's first; the canary's migration after the current one's, so two never run at once."""
+        app, args = self._args.app, self._args
+        ready = [self.namespace, *args.mongo.ready, *args.image.ready, *args.storage.ready]
+        self.migration = self.canary_migration = self.canary = None
+        if app.migrate is not None:
+            self.migration = self._migration(
+                f"{self._name}-migrate", migration_component(app, canary=False), args.image.ref, app.migrate, ready
+            )
+        stable_after = [*ready, *([self.migration] if self.migration else [])]
+        self.deployment = self._deployment(f"{self._name}-deployment", app.name, self._labels, args.image.ref, None, stable_after)
+        if app.canary is None:
+            return
+        if app.canary.migrate is not None:
+            self.canary_migration = self._migration(
+                f"{self._name}-canary-migrate", migration_component(app, canary=True), app.canary.image, app.canary.migrate, stable_after
+            )
+        canary_count = instance_counts(app.replicas, app.canary.share).canary
+        canary_after = [*stable_after, *([self.canary_migration] if self.canary_migration else [])]
+        self.canary = self._deployment(
+            f"{self._name}-canary", canary_name(app), canary_labels(app, args.stack), app.canary.image, canary_count, canary_after
+        )
+
+    def _deployment(
+        self, name: str, deployment: str, track: AppLabels, image: pulumi.Input[str], replicas: int | None, after: list[pulumi.Resource]
+    ) -> k8s.apps.v1.Deployment:
+        app = self._args.app
+        return k8s.apps.v1.Deployment(
+            name,
+            metadata={"name": deployment, "namespace": app.k8s_namespace, "labels": track.pods},
+            spec=deployment_spec(
+                app,
+                container=self._container(image),
+                pod_labels=track.pods,
+                selector=track.selector,
+                pull_secrets=self._pull_secrets,
+                replicas=replicas,
+                service_account=self._identity,
+            ),
+            opts=self._child(*after),
+        )
+
+    def _migration(
+        self, name: str, component: str, image: pulumi.Input[str], migrate: MigrationConfig, after: list[pulumi.Resource]
+    ) -> k8s.batch.v1.Job:
         """A migration Job and the NetworkPolicy its pods start under; a failed one is retried by the next `up`."""
-        app = job.app
-        pod_labels = labels.common(job.stack, job.component, labels.APP_ROLE)
+        app, stack = self._args.app, self._args.stack
+        pod_labels = labels.common(stack, component, labels.APP_ROLE)
         policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata={"namespace": app.k8s_namespace, "labels": pod_labels},
-            spec=migration_network_policy_spec(
-                app, selector=labels.selector(job.stack, job.component, labels.APP_ROLE), endpoints=job.endpoints
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+            spec=migration_network_policy_spec(app, selector=labels.selector(stack, component, labels.APP_ROLE), endpoints=self._endpoints),
+            opts=self._in_namespace(),
         )
         # customTimeouts win over the provider's default 10 minutes and over a pulumi.com/timeoutSeconds
         # annotation (TimeoutDuration in pulumi-kubernetes provider/pkg/metadata/overrides.go).
-        await_for = f"{migration_await_seconds(job.migrate.timeout_seconds)}s"
+        await_for = f"{migration_await_seconds(migrate.timeout_seconds)}s"
         return k8s.batch.v1.Job(
             name,
             metadata={"namespace": app.k8s_namespace, "labels": pod_labels, "annotations": dict(REPLACE_UNREADY)},
             spec=migration_job_spec(
                 app,
-                container=job.container,
-                command=job.migrate.command,
+                container=self._container(image),
+                command=migrate.command,
                 pod_labels=pod_labels,
-                timeout_seconds=job.migrate.timeout_seconds,
-                pull_secrets=job.pull_secrets,
-                service_account=job.service_account,
+                timeout_seconds=migrate.timeout_seconds,
+                pull_secrets=self._pull_secrets,
+                service_account=self._identity,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -368,32 +286,30 @@ class MeteorApp(pulumi.ComponentResource):
             ),
         )
 
-    def _ingress(
-        self,
-        name: str,
-        app: KubernetesAppConfig,
-        domain: str,
-        ingress: KubernetesIngressConfig,
-        meta: k8s.meta.v1.ObjectMetaArgsDict,
-        opts: pulumi.ResourceOptions,
-    ) -> k8s.networking.v1.Ingress:
-        tls: list[k8s.networking.v1.IngressTLSArgsDict] = []
-        if ingress.tls == "certManager":
-            tls = [{"hosts": [domain], "secret_name": f"{domain.split('.')[0]}-{name}-tls"}]
-        elif ingress.tls == "existingSecret" and ingress.tls_secret_name:
-            tls = [{"hosts": [domain], "secret_name": ingress.tls_secret_name}]
-        path: k8s.networking.v1.HTTPIngressPathArgsDict = {
-            "path": "/",
-            "path_type": "Prefix",
-            "backend": {"service": {"name": self.service.metadata.name, "port": {"name": "http"}}},
-        }
-        return k8s.networking.v1.Ingress(
-            f"{name}-ingress",
-            metadata={**meta, "annotations": ingress_annotations(ingress, app)},
-            spec={
-                "ingress_class_name": ingress.effective_class_name,
-                "tls": tls,
-                "rules": [{"host": domain, "http": {"paths": [path]}}],
-            },
-            opts=opts,
+    def _expose(self) -> None:
+        """A public app: its Ingress, after the controller (and, with a body limit, Traefik's Middleware)."""
+        app, ingress = self._args.app, self._args.ingress
+        self.ingress = self.body_limit = None
+        if not app.domain:
+            return
+        after: list[pulumi.Resource] = [*self._args.ingress_ready]
+        body_limit = body_limit_spec(ingress)
+        if body_limit is not None:
+            # After the ingress controller: the Traefik release installs the Middleware CRD.
+            self.body_limit = k8s.apiextensions.CustomResource(
+                f"{self._name}-body-limit",
+                api_version="traefik.io/v1alpha1",
+                kind="Middleware",
+                metadata={"name": body_limit_name(app), "namespace": app.k8s_namespace, "labels": self._labels.pods},
+                spec=body_limit,
+                opts=self._in_namespace(*after),
+            )
+            after.append(self.body_limit)
+        self.ingress = k8s.networking.v1.Ingress(
+            f"{self._name}-ingress",
+            metadata={**self._meta, "annotations": ingress_annotations(ingress, app)},
+            spec=ingress_spec(
+                app.domain, ingress, service=self.service.metadata.name, tls_secret=certificate_secret_name(app.domain, self._name)
+            ),
+            opts=self._in_namespace(*after),
         )

@@ -8,20 +8,20 @@ lets load balancers drain before the kill, and clients reconnect by themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.app import Sibling
 from components.app.one_off import one_off
+from components.app.rollout import instance_counts, termination_grace_seconds
 from components.config import KubernetesAppConfig
 from components.config.apps import AutoscalingConfig
-from components.config.ingress import KubernetesIngressConfig
-from components.config.values import nginx_size, quantity_value
-from components.endpoints import ANYWHERE, Endpoint, Pods
-from components.kubernetes import labels
+from components.endpoints import Endpoint, Pods
+from components.kubernetes import labels, pods
 
-SMTP_PORTS = (25, 465, 587)
 FIRST_UNPRIVILEGED_PORT = 1024
 UNPRIVILEGED_PORTS_SYSCTL: k8s.core.v1.SysctlArgsDict = {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
 """Lets a non-root app, which holds no capability, listen below 1024 in its own network namespace.
@@ -47,9 +47,78 @@ KUBELET_EXPANDS = frozenset({"CLUSTER_ENDPOINT_URL"})
 """Plain variables whose `$(POD_IP)` the kubelet is meant to expand; every other value is literal."""
 
 
+@dataclass(frozen=True)
+class KubernetesSibling(Sibling):
+    pods: tuple[Pods, ...] = ()
+    """The pods serving it (its Deployments), for NetworkPolicy rules."""
+
+
 def kubelet_literal(value: str) -> str:
     """A value the kubelet passes through unchanged: it expands `$(VAR)` and reduces `$$` to `$`."""
     return value.replace("$", "$$")
+
+
+@dataclass(frozen=True)
+class AppLabels:
+    """The labels of one track's pods and what selects them."""
+
+    objects: dict[str, str]
+    """On the app's other objects (Secrets, policies, the autoscaler): never the app label."""
+    pods: dict[str, str]
+    """On its pods, its Deployment and (stable track) the Service and Middleware."""
+    selector: dict[str, str]
+    """Its Deployment's (immutable) selector."""
+    serving: dict[str, str]
+    """What the Service, PodDisruptionBudget and NetworkPolicy select: with a canary, both tracks."""
+
+
+def app_labels(app: KubernetesAppConfig, stack: str) -> AppLabels:
+    """The stable track's labels. With a canary both tracks carry the app label and the Service selects
+    on it; the stable Deployment keeps its selector (the canary's pods have another name)."""
+    pod_labels = labels.common(stack, app.name, labels.APP_ROLE)
+    selector = labels.selector(stack, app.name, labels.APP_ROLE)
+    if app.canary is None:
+        return AppLabels(objects=pod_labels, pods=pod_labels, selector=selector, serving=selector)
+    serving = {labels.STACK_LABEL: stack, labels.ROLE_LABEL: labels.APP_ROLE, labels.APP_LABEL: app.name}
+    return AppLabels(objects=pod_labels, pods={**pod_labels, labels.APP_LABEL: app.name}, selector=selector, serving=serving)
+
+
+def canary_name(app: KubernetesAppConfig) -> str:
+    return f"{app.name}-canary"
+
+
+def canary_labels(app: KubernetesAppConfig, stack: str) -> AppLabels:
+    """The canary track's labels: its own name, the app label the Service selects on, the canary track."""
+    name = canary_name(app)
+    pod_labels = {**labels.common(stack, name, labels.APP_ROLE), labels.APP_LABEL: app.name, labels.TRACK_LABEL: "canary"}
+    stable = app_labels(app, stack)
+    return AppLabels(
+        objects=stable.objects, pods=pod_labels, selector=labels.selector(stack, name, labels.APP_ROLE), serving=stable.serving
+    )
+
+
+def namespace_metadata(app: KubernetesAppConfig, stack: str) -> k8s.meta.v1.ObjectMetaArgsDict:
+    """The app's namespace: Pod Security `restricted` when the app runs as a fixed user, else `baseline` (root MeteorD)."""
+    pod_security = "restricted" if app.user_id is not None else "baseline"
+    return {"name": app.k8s_namespace, "labels": labels.namespace_labels(stack, pod_security)}
+
+
+def app_endpoints(mongo: Sequence[Endpoint], storage: Sequence[Endpoint], siblings: Sequence[KubernetesSibling]) -> list[Endpoint]:
+    """What the app's pods reach (its migrations' pods reach the same, and nothing else)."""
+    return [*mongo, *storage, *(Endpoint(port=s.port, pods=pods) for s in siblings for pods in s.pods)]
+
+
+def service_spec(app: KubernetesAppConfig, serving: Mapping[str, str]) -> k8s.core.v1.ServiceSpecArgsDict:
+    return {
+        "type": "ClusterIP",
+        "selector": dict(serving),
+        "ports": [{"name": "http", "port": app.container_port, "target_port": "http", "protocol": "TCP", "app_protocol": "http"}],
+    }
+
+
+def disruption_budget_spec(serving: Mapping[str, str]) -> k8s.policy.v1.PodDisruptionBudgetSpecArgsDict:
+    """One pod down at a time on a drain; an unhealthy pod never blocks it."""
+    return {"max_unavailable": 1, "selector": {"match_labels": dict(serving)}, "unhealthy_pod_eviction_policy": "AlwaysAllow"}
 
 
 def container_spec(
@@ -64,9 +133,9 @@ def container_spec(
     env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}]
     for key, value in sorted(plain_env.items()):
         env.append({"name": key, "value": value if key in KUBELET_EXPANDS else kubelet_literal(value)})
-    env += [labels.secret_env(key, secret_name, key) for key in sorted(secret_env)]
+    env += [pods.secret_env(key, secret_name, key) for key in sorted(secret_env)]
     probe_get: k8s.core.v1.HTTPGetActionArgsDict = {"path": app.health_path, "port": "http"}
-    security = labels.RESTRICTED_CONTAINER.copy()
+    security = pods.RESTRICTED_CONTAINER.copy()
     security["read_only_root_filesystem"] = app.read_only_root
     if app.user_id is None:
         # Legacy MeteorD runs as root and binds port 80: root is unavoidable, the rest is not.
@@ -101,23 +170,16 @@ def pod_spec(
     service_account: str | None = None,
 ) -> k8s.core.v1.PodSpecArgsDict:
     """The app's pod: its user, no service-account token, a bounded /tmp; spread over nodes and zones."""
-    pod_security: k8s.core.v1.PodSecurityContextArgsDict = {"seccomp_profile": {"type": "RuntimeDefault"}}
-    if app.user_id is not None:
-        pod_security |= {"run_as_non_root": True, "run_as_user": app.user_id, "run_as_group": app.user_id, "fs_group": app.user_id}
-        if app.container_port < FIRST_UNPRIVILEGED_PORT:
-            pod_security["sysctls"] = [UNPRIVILEGED_PORTS_SYSCTL]
-    spec: k8s.core.v1.PodSpecArgsDict = {
-        "automount_service_account_token": False,
-        "enable_service_links": False,
-        "termination_grace_period_seconds": app.pre_stop_seconds + 20,
-        "security_context": pod_security,
-        "image_pull_secrets": [{"name": name} for name in pull_secrets],
-        "containers": list(containers),
-        "volumes": [{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
-    }
-    if service_account is not None:
-        # Its cloud identity (EKS Pod Identity) reaches the file store; still no Kubernetes API token.
-        spec["service_account_name"] = service_account
+    spec = pods.pod_spec(
+        containers=containers,
+        user=app.user_id,
+        volumes=[{"name": "tmp", "empty_dir": {"size_limit": "512Mi"}}],
+        service_account=service_account,
+        sysctls=[UNPRIVILEGED_PORTS_SYSCTL] if app.user_id is not None and app.container_port < FIRST_UNPRIVILEGED_PORT else [],
+    )
+    spec["enable_service_links"] = False
+    spec["termination_grace_period_seconds"] = termination_grace_seconds(app.pre_stop_seconds)
+    spec["image_pull_secrets"] = [{"name": name} for name in pull_secrets]
     if spread_over is not None:
         spec["topology_spread_constraints"] = [
             {
@@ -141,7 +203,8 @@ def deployment_spec(
     replicas: int | None = None,
     service_account: str | None = None,
 ) -> k8s.apps.v1.DeploymentSpecArgsDict:
-    """Rolling updates that never drop capacity, spread over nodes and zones; replicas unless autoscaled."""
+    """Rolling updates that never drop capacity, spread over nodes and zones. `replicas` (the canary's)
+    or, by default, the stable track's (`stable_replicas`)."""
     spec: k8s.apps.v1.DeploymentSpecArgsDict = {
         "selector": {"match_labels": dict(selector)},
         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": "25%"}},
@@ -150,20 +213,21 @@ def deployment_spec(
         "progress_deadline_seconds": 600,
         "template": {
             # Its /tmp is scratch: a node autoscaler may remove the node the pod runs on.
-            "metadata": {"labels": dict(pod_labels), "annotations": {labels.SAFE_TO_EVICT_LOCAL_VOLUMES: "tmp"}},
+            "metadata": {"labels": dict(pod_labels), "annotations": {pods.SAFE_TO_EVICT_LOCAL_VOLUMES: "tmp"}},
             "spec": pod_spec(app, containers=[container], pull_secrets=pull_secrets, spread_over=selector, service_account=service_account),
         },
     }
-    if replicas is not None:
-        spec["replicas"] = replicas
-    elif app.autoscaling is None:
-        spec["replicas"] = app.replicas
+    count = replicas if replicas is not None else stable_replicas(app)
+    if count is not None:
+        spec["replicas"] = count
     return spec
 
 
-def canary_instances(replicas: int, share: int) -> int:
-    """Instances of the canary: `share` percent of `replicas`, at least one, leaving one stable."""
-    return min(replicas - 1, max(1, round(replicas * share / 100)))
+def stable_replicas(app: KubernetesAppConfig) -> int | None:
+    """The stable Deployment's replicas: the app's less the canary's (rollout.py); None when the autoscaler owns them."""
+    if app.autoscaling is not None:
+        return None
+    return instance_counts(app.replicas, app.canary.share if app.canary else None).stable
 
 
 PROBES_AND_PORTS = ("startup_probe", "readiness_probe", "liveness_probe", "lifecycle", "ports")
@@ -237,138 +301,4 @@ def autoscaler_spec(
         "behavior": {
             "scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Pods", "value": 1, "period_seconds": 120}]}
         },
-    }
-
-
-def sticky_service_annotations(ingress: KubernetesIngressConfig) -> dict[str, str]:
-    """Traefik reads sticky-cookie settings from the Service; ingress-nginx from the Ingress."""
-    if ingress.controller != "traefik":
-        return {}
-    cookie = "traefik.ingress.kubernetes.io/service.sticky.cookie"
-    return {
-        cookie: "true",
-        f"{cookie}.name": ingress.session_cookie,
-        f"{cookie}.secure": str(ingress.serves_tls).lower(),
-        f"{cookie}.httponly": "true",
-        f"{cookie}.samesite": "lax",
-    }
-
-
-def body_limit_name(app: KubernetesAppConfig) -> str:
-    """The app's Buffering Middleware (Traefik with `ingress.maxBodySize` set), in the app's namespace."""
-    return f"{app.name}-body-limit"
-
-
-def body_limit_spec(ingress: KubernetesIngressConfig) -> dict[str, Any] | None:
-    """Traefik has no body limit of its own: the Buffering middleware answers 413 above
-    `maxRequestBodyBytes` (doc.traefik.io, middlewares/http/buffering; the CRD schema in the chart's
-    crds/traefik.io_middlewares.yaml). It also holds each response until it is complete, which the
-    CRD cannot turn off (traefik/traefik#12869): so only when `ingress.maxBodySize` is set. None
-    on ingress-nginx (an annotation) and when unset."""
-    limit = ingress.body_limit
-    if ingress.controller != "traefik" or limit is None:
-        return None
-    return {"buffering": {"maxRequestBodyBytes": int(quantity_value(limit))}}
-
-
-def ingress_annotations(ingress: KubernetesIngressConfig, app: KubernetesAppConfig) -> dict[str, str]:
-    """Sticky sessions, websocket-length timeouts, upload size and TLS, as the controller reads them."""
-    limit = ingress.body_limit
-    if ingress.controller == "nginx":
-        prefix = "nginx.ingress.kubernetes.io"
-        timeout = str(ingress.idle_timeout_seconds)
-        annotations = {
-            f"{prefix}/affinity": "cookie",
-            f"{prefix}/affinity-mode": "persistent",
-            f"{prefix}/session-cookie-name": ingress.session_cookie,
-            f"{prefix}/session-cookie-secure": str(ingress.serves_tls).lower(),
-            f"{prefix}/session-cookie-samesite": "Lax",
-            f"{prefix}/proxy-read-timeout": timeout,
-            f"{prefix}/proxy-send-timeout": timeout,
-            f"{prefix}/ssl-redirect": str(ingress.serves_tls).lower(),
-        }
-        if limit is not None:  # always on ingress-nginx (KubernetesIngressConfig.body_limit)
-            annotations[f"{prefix}/proxy-body-size"] = nginx_size(limit)
-    else:
-        annotations = {
-            "traefik.ingress.kubernetes.io/router.entrypoints": "websecure" if ingress.serves_tls else "web",
-            "traefik.ingress.kubernetes.io/router.tls": str(ingress.serves_tls).lower(),
-        }
-        if body_limit_spec(ingress) is not None:
-            # A CRD middleware is `<namespace>-<name>@kubernetescrd` to the Ingress provider (doc.traefik.io,
-            # reference/routing-configuration/kubernetes/ingress, "Referencing resources in annotations":
-            # `namespace_name` only with `safeNaming`, which chart 41.3.0 leaves off, as it leaves the CRD provider on).
-            annotations["traefik.ingress.kubernetes.io/router.middlewares"] = f"{app.k8s_namespace}-{body_limit_name(app)}@kubernetescrd"
-    if ingress.tls == "certManager":
-        annotations["cert-manager.io/cluster-issuer"] = ingress.cluster_issuer
-    return annotations
-
-
-def network_policy_spec(
-    app: KubernetesAppConfig,
-    *,
-    selector: Mapping[str, str],
-    ingress_namespace: str,
-    endpoints: Sequence[Endpoint],
-    callers: Sequence[Pods] = (),
-) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
-    """In: the apps that declared they call this one (`connectsTo`), and the ingress controller for
-    a public app. Out: DNS, the app's services (MongoDB, file storage, the apps it calls — each an
-    endpoint), its own pods (cluster) and SMTP when it mails."""
-    port = app.container_port
-    ingress_rules: list[k8s.networking.v1.NetworkPolicyIngressRuleArgsDict] = []
-    if callers:
-        peers = [{**labels.namespace_peer(c.namespace), "pod_selector": {"match_labels": dict(c.labels)}} for c in callers]
-        ingress_rules.append({"from_": peers, "ports": [{"protocol": "TCP", "port": port}]})  # pyright: ignore[reportArgumentType]
-    if app.domain:
-        ingress_rules.append({"from_": [labels.namespace_peer(ingress_namespace)], "ports": [{"protocol": "TCP", "port": port}]})
-    egress = [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints)]
-    if app.cluster.enabled:
-        # meteorhacks:cluster peers call each other at `http://$(POD_IP):<port>` (CLUSTER_ENDPOINT_URL):
-        # each end needs its rule, egress from the caller and ingress at the callee (NetworkPolicy
-        # allows a connection only when both pods' policies allow it, kubernetes.io/docs,
-        # concepts/services-networking/network-policies).
-        own_pods: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"pod_selector": {"match_labels": dict(selector)}}
-        ingress_rules.append({"from_": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
-        egress.append({"to": [own_pods], "ports": [{"protocol": "TCP", "port": port}]})
-    egress += _mail_egress(app) + _apm_egress(app)
-    return {
-        "pod_selector": {"match_labels": dict(selector)},
-        "policy_types": ["Ingress", "Egress"],
-        "ingress": ingress_rules,
-        "egress": egress,
-    }
-
-
-def _mail_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
-    if app.mail_url is None:
-        return []
-    return [{"to": [{"ip_block": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in SMTP_PORTS]}]
-
-
-LINK_LOCAL = "169.254.0.0/16"
-"""Instance metadata (169.254.169.254: the node's cloud credentials and user data) and other node-local
-services: never an APM engine. Kept out of the APM rule so an engine on port 80 does not open them; rules
-add up, so the EKS Pod Identity agent's own rule (169.254.170.23/32) still applies."""
-
-
-def _apm_egress(app: KubernetesAppConfig) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict]:
-    """The APM agent posts to its engine over HTTPS (an internet address: Monti APM's, or a self-hosted one's),
-    anywhere but link-local (IPBlock `except`: "CIDRs that should not be included within an IPBlock", within `cidr`;
-    pulumi_kubernetes networking/v1 IPBlockArgsDict)."""
-    if app.apm is None:
-        return []
-    return [{"to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}], "ports": [{"protocol": "TCP", "port": app.apm.port}]}]
-
-
-def migration_network_policy_spec(
-    app: KubernetesAppConfig, *, selector: Mapping[str, str], endpoints: Sequence[Endpoint]
-) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
-    """A migration's pods: nothing in; out only what the app reaches (DNS, MongoDB, file storage, the
-    apps it calls, SMTP when it mails), not the app's own pods: a migration joins no cluster."""
-    return {
-        "pod_selector": {"match_labels": dict(selector)},
-        "policy_types": ["Ingress", "Egress"],
-        "ingress": [],
-        "egress": [labels.DNS_EGRESS, *(labels.egress_to(endpoint) for endpoint in endpoints), *_mail_egress(app), *_apm_egress(app)],
     }

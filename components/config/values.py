@@ -18,6 +18,8 @@ from pydantic.alias_generators import to_camel
 from components import catalogue
 from components.config.errors import Problems
 from components.secrets import SecretValue
+from components.units import BODY_SIZE, CPU, GiB, MiB, cpu_cores, human_size, quantity_value
+from components.units import docker_cpus as docker_cpus  # the old import path (components/platform.py)
 
 
 def matching(pattern: str, expected: str) -> Callable[[str], str]:
@@ -61,29 +63,6 @@ def _check_hostname(value: str) -> str:
     if len(value) > 253 or not re.fullmatch(rf"({label}\.)+[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?", value):
         raise ValueError("expected a fully qualified lowercase domain name such as app.example.com")
     return value
-
-
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_QUANTITY_FACTORS = {
-    None: 1.0,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "Ki": 2.0**10,
-    "Mi": 2.0**20,
-    "Gi": 2.0**30,
-    "Ti": 2.0**40,
-}
-
-
-def quantity_value(value: str) -> float:
-    """The numeric value of a Kubernetes quantity such as `250m` or `1Gi`."""
-    match = _QUANTITY.fullmatch(value)
-    if match is None:
-        raise ValueError(f"not a Kubernetes quantity: {value}")
-    return float(match.group(1)) * _QUANTITY_FACTORS[match.group(2)]
 
 
 _IMAGE_REF = re.compile(
@@ -285,10 +264,6 @@ CookieName = Annotated[str, AfterValidator(_check_cookie_name)]
 # Quantities as each target reads them
 
 _MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)")
-_CPU = re.compile(r"([0-9]+)m|([0-9]+(?:\.[0-9]{1,3})?)")
-_BODY = re.compile(r"([0-9]+)(Ki|Mi|Gi)?")
-MiB = 2**20
-GiB = 2**30
 
 
 def _memory(least: int, most: int, what: str) -> AfterValidator:
@@ -297,48 +272,22 @@ def _memory(least: int, most: int, what: str) -> AfterValidator:
             raise ValueError(f"expected {what} with a unit, such as 512Mi or 1Gi (Ki, Mi, Gi, Ti, or k, M, G, T; 'm' means thousandths)")
         size = quantity_value(value)
         if not least <= size <= most:
-            raise ValueError(f"expected {what} from {_size(least)} to {_size(most)}")
+            raise ValueError(f"expected {what} from {human_size(least)} to {human_size(most)}")
         return value
 
     return AfterValidator(check)
 
 
-def _size(amount: int) -> str:
-    return f"{amount // GiB}Gi" if amount % GiB == 0 else f"{amount // MiB}Mi"
-
-
-def cpu_cores(value: str) -> float:
-    """`500m` -> 0.5, `2` -> 2.0: a CPU quantity in cores."""
-    match = _CPU.fullmatch(value)
-    if match is None:
-        raise ValueError(f"not a CPU quantity: {value}")
-    return int(match.group(1)) / 1000 if match.group(1) is not None else float(match.group(2))
-
-
-def docker_cpus(value: str) -> str:
-    """The `cpus` value Docker reads (cores as a decimal): `500m` -> `0.5`, `1` -> `1`."""
-    return f"{cpu_cores(value):g}"
-
-
 def _check_cpu(value: str) -> str:
-    if not _CPU.fullmatch(value):
+    if not CPU.fullmatch(value):
         raise ValueError("expected CPU as cores or millicores, such as 250m, 0.5 or 2")
     if not 0.01 <= cpu_cores(value) <= 64:
         raise ValueError("expected CPU from 10m to 64 (Docker counts CPUs in hundredths)")
     return value
 
 
-def nginx_size(value: str) -> str:
-    """A body size as ingress-nginx's proxy-body-size reads it (k, m, g are powers of 1024): `50Mi` -> `50m`."""
-    match = _BODY.fullmatch(value)
-    if match is None:
-        raise ValueError(f"not a body size: {value}")
-    unit = match.group(2)
-    return match.group(1) + ({"Ki": "k", "Mi": "m", "Gi": "g"}[unit] if unit else "")
-
-
 def _check_body_size(value: str) -> str:
-    match = _BODY.fullmatch(value)
+    match = BODY_SIZE.fullmatch(value)
     if match is None:
         raise ValueError("expected a whole size in bytes, Ki, Mi or Gi, such as 50Mi (what ingress-nginx can express)")
     if not 1024 <= quantity_value(value) <= 64 * GiB:

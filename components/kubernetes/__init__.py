@@ -4,7 +4,9 @@
     digitalocean.py DOKS, created by the stack
     aws.py          EKS, created by the stack
     addons.py       ingress controller, cert-manager, metrics-server and the node autoscaler
-    labels.py       labels, selectors and NetworkPolicy building blocks every object shares
+    labels.py       labels and selectors every object shares
+    pods.py         the pod template (security contexts, no API token) every workload starts from
+    network_policy.py  NetworkPolicy peers and egress rules
     select.py       which cluster and add-ons a stack's config asks for
 
 Every implementation exposes an explicit `provider` (never the ambient default).

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.kubernetes.labels import SAFE_TO_EVICT_LOCAL_VOLUMES
+from components.kubernetes.pods import SAFE_TO_EVICT_LOCAL_VOLUMES
 
 if TYPE_CHECKING:
     from components.kubernetes.aws_nodes import NodeAutoscaler

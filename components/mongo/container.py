@@ -21,20 +21,10 @@ from components.docker.hardening import limits, service_container_defaults
 from components.docker.services import data_volume, one_shot
 from components.endpoints import Endpoint
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
-from components.mongo.replica_set import (
-    DUMP_SCRIPT,
-    INIT_SCRIPT,
-    MONGO_UID,
-    REPLICA_SET,
-    init_command,
-    init_spec,
-    password_env,
-    replica_set_urls,
-)
+from components.mongo.container_specs import HOST_ALIAS, dumper_env, init_env, mongod_container, root_env, uploader_env
+from components.mongo.replica_set import DUMP_SCRIPT, INIT_SCRIPT, init_command, replica_set_urls
 from components.mongo.restore import docker_restore_command
 from components.storage import BackupTarget
-
-HOST_ALIAS = "mongo"
 
 # The uploader copies new dumps every UPLOAD_INTERVAL_SECONDS with a one-shot `mc mirror` (minio/mc
 # RELEASE.2025-04-16T18-13-26Z, the pinned client; cmd/mirror-url.go deltaSourceTarget):
@@ -114,7 +104,6 @@ class ContainerMongo(pulumi.ComponentResource):
         on_host = pulumi.ResourceOptions(parent=self, depends_on=list(args.host.networks))
         secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
         self.hosts = [f"{HOST_ALIAS}:{MONGO_PORT}"]
-
         self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
         keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
         self._passwords = {
@@ -123,59 +112,34 @@ class ContainerMongo(pulumi.ComponentResource):
         names = args.host.names
         self.volume = data_volume(f"{name}-data", names.of("mongo-data"), protect=args.protect, opts=on_host)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
-        root_env = pulumi.Output.secret(
-            self.root_password.result.apply(lambda pw: ["MONGO_INITDB_ROOT_USERNAME=root", f"MONGO_INITDB_ROOT_PASSWORD={pw}"])
-        )
-        ping = ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
         self.container = docker.Container(
             f"{name}-mongod",
             name=names.of("mongo"),
             image=image.image_id,
-            command=["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/etc/mongo/keyfile"],
-            envs=root_env,
-            uploads=[
-                {
-                    "file": "/etc/mongo/keyfile",
-                    "content": pulumi.Output.secret(keyfile.result),
-                    "owner": str(MONGO_UID),
-                    "group": str(MONGO_UID),
-                    "permissions": "0400",
-                }
-            ],
-            volumes=[{"volume_name": self.volume.name, "container_path": "/data/db"}],
-            networks_advanced=[{"name": names.apps, "aliases": [HOST_ALIAS]}],
-            restart="unless-stopped",
-            healthcheck={"tests": ping, "interval": "10s", "timeout": "5s", "retries": 6, "start_period": "60s"},
-            # As on Kubernetes: the image's `mongodb` user, no capabilities. Its entrypoint drops to
-            # that user itself only when started as root (docker-library/mongo docker-entrypoint.sh,
-            # `gosu mongodb`), so the data it wrote before is already 999's; a new named volume
-            # takes /data/db's owner from the image (Docker copies it into an empty volume).
-            user=f"{MONGO_UID}:{MONGO_UID}",
-            capabilities={"drops": ["ALL"]},
-            wait=True,
-            wait_timeout=300,
+            envs=pulumi.Output.secret(self.root_password.result.apply(root_env)),
             opts=on_host,
+            **mongod_container(keyfile=keyfile.result, volume=self.volume.name, apps_network=names.apps),
             **service_container_defaults(),
             **limits(args.memory_mib, args.cpus),
         )
-        init_env = pulumi.Output.secret(
-            pulumi.Output.all(self.root_password.result, *[self._passwords[u.app].result for u in args.users]).apply(
-                lambda values: [
-                    "MONGO_ROOT_USER=root",
-                    f"MONGO_ROOT_PASSWORD={values[0]}",
-                    f"RS_SPEC={init_spec(self.hosts, args.users)}",
-                    *[f"{password_env(u.app)}={pw}" for u, pw in zip(args.users, values[1:], strict=True)],
-                ]
-            )
+        self._init(name, image, on_host)
+        self.backup_containers = self._backups(name, args, image, on_host) if args.backup is not None else []
+        self.register_outputs({"hosts": self.hosts})
+
+    def _init(self, name: str, image: docker.RemoteImage, on_host: pulumi.ResourceOptions) -> None:
+        """Runs once per change of members or users (its inputs), then exits; safe to run again. Apps wait
+        for its run: a failed init fails `pulumi up` (with its output) instead of starting apps without
+        their users, and the next `up` runs it again (steps.py)."""
+        args = self._args
+        passwords = [self._passwords[u.app].result for u in args.users]
+        envs = pulumi.Output.all(self.root_password.result, *passwords).apply(
+            lambda values: init_env(values[0], self.hosts, args.users, values[1:])
         )
-        # Runs once per change of members or users (its inputs), then exits; safe to run again.
-        # Apps wait for its run: a failed init fails `pulumi up` (with its output) instead of
-        # starting apps without their users, and the next `up` runs it again (steps.py).
         init = one_shot(
             f"{name}-init",
             image=image.image_id,
             script=init_command(self.hosts[0]),
-            envs=init_env,
+            envs=pulumi.Output.secret(envs),
             uploads=[{"file": "/scripts/init.js", "content": INIT_SCRIPT.lstrip()}],
             after=self.container,
             host=args.host,
@@ -184,8 +148,6 @@ class ContainerMongo(pulumi.ComponentResource):
         )
         self.init_container = init.container
         self.init = init.run
-        self.backup_containers = self._backups(name, args, image, on_host) if args.backup is not None else []
-        self.register_outputs({"hosts": self.hosts})
 
     def _backups(
         self, name: str, args: ContainerMongoArgs, image: docker.RemoteImage, on_host: pulumi.ResourceOptions
@@ -205,15 +167,7 @@ class ContainerMongo(pulumi.ComponentResource):
             image=image.image_id,
             entrypoints=["sh", "-c"],
             command=[loop],
-            envs=pulumi.Output.secret(
-                self.root_password.result.apply(
-                    lambda pw: [
-                        "MONGO_ROOT_USER=root",
-                        f"MONGO_ROOT_PASSWORD={pw}",
-                        f"MONGO_URI=mongodb://{self.hosts[0]}/?directConnection=true",
-                    ]
-                )
-            ),
+            envs=pulumi.Output.secret(self.root_password.result.apply(lambda pw: dumper_env(pw, self.hosts[0]))),
             volumes=[{"volume_name": dumps.name, "container_path": "/backup"}],
             networks_advanced=[{"name": names.apps}],
             restart="unless-stopped",
@@ -233,14 +187,7 @@ class ContainerMongo(pulumi.ComponentResource):
             command=[UPLOAD_LOOP],
             envs=pulumi.Output.secret(
                 pulumi.Output.all(args.backup.mc_host(), args.backup.bucket).apply(
-                    lambda v: [
-                        f"MC_HOST_backup={v[0]}",
-                        f"BACKUP_BUCKET={v[1]}",
-                        f"BACKUP_PREFIX={backup_prefix}",
-                        "MC_CONFIG_DIR=/tmp/.mc",
-                        "HOME=/tmp",
-                        *client_env,
-                    ]
+                    lambda v: uploader_env(str(v[0]), str(v[1]), backup_prefix, client_env)
                 )
             ),
             volumes=[{"volume_name": dumps.name, "container_path": "/backup", "read_only": True}],

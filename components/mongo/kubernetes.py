@@ -6,7 +6,6 @@ The Kubernetes provider reaches every child through the component's `providers` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,20 +14,23 @@ import pulumi_random as random
 from components import versions
 from components.aws import SNAPSHOT_TAG
 from components.endpoints import Endpoint, Pods
-from components.kubernetes import labels
+from components.kubernetes import labels, pods
 from components.mongo import MONGO_PORT, MongoAppUser, MongoConnection
 from components.mongo.kubernetes_specs import (
     BACKUP_ROLE,
     backup_cron_job_spec,
     backup_network_policy_spec,
+    credentials_data,
+    disruption_budget_spec,
+    headless_service_spec,
     init_job_spec,
     init_network_policy_spec,
     member_hosts,
     mongo_network_policy_spec,
     stateful_set_spec,
 )
-from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, password_env, replica_set_urls
-from components.mongo.restore import kubernetes_restore_command, restore_job, secret_env
+from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, replica_set_urls
+from components.mongo.restore import kubernetes_restore_command, restore_job
 from components.protection import stateful
 from components.storage import BackupTarget
 
@@ -91,11 +93,9 @@ class InClusterMongo(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions.merge(child, stateful(args.protect))
-        secret_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
         pod_labels = labels.common(args.stack, "mongo", labels.MONGO_ROLE)
         self._selector = labels.selector(args.stack, "mongo", labels.MONGO_ROLE)
         self.hosts = member_hosts(args.members, args.namespace, args.cluster_domain)
-
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": args.namespace, "labels": labels.namespace_labels(args.stack, "restricted")},
@@ -103,57 +103,12 @@ class InClusterMongo(pulumi.ComponentResource):
         )
         ns = self.namespace.metadata.name
         meta: k8s.meta.v1.ObjectMetaArgsDict = {"namespace": ns, "labels": pod_labels}
-
-        # Credentials generated at deploy time; replacing them would lock the apps out of existing data.
-        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
-        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
-        self._app_passwords = {
-            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in args.users
-        }
-        credentials = k8s.core.v1.Secret(
-            f"{name}-credentials",
-            metadata=meta,
-            type="Opaque",
-            string_data={
-                "root-username": "root",
-                "root-password": self.root_password.result,
-                "keyfile": keyfile.result,
-                **{password_env(app): pw.result for app, pw in self._app_passwords.items()},
-            },
-            opts=child,
-        )
-
-        storage_class: pulumi.Input[str]
-        if args.storage_class:
-            storage_class = args.storage_class
-        else:
-            storage_class = k8s.storage.v1.StorageClass(
-                f"{name}-storage",
-                metadata={"labels": pod_labels},
-                provisioner=args.storage_provisioner or "",
-                parameters=storage_class_parameters(args.storage_provisioner or "", args.stack),
-                reclaim_policy="Retain",
-                volume_binding_mode="WaitForFirstConsumer",
-                allow_volume_expansion=True,
-                # pulumi-kubernetes replaces a StorageClass whose `parameters` change (provider/pkg/provider/
-                # diff.go; offline_plan/provider_facts.yaml), and the auto-named replacement changes the
-                # StatefulSet's replace-only volumeClaimTemplates: MongoDB deleted first. The engine ignores
-                # listed properties "for purposes of updates or replacements" (pulumi ResourceOptions
-                # ignore_changes), so a class deployed before SNAPSHOT_TAG keeps its parameters (README:
-                # tag its volumes by hand), and no later parameter change can replace MongoDB.
-                opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(ignore_changes=["parameters"])),
-            ).metadata.name
-
+        credentials = self._credentials(name, meta)
+        storage_class = args.storage_class or self._storage_class(name, pod_labels, keep)
         service = k8s.core.v1.Service(
             f"{name}-headless",
             metadata={"name": "mongo", "namespace": ns, "labels": pod_labels},
-            spec={
-                "cluster_ip": "None",
-                # Members must resolve each other before they are ready, or initiation deadlocks.
-                "publish_not_ready_addresses": True,
-                "selector": self._selector,
-                "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
-            },
+            spec=headless_service_spec(self._selector),
             opts=child,
         )
         self.stateful_set = k8s.apps.v1.StatefulSet(
@@ -163,7 +118,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 image=args.image,
                 members=args.members,
                 service_name=service.metadata.name,
-                credentials=credentials.metadata.name,
+                credentials=credentials,
                 storage_class=storage_class,
                 storage_size=args.storage_size,
                 cpu=args.cpu,
@@ -173,43 +128,74 @@ class InClusterMongo(pulumi.ComponentResource):
             ),
             opts=keep,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=meta,
-            # With 3 members one may go, keeping a majority; with 1 member a drain may proceed.
-            spec={"max_unavailable": 1, "selector": {"match_labels": self._selector}},
-            opts=child,
-        )
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=disruption_budget_spec(self._selector), opts=child)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy", metadata=meta, spec=mongo_network_policy_spec(args.stack, self._selector), opts=child
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-init-network-policy", metadata=meta, spec=init_network_policy_spec(args.stack, self._selector), opts=child
         )
+        self.init_job = self._init(name, meta, credentials)
+        self.backup_job = self._backups(name, args, meta, ns, credentials) if args.backup is not None else None
+        self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
+
+    def _credentials(self, name: str, meta: k8s.meta.v1.ObjectMetaArgsDict) -> pulumi.Output[str]:
+        """Generated at deploy time; replacing them would lock the apps out of existing data. The Secret's name."""
+        secret_opts = pulumi.ResourceOptions(parent=self, protect=self._args.protect)
+        self.root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=756, special=False, opts=secret_opts)
+        self._app_passwords = {
+            u.app: random.RandomPassword(f"{name}-{u.app}-password", length=32, special=False, opts=secret_opts) for u in self._args.users
+        }
+        data = credentials_data(self.root_password.result, keyfile.result, {app: pw.result for app, pw in self._app_passwords.items()})
+        secret = k8s.core.v1.Secret(
+            f"{name}-credentials", metadata=meta, type="Opaque", string_data=data, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return secret.metadata.name
+
+    def _storage_class(self, name: str, pod_labels: dict[str, str], keep: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        provisioner = self._args.storage_provisioner or ""
+        return k8s.storage.v1.StorageClass(
+            f"{name}-storage",
+            metadata={"labels": pod_labels},
+            provisioner=provisioner,
+            parameters=storage_class_parameters(provisioner, self._args.stack),
+            reclaim_policy="Retain",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            # pulumi-kubernetes replaces a StorageClass whose `parameters` change (provider/pkg/provider/
+            # diff.go; offline_plan/provider_facts.yaml), and the auto-named replacement changes the
+            # StatefulSet's replace-only volumeClaimTemplates: MongoDB deleted first. The engine ignores
+            # listed properties "for purposes of updates or replacements" (pulumi ResourceOptions
+            # ignore_changes), so a class deployed before SNAPSHOT_TAG keeps its parameters (README:
+            # tag its volumes by hand), and no later parameter change can replace MongoDB.
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(ignore_changes=["parameters"])),
+        ).metadata.name
+
+    def _init(self, name: str, meta: k8s.meta.v1.ObjectMetaArgsDict, credentials: pulumi.Input[str]) -> k8s.batch.v1.Job:
+        """A Job is immutable: any change to the script, members or users replaces it, so the idempotent
+        step runs again. Pulumi waits for it to complete."""
+        args = self._args
         script = k8s.core.v1.ConfigMap(
             f"{name}-init-script",
             metadata=meta,
             data={"init.js": INIT_SCRIPT.lstrip(), "spec.json": init_spec(self.hosts, args.users)},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        # A Job is immutable: any change to the script, members or users replaces it, so the
-        # idempotent step runs again. Pulumi waits for it to complete.
         init_labels = labels.common(args.stack, "mongo-init", labels.MONGO_INIT_ROLE)
-        self.init_job = k8s.batch.v1.Job(
+        return k8s.batch.v1.Job(
             f"{name}-init",
-            metadata={"namespace": ns, "labels": init_labels},
+            metadata={"namespace": meta.get("namespace"), "labels": init_labels},
             spec=init_job_spec(
                 image=args.image,
                 first_host=self.hosts[0],
-                credentials=credentials.metadata.name,
+                credentials=credentials,
                 script=script.metadata.name,
                 users=args.users,
                 job_labels=init_labels,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.stateful_set]),
         )
-        self.backup_job = self._backups(name, args, meta, ns, credentials.metadata.name) if args.backup is not None else None
-        self.register_outputs({"hosts": self.hosts, "namespace": args.namespace})
 
     def _backups(
         self,
@@ -219,22 +205,12 @@ class InClusterMongo(pulumi.ComponentResource):
         namespace: pulumi.Input[str],
         credentials: pulumi.Input[str],
     ) -> k8s.batch.v1.CronJob:
+        """The scheduled dump to the backups bucket, under its own NetworkPolicy (and identity), and the
+        restore command that runs the same way."""
         assert args.backup is not None
         backup = args.backup
         child = pulumi.ResourceOptions(parent=self)
-        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
-        client_env: list[k8s.core.v1.EnvVarArgsDict]
-        restore_env: pulumi.Output[list[dict[str, Any]]]
-        if backup.has_key:
-            secret = k8s.core.v1.Secret(
-                f"{name}-backup", metadata=meta, type="Opaque", string_data={"mc-host": backup.mc_host()}, opts=child
-            )
-            client_env = [labels.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
-            restore_env = secret.metadata.name.apply(lambda n: [secret_env("MC_HOST_backup", n, "mc-host"), *map(dict, plain_env)])
-        else:
-            # No key: the endpoint alone, the pods' identity signs (BackupTarget.client_env).
-            client_env = [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
-            restore_env = backup.mc_host().apply(lambda url: [{"name": "MC_HOST_backup", "value": url}, *map(dict, plain_env)])
+        client_env = self._bucket_access(name, backup, meta)
         if backup.service_account is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-backup-identity",
@@ -248,26 +224,8 @@ class InClusterMongo(pulumi.ComponentResource):
             spec=backup_network_policy_spec(args.stack, self._selector, backup.endpoints),
             opts=child,
         )
+        self.restore_command = self._restore_command(backup, namespace, credentials, client_env)
         job_labels = labels.common(args.stack, BACKUP_ROLE, BACKUP_ROLE)
-        # The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels
-        # keep it inside the backup NetworkPolicies.
-        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
-        self.restore_command = pulumi.Output.all(namespace, credentials, restore_env, backup.bucket).apply(
-            lambda v: kubernetes_restore_command(
-                restore_job(
-                    namespace=str(v[0]),
-                    image=args.image,
-                    client_image=args.client_image,
-                    mongo_uri=dump_uri(self.hosts),
-                    credentials=str(v[1]),
-                    client_env=v[2],
-                    bucket=str(v[3]),
-                    prefix=backup.prefix,
-                    job_labels=restore_labels,
-                    service_account=backup.service_account,
-                )
-            )
-        )
         return k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"namespace": namespace, "labels": job_labels},
@@ -284,6 +242,49 @@ class InClusterMongo(pulumi.ComponentResource):
                 service_account=backup.service_account,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),
+        )
+
+    def _bucket_access(self, name: str, backup: BackupTarget, meta: k8s.meta.v1.ObjectMetaArgsDict) -> list[k8s.core.v1.EnvVarArgsDict]:
+        """The MinIO client's environment: the bucket's endpoint with its key from a Secret, or without a
+        key the endpoint alone (the pods' identity signs, BackupTarget.client_env)."""
+        plain_env: list[k8s.core.v1.EnvVarArgsDict] = [{"name": k, "value": v} for k, v in backup.client_env().items()]
+        if not backup.has_key:
+            return [{"name": "MC_HOST_backup", "value": backup.mc_host()}, *plain_env]
+        secret = k8s.core.v1.Secret(
+            f"{name}-backup",
+            metadata=meta,
+            type="Opaque",
+            string_data={"mc-host": backup.mc_host()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [pods.secret_env("MC_HOST_backup", secret.metadata.name, "mc-host"), *plain_env]
+
+    def _restore_command(
+        self,
+        backup: BackupTarget,
+        namespace: pulumi.Input[str],
+        credentials: pulumi.Input[str],
+        client_env: list[k8s.core.v1.EnvVarArgsDict],
+    ) -> pulumi.Output[str]:
+        """The restore Job is created by kubectl, not Pulumi: no managed-by label; the selector labels keep
+        it inside the backup NetworkPolicies."""
+        args = self._args
+        restore_labels = {**labels.selector(args.stack, BACKUP_ROLE, BACKUP_ROLE), "app.kubernetes.io/part-of": labels.PART_OF}
+        return pulumi.Output.all(namespace, credentials, pulumi.Output.from_input(client_env), backup.bucket).apply(
+            lambda v: kubernetes_restore_command(
+                restore_job(
+                    namespace=str(v[0]),
+                    image=args.image,
+                    client_image=args.client_image,
+                    mongo_uri=dump_uri(self.hosts),
+                    credentials=str(v[1]),
+                    client_env=v[2],
+                    bucket=str(v[3]),
+                    prefix=backup.prefix,
+                    job_labels=restore_labels,
+                    service_account=backup.service_account,
+                )
+            )
         )
 
     def connection(self, app: str) -> MongoConnection:

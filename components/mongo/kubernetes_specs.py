@@ -8,24 +8,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.endpoints import Endpoint
-from components.kubernetes import labels
+from components.kubernetes import labels, pods
+from components.kubernetes.network_policy import DNS_EGRESS, egress_to, platform_apps_peer
 from components.mongo import MONGO_PORT, MongoAppUser
 from components.mongo.replica_set import DUMP_SCRIPT, MONGO_UID, REPLICA_SET, UPLOAD_SCRIPT, dump_uri, init_command, password_env
 from components.storage import pod_identity_skip
 
-POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
-    "run_as_non_root": True,
-    "run_as_user": MONGO_UID,
-    "run_as_group": MONGO_UID,
-    "fs_group": MONGO_UID,
-    "seccomp_profile": {"type": "RuntimeDefault"},
-}
 PING: list[str] = ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
 # The official image's entrypoint writes only to $TMPDIR (/tmp: its parsed config and the initdb
 # pidfile), the data directory and stdout; mongod adds its socket in /tmp and mongosh (the probes)
 # its history under HOME=/data/db (docker-library/mongo 7.0/docker-entrypoint.sh, 7.0/Dockerfile).
 # With /tmp, /data/db and /data/configdb (the image's other VOLUME) mounted, the root can be read-only.
-READ_ONLY_ROOT: k8s.core.v1.SecurityContextArgsDict = {**labels.RESTRICTED_CONTAINER, "read_only_root_filesystem": True}
+READ_ONLY_ROOT = pods.READ_ONLY_CONTAINER
 # The entrypoint's file_env reads MONGO_INITDB_ROOT_USERNAME/PASSWORD from `<name>_FILE` (a file
 # each), so the root credentials are mounted from the Secret instead of sitting in the environment.
 ROOT_CREDENTIALS_DIR = "/etc/mongo-root"
@@ -84,65 +78,79 @@ def stateful_set_spec(
         "template": {
             "metadata": {"labels": dict(pod_labels)},
             "spec": {
-                "automount_service_account_token": False,
-                "termination_grace_period_seconds": 30,
-                "security_context": POD_SECURITY,
-                "affinity": spread(selector, required=members > 1),
-                "init_containers": [
-                    {
-                        # mongod refuses a keyfile readable by others; Secret volumes are group-readable.
-                        "name": "keyfile",
-                        "image": image,
-                        "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
-                        "security_context": READ_ONLY_ROOT,
-                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
-                        "volume_mounts": [
-                            {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
-                            {"name": "keyfile", "mount_path": "/keyfile"},
-                        ],
-                    }
-                ],
-                "containers": [
-                    {
-                        "name": "mongod",
-                        "image": image,
-                        "args": ["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/keyfile/keyfile", "--auth"],
-                        "ports": [{"name": "mongo", "container_port": MONGO_PORT}],
-                        "env": [
-                            {"name": "MONGO_INITDB_ROOT_USERNAME_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-username"},
-                            {"name": "MONGO_INITDB_ROOT_PASSWORD_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-password"},
-                        ],
-                        "security_context": READ_ONLY_ROOT,
-                        "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}},
-                        "startup_probe": {"exec_": {"command": PING}, "period_seconds": 5, "failure_threshold": 60, "timeout_seconds": 5},
-                        "readiness_probe": {"exec_": {"command": PING}, "period_seconds": 10, "timeout_seconds": 5},
-                        "liveness_probe": {"exec_": {"command": PING}, "period_seconds": 20, "timeout_seconds": 10, "failure_threshold": 6},
-                        "volume_mounts": [
-                            {"name": "data", "mount_path": "/data/db"},
-                            {"name": "keyfile", "mount_path": "/keyfile", "read_only": True},
-                            {"name": "root-credentials", "mount_path": ROOT_CREDENTIALS_DIR, "read_only": True},
-                            {"name": "tmp", "mount_path": "/tmp"},
-                            {"name": "configdb", "mount_path": "/data/configdb"},
-                        ],
-                    }
-                ],
-                "volumes": [
-                    {
-                        "name": "keyfile-src",
-                        "secret": {"secret_name": credentials, "items": [{"key": "keyfile", "path": "keyfile"}], "default_mode": 0o440},
-                    },
-                    {"name": "keyfile", "empty_dir": {"medium": "Memory", "size_limit": "1Mi"}},
-                    {
-                        "name": "root-credentials",
-                        "secret": {
-                            "secret_name": credentials,
-                            "items": [{"key": "root-username", "path": "root-username"}, {"key": "root-password", "path": "root-password"}],
-                            "default_mode": 0o440,
+                **pods.pod_spec(
+                    user=MONGO_UID,
+                    init_containers=[
+                        {
+                            # mongod refuses a keyfile readable by others; Secret volumes are group-readable.
+                            "name": "keyfile",
+                            "image": image,
+                            "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
+                            "security_context": READ_ONLY_ROOT,
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+                            "volume_mounts": [
+                                {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
+                                {"name": "keyfile", "mount_path": "/keyfile"},
+                            ],
+                        }
+                    ],
+                    containers=[
+                        {
+                            "name": "mongod",
+                            "image": image,
+                            "args": ["--replSet", REPLICA_SET, "--bind_ip_all", "--keyFile", "/keyfile/keyfile", "--auth"],
+                            "ports": [{"name": "mongo", "container_port": MONGO_PORT}],
+                            "env": [
+                                {"name": "MONGO_INITDB_ROOT_USERNAME_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-username"},
+                                {"name": "MONGO_INITDB_ROOT_PASSWORD_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-password"},
+                            ],
+                            "security_context": READ_ONLY_ROOT,
+                            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}},
+                            "startup_probe": {
+                                "exec_": {"command": PING},
+                                "period_seconds": 5,
+                                "failure_threshold": 60,
+                                "timeout_seconds": 5,
+                            },
+                            "readiness_probe": {"exec_": {"command": PING}, "period_seconds": 10, "timeout_seconds": 5},
+                            "liveness_probe": {
+                                "exec_": {"command": PING},
+                                "period_seconds": 20,
+                                "timeout_seconds": 10,
+                                "failure_threshold": 6,
+                            },
+                            "volume_mounts": [
+                                {"name": "data", "mount_path": "/data/db"},
+                                {"name": "keyfile", "mount_path": "/keyfile", "read_only": True},
+                                {"name": "root-credentials", "mount_path": ROOT_CREDENTIALS_DIR, "read_only": True},
+                                {"name": "tmp", "mount_path": "/tmp"},
+                                {"name": "configdb", "mount_path": "/data/configdb"},
+                            ],
+                        }
+                    ],
+                    volumes=[
+                        {
+                            "name": "keyfile-src",
+                            "secret": {"secret_name": credentials, "items": [{"key": "keyfile", "path": "keyfile"}], "default_mode": 0o440},
                         },
-                    },
-                    {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
-                    {"name": "configdb", "empty_dir": {"size_limit": "64Mi"}},
-                ],
+                        {"name": "keyfile", "empty_dir": {"medium": "Memory", "size_limit": "1Mi"}},
+                        {
+                            "name": "root-credentials",
+                            "secret": {
+                                "secret_name": credentials,
+                                "items": [
+                                    {"key": "root-username", "path": "root-username"},
+                                    {"key": "root-password", "path": "root-password"},
+                                ],
+                                "default_mode": 0o440,
+                            },
+                        },
+                        {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+                        {"name": "configdb", "empty_dir": {"size_limit": "64Mi"}},
+                    ],
+                ),
+                "termination_grace_period_seconds": 30,
+                "affinity": spread(selector, required=members > 1),
             },
         },
         "volume_claim_templates": [
@@ -174,31 +182,59 @@ def init_job_spec(
         "template": {
             "metadata": {"labels": dict(job_labels)},
             "spec": {
+                **pods.pod_spec(
+                    user=MONGO_UID,
+                    containers=[
+                        {
+                            "name": "init",
+                            "image": image,
+                            "command": ["sh", "-c", init_command(first_host)],
+                            "env": [
+                                pods.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                                pods.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                                {"name": "RS_SPEC", "value_from": {"config_map_key_ref": {"name": script, "key": "spec.json"}}},
+                                *[pods.secret_env(password_env(u.app), credentials, password_env(u.app)) for u in users],
+                            ],
+                            "security_context": pods.RESTRICTED_CONTAINER,
+                            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                            "volume_mounts": [
+                                {"name": "scripts", "mount_path": "/scripts", "read_only": True},
+                                {"name": "home", "mount_path": "/home/mongodb"},
+                            ],
+                        }
+                    ],
+                    volumes=[{"name": "scripts", "config_map": {"name": script}}, {"name": "home", "empty_dir": {"size_limit": "64Mi"}}],
+                ),
                 "restart_policy": "OnFailure",
-                "automount_service_account_token": False,
-                "security_context": POD_SECURITY,
-                "containers": [
-                    {
-                        "name": "init",
-                        "image": image,
-                        "command": ["sh", "-c", init_command(first_host)],
-                        "env": [
-                            labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                            labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
-                            {"name": "RS_SPEC", "value_from": {"config_map_key_ref": {"name": script, "key": "spec.json"}}},
-                            *[labels.secret_env(password_env(u.app), credentials, password_env(u.app)) for u in users],
-                        ],
-                        "security_context": labels.RESTRICTED_CONTAINER,
-                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                        "volume_mounts": [
-                            {"name": "scripts", "mount_path": "/scripts", "read_only": True},
-                            {"name": "home", "mount_path": "/home/mongodb"},
-                        ],
-                    }
-                ],
-                "volumes": [{"name": "scripts", "config_map": {"name": script}}, {"name": "home", "empty_dir": {"size_limit": "64Mi"}}],
             },
         },
+    }
+
+
+def headless_service_spec(selector: Mapping[str, str]) -> k8s.core.v1.ServiceSpecArgsDict:
+    """The members' stable DNS names; members must resolve each other before they are ready, or initiation deadlocks."""
+    return {
+        "cluster_ip": "None",
+        "publish_not_ready_addresses": True,
+        "selector": dict(selector),
+        "ports": [{"name": "mongo", "port": MONGO_PORT, "target_port": "mongo"}],
+    }
+
+
+def disruption_budget_spec(selector: Mapping[str, str]) -> k8s.policy.v1.PodDisruptionBudgetSpecArgsDict:
+    """With 3 members one may go, keeping a majority; with 1 member a drain may proceed."""
+    return {"max_unavailable": 1, "selector": {"match_labels": dict(selector)}}
+
+
+def credentials_data(
+    root_password: pulumi.Input[str], keyfile: pulumi.Input[str], app_passwords: Mapping[str, pulumi.Input[str]]
+) -> dict[str, pulumi.Input[str]]:
+    """The replica set's Secret: root credentials, the members' keyfile, one password per app."""
+    return {
+        "root-username": "root",
+        "root-password": root_password,
+        "keyfile": keyfile,
+        **{password_env(app): password for app, password in app_passwords.items()},
     }
 
 
@@ -211,7 +247,7 @@ def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.ne
         "ingress": [
             {
                 "from_": [
-                    labels.platform_apps_peer(stack),
+                    platform_apps_peer(stack),
                     {"pod_selector": {"match_labels": dict(selector)}},
                     {"pod_selector": {"match_labels": init_selector}},
                     {"pod_selector": {"match_labels": labels.selector(stack, BACKUP_ROLE, BACKUP_ROLE)}},
@@ -220,7 +256,7 @@ def mongo_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.ne
             }
         ],
         "egress": [
-            labels.DNS_EGRESS,
+            DNS_EGRESS,
             {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
         ],
     }
@@ -232,7 +268,7 @@ def init_network_policy_spec(stack: str, selector: Mapping[str, str]) -> k8s.net
         "pod_selector": {"match_labels": labels.selector(stack, "mongo-init", labels.MONGO_INIT_ROLE)},
         "policy_types": ["Ingress", "Egress"],
         "egress": [
-            labels.DNS_EGRESS,
+            DNS_EGRESS,
             {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
         ],
     }
@@ -259,18 +295,17 @@ def backup_cron_job_spec(
     identity the pods run as when the bucket admits that instead of a key."""
     restricted = READ_ONLY_ROOT
     template_metadata: k8s.meta.v1.ObjectMetaArgsDict = {"labels": dict(job_labels)}
-    pod: k8s.core.v1.PodSpecArgsDict = {
-        "restart_policy": "OnFailure",
-        "automount_service_account_token": False,
-        "security_context": POD_SECURITY,
-        "init_containers": [
+    pod = pods.pod_spec(
+        user=MONGO_UID,
+        service_account=service_account,
+        init_containers=[
             {
                 "name": "dump",
                 "image": image,
                 "command": ["sh", "-c", DUMP_SCRIPT],
                 "env": [
-                    labels.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                    labels.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                    pods.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                    pods.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
                     {"name": "MONGO_URI", "value": dump_uri(hosts)},
                 ],
                 "security_context": restricted,
@@ -278,7 +313,7 @@ def backup_cron_job_spec(
                 "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
             }
         ],
-        "containers": [
+        containers=[
             {
                 "name": "upload",
                 "image": client_image,
@@ -298,16 +333,13 @@ def backup_cron_job_spec(
                 ],
             }
         ],
-        "volumes": [
+        volumes=[
             {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
             {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
         ],
-    }
+    )
+    pod["restart_policy"] = "OnFailure"
     if service_account is not None:
-        # EKS Pod Identity mounts its own projected token (audience pods.eks.amazonaws.com) into every
-        # container of a pod whose service account has an association, whatever automountServiceAccountToken
-        # says (aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go getPodSpecPatch): no API token.
-        pod["service_account_name"] = service_account
         # Only the uploader holds the role's credentials, not the dump beside the root password.
         template_metadata["annotations"] = pod_identity_skip(["dump"])
     return {
@@ -338,8 +370,8 @@ def backup_network_policy_spec(
         "pod_selector": {"match_labels": labels.selector(stack, BACKUP_ROLE, BACKUP_ROLE)},
         "policy_types": ["Ingress", "Egress"],
         "egress": [
-            labels.DNS_EGRESS,
+            DNS_EGRESS,
             {"to": [{"pod_selector": {"match_labels": dict(selector)}}], "ports": [{"protocol": "TCP", "port": MONGO_PORT}]},
-            *[labels.egress_to(endpoint) for endpoint in bucket_endpoints],
+            *[egress_to(endpoint) for endpoint in bucket_endpoints],
         ],
     }

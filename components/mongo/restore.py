@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.mongo.replica_set import MONGO_UID
 from components.storage import pod_identity_skip
+
+if TYPE_CHECKING:
+    import pulumi_kubernetes as k8s
 
 # The dump's name as the operator's shell expands it (in the here-document and the `mc` path).
 DUMP_VARIABLE = "${DUMP}"
@@ -51,17 +54,6 @@ mongorestore --config=/tmp/restore.yaml --username="$MONGO_ROOT_USER" --authenti
 
 DOWNLOAD_SCRIPT = 'exec mc cp --quiet "backup/$BACKUP_BUCKET/$BACKUP_PREFIX$DUMP" /restore/dump.archive.gz'
 
-_RESTRICTED: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "readOnlyRootFilesystem": True,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-
-
-def secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-
 
 def restore_job(
     *,
@@ -70,17 +62,63 @@ def restore_job(
     client_image: str,
     mongo_uri: str,
     credentials: str,
-    client_env: Sequence[Mapping[str, Any]],
+    client_env: Sequence[k8s.core.v1.EnvVarArgsDict],
     bucket: str,
     prefix: str,
     job_labels: Mapping[str, str],
     service_account: str | None = None,
 ) -> dict[str, Any]:
     """A Job (API spelling, for `kubectl create`) that downloads `$DUMP` from the backups bucket and
-    restores it into the replica set. `job_labels` are the backup job's selector labels, so the
-    NetworkPolicies that let the scheduled dump reach the members and the bucket admit it too;
-    `client_env` and `service_account` reach the bucket as the scheduled upload does."""
-    identity = {"serviceAccountName": service_account} if service_account is not None else {}
+    restores it into the replica set, in the platform's pod template. `job_labels` are the backup job's
+    selector labels, so the NetworkPolicies that let the scheduled dump reach the members and the bucket
+    admit it too; `client_env` and `service_account` reach the bucket as the scheduled upload does."""
+    from components.kubernetes import pods  # only Kubernetes stacks load the Kubernetes SDK
+
+    pod = pods.pod_spec(
+        user=MONGO_UID,
+        service_account=service_account,
+        init_containers=[
+            {
+                "name": "download",
+                "image": client_image,
+                "command": ["sh", "-c", DOWNLOAD_SCRIPT],
+                "env": [
+                    *client_env,
+                    {"name": "BACKUP_BUCKET", "value": bucket},
+                    {"name": "BACKUP_PREFIX", "value": prefix},
+                    {"name": "DUMP", "value": _DUMP_PLACEHOLDER},
+                    {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
+                    {"name": "HOME", "value": "/tmp"},
+                ],
+                "security_context": pods.READ_ONLY_CONTAINER,
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                "volume_mounts": [{"name": "restore", "mount_path": "/restore"}, {"name": "tmp", "mount_path": "/tmp"}],
+            }
+        ],
+        containers=[
+            {
+                "name": "restore",
+                "image": image,
+                "command": ["sh", "-c", restore_script("/restore/dump.archive.gz")],
+                "env": [
+                    pods.secret_env("MONGO_ROOT_USER", credentials, "root-username"),
+                    pods.secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
+                    {"name": "MONGO_URI", "value": mongo_uri},
+                ],
+                "security_context": pods.READ_ONLY_CONTAINER,
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+                "volume_mounts": [
+                    {"name": "restore", "mount_path": "/restore", "read_only": True},
+                    {"name": "tmp", "mount_path": "/tmp"},
+                ],
+            }
+        ],
+        volumes=[
+            {"name": "restore", "empty_dir": {"size_limit": "20Gi"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
+        ],
+    )
+    pod["restart_policy"] = "Never"
     # With Pod Identity, only the download holds the role's credentials, not the restore beside the root password.
     annotations = {"annotations": pod_identity_skip(["restore"])} if service_account is not None else {}
     return {
@@ -92,61 +130,7 @@ def restore_job(
             "backoffLimit": 0,
             "activeDeadlineSeconds": 3 * 3600,
             "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": dict(job_labels), **annotations},
-                "spec": {
-                    **identity,
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": MONGO_UID,
-                        "runAsGroup": MONGO_UID,
-                        "fsGroup": MONGO_UID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "initContainers": [
-                        {
-                            "name": "download",
-                            "image": client_image,
-                            "command": ["sh", "-c", DOWNLOAD_SCRIPT],
-                            "env": [
-                                *[dict(e) for e in client_env],
-                                {"name": "BACKUP_BUCKET", "value": bucket},
-                                {"name": "BACKUP_PREFIX", "value": prefix},
-                                {"name": "DUMP", "value": _DUMP_PLACEHOLDER},
-                                {"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"},
-                                {"name": "HOME", "value": "/tmp"},
-                            ],
-                            "securityContext": _RESTRICTED,
-                            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                            "volumeMounts": [{"name": "restore", "mountPath": "/restore"}, {"name": "tmp", "mountPath": "/tmp"}],
-                        }
-                    ],
-                    "containers": [
-                        {
-                            "name": "restore",
-                            "image": image,
-                            "command": ["sh", "-c", restore_script("/restore/dump.archive.gz")],
-                            "env": [
-                                secret_env("MONGO_ROOT_USER", credentials, "root-username"),
-                                secret_env("MONGO_ROOT_PASSWORD", credentials, "root-password"),
-                                {"name": "MONGO_URI", "value": mongo_uri},
-                            ],
-                            "securityContext": _RESTRICTED,
-                            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                            "volumeMounts": [
-                                {"name": "restore", "mountPath": "/restore", "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "restore", "emptyDir": {"sizeLimit": "20Gi"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                    ],
-                },
-            },
+            "template": {"metadata": {"labels": dict(job_labels), **annotations}, "spec": pods.api_spelling(pod)},
         },
     }
 

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components.kubernetes import labels
+from components.kubernetes import labels, network_policy, pods
 
 COMPONENT = "cluster-watch"
 ROLE = "cluster-watch"
@@ -110,9 +110,9 @@ def cron_job_spec(
         {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
     ]
     if args.slack_webhook is not None:
-        env.append(labels.secret_env("SLACK_WEBHOOK", secret, "slack-webhook"))
+        env.append(pods.secret_env("SLACK_WEBHOOK", secret, "slack-webhook"))
     if args.mail_url is not None:
-        env.append(labels.secret_env("MAIL_URL", secret, "mail-url"))
+        env.append(pods.secret_env("MAIL_URL", secret, "mail-url"))
     return {
         "schedule": SCHEDULE,
         "time_zone": "Etc/UTC",
@@ -143,7 +143,7 @@ def cron_job_spec(
                                 "image": versions.PYTHON_IMAGE,
                                 "command": ["python", f"{SCRIPT_DIR}/watch.py"],
                                 "env": env,
-                                "security_context": {**labels.RESTRICTED_CONTAINER, "read_only_root_filesystem": True},
+                                "security_context": {**pods.RESTRICTED_CONTAINER, "read_only_root_filesystem": True},
                                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
                                 "termination_message_policy": "FallbackToLogsOnError",
                                 "volume_mounts": [{"name": "script", "mount_path": SCRIPT_DIR, "read_only": True}],
@@ -161,7 +161,7 @@ def network_policy_spec(stack: str, *, mails: bool) -> k8s.networking.v1.Network
     """Nothing in; out: DNS, the API server and Slack (HTTPS), and SMTP submission when it mails."""
     anywhere: k8s.networking.v1.NetworkPolicyPeerArgsDict = {"ip_block": {"cidr": "0.0.0.0/0"}}
     egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgsDict] = [
-        labels.DNS_EGRESS,
+        network_policy.DNS_EGRESS,
         {"ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]},
     ]
     if mails:
