@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from offline_plan.report import plan_text
-from offline_plan.runtime import SECRET_SIG, PlanResult, run_program
+from offline_plan.runtime import PlanResult, run_program
+from offline_plan.wire import SECRET_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32

@@ -18,7 +18,7 @@ from components.config import ConfigError, parse_config
 from components.mongo.restore import DOWNLOAD_SCRIPT
 from components.storage import POD_IDENTITY_CREDENTIALS_URL
 from components.storage.aws import S3_DUMPS_PREFIX
-from offline_plan.runtime import AWS_ACCOUNT
+from offline_plan.fakes.aws import AWS_ACCOUNT
 from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped
 from tests.test_backups import CONTAINER, DUMP, executable, restore_job, run_script
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components.aws.provider import ENVIRONMENT_TAG, STACK_TAG
-from offline_plan.runtime import AWS_ACCOUNT
+from offline_plan.fakes.aws import AWS_ACCOUNT
 from tests.harness import IMAGE, ROOT, Run, env_of, run_config, run_shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
