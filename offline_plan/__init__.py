@@ -3,7 +3,11 @@
 Not infrastructure: tooling that runs the real program under Pulumi's mock runtime.
 
     __main__.py          the command line (`python -m offline_plan <stack>`), exit statuses
-    runtime.py           mocks that answer like the providers, and the recording monitor
+    runtime.py           the runner: the program under Pulumi's mocks, its registrations as a PlanResult
+    fakes/               what each provider answers (one module per provider), and the Mocks that dispatch to them
+    monitor.py           the recording monitor: each registration under the engine's URN, secrets redacted
+    stack_config.py      a stack file's config as the engine hands it to the program
+    redaction.py, wire.py  secrets and unknowns as they leave the process; Pulumi's wire-format sentinels
     report.py            renderings of one plan: tree, JSON, manifests
     diffing.py           keyed structural diff of two values (names, not positions; secret digests)
     changes.py           create / update / replace / delete between two plans, protected-data hits

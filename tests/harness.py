@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 import yaml
 
 from offline_plan.report import plan_text
-from offline_plan.runtime import SECRET_SIG, PlanResult, run_program
+from offline_plan.runtime import PlanResult, run_program
+from offline_plan.wire import SECRET_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32
@@ -97,9 +99,25 @@ def with_committed_plans(project: Path, *stacks: str) -> None:
 
 
 def run_shipped(stack: str, **mock_options: Any) -> Run:
-    """Plan a stack file shipped in the repository."""
+    """Plan a stack file shipped in the repository: a run of its own (what it logs, what the mocks answer this time)."""
     result = run_program(ROOT, stack, **mock_options)
     return Run(result=result, plan=json.loads(plan_text(result.as_json())))
+
+
+@functools.cache
+def _shipped_once(stack: str) -> tuple[PlanResult, str]:
+    result = run_program(ROOT, stack)
+    return result, plan_text(result.as_json())
+
+
+def shipped(stack: str) -> Run:
+    """The plan of a shipped stack, planned once per test process, for tests that only read it.
+
+    Each caller gets its own copy, so a test that edits it changes no other test's. A test about
+    the run itself (what it logs, what it patches, answers of other mock rounds) uses `run_shipped`.
+    """
+    result, text = _shipped_once(stack)
+    return Run(result=copy.deepcopy(result), plan=json.loads(text))
 
 
 def env_of(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ import yaml
 
 from components import versions
 from components.kubernetes.addons import ClusterAddonsArgs, cert_manager_values, cluster_issuer_spec, traefik_values
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped
+from tests.harness import ROOT, Run, base_config, run_config, run_shipped, shipped
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -26,7 +26,7 @@ needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason="../shared/schem
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("staging")
+    return shipped("staging")
 
 
 def test_new_cluster_gets_its_addons_at_pinned_versions(staging: Run) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import ROOT, Run, run_shipped
+from tests.harness import ROOT, Run, shipped
 from tests.test_cloud_init import schema_check
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
@@ -21,17 +21,17 @@ AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("aws-staging")
+    return shipped("aws-staging")
 
 
 @pytest.fixture(scope="module")
 def production() -> Run:
-    return run_shipped("aws-production")
+    return shipped("aws-production")
 
 
 @pytest.fixture(scope="module")
 def hosts() -> Run:
-    return run_shipped("aws-hosts")
+    return shipped("aws-hosts")
 
 
 def _plan(stack: str) -> dict[str, Any]:
@@ -582,25 +582,44 @@ def test_production_data_is_protected_and_retained(production: Run) -> None:
 LEAN_AWS = {"cloudwatch", "dlm", "ec2", "ebs", "ecr", "eks", "iam", "kms", "route53", "s3", "sns", "ssm"}
 
 
-@pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")))
-def test_stacks_import_only_the_aws_modules_they_use(stack: str) -> None:
-    probe = f"""
-import sys
+STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+# One process imports the plan's runner once, then plans each stack in a fork of itself: each stack's
+# `sys.modules` is exactly what a process of its own would hold, without paying the imports per stack.
+_IMPORT_PROBE = """
+import json, os, sys
 from pathlib import Path
 from offline_plan.runtime import run_program
-run_program(Path({str(ROOT)!r}), {stack!r})
-loaded = sorted({{m.split(".")[1] for m, mod in list(sys.modules.items()) if m.startswith("pulumi_aws.") and type(mod).__name__ != "_LazyModule"}})
-print(("pulumi_aws" in sys.modules), ",".join(loaded))
+for stack in sys.argv[2:]:
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(reader)
+        run_program(Path(sys.argv[1]), stack)
+        loaded = sorted({m.split(".")[1] for m, mod in list(sys.modules.items()) if m.startswith("pulumi_aws.") and type(mod).__name__ != "_LazyModule"})
+        os.write(writer, json.dumps([stack, "pulumi_aws" in sys.modules, loaded]).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        print("probe " + answer.read())
+    _, status = os.waitpid(child, 0)
+    assert status == 0, (stack, status)
 """
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
-    imported, _, loaded = proc.stdout.strip().splitlines()[-1].partition(" ")
+
+
+def test_stacks_import_only_the_aws_modules_they_use() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, str(ROOT), *STACKS], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    answers = [json.loads(line.removeprefix("probe ")) for line in proc.stdout.splitlines() if line.startswith("probe ")]
+    assert [stack for stack, _, _ in answers] == STACKS
     # The root package's own modules (functions, provider, types) load with it; services are the subpackages.
     root_modules = {"outputs", "provider", "trim_iam_role_path", "user_agent"}
-    services = {m for m in loaded.split(",") if m and not m.startswith(("_", "get_", "arn_")) and m not in root_modules}
-    if stack.startswith("aws-"):
-        assert services and services <= LEAN_AWS, services
-    else:
-        assert imported == "False", f"{stack} imports pulumi_aws"
+    for stack, imported, loaded in answers:
+        services = {m for m in loaded if m and not m.startswith(("_", "get_", "arn_")) and m not in root_modules}
+        if stack.startswith("aws-"):
+            assert services and services <= LEAN_AWS, (stack, services)
+        else:
+            assert not imported, f"{stack} imports pulumi_aws"
 
 
 def test_aws_region_is_the_platforms_only_where_storage_is_s3(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from components.observability.cloudwatch_agent import (
     installer_script,
 )
 from offline_plan.changes import plan_changes
-from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
+from tests.harness import IMAGE, ROOT, Run, run_config, shipped, with_committed_plans
 from tests.test_cloud_init import KEY, schema_check
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -33,7 +33,7 @@ TOPIC_ARN = "arn:aws:sns:eu-central-1:123456789012:meteor-aws-hosts-alerts"
 
 @pytest.fixture(scope="module")
 def aws_hosts() -> Run:
-    return run_shipped("aws-hosts")
+    return shipped("aws-hosts")
 
 
 def shipped_config(stack: str) -> dict[str, Any]:
@@ -315,7 +315,7 @@ STAGING_TOPIC = "arn:aws:sns:eu-central-1:123456789012:meteor-aws-staging-alerts
 
 @pytest.fixture(scope="module")
 def aws_staging() -> Run:
-    return run_shipped("aws-staging")
+    return shipped("aws-staging")
 
 
 def staging(tmp_path: Path, **changes: Any) -> Run:

@@ -18,8 +18,8 @@ from components.config import ConfigError, parse_config
 from components.mongo.restore import DOWNLOAD_SCRIPT
 from components.storage import POD_IDENTITY_CREDENTIALS_URL
 from components.storage.aws import S3_DUMPS_PREFIX
-from offline_plan.runtime import AWS_ACCOUNT
-from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped
+from offline_plan.fakes.aws import AWS_ACCOUNT
+from tests.harness import IMAGE, ROOT, Run, run_config, shipped
 from tests.test_backups import CONTAINER, DUMP, executable, restore_job, run_script
 
 # The default bucket names (meteor-<stack>-<account>: components/storage/aws.py default_bucket_name).
@@ -34,17 +34,17 @@ DLM = "aws:dlm/lifecyclePolicy:LifecyclePolicy"
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("aws-staging")
+    return shipped("aws-staging")
 
 
 @pytest.fixture(scope="module")
 def production() -> Run:
-    return run_shipped("aws-production")
+    return shipped("aws-production")
 
 
 @pytest.fixture(scope="module")
 def hosts() -> Run:
-    return run_shipped("aws-hosts")
+    return shipped("aws-hosts")
 
 
 def shipped_config(stack: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from components.aws.provider import ENVIRONMENT_TAG, STACK_TAG
-from offline_plan.runtime import AWS_ACCOUNT
-from tests.harness import IMAGE, ROOT, Run, env_of, run_config, run_shipped, with_committed_plans
+from offline_plan.fakes.aws import AWS_ACCOUNT
+from tests.harness import IMAGE, ROOT, Run, env_of, run_config, run_shipped, shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
 PROVIDER = "pulumi:providers:aws"
@@ -22,7 +22,7 @@ PLANS = sorted(p.stem for p in (ROOT / "plans").glob("*.json"))
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, Run]:
-    return {stack: run_shipped(stack) for stack in AWS_STACKS}
+    return {stack: shipped(stack) for stack in AWS_STACKS}
 
 
 def _stack_config(stack: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import pytest
 from components.mongo.container import UPLOAD_INTERVAL_SECONDS
 from components.mongo.replica_set import DUMP_SCRIPT, UPLOAD_SCRIPT
 from components.mongo.restore import restore_script
-from tests.harness import Run, run_config, run_shipped
+from tests.harness import Run, run_config, run_shipped, shipped
 from tests.test_mongo import config_with
 
 CONTAINER = "docker:index/container:Container"
@@ -27,7 +27,7 @@ DUMP = "mongo-20260101T031700Z.archive.gz"
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return run_shipped("droplets")
+    return shipped("droplets")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import pytest
 
 from components.observability import cluster_watch_script as script
 from offline_plan.report import kubernetes_objects
-from tests.harness import ROOT, Run, run_config, run_shipped
+from tests.harness import ROOT, Run, run_config, run_shipped, shipped
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RECORDED_POD = json.loads((ROOT / "tests" / "fixtures" / "pulumi-kubernetes-crashloop-fallback-to-logs.json").read_text())[0]
@@ -286,7 +286,7 @@ def test_the_script_needs_nothing_but_the_standard_library() -> None:
 
 @pytest.fixture(scope="module", params=WATCHED_STACKS)
 def watched(request: pytest.FixtureRequest) -> Run:
-    return run_shipped(request.param)
+    return shipped(request.param)
 
 
 def watch_objects(run: Run) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -563,22 +561,19 @@ def test_load_config_reads_the_engine_config(monkeypatch: pytest.MonkeyPatch) ->
     assert isinstance(parsed.mongo, InClusterMongoConfig) and parsed.mongo.storage_class == "standard"
 
 
-def test_plan_cli_prints_one_message_and_no_traceback(tmp_path: Path) -> None:
+def test_plan_cli_prints_one_message_and_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline_plan.__main__ import main
+
     stack = yaml.safe_load((ROOT / "Pulumi.staging.yaml").read_text())
     stack["config"]["meteor-platform:apps"][0]["replicas"] = -1
     (tmp_path / "Pulumi.citest-bad.yaml").write_text(yaml.safe_dump(stack))
     (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-    proc = subprocess.run(
-        [sys.executable, "-m", "offline_plan", "citest-bad", "--root", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    assert "meteor-platform:apps[0].replicas: got -1; expected greater than or equal to 1" in proc.stderr
-    assert proc.stdout == ""
+    # The real process on a bad stack: tests/test_bad_stacks.py test_the_real_command_exits_2_without_a_traceback.
+    assert main(["citest-bad", "--root", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    assert "meteor-platform:apps[0].replicas: got -1; expected greater than or equal to 1" in out.err
+    assert out.out == ""
 
 
 def _drop_none(value: Any) -> Any:

@@ -6,7 +6,6 @@ import datetime
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -237,40 +236,28 @@ def bigger_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _cli(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline_plan",
-            "production",
-            "--root",
-            str(root),
-            "--diff",
-            str(ROOT / "plans" / "production.json"),
-            *flags,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+def _cli(root: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str, str]:
+    """The command's status, standard output and error for production against its committed plan."""
+    status = main(["production", "--root", str(root), "--diff", str(ROOT / "plans" / "production.json"), *flags])
+    out = capsys.readouterr()
+    return status, out.out, out.err
 
 
-def test_cli_report_prints_the_estimate_then_the_delta_judged_by_the_projects_own_threshold(bigger_database: Path) -> None:
-    proc = _cli(bigger_database, "--cost")
-    assert proc.returncode == 3, proc.stderr
-    assert "Cost of production, USD/month at list prices of 2026-11-30" in proc.stdout
-    assert "production: cost: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 582.00\N{EN DASH}918.00 USD/month (+180.00)" in proc.stdout
-    assert "+180.00  DatabaseCluster meteor-mongo-cluster (changed: 180.00 \N{RIGHTWARDS ARROW} 360.00" in proc.stdout
-    assert "!!" not in proc.stdout.split("production: cost:", 1)[1], "200 (the copy's threshold) is not exceeded"
+def test_cli_report_prints_the_estimate_then_the_delta_judged_by_the_projects_own_threshold(
+    bigger_database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = _cli(bigger_database, capsys, "--cost")
+    assert status == 3, err
+    assert "Cost of production, USD/month at list prices of 2026-11-30" in out
+    assert "production: cost: 402.00\N{EN DASH}738.00 \N{RIGHTWARDS ARROW} 582.00\N{EN DASH}918.00 USD/month (+180.00)" in out
+    assert "+180.00  DatabaseCluster meteor-mongo-cluster (changed: 180.00 \N{RIGHTWARDS ARROW} 360.00" in out
+    assert "!!" not in out.split("production: cost:", 1)[1], "200 (the copy's threshold) is not exceeded"
 
 
-def test_cli_comment_carries_the_money(bigger_database: Path) -> None:
-    proc = _cli(bigger_database, "--cost", "--markdown")
-    assert proc.returncode == 3, proc.stderr
-    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | +180.00 |" in proc.stdout
+def test_cli_comment_carries_the_money(bigger_database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = _cli(bigger_database, capsys, "--cost", "--markdown")
+    assert status == 3, err
+    assert "| `production` | 402.00\N{EN DASH}738.00 | 582.00\N{EN DASH}918.00 | +180.00 |" in out
 
 
 def test_quiet_without_a_baseline_prints_no_estimate(capsys: pytest.CaptureFixture[str]) -> None:

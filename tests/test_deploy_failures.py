@@ -16,7 +16,7 @@ import pytest
 from components.app.docker_specs import HEALTHY_WITHIN_SECONDS
 from components.docker.steps import REPORT_LINES
 from offline_plan.changes import plan_changes
-from tests.harness import Run, base_config, run_config, run_shipped
+from tests.harness import Run, base_config, run_config, shipped
 
 CONTAINER = "docker:index/container:Container"
 COMMAND = "command:local:Command"
@@ -50,7 +50,7 @@ FAKE_SSH = '#!/bin/sh\necho ssh >> "$CALLS"\nprintf "%s\\n" "$@" > "$SSH_ARGS"\n
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return run_shipped("droplets")
+    return shipped("droplets")
 
 
 def stand_ins(tmp_path: Path) -> Path:
@@ -116,11 +116,12 @@ def test_an_unhealthy_container_fails_the_up_with_its_health_checks_and_log_tail
     assert f"did not become healthy in {HEALTHY_WITHIN_SECONDS}s" in output
     assert "restarted 6 times, last exit code 1" in output, "the reason: its state"
     assert "connect ECONNREFUSED 127.0.0.1:3000" in output, "the reason: its health checks' output"
-    assert "app line 31\n" in output and "app line 80" in output and "app line 30\n" not in output, "the last 50 lines"
+    first = 81 - REPORT_LINES  # the fake's log has 80 lines
+    assert f"app line {first}\n" in output and "app line 80" in output and f"app line {first - 1}\n" not in output, "the last lines"
     assert "Error: MONGO_URL must be set" in output, "what the app printed on stderr too"
     container_id = droplets.result.ids[container["urn"]]
     assert calls.count("slept") == HEALTHY_WITHIN_SECONDS // 5, "it waited the whole timeout"
-    assert f"logs --tail 50 {container_id}" in calls and REPORT_LINES == 50
+    assert f"logs --tail {REPORT_LINES} {container_id}" in calls
     # Never the environment or the configuration: only the container's state and its own output.
     assert all(c.startswith(("inspect --format {{", "logs --tail")) or c in ("slept", "ssh") for c in calls), calls
     assert not any(".Config" in c or "Env" in c for c in calls)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import Run, env_of, run_config, run_shipped
+from tests.harness import Run, env_of, run_config, run_shipped, shipped
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
@@ -22,12 +22,12 @@ SPACES_KEY = "digitalocean:index/spacesKey:SpacesKey"
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("staging")
+    return shipped("staging")
 
 
 @pytest.fixture(scope="module")
 def production() -> Run:
-    return run_shipped("production")
+    return shipped("production")
 
 
 FLEET: dict[str, Any] = {

@@ -16,7 +16,7 @@ from components.config import parse_config
 from components.observability import public_endpoints
 from components.observability.volume_probe import PROBE_PATH, PROBE_USER, probe_script
 from offline_plan.changes import plan_changes
-from offline_plan.runtime import SECRET_SIG
+from offline_plan.wire import SECRET_SIG
 from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
 
 CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"

@@ -18,7 +18,7 @@ from components.docker.proxy import bridge_name
 from components.docker.services import retry_wrapper
 from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE_PREFIX, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped, unwrap, with_committed_plans
+from tests.harness import ROOT, Run, base_config, run_config, run_shipped, shipped, unwrap, with_committed_plans
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -30,17 +30,17 @@ INSTANCE = "aws:ec2/instance:Instance"
 
 @pytest.fixture(scope="module")
 def dev() -> Run:
-    return run_shipped("dev")
+    return shipped("dev")
 
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return run_shipped("droplets")
+    return shipped("droplets")
 
 
 @pytest.fixture(scope="module")
 def aws_hosts() -> Run:
-    return run_shipped("aws-hosts")
+    return shipped("aws-hosts")
 
 
 def shipped_config(stack: str) -> dict[str, Any]:

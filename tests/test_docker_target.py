@@ -14,19 +14,19 @@ import yaml
 from components.config import ConfigError, parse_config
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
-from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped
+from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped, shipped
 
 CONTAINER = "docker:index/container:Container"
 
 
 @pytest.fixture(scope="module")
 def dev() -> Run:
-    return run_shipped("dev")
+    return shipped("dev")
 
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return run_shipped("droplets")
+    return shipped("droplets")
 
 
 def labels_of(container: dict[str, Any]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from offline_plan.runtime import PlanMocks
+from offline_plan.fakes.mocks import PlanMocks
 from tests.harness import run_shipped
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from components.kubernetes.aws_nodes import AUTOSCALER_NAME, AUTOSCALER_NAMESPAC
 from offline_plan.changes import plan_changes
 from offline_plan.report import plan_text
 from offline_plan.runtime import run_program
-from tests.harness import ROOT, Run, run_shipped
+from tests.harness import ROOT, Run, run_shipped, shipped
 
 EKS_STACKS = ("aws-staging", "aws-production")
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -31,12 +31,12 @@ WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", 
 
 @pytest.fixture(scope="module", params=EKS_STACKS)
 def eks(request: pytest.FixtureRequest) -> Run:
-    return run_shipped(str(request.param))
+    return shipped(str(request.param))
 
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("aws-staging")
+    return shipped("aws-staging")
 
 
 def _config(stack: str) -> dict[str, Any]:

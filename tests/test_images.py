@@ -18,24 +18,24 @@ import yaml
 from components.images.promote import COPY_SCRIPT, SourceImageError, source_image
 from components.registry.credentials import login_from_dockerconfig
 from offline_plan.__main__ import BAD_INPUT, main
-from tests.harness import ROOT, Run, run_shipped
+from tests.harness import ROOT, Run, run_shipped, shipped
 
 PINNED = "registry.digitalocean.com/meteor-production/todos@sha256:" + "ab" * 32
 
 
 @pytest.fixture(scope="module")
 def staging() -> Run:
-    return run_shipped("staging")
+    return shipped("staging")
 
 
 @pytest.fixture(scope="module")
 def production() -> Run:
-    return run_shipped("production")
+    return shipped("production")
 
 
 @pytest.fixture(scope="module")
 def droplets() -> Run:
-    return run_shipped("droplets")
+    return shipped("droplets")
 
 
 def _container(deployment: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import yaml
 from components.kubernetes.aws import CONTROL_PLANE_LOG_TYPES
 from components.machines.cloud_init import DOCKER_DAEMON
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, run_config, run_shipped, with_committed_plans
+from tests.harness import ROOT, Run, run_config, run_shipped, shipped, with_committed_plans
 
 CONTAINER = "docker:index/container:Container"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -31,7 +31,7 @@ def shipped_config(stack: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def aws_hosts() -> Run:
-    return run_shipped("aws-hosts")
+    return shipped("aws-hosts")
 
 
 def app_and_migration_containers(run: Run) -> list[dict[str, Any]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,29 +122,13 @@ def test_plan_lists_required_fields() -> None:
         assert {"urn", "type", "name", "parent", "inputs", "dependencies", "protect"} <= set(r)
 
 
-def test_cli_writes_json_manifests_and_markdown(tmp_path: Path) -> None:
+def test_cli_writes_json_manifests_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline_plan.__main__ import main
+
     out = tmp_path / "plan.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "offline_plan",
-            "staging",
-            "--json",
-            str(out),
-            "--manifests",
-            str(tmp_path / "m"),
-            "--diff",
-            str(ROOT / "plans" / "staging.json"),
-            "--markdown",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "No infrastructure changes" in proc.stdout
+    args = ["staging", "--root", str(ROOT), "--json", str(out), "--manifests", str(tmp_path / "m")]
+    assert main([*args, "--diff", str(ROOT / "plans" / "staging.json"), "--markdown"]) == 0
+    assert "No infrastructure changes" in capsys.readouterr().out
     assert out.read_text() == (ROOT / "plans" / "staging.json").read_text()
     assert len(list((tmp_path / "m").glob("*.yaml"))) == len(kubernetes_objects(json.loads(out.read_text())))
 

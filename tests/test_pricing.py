@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pydantic
@@ -186,11 +184,12 @@ def test_table_shape_is_enforced() -> None:
     _invalid(lambda raw: raw["types"][uptime]["charges"][0].update(typo=1))
 
 
-def test_cli_cost_prints_after_the_plan_and_not_without_the_flag() -> None:
+def test_cli_cost_prints_after_the_plan_and_not_without_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from offline_plan.__main__ import main
+
     def plan(*flags: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "offline_plan", "droplets", *flags], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
-        ).stdout
+        assert main(["droplets", "--root", str(ROOT), *flags]) == 0
+        return capsys.readouterr().out
 
     with_cost, without = plan("--cost"), plan()
     assert with_cost.startswith(without)
