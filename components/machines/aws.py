@@ -30,7 +30,8 @@ import pulumi_command as command
 import pulumi_tls as tls
 
 from components import versions
-from components.aws.iam import MANAGED, document, output_document, trust
+from components.aws.iam import document, output_document
+from components.aws.roles import attach_managed, service_role
 from components.machines.cloud_init import DATA_MOUNT as DATA_MOUNT
 from components.machines.cloud_init import DOCKER_READY, INSTANCE_ROLE_BRIDGE_PREFIX
 from components.machines.ec2_specs import (
@@ -154,9 +155,9 @@ class AwsMachines(pulumi.ComponentResource):
     def _instance_profile(self, name: str, args: AwsMachinesArgs, region: str, tags: dict[str, str]) -> iam.InstanceProfile:
         """The hosts' role: ECR read, Session Manager's minimum when chosen, the CloudWatch agent's when installed."""
         child = pulumi.ResourceOptions(parent=self)
-        self.role = iam.Role(f"{name}-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
+        self.role = service_role(f"{name}-role", "ec2.amazonaws.com", tags=tags, parent=self)
         policy = "AmazonEC2ContainerRegistryReadOnly"
-        iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
+        attach_managed(f"{name}-{policy}", self.role, policy, parent=self)
         if args.access == "ssm":
             account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
             statements = session_manager_statements(account.apply(lambda a: instance_arns(region, a)))
