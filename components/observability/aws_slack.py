@@ -39,6 +39,8 @@ import pulumi_aws.lambda_ as lambda_
 import pulumi_aws.sns as sns
 import pulumi_aws.ssm as ssm
 
+from components.observability.aws_alarms import AlarmSpec, metric_alarm
+
 HANDLER_SOURCE = Path(__file__).with_name("aws_slack_handler.py")
 # A runtime the pinned SDK knows (pulumi_aws/lambda_/_enums.py Runtime.PYTHON3D13) and Lambda supports
 # (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html); bump it when that page deprecates it.
@@ -177,23 +179,24 @@ def _error_alarm(
     it in ALARM; an OK notification would invoke it once more, fail, and flap ALARM/OK for as long as the
     webhook is broken. It returns to OK silently and alarms again at the next failure.
     """
-    return cloudwatch.MetricAlarm(
-        f"{name}-errors",
+    return metric_alarm(f"{name}-errors", forwarder_error_alarm(function, topic_arn, region), child)
+
+
+def forwarder_error_alarm(function: str, topic_arn: pulumi.Input[str], region: str | None) -> AlarmSpec:
+    return AlarmSpec(
         name=f"{function}-errors",
-        alarm_description=f"Lambda function {function} failed to post an alarm to Slack (its log group /aws/lambda/{function} says why); "
+        description=f"Lambda function {function} failed to post an alarm to Slack (its log group /aws/lambda/{function} says why); "
         "the alarm reached the topic's email subscribers",
         namespace="AWS/Lambda",
-        metric_name="Errors",
+        metric="Errors",
         dimensions={"FunctionName": function},
         statistic="Sum",
-        period=60,
         evaluation_periods=1,
-        comparison_operator="GreaterThanThreshold",
+        comparison="GreaterThanThreshold",
         threshold=0,
         treat_missing_data="notBreaching",
         alarm_actions=[topic_arn],
         region=region,
-        opts=child,
     )
 
 
