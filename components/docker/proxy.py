@@ -221,7 +221,7 @@ class TraefikProxy(pulumi.ComponentResource):
         certificates = docker.Volume(
             f"{name}-certificates",
             name=args.host.names.of("traefik-certificates"),
-            opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
+            opts=stateful(args.protect, parent=self),
         )
         # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
         owner = one_shot(

@@ -25,6 +25,7 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 
 from components.aws.iam import MANAGED
+from components.aws.log_groups import retained_log_group
 from components.aws.pod_identity import association_settled
 from components.aws.roles import attach_managed, service_role
 from components.catalogue import cluster_autoscaler_tag
@@ -236,14 +237,8 @@ class EksCluster(pulumi.ComponentResource):
         # `enabled_cluster_log_types` later updates the cluster in place (UpdateClusterConfig `logging`;
         # not ForceNew in terraform-provider-aws internal/service/eks/cluster.go, offline_plan/provider_facts.yaml;
         # CloudFormation's AWS::EKS::Cluster Logging: "Update requires: No interruption").
-        self.control_plane_logs = cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=control_plane_log_group(args.name),
-            retention_in_days=args.control_plane_log_retention_days,
-            tags=tags,
-            # Deleting a log group deletes its logs: retain_on_delete leaves the group, and what it holds
-            # expires by its retention (observability/aws_logs.py).
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        self.control_plane_logs = retained_log_group(
+            f"{name}-control-plane-logs", control_plane_log_group(args.name), args.control_plane_log_retention_days, parent=self, tags=tags
         )
         return eks.Cluster(
             f"{name}-eks",

@@ -131,7 +131,7 @@ class AwsMachines(pulumi.ComponentResource):
                 type="gp3",
                 encrypted=True,
                 tags={**tags, "Name": f"{self.tag}-data"},
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+                opts=stateful(args.protect, parent=self),
             )
         self.host_keys = host_keys(name, args.count, protect=args.protect, parent=self)
         self.host_public_keys = public_keys(self.host_keys)

@@ -154,7 +154,7 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             initial_filesystem_type="ext4",
             initial_filesystem_label=DATA_LABEL,
             description="meteor-platform: Docker volumes of the first host (MongoDB, MinIO, certificates)",
-            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), stateful(args.protect)),
+            opts=stateful(args.protect, parent=self),
         )
 
     def _droplet(

@@ -54,7 +54,9 @@ import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 
-from components.aws.iam import output_document, trust
+from components.aws.iam import output_document
+from components.aws.log_groups import retained_log_group
+from components.aws.roles import service_role
 from components.config.observability import AlertThresholds
 from components.observability.aws_alarms import AlarmSpec, metric_alarm
 
@@ -141,15 +143,10 @@ class ClusterInsights(pulumi.ComponentResource):
         super().__init__("meteor-platform:observability:ClusterInsights", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.log_groups = {
-            kind: cloudwatch.LogGroup(
-                f"{name}-{kind}",
-                name=log_group_name(args.cluster_name, kind),
-                retention_in_days=args.retention_days,
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-            )
+            kind: retained_log_group(f"{name}-{kind}", log_group_name(args.cluster_name, kind), args.retention_days, parent=self)
             for kind in LOG_GROUPS
         }
-        self.role = iam.Role(f"{name}-agent", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
+        self.role = service_role(f"{name}-agent", "pods.eks.amazonaws.com", tag_session=True, parent=self)
         policy = iam.RolePolicy(f"{name}-agent", role=self.role.name, policy=self._agent_policy(args), opts=child)
         self.addon = eks.Addon(
             f"{name}-addon",

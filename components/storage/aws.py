@@ -72,7 +72,7 @@ class S3Storage(pulumi.ComponentResource):
         super().__init__("meteor-platform:storage:S3Storage", name, None, opts)
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket, opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)))
+        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket, opts=stateful(args.protect, parent=self))
         self._bucket_settings(name, args)
         self.roles = {}
         self._settled: dict[str, pulumi.Resource] = {}

@@ -111,7 +111,7 @@ class SpacesStorage(pulumi.ComponentResource):
             versioning={"enabled": True},
             lifecycle_rules=rules,
             force_destroy=False,
-            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), stateful(self._args.protect)),
+            opts=stateful(self._args.protect, parent=self),
         )
 
     def _readwrite_key(self, resource: str, key: str, bucket: do.SpacesBucket) -> do.SpacesKey:
