@@ -5,6 +5,6 @@ from __future__ import annotations
 import pulumi
 
 
-def stateful(protect: bool) -> pulumi.ResourceOptions:
-    """Options for a resource that holds data: merge into its parent/provider options."""
-    return pulumi.ResourceOptions(protect=protect, retain_on_delete=protect)
+def stateful(protect: bool, *, parent: pulumi.Resource | None = None) -> pulumi.ResourceOptions:
+    """Options for a resource that holds data: its parent's (when given), or merge into the parent/provider options."""
+    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect)

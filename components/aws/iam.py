@@ -25,3 +25,11 @@ def trust(service: str, *, tag_session: bool = False) -> str:
 def output_document(statements: pulumi.Input[Sequence[dict[str, Any]]]) -> pulumi.Output[str]:
     """`document` of statements that hold Outputs (ARNs known after creation)."""
     return pulumi.Output.from_input(statements).apply(lambda resolved: document(resolved))
+
+
+def allow(actions: Sequence[str], resources: Sequence[Any], condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One Allow statement (`resources` may hold Outputs: render it with `output_document`)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement

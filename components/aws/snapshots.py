@@ -17,7 +17,8 @@ import pulumi
 import pulumi_aws.dlm as dlm
 import pulumi_aws.iam as iam
 
-from components.aws.iam import MANAGED, trust
+from components.aws.iam import MANAGED
+from components.aws.roles import service_role
 
 # The AWS managed policy for DLM's snapshot policies (pulumi_aws.iam.ManagedPolicy
 # AWS_DATA_LIFECYCLE_MANAGER_SERVICE_ROLE; docs.aws.amazon.com/ebs/latest/userguide/service-role.html):
@@ -52,7 +53,7 @@ class VolumeSnapshots(pulumi.ComponentResource):
     def __init__(self, name: str, args: VolumeSnapshotsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:aws:VolumeSnapshots", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.role = iam.Role(f"{name}-role", assume_role_policy=trust("dlm.amazonaws.com"), opts=child)
+        self.role = service_role(f"{name}-role", "dlm.amazonaws.com", parent=self)
         permissions = iam.RolePolicyAttachment(f"{name}-role", role=self.role.name, policy_arn=DLM_SERVICE_POLICY, opts=child)
         self.policy = dlm.LifecyclePolicy(
             name,

@@ -65,6 +65,59 @@ SOCKET_PROXY_ALIAS = "docker-api"
 HTTP_INSIDE, HTTPS_INSIDE = 8000, 8443
 
 
+SOCKET_PROXY_ENVS = ["CONTAINERS=1", "EVENTS=1", "PING=1", "VERSION=1", "LOG_LEVEL=warning"]
+"""The read calls Traefik's Docker provider makes; everything else (POST, EXEC, IMAGES, ...) stays off: the proxy answers 403."""
+CERTIFICATES = "/certificates"
+TRAEFIK_HEALTHCHECK: docker.ContainerHealthcheckArgsDict = {
+    "tests": ["CMD", "traefik", "healthcheck", "--ping"],
+    "interval": "10s",
+    "timeout": "5s",
+    "retries": 3,
+}
+
+
+def traefik_command(
+    edge_network: pulumi.Input[str], *, idle_timeout_seconds: int, proxy_protocol_from: str | None, acme_email: str | None, tls: bool
+) -> list[pulumi.Input[str]]:
+    """Traefik's flags: Docker discovery through the socket proxy on the edge network, the entry points and
+    their timeouts, and with TLS the HTTPS entry point, the redirect to it and the ACME resolver."""
+    timeout = f"{idle_timeout_seconds}s"
+    command: list[pulumi.Input[str]] = [
+        "--providers.docker=true",
+        f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
+        "--providers.docker.exposedbydefault=false",
+        # The edge network's own name (on a machine it carries the machine's tag: DockerNames).
+        pulumi.Output.from_input(edge_network).apply(lambda edge: f"--providers.docker.network={edge}"),
+        f"--entrypoints.web.address=:{HTTP_INSIDE}",
+        f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
+        f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
+        *([f"--entrypoints.web.proxyProtocol.trustedIPs={proxy_protocol_from}"] if proxy_protocol_from else []),
+        "--ping=true",
+        "--log.level=INFO",
+        "--accesslog=true",
+    ]
+    if tls:
+        command += [
+            f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
+            f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
+            f"--entrypoints.websecure.transport.respondingTimeouts.idleTimeout={timeout}",
+            "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+            "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+            f"--certificatesresolvers.{CERT_RESOLVER}.acme.email={acme_email}",
+            f"--certificatesresolvers.{CERT_RESOLVER}.acme.storage={CERTIFICATES}/acme.json",
+            f"--certificatesresolvers.{CERT_RESOLVER}.acme.httpchallenge.entrypoint=web",
+        ]
+    return command
+
+
+def traefik_ports(args: TraefikProxyArgs) -> list[docker.ContainerPortArgsDict]:
+    """HTTP, and HTTPS with TLS, published on the host's ports (on `bind_address` only, when set)."""
+    ports = [published(HTTP_INSIDE, args.http_port, args.bind_address)]
+    if args.tls:
+        ports.append(published(HTTPS_INSIDE, args.https_port, args.bind_address))
+    return ports
+
+
 class TraefikProxy(pulumi.ComponentResource):
     """The edge and app networks of one host, a read-only Docker API proxy, and Traefik listening on them.
 
@@ -86,6 +139,46 @@ class TraefikProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: TraefikProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:docker:TraefikProxy", name, None, opts)
         on_host = pulumi.ResourceOptions(parent=self)
+        self._networks(name, args)
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+        self.socket_proxy = self._socket_proxy(name, args)
+        volumes: list[docker.ContainerVolumeArgsDict] = []
+        ready: list[pulumi.Resource] = [self.socket_proxy]
+        if args.tls:
+            certificates, owner = self._certificates(name, args, image)
+            # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).
+            ready.append(owner)
+            volumes.append({"volume_name": certificates.name, "container_path": CERTIFICATES})
+        self.container = docker.Container(
+            f"{name}-traefik",
+            name=args.host.names.of("traefik"),
+            image=image.image_id,
+            command=traefik_command(
+                self.edge_network.name,
+                idle_timeout_seconds=args.idle_timeout_seconds,
+                proxy_protocol_from=args.proxy_protocol_from,
+                acme_email=args.acme_email,
+                tls=args.tls,
+            ),
+            ports=traefik_ports(args),
+            volumes=volumes,
+            networks_advanced=[{"name": self.edge_network.name}, {"name": self.docker_api_network.name}],
+            restart="unless-stopped",
+            healthcheck=TRAEFIK_HEALTHCHECK,
+            user=TRAEFIK_USER,
+            capabilities={"drops": ["ALL"]},
+            read_only=True,
+            wait=True,
+            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=ready)),
+            **service_container_defaults(),
+            **limits(256, "1"),
+        )
+        self.register_outputs({})
+
+    def _networks(self, name: str, args: TraefikProxyArgs) -> None:
+        """The edge network (Traefik and the apps it routes to), the apps' own, the socket proxy's internal
+        one, and on EC2 hosts the instance-role network."""
+        on_host = pulumi.ResourceOptions(parent=self)
         names = args.host.names
         self.edge_network = docker.Network(f"{name}-edge", name=names.edge, driver="bridge", opts=on_host)
         # Apps, MongoDB and the object store talk here; nothing on it is published to the host.
@@ -101,14 +194,16 @@ class TraefikProxy(pulumi.ComponentResource):
                 options=pulumi.Output.from_input(names.instance_role).apply(lambda n: {BRIDGE_NAME_OPTION: bridge_name(prefix, n)}),
                 opts=on_host,
             )
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=on_host)
+
+    def _socket_proxy(self, name: str, args: TraefikProxyArgs) -> docker.Container:
+        """The read-only Docker API Traefik discovers the apps through, on the internal network only."""
+        on_host = pulumi.ResourceOptions(parent=self)
         proxy_image = docker.RemoteImage(f"{name}-socket-proxy-image", name=args.socket_proxy_image, keep_locally=True, opts=on_host)
-        self.socket_proxy = docker.Container(
+        return docker.Container(
             f"{name}-socket-proxy",
-            name=names.of("docker-api"),
+            name=args.host.names.of("docker-api"),
             image=proxy_image.image_id,
-            # Everything else (POST, EXEC, IMAGES, ...) stays off: the proxy answers 403.
-            envs=["CONTAINERS=1", "EVENTS=1", "PING=1", "VERSION=1", "LOG_LEVEL=warning"],
+            envs=SOCKET_PROXY_ENVS,
             volumes=[{"host_path": "/var/run/docker.sock", "container_path": "/var/run/docker.sock", "read_only": True}],
             networks_advanced=[{"name": self.docker_api_network.name, "aliases": [SOCKET_PROXY_ALIAS]}],
             restart="unless-stopped",
@@ -119,77 +214,30 @@ class TraefikProxy(pulumi.ComponentResource):
             **service_container_defaults(),
             **limits(64, "0.25"),
         )
-        timeout = f"{args.idle_timeout_seconds}s"
-        command: list[pulumi.Input[str]] = [
-            "--providers.docker=true",
-            f"--providers.docker.endpoint=tcp://{SOCKET_PROXY_ALIAS}:2375",
-            "--providers.docker.exposedbydefault=false",
-            # The edge network's own name (on a machine it carries the machine's tag: DockerNames).
-            self.edge_network.name.apply(lambda edge: f"--providers.docker.network={edge}"),
-            f"--entrypoints.web.address=:{HTTP_INSIDE}",
-            f"--entrypoints.web.transport.respondingTimeouts.readTimeout={timeout}",
-            f"--entrypoints.web.transport.respondingTimeouts.idleTimeout={timeout}",
-            *([f"--entrypoints.web.proxyProtocol.trustedIPs={args.proxy_protocol_from}"] if args.proxy_protocol_from else []),
-            "--ping=true",
-            "--log.level=INFO",
-            "--accesslog=true",
-        ]
-        ports: list[docker.ContainerPortArgsDict] = [published(HTTP_INSIDE, args.http_port, args.bind_address)]
-        volumes: list[docker.ContainerVolumeArgsDict] = []
-        ready: list[pulumi.Resource] = [self.socket_proxy]
-        if args.tls:
-            certificates = docker.Volume(
-                f"{name}-certificates",
-                name=names.of("traefik-certificates"),
-                opts=pulumi.ResourceOptions.merge(on_host, stateful(args.protect)),
-            )
-            # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
-            owner = one_shot(
-                f"{name}-certificates-owner",
-                image=image.image_id,
-                script=f"chown -R {TRAEFIK_USER} /certificates && chmod 0700 /certificates",
-                envs=[],
-                after=self.socket_proxy,
-                host=args.host,
-                volumes=[{"volume_name": certificates.name, "container_path": "/certificates"}],
-                # root without capabilities may not enter the directory once it is nobody's (0700),
-                # nor hand files over or chmod them: exactly these three, nothing else.
-                capabilities=["CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"],
-                opts=on_host,
-            )
-            # Traefik starts only once the certificates belong to it (a failed step fails `pulumi up`).
-            ready.append(owner.run)
-            command += [
-                f"--entrypoints.websecure.address=:{HTTPS_INSIDE}",
-                f"--entrypoints.websecure.transport.respondingTimeouts.readTimeout={timeout}",
-                f"--entrypoints.websecure.transport.respondingTimeouts.idleTimeout={timeout}",
-                "--entrypoints.web.http.redirections.entrypoint.to=websecure",
-                "--entrypoints.web.http.redirections.entrypoint.scheme=https",
-                f"--certificatesresolvers.{CERT_RESOLVER}.acme.email={args.acme_email}",
-                f"--certificatesresolvers.{CERT_RESOLVER}.acme.storage=/certificates/acme.json",
-                f"--certificatesresolvers.{CERT_RESOLVER}.acme.httpchallenge.entrypoint=web",
-            ]
-            ports.append(published(HTTPS_INSIDE, args.https_port, args.bind_address))
-            volumes.append({"volume_name": certificates.name, "container_path": "/certificates"})
-        self.container = docker.Container(
-            f"{name}-traefik",
-            name=names.of("traefik"),
-            image=image.image_id,
-            command=command,
-            ports=ports,
-            volumes=volumes,
-            networks_advanced=[{"name": self.edge_network.name}, {"name": self.docker_api_network.name}],
-            restart="unless-stopped",
-            healthcheck={"tests": ["CMD", "traefik", "healthcheck", "--ping"], "interval": "10s", "timeout": "5s", "retries": 3},
-            user=TRAEFIK_USER,
-            capabilities={"drops": ["ALL"]},
-            read_only=True,
-            wait=True,
-            opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=ready)),
-            **service_container_defaults(),
-            **limits(256, "1"),
+
+    def _certificates(self, name: str, args: TraefikProxyArgs, image: docker.RemoteImage) -> tuple[docker.Volume, pulumi.Resource]:
+        """The ACME account and certificates' volume, and the one-shot step that hands it to Traefik's user."""
+        on_host = pulumi.ResourceOptions(parent=self)
+        certificates = docker.Volume(
+            f"{name}-certificates",
+            name=args.host.names.of("traefik-certificates"),
+            opts=stateful(args.protect, parent=self),
         )
-        self.register_outputs({})
+        # A new volume belongs to root: hand it to the user Traefik runs as (ACME account and certificates).
+        owner = one_shot(
+            f"{name}-certificates-owner",
+            image=image.image_id,
+            script=f"chown -R {TRAEFIK_USER} {CERTIFICATES} && chmod 0700 {CERTIFICATES}",
+            envs=[],
+            after=self.socket_proxy,
+            host=args.host,
+            volumes=[{"volume_name": certificates.name, "container_path": CERTIFICATES}],
+            # root without capabilities may not enter the directory once it is nobody's (0700),
+            # nor hand files over or chmod them: exactly these three, nothing else.
+            capabilities=["CAP_CHOWN", "CAP_DAC_READ_SEARCH", "CAP_FOWNER"],
+            opts=on_host,
+        )
+        return certificates, owner.run
 
 
 def published(inside: int, outside: int, bind_address: str | None) -> docker.ContainerPortArgsDict:

@@ -24,12 +24,23 @@ import pulumi_aws.kms as kms
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from components.aws.iam import MANAGED, trust
+from components.aws.iam import MANAGED
+from components.aws.log_groups import retained_log_group
 from components.aws.pod_identity import association_settled
-from components.aws.provider import STACK_TAG
+from components.aws.roles import attach_managed, service_role
 from components.catalogue import cluster_autoscaler_tag
 from components.config.kubernetes import admin_entry_key
 from components.kubernetes.aws_nodes import NodeAutoscaler, autoscaler_identity, node_group_bounds, zone_bounds
+from components.kubernetes.eks_specs import (
+    EBS_CSI_SERVICE_ACCOUNT,
+    NODE_METADATA_OPTIONS,
+    NODE_POLICIES,
+    cluster_tags,
+    cluster_vpc_config,
+    node_block_devices,
+    node_instance_tags,
+    node_scaling,
+)
 from components.kubernetes.kubeconfig import plugin_kubeconfig
 
 
@@ -172,13 +183,45 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:kubernetes:EksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = {"meteor-platform/cluster": args.name, **args.tags}
+        tags = cluster_tags(args.name, args.tags)
         self.known_name = args.name
-
-        cluster_role = iam.Role(
-            f"{name}-cluster-role", assume_role_policy=trust("eks.amazonaws.com", tag_session=True), tags=tags, opts=child
+        self.cluster = self._cluster(name, args, tags)
+        self.cluster_name = self.cluster.name
+        child = pulumi.ResourceOptions(parent=self)
+        self.admin_entries = [admin_access(f"{name}-admin", self.cluster, p, tags, child) for p in args.admin_principals]
+        self.vpc_cni = vpc_cni_addon(name, self.cluster.name, pulumi.ResourceOptions(parent=self))
+        self._node_groups(name, args, tags)
+        self.pod_identity_agent = eks.Addon(
+            f"{name}-pod-identity",
+            cluster_name=self.cluster.name,
+            addon_name="eks-pod-identity-agent",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
         )
+        ebs_driver = self._ebs_csi_driver(name, tags)
+        self.node_autoscaler = NodeAutoscaler(
+            cluster_name=self.cluster.name,
+            region=args.region,
+            image_tag=cluster_autoscaler_tag(args.version),
+            identity=association_settled(
+                f"{name}-autoscaler",
+                autoscaler_identity(name, cluster=self.cluster, node_groups=self.node_groups, region=args.region, tags=tags, parent=self),
+                self,
+            ),
+        )
+        self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
+        self.provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=self._kubeconfig,
+            cluster_identifier=self.cluster.arn,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups, ebs_driver]),
+        )
+        self.register_outputs({"cluster_name": self.cluster.name, "endpoint": self.cluster.endpoint})
+
+    def _cluster(self, name: str, args: EksClusterArgs, tags: dict[str, str]) -> eks.Cluster:
+        """The control plane: its role, its secrets key, its log group, the cluster."""
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_role = service_role(f"{name}-cluster-role", "eks.amazonaws.com", tag_session=True, tags=tags, parent=self)
         cluster_policy = iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=f"{MANAGED}/AmazonEKSClusterPolicy", opts=child
         )
@@ -194,27 +237,16 @@ class EksCluster(pulumi.ComponentResource):
         # `enabled_cluster_log_types` later updates the cluster in place (UpdateClusterConfig `logging`;
         # not ForceNew in terraform-provider-aws internal/service/eks/cluster.go, offline_plan/provider_facts.yaml;
         # CloudFormation's AWS::EKS::Cluster Logging: "Update requires: No interruption").
-        self.control_plane_logs = cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=control_plane_log_group(args.name),
-            retention_in_days=args.control_plane_log_retention_days,
-            tags=tags,
-            # Deleting a log group deletes its logs: retain_on_delete leaves the group, and what it holds
-            # expires by its retention (observability/aws_logs.py).
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        self.control_plane_logs = retained_log_group(
+            f"{name}-control-plane-logs", control_plane_log_group(args.name), args.control_plane_log_retention_days, parent=self, tags=tags
         )
-        self.cluster = eks.Cluster(
+        return eks.Cluster(
             f"{name}-eks",
             name=args.name,
             version=args.version,
             role_arn=cluster_role.arn,
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
-            vpc_config={
-                "subnet_ids": [*args.private_subnet_ids, *args.public_subnet_ids],
-                "endpoint_private_access": True,
-                "endpoint_public_access": True,
-                "public_access_cidrs": list(args.admin_cidrs),
-            },
+            vpc_config=cluster_vpc_config(args.private_subnet_ids, args.public_subnet_ids, args.admin_cidrs),
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": secrets_key.arn}},
             enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
             # Unset, EKS chooses EXTENDED (UpgradePolicyRequest, EKS API reference: "The default value is
@@ -223,36 +255,17 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, self.control_plane_logs]),
         )
-        self.cluster_name = self.cluster.name
-        self.admin_entries = [admin_access(f"{name}-admin", self.cluster, p, tags, child) for p in args.admin_principals]
-        self.vpc_cni = vpc_cni_addon(name, self.cluster.name, pulumi.ResourceOptions(parent=self))
 
-        self.node_role = iam.Role(f"{name}-node-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
-        node_policies = [
-            iam.RolePolicyAttachment(f"{name}-node-{policy}", role=self.node_role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
-            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-        ]
+    def _node_groups(self, name: str, args: EksClusterArgs, tags: dict[str, str]) -> None:
+        """The node role, the launch template, and one managed node group per zone with its bounds."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.node_role = service_role(f"{name}-node-role", "ec2.amazonaws.com", tags=tags, parent=self)
+        node_policies = [attach_managed(f"{name}-node-{policy}", self.node_role, policy, parent=self) for policy in NODE_POLICIES]
         template = ec2.LaunchTemplate(
             f"{name}-nodes",
-            # Hop limit 1: a pod's IMDSv2 token response dies one hop from the node, so no pod can act
-            # as the node role (ECR read, the CNI's ENI actions). What runs in pods gets AWS credentials
-            # from Pod Identity; what needs the node's metadata runs on the host network (aws-node,
-            # eks-pod-identity-agent, kube-proxy). The default EKS launch template for AL2023 managed
-            # nodes sets 1 too (awsdocs/amazon-eks-user-guide, latest/ug/nodes/al2023.adoc: "the default
-            # hop count for managed node groups is set to 1 ... use Amazon EKS Pod Identity"); the EBS CSI
-            # pods fall back to the Kubernetes API for their metadata (kubernetes-sigs/aws-ebs-csi-driver
-            # docs/install.md, "Kubernetes Metadata": instance id from the Node's providerID, region and
-            # zone from its topology labels, which EKS nodes carry).
-            metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
-            block_device_mappings=[
-                {
-                    "device_name": "/dev/xvda",
-                    "ebs": {"volume_size": args.node_disk_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
-                }
-            ],
-            # Instances a launch template starts get only its tag_specifications (the provider's default
-            # tags never reach them: components/aws/provider.py); the stack tag they always carried stays.
-            tag_specifications=[{"resource_type": "instance", "tags": {**tags, STACK_TAG: args.stack}}],
+            metadata_options=NODE_METADATA_OPTIONS,
+            block_device_mappings=node_block_devices(args.node_disk_gib),
+            tag_specifications=node_instance_tags(tags, args.stack),
             tags=tags,
             opts=child,
         )
@@ -268,7 +281,7 @@ class EksCluster(pulumi.ComponentResource):
                 node_role_arn=self.node_role.arn,
                 subnet_ids=[subnet],
                 instance_types=[args.node_instance_type],
-                scaling_config={"min_size": min_nodes, "max_size": max_nodes, "desired_size": min_nodes},
+                scaling_config=node_scaling(min_nodes, max_nodes),
                 update_config={"max_unavailable": 1},
                 launch_template={"id": template.id, "version": template.latest_version.apply(str)},
                 tags=tags,
@@ -293,42 +306,18 @@ class EksCluster(pulumi.ComponentResource):
                     parent=self,
                 )
             )
-        self.pod_identity_agent = identity_agent = eks.Addon(
-            f"{name}-pod-identity",
-            cluster_name=self.cluster.name,
-            addon_name="eks-pod-identity-agent",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
-        )
-        ebs_role = iam.Role(f"{name}-ebs-csi", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), tags=tags, opts=child)
-        ebs_policy = iam.RolePolicyAttachment(
-            f"{name}-ebs-csi", role=ebs_role.name, policy_arn=f"{MANAGED}/service-role/AmazonEBSCSIDriverPolicy", opts=child
-        )
-        ebs_driver = eks.Addon(
+
+    def _ebs_csi_driver(self, name: str, tags: dict[str, str]) -> eks.Addon:
+        """The EBS CSI driver add-on, its controller under a Pod Identity role (after the agent)."""
+        ebs_role = service_role(f"{name}-ebs-csi", "pods.eks.amazonaws.com", tag_session=True, tags=tags, parent=self)
+        ebs_policy = attach_managed(f"{name}-ebs-csi", ebs_role, "service-role/AmazonEBSCSIDriverPolicy", parent=self)
+        return eks.Addon(
             f"{name}-ebs-csi",
             cluster_name=self.cluster.name,
             addon_name="aws-ebs-csi-driver",
-            pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity_agent, ebs_policy]),
+            pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": EBS_CSI_SERVICE_ACCOUNT}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.pod_identity_agent, ebs_policy]),
         )
-        self.node_autoscaler = NodeAutoscaler(
-            cluster_name=self.cluster.name,
-            region=args.region,
-            image_tag=cluster_autoscaler_tag(args.version),
-            identity=association_settled(
-                f"{name}-autoscaler",
-                autoscaler_identity(name, cluster=self.cluster, node_groups=self.node_groups, region=args.region, tags=tags, parent=self),
-                self,
-            ),
-        )
-        self._kubeconfig = kubeconfig(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data, args.region)
-        self.provider = k8s.Provider(
-            f"{name}-provider",
-            kubeconfig=self._kubeconfig,
-            cluster_identifier=self.cluster.arn,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups, ebs_driver]),
-        )
-        self.register_outputs({"cluster_name": self.cluster.name, "endpoint": self.cluster.endpoint})
 
     @property
     def cluster_id(self) -> pulumi.Output[str] | None:

@@ -2,8 +2,9 @@
 
 cloud_init.py   the user data every cloud boots its Docker hosts with
 readiness.py    waiting until a new host's Docker answers
-digitalocean.py droplets
-aws.py          EC2 instances
+host_keys.py    what every cloud's hosts share: ssh host keys made here, ssh:// URLs
+digitalocean.py droplets (droplet_specs.py: its pure builders)
+aws.py          EC2 instances (ec2_specs.py: its pure builders)
 ssm_host_key.py run on an EC2 host at boot: its ssh host key from SSM, unless already installed
 """
 

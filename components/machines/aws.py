@@ -30,29 +30,33 @@ import pulumi_command as command
 import pulumi_tls as tls
 
 from components import versions
-from components.aws.iam import MANAGED, document, output_document, trust
-from components.endpoints import ANYWHERE
-from components.machines.cloud_init import (
-    DATA_MOUNT,
-    DOCKER_READY,
-    INSTANCE_ROLE_BRIDGE_PREFIX,
-    DockerHostUserData,
-    HostKeyParameter,
-    docker_host_user_data,
+from components.aws.iam import document, output_document
+from components.aws.roles import attach_managed, service_role
+from components.machines.cloud_init import DATA_MOUNT as DATA_MOUNT
+from components.machines.cloud_init import DOCKER_READY, INSTANCE_ROLE_BRIDGE_PREFIX
+from components.machines.ec2_specs import (
+    ALL_EGRESS,
+    METADATA_OPTIONS,
+    ami_filters,
+    cloudwatch_agent_statements,
+    ec2_host_user_data,
+    host_ingress,
+    host_key_parameter_name,
+    host_key_statements,
+    host_subnet,
+    instance_arns,
+    root_volume,
+    session_manager_statements,
+    ssm_proxy_command,
 )
+from components.machines.ec2_specs import DATA_LABEL as DATA_LABEL
+from components.machines.ec2_specs import ROOT_MOUNT as ROOT_MOUNT
+from components.machines.ec2_specs import SESSION_MANAGER_CHANNELS as SESSION_MANAGER_CHANNELS
+from components.machines.ec2_specs import ebs_device as ebs_device
+from components.machines.host_keys import host_keys, public_keys, ssh_urls
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
-from components.observability.cloudwatch_agent import CloudWatchAgentSetup
 from components.protection import stateful
 
-DATA_LABEL = "meteor-data"
-ROOT_MOUNT = "/"
-SESSION_MANAGER_CHANNELS = (
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-)
-"""The Session Manager channels the SSM agent opens, which any app container reaching the role can open too."""
 SSM_READY = (
     "for attempt in $(seq 1 60); do "
     'ssh -o ConnectTimeout=15 -o "ProxyCommand=$PROXY" -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null '
@@ -84,16 +88,6 @@ class AwsMachinesArgs:
     """Install the CloudWatch agent, publishing memory and disk use there (the host alarms': observability/aws_hosts.py)."""
 
 
-def ebs_device(volume_id: str) -> str:
-    """The stable path of an attached EBS volume on Nitro instances (NVMe, named by volume id)."""
-    return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
-
-
-def ssm_proxy_command(region: str) -> str:
-    """ssh through Session Manager (`%h` is the instance id): no inbound port at all."""
-    return f"aws ssm start-session --region {region} --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p"
-
-
 class AwsMachines(pulumi.ComponentResource):
     instances: list[ec2.Instance]
     data_volume: ebs.Volume | None
@@ -105,63 +99,26 @@ class AwsMachines(pulumi.ComponentResource):
     machine_ids: list[pulumi.Output[str]]
     docker_host_urls: list[pulumi.Output[str]]
     docker_ready: list[pulumi.Resource]
+    host_keys: list[tls.PrivateKey]
     host_public_keys: list[pulumi.Output[str]]
     host_key_key: kms.Key
     host_key_parameters: list[ssm.Parameter]
     """Per host, its private ssh host key (SecureString under `host_key_key`)."""
     instance_role_bridges: str | None = INSTANCE_ROLE_BRIDGE_PREFIX
+    ssh_proxy_command: str | None
 
     def __init__(self, name: str, args: AwsMachinesArgs, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:machines:AwsMachines", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.tag = f"{args.name}-docker"
         tags = {"Name": self.tag}  # and the stack's default tags (components/aws/provider.py)
-        ami = ec2.get_ami_output(
-            most_recent=True,
-            owners=[versions.AWS_AMI_OWNERS[args.distro]],
-            filters=[
-                {"name": "name", "values": [versions.AWS_AMI_NAMES[args.distro]]},
-                {"name": "architecture", "values": ["x86_64"]},
-                {"name": "virtualization-type", "values": ["hvm"]},
-            ],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        self.role = iam.Role(f"{name}-role", assume_role_policy=trust("ec2.amazonaws.com"), tags=tags, opts=child)
-        policy = "AmazonEC2ContainerRegistryReadOnly"
-        iam.RolePolicyAttachment(f"{name}-{policy}", role=self.role.name, policy_arn=f"{MANAGED}/{policy}", opts=child)
-        if args.access == "ssm":
-            self._session_manager_policy(name, region)
-        if args.cloudwatch_namespace is not None:
-            self._cloudwatch_agent_policy(name, args.cloudwatch_namespace)
-        profile = iam.InstanceProfile(f"{name}-profile", role=self.role.name, tags=tags, opts=child)
-        ingress: list[ec2.SecurityGroupIngressArgsDict] = []
-        if args.access == "ssh":
-            ingress.append(
-                {
-                    "protocol": "tcp",
-                    "from_port": 22,
-                    "to_port": 22,
-                    "cidr_blocks": list(args.admin_cidrs),
-                    "description": "ssh from the admin networks",
-                }
-            )
-        if args.serve_traffic:
-            for port in (80, 443):
-                web: ec2.SecurityGroupIngressArgsDict = {
-                    "protocol": "tcp",
-                    "from_port": port,
-                    "to_port": port,
-                    "cidr_blocks": [ANYWHERE],
-                    "ipv6_cidr_blocks": ["::/0"],
-                    "description": "web",
-                }
-                ingress.append(web)
+        profile = self._instance_profile(name, args, region, tags)
         self.security_group = ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
             description=f"{self.tag}: web and admin access",
-            ingress=ingress,
-            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [ANYWHERE], "ipv6_cidr_blocks": ["::/0"]}],
+            ingress=host_ingress(args.access, args.admin_cidrs, args.serve_traffic),
+            egress=ALL_EGRESS,
             tags=tags,
             opts=child,
         )
@@ -174,111 +131,128 @@ class AwsMachines(pulumi.ComponentResource):
                 type="gp3",
                 encrypted=True,
                 tags={**tags, "Name": f"{self.tag}-data"},
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+                opts=stateful(args.protect, parent=self),
             )
-        self.host_keys = [
-            tls.PrivateKey(f"{name}-{i}-host-key", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
-            for i in range(args.count)
-        ]
-        self.host_public_keys = [key.public_key_openssh.apply(lambda k: k.strip()) for key in self.host_keys]
+        self.host_keys = host_keys(name, args.count, protect=args.protect, parent=self)
+        self.host_public_keys = public_keys(self.host_keys)
         host_key_access = self._host_key_parameters(name, args, region, tags)
-        self.instances = []
-        addresses: list[ec2.Eip] = []
-        for i, host_key in enumerate(self.host_keys):
-            holds_data = i == 0 and self.data_volume is not None
-            volume_id: pulumi.Input[str] = self.data_volume.id if holds_data and self.data_volume is not None else ""
-            user_data = pulumi.Output.secret(
-                pulumi.Output.all(self.host_key_parameters[i].name, host_key.public_key_openssh, volume_id).apply(
-                    lambda values, holds=holds_data: docker_host_user_data(
-                        DockerHostUserData(
-                            deploy_user=args.deploy_user,
-                            ssh_public_keys=[args.ssh_public_key],
-                            distro="debian" if args.distro == "debian" else "ubuntu",
-                            host_key_parameter=HostKeyParameter(region, str(values[0]), str(values[1]).strip()),
-                            data_label=DATA_LABEL if holds else None,
-                            data_device=ebs_device(str(values[2])) if holds else None,
-                            instance_role_bridges=INSTANCE_ROLE_BRIDGE_PREFIX,
-                            cloudwatch_agent=None
-                            if args.cloudwatch_namespace is None
-                            else CloudWatchAgentSetup(args.cloudwatch_namespace, (ROOT_MOUNT, DATA_MOUNT) if holds else (ROOT_MOUNT,)),
-                        )
-                    )
-                )
-            )
-            instance = ec2.Instance(
-                f"{name}-{i}",
-                ami=ami.id,
-                instance_type=args.instance_type,
-                subnet_id=args.subnet_ids[i % len(args.subnet_ids)] if not holds_data else args.subnet_ids[0],
-                vpc_security_group_ids=[self.security_group.id],
-                iam_instance_profile=profile.name,
-                user_data=user_data,
-                user_data_replace_on_change=True,
-                # A container's token request crosses the Docker bridge's NAT, one hop more than the host's:
-                # with 1 its PUT response never arrives (docs.aws.amazon.com/AWSEC2/latest/UserGuide/
-                # instancedata-data-retrieval.html#imds-considerations: "In a container environment, we
-                # recommend setting the hop limit to 2"). Which containers get there at all: cloud_init.py.
-                metadata_options={"http_tokens": "required", "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
-                # A public address from launch: cloud-init installs packages before the Elastic IP is
-                # attached (the subnets do not map one: network/aws.py). ForceNew in the pinned provider
-                # (hashicorp/terraform-provider-aws internal/service/ec2/ec2_instance.go, issue #37238,
-                # PR #45850 still open): a host deployed without it is replaced (README: rolling a host).
-                associate_public_ip_address=True,
-                root_block_device={
-                    "volume_size": args.root_volume_gib,
-                    "volume_type": "gp3",
-                    "encrypted": True,
-                    "delete_on_termination": True,
-                },
-                monitoring=True,
-                tags={**tags, "Name": f"{self.tag}-{i}"},
-                # The data host's replacement is deliberate (README: rolling a host); others roll on new user data.
-                # The data host goes first: its replacement needs the volume, which attaches to one instance
-                # at a time, and its new attachment comes after the old one is gone (below).
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    protect=args.protect and holds_data,
-                    ignore_changes=["ami"],
-                    delete_before_replace=holds_data,
-                    # It reads its host key at boot: the permission first.
-                    depends_on=[host_key_access],
-                ),
-            )
-            self.instances.append(instance)
-            if holds_data and self.data_volume is not None:
-                # A new instance id forces a new attachment (ForceNew on instance_id, volume_id, device_name:
-                # hashicorp/terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go), which Pulumi
-                # would create before deleting the old one: EC2 refuses to attach a volume that is still
-                # attached (VolumeInUse, docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html).
-                # Detaching from the running old instance: DetachVolume without Force, which waits for the
-                # volume to be unmounted, or stays "busy" indefinitely (docs.aws.amazon.com/AWSEC2/latest/
-                # APIReference/API_DetachVolume.html). stop_instance_before_detaching: the provider stops the
-                # instance (a clean shutdown unmounts it) and waits until it is stopped before DetachVolume
-                # (ebs_volume_attachment.go resourceVolumeAttachmentDelete; neither ForceNew nor sent to AWS
-                # on update: UpdateWithoutTimeout is schema.NoopContext, so deployed stacks update in place).
-                # What ran on the host (its readiness step, which its Docker provider and so every container
-                # follows) depends on this attachment: on a roll it is deleted before the detach.
-                self.data_attachment = ec2.VolumeAttachment(
-                    f"{name}-data",
-                    device_name="/dev/sdf",
-                    volume_id=self.data_volume.id,
-                    instance_id=instance.id,
-                    stop_instance_before_detaching=True,
-                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-                )
-            addresses.append(ec2.Eip(f"{name}-{i}", domain="vpc", instance=instance.id, tags=tags, opts=child))
+        ami = ec2.get_ami_output(
+            most_recent=True,
+            owners=[versions.AWS_AMI_OWNERS[args.distro]],
+            filters=ami_filters(args.distro),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.instances = [self._instance(name, i, args, region, tags, ami.id, profile.name, host_key_access) for i in range(args.count)]
+        addresses = [ec2.Eip(f"{name}-{i}", domain="vpc", instance=it.id, tags=tags, opts=child) for i, it in enumerate(self.instances)]
         self.public_addresses = [address.public_ip for address in addresses]
         self.machine_ids = [instance.id for instance in self.instances]
-        if args.access == "ssm":
-            # ssh://deploy@<instance id>, tunnelled through Session Manager by the Docker provider's ssh options.
-            self.docker_host_urls = [instance.id.apply(lambda iid: f"ssh://{args.deploy_user}@{iid}") for instance in self.instances]
-        else:
-            self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
+        # ssh://deploy@<instance id> through Session Manager (the Docker provider's ssh options tunnel it).
+        self.docker_host_urls = ssh_urls(args.deploy_user, self.machine_ids if args.access == "ssm" else self.public_addresses)
         self.ssh_proxy_command = ssm_proxy_command(region) if args.access == "ssm" else None
-        self.docker_ready = []
-        if args.wait_for_docker and args.access == "ssm":
-            # No inbound port: wait from the machine running `pulumi up`, through Session Manager, pinning the host key.
-            self.docker_ready = [
+        self.docker_ready = self._docker_ready(name, args) if args.wait_for_docker else []
+        self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+
+    def _instance_profile(self, name: str, args: AwsMachinesArgs, region: str, tags: dict[str, str]) -> iam.InstanceProfile:
+        """The hosts' role: ECR read, Session Manager's minimum when chosen, the CloudWatch agent's when installed."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = service_role(f"{name}-role", "ec2.amazonaws.com", tags=tags, parent=self)
+        policy = "AmazonEC2ContainerRegistryReadOnly"
+        attach_managed(f"{name}-{policy}", self.role, policy, parent=self)
+        if args.access == "ssm":
+            account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+            statements = session_manager_statements(account.apply(lambda a: instance_arns(region, a)))
+            iam.RolePolicy(f"{name}-session-manager", role=self.role.name, policy=output_document(statements), opts=child)
+        if args.cloudwatch_namespace is not None:
+            policy_document = document(cloudwatch_agent_statements(args.cloudwatch_namespace))
+            iam.RolePolicy(f"{name}-cloudwatch-agent", role=self.role.name, policy=policy_document, opts=child)
+        return iam.InstanceProfile(f"{name}-profile", role=self.role.name, tags=tags, opts=child)
+
+    def _instance(
+        self,
+        name: str,
+        i: int,
+        args: AwsMachinesArgs,
+        region: str,
+        tags: dict[str, str],
+        ami: pulumi.Input[str],
+        profile: pulumi.Input[str],
+        host_key_access: pulumi.Resource,
+    ) -> ec2.Instance:
+        """Host `i`; the first also holds the data volume (when there is one) and attaches it."""
+        holds_data = i == 0 and self.data_volume is not None
+        volume_id: pulumi.Input[str] = self.data_volume.id if holds_data and self.data_volume is not None else ""
+        user_data = pulumi.Output.secret(
+            pulumi.Output.all(self.host_key_parameters[i].name, self.host_keys[i].public_key_openssh, volume_id).apply(
+                lambda values, holds=holds_data: ec2_host_user_data(
+                    deploy_user=args.deploy_user,
+                    ssh_public_key=args.ssh_public_key,
+                    distro=args.distro,
+                    region=region,
+                    host_key_parameter=str(values[0]),
+                    host_public_key=str(values[1]),
+                    data_volume_id=str(values[2]) if holds else None,
+                    cloudwatch_namespace=args.cloudwatch_namespace,
+                )
+            )
+        )
+        instance = ec2.Instance(
+            f"{name}-{i}",
+            ami=ami,
+            instance_type=args.instance_type,
+            subnet_id=host_subnet(i, args.subnet_ids, holds_data),
+            vpc_security_group_ids=[self.security_group.id],
+            iam_instance_profile=profile,
+            user_data=user_data,
+            user_data_replace_on_change=True,
+            metadata_options=METADATA_OPTIONS,
+            # A public address from launch: cloud-init installs packages before the Elastic IP is
+            # attached (the subnets do not map one: network/aws.py). ForceNew in the pinned provider
+            # (hashicorp/terraform-provider-aws internal/service/ec2/ec2_instance.go, issue #37238,
+            # PR #45850 still open): a host deployed without it is replaced (README: rolling a host).
+            associate_public_ip_address=True,
+            root_block_device=root_volume(args.root_volume_gib),
+            monitoring=True,
+            tags={**tags, "Name": f"{self.tag}-{i}"},
+            # The data host's replacement is deliberate (README: rolling a host); others roll on new user data.
+            # The data host goes first: its replacement needs the volume, which attaches to one instance
+            # at a time, and its new attachment comes after the old one is gone (below).
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect and holds_data,
+                ignore_changes=["ami"],
+                delete_before_replace=holds_data,
+                # It reads its host key at boot: the permission first.
+                depends_on=[host_key_access],
+            ),
+        )
+        if holds_data and self.data_volume is not None:
+            # A new instance id forces a new attachment (ForceNew on instance_id, volume_id, device_name:
+            # hashicorp/terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go), which Pulumi
+            # would create before deleting the old one: EC2 refuses to attach a volume that is still
+            # attached (VolumeInUse, docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachVolume.html).
+            # Detaching from the running old instance: DetachVolume without Force, which waits for the
+            # volume to be unmounted, or stays "busy" indefinitely (docs.aws.amazon.com/AWSEC2/latest/
+            # APIReference/API_DetachVolume.html). stop_instance_before_detaching: the provider stops the
+            # instance (a clean shutdown unmounts it) and waits until it is stopped before DetachVolume
+            # (ebs_volume_attachment.go resourceVolumeAttachmentDelete; neither ForceNew nor sent to AWS
+            # on update: UpdateWithoutTimeout is schema.NoopContext, so deployed stacks update in place).
+            # What ran on the host (its readiness step, which its Docker provider and so every container
+            # follows) depends on this attachment: on a roll it is deleted before the detach.
+            self.data_attachment = ec2.VolumeAttachment(
+                f"{name}-data",
+                device_name="/dev/sdf",
+                volume_id=self.data_volume.id,
+                instance_id=instance.id,
+                stop_instance_before_detaching=True,
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
+        return instance
+
+    def _docker_ready(self, name: str, args: AwsMachinesArgs) -> list[pulumi.Resource]:
+        """Per host, done once Docker answers: over Session Manager from the machine running `pulumi up`
+        (no inbound port), or over direct ssh; either way pinning the host key."""
+        if args.access == "ssm":
+            return [
                 command.local.Command(
                     f"{name}-{i}-docker-ready",
                     create=SSM_READY,
@@ -294,67 +268,16 @@ class AwsMachines(pulumi.ComponentResource):
                 )
                 for i, (instance, host_key) in enumerate(zip(self.instances, self.host_public_keys, strict=True))
             ]
-        if args.wait_for_docker and args.access == "ssh":
-            self.docker_ready = docker_ready_over_ssh(
-                name,
-                [
-                    ReachableHost(machine_id=instance.id, address=address, host_key=host_key, needs=self._needs(i))
-                    for i, (instance, address, host_key) in enumerate(
-                        zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
-                    )
-                ],
-                args.deploy_user,
-                pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
-            )
-        self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
-
-    def _session_manager_policy(self, name: str, region: str) -> iam.RolePolicy:
-        """What the SSM agent needs for Session Manager, and nothing more: not AmazonSSMManagedInstanceCore,
-        whose ssm:GetParameter(s) on "*" the app containers (which reach this role) would use to read
-        every parameter of the account. The minimum of docs.aws.amazon.com/systems-manager/latest/userguide/
-        getting-started-create-iam-instance-profile.html ("Session Manager only"), the managed policy
-        AWSCloud9SSMInstanceProfile's actions; ssm:UpdateInstanceInformation names the account's instances
-        (it takes an instance resource), the ssmmessages actions take none (the Service Authorization Reference)."""
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        return iam.RolePolicy(
-            f"{name}-session-manager",
-            role=self.role.name,
-            policy=output_document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["ssm:UpdateInstanceInformation"],
-                        "Resource": [account.apply(lambda a: f"arn:aws:ec2:{region}:{a}:instance/*")],
-                    },
-                    {"Effect": "Allow", "Action": list(SESSION_MANAGER_CHANNELS), "Resource": ["*"]},
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _cloudwatch_agent_policy(self, name: str, namespace: str) -> iam.RolePolicy:
-        """What the CloudWatch agent needs to publish metrics, and nothing more: not CloudWatchAgentServerPolicy
-        (logs, ec2:DescribeTags and DescribeVolumes, ssm:GetParameter on AmazonCloudWatch-*: for features this
-        configuration does not use). PutMetricData takes no resource ("*") but the `cloudwatch:namespace`
-        condition key (Service Authorization Reference, Amazon CloudWatch: "Filters actions based on the
-        presence of optional namespace values"; docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-        iam-cw-condition-keys-namespace.html). The role is also every app container's on an instance-role
-        network (cloud_init.py): such a container can publish into this namespace too, so it could hide or
-        fake a memory or disk alarm of these hosts (never another stack's, nor EC2's own metrics)."""
-        return iam.RolePolicy(
-            f"{name}-cloudwatch-agent",
-            role=self.role.name,
-            policy=document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["cloudwatch:PutMetricData"],
-                        "Resource": ["*"],
-                        "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
-                    }
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        return docker_ready_over_ssh(
+            name,
+            [
+                ReachableHost(machine_id=instance.id, address=address, host_key=host_key, needs=self._needs(i))
+                for i, (instance, address, host_key) in enumerate(
+                    zip(self.instances, self.public_addresses, self.host_public_keys, strict=True)
+                )
+            ],
+            args.deploy_user,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.security_group]),
         )
 
     def _needs(self, i: int) -> list[pulumi.Resource]:
@@ -380,7 +303,7 @@ class AwsMachines(pulumi.ComponentResource):
         self.host_key_parameters = [
             ssm.Parameter(
                 f"{name}-{i}-host-key",
-                name=f"/meteor-platform/{args.stack}/{self.tag}-{i}/ssh-host-key",
+                name=host_key_parameter_name(args.stack, self.tag, i),
                 description=f"{self.tag}-{i}: private ssh host key, read by the host at first boot",
                 type="SecureString",
                 key_id=self.host_key_key.arn,
@@ -390,19 +313,5 @@ class AwsMachines(pulumi.ComponentResource):
             )
             for i, key in enumerate(self.host_keys)
         ]
-        return iam.RolePolicy(
-            f"{name}-host-keys",
-            role=self.role.name,
-            policy=output_document(
-                [
-                    {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": [p.arn for p in self.host_key_parameters]},
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt"],
-                        "Resource": [self.host_key_key.arn],
-                        "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
-                    },
-                ]
-            ),
-            opts=child,
-        )
+        statements = host_key_statements([p.arn for p in self.host_key_parameters], self.host_key_key.arn, region)
+        return iam.RolePolicy(f"{name}-host-keys", role=self.role.name, policy=output_document(statements), opts=child)

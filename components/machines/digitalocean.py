@@ -12,11 +12,20 @@ import pulumi
 import pulumi_digitalocean as do
 import pulumi_tls as tls
 
-from components.machines.cloud_init import DockerHostUserData, docker_host_user_data
+from components.machines.droplet_specs import (
+    DATA_LABEL,
+    FIREWALL_OUTBOUND,
+    LOAD_BALANCER_HEALTHCHECK,
+    LOAD_BALANCER_IDLE_MAX_SECONDS,
+    droplet_options,
+    droplet_user_data,
+    firewall_inbound,
+    forwarding_rules,
+    sticky_sessions,
+)
+from components.machines.host_keys import host_keys, public_keys, ssh_urls
 from components.machines.readiness import ReachableHost, docker_ready_over_ssh
 from components.protection import stateful
-
-DATA_LABEL = "meteor-data"
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,6 @@ class DigitalOceanMachinesArgs:
     """Put a load balancer in front of the hosts (several hosts serving apps)."""
 
 
-ANYWHERE = ["0.0.0.0/0", "::/0"]
-
-
-# cloud-init 23.4+ exits 2 for "done with recoverable warnings": ready. Any other failure is not.
 class DigitalOceanMachines(pulumi.ComponentResource):
     """Droplets in the VPC with an SSH key, a Cloud Firewall, monitoring and Docker via cloud-init."""
 
@@ -96,94 +101,21 @@ class DigitalOceanMachines(pulumi.ComponentResource):
             fingerprint = args.existing_ssh_key
         else:
             fingerprint = do.SshKey(f"{name}-ssh-key", name=f"{args.name}-deploy", public_key=args.ssh_public_key, opts=child).fingerprint
-        # The data of the services on the first host lives on a block-storage volume, not on the
-        # droplet's own disk: a replaced droplet gets the same volume (and data) back.
-        self.data_volume = None
-        if args.data_volume_gib is not None:
-            self.data_volume = do.Volume(
-                f"{name}-data",
-                name=f"{args.name}-data",
-                region=args.region,
-                size=args.data_volume_gib,
-                initial_filesystem_type="ext4",
-                initial_filesystem_label=DATA_LABEL,
-                description="meteor-platform: Docker volumes of the first host (MongoDB, MinIO, certificates)",
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
-            )
-        # Host keys made here and installed by cloud-init: every ssh client pins them exactly.
-        self.host_keys = [
-            tls.PrivateKey(f"{name}-{i}-host-key", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
-            for i in range(args.count)
-        ]
-        self.host_public_keys = [key.public_key_openssh.apply(lambda k: k.strip()) for key in self.host_keys]
-        self.droplets = []
-        for i, host_key in enumerate(self.host_keys):
-            holds_data = i == 0 and self.data_volume is not None
-            user_data = pulumi.Output.secret(
-                pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh).apply(
-                    lambda keys, holds=holds_data: docker_host_user_data(
-                        DockerHostUserData(
-                            deploy_user=args.deploy_user,
-                            ssh_public_keys=[args.ssh_public_key],
-                            host_key=(str(keys[0]), str(keys[1]).strip()),
-                            data_label=DATA_LABEL if holds else None,
-                        )
-                    )
-                )
-            )
-            if holds_data and args.protect:
-                # The host holding data is never replaced by a change of its user data or keys: roll it
-                # on purpose (README: rolling a host), the data volume comes back with it. A volume is
-                # attached to one droplet at a time: the old one goes first.
-                keep = pulumi.ResourceOptions(parent=self, protect=True, ignore_changes=["userData", "sshKeys"], delete_before_replace=True)
-            elif holds_data:
-                keep = pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"], delete_before_replace=True)
-            else:
-                # New user data means a new machine: create it before the old one goes.
-                keep = pulumi.ResourceOptions(parent=self, replace_on_changes=["userData"])
-            self.droplets.append(
-                do.Droplet(
-                    f"{name}-{i}",
-                    name=f"{args.name}-{i}",
-                    region=args.region,
-                    size=args.size,
-                    image=args.image,
-                    vpc_uuid=args.vpc_id,
-                    ssh_keys=[fingerprint],
-                    user_data=user_data,
-                    volume_ids=[self.data_volume.id] if holds_data and self.data_volume is not None else None,
-                    # Weekly DigitalOcean backups of machines whose data is protected (production).
-                    backups=args.protect,
-                    monitoring=True,
-                    ipv6=True,
-                    droplet_agent=True,
-                    graceful_shutdown=True,
-                    tags=[tag.id],
-                    opts=keep,
-                )
-            )
+        self.data_volume = self._data_volume(name, args) if args.data_volume_gib is not None else None
+        self.host_keys = host_keys(name, args.count, protect=args.protect, parent=self)
+        self.host_public_keys = public_keys(self.host_keys)
+        self.droplets = [self._droplet(name, i, args, fingerprint, tag.id) for i in range(args.count)]
         self.load_balancer = self._load_balancer(name, args, tag.id) if args.load_balancer is not None else None
-        inbound: list[do.FirewallInboundRuleArgsDict] = [
-            {"protocol": "tcp", "port_range": "22", "source_addresses": list(args.admin_cidrs)},
-            {"protocol": "icmp", "source_addresses": ANYWHERE},
-        ]
-        if self.load_balancer is not None:
-            # Only the load balancer reaches the proxies; it alone is open to the world.
-            for port in ("80", "443"):
-                inbound.append({"protocol": "tcp", "port_range": port, "source_load_balancer_uids": [self.load_balancer.id]})
-        elif args.serve_traffic:
-            for port in ("80", "443"):
-                inbound.append({"protocol": "tcp", "port_range": port, "source_addresses": ANYWHERE})
         self.firewall = do.Firewall(
             f"{name}-firewall",
             name=f"{args.name}-firewall",
             tags=[tag.id],
-            inbound_rules=inbound,
-            outbound_rules=[
-                {"protocol": "tcp", "port_range": "1-65535", "destination_addresses": ANYWHERE},
-                {"protocol": "udp", "port_range": "1-65535", "destination_addresses": ANYWHERE},
-                {"protocol": "icmp", "destination_addresses": ANYWHERE},
-            ],
+            inbound_rules=firewall_inbound(
+                args.admin_cidrs,
+                load_balancer=self.load_balancer.id if self.load_balancer is not None else None,
+                serve_traffic=args.serve_traffic,
+            ),
+            outbound_rules=FIREWALL_OUTBOUND,
             opts=child,
         )
         self.reserved_ip = None
@@ -195,62 +127,89 @@ class DigitalOceanMachines(pulumi.ComponentResource):
         self.public_addresses = [d.ipv4_address for d in self.droplets]
         if self.reserved_ip is not None:
             self.public_addresses[0] = self.reserved_ip.ip_address
-        self.docker_host_urls = [a.apply(lambda ip: f"ssh://{args.deploy_user}@{ip}") for a in self.public_addresses]
+        self.docker_host_urls = ssh_urls(args.deploy_user, self.public_addresses)
         # Docker arrives through cloud-init after boot: wait for it (over ssh, with the same agent
         # key pulumi-docker uses) before anything is deployed to the host.
         self.docker_ready = []
-        if not args.wait_for_docker:
-            self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
-            return
-        self.docker_ready = docker_ready_over_ssh(
-            name,
-            [
-                ReachableHost(machine_id=droplet.id, address=address, host_key=host_key)
-                for droplet, address, host_key in zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True)
-            ],
-            args.deploy_user,
-            pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
-        )
+        if args.wait_for_docker:
+            self.docker_ready = docker_ready_over_ssh(
+                name,
+                [
+                    ReachableHost(machine_id=droplet.id, address=address, host_key=host_key)
+                    for droplet, address, host_key in zip(self.droplets, self.public_addresses, self.host_public_keys, strict=True)
+                ],
+                args.deploy_user,
+                pulumi.ResourceOptions(parent=self, depends_on=[self.firewall]),
+            )
         self.register_outputs({"public_addresses": self.public_addresses, "docker_host_urls": self.docker_host_urls})
+
+    def _data_volume(self, name: str, args: DigitalOceanMachinesArgs) -> do.Volume:
+        """The data of the services on the first host lives on a block-storage volume, not on the
+        droplet's own disk: a replaced droplet gets the same volume (and data) back."""
+        return do.Volume(
+            f"{name}-data",
+            name=f"{args.name}-data",
+            region=args.region,
+            size=args.data_volume_gib or 0,
+            initial_filesystem_type="ext4",
+            initial_filesystem_label=DATA_LABEL,
+            description="meteor-platform: Docker volumes of the first host (MongoDB, MinIO, certificates)",
+            opts=stateful(args.protect, parent=self),
+        )
+
+    def _droplet(
+        self, name: str, i: int, args: DigitalOceanMachinesArgs, fingerprint: pulumi.Input[str], tag: pulumi.Input[str]
+    ) -> do.Droplet:
+        holds_data = i == 0 and self.data_volume is not None
+        key = self.host_keys[i]
+        user_data = pulumi.Output.secret(
+            pulumi.Output.all(key.private_key_openssh, key.public_key_openssh).apply(
+                lambda keys, holds=holds_data: droplet_user_data(args.deploy_user, args.ssh_public_key, (str(keys[0]), str(keys[1])), holds)
+            )
+        )
+        return do.Droplet(
+            f"{name}-{i}",
+            name=f"{args.name}-{i}",
+            region=args.region,
+            size=args.size,
+            image=args.image,
+            vpc_uuid=args.vpc_id,
+            ssh_keys=[fingerprint],
+            user_data=user_data,
+            volume_ids=[self.data_volume.id] if holds_data and self.data_volume is not None else None,
+            # Weekly DigitalOcean backups of machines whose data is protected (production).
+            backups=args.protect,
+            monitoring=True,
+            ipv6=True,
+            droplet_agent=True,
+            graceful_shutdown=True,
+            tags=[tag],
+            opts=droplet_options(holds_data=holds_data, protect=args.protect, parent=self),
+        )
 
     def _load_balancer(self, name: str, args: DigitalOceanMachinesArgs, tag: pulumi.Input[str]) -> do.LoadBalancer:
         spec = args.load_balancer
         assert spec is not None
         child = pulumi.ResourceOptions(parent=self)
-        rules: list[do.LoadBalancerForwardingRuleArgsDict] = [
-            {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}
-        ]
-        if spec.tls:
-            certificate: pulumi.Input[str]
-            if spec.certificate_name is not None:
-                certificate = spec.certificate_name
-            else:
-                certificate = do.Certificate(
-                    f"{name}-certificate", name=f"{args.name}-cert", type="lets_encrypt", domains=sorted(spec.domains), opts=child
-                ).name
-            rules.append(
-                {
-                    "entry_protocol": "https",
-                    "entry_port": 443,
-                    "target_protocol": "http",
-                    "target_port": 80,
-                    "certificate_name": certificate,
-                }
-            )
+        certificate: pulumi.Input[str] | None = None
+        if spec.tls and spec.certificate_name is not None:
+            certificate = spec.certificate_name
+        elif spec.tls:
+            certificate = do.Certificate(
+                f"{name}-certificate", name=f"{args.name}-cert", type="lets_encrypt", domains=sorted(spec.domains), opts=child
+            ).name
         return do.LoadBalancer(
             f"{name}-load-balancer",
             name=f"{args.name}-lb",
             region=args.region,
             vpc_uuid=args.vpc_id,
             droplet_tag=tag,
-            forwarding_rules=rules,
+            forwarding_rules=forwarding_rules(certificate),
             redirect_http_to_https=spec.tls,
-            # A DDP client (and its uploads) stays on one host; the host's proxy keeps it on one container.
-            sticky_sessions={"type": "cookies", "cookie_name": f"{spec.session_cookie}-host", "cookie_ttl_seconds": 86400},
-            healthcheck={"protocol": "tcp", "port": 80, "check_interval_seconds": 10, "healthy_threshold": 3, "unhealthy_threshold": 3},
+            sticky_sessions=sticky_sessions(spec.session_cookie),
+            healthcheck=LOAD_BALANCER_HEALTHCHECK,
             # The client address reaches the hosts' Traefik by PROXY protocol (trusted from the VPC only).
             enable_proxy_protocol=True,
-            # Websockets and long polls: DigitalOcean allows at most 600 s.
-            http_idle_timeout_seconds=min(spec.idle_timeout_seconds, 600),
+            http_idle_timeout_seconds=min(spec.idle_timeout_seconds, LOAD_BALANCER_IDLE_MAX_SECONDS),
             opts=child,
         )

@@ -37,6 +37,25 @@ def subnet_ranges(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return subnets[:zones], subnets[zones : 2 * zones]
 
 
+ELB_ROLE_TAGS = {"public": "kubernetes.io/role/elb", "private": "kubernetes.io/role/internal-elb"}
+"""Where the AWS load balancer controller and the in-tree service controller place internet-facing
+(public) and internal (private) NLBs."""
+
+
+def subnet_tags(tags: dict[str, str], network: str, tier: str, zone: str) -> dict[str, str]:
+    """A subnet's tags: `<network>-<tier>-<zone>`, and the load balancers' role of its tier."""
+    return {**tags, "Name": f"{network}-{tier}-{zone}", ELB_ROLE_TAGS[tier]: "1"}
+
+
+def has_nat(zone_index: int, nat_per_zone: bool) -> bool:
+    """A NAT gateway in every zone's public subnet, or in the first zone's only."""
+    return zone_index == 0 or nat_per_zone
+
+
+def egress_route(nat_gateway_id: pulumi.Input[str]) -> list[ec2.RouteTableRouteArgsDict]:
+    return [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_gateway_id}]
+
+
 class AwsNetwork(pulumi.ComponentResource):
     network_id: pulumi.Output[str]
     ip_range: str
@@ -57,54 +76,55 @@ class AwsNetwork(pulumi.ComponentResource):
             return
         vpc = ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True, tags=tags, opts=child)
         self.network_id = vpc.id
-        gateway = ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags, opts=child)
-        public_table = ec2.RouteTable(
-            f"{name}-public", vpc_id=vpc.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], tags=tags, opts=child
-        )
         public_ranges, private_ranges = subnet_ranges(args.cidr, len(args.zones))
-        self.public_subnet_ids, self.private_subnet_ids = [], []
-        nats: list[ec2.NatGateway] = []
-        for i, zone in enumerate(args.zones):
-            public = ec2.Subnet(
-                f"{name}-public-{zone}",
-                vpc_id=vpc.id,
-                cidr_block=public_ranges[i],
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                # The AWS load balancer controller and the in-tree service controller place internet-facing NLBs here.
-                tags={**tags, "Name": f"{args.name}-public-{zone}", "kubernetes.io/role/elb": "1"},
-                opts=child,
-            )
-            ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_table.id, opts=child)
-            self.public_subnet_ids.append(public.id)
-            if i == 0 or args.nat_per_zone:
-                address = ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags, opts=child)
-                nats.append(
-                    ec2.NatGateway(
-                        f"{name}-nat-{zone}",
-                        subnet_id=public.id,
-                        allocation_id=address.id,
-                        tags=tags,
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
-                    )
-                )
+        nats = self._public_subnets(name, args, vpc.id, public_ranges, tags)
+        self.private_subnet_ids = []
         for i, zone in enumerate(args.zones):
             private = ec2.Subnet(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
                 cidr_block=private_ranges[i],
                 availability_zone=zone,
-                tags={**tags, "Name": f"{args.name}-private-{zone}", "kubernetes.io/role/internal-elb": "1"},
+                tags=subnet_tags(tags, args.name, "private", zone),
                 opts=child,
             )
             nat = nats[i] if args.nat_per_zone else nats[0]
-            table = ec2.RouteTable(
-                f"{name}-private-{zone}",
-                vpc_id=vpc.id,
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                tags=tags,
-                opts=child,
-            )
+            table = ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id, routes=egress_route(nat.id), tags=tags, opts=child)
             ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=table.id, opts=child)
             self.private_subnet_ids.append(private.id)
         self.register_outputs({"vpc_id": self.network_id})
+
+    def _public_subnets(
+        self, name: str, args: AwsNetworkArgs, vpc_id: pulumi.Output[str], ranges: list[str], tags: dict[str, str]
+    ) -> list[ec2.NatGateway]:
+        """The internet gateway, a public subnet per zone routed to it, and the NAT gateways in them."""
+        child = pulumi.ResourceOptions(parent=self)
+        gateway = ec2.InternetGateway(f"{name}-igw", vpc_id=vpc_id, tags=tags, opts=child)
+        public_table = ec2.RouteTable(
+            f"{name}-public", vpc_id=vpc_id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}], tags=tags, opts=child
+        )
+        self.public_subnet_ids = []
+        nats: list[ec2.NatGateway] = []
+        for i, zone in enumerate(args.zones):
+            public = ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=vpc_id,
+                cidr_block=ranges[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags=subnet_tags(tags, args.name, "public", zone),
+                opts=child,
+            )
+            ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_table.id, opts=child)
+            self.public_subnet_ids.append(public.id)
+            if has_nat(i, args.nat_per_zone):
+                address = ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags, opts=child)
+                nat = ec2.NatGateway(
+                    f"{name}-nat-{zone}",
+                    subnet_id=public.id,
+                    allocation_id=address.id,
+                    tags=tags,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                )
+                nats.append(nat)
+        return nats

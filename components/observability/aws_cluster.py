@@ -54,8 +54,11 @@ import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 
-from components.aws.iam import output_document, trust
+from components.aws.iam import output_document
+from components.aws.log_groups import retained_log_group
+from components.aws.roles import service_role
 from components.config.observability import AlertThresholds
+from components.observability.aws_alarms import AlarmSpec, metric_alarm
 
 ADDON = "amazon-cloudwatch-observability"
 SERVICE_ACCOUNT = "cloudwatch-agent"
@@ -79,6 +82,36 @@ def addon_configuration(ship_logs: bool) -> dict[str, Any]:
         },
         "containerLogs": {"enabled": ship_logs},
         "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}},
+    }
+
+
+def cluster_alarm_specs(prefix: str, cluster_name: str, topic: pulumi.Input[str], t: AlertThresholds) -> dict[str, AlarmSpec]:
+    """By kind: nodes not ready, pods crash-looping, a node's disk filling (Container Insights' metrics)."""
+    metrics = {
+        "failed-nodes": ("cluster_failed_node_count", 0, f"{cluster_name}: nodes not ready for {t.minutes} minutes"),
+        "crash-loop": (
+            "pod_container_status_waiting_reason_crash_loop_back_off",
+            0,
+            f"{cluster_name}: pods crash-looping for {t.minutes} minutes",
+        ),
+        "node-disk": ("node_filesystem_utilization", t.disk_percent, f"{cluster_name}: a node's disk above {t.disk_percent}% full"),
+    }
+    return {
+        kind: AlarmSpec(
+            name=f"{prefix}-cluster-{kind}",
+            description=description,
+            namespace=METRICS_NAMESPACE,
+            metric=metric,
+            dimensions={"ClusterName": cluster_name},
+            statistic="Maximum",
+            comparison="GreaterThanThreshold",
+            threshold=threshold,
+            evaluation_periods=t.minutes,
+            treat_missing_data="missing",
+            alarm_actions=[topic],
+            ok_actions=[topic],
+        )
+        for kind, (metric, threshold, description) in metrics.items()
     }
 
 
@@ -110,15 +143,10 @@ class ClusterInsights(pulumi.ComponentResource):
         super().__init__("meteor-platform:observability:ClusterInsights", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.log_groups = {
-            kind: cloudwatch.LogGroup(
-                f"{name}-{kind}",
-                name=log_group_name(args.cluster_name, kind),
-                retention_in_days=args.retention_days,
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-            )
+            kind: retained_log_group(f"{name}-{kind}", log_group_name(args.cluster_name, kind), args.retention_days, parent=self)
             for kind in LOG_GROUPS
         }
-        self.role = iam.Role(f"{name}-agent", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
+        self.role = service_role(f"{name}-agent", "pods.eks.amazonaws.com", tag_session=True, parent=self)
         policy = iam.RolePolicy(f"{name}-agent", role=self.role.name, policy=self._agent_policy(args), opts=child)
         self.addon = eks.Addon(
             f"{name}-addon",
@@ -157,38 +185,6 @@ class ClusterInsights(pulumi.ComponentResource):
         )
 
     def _alarms(self, name: str, args: ClusterInsightsArgs, topic: pulumi.Input[str], t: AlertThresholds) -> None:
-        cluster = {"ClusterName": args.cluster_name}
-        specs = [
-            ("failed-nodes", "cluster_failed_node_count", 0, f"{args.cluster_name}: nodes not ready for {t.minutes} minutes"),
-            (
-                "crash-loop",
-                "pod_container_status_waiting_reason_crash_loop_back_off",
-                0,
-                f"{args.cluster_name}: pods crash-looping for {t.minutes} minutes",
-            ),
-            (
-                "node-disk",
-                "node_filesystem_utilization",
-                t.disk_percent,
-                f"{args.cluster_name}: a node's disk above {t.disk_percent}% full",
-            ),
-        ]
-        for kind, metric, threshold, description in specs:
+        for kind, spec in cluster_alarm_specs(args.name, args.cluster_name, topic, t).items():
             resource = f"{name}-{kind}"
-            self.alarms[resource] = cloudwatch.MetricAlarm(
-                resource,
-                name=f"{args.name}-cluster-{kind}",
-                alarm_description=description,
-                namespace=METRICS_NAMESPACE,
-                metric_name=metric,
-                dimensions=cluster,
-                statistic="Maximum",
-                period=60,
-                evaluation_periods=t.minutes,
-                threshold=threshold,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="missing",
-                alarm_actions=[topic],
-                ok_actions=[topic],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.addon]),
-            )
+            self.alarms[resource] = metric_alarm(resource, spec, pulumi.ResourceOptions(parent=self, depends_on=[self.addon]))

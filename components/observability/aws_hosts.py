@@ -29,6 +29,7 @@ dead or never-installed agent says so instead of leaving the alarm silently with
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,6 +37,7 @@ import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.ec2 as ec2
 
 from components.config.observability import AlertThresholds
+from components.observability.aws_alarms import AlarmSpec, metric_alarm
 from components.observability.cloudwatch_agent import DISK_METRIC, FILESYSTEM, MEMORY_METRIC
 
 EC2_NAMESPACE = "AWS/EC2"
@@ -76,6 +78,82 @@ class HostAlarmsArgs:
     """Per host (same order as `instances`), the mounts whose use alarms."""
 
 
+def host_alarm_specs(args: HostAlarmsArgs, index: int, instance_id: pulumi.Input[str], disks: list[HostDisk]) -> dict[str, AlarmSpec]:
+    """Host `index`'s alarms by kind: its status checks, CPU, memory, and each disk's use. The names are
+    fixed by host index and kind, never by the instance id, so a roll updates them in place."""
+    t = args.thresholds
+    host = f"host{index}"
+    recover = [f"arn:aws:automate:{args.region}:ec2:recover"] if recoverable(args.instance_type) else []
+    by_id: dict[str, pulumi.Input[str]] = {"InstanceId": instance_id}
+    ec2_metric, agent_metric = (EC2_NAMESPACE, by_id), (args.agent_namespace, by_id)
+
+    def alarm(
+        kind: str,
+        description: str,
+        source: tuple[str, dict[str, pulumi.Input[str]]],
+        metric: str,
+        statistic: str,
+        threshold: int,
+        periods: int,
+        *,
+        comparison: str = "GreaterThanThreshold",
+        extra_actions: Sequence[str] = (),
+    ) -> AlarmSpec:
+        namespace, dimensions = source
+        # The agent's metrics have no other witness: their absence (agent dead, install failed) is news.
+        agent_fed = namespace == args.agent_namespace
+        return AlarmSpec(
+            name=f"{args.name}-{host}-{kind}",
+            description=description,
+            namespace=namespace,
+            metric=metric,
+            dimensions=dimensions,
+            statistic=statistic,
+            comparison=comparison,
+            threshold=threshold,
+            evaluation_periods=periods,
+            treat_missing_data="missing",
+            alarm_actions=[args.topic_arn, *extra_actions],
+            ok_actions=[args.topic_arn],
+            insufficient_data_actions=[args.topic_arn] if agent_fed else [],
+        )
+
+    at_least = "GreaterThanOrEqualToThreshold"
+    system = f"{host}: EC2 system status check failed (AWS hardware or network)" + ("; EC2 recovers the instance" if recover else "")
+    instance = f"{host}: EC2 instance status check failed (the host's kernel, memory or network)"
+    specs = {
+        "system-check": alarm(
+            "system-check", system, ec2_metric, "StatusCheckFailed_System", "Maximum", 1, 2, comparison=at_least, extra_actions=recover
+        ),
+        "instance-check": alarm(
+            "instance-check", instance, ec2_metric, "StatusCheckFailed_Instance", "Maximum", 1, t.minutes, comparison=at_least
+        ),
+        "cpu": alarm(
+            "cpu",
+            f"{host}: CPU above {t.cpu_percent}% for {t.minutes} minutes",
+            ec2_metric,
+            "CPUUtilization",
+            "Average",
+            t.cpu_percent,
+            t.minutes,
+        ),
+        "memory": alarm(
+            "memory",
+            f"{host}: memory use above {t.memory_percent}% for {t.minutes} minutes",
+            agent_metric,
+            MEMORY_METRIC,
+            "Average",
+            t.memory_percent,
+            t.minutes,
+        ),
+    }
+    for disk in disks:
+        mount = (args.agent_namespace, {**by_id, "path": disk.path, "fstype": FILESYSTEM})
+        description = f"{host}: {disk.path} above {t.disk_percent}% full"
+        specs[f"disk-{disk.kind}"] = alarm(f"disk-{disk.kind}", description, mount, DISK_METRIC, "Maximum", t.disk_percent, t.minutes)
+    return specs
+
+
 class HostAlarms(pulumi.ComponentResource):
     """The alarms of every EC2 Docker host of the stack."""
 
@@ -85,122 +163,8 @@ class HostAlarms(pulumi.ComponentResource):
     def __init__(self, name: str, args: HostAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:observability:HostAlarms", name, None, opts)
         self.alarms = {}
-        t = args.thresholds
-        recover = [f"arn:aws:automate:{args.region}:ec2:recover"] if recoverable(args.instance_type) else []
         for i, (instance, disks) in enumerate(zip(args.instances, args.disks, strict=True)):
-            host = f"host{i}"
-            by_id: dict[str, pulumi.Input[str]] = {"InstanceId": instance.id}
-            self._alarm(
-                name,
-                args,
-                host,
-                "system-check",
-                f"{host}: EC2 system status check failed (AWS hardware or network)" + ("; EC2 recovers the instance" if recover else ""),
-                namespace=EC2_NAMESPACE,
-                metric="StatusCheckFailed_System",
-                dimensions=by_id,
-                statistic="Maximum",
-                threshold=1,
-                operator="GreaterThanOrEqualToThreshold",
-                periods=2,
-                extra_actions=recover,
-            )
-            self._alarm(
-                name,
-                args,
-                host,
-                "instance-check",
-                f"{host}: EC2 instance status check failed (the host's kernel, memory or network)",
-                namespace=EC2_NAMESPACE,
-                metric="StatusCheckFailed_Instance",
-                dimensions=by_id,
-                statistic="Maximum",
-                threshold=1,
-                operator="GreaterThanOrEqualToThreshold",
-                periods=t.minutes,
-            )
-            self._alarm(
-                name,
-                args,
-                host,
-                "cpu",
-                f"{host}: CPU above {t.cpu_percent}% for {t.minutes} minutes",
-                namespace=EC2_NAMESPACE,
-                metric="CPUUtilization",
-                dimensions=by_id,
-                statistic="Average",
-                threshold=t.cpu_percent,
-                operator="GreaterThanThreshold",
-                periods=t.minutes,
-            )
-            self._alarm(
-                name,
-                args,
-                host,
-                "memory",
-                f"{host}: memory use above {t.memory_percent}% for {t.minutes} minutes",
-                namespace=args.agent_namespace,
-                metric=MEMORY_METRIC,
-                dimensions=by_id,
-                statistic="Average",
-                threshold=t.memory_percent,
-                operator="GreaterThanThreshold",
-                periods=t.minutes,
-            )
-            for disk in disks:
-                self._alarm(
-                    name,
-                    args,
-                    host,
-                    f"disk-{disk.kind}",
-                    f"{host}: {disk.path} above {t.disk_percent}% full",
-                    namespace=args.agent_namespace,
-                    metric=DISK_METRIC,
-                    dimensions={**by_id, "path": disk.path, "fstype": FILESYSTEM},
-                    statistic="Maximum",
-                    threshold=t.disk_percent,
-                    operator="GreaterThanThreshold",
-                    periods=t.minutes,
-                )
+            for kind, spec in host_alarm_specs(args, i, instance.id, disks).items():
+                resource = f"{name}-host{i}-{kind}"
+                self.alarms[resource] = metric_alarm(resource, spec, pulumi.ResourceOptions(parent=self))
         self.register_outputs({"alarms": {n: a.name for n, a in self.alarms.items()}})
-
-    def _alarm(
-        self,
-        name: str,
-        args: HostAlarmsArgs,
-        host: str,
-        kind: str,
-        description: str,
-        *,
-        namespace: str,
-        metric: str,
-        dimensions: dict[str, pulumi.Input[str]],
-        statistic: str,
-        threshold: int,
-        operator: str,
-        periods: int,
-        extra_actions: list[str] | None = None,
-    ) -> None:
-        # The agent's metrics have no other witness: their absence (agent dead, install failed) is news.
-        agent_fed = namespace == args.agent_namespace
-        resource = f"{name}-{host}-{kind}"
-        self.alarms[resource] = cloudwatch.MetricAlarm(
-            resource,
-            # The alarm's name is its identity (PutMetricAlarm overwrites by name; ForceNew in the provider):
-            # fixed by host index and kind, never by the instance id, so a roll updates it in place.
-            name=f"{args.name}-{host}-{kind}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dimensions,
-            statistic=statistic,
-            period=60,
-            evaluation_periods=periods,
-            threshold=threshold,
-            comparison_operator=operator,
-            treat_missing_data="missing",
-            alarm_actions=[args.topic_arn, *(extra_actions or [])],
-            ok_actions=[args.topic_arn],
-            insufficient_data_actions=[args.topic_arn] if agent_fed else [],
-            opts=pulumi.ResourceOptions(parent=self),
-        )

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_aws import cloudwatch, iam
 
+from components.aws.log_groups import retained_log_group
+
 NON_BLOCKING_BUFFER = "4m"
 """The ring buffer between the app and the driver in non-blocking mode (Docker's default is 1m)."""
 
@@ -107,12 +109,7 @@ class ContainerLogShipping(pulumi.ComponentResource):
         super().__init__("meteor-platform:observability:ContainerLogShipping", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = log_group_name(args.prefix)
-        self.log_group = cloudwatch.LogGroup(
-            f"{name}-group",
-            name=group,
-            retention_in_days=args.retention_days,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
+        self.log_group = retained_log_group(f"{name}-group", group, args.retention_days, parent=self)
         self.write_policy = iam.RolePolicy(
             f"{name}-write",
             role=args.role_name,

@@ -39,6 +39,8 @@ import pulumi_aws.lambda_ as lambda_
 import pulumi_aws.sns as sns
 import pulumi_aws.ssm as ssm
 
+from components.observability.aws_alarms import AlarmSpec, metric_alarm
+
 HANDLER_SOURCE = Path(__file__).with_name("aws_slack_handler.py")
 # A runtime the pinned SDK knows (pulumi_aws/lambda_/_enums.py Runtime.PYTHON3D13) and Lambda supports
 # (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html); bump it when that page deprecates it.
@@ -81,7 +83,7 @@ class SlackForwarder(pulumi.ComponentResource):
     def __init__(self, name: str, args: SlackForwarderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:observability:SlackForwarder", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        parameter_name = f"/{args.name}/alerts/slack-webhook"
+        parameter_name = webhook_parameter_name(args.name)
         self.parameter = ssm.Parameter(
             f"{name}-webhook",
             name=parameter_name,
@@ -91,73 +93,78 @@ class SlackForwarder(pulumi.ComponentResource):
             opts=child,
         )
         function_names = {region: forwarder_name(args.name) for region in args.topics}
-        self.role = iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-                }
-            ),
-            opts=child,
-        )
-        iam.RolePolicy(
-            f"{name}-role",
-            role=self.role.id,
-            policy=forwarder_policy(args.account_id, args.region, parameter_name, function_names),
-            opts=child,
-        )
+        self.role = iam.Role(f"{name}-role", assume_role_policy=LAMBDA_TRUST_POLICY, opts=child)
+        policy = forwarder_policy(args.account_id, args.region, parameter_name, function_names)
+        iam.RolePolicy(f"{name}-role", role=self.role.id, policy=policy, opts=child)
         code = pulumi.AssetArchive({"index.py": pulumi.StringAsset(HANDLER_SOURCE.read_text())})
         self.functions = {}
         self.subscriptions = {}
         self.error_alarms = {}
         for region, topic_arn in args.topics.items():
-            in_region = None if region == args.region else region
-            suffix = "" if in_region is None else f"-{region}"
-            function_name = function_names[region]
-            # Created before the function, so Lambda never creates it without a retention.
-            logs = cloudwatch.LogGroup(
-                f"{name}{suffix}",
-                name=f"/aws/lambda/{function_name}",
-                retention_in_days=args.log_retention_days,
-                region=in_region,
-                opts=child,
-            )
-            function = lambda_.Function(
-                f"{name}{suffix}",
-                name=function_name,
-                description="Posts the stack's CloudWatch alarms to Slack",
-                runtime=RUNTIME,
-                handler="index.handler",
-                code=code,
-                role=self.role.arn,
-                timeout=TIMEOUT_SECONDS,
-                memory_size=128,
-                environment=lambda_.FunctionEnvironmentArgs(variables={"WEBHOOK_PARAMETER": parameter_name, "WEBHOOK_REGION": args.region}),
-                region=in_region,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
-            )
-            permission = lambda_.Permission(
-                f"{name}{suffix}",
-                action="lambda:InvokeFunction",
-                function=function.name,
-                principal="sns.amazonaws.com",
-                source_arn=topic_arn,
-                region=in_region,
-                opts=child,
-            )
-            self.subscriptions[region] = sns.TopicSubscription(
-                f"{name}{suffix}",
-                topic=topic_arn,
-                protocol="lambda",
-                endpoint=function.arn,
-                region=in_region,
-                # SNS invokes the function only once the permission exists.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
-            )
-            self.functions[region] = function
-            self.error_alarms[region] = _error_alarm(f"{name}{suffix}", function_name, topic_arn, in_region, child)
+            self._forwarder_in(name, args, region, topic_arn, code, parameter_name)
         self.register_outputs({"functions": {r: f.arn for r, f in self.functions.items()}})
+
+    def _forwarder_in(
+        self, name: str, args: SlackForwarderArgs, region: str, topic_arn: pulumi.Input[str], code: pulumi.Archive, parameter_name: str
+    ) -> None:
+        """The function of `region`'s topic: its log group, the permission for SNS, the subscription, its error alarm."""
+        child = pulumi.ResourceOptions(parent=self)
+        in_region = None if region == args.region else region
+        suffix = "" if in_region is None else f"-{region}"
+        function_name = forwarder_name(args.name)
+        # Created before the function, so Lambda never creates it without a retention.
+        logs = cloudwatch.LogGroup(
+            f"{name}{suffix}", name=f"/aws/lambda/{function_name}", retention_in_days=args.log_retention_days, region=in_region, opts=child
+        )
+        function = lambda_.Function(
+            f"{name}{suffix}",
+            name=function_name,
+            description="Posts the stack's CloudWatch alarms to Slack",
+            runtime=RUNTIME,
+            handler="index.handler",
+            code=code,
+            role=self.role.arn,
+            timeout=TIMEOUT_SECONDS,
+            memory_size=128,
+            environment=lambda_.FunctionEnvironmentArgs(variables={"WEBHOOK_PARAMETER": parameter_name, "WEBHOOK_REGION": args.region}),
+            region=in_region,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        )
+        permission = lambda_.Permission(
+            f"{name}{suffix}",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="sns.amazonaws.com",
+            source_arn=topic_arn,
+            region=in_region,
+            opts=child,
+        )
+        self.subscriptions[region] = sns.TopicSubscription(
+            f"{name}{suffix}",
+            topic=topic_arn,
+            protocol="lambda",
+            endpoint=function.arn,
+            region=in_region,
+            # SNS invokes the function only once the permission exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        self.functions[region] = function
+        self.error_alarms[region] = _error_alarm(f"{name}{suffix}", function_name, topic_arn, in_region, child)
+
+
+LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+"""A role only Lambda may assume (as this component always wrote it: unlike `aws.iam.trust`, keys unsorted
+and the action a string, so the deployed role's policy reads unchanged)."""
+
+
+def webhook_parameter_name(prefix: str) -> str:
+    """The SecureString parameter holding the webhook (`/<project>-<stack>/alerts/slack-webhook`)."""
+    return f"/{prefix}/alerts/slack-webhook"
 
 
 def forwarder_name(prefix: str) -> str:
@@ -177,23 +184,24 @@ def _error_alarm(
     it in ALARM; an OK notification would invoke it once more, fail, and flap ALARM/OK for as long as the
     webhook is broken. It returns to OK silently and alarms again at the next failure.
     """
-    return cloudwatch.MetricAlarm(
-        f"{name}-errors",
+    return metric_alarm(f"{name}-errors", forwarder_error_alarm(function, topic_arn, region), child)
+
+
+def forwarder_error_alarm(function: str, topic_arn: pulumi.Input[str], region: str | None) -> AlarmSpec:
+    return AlarmSpec(
         name=f"{function}-errors",
-        alarm_description=f"Lambda function {function} failed to post an alarm to Slack (its log group /aws/lambda/{function} says why); "
+        description=f"Lambda function {function} failed to post an alarm to Slack (its log group /aws/lambda/{function} says why); "
         "the alarm reached the topic's email subscribers",
         namespace="AWS/Lambda",
-        metric_name="Errors",
+        metric="Errors",
         dimensions={"FunctionName": function},
         statistic="Sum",
-        period=60,
         evaluation_periods=1,
-        comparison_operator="GreaterThanThreshold",
+        comparison="GreaterThanThreshold",
         threshold=0,
         treat_missing_data="notBreaching",
         alarm_actions=[topic_arn],
         region=region,
-        opts=child,
     )
 
 

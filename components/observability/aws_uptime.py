@@ -35,6 +35,7 @@ import pulumi_aws.route53 as route53
 
 from components.config.observability import AlertThresholds
 from components.observability import PublicEndpoint
+from components.observability.aws_alarms import AlarmSpec, metric_alarm
 
 ROUTE53_METRICS_REGION = "us-east-1"
 
@@ -43,7 +44,6 @@ ROUTE53_METRICS_REGION = "us-east-1"
 CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
 REQUEST_INTERVAL_SECONDS = 30  # 10 or 30 (validation.IntInSlice); 10 is billed as a "fast" check
 FAILURE_THRESHOLD = 3  # consecutive failures (1..10) before a checker calls the endpoint unhealthy
-PERIOD_SECONDS = 60  # Route 53 health-check metrics are 1-minute data points
 
 
 @dataclass(frozen=True)
@@ -102,55 +102,66 @@ class AwsUptimeChecks(pulumi.ComponentResource):
         self.register_outputs({"health_checks": {app: c.id for app, c in self.health_checks.items()}})
 
 
-def _alarms(
-    name: str, prefix: str, endpoint: PublicEndpoint, check: route53.HealthCheck, target: AlarmTarget, child: pulumi.ResourceOptions
-) -> list[cloudwatch.MetricAlarm]:
+def uptime_alarm_specs(prefix: str, endpoint: PublicEndpoint, check_id: pulumi.Input[str], target: AlarmTarget) -> dict[str, AlarmSpec]:
+    """The endpoint's down and slow alarms, on its health check's metrics (published in us-east-1)."""
     minutes = target.thresholds.minutes
-    common = {
-        "namespace": "AWS/Route53",
-        "dimensions": {"HealthCheckId": check.id},
-        "period": PERIOD_SECONDS,
-        "evaluation_periods": minutes,
-        "datapoints_to_alarm": minutes,
-        "alarm_actions": [target.topic_arn],
-        "ok_actions": [target.topic_arn],
-        "region": ROUTE53_METRICS_REGION,
-        "tags": {"app": endpoint.app},
-    }
-    down = cloudwatch.MetricAlarm(
-        f"{name}-{endpoint.app}-down",
-        name=f"{prefix}-{endpoint.app}-down",
-        alarm_description=f"{endpoint.url} failed Route 53's health checks for {minutes} minutes",
+    topic = target.topic_arn
+
+    def alarm(kind: str, description: str, metric: str, statistic: str, comparison: str, threshold: int, missing: str) -> AlarmSpec:
+        return AlarmSpec(
+            name=f"{prefix}-{endpoint.app}-{kind}",
+            description=description,
+            namespace="AWS/Route53",
+            metric=metric,
+            dimensions={"HealthCheckId": check_id},
+            statistic=statistic,
+            comparison=comparison,
+            threshold=threshold,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes,
+            treat_missing_data=missing,
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            # Silence from a check that exists is still reported (below), as silence, never read as up.
+            insufficient_data_actions=[topic] if kind == "down" else None,
+            region=ROUTE53_METRICS_REGION,
+            tags={"app": endpoint.app},
+        )
+
+    return {
         # HealthCheckStatus: 1 healthy, 0 unhealthy, one data point a minute for as long as the check exists.
-        metric_name="HealthCheckStatus",
-        statistic="Minimum",
-        comparison_operator="LessThanThreshold",
-        threshold=1,
         # A new or replaced check (first `up`, an app added, HTTP <-> HTTPS) has no data for its first
         # minutes, which `breaching` would report as the domain down. With `missing`, an evaluation range
         # without any data point moves the alarm to INSUFFICIENT_DATA (CloudWatch User Guide, "Configuring
         # how CloudWatch alarms treat missing data": docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-        # AlarmThatSendsEmail.html#alarms-and-missing-data), and that state notifies the topic too: silence
-        # from a check that exists is still reported, as silence, never read as up. A down endpoint
-        # publishes 0s, not silence.
-        treat_missing_data="missing",
-        insufficient_data_actions=[target.topic_arn],
-        opts=child,
-        **common,  # pyright: ignore[reportArgumentType]
-    )
-    slow = cloudwatch.MetricAlarm(
-        f"{name}-{endpoint.app}-slow",
-        name=f"{prefix}-{endpoint.app}-slow",
-        alarm_description=f"{endpoint.url} answered its first byte after more than {target.latency_ms} ms on average for {minutes} minutes",
+        # AlarmThatSendsEmail.html#alarms-and-missing-data), and that state notifies the topic too. A down
+        # endpoint publishes 0s, not silence.
+        "down": alarm(
+            "down",
+            f"{endpoint.url} failed Route 53's health checks for {minutes} minutes",
+            "HealthCheckStatus",
+            "Minimum",
+            "LessThanThreshold",
+            1,
+            "missing",
+        ),
         # TimeToFirstByte, in milliseconds, averaged over the checkers; published with measure_latency only.
-        # No `unit`: an alarm whose unit differs from the metric's sees no data at all.
-        metric_name="TimeToFirstByte",
-        statistic="Average",
-        comparison_operator="GreaterThanThreshold",
-        threshold=target.latency_ms,
-        # A domain that does not answer has no latency: the down alarm speaks for it, not this one.
-        treat_missing_data="notBreaching",
-        opts=child,
-        **common,  # pyright: ignore[reportArgumentType]
-    )
-    return [down, slow]
+        # No `unit`: an alarm whose unit differs from the metric's sees no data at all. A domain that does
+        # not answer has no latency: the down alarm speaks for it, not this one.
+        "slow": alarm(
+            "slow",
+            f"{endpoint.url} answered its first byte after more than {target.latency_ms} ms on average for {minutes} minutes",
+            "TimeToFirstByte",
+            "Average",
+            "GreaterThanThreshold",
+            target.latency_ms,
+            "notBreaching",
+        ),
+    }
+
+
+def _alarms(
+    name: str, prefix: str, endpoint: PublicEndpoint, check: route53.HealthCheck, target: AlarmTarget, child: pulumi.ResourceOptions
+) -> list[cloudwatch.MetricAlarm]:
+    specs = uptime_alarm_specs(prefix, endpoint, check.id, target)
+    return [metric_alarm(f"{name}-{endpoint.app}-{kind}", spec, child) for kind, spec in specs.items()]

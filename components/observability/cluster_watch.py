@@ -98,7 +98,7 @@ def destinations_warning(emails: tuple[str, ...], slack: bool, mail: bool, names
 def cron_job_spec(
     args: ClusterWatchArgs, *, script: pulumi.Input[str], secret: pulumi.Input[str], account: pulumi.Input[str]
 ) -> k8s.batch.v1.CronJobSpecArgsDict:
-    pod_labels = labels.common(args.stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
+    pod_labels = watch_labels(args.stack)
     env: list[k8s.core.v1.EnvVarArgsDict] = [
         {"name": "NAMESPACE", "value": args.namespace},
         {"name": "STATE_CONFIGMAP", "value": STATE_CONFIGMAP},
@@ -174,6 +174,38 @@ def network_policy_spec(stack: str, *, mails: bool) -> k8s.networking.v1.Network
     }
 
 
+READER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [{"api_groups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}]
+"""Cluster-wide: list nodes and pods (the script only lists), nothing else (no secrets, no writes)."""
+STATE_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
+    {"api_groups": [""], "resources": ["configmaps"], "resource_names": [STATE_CONFIGMAP], "verbs": ["get", "update"]}
+]
+"""In its namespace: get and update that one ConfigMap (resourceNames cannot restrict create or list, which
+it does not need: kubernetes.io/docs/reference/access-authn-authz/rbac, "Referring to resources")."""
+
+
+def watch_labels(stack: str) -> dict[str, str]:
+    return labels.common(stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
+
+
+def watch_metadata(args: ClusterWatchArgs, object_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
+    """An object of the watcher's namespace."""
+    return {"name": object_name, "namespace": args.namespace, "labels": watch_labels(args.stack)}
+
+
+def destination_secrets(args: ClusterWatchArgs) -> dict[str, pulumi.Input[str]]:
+    """The Secret's keys: the Slack webhook and the SMTP URL, those that are set."""
+    data: dict[str, pulumi.Input[str]] = {}
+    if args.slack_webhook is not None:
+        data["slack-webhook"] = args.slack_webhook
+    if args.mail_url is not None:
+        data["mail-url"] = args.mail_url
+    return data
+
+
+def account_subject(account: pulumi.Input[str], namespace: str) -> list[k8s.rbac.v1.SubjectArgsDict]:
+    return [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+
+
 class ClusterWatch(pulumi.ComponentResource):
     """Namespace, service account and its RBAC, destinations Secret, script and state ConfigMaps,
     NetworkPolicy and the CronJob."""
@@ -184,7 +216,6 @@ class ClusterWatch(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterWatchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:observability:ClusterWatch", name, None, opts)
-        meta_labels = labels.common(args.stack, COMPONENT, ROLE) | {"app.kubernetes.io/component": COMPONENT}
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={
@@ -194,71 +225,62 @@ class ClusterWatch(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        ns = args.namespace
-
-        def meta(object_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
-            return {"name": object_name, "namespace": ns, "labels": meta_labels}
-
-        account = k8s.core.v1.ServiceAccount(f"{name}-account", metadata=meta(COMPONENT), automount_service_account_token=False, opts=child)
-        # Cluster-wide: list nodes and pods (the script only lists), nothing else (no secrets, no writes).
-        reader = k8s.rbac.v1.ClusterRole(
-            f"{name}-reader",
-            metadata={"name": f"meteor-{args.stack}-cluster-watch", "labels": meta_labels},
-            rules=[{"api_groups": [""], "resources": ["nodes", "pods"], "verbs": ["list"]}],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-reader",
-            metadata={"name": f"meteor-{args.stack}-cluster-watch", "labels": meta_labels},
-            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader.metadata.name},
-            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # What it reported: created empty here, written only by the watcher. `data` is ignored so an `up`
-        # (or a refresh followed by one) never resets it and re-sends every open alert.
-        self.state = k8s.core.v1.ConfigMap(
-            f"{name}-state",
-            metadata=meta(STATE_CONFIGMAP),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["data"])),
-        )
-        # In its namespace: get and update that one ConfigMap (resourceNames cannot restrict create or
-        # list, which it does not need: kubernetes.io/docs/reference/access-authn-authz/rbac, "Referring to resources").
-        writer = k8s.rbac.v1.Role(
-            f"{name}-state",
-            metadata=meta(f"{COMPONENT}-state"),
-            rules=[{"api_groups": [""], "resources": ["configmaps"], "resource_names": [STATE_CONFIGMAP], "verbs": ["get", "update"]}],
-            opts=child,
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-state",
-            metadata=meta(f"{COMPONENT}-state"),
-            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": writer.metadata.name},
-            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
-            opts=child,
-        )
-        secret_data: dict[str, pulumi.Input[str]] = {}
-        if args.slack_webhook is not None:
-            secret_data["slack-webhook"] = args.slack_webhook
-        if args.mail_url is not None:
-            secret_data["mail-url"] = args.mail_url
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-account", metadata=watch_metadata(args, COMPONENT), automount_service_account_token=False, opts=child
+        ).metadata.name
+        self._reader(name, args, account)
+        writer = self._state(name, args, account)
         secret_name: pulumi.Input[str] = SECRET_NAME
-        if secret_data:
-            secret_name = k8s.core.v1.Secret(
-                f"{name}-destinations", metadata=meta(SECRET_NAME), type="Opaque", string_data=secret_data, opts=child
-            ).metadata.name
+        if secrets := destination_secrets(args):
+            secret = k8s.core.v1.Secret(
+                f"{name}-destinations", metadata=watch_metadata(args, SECRET_NAME), type="Opaque", string_data=secrets, opts=child
+            )
+            secret_name = secret.metadata.name
         script = k8s.core.v1.ConfigMap(
-            f"{name}-script", metadata=meta(f"{COMPONENT}-script"), data={"watch.py": SCRIPT.read_text()}, opts=child
+            f"{name}-script", metadata=watch_metadata(args, f"{COMPONENT}-script"), data={"watch.py": SCRIPT.read_text()}, opts=child
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
-            metadata=meta(COMPONENT),
+            metadata=watch_metadata(args, COMPONENT),
             spec=network_policy_spec(args.stack, mails=args.mail_url is not None),
             opts=child,
         )
         self.cron_job = k8s.batch.v1.CronJob(
             f"{name}-cron-job",
-            metadata=meta(COMPONENT),
-            spec=cron_job_spec(args, script=script.metadata.name, secret=secret_name, account=account.metadata.name),
+            metadata=watch_metadata(args, COMPONENT),
+            spec=cron_job_spec(args, script=script.metadata.name, secret=secret_name, account=account),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, self.state, writer]),
         )
         self.register_outputs({})
+
+    def _reader(self, name: str, args: ClusterWatchArgs, account: pulumi.Input[str]) -> None:
+        """The cluster-wide reader role, bound to the watcher's account."""
+        metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": f"meteor-{args.stack}-cluster-watch", "labels": watch_labels(args.stack)}
+        reader = k8s.rbac.v1.ClusterRole(f"{name}-reader", metadata=metadata, rules=READER_RULES, opts=pulumi.ResourceOptions(parent=self))
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-reader",
+            metadata=metadata,
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader.metadata.name},
+            subjects=account_subject(account, args.namespace),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _state(self, name: str, args: ClusterWatchArgs, account: pulumi.Input[str]) -> k8s.rbac.v1.Role:
+        """What it reported: created empty here, written only by the watcher. `data` is ignored so an `up`
+        (or a refresh followed by one) never resets it and re-sends every open alert. Returns the role
+        that lets the watcher write it."""
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        self.state = k8s.core.v1.ConfigMap(
+            f"{name}-state",
+            metadata=watch_metadata(args, STATE_CONFIGMAP),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["data"])),
+        )
+        writer = k8s.rbac.v1.Role(f"{name}-state", metadata=watch_metadata(args, f"{COMPONENT}-state"), rules=STATE_RULES, opts=child)
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-state",
+            metadata=watch_metadata(args, f"{COMPONENT}-state"),
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": writer.metadata.name},
+            subjects=account_subject(account, args.namespace),
+            opts=child,
+        )
+        return writer

@@ -107,7 +107,6 @@ class EcrRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EcrRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meteor-platform:registry:EcrRegistry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.repositories = {}
         for app in args.apps:
             repository = ecr.Repository(
@@ -117,7 +116,7 @@ class EcrRegistry(pulumi.ComponentResource):
                 image_tag_mutability_exclusion_filters=[{"filter": CACHE_TAG_FILTER, "filter_type": "WILDCARD"}],
                 image_scanning_configuration={"scan_on_push": True},
                 encryption_configurations=[{"encryption_type": "KMS"}],
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+                opts=stateful(args.protect, parent=self),
             )
             # One policy per repository, `policy` ForceNew and no Update (terraform-provider-aws
             # internal/service/ecr/lifecycle_policy.go): replaced create-first, the new policy would be put

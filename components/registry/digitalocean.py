@@ -63,7 +63,7 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
                 name=args.name,
                 region=args.region,
                 subscription_tier_slug=args.tier,
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
+                opts=stateful(args.protect, parent=self),
             )
             registry_name, self.server = self.registry.name, self.registry.endpoint
         pull = do.ContainerRegistryDockerCredentials(f"{name}-pull", registry_name=registry_name, write=False, opts=child)

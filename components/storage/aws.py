@@ -24,20 +24,24 @@ import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_aws.s3 as s3
 
-from components.aws.iam import output_document, trust
+from components.aws.iam import output_document
 from components.aws.pod_identity import association_settled
-from components.endpoints import ANYWHERE, POD_IDENTITY_AGENT, Endpoint
+from components.aws.roles import service_role
+from components.endpoints import POD_IDENTITY_AGENT
 from components.protection import stateful
 from components.storage import BackupTarget, PodIdentityWiring, StorageWiring
-
-HTTPS = Endpoint(port=443, cidr=ANYWHERE)
-# Dumps live beside the apps' files: app names are DNS labels, so no app's `<app>/` prefix (and no
-# app role) can reach a prefix that starts with `_`.
-S3_DUMPS_PREFIX = "_backups/mongo/"
-BACKUP_SERVICE_ACCOUNT = "mongo-backup"
-"""The service account the backup CronJob and the restore Job run as on EKS (bound to the dumps role)."""
-# Data-plane actions a non-TLS request could carry: denied without TLS.
-TRANSPORT_ACTIONS = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*", "s3:RestoreObject", "s3:AbortMultipartUpload"]
+from components.storage.s3_specs import BACKUP_SERVICE_ACCOUNT as BACKUP_SERVICE_ACCOUNT
+from components.storage.s3_specs import (
+    ENCRYPTION_RULES,
+    app_statements,
+    backup_statements,
+    cors_rules,
+    lifecycle_rules,
+    tls_only_statements,
+)
+from components.storage.s3_specs import HTTPS as HTTPS
+from components.storage.s3_specs import S3_DUMPS_PREFIX as S3_DUMPS_PREFIX
+from components.storage.s3_specs import default_bucket_name as default_bucket_name
 
 
 @dataclass(frozen=True)
@@ -60,75 +64,6 @@ class S3StorageArgs:
     """EKS: the namespace of the backup job's service account (MongoDB's)."""
 
 
-def dumps_rule(retention_days: int) -> s3.BucketLifecycleConfigurationRuleArgsDict:
-    """Dumps expire after the retention (on a versioned bucket: a delete marker, the dump noncurrent),
-    and noncurrent dumps after the retention again. Where this rule and the bucket-wide one both apply
-    to a noncurrent dump, S3 applies the shorter expiration (docs.aws.amazon.com/AmazonS3/latest/
-    userguide/lifecycle-conflicts.html): README "Backups and restore" says so."""
-    return {
-        "id": "expire-mongo-dumps",
-        "status": "Enabled",
-        "filter": {"prefix": S3_DUMPS_PREFIX},
-        "expiration": {"days": retention_days},
-        "noncurrent_version_expiration": {"noncurrent_days": retention_days},
-        "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-    }
-
-
-def default_bucket_name(stack: str, account: str) -> str:
-    """`meteor-<stack>-<account id>`: S3 names are global, so the account makes the default unique (two
-    teams' `aws-staging` never collide) and stable (the same account, the same name on every run).
-    At most 60 characters (stack names up to 40: components/config/names.py), a valid bucket name."""
-    return f"meteor-{stack}-{account}"
-
-
-def app_statements(bucket_arn: pulumi.Output[str], prefixes: list[str]) -> pulumi.Output[list[dict[str, object]]]:
-    """Read, write and delete objects under the apps' prefixes; list only those prefixes."""
-    return bucket_arn.apply(
-        lambda arn: [
-            {
-                "Sid": "AppObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                "Resource": [f"{arn}/{prefix}*" for prefix in prefixes],
-            },
-            {
-                "Sid": "AppListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [arn],
-                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-            },
-        ]
-    )
-
-
-def backup_statements(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[dict[str, object]]]:
-    """Write and read dumps, list them; nothing outside S3_DUMPS_PREFIX and no delete (the lifecycle rule
-    expires dumps). s3:PutObject covers the multipart upload of a large dump (docs.aws.amazon.com/
-    AmazonS3/latest/userguide/mpuoverview.html, "Multipart upload API and permissions"). No kms: the
-    bucket encrypts with the AWS managed key aws/s3 (no key id given), whose key policy lets every
-    principal of the account use it through S3 (docs.aws.amazon.com/kms/latest/developerguide/
-    concepts.html#aws-managed-cmk), as for the apps' roles."""
-    return bucket_arn.apply(
-        lambda arn: [
-            {
-                "Sid": "DumpObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": [f"{arn}/{S3_DUMPS_PREFIX}*"],
-            },
-            {
-                "Sid": "DumpListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [arn],
-                "Condition": {"StringLike": {"s3:prefix": [f"{S3_DUMPS_PREFIX}*"]}},
-            },
-        ]
-    )
-
-
 class S3Storage(pulumi.ComponentResource):
     bucket: s3.Bucket
     roles: dict[str, iam.Role]
@@ -137,87 +72,13 @@ class S3Storage(pulumi.ComponentResource):
         super().__init__("meteor-platform:storage:S3Storage", name, None, opts)
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket, opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)))
-        bucket_id = self.bucket.id
-        s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket_id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
-            opts=child,
-        )
-        versioning = s3.BucketVersioning(f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child)
-        s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket_id,
-            rules=[
-                {
-                    "id": "expire-noncurrent-versions",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                },
-                *([dumps_rule(args.backup_retention_days)] if args.backup_retention_days is not None else []),
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket_id,
-            policy=output_document(
-                self.bucket.arn.apply(
-                    lambda arn: [
-                        {
-                            "Sid": "DenyWithoutTls",
-                            "Effect": "Deny",
-                            "Principal": {"AWS": "*"},
-                            "Action": TRANSPORT_ACTIONS,
-                            "Resource": [arn, f"{arn}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ]
-                )
-            ),
-            opts=child,
-        )
-        if args.cors_origins:
-            s3.BucketCorsConfiguration(
-                f"{name}-cors",
-                bucket=bucket_id,
-                cors_rules=[
-                    {
-                        "allowed_methods": ["GET", "PUT", "POST", "HEAD"],
-                        "allowed_origins": list(args.cors_origins),
-                        "allowed_headers": ["*"],
-                        "expose_headers": ["ETag"],
-                        "max_age_seconds": 3600,
-                    }
-                ],
-                opts=child,
-            )
+        self.bucket = s3.Bucket(f"{name}-bucket", bucket=args.bucket, opts=stateful(args.protect, parent=self))
+        self._bucket_settings(name, args)
         self.roles = {}
         self._settled: dict[str, pulumi.Resource] = {}
         if args.cluster_name is not None:
             for app, namespace in args.apps.items():
-                role = iam.Role(f"{name}-{app}", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
-                iam.RolePolicy(
-                    f"{name}-{app}", role=role.id, policy=output_document(app_statements(self.bucket.arn, [f"{app}/"])), opts=child
-                )
-                association = eks.PodIdentityAssociation(
-                    f"{name}-{app}", cluster_name=args.cluster_name, namespace=namespace, service_account=app, role_arn=role.arn, opts=child
-                )
-                self.roles[app] = role
-                self._settled[app] = association_settled(f"{name}-{app}", association, self)
+                self._app_identity(name, app, namespace, args.cluster_name)
         if args.host_role_name is not None:
             iam.RolePolicy(
                 f"{name}-hosts",
@@ -230,6 +91,44 @@ class S3Storage(pulumi.ComponentResource):
             self._backups = self._backup_target(name, args)
         self.register_outputs({"bucket": self.bucket.bucket})
 
+    def _bucket_settings(self, name: str, args: S3StorageArgs) -> None:
+        """Private (every public access block, ACLs off), KMS-encrypted, versioned, TLS only, CORS for the apps."""
+        child = pulumi.ResourceOptions(parent=self)
+        bucket_id = self.bucket.id
+        s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket_id, rules=ENCRYPTION_RULES, opts=child)
+        versioning = s3.BucketVersioning(f"{name}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=child)
+        s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket_id,
+            rules=lifecycle_rules(args.noncurrent_version_days, args.backup_retention_days),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        policy = output_document(self.bucket.arn.apply(tls_only_statements))
+        s3.BucketPolicy(f"{name}-tls-only", bucket=bucket_id, policy=policy, opts=child)
+        if args.cors_origins:
+            s3.BucketCorsConfiguration(f"{name}-cors", bucket=bucket_id, cors_rules=cors_rules(args.cors_origins), opts=child)
+
+    def _app_identity(self, name: str, app: str, namespace: str, cluster_name: pulumi.Input[str]) -> None:
+        """EKS: the app's service account bound to a role of its own, reaching its own prefix only."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = service_role(f"{name}-{app}", "pods.eks.amazonaws.com", tag_session=True, parent=self)
+        iam.RolePolicy(f"{name}-{app}", role=role.id, policy=output_document(app_statements(self.bucket.arn, [f"{app}/"])), opts=child)
+        association = eks.PodIdentityAssociation(
+            f"{name}-{app}", cluster_name=cluster_name, namespace=namespace, service_account=app, role_arn=role.arn, opts=child
+        )
+        self.roles[app] = role
+        self._settled[app] = association_settled(f"{name}-{app}", association, self)
+
     def _backup_target(self, name: str, args: S3StorageArgs) -> BackupTarget | None:
         # `.`: app names are DNS labels, so no app's `f"{name}-{app}"` resources share these names.
         child = pulumi.ResourceOptions(parent=self)
@@ -238,7 +137,7 @@ class S3Storage(pulumi.ComponentResource):
             host=f"s3.{args.region}.amazonaws.com", bucket=self.bucket.bucket, endpoints=[HTTPS], prefix=S3_DUMPS_PREFIX, region=args.region
         )
         if args.cluster_name is not None and args.backup_namespace is not None:
-            role = iam.Role(f"{name}.mongo-dumps", assume_role_policy=trust("pods.eks.amazonaws.com", tag_session=True), opts=child)
+            role = service_role(f"{name}.mongo-dumps", "pods.eks.amazonaws.com", tag_session=True, parent=self)
             iam.RolePolicy(f"{name}.mongo-dumps", role=role.id, policy=policy, opts=child)
             eks.PodIdentityAssociation(
                 f"{name}.mongo-dumps",

@@ -33,6 +33,43 @@ class SpacesStorageArgs:
     backup_retention_days: int = 14
 
 
+def app_lifecycle_rules(noncurrent_version_days: int) -> list[do.SpacesBucketLifecycleRuleArgsDict]:
+    """Old versions of the apps' files expire."""
+    return [
+        {
+            "enabled": True,
+            "noncurrent_version_expiration": {"days": noncurrent_version_days},
+            "abort_incomplete_multipart_upload_days": 7,
+        }
+    ]
+
+
+def dumps_lifecycle_rules(retention_days: int) -> list[do.SpacesBucketLifecycleRuleArgsDict]:
+    """Dumps expire after the retention (on a versioned bucket expiry leaves a delete marker and makes the
+    dump noncurrent), and noncurrent versions go after the retention again."""
+    return [
+        {
+            "enabled": True,
+            "prefix": DUMPS_PREFIX,
+            "expiration": {"days": retention_days},
+            "noncurrent_version_expiration": {"days": retention_days},
+            "abort_incomplete_multipart_upload_days": 1,
+        }
+    ]
+
+
+def cors_rules(origins: list[str]) -> list[do.SpacesBucketCorsConfigurationCorsRuleArgsDict]:
+    """Direct browser uploads from the apps' domains."""
+    return [
+        {
+            "allowed_methods": ["GET", "HEAD", "PUT", "POST"],
+            "allowed_origins": sorted(origins),
+            "allowed_headers": ["*"],
+            "max_age_seconds": 3000,
+        }
+    ]
+
+
 class SpacesStorage(pulumi.ComponentResource):
     bucket: do.SpacesBucket
     key: do.SpacesKey
@@ -43,75 +80,16 @@ class SpacesStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self._args = args
         self.endpoint = f"https://{args.region}.digitaloceanspaces.com"
-        self.bucket = do.SpacesBucket(
-            f"{name}-bucket",
-            name=args.bucket,
-            region=args.region,
-            acl="private",
-            versioning={"enabled": True},
-            lifecycle_rules=[
-                {
-                    "enabled": True,
-                    "noncurrent_version_expiration": {"days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload_days": 7,
-                }
-            ],
-            force_destroy=False,
-            opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
-        )
+        self.bucket = self._bucket(f"{name}-bucket", args.bucket, app_lifecycle_rules(args.noncurrent_version_days))
         if args.cors_origins:
             do.SpacesBucketCorsConfiguration(
-                f"{name}-cors",
-                bucket=self.bucket.name,
-                region=args.region,
-                cors_rules=[
-                    {
-                        "allowed_methods": ["GET", "HEAD", "PUT", "POST"],
-                        "allowed_origins": sorted(args.cors_origins),
-                        "allowed_headers": ["*"],
-                        "max_age_seconds": 3000,
-                    }
-                ],
-                opts=child,
+                f"{name}-cors", bucket=self.bucket.name, region=args.region, cors_rules=cors_rules(args.cors_origins), opts=child
             )
-        self.key = do.SpacesKey(
-            f"{name}-key",
-            name=f"{args.bucket}-app",
-            grants=[{"bucket": self.bucket.name, "permission": "readwrite"}],
-            opts=child,
-        )
+        self.key = self._readwrite_key(f"{name}-key", f"{args.bucket}-app", self.bucket)
         self._backups: BackupTarget | None = None
         if args.backup_bucket is not None:
-            backups = do.SpacesBucket(
-                f"{name}-backups",
-                name=args.backup_bucket,
-                region=args.region,
-                acl="private",
-                # Versioned: a dump deleted or overwritten through the writer key (or by a client that
-                # mirrors removals) stays as a noncurrent version, restorable for the retention period.
-                # Once enabled, versioning can only be suspended, never removed (the SDK's
-                # SpacesBucketVersioningArgs docstring).
-                versioning={"enabled": True},
-                # Dumps expire after the retention (on a versioned bucket expiry leaves a delete marker
-                # and makes the dump noncurrent), and noncurrent versions go after the retention again.
-                lifecycle_rules=[
-                    {
-                        "enabled": True,
-                        "prefix": DUMPS_PREFIX,
-                        "expiration": {"days": args.backup_retention_days},
-                        "noncurrent_version_expiration": {"days": args.backup_retention_days},
-                        "abort_incomplete_multipart_upload_days": 1,
-                    }
-                ],
-                force_destroy=False,
-                opts=pulumi.ResourceOptions.merge(child, stateful(args.protect)),
-            )
-            key = do.SpacesKey(
-                f"{name}-backups-key",
-                name=f"{args.backup_bucket}-writer",
-                grants=[{"bucket": backups.name, "permission": "readwrite"}],
-                opts=child,
-            )
+            backups = self._bucket(f"{name}-backups", args.backup_bucket, dumps_lifecycle_rules(args.backup_retention_days))
+            key = self._readwrite_key(f"{name}-backups-key", f"{args.backup_bucket}-writer", backups)
             self._backups = BackupTarget(
                 host=f"{args.region}.digitaloceanspaces.com",
                 bucket=backups.name,
@@ -120,6 +98,26 @@ class SpacesStorage(pulumi.ComponentResource):
                 endpoints=[SPACES_ENDPOINT],
             )
         self.register_outputs({"bucket": self.bucket.name, "endpoint": self.endpoint})
+
+    def _bucket(self, resource: str, bucket: str, rules: list[do.SpacesBucketLifecycleRuleArgsDict]) -> do.SpacesBucket:
+        """A private bucket, versioned: an object deleted or overwritten (through a key, or by a client that
+        mirrors removals) stays as a noncurrent version until `rules` expire it. Once enabled, versioning
+        can only be suspended, never removed (the SDK's SpacesBucketVersioningArgs docstring)."""
+        return do.SpacesBucket(
+            resource,
+            name=bucket,
+            region=self._args.region,
+            acl="private",
+            versioning={"enabled": True},
+            lifecycle_rules=rules,
+            force_destroy=False,
+            opts=stateful(self._args.protect, parent=self),
+        )
+
+    def _readwrite_key(self, resource: str, key: str, bucket: do.SpacesBucket) -> do.SpacesKey:
+        """A Spaces key that reads and writes `bucket` only."""
+        grants: list[do.SpacesKeyGrantArgsDict] = [{"bucket": bucket.name, "permission": "readwrite"}]
+        return do.SpacesKey(resource, name=key, grants=grants, opts=pulumi.ResourceOptions(parent=self))
 
     def backups(self) -> BackupTarget | None:
         return self._backups
