@@ -12,7 +12,6 @@ resolves this class's annotations against at run time.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pulumi
@@ -22,8 +21,6 @@ from components.app.reactivity import Reactivity
 from components.app.select import apps, reactivities
 from components.aws.select import snapshots
 from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
-from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
-from components.config.mongo import DigitalOceanMongoConfig
 from components.docker import DockerHost
 from components.docker.select import docker_hosts
 from components.images import AppImage
@@ -37,7 +34,7 @@ from components.mongo.select import mongo
 from components.network import PrivateNetwork
 from components.network.select import networks
 from components.observability import alert_destinations
-from components.observability.select import WatchFacts, host_agent_namespace, ship_container_logs, watch
+from components.observability.select import host_agent_namespace, ship_container_logs, watch, watch_facts
 from components.registry import Registry
 from components.registry.select import registry
 from components.scope import Scope
@@ -145,7 +142,8 @@ class Platform(pulumi.ComponentResource):
         )
         self.mongo, self.mongo_restore = database.database, database.restore_command
         self.reactivity = reactivities(config, scope.project_dir, self.mongo)
-        shipping = ship_container_logs(config, self._watch_facts(config), self._child) if on_hosts else None
+        facts = watch_facts(scope, self.aws_provider, fleet, on_cluster, database, self.docker_hosts)
+        shipping = ship_container_logs(config, facts, self._child) if on_hosts else None
         self.container_logs = shipping
         self.apps = apps(
             config,
@@ -160,7 +158,7 @@ class Platform(pulumi.ComponentResource):
         )
 
         self.snapshots = snapshots(config, scope, fleet.data_volume_name if fleet is not None else None)
-        watching = watch(config, self._destinations, self._watch_facts(config), self._child)
+        watching = watch(config, self._destinations, facts, self._child)
         self.alert_topics = watching.alert_topics
         self.aws_uptime = watching.aws_uptime
         self.slack_forwarder = watching.slack_forwarder
@@ -193,50 +191,3 @@ class Platform(pulumi.ComponentResource):
         if self.mongo_restore is not None:
             outputs["mongo_restore"] = self.mongo_restore
         return outputs
-
-    def _watch_facts(self, config: PlatformConfig) -> WatchFacts:
-        """What the observability components need from the other capabilities, as values."""
-        from components.config.kubernetes import DoksConfig, EksConfig
-        from components.observability.select import DataVolumeHost, DoksNodes, Ec2Hosts, EksCluster, TaggedDroplets, WatchFacts
-
-        facts = WatchFacts(
-            name=self._name,
-            prefix=self._prefix,
-            stack=self._stack,
-            aws_provider=self.aws_provider,
-            kubernetes_provider=self.cluster.provider if self.cluster is not None else None,
-        )
-        machines = config.machines
-        kubernetes = config.kubernetes if isinstance(config, KubernetesPlatformConfig) else None
-        if isinstance(machines, AwsMachinesConfig):
-            from components.machines.aws import AwsMachines
-
-            assert isinstance(self.machines, AwsMachines)
-            hosts = Ec2Hosts(self.machines.role.name, self.machines.instances, self.machines.data_volume is not None)
-            facts = replace(facts, ec2_hosts=hosts)
-        if isinstance(machines, DigitalOceanMachinesConfig):
-            from components.machines.digitalocean import DigitalOceanMachines
-
-            assert isinstance(self.machines, DigitalOceanMachines)
-            # The firewall names the machines' tag: once it exists, so does the tag.
-            facts = replace(facts, droplets=TaggedDroplets(self.machines.tag, [self.machines.firewall]))
-            if self.machines.data_volume is not None and self.docker_hosts:
-                facts = replace(facts, data_volume_host=DataVolumeHost(self.docker_hosts[0], self.machines.data_volume))
-        if isinstance(kubernetes, EksConfig):
-            from components.kubernetes.aws import EksCluster as Eks
-
-            assert isinstance(self.cluster, Eks)
-            ready = [*self.cluster.node_groups, self.cluster.pod_identity_agent]
-            facts = replace(facts, eks_cluster=EksCluster(self.cluster.known_name, self.cluster.cluster, ready))
-        if isinstance(kubernetes, DoksConfig):
-            from components.kubernetes.digitalocean import DoksCluster
-
-            assert isinstance(self.cluster, DoksCluster)
-            facts = replace(facts, doks_nodes=DoksNodes(self.cluster.cluster.id, self.cluster.cluster))
-        if isinstance(config.mongo, DigitalOceanMongoConfig):
-            from components.mongo.digitalocean import DigitalOceanMongo, PerAppMongo
-
-            parts = self.mongo.databases if isinstance(self.mongo, PerAppMongo) else {"": self.mongo}
-            ids = {app: db.cluster.id for app, db in parts.items() if isinstance(db, DigitalOceanMongo)}
-            facts = replace(facts, managed_databases=ids)
-        return facts

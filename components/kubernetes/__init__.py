@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import pulumi
     import pulumi_kubernetes as k8s
 
+    from components.observability import DoksNodes, EksCluster
+
 
 class KubernetesTarget(Protocol):
     """What the rest of the platform needs from a cluster."""
@@ -59,3 +61,7 @@ class StackCluster:
     """None when no add-on is installed."""
     pod_identity_cluster: pulumi.Output[str] | None = None
     """EKS: the cluster's name, where storage binds the apps' service accounts to its role (Pod Identity)."""
+    eks: EksCluster | None = None
+    """EKS: the cluster Container Insights is added to."""
+    doks_nodes: DoksNodes | None = None
+    """DOKS: the cluster whose nodes alerts select by tag."""

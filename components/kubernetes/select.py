@@ -42,7 +42,11 @@ def cluster(config: KubernetesPlatformConfig, scope: Scope, networks: StackNetwo
             ),
             opts=scope.child(),
         )
-        return StackCluster(eks, addons(config, scope, eks, eks.node_autoscaler), pod_identity_cluster=eks.cluster_name)
+        from components.observability import EksCluster as WatchedEks
+
+        # Container Insights waits for the nodes and the pod identity agent.
+        watched = WatchedEks(eks.known_name, eks.cluster, [*eks.node_groups, eks.pod_identity_agent])
+        return StackCluster(eks, addons(config, scope, eks, eks.node_autoscaler), pod_identity_cluster=eks.cluster_name, eks=watched)
     if isinstance(k, DoksConfig):
         from components.kubernetes.digitalocean import DoksCluster, DoksClusterArgs
 
@@ -67,7 +71,9 @@ def cluster(config: KubernetesPlatformConfig, scope: Scope, networks: StackNetwo
             ),
             opts=scope.child(),
         )
-        return StackCluster(doks, addons(config, scope, doks))
+        from components.observability import DoksNodes
+
+        return StackCluster(doks, addons(config, scope, doks), doks_nodes=DoksNodes(doks.cluster.id, doks.cluster))
     from components.kubernetes.existing import ExistingCluster, ExistingClusterArgs
 
     existing = ExistingCluster(

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import pulumi
 
+    from components.observability import Ec2Hosts, TaggedDroplets
+
 
 class DockerMachines(Protocol):
     """What the Docker-host target and the database firewalls need from a set of machines."""
@@ -47,3 +49,9 @@ class StackMachines:
     """EC2: the hosts' instance role, the identity storage grants its bucket to; None elsewhere."""
     data_volume_name: pulumi.Output[str] | None = None
     """EC2: the `Name` tag of the first host's data volume (the scheduled snapshots select it); None elsewhere."""
+    ec2_hosts: Ec2Hosts | None = None
+    """EC2: the hosts as their alarms and log shipping see them."""
+    droplets: TaggedDroplets | None = None
+    """DigitalOcean: the tag every host carries (alerts select by it)."""
+    droplet_data_volume: pulumi.Resource | None = None
+    """DigitalOcean: the first host's data volume, when it has one (the agent does not report it)."""

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from components.config import PlatformConfig
 from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
 from components.config.values import quantity_value
-from components.machines import DockerMachines, StackMachines
+from components.machines import StackMachines
 from components.network import PrivateNetwork
 from components.network.select import StackNetworks
 from components.scope import Scope
+
+if TYPE_CHECKING:
+    from components.machines.digitalocean import DigitalOceanMachines
 
 
 def machines(
@@ -49,16 +54,23 @@ def machines(
         volume = hosts.data_volume
         # Its own Name tag (unique per stack): whatever machines/aws.py names it.
         volume_name = volume.tags.apply(lambda tags: (tags or {})["Name"]) if volume is not None else None
-        return StackMachines(hosts, instance_role_name=hosts.role.name, data_volume_name=volume_name)
+        from components.observability import Ec2Hosts
+
+        watched = Ec2Hosts(hosts.role.name, hosts.instances, hosts.data_volume is not None)
+        return StackMachines(hosts, instance_role_name=hosts.role.name, data_volume_name=volume_name, ec2_hosts=watched)
     if isinstance(m, DigitalOceanMachinesConfig):
         assert networks.digitalocean is not None, "droplets make the stack use DigitalOcean (config.uses_digitalocean)"
-        return StackMachines(droplets(config, m, scope, networks.digitalocean, wait_for_docker=wait_for_docker))
+        from components.observability import TaggedDroplets
+
+        fleet = droplets(config, m, scope, networks.digitalocean, wait_for_docker=wait_for_docker)
+        # The firewall names the machines' tag: once it exists, so does the tag.
+        return StackMachines(fleet, droplets=TaggedDroplets(fleet.tag, [fleet.firewall]), droplet_data_volume=fleet.data_volume)
     return None
 
 
 def droplets(
     config: PlatformConfig, m: DigitalOceanMachinesConfig, scope: Scope, network: PrivateNetwork, *, wait_for_docker: bool
-) -> DockerMachines:
+) -> DigitalOceanMachines:
     from components.machines.digitalocean import DigitalOceanMachines, DigitalOceanMachinesArgs, LoadBalancerSpec
 
     load_balancer = None

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 from components.endpoints import Endpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pulumi
 
 MONGO_PORT = 27017
@@ -59,3 +61,5 @@ class StackMongo:
 
     database: MongoDatabase
     restore_command: pulumi.Output[str] | None = None
+    managed_databases: Mapping[str, pulumi.Input[str]] = field(default_factory=lambda: {})
+    """DigitalOcean managed clusters by what they serve (`""` the shared one, else the isolated app): their ids, for alerts."""

@@ -11,7 +11,7 @@ from components.config.mongo import ContainerMongoConfig, DigitalOceanMongoConfi
 from components.config.values import docker_cpus, quantity_value
 from components.docker import DockerHost
 from components.kubernetes import KubernetesTarget
-from components.mongo import MongoAppUser, MongoDatabase, StackMongo
+from components.mongo import MongoAppUser, StackMongo
 from components.network import PrivateNetwork
 from components.scope import Scope
 from components.storage import BackupTarget
@@ -53,7 +53,7 @@ def kubernetes_mongo(
 ) -> StackMongo:
     m = config.mongo
     if not isinstance(m, InClusterMongoConfig):
-        return StackMongo(shared_mongo(config, m, scope, network=network, cluster_id=cluster.cluster_id, droplet_tags=[]))
+        return shared_mongo(config, m, scope, network=network, cluster_id=cluster.cluster_id, droplet_tags=[])
     from components.mongo.kubernetes import InClusterMongo, InClusterMongoArgs
 
     mongo = InClusterMongo(
@@ -92,7 +92,7 @@ def docker_mongo(
     m = config.mongo
     if not isinstance(m, ContainerMongoConfig):
         tags = [machine_tag] if machine_tag is not None else []
-        return StackMongo(shared_mongo(config, m, scope, network=network, cluster_id=None, droplet_tags=tags))
+        return shared_mongo(config, m, scope, network=network, cluster_id=None, droplet_tags=tags)
     from components.mongo.container import ContainerMongo, ContainerMongoArgs
 
     host = hosts[0]
@@ -122,13 +122,13 @@ def shared_mongo(
     network: PrivateNetwork | None,
     cluster_id: pulumi.Input[str] | None,
     droplet_tags: list[str],
-) -> MongoDatabase:
+) -> StackMongo:
     """The MongoDB implementations both targets offer. A managed database admits the cluster
     `cluster_id` and the droplets tagged `droplet_tags` (only machines that run apps)."""
     if isinstance(m, ExternalMongoConfig):
         from components.mongo.external import ExternalMongo, ExternalMongoArgs
 
-        return ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url))
+        return StackMongo(ExternalMongo(ExternalMongoArgs(url=m.url, oplog_url=m.oplog_url)))
     from components.mongo.digitalocean import DigitalOceanMongo, DigitalOceanMongoArgs, PerAppMongo
 
     assert network is not None, "managed MongoDB makes the stack use DigitalOcean (config.uses_digitalocean)"
@@ -158,6 +158,8 @@ def shared_mongo(
     isolated = {u.app: cluster(f"-{u.app}", [u]) for u in users if u.app in m.isolated_apps}
     shared_users = [u for u in users if u.app not in m.isolated_apps]
     shared = cluster("", shared_users) if shared_users else None
+    # Each cluster by what it serves (`""` the shared one), for its alerts.
+    ids = {**({"": shared.cluster.id} if shared is not None else {}), **{app: db.cluster.id for app, db in isolated.items()}}
     if not isolated and shared is not None:
-        return shared
-    return PerAppMongo(shared, isolated)
+        return StackMongo(shared, managed_databases=ids)
+    return StackMongo(PerAppMongo(shared, isolated), managed_databases=ids)

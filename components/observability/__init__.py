@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Literal
 import pulumi
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pulumi_aws.ec2 as ec2
+    import pulumi_aws.eks as eks
+
     from components.config import PlatformConfig
     from components.config.observability import AlertThresholds
+    from components.docker import DockerHost
 
 UptimeCloud = Literal["digitalocean", "aws"]
 
@@ -95,3 +101,52 @@ def uptime_cloud(config: PlatformConfig) -> UptimeCloud | None:
     from components.config.platform import uptime_cloud as chosen
 
     return chosen(config)
+
+
+# What the observability components need to know of the machines, clusters and databases they
+# watch, as values: each capability's select module fills them in where it knows its implementation.
+
+
+@dataclass(frozen=True)
+class Ec2Hosts:
+    """The EC2 Docker hosts, as their alarms and log shipping see them."""
+
+    role_name: pulumi.Input[str]
+    """The hosts' instance role: the container log driver writes with it."""
+    instances: Sequence[ec2.Instance]
+    first_has_data_volume: bool
+    """The first host mounts the apps' data volume (its disk is watched too)."""
+
+
+@dataclass(frozen=True)
+class EksCluster:
+    """The stack's EKS cluster, which Container Insights is added to."""
+
+    name: str
+    cluster: eks.Cluster
+    ready: Sequence[pulumi.Resource]
+    """What the add-on waits for: the node groups and the pod identity agent."""
+
+
+@dataclass(frozen=True)
+class TaggedDroplets:
+    """DigitalOcean Docker hosts: the tag they all carry, and what creates it."""
+
+    tag: pulumi.Input[str]
+    created_by: Sequence[pulumi.Resource]
+
+
+@dataclass(frozen=True)
+class DoksNodes:
+    """The nodes of the stack's DOKS cluster (DOKS tags each `k8s:<cluster id>`)."""
+
+    cluster_id: pulumi.Input[str]
+    cluster: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class DataVolumeHost:
+    """A DigitalOcean Docker host with the apps' data volume, which the agent does not report."""
+
+    host: DockerHost
+    volume: pulumi.Resource

@@ -19,13 +19,23 @@ import pulumi
 
 from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
 from components.config.machines import AwsMachinesConfig
-from components.observability import AlertDestinations, PublicEndpoint, public_endpoints, uptime_cloud
+from components.observability import (
+    AlertDestinations,
+    DataVolumeHost,
+    DoksNodes,
+    Ec2Hosts,
+    EksCluster,
+    PublicEndpoint,
+    TaggedDroplets,
+    public_endpoints,
+    uptime_cloud,
+)
 
 if TYPE_CHECKING:
-    import pulumi_aws.ec2 as ec2
-    import pulumi_aws.eks as eks
-
     from components.docker import DockerHost
+    from components.kubernetes import StackCluster
+    from components.machines import StackMachines
+    from components.mongo import StackMongo
     from components.observability.aws_cluster import ClusterInsights
     from components.observability.aws_hosts import HostAlarms
     from components.observability.aws_logs import ContainerLogShipping
@@ -35,57 +45,13 @@ if TYPE_CHECKING:
     from components.observability.cluster_watch import ClusterWatch
     from components.observability.digitalocean import DigitalOceanAlerts
     from components.observability.volume_probe import DataVolumeProbe
+    from components.scope import Scope
 
 RegionAlarms = Literal["ec2-hosts", "eks"]
 """What alarms in the stack's AWS region: the EC2 Docker hosts, or EKS Container Insights."""
 
 
 # -- what the other capabilities contribute -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ec2Hosts:
-    """The EC2 Docker hosts, as their alarms and log shipping see them."""
-
-    role_name: pulumi.Input[str]
-    """The hosts' instance role: the container log driver writes with it."""
-    instances: Sequence[ec2.Instance]
-    first_has_data_volume: bool
-    """The first host mounts the apps' data volume (its disk is watched too)."""
-
-
-@dataclass(frozen=True)
-class EksCluster:
-    """The stack's EKS cluster, which Container Insights is added to."""
-
-    name: str
-    cluster: eks.Cluster
-    ready: Sequence[pulumi.Resource]
-    """What the add-on waits for: the node groups and the pod identity agent."""
-
-
-@dataclass(frozen=True)
-class TaggedDroplets:
-    """DigitalOcean Docker hosts: the tag they all carry, and what creates it."""
-
-    tag: pulumi.Input[str]
-    created_by: Sequence[pulumi.Resource]
-
-
-@dataclass(frozen=True)
-class DoksNodes:
-    """The nodes of the stack's DOKS cluster (DOKS tags each `k8s:<cluster id>`)."""
-
-    cluster_id: pulumi.Input[str]
-    cluster: pulumi.Resource
-
-
-@dataclass(frozen=True)
-class DataVolumeHost:
-    """A DigitalOcean Docker host with the apps' data volume, which the agent does not report."""
-
-    host: DockerHost
-    volume: pulumi.Resource
 
 
 @dataclass(frozen=True)
@@ -107,6 +73,31 @@ class WatchFacts:
     managed_databases: Mapping[str, pulumi.Input[str]] | None = None
     """DigitalOcean database cluster ids by the app they isolate, `""` for the shared one."""
     data_volume_host: DataVolumeHost | None = None
+
+
+def watch_facts(
+    scope: Scope,
+    aws_provider: pulumi.ProviderResource | None,
+    machines: StackMachines | None,
+    cluster: StackCluster | None,
+    database: StackMongo,
+    hosts: Sequence[DockerHost],
+) -> WatchFacts:
+    """The facts, read off what the other capabilities' select modules returned."""
+    data_volume = machines.droplet_data_volume if machines is not None else None
+    return WatchFacts(
+        name=scope.name,
+        prefix=scope.prefix,
+        stack=scope.stack,
+        aws_provider=aws_provider,
+        kubernetes_provider=cluster.target.provider if cluster is not None else None,
+        ec2_hosts=machines.ec2_hosts if machines is not None else None,
+        eks_cluster=cluster.eks if cluster is not None else None,
+        droplets=machines.droplets if machines is not None else None,
+        doks_nodes=cluster.doks_nodes if cluster is not None else None,
+        managed_databases=database.managed_databases,
+        data_volume_host=DataVolumeHost(hosts[0], data_volume) if data_volume is not None and hosts else None,
+    )
 
 
 # -- the choice ---------------------------------------------------------------------------------
