@@ -2,14 +2,18 @@
 
     .venv/bin/python benchmarks/stack_processes.py [--stacks dev byoc ...] [--repeat 7]
 
-The floor of a stack is a process that imports only what the stack needs (pulumi, the mock
-runtime, and the provider SDK modules its resources come from) and registers the same resources
+The floor of a stack is a bare program (`benchmarks/floor.py`) that registers the same resources
 (the SDKs' own classes, the same names, parents and inputs, from the committed plan) under the
-same mocks and the same plan command. The difference is what
-the platform's own code costs: config validation, components, and any SDK it imports without
-needing it. Runs are interleaved and paired (platform and floor back to back, alternating which
-goes first), each in a fresh process; the script prints min / median / max wall time, peak RSS,
-and the median of the paired ratios.
+same command (`python -m offline_plan <stack> --quiet --root <floor>`): the command's own work
+(reading the stack file, the mocks, the plan, the policy checks) is on both sides, and nothing of
+the platform is. The difference is what the platform's own code costs: config validation,
+components, and any SDK it imports without needing it. The script checks that the floor imports
+no module of the platform's packages and says which if it does.
+
+Runs are interleaved and paired (platform and floor back to back, alternating which goes first),
+each in a fresh process. The measure is CPU time (user + system) of each process, which a machine
+shared with other work disturbs far less than wall time; the script prints min / median / max
+CPU seconds, the paired CPU ratios, the median paired wall-time ratio, and peak RSS.
 """
 
 from __future__ import annotations
@@ -22,12 +26,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.floor import FLOOR_PROGRAM  # noqa: E402
+
+PLATFORM_PACKAGE = "components"
+COMMAND_READS = {"components", "components.stackfile", "components.secrets", "components.catalogue"}
+"""The platform's modules that the command itself imports on both sides: the stack-file reader, the
+`secure:` stand-in it hands the program, the versions its mocks answer with."""
 
 
 def floor_root(stack: str) -> Path:
@@ -46,15 +56,32 @@ def floor_root(stack: str) -> Path:
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one fresh process."""
+@dataclass(frozen=True)
+class Run:
+    cpu: float
+    """User + system seconds of the process."""
+    wall: float
+    rss: float
+    """Peak resident set, MiB."""
+
+
+def timed(command: list[str]) -> Run:
+    """CPU and wall seconds and peak RSS of one fresh process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode() if process.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024
+    return Run(cpu=usage.ru_utime + usage.ru_stime, wall=wall, rss=usage.ru_maxrss / 1024)
+
+
+def platform_imports(command: list[str]) -> list[str]:
+    """The platform's modules that `command` (a Python process) imports beyond the command's own."""
+    python, *rest = command
+    result = subprocess.run([python, "-X", "importtime", *rest], cwd=ROOT, capture_output=True, text=True, env=CHILD_ENV, check=True)
+    names = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line]
+    return sorted({n for n in names if n.split(".")[0] == PLATFORM_PACKAGE} - COMMAND_READS)
 
 
 def summary(values: list[float]) -> str:
@@ -69,27 +96,42 @@ def main() -> None:
     args = parser.parse_args()
 
     python = sys.executable
-    print("platform: `python -m offline_plan <stack> --quiet`; floor: the same resources registered by a bare program.")
-    print(f"{args.repeat} paired runs per stack, order alternating; times in seconds (min median max).\n")
+    print("platform: `python -m offline_plan <stack> --quiet`; floor: the same resources registered by a bare program, same command.")
+    print(f"{args.repeat} paired runs per stack, order alternating; CPU seconds (user + system) as min median max.\n")
     width = max(len("stack"), *(len(s) for s in args.stacks))
-    print(f"{'stack':<{width}} {'platform s':>20} {'floor s':>20} {'ratio (paired)':>20} {'RSS MiB':>8} {'floor RSS':>9}")
+    print(
+        f"{'stack':<{width}} {'platform CPU s':>20} {'floor CPU s':>20} {'CPU ratio (paired)':>20} {'wall ratio':>10} "
+        f"{'RSS MiB':>8} {'floor RSS':>9}"
+    )
+    impure: dict[str, list[str]] = {}
     for stack in args.stacks:
         floor = floor_root(stack)
         platform_cmd = [python, "-m", "offline_plan", stack, "--quiet"]
         floor_cmd = [python, "-m", "offline_plan", stack, "--quiet", "--root", str(floor)]
-        for command in (platform_cmd, floor_cmd):  # warm the file cache
+        for command in (platform_cmd, floor_cmd):  # warm the file cache and the bytecode
             timed(command)
-        runs: dict[str, list[tuple[float, float]]] = {"platform": [], "floor": []}
+        if imported := platform_imports(floor_cmd):
+            impure[stack] = imported
+        runs: dict[str, list[Run]] = {"platform": [], "floor": []}
         for i in range(args.repeat):
             order = [("platform", platform_cmd), ("floor", floor_cmd)]
             for kind, command in order if i % 2 == 0 else reversed(order):
                 runs[kind].append(timed(command))
-        platform = [w for w, _ in runs["platform"]]
-        base = [w for w, _ in runs["floor"]]
-        ratios = [p / f for p, f in zip(platform, base, strict=True)]
+        platform, base = runs["platform"], runs["floor"]
+        cpu_ratios = [p.cpu / f.cpu for p, f in zip(platform, base, strict=True)]
+        wall_ratio = statistics.median(p.wall / f.wall for p, f in zip(platform, base, strict=True))
         print(
-            f"{stack:<{width}} {summary(platform):>20} {summary(base):>20} {summary(ratios):>20} "
-            f"{max(r for _, r in runs['platform']):>8.0f} {max(r for _, r in runs['floor']):>9.0f}"
+            f"{stack:<{width}} {summary([r.cpu for r in platform]):>20} {summary([r.cpu for r in base]):>20} "
+            f"{summary(cpu_ratios):>20} {wall_ratio:>10.3f} {max(r.rss for r in platform):>8.0f} {max(r.rss for r in base):>9.0f}",
+            flush=True,
+        )
+    print()
+    if impure:
+        for stack, imported in impure.items():
+            print(f"the {stack} floor imports the platform's {', '.join(imported)}")
+    else:
+        print(
+            f"no floor imports a module of the platform ({PLATFORM_PACKAGE}/) beyond the command's own ({', '.join(sorted(COMMAND_READS))})."
         )
 
 

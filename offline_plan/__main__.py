@@ -202,7 +202,6 @@ def run(argv: list[str] | None) -> int:
     import yaml
     from pydantic import ValidationError
 
-    from components.config.review import flag_threshold_in, stack_flag_threshold
     from offline_plan.changes import PlanMismatchError, plan_changes
     from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
@@ -268,6 +267,9 @@ def run(argv: list[str] | None) -> int:
         if table_error:
             report.cost_error = table_error
         elif prices is not None:
+            # The platform's config, for --cost only: a plan without it imports nothing of the config layer.
+            from components.config.review import flag_threshold_in, stack_flag_threshold
+
             head = stack_flag_threshold(args.root, stack)
             base = flag_threshold_in(_git_file(args.root, args.base, Path(f"Pulumi.{stack}.yaml")) or b"") if args.base else None
             threshold, why = applied_threshold(head, base)
