@@ -596,7 +596,8 @@ for stack in sys.argv[2:]:
         os.close(reader)
         run_program(Path(sys.argv[1]), stack)
         loaded = sorted({m.split(".")[1] for m, mod in list(sys.modules.items()) if m.startswith("pulumi_aws.") and type(mod).__name__ != "_LazyModule"})
-        os.write(writer, json.dumps([stack, "pulumi_aws" in sys.modules, loaded]).encode())
+        packages = sorted({m.split(".")[0] for m in sys.modules if m.startswith("pulumi_")})
+        os.write(writer, json.dumps([stack, "pulumi_aws" in sys.modules, loaded, packages]).encode())
         os._exit(0)
     os.close(writer)
     with os.fdopen(reader) as answer:
@@ -606,15 +607,24 @@ for stack in sys.argv[2:]:
 """
 
 
-def test_stacks_import_only_the_aws_modules_they_use() -> None:
+def _plan_packages(stack: str) -> list[str]:
+    """The provider SDK packages the committed plan's resource types come from (`docker-build` -> pulumi_docker_build)."""
+    plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text(encoding="utf-8"))
+    packages = {r["type"].split(":")[0] for r in plan["resources"]} - {"meteor-platform", "pulumi"}
+    return sorted(f"pulumi_{package.replace('-', '_')}" for package in packages)
+
+
+def test_stacks_import_only_the_sdks_and_aws_modules_they_use() -> None:
+    """A stack pays only for the provider SDKs its resources come from (the plan's cost, issue 22)."""
     proc = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE, str(ROOT), *STACKS], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
     )
     answers = [json.loads(line.removeprefix("probe ")) for line in proc.stdout.splitlines() if line.startswith("probe ")]
-    assert [stack for stack, _, _ in answers] == STACKS
+    assert [answer[0] for answer in answers] == STACKS
+    assert {stack: packages for stack, _, _, packages in answers} == {stack: _plan_packages(stack) for stack in STACKS}
     # The root package's own modules (functions, provider, types) load with it; services are the subpackages.
     root_modules = {"outputs", "provider", "trim_iam_role_path", "user_agent"}
-    for stack, imported, loaded in answers:
+    for stack, imported, loaded, _ in answers:
         services = {m for m in loaded if m and not m.startswith(("_", "get_", "arn_")) and m not in root_modules}
         if stack.startswith("aws-"):
             assert services and services <= LEAN_AWS, (stack, services)

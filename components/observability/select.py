@@ -436,7 +436,6 @@ def _digitalocean_alerts(
 ) -> DigitalOceanAlerts:
     """Uptime checks of the public domains (with `alerts: none` too), alerts when there are destinations."""
     from components.observability.digitalocean import DigitalOceanAlerts, DigitalOceanAlertsArgs, WatchedDroplets
-    from components.observability.volume_probe import PROBE_PATH
 
     droplets: list[WatchedDroplets] = []
     if facts.droplets is not None:
@@ -446,6 +445,12 @@ def _digitalocean_alerts(
         droplets.append(WatchedDroplets("doks-nodes", cluster_id.apply(lambda i: f"k8s:{i}"), depends_on=[facts.doks_nodes.cluster]))
     databases = {f"mongo-{app}" if app else "mongo": cluster for app, cluster in (facts.managed_databases or {}).items()}
     endpoint = choice.uptime_endpoints[0] if choice.uptime_endpoints else None
+    probe_url = None
+    if probe is not None and endpoint is not None:
+        # Imported only with a probe: the module brings pulumi_docker, which Kubernetes stacks do not need.
+        from components.observability.volume_probe import PROBE_PATH
+
+        probe_url = f"{endpoint.scheme}://{endpoint.domain}{PROBE_PATH}"
     return DigitalOceanAlerts(
         f"{facts.name}-do-alerts",
         DigitalOceanAlertsArgs(
@@ -454,7 +459,7 @@ def _digitalocean_alerts(
             destinations=destinations,
             droplets=droplets,
             databases=databases,
-            data_volume_probe=f"{endpoint.scheme}://{endpoint.domain}{PROBE_PATH}" if probe is not None and endpoint else None,
+            data_volume_probe=probe_url,
         ),
         opts=opts,
     )
