@@ -32,6 +32,9 @@ class Built:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return Built(f"{self.kind}()")
 
+    def __iter__(self) -> Any:
+        return iter(())  # a stand-in list (node groups) is empty
+
     def __repr__(self) -> str:
         return f"Built({self.kind!r})"
 
@@ -137,6 +140,8 @@ def test_ec2_hosts_join_the_aws_vpc_and_tell_storage_their_role(record: Recorder
     assert args.data_volume_gib is not None and args.serve_traffic and args.wait_for_docker
     assert chosen.instance_role_name is hosts.role.name
     assert chosen.data_volume_name is not None
+    assert chosen.ec2_hosts is not None and chosen.ec2_hosts.role_name is hosts.role.name, "what the host alarms watch"
+    assert chosen.droplets is None and chosen.droplet_data_volume is None
 
 
 def test_machines_that_are_not_docker_hosts_keep_no_data_volume(record: Recorder) -> None:
@@ -158,6 +163,8 @@ def test_several_droplets_get_a_load_balancer_with_the_app_domains(record: Recor
     chosen = machines(config, SCOPE, StackNetworks(digitalocean=Built("vpc")), wait_for_docker=True, cloudwatch_namespace=None)  # pyright: ignore[reportArgumentType]
     [droplets] = made
     assert chosen is not None and chosen.instance_role_name is None and chosen.data_volume_name is None
+    assert chosen.droplets is not None and chosen.droplets.tag is droplets.tag, "the tag DigitalOcean alerts select"
+    assert chosen.droplet_data_volume is droplets.data_volume and chosen.ec2_hosts is None
     assert droplets.args.name == "meteor-test-docker" and droplets.args.count == 2
     assert droplets.args.load_balancer.domains == [a.domain for a in config.apps if a.domain]
 
@@ -251,6 +258,9 @@ def test_eks_joins_the_private_subnets_brings_its_node_autoscaler_and_names_itse
     assert (eks.resource_name, eks.args.name, eks.args.private_subnet_ids) == ("meteor-cluster", "meteor-test-eks", vpc.private_subnet_ids)
     assert installed.args.node_autoscaler is eks.node_autoscaler and installed.args.aws_network_load_balancer
     assert installed.args.trusted_network is None
+    assert chosen.eks is not None and (chosen.eks.name, chosen.eks.cluster) == (eks.known_name, eks.cluster), (
+        "what Container Insights is added to"
+    )
 
 
 def test_doks_joins_the_digitalocean_vpc_and_trusts_it_for_the_proxy_protocol(record: Recorder) -> None:
@@ -265,6 +275,7 @@ def test_doks_joins_the_digitalocean_vpc_and_trusts_it_for_the_proxy_protocol(re
     assert chosen.target is doks and chosen.pod_identity_cluster is None
     assert (doks.args.name, doks.args.vpc_id, doks.args.region) == ("meteor-test-k8s", vpc.network_id, vpc.region)
     assert installed.args.trusted_network == config.digitalocean.vpc_ip_range and installed.args.node_autoscaler is None
+    assert chosen.doks_nodes is not None and chosen.doks_nodes.cluster is doks.cluster, "the nodes its alerts select by tag"
 
 
 def test_an_existing_cluster_without_addons_gets_none_installed(record: Recorder) -> None:
@@ -414,7 +425,8 @@ def test_an_isolated_app_gets_its_own_managed_cluster(record: Recorder) -> None:
     assert config.mongo.provider == "digitalocean"
     database = shared_mongo(config, config.mongo, SCOPE, network=Built("vpc"), cluster_id=None, droplet_tags=[])  # pyright: ignore[reportArgumentType]
     billing, shared = made
-    assert isinstance(database, PerAppMongo)
+    assert isinstance(database.database, PerAppMongo)
+    assert dict(database.managed_databases) == {"": shared.cluster.id, "billing": billing.cluster.id}, "each cluster's alerts"
     assert (billing.resource_name, [u.app for u in billing.args.users]) == ("meteor-mongo-billing", ["billing"])
     assert (shared.resource_name, [u.app for u in shared.args.users]) == ("meteor-mongo", ["shop"])
 
