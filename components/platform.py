@@ -106,7 +106,7 @@ class Platform(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.aws_provider]))
         super().__init__("meteor-platform:index:Platform", name, None, opts)
         scope = Scope(name, stack, self, project_dir or Path.cwd())
-        self._name, self._stack, self._prefix, self._child = name, stack, scope.prefix, scope.child()
+        self._child = scope.child()
         # Where every alert goes (None without destinations): decided once, read by every observability step.
         self._destinations = alert_destinations(config)
 

@@ -101,3 +101,39 @@ def test_s3_and_ecr_need_the_aws_identity_of_the_target() -> None:
         "meteor-platform:registry.provider: got 'ecr'; expected kubernetes.provider 'eks' with it "
         "(apps and nodes reach it through their IAM roles)"
     ) in said, said
+
+
+def _walked_models(annotation: object, seen: set[type]) -> None:
+    """The models `own_rule_problems` reaches from a field's type: through models, unions and lists only."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation not in seen:
+            seen.add(annotation)
+            for field in annotation.model_fields.values():
+                _walked_models(field.annotation, seen)
+    elif origin in (typing.Union, types.UnionType, typing.Annotated, list):
+        for argument in typing.get_args(annotation):
+            _walked_models(argument, seen)
+
+
+def test_every_section_with_rules_of_its_own_is_reached_by_the_walk() -> None:
+    """A model whose `own_problems` sits where the walk does not go (a dict, a tuple) would lose its rules silently."""
+    import components.config.platform as platform_models
+    from components.config.values import Model
+
+    def subclasses(cls: type) -> set[type]:
+        return {cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))}
+
+    with_rules = {cls for cls in subclasses(Model) - {Model} if "own_problems" in vars(cls)}
+    reached: set[type] = set()
+    for target in (platform_models.KubernetesPlatformConfig, platform_models.DockerPlatformConfig):
+        _walked_models(target, reached)
+    # A rule written on a base class (AppConfig) runs on each reached subclass that inherits it.
+    lost = {cls for cls in with_rules if not subclasses(cls) & reached}
+    assert len(with_rules) > 5, "the config has sections with rules of their own"
+    assert not lost, sorted(cls.__name__ for cls in lost)

@@ -16,9 +16,10 @@ import pulumi
 from pydantic import JsonValue
 
 from components.app import Sibling
-from components.config import AppConfig, ImageFlavor, quantity_value
+from components.config import AppConfig, ImageFlavor
 from components.mongo import MongoConnection
 from components.storage import StorageWiring
+from components.units import mebibytes
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def build_app_environment(
         secret[name] = value.output()
     if app.flavor is not ImageFlavor.METEORD:
         # Let V8 use most of the memory limit before the kernel kills the container.
-        heap_mib = int(quantity_value(app.resources.memory_limit) / 2**20 * 0.75)
+        heap_mib = int(mebibytes(app.resources.memory_limit) * 0.75)
         plain["NODE_OPTIONS"] = f"--max-old-space-size={heap_mib}"
     settings, settings_secret = meteor_settings(app, storage)
     if settings is not None and settings_secret:

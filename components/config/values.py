@@ -19,7 +19,6 @@ from components import catalogue
 from components.config.errors import Problems
 from components.secrets import SecretValue
 from components.units import BODY_SIZE, CPU, GiB, MiB, cpu_cores, human_size, quantity_value
-from components.units import docker_cpus as docker_cpus  # the old import path (components/platform.py)
 
 
 def matching(pattern: str, expected: str) -> Callable[[str], str]:

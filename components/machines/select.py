@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from components.config import PlatformConfig
 from components.config.machines import AwsMachinesConfig, DigitalOceanMachinesConfig
-from components.config.values import quantity_value
 from components.machines import StackMachines
 from components.network import PrivateNetwork
 from components.network.select import StackNetworks
 from components.scope import Scope
+from components.units import gibibytes
 
 if TYPE_CHECKING:
     from components.machines.digitalocean import DigitalOceanMachines
@@ -42,7 +42,7 @@ def machines(
                 access=m.access,
                 deploy_user=m.deploy_user,
                 root_volume_gib=m.root_volume_gib,
-                data_volume_gib=int(quantity_value(m.data_volume_size) / 2**30) if wait_for_docker else None,
+                data_volume_gib=int(gibibytes(m.data_volume_size)) if wait_for_docker else None,
                 serve_traffic=wait_for_docker,
                 protect=config.protect_stateful,
                 wait_for_docker=wait_for_docker,
@@ -100,7 +100,7 @@ def droplets(
             reserved_ip=m.reserved_ip,
             wait_for_docker=wait_for_docker,
             # Apps' services keep their data on a block-storage volume of the first host.
-            data_volume_gib=max(1, round(quantity_value(m.data_volume_size) / 2**30)) if wait_for_docker else None,
+            data_volume_gib=max(1, round(gibibytes(m.data_volume_size))) if wait_for_docker else None,
             protect=config.protect_stateful,
             load_balancer=load_balancer,
         ),

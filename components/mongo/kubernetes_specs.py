@@ -19,7 +19,6 @@ PING: list[str] = ["mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
 # pidfile), the data directory and stdout; mongod adds its socket in /tmp and mongosh (the probes)
 # its history under HOME=/data/db (docker-library/mongo 7.0/docker-entrypoint.sh, 7.0/Dockerfile).
 # With /tmp, /data/db and /data/configdb (the image's other VOLUME) mounted, the root can be read-only.
-READ_ONLY_ROOT = pods.READ_ONLY_CONTAINER
 # The entrypoint's file_env reads MONGO_INITDB_ROOT_USERNAME/PASSWORD from `<name>_FILE` (a file
 # each), so the root credentials are mounted from the Secret instead of sitting in the environment.
 ROOT_CREDENTIALS_DIR = "/etc/mongo-root"
@@ -86,7 +85,7 @@ def stateful_set_spec(
                             "name": "keyfile",
                             "image": image,
                             "command": ["sh", "-c", "cp /keyfile-src/keyfile /keyfile/keyfile && chmod 0400 /keyfile/keyfile"],
-                            "security_context": READ_ONLY_ROOT,
+                            "security_context": pods.READ_ONLY_CONTAINER,
                             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
                             "volume_mounts": [
                                 {"name": "keyfile-src", "mount_path": "/keyfile-src", "read_only": True},
@@ -104,7 +103,7 @@ def stateful_set_spec(
                                 {"name": "MONGO_INITDB_ROOT_USERNAME_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-username"},
                                 {"name": "MONGO_INITDB_ROOT_PASSWORD_FILE", "value": f"{ROOT_CREDENTIALS_DIR}/root-password"},
                             ],
-                            "security_context": READ_ONLY_ROOT,
+                            "security_context": pods.READ_ONLY_CONTAINER,
                             "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}},
                             "startup_probe": {
                                 "exec_": {"command": PING},
@@ -293,7 +292,7 @@ def backup_cron_job_spec(
     """A dump of the replica set (init container) uploaded to the backups bucket (container), one at a time.
     `client_env` reaches the bucket (`MC_HOST_backup` and what goes with it); `service_account` is the
     identity the pods run as when the bucket admits that instead of a key."""
-    restricted = READ_ONLY_ROOT
+    restricted = pods.READ_ONLY_CONTAINER
     template_metadata: k8s.meta.v1.ObjectMetaArgsDict = {"labels": dict(job_labels)}
     pod = pods.pod_spec(
         user=MONGO_UID,

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
 from components.config.mongo import ContainerMongoConfig, DigitalOceanMongoConfig, ExternalMongoConfig, InClusterMongoConfig
-from components.config.values import docker_cpus, quantity_value
 from components.docker import DockerHost
 from components.kubernetes import KubernetesTarget
 from components.mongo import MongoAppUser, StackMongo
 from components.network import PrivateNetwork
 from components.scope import Scope
 from components.storage import BackupTarget
+from components.units import docker_cpus, whole_mebibytes
 
 if TYPE_CHECKING:
     import pulumi
@@ -103,7 +103,7 @@ def docker_mongo(
             users=app_users(config),
             image=m.effective_image,
             protect=config.protect_stateful,
-            memory_mib=int(quantity_value(m.memory) / 2**20),
+            memory_mib=whole_mebibytes(m.memory),
             cpus=docker_cpus(m.cpu),
             backup=backup,
             backup_interval_hours=m.backup.interval_hours,
