@@ -26,6 +26,17 @@ RESTRICTED_CONTAINER: k8s.core.v1.SecurityContextArgsDict = {
 READ_ONLY_CONTAINER: k8s.core.v1.SecurityContextArgsDict = {**RESTRICTED_CONTAINER, "read_only_root_filesystem": True}
 
 
+def dump_mounts(name: str, *, read_only: bool = False) -> list[k8s.core.v1.VolumeMountArgsDict]:
+    """The containers that move a MongoDB dump (backup, restore): its scratch volume at `/<name>`, a writable /tmp."""
+    dump: k8s.core.v1.VolumeMountArgsDict = {"name": name, "mount_path": f"/{name}"}
+    return [{**dump, "read_only": True} if read_only else dump, {"name": "tmp", "mount_path": "/tmp"}]
+
+
+def dump_volumes(name: str) -> list[k8s.core.v1.VolumeArgsDict]:
+    """The scratch volumes `dump_mounts` mounts: room for one compressed dump, and /tmp."""
+    return [{"name": name, "empty_dir": {"size_limit": "20Gi"}}, {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}]
+
+
 def secret_env(name: str, secret: pulumi.Input[str], key: str) -> k8s.core.v1.EnvVarArgsDict:
     """An environment variable read from a Secret (never a plain value)."""
     return {"name": name, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}

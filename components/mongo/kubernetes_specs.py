@@ -309,7 +309,7 @@ def backup_cron_job_spec(
                 ],
                 "security_context": restricted,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                "volume_mounts": [{"name": "backup", "mount_path": "/backup"}, {"name": "tmp", "mount_path": "/tmp"}],
+                "volume_mounts": pods.dump_mounts("backup"),
             }
         ],
         containers=[
@@ -326,16 +326,10 @@ def backup_cron_job_spec(
                 ],
                 "security_context": restricted,
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                "volume_mounts": [
-                    {"name": "backup", "mount_path": "/backup", "read_only": True},
-                    {"name": "tmp", "mount_path": "/tmp"},
-                ],
+                "volume_mounts": pods.dump_mounts("backup", read_only=True),
             }
         ],
-        volumes=[
-            {"name": "backup", "empty_dir": {"size_limit": "20Gi"}},
-            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
-        ],
+        volumes=pods.dump_volumes("backup"),
     )
     pod["restart_policy"] = "OnFailure"
     if service_account is not None:

@@ -92,7 +92,7 @@ def restore_job(
                 ],
                 "security_context": pods.READ_ONLY_CONTAINER,
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                "volume_mounts": [{"name": "restore", "mount_path": "/restore"}, {"name": "tmp", "mount_path": "/tmp"}],
+                "volume_mounts": pods.dump_mounts("restore"),
             }
         ],
         containers=[
@@ -107,16 +107,10 @@ def restore_job(
                 ],
                 "security_context": pods.READ_ONLY_CONTAINER,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                "volume_mounts": [
-                    {"name": "restore", "mount_path": "/restore", "read_only": True},
-                    {"name": "tmp", "mount_path": "/tmp"},
-                ],
+                "volume_mounts": pods.dump_mounts("restore", read_only=True),
             }
         ],
-        volumes=[
-            {"name": "restore", "empty_dir": {"size_limit": "20Gi"}},
-            {"name": "tmp", "empty_dir": {"size_limit": "64Mi"}},
-        ],
+        volumes=pods.dump_volumes("restore"),
     )
     pod["restart_policy"] = "Never"
     # With Pod Identity, only the download holds the role's credentials, not the restore beside the root password.
