@@ -186,7 +186,7 @@ def _write(target: str | Path, text: str, what: str) -> None:
         raise InputError(f"{what} {path}: cannot be written ({err.strerror or err})") from None
 
 
-def run(argv: list[str] | None) -> int:
+def run(argv: list[str] | None, *, freeze_heap: bool = False) -> int:
     args = _parser().parse_args(argv)
     import pulumi
 
@@ -224,7 +224,7 @@ def run(argv: list[str] | None) -> int:
     status = NO_CHANGES
     for stack in stacks:
         try:
-            result = run_program(args.root, stack, freeze_heap=True)
+            result = run_program(args.root, stack, freeze_heap=freeze_heap)
         except pulumi.RunError as err:
             raise InputError(str(err)) from None
         text = plan_text(result.as_json())
@@ -293,12 +293,15 @@ def run(argv: list[str] | None) -> int:
     return status
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """The command. `exiting`: the process ends after the report (the command line), so each run's
+    heap is frozen out of the collector's reach; a caller that lives on (the tests) keeps its heap
+    collectable, or every later run would hand the caller's whole heap back to a full collection."""
     # A short-lived process that allocates many small, mostly acyclic objects (config schemas,
     # resource registrations): collect cycles rarely instead of every 700 allocations.
     gc.set_threshold(100_000, 50, 50)
     try:
-        return run(argv)
+        return run(argv, freeze_heap=exiting)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return BAD_INPUT
@@ -315,4 +318,4 @@ if __name__ == "__main__":
             file=sys.stderr,
         )
         sys.exit(BAD_INPUT)
-    sys.exit(main())
+    sys.exit(main(exiting=True))

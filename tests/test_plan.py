@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,28 @@ def test_frozen_heap_plans_the_same_and_does_not_accumulate() -> None:
     # What stays frozen is one run's heap (plus what outlives runs), not four: each run leaves
     # ~13% of its heap as cyclic garbage, which would pile up frozen.
     assert after_four < 1.1 * after_one, (after_one, after_four)
+
+
+def test_only_the_command_line_freezes_its_heap(capsys: pytest.CaptureFixture[str]) -> None:
+    """The process that exits after the report freezes the heap; a caller that lives on does not, or
+    each later run would hand the caller's whole heap to a full collection (0.5 s a run in a test worker)."""
+    import gc
+
+    from offline_plan.__main__ import main
+
+    assert main(["dev", "--quiet"]) == 0
+    assert gc.get_freeze_count() == 0
+    capsys.readouterr()
+    probe = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), file=sys.stderr))\n"
+        "sys.argv = ['offline_plan', 'dev', '--quiet']\n"
+        "runpy.run_module('offline_plan', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    frozen = int(done.stderr.split("frozen ")[1].split()[0])
+    assert frozen > 10_000, done.stderr
 
 
 def test_plan_lists_required_fields() -> None:
