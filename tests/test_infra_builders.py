@@ -15,10 +15,11 @@ from components.machines import droplet_specs, ec2_specs
 from components.machines.host_keys import ssh_url
 from components.network.aws import has_nat, subnet_tags
 from components.observability import PublicEndpoint
+from components.observability.aws_alarms import ROUTE53_METRICS_REGION
 from components.observability.aws_cluster import cluster_alarm_specs
 from components.observability.aws_hosts import HostAlarmsArgs, HostDisk, host_alarm_specs
 from components.observability.aws_slack import LAMBDA_TRUST_POLICY, forwarder_error_alarm
-from components.observability.aws_uptime import ROUTE53_METRICS_REGION, AlarmTarget, uptime_alarm_specs
+from components.observability.aws_uptime import AlarmTarget, uptime_alarm_specs
 from components.observability.cluster_watch import STATE_CONFIGMAP, STATE_RULES, ClusterWatchArgs, destination_secrets
 from components.storage import DUMPS_PREFIX
 from components.storage import digitalocean as spaces

@@ -511,6 +511,22 @@ def test_only_a_pod_identity_wiring_names_a_service_account() -> None:
     assert pod_service_account(PodIdentityWiring(env={"FILE_STORAGE": "s3"}, service_account="todos")) == "todos"
 
 
+def test_only_a_pod_identity_backup_target_names_a_service_account_and_asks_for_pod_credentials() -> None:
+    import pulumi
+
+    from components.storage import POD_IDENTITY_CREDENTIALS_URL, BackupTarget, PodIdentityBackupTarget, backup_service_account
+
+    keyed = BackupTarget(
+        host="s3.eu-central-1.amazonaws.com", bucket=pulumi.Output.from_input("dumps"), endpoints=[], region="eu-central-1"
+    )
+    assert backup_service_account(keyed) is None
+    assert keyed.client_env() == {"MC_REGION": "eu-central-1"}
+    pods = PodIdentityBackupTarget(**vars(keyed), service_account="mongo-backup")
+    assert backup_service_account(pods) == "mongo-backup"
+    assert pods.client_env() == {"MC_REGION": "eu-central-1", "MC_STS_ENDPOINT_backup": POD_IDENTITY_CREDENTIALS_URL}
+    assert not hasattr(keyed, "service_account")
+
+
 # -- each target's MongoDB and apps ---------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from components.mongo.kubernetes_specs import (
 from components.mongo.replica_set import INIT_SCRIPT, dump_uri, init_spec, replica_set_urls
 from components.mongo.restore import kubernetes_restore_command, restore_job
 from components.protection import stateful
-from components.storage import BackupTarget
+from components.storage import BackupTarget, backup_service_account
 
 # StorageClass parameters per CSI driver: on AWS, encrypted gp3 volumes (aws-ebs-csi-driver parameters).
 PROVISIONER_PARAMETERS: dict[str, dict[str, str]] = {
@@ -211,10 +211,11 @@ class InClusterMongo(pulumi.ComponentResource):
         backup = args.backup
         child = pulumi.ResourceOptions(parent=self)
         client_env = self._bucket_access(name, backup, meta)
-        if backup.service_account is not None:
+        identity = backup_service_account(backup)
+        if identity is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-backup-identity",
-                metadata={"name": backup.service_account, "namespace": namespace, "labels": meta.get("labels", {})},
+                metadata={"name": identity, "namespace": namespace, "labels": meta.get("labels", {})},
                 automount_service_account_token=False,
                 opts=child,
             )
@@ -239,7 +240,7 @@ class InClusterMongo(pulumi.ComponentResource):
                 bucket=backup.bucket,
                 prefix=backup.prefix,
                 job_labels=job_labels,
-                service_account=backup.service_account,
+                service_account=identity,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.init_job]),
         )
@@ -282,7 +283,7 @@ class InClusterMongo(pulumi.ComponentResource):
                     bucket=str(v[3]),
                     prefix=backup.prefix,
                     job_labels=restore_labels,
-                    service_account=backup.service_account,
+                    service_account=backup_service_account(backup),
                 )
             )
         )

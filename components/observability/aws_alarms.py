@@ -12,6 +12,9 @@ import pulumi_aws.cloudwatch as cloudwatch
 PERIOD_SECONDS = 60
 """Every alarm reads 1-minute data points."""
 
+ROUTE53_METRICS_REGION = "us-east-1"
+"""Route 53 publishes its health-check metrics in us-east-1 only: their alarms, and the topic those notify, live there."""
+
 
 @dataclass(frozen=True)
 class AlarmSpec:

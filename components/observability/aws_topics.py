@@ -22,8 +22,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws.sns as sns
 
-ROUTE53_METRICS_REGION = "us-east-1"
-
 
 @dataclass(frozen=True)
 class AlertTopicsArgs:

@@ -35,9 +35,7 @@ import pulumi_aws.route53 as route53
 
 from components.config.observability import AlertThresholds
 from components.observability import PublicEndpoint
-from components.observability.aws_alarms import AlarmSpec, metric_alarm
-
-ROUTE53_METRICS_REGION = "us-east-1"
+from components.observability.aws_alarms import ROUTE53_METRICS_REGION, AlarmSpec, metric_alarm
 
 # Three checker regions on three continents (HealthCheckRegion values, the SDK docstring's list); the
 # minimum the API takes. Fewer checkers mean fewer requests on the health path (8 regions by default).

@@ -286,7 +286,8 @@ def _alert_topics(
     """Where the stack's CloudWatch alarms notify: its region, and us-east-1 for Route 53's health checks."""
     if not choice.alert_topics or destinations is None:
         return None
-    from components.observability.aws_topics import ROUTE53_METRICS_REGION, AlertTopics, AlertTopicsArgs
+    from components.observability.aws_alarms import ROUTE53_METRICS_REGION
+    from components.observability.aws_topics import AlertTopics, AlertTopicsArgs
 
     regions = [*([config.aws.region] if choice.region_topic else []), *([ROUTE53_METRICS_REGION] if choice.route53_topic else [])]
     return AlertTopics(
@@ -306,7 +307,8 @@ def _aws_uptime(
     opts: pulumi.ResourceOptions,
 ) -> AwsUptimeChecks:
     """A Route 53 health check per public domain; its alarms notify the us-east-1 topic (Route 53's metrics live there)."""
-    from components.observability.aws_uptime import ROUTE53_METRICS_REGION, AlarmTarget, AwsUptimeArgs, AwsUptimeChecks
+    from components.observability.aws_alarms import ROUTE53_METRICS_REGION
+    from components.observability.aws_uptime import AlarmTarget, AwsUptimeArgs, AwsUptimeChecks
 
     alarms = None
     if destinations is not None and topics is not None:

@@ -61,8 +61,8 @@ DUMPS_PREFIX = "mongo/"
 class BackupTarget:
     """Where database dumps go: a bucket and the credentials of a writer confined to `prefix` there.
 
-    The MinIO client (`mc`) reaches it as the alias `backup`: with a key in `MC_HOST_backup`, or, with
-    `service_account`, through the pod's EKS Pod Identity (see `client_env`)."""
+    The MinIO client (`mc`) reaches it as the alias `backup`: with a key in `MC_HOST_backup`, or (a
+    `PodIdentityBackupTarget`) through the pod's EKS Pod Identity."""
 
     host: str
     """The S3 endpoint's host (`fra1.digitaloceanspaces.com`, `s3.eu-central-1.amazonaws.com`)."""
@@ -74,8 +74,6 @@ class BackupTarget:
     prefix: str = DUMPS_PREFIX
     region: str | None = None
     """The bucket's region, when the endpoint needs requests signed for it (Amazon S3)."""
-    service_account: str | None = None
-    """Kubernetes: the service account the backup pods run as; its cloud identity reaches the bucket (no key)."""
 
     @property
     def has_key(self) -> bool:
@@ -93,21 +91,34 @@ class BackupTarget:
         )
 
     def client_env(self) -> dict[str, str]:
-        """The MinIO client's plain environment besides `MC_HOST_backup`.
+        """The MinIO client's plain environment besides `MC_HOST_backup`. The region is given
+        (`MC_REGION`, minio/mc cmd/client-s3.go) so no request needs s3:GetBucketLocation."""
+        return {"MC_REGION": self.region} if self.region is not None else {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PodIdentityBackupTarget(BackupTarget):
+    """Kubernetes: a bucket the backup pods reach through their service account's cloud identity (EKS
+    Pod Identity), with no key."""
+
+    service_account: str
+    """The service account, in MongoDB's namespace, the backup and restore pods run as."""
+
+    def client_env(self) -> dict[str, str]:
+        """Besides the region, where mc asks for the pod's credentials.
 
         mc (minio/mc RELEASE.2025-04-16T18-13-26Z, cmd/client.go getCredsChain) asks for temporary
         credentials only when `MC_STS_ENDPOINT_<alias>` is set: it then puts minio-go's `credentials.IAM`
         before the (empty) static key. minio-go v7.0.90 (pkg/credentials/iam_aws.go RetrieveWithCredContext)
         takes `AWS_CONTAINER_CREDENTIALS_FULL_URI` with `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (what EKS
         Pod Identity injects: aws/amazon-eks-pod-identity-webhook pkg/handler/handler.go addEnvToContainer)
-        over the endpoint given, and reads the token file on every refresh (getEKSPodIdentityCredentials).
-        The region is given (`MC_REGION`, cmd/client-s3.go) so no request needs s3:GetBucketLocation."""
-        env: dict[str, str] = {}
-        if self.region is not None:
-            env["MC_REGION"] = self.region
-        if self.service_account is not None:
-            env["MC_STS_ENDPOINT_backup"] = POD_IDENTITY_CREDENTIALS_URL
-        return env
+        over the endpoint given, and reads the token file on every refresh (getEKSPodIdentityCredentials)."""
+        return {**super().client_env(), "MC_STS_ENDPOINT_backup": POD_IDENTITY_CREDENTIALS_URL}
+
+
+def backup_service_account(target: BackupTarget) -> str | None:
+    """The service account the backup and restore pods run as for `target`, if it asks for one."""
+    return target.service_account if isinstance(target, PodIdentityBackupTarget) else None
 
 
 POD_IDENTITY_CREDENTIALS_URL = "http://169.254.170.23/v1/credentials"

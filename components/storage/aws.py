@@ -29,7 +29,7 @@ from components.aws.pod_identity import association_settled
 from components.aws.roles import service_role
 from components.endpoints import POD_IDENTITY_AGENT
 from components.protection import stateful
-from components.storage import BackupTarget, PodIdentityWiring, StorageWiring
+from components.storage import BackupTarget, PodIdentityBackupTarget, PodIdentityWiring, StorageWiring
 from components.storage.s3_specs import BACKUP_SERVICE_ACCOUNT as BACKUP_SERVICE_ACCOUNT
 from components.storage.s3_specs import (
     ENCRYPTION_RULES,
@@ -147,7 +147,8 @@ class S3Storage(pulumi.ComponentResource):
                 role_arn=role.arn,
                 opts=child,
             )
-            return replace(target, endpoints=[HTTPS, POD_IDENTITY_AGENT], service_account=BACKUP_SERVICE_ACCOUNT)
+            reached = replace(target, endpoints=[HTTPS, POD_IDENTITY_AGENT])
+            return PodIdentityBackupTarget(**vars(reached), service_account=BACKUP_SERVICE_ACCOUNT)
         if args.host_role_name is not None:
             return self._host_backups(name, policy, target)
         return None
