@@ -19,7 +19,7 @@ import pulumi
 from components.app import MeteorService
 from components.app.reactivity import Reactivity
 from components.app.select import apps, reactivities
-from components.aws.select import snapshots
+from components.aws.select import snapshots, stack_provider
 from components.config import DockerPlatformConfig, KubernetesPlatformConfig, PlatformConfig
 from components.docker import DockerHost
 from components.docker.select import docker_hosts
@@ -34,7 +34,7 @@ from components.mongo.select import mongo
 from components.network import PrivateNetwork
 from components.network.select import networks
 from components.observability import alert_destinations
-from components.observability.select import host_agent_namespace, ship_container_logs, watch, watch_facts
+from components.observability.select import Watching, host_agent_namespace, ship_container_logs, watch, watch_facts
 from components.registry import Registry
 from components.registry.select import registry
 from components.scope import Scope
@@ -54,39 +54,22 @@ class Platform(pulumi.ComponentResource):
     """Ingress controller, cert-manager and metrics-server on a cluster (ClusterAddons), when installed."""
     docker_hosts: list[DockerHost]
     registry: Registry | None
+    images: dict[str, AppImage]
+    """The image each app runs."""
+    storage: FileStorage
     mongo: MongoDatabase
     mongo_restore: pulumi.Output[str] | None
     """The script that restores a dump from the backups bucket, when the platform runs MongoDB and dumps it."""
-    storage: FileStorage
-    snapshots: pulumi.ComponentResource | None
-    """Daily EBS snapshots of the data volumes (components/aws/snapshots.py), when on."""
-    container_logs: pulumi.ComponentResource | None
-    """The CloudWatch Logs group the app containers of EC2 Docker hosts log to, with `logs.ship`
-    (components/observability/aws_logs.py)."""
-    alert_topics: pulumi.ComponentResource | None
-    """The SNS topics every AWS alarm notifies (components/observability/aws_topics.py), when the stack
-    uses AWS and has alert destinations."""
-    aws_uptime: pulumi.ComponentResource | None
-    """Route 53 health checks of the public domains, with their us-east-1 alarms when there are destinations
-    (components/observability/aws_uptime.py), when the stack's uptime checks run on AWS."""
-    slack_forwarder: pulumi.ComponentResource | None
-    """The Lambda functions posting the AWS alarms to Slack (components/observability/aws_slack.py)."""
-    host_alarms: pulumi.ComponentResource | None
-    """CloudWatch alarms on the EC2 Docker hosts (components/observability/aws_hosts.py), when they alert."""
-    cluster_insights: pulumi.ComponentResource | None
-    """EKS: Container Insights (the CloudWatch add-on), its alarms and opt-in container logs
-    (components/observability/aws_cluster.py), when the stack alerts or ships logs."""
-    digitalocean_alerts: pulumi.ComponentResource | None
-    """DigitalOcean uptime checks per public domain and their alerts, droplet and database alerts
-    (components/observability/digitalocean.py), when DigitalOcean checks the domains or runs the stack."""
-    cluster_watch: pulumi.ComponentResource | None
-    """The in-cluster watcher of nodes and pods (components/observability/cluster_watch.py), on a DOKS or
-    existing cluster with alert destinations."""
-    images: dict[str, AppImage]
-    """The image each app runs."""
     reactivity: dict[str, Reactivity]
     """How each app's live queries follow MongoDB, and its connection wired for it."""
+    container_logs: pulumi.ComponentResource | None
+    """The CloudWatch Logs group the app containers of EC2 Docker hosts log to, with `logs.ship`."""
     apps: dict[str, MeteorService]
+    snapshots: pulumi.ComponentResource | None
+    """Daily EBS snapshots of the data volumes (components/aws/snapshots.py), when on."""
+    watching: Watching
+    """Alert topics, uptime checks, host and cluster alarms and the cluster watcher, each None where the
+    stack does not get it (components/observability/select.py)."""
     outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
@@ -97,23 +80,18 @@ class Platform(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         project_dir: Path | None = None,
     ) -> None:
-        self.aws_provider = None
-        if config.uses_aws:
-            from components.aws.provider import aws_provider
-
-            # Every AWS resource and data source below inherits it (components/aws/provider.py).
-            self.aws_provider = aws_provider(f"{name}-aws", region=config.aws.region, stack=stack, environment=config.environment.value)
+        # Every AWS resource and data source below inherits the stack's provider (components/aws/provider.py).
+        self.aws_provider = stack_provider(config, f"{name}-aws", stack)
+        if self.aws_provider is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[self.aws_provider]))
         super().__init__("meteor-platform:index:Platform", name, None, opts)
         scope = Scope(name, stack, self, project_dir or Path.cwd())
-        self._child = scope.child()
-        # Where every alert goes (None without destinations): decided once, read by every observability step.
-        self._destinations = alert_destinations(config)
+        destinations = alert_destinations(config)  # where every alert goes (None: nowhere)
+        on_hosts = isinstance(config, DockerPlatformConfig)
 
         stack_networks = networks(config, scope)
         self.network = stack_networks.network
-        on_hosts = isinstance(config, DockerPlatformConfig)
-        namespace = host_agent_namespace(config, self._destinations, scope.prefix)
+        namespace = host_agent_namespace(config, destinations, scope.prefix)
         fleet = machines(config, scope, stack_networks, wait_for_docker=on_hosts, cloudwatch_namespace=namespace)
         self.machines = fleet.machines if fleet is not None else None
         self.registry = registry(config, scope)
@@ -131,6 +109,7 @@ class Platform(pulumi.ComponentResource):
             pod_identity_cluster=on_cluster.pod_identity_cluster if on_cluster is not None else None,
             instance_role_name=fleet.instance_role_name if fleet is not None else None,
         )
+        # MongoDB after storage: it dumps into the storage's backups bucket.
         database = mongo(
             config,
             scope,
@@ -143,7 +122,7 @@ class Platform(pulumi.ComponentResource):
         self.mongo, self.mongo_restore = database.database, database.restore_command
         self.reactivity = reactivities(config, scope.project_dir, self.mongo)
         facts = watch_facts(scope, self.aws_provider, fleet, on_cluster, database, self.docker_hosts)
-        shipping = ship_container_logs(config, facts, self._child) if on_hosts else None
+        shipping = ship_container_logs(config, facts, scope.child()) if on_hosts else None
         self.container_logs = shipping
         self.apps = apps(
             config,
@@ -158,15 +137,7 @@ class Platform(pulumi.ComponentResource):
         )
 
         self.snapshots = snapshots(config, scope, fleet.data_volume_name if fleet is not None else None)
-        watching = watch(config, self._destinations, facts, self._child)
-        self.alert_topics = watching.alert_topics
-        self.aws_uptime = watching.aws_uptime
-        self.slack_forwarder = watching.slack_forwarder
-        self.host_alarms = watching.host_alarms
-        self.cluster_insights = watching.cluster_insights
-        self.digitalocean_alerts = watching.digitalocean_alerts
-        self.cluster_watch = watching.cluster_watch
-
+        self.watching = watch(config, destinations, facts, scope.child())
         self.outputs = self._outputs(config)
         self.register_outputs(self.outputs)
 

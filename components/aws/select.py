@@ -1,4 +1,4 @@
-"""AWS pieces a stack's `aws` section asks for beside its capabilities: daily EBS snapshots."""
+"""AWS pieces a stack's `aws` section asks for beside its capabilities: the stack's provider, daily EBS snapshots."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from components.scope import Scope
 
 if TYPE_CHECKING:
     import pulumi
+
+
+def stack_provider(config: PlatformConfig, name: str, stack: str) -> pulumi.ProviderResource | None:
+    """The stack's one AWS provider (`aws.region`, default tags), when the stack uses AWS."""
+    if not config.uses_aws:
+        return None  # nothing of pulumi_aws is imported then (tests/test_aws.py: lean imports)
+    from components.aws.provider import aws_provider
+
+    return aws_provider(name, region=config.aws.region, stack=stack, environment=config.environment.value)
 
 
 def snapshots(config: PlatformConfig, scope: Scope, data_volume_name: pulumi.Output[str] | None) -> pulumi.ComponentResource | None:

@@ -143,7 +143,7 @@ def cron_job_spec(
                                 "image": versions.PYTHON_IMAGE,
                                 "command": ["python", f"{SCRIPT_DIR}/watch.py"],
                                 "env": env,
-                                "security_context": {**pods.RESTRICTED_CONTAINER, "read_only_root_filesystem": True},
+                                "security_context": pods.READ_ONLY_CONTAINER,
                                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
                                 "termination_message_policy": "FallbackToLogsOnError",
                                 "volume_mounts": [{"name": "script", "mount_path": SCRIPT_DIR, "read_only": True}],
