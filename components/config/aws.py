@@ -85,8 +85,10 @@ class SnapshotsConfig(Model):
 
 class AwsConfig(Model):
     region: AwsRegion = Field(default="eu-central-1", description="Region of every AWS resource.")
-    vpc: AwsVpcConfig = Field(default_factory=AwsVpcConfig, description="The stack's network.")
-    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig, description="Scheduled snapshots of the EBS data volumes.")
+    vpc: AwsVpcConfig = Field(default_factory=AwsVpcConfig.model_construct, description="The stack's network.")
+    snapshots: SnapshotsConfig = Field(
+        default_factory=SnapshotsConfig.model_construct, description="Scheduled snapshots of the EBS data volumes."
+    )
 
 
 def subnet_prefix(cidr: str, count: int) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from components.config.platform import PlatformConfig
 
 # `org/project/stack`, `project/stack` or `stack`, as `pulumi stack select` and StackReference take them.
-_STACK_REFERENCE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/){0,2}[A-Za-z0-9_.-]{1,100}$")
+_STACK_REFERENCE = r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/){0,2}[A-Za-z0-9_.-]{1,100}$"
 MAX_RELEASE_BYTES = 256
 
 
@@ -89,7 +89,7 @@ def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Pr
     """Each app has exactly one image source; builds have a registry and a readable source; the
     Meteor release an app runs agrees with its build and allows what it asks for."""
     source = cfg.promotion.from_stack
-    if source is not None and not _STACK_REFERENCE.fullmatch(source):
+    if source is not None and not re.fullmatch(_STACK_REFERENCE, source):
         problems.bad(["promotion", "fromStack"], source, "expected a stack name: stack, project/stack or org/project/stack")
     if not cfg.promotion.source_ready and source is None:
         problems.bad(["promotion", "sourceReady"], False, "expected it only with promotion.fromStack (it defers the promoted apps)")
