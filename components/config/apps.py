@@ -1,7 +1,5 @@
 """`apps`: the Meteor services of the stack, and the image contract each one follows."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 import math

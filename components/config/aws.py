@@ -1,7 +1,5 @@
 """`aws`: account-wide AWS settings (credentials come from the environment: AWS_PROFILE, SSO, OIDC in CI)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field

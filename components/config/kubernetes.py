@@ -1,7 +1,5 @@
 """`kubernetes`: the cluster Kubernetes objects go to — an existing one, or DOKS."""
 
-from __future__ import annotations
-
 import hashlib
 import re
 from typing import TYPE_CHECKING, Annotated, Literal

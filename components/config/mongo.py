@@ -1,7 +1,5 @@
 """`mongo`: the MongoDB replica set every app uses, one model per provider."""
 
-from __future__ import annotations
-
 import re
 from typing import TYPE_CHECKING, Literal
 

@@ -5,8 +5,6 @@ watcher) or the string `none`, which says explicitly that the stack runs without
 must say one or the other (components/config/rules.py).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr

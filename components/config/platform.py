@@ -6,8 +6,6 @@ under `target: docker` (or the reverse) is an unknown key by construction. The r
 sections are in rules.py; each section's own rules are its validators.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 

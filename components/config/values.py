@@ -4,8 +4,6 @@ Every type is an `Annotated` string with a validator whose message reads as the 
 an error line (`expected ...`), so the loader can print `<key>: got <value>; expected ...`.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 import urllib.parse
@@ -13,7 +11,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 from components import catalogue
 from components.config.errors import Problems
@@ -33,6 +30,12 @@ def matching(pattern: str, expected: str) -> Callable[[str], str]:
         return value
 
     return check
+
+
+def to_camel(name: str) -> str:
+    """A field's key: `keep_images` -> `keepImages`."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 class Model(BaseModel):
