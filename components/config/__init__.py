@@ -10,6 +10,10 @@
 
 `load_config()` returns a frozen `PlatformConfig` or raises `ConfigError` (a `pulumi.RunError`)
 before any resource is registered.
+
+Every stack pays for this package's import, so the modules that define sections evaluate their
+annotations where they are written (no `from __future__ import annotations`): pydantic would
+otherwise compile and evaluate each annotation string again when it creates the class.
 """
 
 from components.config.apps import AppConfig, DockerAppConfig, ImageFlavor, KubernetesAppConfig

@@ -1,7 +1,5 @@
 """`apps`: the Meteor services of the stack, and the image contract each one follows."""
 
-from __future__ import annotations
-
 import contextlib
 import json
 import math
@@ -80,7 +78,7 @@ def is_reserved_env(name: str, *, s3_storage: bool = False) -> bool:
     )
 
 
-_CREDENTIAL_NAME = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)(_|$)")
+_CREDENTIAL_NAME = r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)(_|$)"
 
 # One environment string ("NAME=value") may be at most 128 KiB on Linux (MAX_ARG_STRLEN).
 MAX_ENV_BYTES = 128 * 1024
@@ -133,7 +131,9 @@ class MeteorClusterConfig(Model):
         description="CLUSTER_WORKERS_COUNT: extra worker processes per instance (1-16, or `auto`: one per CPU), each a full "
         "Meteor process inside the same memory limit; none by default.",
     )
-    public_services: list[DnsLabel] = Field(default_factory=list, description="CLUSTER_PUBLIC_SERVICES: services reachable by clients.")
+    public_services: list[DnsLabel] = Field(
+        default_factory=lambda: [], description="CLUSTER_PUBLIC_SERVICES: services reachable by clients."
+    )
 
 
 class AutoscalingConfig(Model):
@@ -167,7 +167,7 @@ class BuildConfig(Model):
         description="Node version of the runtime image (x.y.z); default: the one the app's Meteor release needs.",
     )
     args: dict[EnvName, str] = Field(
-        default_factory=dict, description="Extra build arguments (not secrets: they stay in the image history)."
+        default_factory=lambda: {}, description="Extra build arguments (not secrets: they stay in the image history)."
     )
 
     def own_problems(self, problems: Problems) -> None:
@@ -177,7 +177,7 @@ class BuildConfig(Model):
             if (
                 name in ("METEOR_RELEASE", "NODE_VERSION", "DEBIAN_RELEASE")
                 or looks_like_credential(self.args[name])
-                or _CREDENTIAL_NAME.search(name)
+                or re.search(_CREDENTIAL_NAME, name)
             ):
                 problems.line(
                     ["args", name],
@@ -330,9 +330,9 @@ class AppConfig(Model):
         description="Instances of the app in total: pods on Kubernetes (the floor when autoscaling); containers on Docker hosts, "
         "spread round-robin over the hosts.",
     )
-    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="Requests and limits per instance.")
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig.model_construct, description="Requests and limits per instance.")
     settings: dict[str, JsonValue] = Field(
-        default_factory=dict,
+        default_factory=lambda: {},
         description="METEOR_SETTINGS as structured config (non-secret parts; finite numbers; with secretSettings at most 128 KiB).",
     )
     secret_settings: SecretValue | None = Field(
@@ -340,11 +340,11 @@ class AppConfig(Model):
     )
     mail_url: MailUrl | None = Field(default=None, description="MAIL_URL (secret), smtp:// or smtps://.")
     env: dict[EnvName, str] = Field(
-        default_factory=dict,
+        default_factory=lambda: {},
         description="Extra plain environment variables: not the platform's (ROOT_URL, PORT, MONGO_*, S3_*, CLUSTER_*, *_DDP_URL, ...), no credentials (those go in `secretEnv`).",
     )
     secret_env: dict[EnvName, SecretValue] = Field(
-        default_factory=dict, description="Extra environment variables delivered as secrets (each value set with --secret)."
+        default_factory=lambda: {}, description="Extra environment variables delivered as secrets (each value set with --secret)."
     )
     health_path: HttpPath = Field(
         default="/", description="HTTP path the health checks request: absolute, RFC 3986 path characters without quotes, at most 200."
@@ -361,9 +361,9 @@ class AppConfig(Model):
         "(1, or 1 + kubernetes.frontProxies on an existing cluster).",
     )
     pre_stop_seconds: int = Field(default=10, ge=0, le=120, description="Pause before the kill so load balancers drain.")
-    cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig, description="meteorhacks:cluster.")
+    cluster: MeteorClusterConfig = Field(default_factory=MeteorClusterConfig.model_construct, description="meteorhacks:cluster.")
     connects_to: list[DnsLabel] = Field(
-        default_factory=list,
+        default_factory=lambda: [],
         description="Apps of this stack this app calls over DDP: it gets their `<APP>_DDP_URL` and network access to them only "
         "(NetworkPolicy on Kubernetes); none by default.",
     )
@@ -519,7 +519,7 @@ def _env_problems(i: int, app: AppConfig, s3_storage: bool, problems: Problems) 
                 problems.bad(["apps", i, section, name], given, "expected it unset: the platform sets this variable")
     pointer = f"set it as a secret: pulumi config set --secret --path 'apps[{i}].secretEnv.{{name}}' <value>"
     for name, value in sorted(app.env.items()):
-        if "\x00" not in value and value and (looks_like_credential(value) or _CREDENTIAL_NAME.search(name)):
+        if "\x00" not in value and value and (looks_like_credential(value) or re.search(_CREDENTIAL_NAME, name)):
             problems.line(
                 ["apps", i, "env", name],
                 "got a value that looks like a credential (hidden); expected no credentials in plain env: " + pointer.format(name=name),

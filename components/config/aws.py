@@ -1,7 +1,5 @@
 """`aws`: account-wide AWS settings (credentials come from the environment: AWS_PROFILE, SSO, OIDC in CI)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -85,8 +83,10 @@ class SnapshotsConfig(Model):
 
 class AwsConfig(Model):
     region: AwsRegion = Field(default="eu-central-1", description="Region of every AWS resource.")
-    vpc: AwsVpcConfig = Field(default_factory=AwsVpcConfig, description="The stack's network.")
-    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig, description="Scheduled snapshots of the EBS data volumes.")
+    vpc: AwsVpcConfig = Field(default_factory=AwsVpcConfig.model_construct, description="The stack's network.")
+    snapshots: SnapshotsConfig = Field(
+        default_factory=SnapshotsConfig.model_construct, description="Scheduled snapshots of the EBS data volumes."
+    )
 
 
 def subnet_prefix(cidr: str, count: int) -> int:

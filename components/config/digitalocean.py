@@ -1,7 +1,5 @@
 """`digitalocean`: account-wide settings (the API token comes from `digitalocean:token` or DIGITALOCEAN_TOKEN)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from components.config.values import DoRegion, Model, VpcRange

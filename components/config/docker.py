@@ -1,7 +1,5 @@
 """`docker`: the Docker-host target — apps as containers behind a Traefik proxy on each host."""
 
-from __future__ import annotations
-
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Literal
 

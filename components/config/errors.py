@@ -42,21 +42,20 @@ def key_path(loc: Loc) -> str:
 
 # Shapes of credentials people paste where they do not belong: passwords in URLs, private keys,
 # well-known token formats (AWS, GitHub, GitLab, Slack, DigitalOcean, Stripe, Google, JWTs).
-_CREDENTIAL = re.compile(
+_CREDENTIAL = (
     r"\b[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{1,256}:[^/\s@]{1,256}@"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{20,}"
     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bdop_v1_[a-f0-9]{20,}|\b[sr]k_live_[A-Za-z0-9]{16,}|\bAIza[0-9A-Za-z_-]{35}"
-    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
-    re.IGNORECASE,
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."
 )
 
 
 def looks_like_credential(value: Any) -> bool:
     """Whether a value (or anything inside it) has the shape of a password, key or token."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return bool(_CREDENTIAL.search(text))
+    return bool(re.search(_CREDENTIAL, text, re.IGNORECASE))
 
 
 def show(value: Any) -> str:

@@ -1,7 +1,5 @@
 """`ingress`: how apps with a domain are exposed (TLS, sticky sessions, timeouts), per target."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """`kubernetes`: the cluster Kubernetes objects go to — an existing one, or DOKS."""
 
-from __future__ import annotations
-
 import hashlib
 import re
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -43,7 +41,9 @@ class ExistingKubernetesConfig(Model):
         description="kubeconfig contents (secret); the ambient ~/.kube/config or $KUBECONFIG when unset.",
     )
     cluster_domain: Hostname = Field(default="cluster.local", description="The cluster's DNS domain, used in in-cluster service URLs.")
-    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; none by default on an existing cluster.")
+    addons: AddonsConfig = Field(
+        default_factory=AddonsConfig.model_construct, description="Add-ons to install; none by default on an existing cluster."
+    )
     front_proxies: int = Field(
         default=0,
         ge=0,
@@ -74,7 +74,7 @@ class DoksConfig(Model):
     admin_cidrs: list[Cidr] = Field(
         ..., min_length=1, description="Networks allowed to reach the control plane (its firewall); include where `pulumi up` runs."
     )
-    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on DOKS.")
+    addons: AddonsConfig = Field(default_factory=AddonsConfig.model_construct, description="Add-ons to install; all by default on DOKS.")
     version_prefix: Annotated[str, AfterValidator(_check_doks_version_prefix)] = Field(
         default=catalogue.DOKS_DEFAULT_VERSION_PREFIX,
         description=f"Kubernetes minor version prefix, one DigitalOcean offers ({', '.join(f'{m}.' for m in catalogue.DOKS_MINORS)} "
@@ -113,11 +113,11 @@ class DoksConfig(Model):
 # An IAM role (its ARN may include a path) or user of any account; never an STS session, which
 # "is a temporary principal for each session" and cannot have an access entry (EKS API,
 # CreateAccessEntry `principalArn`; EKS user guide, "Create access entries").
-_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|user)/(?P<name>(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64})")
+_IAM_PRINCIPAL = r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|user)/(?P<name>(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64})"
 
 
 def _check_iam_principal(value: str) -> str:
-    if _IAM_PRINCIPAL.fullmatch(value) is None:
+    if re.fullmatch(_IAM_PRINCIPAL, value) is None:
         session = " (an STS session cannot have an access entry: name its role)" if value.startswith("arn:aws:sts::") else ""
         raise ValueError(
             "expected an IAM role or user ARN: arn:aws:iam::<12-digit account>:role/<path/name> or "
@@ -135,7 +135,7 @@ def admin_entry_key(principal: str) -> str:
     Readable, and one per ARN: `/` becomes `-` (`role/a/b` and `role/a-b` would then read alike), so
     8 hex of the ARN's SHA-256 end it.
     """
-    match = _IAM_PRINCIPAL.fullmatch(principal)
+    match = re.fullmatch(_IAM_PRINCIPAL, principal)
     assert match is not None, "config validation accepts only IAM role and user ARNs"
     digest = hashlib.sha256(principal.encode()).hexdigest()[:8]
     return f"{match['account']}-{match['kind']}-{match['name'].replace('/', '-')}-{digest}"
@@ -167,7 +167,7 @@ class EksConfig(Model):
     admin_cidrs: list[Cidr] = Field(
         ..., min_length=1, description="Networks allowed to reach the public API endpoint; include where `pulumi up` runs."
     )
-    addons: AddonsConfig = Field(default_factory=AddonsConfig, description="Add-ons to install; all by default on EKS.")
+    addons: AddonsConfig = Field(default_factory=AddonsConfig.model_construct, description="Add-ons to install; all by default on EKS.")
     node_instance_type: InstanceType = Field(default="t3.large", description="EC2 instance type of the managed node groups (one per zone).")
     min_nodes: int = Field(
         default=2,
@@ -190,7 +190,7 @@ class EksConfig(Model):
         "`EXTENDED` keeps the version for up to 12 more months at extra cost per cluster hour (EKS's own default when unset).",
     )
     admin_principals: list[IamPrincipalArn] = Field(
-        default_factory=list,
+        default_factory=lambda: [],
         description="IAM roles and users (ARNs) that get cluster admin (an EKS access entry with AmazonEKSClusterAdminPolicy, "
         "cluster-wide), e.g. CI's role; the identity that creates the cluster is admin already and must not be listed.",
     )

@@ -1,7 +1,5 @@
 """`machines`: cloud machines booted as hardened Docker hosts (the Docker Machine idea)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field

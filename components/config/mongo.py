@@ -1,7 +1,5 @@
 """`mongo`: the MongoDB replica set every app uses, one model per provider."""
 
-from __future__ import annotations
-
 import re
 from typing import TYPE_CHECKING, Literal
 
@@ -87,7 +85,7 @@ class InClusterMongoConfig(Model):
     )
     cpu: Cpu = Field(default="500m", description="CPU request per member: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory request and limit per member: with a unit, 256Mi at least.")
-    backup: ScheduledBackupConfig = Field(default_factory=ScheduledBackupConfig, description="Scheduled dumps (a CronJob).")
+    backup: ScheduledBackupConfig = Field(default_factory=ScheduledBackupConfig.model_construct, description="Scheduled dumps (a CronJob).")
 
     @property
     def effective_image(self) -> str:
@@ -112,7 +110,9 @@ class ContainerMongoConfig(Model):
     provider: Literal["container"] = Field(default="container")
     cpu: Cpu = Field(default="1", description="CPU limit of the container: cores or millicores.")
     memory: MongoMemory = Field(default="1Gi", description="Memory limit of the container: with a unit, 256Mi at least.")
-    backup: IntervalBackupConfig = Field(default_factory=IntervalBackupConfig, description="Periodic dumps (a container beside MongoDB).")
+    backup: IntervalBackupConfig = Field(
+        default_factory=IntervalBackupConfig.model_construct, description="Periodic dumps (a container beside MongoDB)."
+    )
     version: MongoVersion = Field(
         default=versions.MONGO_VERSION,
         description=f"{_VERSION} Image `mongo:<version>`, by digest (outside dev, one components/versions.py pins).",
@@ -155,7 +155,7 @@ class DigitalOceanMongoConfig(Model):
     size: DatabaseSize = Field(default="db-s-1vcpu-2gb", description="Database node size.")
     nodes: int = Field(default=1, ge=1, le=3, description="Database nodes: 1, or 3 (required in production).")
     isolated_apps: list[DnsLabel] = Field(
-        default_factory=list,
+        default_factory=lambda: [],
         description="Apps that get a database cluster of their own: DigitalOcean gives every database user admin rights, "
         "so apps sharing a cluster are not isolated from each other.",
     )

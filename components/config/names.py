@@ -17,7 +17,7 @@ from components.config.platform import DockerPlatformConfig, KubernetesPlatformC
 from components.config.storage import MinioConfig
 
 MAX_STACK_NAME = 40
-_STACK = re.compile(rf"[a-z]([-a-z0-9]{{0,{MAX_STACK_NAME - 2}}}[a-z0-9])?")
+_STACK = rf"[a-z]([-a-z0-9]{{0,{MAX_STACK_NAME - 2}}}[a-z0-9])?"
 
 # Namespaces the cluster or its add-ons own: a stack must never create, label or delete them.
 CLUSTER_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "cert-manager"})
@@ -27,7 +27,7 @@ DOCKER_SERVICE_ALIASES = {"mongo": "MongoDB (mongo.provider 'container')", "mini
 
 
 def stack_name_problems(stack: str, problems: Problems) -> None:
-    if not _STACK.fullmatch(stack):
+    if not re.fullmatch(_STACK, stack):
         problems.raw(
             f"stack {stack!r}: not usable in the names this stack derives (the Kubernetes label meteor-platform/stack, "
             f"DigitalOcean names such as meteor-{stack.lower()}-vpc and the bucket meteor-platform-<stack>-files); "

@@ -5,8 +5,6 @@ watcher) or the string `none`, which says explicitly that the stack runs without
 must say one or the other (components/config/rules.py).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr
@@ -91,7 +89,7 @@ class AlertsConfig(Model):
     """Where every alert of the stack goes: uptime, hosts, volumes, databases, clusters."""
 
     emails: list[EmailAddress] = Field(
-        default_factory=list,
+        default_factory=lambda: [],
         max_length=50,
         description=(
             "Email addresses that receive every alert. On DigitalOcean each must be the verified email of a member of the "
@@ -107,7 +105,9 @@ class AlertsConfig(Model):
         default=None,
         description="The sender of the watcher's email (plain config); required when mailUrl's user is not an address (SES, SendGrid `apikey`).",
     )
-    thresholds: AlertThresholds = Field(default_factory=AlertThresholds, description="When resource and latency alerts fire.")
+    thresholds: AlertThresholds = Field(
+        default_factory=AlertThresholds.model_construct, description="When resource and latency alerts fire."
+    )
     uptime_checks: Literal["digitalocean", "aws", "none"] | None = Field(
         default=None,
         description="Which cloud checks the public domains from outside: default the stack's own (AWS, else DigitalOcean); "

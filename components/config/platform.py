@@ -6,8 +6,6 @@ under `target: docker` (or the reverse) is an unknown key by construction. The r
 sections are in rules.py; each section's own rules are its validators.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
@@ -49,16 +47,18 @@ class PlatformBase(Model):
         default=None,
         description="Protect stateful resources from `pulumi destroy` and replacement; default true in production, where it cannot be turned off.",
     )
-    digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig, description="DigitalOcean account settings.")
-    aws: AwsConfig = Field(default_factory=AwsConfig, description="AWS account settings.")
-    machines: MachinesSection = Field(default_factory=NoMachinesConfig, description="Docker host machines.")
-    promotion: PromotionConfig = Field(default_factory=PromotionConfig, description="Deploy the images another stack runs.")
+    digitalocean: DigitalOceanConfig = Field(
+        default_factory=DigitalOceanConfig.model_construct, description="DigitalOcean account settings."
+    )
+    aws: AwsConfig = Field(default_factory=AwsConfig.model_construct, description="AWS account settings.")
+    machines: MachinesSection = Field(default_factory=NoMachinesConfig.model_construct, description="Docker host machines.")
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig.model_construct, description="Deploy the images another stack runs.")
     alerts: AlertsSection = Field(
         default=None, description="Where every alert goes (emails, a Slack webhook), or `none`; production must say one or the other."
     )
-    logs: LogsConfig = Field(default_factory=LogsConfig, description="Where the apps' logs are kept and for how long.")
+    logs: LogsConfig = Field(default_factory=LogsConfig.model_construct, description="Where the apps' logs are kept and for how long.")
     cost_review: CostReviewConfig = Field(
-        default_factory=CostReviewConfig,
+        default_factory=CostReviewConfig.model_construct,
         description="How the pull-request comment judges the monthly cost a change adds (README: Cost); creates nothing.",
     )
 
@@ -78,11 +78,11 @@ class KubernetesPlatformConfig(PlatformBase):
     target: Literal["kubernetes"] = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
         default="kubernetes", description="Where apps run: `kubernetes` or `docker` (plain Docker hosts behind Traefik)."
     )
-    kubernetes: KubernetesSection = Field(default_factory=ExistingKubernetesConfig, description="Cluster to deploy to.")
-    mongo: KubernetesMongoSection = Field(default_factory=InClusterMongoConfig, description="MongoDB.")
-    storage: KubernetesStorageSection = Field(default_factory=GridFsConfig, description="File storage.")
-    registry: KubernetesRegistrySection = Field(default_factory=NoRegistryConfig, description="Container registry.")
-    ingress: KubernetesIngressConfig = Field(default_factory=KubernetesIngressConfig, description="Exposure over TLS.")
+    kubernetes: KubernetesSection = Field(default_factory=ExistingKubernetesConfig.model_construct, description="Cluster to deploy to.")
+    mongo: KubernetesMongoSection = Field(default_factory=InClusterMongoConfig.model_construct, description="MongoDB.")
+    storage: KubernetesStorageSection = Field(default_factory=GridFsConfig.model_construct, description="File storage.")
+    registry: KubernetesRegistrySection = Field(default_factory=NoRegistryConfig.model_construct, description="Container registry.")
+    ingress: KubernetesIngressConfig = Field(default_factory=KubernetesIngressConfig.model_construct, description="Exposure over TLS.")
     apps: list[KubernetesAppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
 
     @property
@@ -117,11 +117,11 @@ class DockerPlatformConfig(PlatformBase):
     """Apps as containers on Docker hosts behind Traefik."""
 
     target: Literal["docker"]  # pyright: ignore[reportIncompatibleVariableOverride]
-    docker: DockerSection = Field(default_factory=LocalDockerConfig, description="Docker-host target.")
-    mongo: DockerMongoSection = Field(default_factory=ContainerMongoConfig, description="MongoDB.")
-    storage: DockerStorageSection = Field(default_factory=GridFsConfig, description="File storage.")
-    registry: DockerRegistrySection = Field(default_factory=NoRegistryConfig, description="Container registry.")
-    ingress: DockerIngressConfig = Field(default_factory=DockerIngressConfig, description="Exposure over TLS.")
+    docker: DockerSection = Field(default_factory=LocalDockerConfig.model_construct, description="Docker-host target.")
+    mongo: DockerMongoSection = Field(default_factory=ContainerMongoConfig.model_construct, description="MongoDB.")
+    storage: DockerStorageSection = Field(default_factory=GridFsConfig.model_construct, description="File storage.")
+    registry: DockerRegistrySection = Field(default_factory=NoRegistryConfig.model_construct, description="Container registry.")
+    ingress: DockerIngressConfig = Field(default_factory=DockerIngressConfig.model_construct, description="Exposure over TLS.")
     apps: list[DockerAppConfig] = Field(..., min_length=1, description="The Meteor apps of this stack.")
 
     @property

@@ -1,7 +1,5 @@
 """`registry`: where app images are pulled from."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """`promotion` and each app's image source: built here, prebuilt, or promoted from another stack."""
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +16,7 @@ if TYPE_CHECKING:
     from components.config.platform import PlatformConfig
 
 # `org/project/stack`, `project/stack` or `stack`, as `pulumi stack select` and StackReference take them.
-_STACK_REFERENCE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/){0,2}[A-Za-z0-9_.-]{1,100}$")
+_STACK_REFERENCE = r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/){0,2}[A-Za-z0-9_.-]{1,100}$"
 MAX_RELEASE_BYTES = 256
 
 
@@ -48,7 +46,7 @@ def meteor_release(context: Path) -> str | None:
     return lines[0][len("METEOR@") :]
 
 
-def app_release(app: AppConfig, project_dir: Path | None) -> str | None:
+def app_release(app: "AppConfig", project_dir: Path | None) -> str | None:
     """The Meteor release an app runs: its build's `.meteor/release`, else `meteorRelease`; None when unknown."""
     context = Path(app.build.context) if app.build is not None else None
     if context is not None and project_dir is not None and not context.is_absolute() and ".." not in context.parts:
@@ -69,7 +67,7 @@ _CLUSTER_EVIDENCE = (
 )
 
 
-def _cluster_problems(i: int, release: str | None, mongo: MongoConfig, problems: Problems) -> None:
+def _cluster_problems(i: int, release: str | None, mongo: "MongoConfig", problems: Problems) -> None:
     where = ["apps", i, "cluster", "enabled"]
     version = release_tuple(release) if release else None
     if version is None:
@@ -85,11 +83,11 @@ def _cluster_problems(i: int, release: str | None, mongo: MongoConfig, problems:
         )
 
 
-def release_problems(cfg: PlatformConfig, project_dir: Path | None, problems: Problems) -> None:
+def release_problems(cfg: "PlatformConfig", project_dir: Path | None, problems: Problems) -> None:
     """Each app has exactly one image source; builds have a registry and a readable source; the
     Meteor release an app runs agrees with its build and allows what it asks for."""
     source = cfg.promotion.from_stack
-    if source is not None and not _STACK_REFERENCE.fullmatch(source):
+    if source is not None and not re.fullmatch(_STACK_REFERENCE, source):
         problems.bad(["promotion", "fromStack"], source, "expected a stack name: stack, project/stack or org/project/stack")
     if not cfg.promotion.source_ready and source is None:
         problems.bad(["promotion", "sourceReady"], False, "expected it only with promotion.fromStack (it defers the promoted apps)")

@@ -3,8 +3,6 @@
 The program creates nothing from it: `python -m offline_plan --cost` reads it (README: Cost).
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, cast
 

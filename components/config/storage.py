@@ -1,7 +1,5 @@
 """`storage`: where uploaded files live (never on the container's disk), one model per provider."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field

@@ -4,8 +4,6 @@ Every type is an `Annotated` string with a validator whose message reads as the 
 an error line (`expected ...`), so the loader can print `<key>: got <value>; expected ...`.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 import urllib.parse
@@ -13,7 +11,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 from components import catalogue
 from components.config.errors import Problems
@@ -22,19 +19,33 @@ from components.units import BODY_SIZE, CPU, GiB, MiB, cpu_cores, human_size, qu
 
 
 def matching(pattern: str, expected: str) -> Callable[[str], str]:
-    """A validator that accepts a value matching `pattern` whole, and otherwise says `expected`."""
-    compiled = re.compile(pattern)
+    """A validator that accepts a value matching `pattern` whole, and otherwise says `expected`.
+
+    Patterns here stay strings, compiled by `re`'s cache on first use: a stack compiles only the
+    patterns its values meet, not every pattern of the config layer at import."""
 
     def check(value: str) -> str:
-        if not compiled.fullmatch(value):
+        if not re.fullmatch(pattern, value):
             raise ValueError(expected)
         return value
 
     return check
 
 
+def to_camel(name: str) -> str:
+    """A field's key: `keep_images` -> `keepImages`."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 class Model(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys refused, immutable."""
+    """Base of every config section: camelCase keys, unknown keys refused, immutable.
+
+    A section's default is `Section.model_construct` (every field at its default, unvalidated as
+    any default is), not `Section`: calling the class would build the section's own validator, a
+    second schema build beside the stack's config validator. A list or dict default is a lambda, not
+    `list`/`dict`: pydantic inspects each factory's signature, and a builtin's is parsed from text.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -64,7 +75,7 @@ def _check_hostname(value: str) -> str:
     return value
 
 
-_IMAGE_REF = re.compile(
+_IMAGE_REF = (
     r"^(?:(?P<registry>[a-z0-9]([-a-z0-9.]*[a-z0-9])?(?::[0-9]+)?)/)?"
     r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
@@ -74,17 +85,17 @@ _IMAGE_REF = re.compile(
 
 def image_tag(image: str) -> str | None:
     """The tag of an image reference (`mongo:7.0.16@sha256:...` -> `7.0.16`), if it has one."""
-    match = _IMAGE_REF.fullmatch(image)
+    match = re.fullmatch(_IMAGE_REF, image)
     return match.group("tag") if match else None
 
 
 def is_digest_pinned(image: str) -> bool:
-    match = _IMAGE_REF.fullmatch(image)
+    match = re.fullmatch(_IMAGE_REF, image)
     return bool(match and match.group("digest"))
 
 
 def _check_image(value: str) -> str:
-    if not _IMAGE_REF.fullmatch(value):
+    if not re.fullmatch(_IMAGE_REF, value):
         raise ValueError("expected a container image reference such as registry.example.com/team/app:1.2.3 or ...@sha256:<64 hex digits>")
     return value
 
@@ -100,7 +111,7 @@ def _check_mongo_url(value: SecretValue) -> SecretValue:
 
 # RFC 3986 userinfo: unreserved, sub-delims and %XX; ':', '@', '/', '?' and '#' must be percent-encoded.
 _USERINFO = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+"
-_MAIL_URL = re.compile(
+_MAIL_URL = (
     rf"(?P<scheme>smtps?)://(?:(?P<user>{_USERINFO})(?::(?P<password>{_USERINFO}))?@)?"
     r"(?P<host>[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)(?::(?P<port>[^/?@]*))?/?(\?\S*)?"
 )
@@ -110,7 +121,7 @@ MAIL_PORTS = {"smtp": 587, "smtps": 465}
 
 def mail_url_user(value: SecretValue) -> str | None:
     """The decoded user of a known, valid mailUrl (None when it has none)."""
-    match = _MAIL_URL.fullmatch(value.reveal())
+    match = re.fullmatch(_MAIL_URL, value.reveal())
     return urllib.parse.unquote(match.group("user")) if match and match.group("user") else None
 
 
@@ -119,7 +130,7 @@ def _mail_url_match(value: SecretValue) -> re.Match[str] | None:
     Never echoes the value: it holds a password (and urlsplit's own errors quote it)."""
     if not value.known:
         return None
-    match = _MAIL_URL.fullmatch(value.reveal())
+    match = re.fullmatch(_MAIL_URL, value.reveal())
     if match is None:
         raise ValueError(
             "expected smtp://user:password@host:587 or smtps://user:password@host:465 with a host and the user and "
@@ -166,11 +177,11 @@ def _check_do_region(value: str) -> str:
 
 
 # s-2vcpu-4gb, s-2vcpu-4gb-amd, c-4, c2-8vcpu-16gb, g-2vcpu-8gb, m-4vcpu-32gb, so1_5-2vcpu-16gb ...
-_DROPLET_SIZE = re.compile(r"(?P<family>[a-z][a-z0-9_]*)-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)")
+_DROPLET_SIZE = r"(?P<family>[a-z][a-z0-9_]*)-(\d+vcpu-\d+gb(-[a-z0-9]+)*|\d+)"
 
 
 def _check_droplet_size(value: str) -> str:
-    match = _DROPLET_SIZE.fullmatch(value)
+    match = re.fullmatch(_DROPLET_SIZE, value)
     if match is None:
         raise ValueError("expected a droplet size slug such as s-2vcpu-4gb or c-4")
     if match.group("family") not in catalogue.DROPLET_SIZE_FAMILIES:
@@ -230,17 +241,17 @@ MongoVersion = Annotated[str, AfterValidator(_check_mongo_version)]
 # ---------------------------------------------------------------------------------------------
 # Names as Kubernetes, CSI and browsers read them
 
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 
 
 def _check_dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+    if len(value) > 253 or not re.fullmatch(_DNS_SUBDOMAIN, value):
         raise ValueError("expected a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters")
     return value
 
 
 def _check_csi_driver(value: str) -> str:
-    if len(value) > 63 or not _DNS_SUBDOMAIN.fullmatch(value):
+    if len(value) > 63 or not re.fullmatch(_DNS_SUBDOMAIN, value):
         raise ValueError(
             "expected a CSI driver name such as dobs.csi.digitalocean.com: lowercase letters, digits, '-' and '.', at most 63 characters"
         )
@@ -262,12 +273,12 @@ CookieName = Annotated[str, AfterValidator(_check_cookie_name)]
 # ---------------------------------------------------------------------------------------------
 # Quantities as each target reads them
 
-_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)")
+_MEMORY = r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)"
 
 
 def _memory(least: int, most: int, what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not _MEMORY.fullmatch(value):
+        if not re.fullmatch(_MEMORY, value):
             raise ValueError(f"expected {what} with a unit, such as 512Mi or 1Gi (Ki, Mi, Gi, Ti, or k, M, G, T; 'm' means thousandths)")
         size = quantity_value(value)
         if not least <= size <= most:
