@@ -117,7 +117,7 @@ def region_alarms(config: PlatformConfig, destinations: AlertDestinations | None
 
 def host_agent_namespace(config: PlatformConfig, destinations: AlertDestinations | None, prefix: str) -> str | None:
     """EC2 Docker hosts run the CloudWatch agent when their alarms need its memory and disk metrics."""
-    if not isinstance(config, DockerPlatformConfig) or destinations is None:
+    if not isinstance(config, DockerPlatformConfig) or not isinstance(config.machines, AwsMachinesConfig) or destinations is None:
         return None
     from components.observability.cloudwatch_agent import namespace
 
