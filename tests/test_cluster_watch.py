@@ -159,10 +159,12 @@ def slack() -> Any:
     SlackServer.received = []
     SlackServer.status = 200
     server = http.server.HTTPServer(("127.0.0.1", 0), SlackServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: half a second per test at the default interval.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
     server.shutdown()
+    server.server_close()
 
 
 ENV = {
