@@ -24,7 +24,7 @@ import pytest
 
 from components.observability import cluster_watch_script as script
 from offline_plan.report import kubernetes_objects
-from tests.harness import ROOT, Run, run_config, run_shipped, shipped
+from tests.harness import ROOT, Run, run_config, shipped
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RECORDED_POD = json.loads((ROOT / "tests" / "fixtures" / "pulumi-kubernetes-crashloop-fallback-to-logs.json").read_text())[0]
@@ -344,7 +344,7 @@ def test_the_state_configmap_is_left_to_the_watcher(watched: Run) -> None:
 
 
 def test_eks_clusters_are_left_to_cloudwatch() -> None:
-    run = run_shipped("aws-production")
+    run = shipped("aws-production")
     assert not run.resources("meteor-platform:observability:ClusterWatch")
     assert watch_objects(run) == []
 
