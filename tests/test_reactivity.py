@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from offline_plan.report import tree
-from tests.harness import DIGEST, Run, base_config, env_of, run_config, run_shipped, shipped
+from tests.harness import DIGEST, Run, base_config, env_of, run_config, shipped
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
@@ -93,4 +93,4 @@ def test_an_external_mongodb_without_an_oplog_url_says_why(tmp_path: Path) -> No
 )
 def test_a_promoted_stack_names_the_release_its_source_builds(promoted: str, source: str) -> None:
     # A promoted image carries no .meteor/release: the stack file says it, and must say what the source builds.
-    assert run_shipped(promoted).plan["outputs"]["reactivity"] == run_shipped(source).plan["outputs"]["reactivity"]
+    assert shipped(promoted).plan["outputs"]["reactivity"] == shipped(source).plan["outputs"]["reactivity"]
