@@ -16,7 +16,7 @@ import yaml
 
 from components import versions
 from components.kubernetes.addons import ClusterAddonsArgs, cert_manager_values, cluster_issuer_spec, traefik_values
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped, shipped
+from tests.harness import ROOT, Run, base_config, run_config, shipped
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -73,7 +73,7 @@ def test_control_plane_admits_only_the_admin_networks(staging: Run) -> None:
 
 
 def test_addons_are_opt_in_on_an_existing_cluster(tmp_path: Path) -> None:
-    assert not run_shipped("byoc").resources(RELEASE)
+    assert not shipped("byoc").resources(RELEASE)
     config = base_config()
     config["kubernetes"] = {"provider": "existing", "addons": {"ingressController": True}}
     run = run_config(tmp_path, config)

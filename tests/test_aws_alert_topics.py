@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from tests.harness import ROOT, run_config, run_shipped, with_committed_plans
+from tests.harness import ROOT, run_config, shipped, with_committed_plans
 
 
 def test_a_stack_outside_us_east_1_that_checks_domains_gets_a_topic_there_too() -> None:
-    run = run_shipped("aws-production")
+    run = shipped("aws-production")
     topics = {r["name"]: r for r in run.resources("aws:sns/topic:Topic")}
     assert set(topics) == {"meteor-alerts", "meteor-alerts-us-east-1"}
     assert topics["meteor-alerts"]["inputs"].get("region") is None, "the stack's region comes from its provider"
@@ -80,5 +80,5 @@ def test_an_existing_cluster_with_route_53_checks_gets_only_the_us_east_1_topic(
 
 def test_eks_and_ec2_hosts_keep_the_stack_region_topic() -> None:
     for stack in ("aws-hosts", "aws-staging"):
-        names = {t["name"] for t in run_shipped(stack).resources("aws:sns/topic:Topic")}
+        names = {t["name"] for t in shipped(stack).resources("aws:sns/topic:Topic")}
         assert "meteor-alerts" in names, stack

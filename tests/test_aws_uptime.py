@@ -19,7 +19,7 @@ from components.config.aws import AWS_REGIONS
 from components.config.names import MAX_STACK_NAME
 from components.observability import alert_destinations, public_endpoints
 from components.observability import aws_slack_handler as forwarder
-from tests.harness import ROOT, Run, run_config, run_shipped, with_committed_plans
+from tests.harness import ROOT, Run, run_config, shipped, with_committed_plans
 
 AWS_STACKS = ("aws-staging", "aws-production", "aws-hosts")
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
@@ -44,7 +44,7 @@ def _run(tmp_path: Path, stack: str, **alerts: Any) -> Run:
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_every_domain_of_an_aws_stack_has_a_health_check_and_alarms_in_us_east_1(stack: str) -> None:
-    run = run_shipped(stack)
+    run = shipped(stack)
     endpoints = public_endpoints(parse_config(_stack_config(stack), set(), project_dir=ROOT))
     assert endpoints, "every shipped AWS stack serves a public domain"
     checks = {c["name"]: c for c in run.resources(HEALTH_CHECK)}
@@ -76,7 +76,7 @@ def test_every_domain_of_an_aws_stack_has_a_health_check_and_alarms_in_us_east_1
 
 
 def test_the_production_domain_is_checked_over_https_on_its_health_path() -> None:
-    check = run_shipped("aws-production").one(HEALTH_CHECK, "meteor-uptime-todos")["inputs"]
+    check = shipped("aws-production").one(HEALTH_CHECK, "meteor-uptime-todos")["inputs"]
     assert (check["type"], check["fqdn"], check["resourcePath"]) == ("HTTPS", "todos.aws.example.com", "/")
 
 
@@ -156,7 +156,7 @@ def _slack_run(tmp_path: Path) -> Run:
 
 
 def test_without_a_webhook_there_is_no_forwarder() -> None:
-    run = run_shipped("aws-production")
+    run = shipped("aws-production")
     assert run.resources("aws:lambda/function:Function") == [] and run.resources("aws:ssm/parameter:Parameter") == []
 
 

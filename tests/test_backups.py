@@ -17,7 +17,7 @@ import pytest
 from components.mongo.container import UPLOAD_INTERVAL_SECONDS
 from components.mongo.replica_set import DUMP_SCRIPT, UPLOAD_SCRIPT
 from components.mongo.restore import restore_script
-from tests.harness import Run, run_config, run_shipped, shipped
+from tests.harness import Run, run_config, shipped
 from tests.test_mongo import config_with
 
 CONTAINER = "docker:index/container:Container"
@@ -300,4 +300,4 @@ def test_the_restore_job_is_admitted_by_the_backup_network_policies(in_cluster: 
 
 
 def test_no_restore_command_without_dumps() -> None:
-    assert "mongo_restore" not in run_shipped("byoc").plan["outputs"], "GridFS stacks have no bucket to restore from"
+    assert "mongo_restore" not in shipped("byoc").plan["outputs"], "GridFS stacks have no bucket to restore from"

@@ -766,15 +766,15 @@ def test_a_valid_stack_of_each_base_plans(tmp_path: Path, capsys: pytest.Capture
 def test_every_variable_the_platform_sets_is_reserved() -> None:
     """Independent oracle: the variables the shipped stacks' plans set (user env aside) are all reserved."""
     from components.config.apps import is_reserved_env
-    from tests.harness import env_of, run_shipped
+    from tests.harness import env_of, shipped
 
     for stack in ("byoc", "staging", "production"):
-        run = run_shipped(stack)
+        run = shipped(stack)
         for deployment in run.resources("kubernetes:apps/v1:Deployment"):
             names = set(env_of(deployment))
             assert names and all(is_reserved_env(n) for n in names), sorted(n for n in names if not is_reserved_env(n))
     for stack in ("dev", "droplets"):
-        run = run_shipped(stack)
+        run = shipped(stack)
         for container in run.resources("docker:index/container:Container"):
             if container["name"].startswith("todos-"):
                 names = {line.split("=", 1)[0] for line in run.state(container)["envs"]}

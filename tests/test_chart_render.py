@@ -13,13 +13,16 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kubernetes_validate
 import pytest
 import yaml
 
 from tests.harness import ROOT
+
+if TYPE_CHECKING:
+    import helm_python
 from tests.test_addons import _closed  # pyright: ignore[reportPrivateUsage]
 
 SHARED = ROOT.parent / "shared"
@@ -47,21 +50,33 @@ class RenderError(Exception):
 
 
 @cache
+def _loaded(chart: str, version: str) -> helm_python.Chart:
+    """The chart loaded once per test process (a loaded chart is immutable; the process's end releases it)."""
+    import helm_python as helm
+
+    return helm.Chart.load(chart_file(chart, version))
+
+
+@cache
 def _render(chart: str, version: str, values_json: str, name: str, namespace: str) -> tuple[dict[str, Any], ...]:
     import helm_python as helm
     from helm_python import _native  # pyright: ignore[reportPrivateUsage]
 
     options = {"name": name, "namespace": namespace, "is_install": True, "kube_version": f"v{KUBERNETES}", "api_versions": API_VERSIONS}
-    with helm.Chart.load(chart_file(chart, version)) as loaded:
-        try:
-            loaded.validate_schema(json.loads(values_json))
-            # Chart.render has no api_versions/kube_version keywords; the library's render takes them
-            # (helm_render's options: name, namespace, is_install, kube_version, api_versions).
-            manifests = json.loads(_native.call_string("helm_render", loaded._raw(), values_json, json.dumps(options)))  # pyright: ignore[reportPrivateUsage]
-        except helm.HelmError as error:
-            raise RenderError(str(error)) from error
+    loaded = _loaded(chart, version)
+    try:
+        loaded.validate_schema(json.loads(values_json))
+        # Chart.render has no api_versions/kube_version keywords; the library's render takes them
+        # (helm_render's options: name, namespace, is_install, kube_version, api_versions).
+        manifests = json.loads(_native.call_string("helm_render", loaded._raw(), values_json, json.dumps(options)))  # pyright: ignore[reportPrivateUsage]
+    except helm.HelmError as error:
+        raise RenderError(str(error)) from error
+    # libyaml's loader (the same safe constructors): the pure-Python one took most of each render's time.
     documents = [
-        yaml.safe_load(part) for path, text in sorted(manifests.items()) if path.endswith(".yaml") for part in SEPARATOR.split(text)
+        yaml.load(part, Loader=yaml.CSafeLoader)
+        for path, text in sorted(manifests.items())
+        if path.endswith(".yaml")
+        for part in SEPARATOR.split(text)
     ]
     return tuple(doc for doc in documents if doc)
 

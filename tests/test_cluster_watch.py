@@ -24,7 +24,7 @@ import pytest
 
 from components.observability import cluster_watch_script as script
 from offline_plan.report import kubernetes_objects
-from tests.harness import ROOT, Run, run_config, run_shipped, shipped
+from tests.harness import ROOT, Run, run_config, shipped
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RECORDED_POD = json.loads((ROOT / "tests" / "fixtures" / "pulumi-kubernetes-crashloop-fallback-to-logs.json").read_text())[0]
@@ -159,10 +159,12 @@ def slack() -> Any:
     SlackServer.received = []
     SlackServer.status = 200
     server = http.server.HTTPServer(("127.0.0.1", 0), SlackServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: half a second per test at the default interval.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
     server.shutdown()
+    server.server_close()
 
 
 ENV = {
@@ -342,7 +344,7 @@ def test_the_state_configmap_is_left_to_the_watcher(watched: Run) -> None:
 
 
 def test_eks_clusters_are_left_to_cloudwatch() -> None:
-    run = run_shipped("aws-production")
+    run = shipped("aws-production")
     assert not run.resources("meteor-platform:observability:ClusterWatch")
     assert watch_objects(run) == []
 

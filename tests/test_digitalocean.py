@@ -240,7 +240,7 @@ def test_docker_hosts_firewalled_monitored_and_booted_by_cloud_init(fleet: Run) 
 
 
 def test_a_single_production_host_is_published_at_its_reserved_ip() -> None:
-    production = run_shipped("droplets")
+    production = shipped("droplets")
     [first] = production.resources("digitalocean:index/droplet:Droplet")
     [reserved] = production.resources("digitalocean:index/reservedIp:ReservedIp")
     assert reserved["inputs"]["dropletId"] == int(production.result.ids[first["urn"]])

@@ -17,7 +17,7 @@ from components.observability import public_endpoints
 from components.observability.volume_probe import PROBE_PATH, PROBE_USER, probe_script
 from offline_plan.changes import plan_changes
 from offline_plan.wire import SECRET_SIG
-from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, with_committed_plans
+from tests.harness import IMAGE, ROOT, Run, run_config, run_shipped, shipped, with_committed_plans
 
 CHECK = "digitalocean:index/uptimeCheck:UptimeCheck"
 UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert"
@@ -45,7 +45,7 @@ def by_name(run: Run, type_: str) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("stack", DO_STACKS)
 def test_every_public_domain_gets_a_check_and_its_alerts(stack: str) -> None:
-    run = run_shipped(stack)
+    run = shipped(stack)
     endpoints = public_endpoints(parse_config(shipped_config(stack)))
     assert endpoints, "every DigitalOcean stack shipped has a public domain"
     checks = {n: c for n, c in by_name(run, CHECK).items() if n != "meteor-do-alerts-data-volume"}
@@ -130,7 +130,7 @@ def test_no_alert_without_destinations(tmp_path: Path) -> None:
 
 
 def test_docker_hosts_alert_on_cpu_memory_and_disk_by_their_tag() -> None:
-    run = run_shipped("droplets")
+    run = shipped("droplets")
     alerts = by_name(run, MONITOR_ALERT)
     assert {n: (a["inputs"]["type"], a["inputs"]["value"]) for n, a in alerts.items()} == {
         "meteor-do-alerts-hosts-cpu": ("v1/insights/droplet/cpu", 85),
@@ -147,7 +147,7 @@ def test_docker_hosts_alert_on_cpu_memory_and_disk_by_their_tag() -> None:
 
 
 def test_a_rolled_droplet_stays_covered_without_touching_its_alerts(tmp_path: Path) -> None:
-    before = run_shipped("droplets")
+    before = shipped("droplets")
     rolled = run_changed(tmp_path, "droplets", machines={**shipped_config("droplets")["machines"], "image": "ubuntu-22-04-x64"})
     changes = {c.name: c for c in plan_changes(before.plan, rolled.plan).resources}
     assert changes["meteor-machines-0"].action == "replace"
@@ -159,7 +159,7 @@ def test_a_rolled_droplet_stays_covered_without_touching_its_alerts(tmp_path: Pa
 
 @pytest.mark.parametrize("stack", ["production", "staging"])
 def test_doks_nodes_alert_by_the_tag_doks_puts_on_every_node_droplet(stack: str) -> None:
-    run = run_shipped(stack)
+    run = shipped(stack)
     (cluster,) = run.resources("digitalocean:index/kubernetesCluster:KubernetesCluster")
     nodes = {n: a for n, a in by_name(run, MONITOR_ALERT).items() if "-doks-nodes-" in n}
     assert sorted(nodes) == [f"meteor-do-alerts-doks-nodes-{m}" for m in ("cpu", "disk", "memory")]
@@ -199,7 +199,7 @@ def test_windows_and_periods_are_the_shortest_allowed_that_last_the_configured_m
 
 
 def test_aws_stacks_have_no_digitalocean_checks() -> None:
-    run = run_shipped("aws-production")
+    run = shipped("aws-production")
     assert run.resources(CHECK) == [] and run.resources(MONITOR_ALERT) == []
 
 
@@ -207,7 +207,7 @@ def test_aws_stacks_have_no_digitalocean_checks() -> None:
 
 
 def test_the_first_host_answers_how_full_its_data_volume_is_and_an_uptime_check_watches_it() -> None:
-    run = run_shipped("droplets")
+    run = shipped("droplets")
     [host0] = [p for p in run.resources("pulumi:providers:docker") if p["name"] == "meteor-host0-docker"]
     container = run.one("docker:index/container:Container", "meteor-host0-data-volume-probe-container")
     assert container["provider"] == host0["urn"]
@@ -240,7 +240,7 @@ def test_the_probe_answers_503_once_the_filesystem_reaches_the_limit_and_tells_n
 
 
 def test_the_probe_runs_under_a_uid_of_its_own_behind_in_flight_and_rate_limits() -> None:
-    run = run_shipped("droplets")
+    run = shipped("droplets")
     containers = {c["name"]: c["inputs"] for c in run.resources("docker:index/container:Container")}
     probe = containers.pop("meteor-host0-data-volume-probe-container")
     others = {inputs.get("user") for inputs in containers.values()}
@@ -257,7 +257,7 @@ def test_the_probe_runs_under_a_uid_of_its_own_behind_in_flight_and_rate_limits(
 
 
 def test_the_probes_empty_volume_is_disposable_even_in_production() -> None:
-    run = run_shipped("droplets")
+    run = shipped("droplets")
     assert shipped_config("droplets")["environment"] == "production"
     volumes = {v["name"]: v for v in run.resources("docker:index/volume:Volume")}
     probe = volumes.pop("meteor-host0-data-volume-probe-volume")
@@ -268,7 +268,7 @@ def test_the_probes_empty_volume_is_disposable_even_in_production() -> None:
 def test_a_second_host_drops_the_probe_without_a_refused_or_orphaned_volume(tmp_path: Path) -> None:
     """One host -> two (behind a load balancer): `up` deletes the probe, its container and its volume;
     nothing of it is protected (which would fail `up`) or kept on delete (which would orphan it)."""
-    before = run_shipped("droplets")
+    before = shipped("droplets")
     machines = {**shipped_config("droplets")["machines"], "count": 2, "reservedIp": False}
     after = run_changed(tmp_path, "droplets", machines=machines, mongo=shipped_config("production")["mongo"])
     changes = plan_changes(before.plan, after.plan)
@@ -318,7 +318,7 @@ def test_behind_a_load_balancer_no_probe_is_routed(tmp_path: Path) -> None:
 def test_a_stack_deployed_with_the_protected_probe_volume_only_lifts_the_protection() -> None:
     """Before this change production protected the probe's volume: the next `up` with one host only
     clears `protect`/`retainOnDelete` in place (nothing replaced), after which a second host can drop it."""
-    now = run_shipped("droplets")
+    now = shipped("droplets")
     deployed = copy.deepcopy(now.plan)
     for r in deployed["resources"]:
         if r["name"] == "meteor-host0-data-volume-probe-volume":

@@ -18,7 +18,7 @@ from components.docker.proxy import bridge_name
 from components.docker.services import retry_wrapper
 from components.machines.cloud_init import INSTANCE_ROLE_BRIDGE_PREFIX, METADATA_ADDRESS
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped, shipped, unwrap, with_committed_plans
+from tests.harness import ROOT, Run, base_config, run_config, shipped, unwrap, with_committed_plans
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -277,7 +277,7 @@ ONE_SHOTS = [
 
 @pytest.mark.parametrize(("stack", "step", "quiet"), ONE_SHOTS)
 def test_every_one_shot_step_is_run_to_completion_by_a_command_the_next_up_retries(stack: str, step: str, quiet: bool) -> None:
-    run = run_shipped(stack)
+    run = shipped(stack)
     container = run.one(CONTAINER, step)
     assert (container["inputs"]["start"], container["inputs"]["mustRun"], container["inputs"]["restart"]) == (False, False, "no")
     runner = run.one("command:local:Command", f"{step}-run")

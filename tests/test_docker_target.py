@@ -14,7 +14,7 @@ import yaml
 from components.config import ConfigError, parse_config
 from components.mongo.replica_set import INIT_SCRIPT
 from components.storage.minio import bucket_policy
-from tests.harness import ROOT, Run, base_config, env_of, run_config, run_shipped, shipped
+from tests.harness import ROOT, Run, base_config, env_of, run_config, shipped
 
 CONTAINER = "docker:index/container:Container"
 
@@ -214,7 +214,7 @@ def test_deploys_wait_until_cloud_init_has_installed_docker(droplets: Run) -> No
     assert connection["host"] == droplets.plan["outputs"]["host_addresses"][0]
     [provider] = droplets.resources("pulumi:providers:docker")
     assert ready["urn"] in provider["dependencies"]
-    staging = run_shipped("staging")  # machines not used as Docker targets: no ssh at deploy time
+    staging = shipped("staging")  # machines not used as Docker targets: no ssh at deploy time
     assert not staging.resources("command:remote:Command")
 
 
@@ -319,7 +319,7 @@ def test_no_password_on_any_command_line() -> None:
         return [str(a) for a in found]
 
     for stack in ("byoc", "dev", "droplets", "staging", "production"):
-        run = run_shipped(stack)
+        run = shipped(stack)
         for resource in run.plan["resources"]:
             for argument in commands(run.state(resource)):
                 assert not any(secret in argument for secret in run.result.generated_secrets), (stack, resource["name"])

@@ -18,7 +18,7 @@ import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from offline_plan.fakes.mocks import PlanMocks
-from tests.harness import run_shipped
+from tests.harness import run_shipped, shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
@@ -54,13 +54,13 @@ def as_a_preview_compares(plan: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_a_second_run_with_every_per_run_answer_varied_plans_the_same(stack: str) -> None:
     """Other API tokens and expiries (`token_round`), a newer AMI matching the filters (`ami_round`)."""
-    first, again = run_shipped(stack), run_shipped(stack, token_round=1, ami_round=1)
+    first, again = shipped(stack), run_shipped(stack, token_round=1, ami_round=1)
     assert as_a_preview_compares(again.plan) == as_a_preview_compares(first.plan)
 
 
 def test_a_newer_ami_reaches_only_the_instances_ignored_ami() -> None:
     """Without this, the AMI variation could be absent and the test above would not notice."""
-    first, again = run_shipped("aws-hosts"), run_shipped("aws-hosts", ami_round=1)
+    first, again = shipped("aws-hosts"), run_shipped("aws-hosts", ami_round=1)
     moved = [b for b, a in zip(first.plan["resources"], again.plan["resources"], strict=True) if a != b]
     assert moved and all(r["type"] == "aws:ec2/instance:Instance" and "ami" in r["ignoreChanges"] for r in moved)
     assert as_a_preview_compares(again.plan) == as_a_preview_compares(first.plan)
@@ -98,7 +98,7 @@ def test_a_promoted_stack_moves_only_its_apps_when_the_source_deploys_new_images
 def test_what_eks_and_its_autoscaler_move_is_no_input_a_refresh_compares(stack: str) -> None:
     """A refresh reads the node groups' desired size (moved by the cluster autoscaler) and the add-ons'
     versions; a preview compares inputs, so these must be ignored or left to EKS."""
-    plan = run_shipped(stack).plan
+    plan = shipped(stack).plan
     groups = [r for r in plan["resources"] if r["type"] == "aws:eks/nodeGroup:NodeGroup"]
     assert groups and all("scalingConfig" in g.get("ignoreChanges", []) for g in groups)
     addons = [r for r in plan["resources"] if r["type"] == "aws:eks/addon:Addon"]
@@ -109,7 +109,7 @@ def test_what_eks_and_its_autoscaler_move_is_no_input_a_refresh_compares(stack: 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_what_doks_and_its_autoscaler_move_is_no_input_a_refresh_compares(stack: str) -> None:
-    plan = run_shipped(stack).plan
+    plan = shipped(stack).plan
     [cluster] = [r for r in plan["resources"] if r["type"] == "digitalocean:index/kubernetesCluster:KubernetesCluster"]
     # `node_count`, with auto-scaling, "should only be set if the desired result is to explicitly reset
     # the number of nodes" (pinned pulumi_digitalocean/_inputs.py); the autoscaler's count is `actualNodeCount`.

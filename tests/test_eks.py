@@ -20,7 +20,7 @@ from components.kubernetes.aws_nodes import AUTOSCALER_NAME, AUTOSCALER_NAMESPAC
 from offline_plan.changes import plan_changes
 from offline_plan.report import plan_text
 from offline_plan.runtime import run_program
-from tests.harness import ROOT, Run, run_shipped, shipped
+from tests.harness import ROOT, Run, shipped
 
 EKS_STACKS = ("aws-staging", "aws-production")
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -141,7 +141,7 @@ def test_the_planned_policies_validate_strict(eks: Run) -> None:
 
 def test_no_agent_route_off_eks() -> None:
     """DigitalOcean has no Pod Identity agent: its apps' policies open no route to the link-local address."""
-    run = run_shipped("staging")
+    run = shipped("staging")
     policies = run.resources(NETWORK_POLICY)
     assert policies and not any(_reaches_the_agent(p) for p in policies)
 

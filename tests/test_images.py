@@ -18,7 +18,7 @@ import yaml
 from components.images.promote import COPY_SCRIPT, SourceImageError, source_image
 from components.registry.credentials import login_from_dockerconfig
 from offline_plan.__main__ import BAD_INPUT, main
-from tests.harness import ROOT, Run, run_shipped, shipped
+from tests.harness import ROOT, Run, shipped
 
 PINNED = "registry.digitalocean.com/meteor-production/todos@sha256:" + "ab" * 32
 
@@ -55,7 +55,7 @@ def test_a_built_image_outlives_the_stack_that_built_it(staging: Run) -> None:
 def test_an_image_in_the_stacks_own_ecr_repository_is_deleted_with_it() -> None:
     # aws-production copies into its own repository: retaining would only leave the repository
     # undeletable (force_delete false) and the tag unpushable again (IMMUTABLE).
-    aws_staging = run_shipped("aws-staging")
+    aws_staging = shipped("aws-staging")
     [image] = aws_staging.resources("docker-build:index:Image")
     assert image["retainOnDelete"] is False
     [tag] = image["inputs"]["tags"]
@@ -271,7 +271,7 @@ def test_a_given_meteor_release_must_match_the_builds(tmp_path: Path) -> None:
 
 
 def test_a_prebuilt_image_is_deployed_as_given() -> None:
-    byoc = run_shipped("byoc")
+    byoc = shipped("byoc")
     assert byoc.resources("docker-build:index:Image") == [] and byoc.resources("command:local:Command") == []
     deployment = byoc.one("kubernetes:apps/v1:Deployment", "todos-deployment")
     assert _container(deployment)["image"] == byoc.plan["outputs"]["images"]["todos"]
@@ -505,7 +505,7 @@ def test_a_migration_container_runs_before_the_app_containers(droplets: Run) -> 
 def test_aws_hosts_migrates_before_its_app_containers_like_the_other_stacks() -> None:
     """The Docker target runs `apps[].migrate` as a one-shot container (components/app/docker.py); the
     aws-hosts stack declares it as aws-staging and aws-production do, with the promoted image."""
-    hosts = run_shipped("aws-hosts")
+    hosts = shipped("aws-hosts")
     migrate = hosts.one("docker:index/container:Container", "todos-migrate")
     assert migrate["inputs"]["command"] == ["node", "main.js", "--migrate-only"]
     run = hosts.one("command:local:Command", "todos-migrate-run")

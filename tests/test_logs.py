@@ -16,7 +16,7 @@ import yaml
 from components.kubernetes.aws import CONTROL_PLANE_LOG_TYPES
 from components.machines.cloud_init import DOCKER_DAEMON
 from offline_plan.changes import plan_changes
-from tests.harness import ROOT, Run, run_config, run_shipped, shipped, with_committed_plans
+from tests.harness import ROOT, Run, run_config, shipped, with_committed_plans
 
 CONTAINER = "docker:index/container:Container"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -41,7 +41,7 @@ def app_and_migration_containers(run: Run) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stack", ["dev", "droplets"])
 def test_every_container_on_a_docker_host_keeps_rotated_local_logs(stack: str) -> None:
     """`local` driver, 20 MB x 5 files per container (docs.docker.com/engine/logging/drivers/local/)."""
-    run = run_shipped(stack)
+    run = shipped(stack)
     containers = run.resources(CONTAINER)
     assert len(containers) > 5
     for container in containers:
@@ -121,7 +121,7 @@ def test_digitalocean_hosts_have_no_log_service_to_ship_to(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("stack", ["aws-staging", "aws-production"])
 def test_eks_sends_its_control_plane_logs_to_a_group_it_finds_with_retention(stack: str) -> None:
-    run = run_shipped(stack)
+    run = shipped(stack)
     [cluster] = run.resources("aws:eks/cluster:Cluster")
     [group] = [g for g in run.resources(LOG_GROUP) if g["name"].endswith("-control-plane-logs")]
     assert group["inputs"]["name"] == f"/aws/eks/{cluster['inputs']['name']}/cluster"
@@ -134,7 +134,7 @@ def test_eks_sends_its_control_plane_logs_to_a_group_it_finds_with_retention(sta
 
 
 def test_changing_the_control_plane_logs_updates_the_cluster_in_place() -> None:
-    staging = run_shipped("aws-staging")
+    staging = shipped("aws-staging")
     before = copy.deepcopy(staging.plan)
     [cluster] = [r for r in before["resources"] if r["type"] == "aws:eks/cluster:Cluster"]
     cluster["inputs"]["enabledClusterLogTypes"] = ["api"]
@@ -190,7 +190,7 @@ def test_the_readmes_import_adopts_the_control_plane_group_where_the_program_dec
             options[word] = next(rest)
         else:
             positional.append(word)
-    run = run_shipped(stack)
+    run = shipped(stack)
     [group] = [g for g in run.resources(LOG_GROUP) if g["name"].endswith("-control-plane-logs")]
     assert positional == [group["type"], group["name"], group["inputs"]["name"]]
     assert options["-s"] == stack and options["--protect"] == "false"

@@ -260,9 +260,9 @@ def test_app_waits_for_its_database_user(run: Run) -> None:
 def test_a_migration_job_keeps_tini_as_pid_1_in_the_platforms_image(tmp_path: Path) -> None:
     # dockerfiles/meteor: ENTRYPOINT ["/usr/bin/tini", "--"]; a container `command` would replace it, `args` replace CMD.
     from components.app.one_off import ZODERN_ONE_OFF
-    from tests.harness import run_shipped
+    from tests.harness import shipped
 
-    [migrate] = run_shipped("staging").one("kubernetes:batch/v1:Job", "todos-migrate")["inputs"]["spec"]["template"]["spec"]["containers"]
+    [migrate] = shipped("staging").one("kubernetes:batch/v1:Job", "todos-migrate")["inputs"]["spec"]["template"]["spec"]["containers"]
     assert migrate["args"] == ["node", "main.js", "--migrate-only"] and "command" not in migrate
     # zodern/meteor's ENTRYPOINT (a shell script that ignores arguments) is replaced by the same
     # preparation its start.sh does (the app's directory and Node), then the command.
@@ -291,9 +291,9 @@ def test_a_docker_hosts_migration_is_prepared_as_the_image_prepares_its_app(tmp_
     from components.app.one_off import METEORD_ONE_OFF, ZODERN_ONE_OFF
 
     # The platform's image: tini is the ENTRYPOINT and runs the command (droplets runs the staging build).
-    from tests.harness import run_shipped
+    from tests.harness import shipped
 
-    droplets = run_shipped("droplets")
+    droplets = shipped("droplets")
     [own] = [c for c in droplets.resources("docker:index/container:Container") if c["name"].endswith("todos-migrate")]
     assert own["inputs"]["command"] == ["node", "main.js", "--migrate-only"] and "entrypoints" not in own["inputs"]
     assert not own["inputs"].get("init"), "tini is already PID 1"

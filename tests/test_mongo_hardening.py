@@ -13,7 +13,7 @@ from components.config import ConfigError, parse_config
 from components.config.values import is_digest_pinned
 from components.mongo.kubernetes_specs import ROOT_CREDENTIALS_DIR, backup_cron_job_spec, stateful_set_spec
 from policy.rules import Options, Resource, secrets_by_reference
-from tests.harness import DIGEST, run_shipped
+from tests.harness import DIGEST, shipped
 from tests.test_specs import camel
 
 IMAGE = f"ghcr.io/acme/todos@{DIGEST}"
@@ -39,7 +39,7 @@ def test_the_default_mongodb_image_is_pinned_by_digest() -> None:
     image = versions.mongo_image(versions.MONGO_VERSION)
     assert image == f"mongo:{versions.MONGO_VERSION}@{versions.MONGO_DIGESTS[versions.MONGO_VERSION]}"
     assert is_digest_pinned(image)
-    plan = run_shipped("droplets").plan
+    plan = shipped("droplets").plan
     [mongo] = [r for r in plan["resources"] if r["name"] == "meteor-mongo-image"]
     assert mongo["inputs"]["name"] == image
 

@@ -18,6 +18,7 @@ from offline_plan.changes import plan_changes
 from offline_plan.render import StackReport, comment, stack_text
 from offline_plan.report import kubernetes_objects, plan_text, tree, write_manifests
 from offline_plan.runtime import run_program
+from tests import harness
 from tests.harness import ROOT
 
 STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
@@ -29,8 +30,8 @@ CUSTOM_RESOURCE_GROUPS = {"cert-manager.io"}
 
 @pytest.fixture(scope="module", params=STACKS)
 def shipped(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], list[str]]:
-    result = run_program(ROOT, request.param)
-    return request.param, json.loads(plan_text(result.as_json())), result.generated_secrets
+    run = harness.shipped(request.param)
+    return request.param, run.plan, run.result.generated_secrets
 
 
 def test_there_are_shipped_stacks() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from offline_plan.report import tree
-from tests.harness import DIGEST, Run, base_config, env_of, run_config, run_shipped
+from tests.harness import DIGEST, Run, base_config, env_of, run_config, shipped
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
@@ -70,7 +70,7 @@ def test_the_app_cannot_set_the_order_in_env_but_its_settings_still_win(tmp_path
 
 
 def test_on_digitalocean_managed_mongodb_an_app_before_3_5_polls_and_the_plan_says_so() -> None:
-    staging = run_shipped("staging")
+    staging = shipped("staging")
     summary = staging.plan["outputs"]["reactivity"]["todos"]
     assert summary == "polling (Meteor 3.1.2, before change streams in 3.5: DigitalOcean managed MongoDB gives no oplog access)"
     assert "MONGO_OPLOG_URL" not in _secret_names(staging, "todos")
@@ -93,4 +93,4 @@ def test_an_external_mongodb_without_an_oplog_url_says_why(tmp_path: Path) -> No
 )
 def test_a_promoted_stack_names_the_release_its_source_builds(promoted: str, source: str) -> None:
     # A promoted image carries no .meteor/release: the stack file says it, and must say what the source builds.
-    assert run_shipped(promoted).plan["outputs"]["reactivity"] == run_shipped(source).plan["outputs"]["reactivity"]
+    assert shipped(promoted).plan["outputs"]["reactivity"] == shipped(source).plan["outputs"]["reactivity"]

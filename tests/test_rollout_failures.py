@@ -18,7 +18,7 @@ import pytest
 
 from components.app.kubernetes_specs import LOG_TAIL_ON_ERROR
 from offline_plan.report import kubernetes_objects
-from tests.harness import ROOT, Run, base_config, run_config, run_shipped
+from tests.harness import ROOT, Run, base_config, run_config, shipped
 
 RECORDED = json.loads((ROOT / "tests" / "fixtures" / "pulumi-kubernetes-crashloop-fallback-to-logs.json").read_text())[0]
 # What pulumi-kubernetes' own test expects its pod checker to report for RECORDED (checker/pod/check_test.go,
@@ -45,7 +45,7 @@ def app_containers(run: Run) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("stack", ["production", "staging", "byoc"])
 def test_app_canary_and_migration_containers_report_their_log_tail(stack: str) -> None:
-    containers = app_containers(run_shipped(stack))
+    containers = app_containers(shipped(stack))
     assert containers
     kinds = {key.split("/")[0] for key in containers}
     assert "Deployment" in kinds and (stack == "byoc" or "Job" in kinds)

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from offline_plan.report import plan_text
-from offline_plan.runtime import run_program
-from tests.harness import ROOT, run_config
+from tests.harness import ROOT, run_config, shipped
 
 DEPLOYED = sorted(p.stem for p in (ROOT / "tests" / "deployed_urns").glob("*.txt"))
 
@@ -29,7 +27,7 @@ def missing_urns(deployed: list[str], plan: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("stack", DEPLOYED)
 def test_deployed_urns_are_kept_or_aliased(stack: str) -> None:
     deployed = (ROOT / "tests" / "deployed_urns" / f"{stack}.txt").read_text().split()
-    plan = json.loads(plan_text(run_program(ROOT, stack).as_json()))
+    plan = shipped(stack).plan
     assert missing_urns(deployed, plan) == []
 
 

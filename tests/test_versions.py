@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from components import versions
-from tests.harness import ROOT, run_shipped
+from tests.harness import ROOT, shipped
 
 STACKS = ("byoc", "dev", "droplets", "staging", "production")
 
@@ -40,7 +40,7 @@ def test_every_image_the_stacks_run_is_pinned_in_one_place() -> None:
         versions.mongo_image(versions.MONGO_VERSION),
     }
     for stack in STACKS:
-        run = run_shipped(stack)
+        run = shipped(stack)
         used = set().union(*(images_in(r) for r in run.plan["resources"]))
         assert used, stack
         assert used - app_images(stack) <= known, (stack, sorted(used - app_images(stack) - known))
