@@ -591,9 +591,11 @@ STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulum
 _IMPORT_PROBE = """
 import json, os, sys
 from pathlib import Path
+AGENT = "components.observability.cloudwatch_agent"
 from offline_plan.runtime import run_program
 import components.config, components.platform
 assert not [m for m in sys.modules if m.startswith("pulumi_")], "the shared parent holds no provider SDK"
+assert AGENT not in sys.modules, "the shared parent holds no CloudWatch agent module"
 for chain in json.loads(sys.argv[2]):
     reader, writer = os.pipe()
     child = os.fork()
@@ -603,7 +605,7 @@ for chain in json.loads(sys.argv[2]):
             run_program(Path(sys.argv[1]), stack)
             loaded = sorted({m.split(".")[1] for m, mod in list(sys.modules.items()) if m.startswith("pulumi_aws.") and type(mod).__name__ != "_LazyModule"})
             packages = sorted({m.split(".")[0] for m in sys.modules if m.startswith("pulumi_")})
-            os.write(writer, (json.dumps([stack, "pulumi_aws" in sys.modules, loaded, packages]) + "\\n").encode())
+            os.write(writer, (json.dumps([stack, "pulumi_aws" in sys.modules, loaded, packages, AGENT in sys.modules]) + "\\n").encode())
         os._exit(0)
     os.close(writer)
     with os.fdopen(reader) as answers:
@@ -621,13 +623,24 @@ def _plan_packages(stack: str) -> list[str]:
     return sorted(f"pulumi_{package.replace('-', '_')}" for package in packages)
 
 
+CLOUDWATCH_AGENT = "the CloudWatch agent"
+
+
+def _needs(stack: str) -> set[str]:
+    """What the stack's plan needs loaded: its SDK packages, and the CloudWatch agent's module when its
+    hosts run the agent (their role's `-cloudwatch-agent` policy)."""
+    plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text(encoding="utf-8"))
+    installs_agent = any(r["name"].endswith("-cloudwatch-agent") for r in plan["resources"])
+    return set(_plan_packages(stack)) | ({CLOUDWATCH_AGENT} if installs_agent else set())
+
+
 def _chains(stacks: list[str]) -> list[list[str]]:
-    """`stacks` in chains where each stack's plan needs every SDK its predecessors' plans need (dev,
-    then droplets): planned in one process, a stack finds loaded only what it would load itself."""
+    """`stacks` in chains where each stack's plan needs everything its predecessors' plans need (dev,
+    then aws-hosts): planned in one process, a stack finds loaded only what it would load itself."""
     chains: list[list[str]] = []
-    for stack in sorted(stacks, key=lambda s: (len(_plan_packages(s)), s)):
-        needs = set(_plan_packages(stack))
-        chain = next((c for c in chains if set(_plan_packages(c[-1])) <= needs), None)
+    for stack in sorted(stacks, key=lambda s: (len(_needs(s)), s)):
+        needs = _needs(stack)
+        chain = next((c for c in chains if _needs(c[-1]) <= needs), None)
         if chain is None:
             chains.append([stack])
         else:
@@ -640,7 +653,7 @@ def test_stacks_import_only_the_sdks_and_aws_modules_they_use() -> None:
     chains = _chains(STACKS)
     for chain in chains:
         for earlier, later in itertools.pairwise(chain):
-            assert set(_plan_packages(earlier)) <= set(_plan_packages(later)), chain
+            assert _needs(earlier) <= _needs(later), chain
     proc = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE, str(ROOT), json.dumps(chains)],
         cwd=ROOT,
@@ -651,10 +664,12 @@ def test_stacks_import_only_the_sdks_and_aws_modules_they_use() -> None:
     )
     answers = [json.loads(line.removeprefix("probe ")) for line in proc.stdout.splitlines() if line.startswith("probe ")]
     assert sorted(answer[0] for answer in answers) == STACKS
-    assert {stack: packages for stack, _, _, packages in answers} == {stack: _plan_packages(stack) for stack in STACKS}
+    assert {stack: packages for stack, _, _, packages, _ in answers} == {stack: _plan_packages(stack) for stack in STACKS}
+    # Only hosts that install the CloudWatch agent load its module (droplets and clusters do not).
+    assert {answer[0]: answer[4] for answer in answers} == {stack: CLOUDWATCH_AGENT in _needs(stack) for stack in STACKS}
     # The root package's own modules (functions, provider, types) load with it; services are the subpackages.
     root_modules = {"outputs", "provider", "trim_iam_role_path", "user_agent"}
-    for stack, imported, loaded, _ in answers:
+    for stack, imported, loaded, _, _ in answers:
         services = {m for m in loaded if m and not m.startswith(("_", "get_", "arn_")) and m not in root_modules}
         if stack.startswith("aws-"):
             assert services and services <= LEAN_AWS, (stack, services)

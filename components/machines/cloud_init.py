@@ -12,18 +12,14 @@ import io
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from components import versions
-from components.observability.cloudwatch_agent import (
-    AGENT_CONFIG_PATH,
-    INSTALLER_PATH,
-    CloudWatchAgentSetup,
-    agent_config,
-    installer_script,
-)
+
+if TYPE_CHECKING:
+    from components.observability.cloudwatch_agent import CloudWatchAgentSetup
 
 # Docker's release signing key (docs.docker.com/engine/install): fingerprint, fetched by keyid.
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
@@ -264,6 +260,8 @@ def docker_host_config(spec: DockerHostUserData) -> dict[str, Any]:
         config["bootcmd"] = [*config.get("bootcmd", []), ["sh", "-c", wait]]
         config["fs_setup"] = [{"label": spec.data_label, "filesystem": "ext4", "device": spec.data_device, "overwrite": False}]
     if spec.cloudwatch_agent is not None:
+        from components.observability.cloudwatch_agent import AGENT_CONFIG_PATH, INSTALLER_PATH, agent_config, installer_script
+
         # curl and gnupg fetch and verify the package (Debian 12's cloud image has gpgv, not gpg); the
         # configuration is written first, the installer runs after Docker is up (runcmd order).
         config["packages"] = [*config["packages"], "curl", "gnupg"]
