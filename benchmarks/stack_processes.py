@@ -38,6 +38,9 @@ PLATFORM_PACKAGE = "components"
 COMMAND_READS = {"components", "components.stackfile", "components.secrets", "components.catalogue"}
 """The platform's modules that the command itself imports on both sides: the stack-file reader, the
 `secure:` stand-in it hands the program, the versions its mocks answer with."""
+PLATFORM_LIBRARIES = {"pydantic"}
+"""Libraries only the platform's own work needs (config validation): a floor that loaded one would
+hide its cost (the command loads pydantic only for --cost's price table)."""
 
 
 def floor_root(stack: str) -> Path:
@@ -77,11 +80,13 @@ def timed(command: list[str]) -> Run:
 
 
 def platform_imports(command: list[str]) -> list[str]:
-    """The platform's modules that `command` (a Python process) imports beyond the command's own."""
+    """The platform's modules that `command` (a Python process) imports beyond the command's own, and
+    the platform's own libraries it loads."""
     python, *rest = command
     result = subprocess.run([python, "-X", "importtime", *rest], cwd=ROOT, capture_output=True, text=True, env=CHILD_ENV, check=True)
     names = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line]
-    return sorted({n for n in names if n.split(".")[0] == PLATFORM_PACKAGE} - COMMAND_READS)
+    modules = {n for n in names if n.split(".")[0] == PLATFORM_PACKAGE} - COMMAND_READS
+    return sorted(modules | ({n.split(".")[0] for n in names} & PLATFORM_LIBRARIES))
 
 
 def summary(values: list[float]) -> str:
@@ -131,7 +136,8 @@ def main() -> None:
             print(f"the {stack} floor imports the platform's {', '.join(imported)}")
     else:
         print(
-            f"no floor imports a module of the platform ({PLATFORM_PACKAGE}/) beyond the command's own ({', '.join(sorted(COMMAND_READS))})."
+            f"no floor imports a module of the platform ({PLATFORM_PACKAGE}/) beyond the command's own ({', '.join(sorted(COMMAND_READS))}),"
+            f" nor {', '.join(sorted(PLATFORM_LIBRARIES))}."
         )
 
 

@@ -9,11 +9,14 @@ unknown secrets, exactly as an unresolved secret would look in a preview.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import PydanticCustomError, core_schema
+
+if TYPE_CHECKING:
+    # pydantic loads with the config layer; the plan command reads stack files with this module without it.
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import core_schema
 
 # The offline plan substitutes this for every `secure:` value in a stack file.
 UNKNOWN_SECURE = "\x00meteor-platform:secure-value-not-decrypted\x00"
@@ -63,6 +66,8 @@ class SecretValue:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             _to_secret_value,
             serialization=core_schema.plain_serializer_function_ser_schema(lambda _v: "[secret]"),
@@ -76,6 +81,8 @@ def _to_secret_value(value: Any) -> SecretValue:
         return SecretValue(None, marked_secure=True)
     if isinstance(value, str) and value:
         return SecretValue(value)
+    from pydantic_core import PydanticCustomError
+
     raise PydanticCustomError("secret_type", "expected a non-empty secret string")
 
 

@@ -199,13 +199,8 @@ def run(argv: list[str] | None, *, freeze_heap: bool = False) -> int:
             raise InputError(str(err)) from None
     stacks = _stacks(args)
 
-    import yaml
-    from pydantic import ValidationError
-
     from offline_plan.changes import PlanMismatchError, plan_changes
-    from offline_plan.cost_delta import applied_threshold, price_change
     from offline_plan.policy_check import violations
-    from offline_plan.pricing import UnpricedError, load_prices
     from offline_plan.render import StackReport, comment, stack_cost_text, stack_text
     from offline_plan.report import plan_text, summarize, tree, write_manifests
     from offline_plan.runtime import run_program
@@ -214,6 +209,12 @@ def run(argv: list[str] | None, *, freeze_heap: bool = False) -> int:
     reports: list[StackReport] = []
     prices, table_error, base_table, prices_note = None, "", None, ""
     if args.cost:
+        # The price table (pydantic models) loads only with --cost: a plan without it pays nothing for it.
+        import yaml
+        from pydantic import ValidationError
+
+        from offline_plan.pricing import load_prices
+
         try:
             prices = load_prices()
         except (OSError, yaml.YAMLError, ValidationError) as err:
@@ -269,6 +270,8 @@ def run(argv: list[str] | None, *, freeze_heap: bool = False) -> int:
         elif prices is not None:
             # The platform's config, for --cost only: a plan without it imports nothing of the config layer.
             from components.config.review import flag_threshold_in, stack_flag_threshold
+            from offline_plan.cost_delta import applied_threshold, price_change
+            from offline_plan.pricing import UnpricedError
 
             head = stack_flag_threshold(args.root, stack)
             base = flag_threshold_in(_git_file(args.root, args.base, Path(f"Pulumi.{stack}.yaml")) or b"") if args.base else None
@@ -308,12 +311,13 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import pulumi  # noqa: F401  # pyright: ignore[reportUnusedImport]  (tells a missing environment from a bug)
-        import pydantic  # noqa: F401  # pyright: ignore[reportUnusedImport]
-    except ModuleNotFoundError as missing:
+    import importlib.util
+
+    # Tells a missing environment from a bug, without importing what a plan may not need (pydantic).
+    missing = next((name for name in ("pulumi", "pydantic") if importlib.util.find_spec(name) is None), None)
+    if missing is not None:
         print(
-            f"error: {sys.executable} has no {missing.name!r}: run with the project's environment "
+            f"error: {sys.executable} has no {missing!r}: run with the project's environment "
             "(bash scripts/setup, then .venv/bin/python -m offline_plan ...)",
             file=sys.stderr,
         )

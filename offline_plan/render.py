@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from offline_plan.changes import KEPT_BY_DESIGN, PlanChanges, ResourceChange
-from offline_plan.cost_delta import ARROW, CostChange, delta_text, delta_words, flag_line, is_zero, movers, summary_cells
-from offline_plan.pricing import StackCost, cost_text, money, other_region_prices, read_dates
 from offline_plan.report import PlanSummary
 from offline_plan.watching import WatchSummary, watch_changes, watch_lines
+
+if TYPE_CHECKING:
+    # The price table's modules (pydantic models) load only for a report that carries money (--cost).
+    from offline_plan.cost_delta import CostChange
+    from offline_plan.pricing import StackCost
 
 # GitHub rejects issue and pull-request comments longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65536
@@ -140,6 +144,9 @@ def stack_cost_text(report: StackReport) -> str:
         return f"\n{report.stack}: cost: not priced: {report.cost_error}\n"
     if report.estimate is None:
         return ""
+    from offline_plan.cost_delta import delta_text
+    from offline_plan.pricing import cost_text
+
     return "\n" + cost_text(report.estimate) + (delta_text(report.cost) if report.cost is not None else "")
 
 
@@ -242,6 +249,9 @@ def _cost_markdown(report: StackReport) -> list[str]:
     change = report.cost
     if change is None or change.unchanged:
         return []
+    from offline_plan.cost_delta import ARROW, delta_words, flag_line, movers
+    from offline_plan.pricing import money
+
     if change.before_total is None:
         return [f"_Monthly estimate {money(change.after_total)} USD; the base plan is not priced: {_cell(change.unpriced_base)}._", ""]
     delta = delta_words(change.delta or (0, 0))
@@ -261,6 +271,8 @@ def _estimate_details(report: StackReport) -> list[str]:
     """Without a baseline: the stack's estimate per resource, collapsed."""
     if report.estimate is None or report.cost is not None:
         return []
+    from offline_plan.pricing import cost_text
+
     return [
         "<details><summary>Monthly estimate per resource</summary>",
         "",
@@ -277,6 +289,9 @@ def _cost_table(reports: list[StackReport]) -> list[str]:
     estimate = next((r.estimate for r in priced if r.estimate is not None), None)
     if not priced:
         return []
+    from offline_plan.cost_delta import delta_words, is_zero, summary_cells
+    from offline_plan.pricing import money, other_region_prices, read_dates
+
     estimates = [r.estimate for r in priced if r.estimate is not None]
     dated = [d for d in (read_dates(e)[0] for e in estimates) if d]
     borrowed = sum(n for e in estimates for n in other_region_prices(e).values())
@@ -354,6 +369,8 @@ def comment(
     flagged = [r.cost for r in reports if r.cost is not None and r.cost.flagged]
     unpriced = [r for r in reports if r.cost_error]
     if flagged or unpriced:
+        from offline_plan.cost_delta import flag_line
+
         head += ["> [!WARNING]", *(f"> **Cost:** `{c.stack}`: this change {flag_line(c)}." for c in flagged)]
         head += [f"> **Cost:** `{r.stack}` is not priced: {_cell(r.cost_error)}" for r in unpriced]
         head += [*(f"> {note}" for note in cost_notes), ""]

@@ -139,6 +139,28 @@ def test_only_the_command_line_freezes_its_heap(capsys: pytest.CaptureFixture[st
     assert frozen > 10_000, done.stderr
 
 
+def test_the_price_table_loads_only_with_cost() -> None:
+    """The price table is pydantic models and a YAML file: a plan without --cost does not pay for them."""
+    probe = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print('loaded', 'offline_plan.pricing' in sys.modules, file=sys.stderr))\n"
+        "sys.argv = ['offline_plan', *sys.argv[1:]]\n"
+        "runpy.run_module('offline_plan', run_name='__main__')\n"
+    )
+    for flags, loaded in ((["--quiet"], False), (["--quiet", "--cost"], True)):
+        done = subprocess.run([sys.executable, "-c", probe, "dev", *flags], cwd=ROOT, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert f"loaded {loaded}" in done.stderr, (flags, done.stderr)
+
+
+def test_without_the_projects_environment_the_command_says_so() -> None:
+    # -S: no site-packages, so neither pulumi nor pydantic can be found.
+    done = subprocess.run([sys.executable, "-S", "-m", "offline_plan", "dev"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {sys.executable} has no 'pulumi': run with the project's environment"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_plan_lists_required_fields() -> None:
     plan = json.loads((ROOT / "plans" / "staging.json").read_text())
     urns = [r["urn"] for r in plan["resources"]]
