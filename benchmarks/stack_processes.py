@@ -8,7 +8,8 @@ same command (`python -m offline_plan <stack> --quiet --root <floor>`): the comm
 (reading the stack file, the mocks, the plan, the policy checks) is on both sides, and nothing of
 the platform is. The difference is what the platform's own code costs: config validation,
 components, and any SDK it imports without needing it. The script checks that the floor imports
-no module of the platform's packages and says which if it does.
+no module of the platform's packages beyond the command's own, nor the libraries only the
+platform's work needs (pydantic: the command loads it only for --cost), and says which if it does.
 
 Runs are interleaved and paired (platform and floor back to back, alternating which goes first),
 each in a fresh process. The measure is CPU time (user + system) of each process, which a machine
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,13 +40,14 @@ PLATFORM_PACKAGE = "components"
 COMMAND_READS = {"components", "components.stackfile", "components.secrets", "components.catalogue"}
 """The platform's modules that the command itself imports on both sides: the stack-file reader, the
 `secure:` stand-in it hands the program, the versions its mocks answer with."""
-PLATFORM_LIBRARIES = {"pydantic"}
+PLATFORM_LIBRARIES = {"pydantic", "pydantic_core"}
 """Libraries only the platform's own work needs (config validation): a floor that loaded one would
 hide its cost (the command loads pydantic only for --cost's price table)."""
 
 
-def floor_root(stack: str) -> Path:
-    root = Path(tempfile.mkdtemp(prefix=f"floor-{stack}-"))
+def floor_root(stack: str, under: Path | None = None) -> Path:
+    """A project directory whose program is `stack`'s floor (in a new temporary directory under `under`)."""
+    root = Path(tempfile.mkdtemp(prefix=f"floor-{stack}-", dir=under))
     plan = json.loads((ROOT / "plans" / f"{stack}.json").read_text())
     (root / "plan.json").write_text(json.dumps(plan))
     config = {"bench:plan": str(root / "plan.json")}
@@ -125,6 +128,7 @@ def main() -> None:
         platform, base = runs["platform"], runs["floor"]
         cpu_ratios = [p.cpu / f.cpu for p, f in zip(platform, base, strict=True)]
         wall_ratio = statistics.median(p.wall / f.wall for p, f in zip(platform, base, strict=True))
+        shutil.rmtree(floor)
         print(
             f"{stack:<{width}} {summary([r.cpu for r in platform]):>20} {summary([r.cpu for r in base]):>20} "
             f"{summary(cpu_ratios):>20} {wall_ratio:>10.3f} {max(r.rss for r in platform):>8.0f} {max(r.rss for r in base):>9.0f}",
@@ -133,7 +137,7 @@ def main() -> None:
     print()
     if impure:
         for stack, imported in impure.items():
-            print(f"the {stack} floor imports the platform's {', '.join(imported)}")
+            print(f"the {stack} floor loads what only the platform needs: {', '.join(imported)}")
     else:
         print(
             f"no floor imports a module of the platform ({PLATFORM_PACKAGE}/) beyond the command's own ({', '.join(sorted(COMMAND_READS))}),"

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 if TYPE_CHECKING:
-    # pydantic loads with the config layer; the plan command reads stack files with this module without it.
+    # pydantic loads with the config layer; the plan command reads stack files with this module without it
+    # (so `typing.get_type_hints` cannot resolve `__get_pydantic_core_schema__`; pydantic does not ask).
     from pydantic import GetCoreSchemaHandler
     from pydantic_core import core_schema
 

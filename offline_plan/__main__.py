@@ -310,12 +310,21 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         return BAD_INPUT
 
 
-if __name__ == "__main__":
+def _missing_environment() -> str | None:
+    """The first package of the project's environment this interpreter lacks (tells a missing
+    environment from a bug). pulumi is imported (every plan needs it, and a dependency it lacks
+    shows); pydantic and its core are only looked up: a plan without --cost may not load them."""
     import importlib.util
 
-    # Tells a missing environment from a bug, without importing what a plan may not need (pydantic).
-    missing = next((name for name in ("pulumi", "pydantic") if importlib.util.find_spec(name) is None), None)
-    if missing is not None:
+    try:
+        import pulumi  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ModuleNotFoundError as missing:
+        return missing.name
+    return next((name for name in ("pydantic", "pydantic_core") if importlib.util.find_spec(name) is None), None)
+
+
+if __name__ == "__main__":
+    if (missing := _missing_environment()) is not None:
         print(
             f"error: {sys.executable} has no {missing!r}: run with the project's environment "
             "(bash scripts/setup, then .venv/bin/python -m offline_plan ...)",

@@ -636,7 +636,7 @@ def _needs(stack: str) -> set[str]:
 
 def _chains(stacks: list[str]) -> list[list[str]]:
     """`stacks` in chains where each stack's plan needs everything its predecessors' plans need (dev,
-    then aws-hosts): planned in one process, a stack finds loaded only what it would load itself."""
+    then droplets): planned in one process, a stack finds loaded only what it would load itself."""
     chains: list[list[str]] = []
     for stack in sorted(stacks, key=lambda s: (len(_needs(s)), s)):
         needs = _needs(stack)
